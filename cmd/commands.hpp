@@ -1,0 +1,16 @@
+// Subcommands of moexp: each file in cmd/ registers one with the CLI and runs it.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace moexp::cli {
+
+// A registered subcommand's action, run after parsing; returns the process exit code.
+using Action = std::function<int()>;
+
+// `moexp train`: registers its options on `app` and returns the action that runs it.
+Action setup_train(CLI::App& app);
+
+} // namespace moexp::cli

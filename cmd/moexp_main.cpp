@@ -1,0 +1,51 @@
+// Entry point: builds the CLI, runs the chosen subcommand, and is the one place that prints errors.
+#include "commands.hpp"
+
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+
+#include <malloc.h>
+
+namespace moexp::cli {
+
+int moexp_main(int argc, char** argv) {
+  // glibc otherwise mmaps/munmaps every large activation (toolchain.md §4: +5-15 % throughput).
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+
+  CLI::App app{"moexp: mixture-of-experts experiments on CNNs"};
+  app.set_version_flag("--version", std::string("moexp ") + MOEXP_VERSION);
+  app.require_subcommand(1);
+  std::vector<std::pair<CLI::App*, Action>> commands;
+  auto add = [&](const char* name, const char* help, Action (*setup)(CLI::App&)) {
+    CLI::App* sub = app.add_subcommand(name, help);
+    commands.emplace_back(sub, setup(*sub));
+  };
+  add("train", "train one experiment from a TOML file", setup_train);
+
+  try {
+    app.parse(argc, argv);
+    for (auto& [sub, action] : commands) {
+      if (sub->parsed()) {
+        return action();
+      }
+    }
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  } catch (const InputError& e) {
+    fmt::print(stderr, "moexp: error: {}\n", e.what());
+    return 2;
+  } catch (const Error& e) {
+    fmt::print(stderr, "moexp: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    fmt::print(stderr, "moexp: internal error: {}\n", what.substr(0, what.find('\n')));
+    return 1;
+  }
+}
+
+} // namespace moexp::cli

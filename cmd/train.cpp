@@ -1,0 +1,34 @@
+// moexp train EXPERIMENT.toml [--set key=value]... [--db PATH] [--device D] [--resume RUN_ID]
+#include "commands.hpp"
+
+#include "core/error.hpp"
+#include "train/run.hpp"
+
+namespace moexp::cli {
+
+Action setup_train(CLI::App& app) {
+  auto req = std::make_shared<train::TrainRequest>();
+  auto resume = std::make_shared<std::int64_t>(0);
+  app.add_option("experiment", req->experiment, "experiment TOML file (see docs/config.md)");
+  app.add_option("--set", req->overrides, "override a key: --set moe.num_experts=10 (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  app.add_option("--db", req->db_path, "results database")->capture_default_str();
+  app.add_option("--device", req->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  auto* resume_opt = app.add_option("--resume", *resume, "continue interrupted run RUN_ID from its checkpoint")
+                         ->type_name("RUN_ID");
+  app.footer("Exit codes: 0 finished, 1 failed, 2 bad input (nothing written), 3 diverged, 130 interrupted.");
+  return [req, resume, resume_opt] {
+    if (resume_opt->count() > 0) {
+      if (!req->experiment.empty()) {
+        throw InputError("train: give either an experiment file or --resume RUN_ID, not both");
+      }
+      req->resume_run = *resume;
+    } else if (req->experiment.empty()) {
+      throw InputError("train: an experiment file is required (e.g. moexp train experiments/fmnist_importance.toml)");
+    }
+    return train::run_train(*req);
+  };
+}
+
+} // namespace moexp::cli

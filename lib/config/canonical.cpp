@@ -1,0 +1,80 @@
+#include "config/canonical.hpp"
+
+#include "core/hash.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <sstream>
+
+namespace moexp::config {
+namespace {
+
+std::string format_float(double d) {
+  // Shortest text that round-trips, and always a TOML float (has '.', 'e', "inf" or "nan").
+  std::string s = fmt::format("{}", d);
+  if (s.find_first_of(".eEn") == std::string::npos) {
+    s += ".0";
+  }
+  return s;
+}
+
+std::string quote(const std::string& s) {
+  std::ostringstream out;
+  out << toml::value<std::string>(s);
+  return out.str();
+}
+
+} // namespace
+
+std::string format_value(const Value& value) {
+  return std::visit(
+      [](const auto& v) -> std::string {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, std::int64_t>) {
+          return fmt::format("{}", v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          return format_float(v);
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          return quote(v);
+        } else {
+          return fmt::format("[{}]", fmt::join(v, ", "));
+        }
+      },
+      value);
+}
+
+std::string canonical_toml(const ExperimentConfig& cfg, Canonical form) {
+  std::string out;
+  std::string section;
+  for (const auto& spec : experiment_keys()) {
+    if (!key_applies(cfg, spec.key) || (form == Canonical::identity && !spec.identity)) {
+      continue;
+    }
+    const auto dot = spec.key.find('.');
+    if (dot == std::string::npos) {
+      out += fmt::format("{} = {}\n", spec.key, format_value(spec.get(cfg)));
+      continue;
+    }
+    const std::string this_section = spec.key.substr(0, dot);
+    if (this_section != section) {
+      section = this_section;
+      out += fmt::format("{}[{}]\n", out.empty() ? "" : "\n", section);
+    }
+    out += fmt::format("{} = {}\n", spec.key.substr(dot + 1), format_value(spec.get(cfg)));
+  }
+  return out;
+}
+
+std::string config_hash(const ExperimentConfig& cfg) {
+  return core::content_hash(canonical_toml(cfg, Canonical::identity));
+}
+
+std::string value_text(const ExperimentConfig& cfg, const std::string& key) {
+  const KeySpec* spec = find_key(key);
+  return spec ? format_value(spec->get(cfg)) : "";
+}
+
+} // namespace moexp::config

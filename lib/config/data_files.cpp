@@ -1,0 +1,78 @@
+#include "config/data_files.hpp"
+
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+
+#include <optional>
+
+namespace moexp::config {
+namespace fs = std::filesystem;
+namespace {
+
+// `dir/name`, or `dir/name.gz` when only the compressed file exists; nullopt when neither does.
+std::optional<fs::path> idx_file(const fs::path& dir, const std::string& name) {
+  for (const auto& candidate : {dir / name, dir / (name + ".gz")}) {
+    if (fs::is_regular_file(candidate)) {
+      return candidate;
+    }
+  }
+  return std::nullopt;
+}
+
+[[noreturn]] void missing(const std::string& where, const fs::path& dir, const std::string& what,
+                          const std::string& hint) {
+  throw ConfigError(fmt::format("{}data.path: {} not found in '{}'{}", where, what, dir.string(), hint));
+}
+
+} // namespace
+
+std::string default_data_path(const std::string& dataset) {
+  return dataset == "fashion_mnist" ? kFashionMnistDefaultPath : "";
+}
+
+SplitFiles locate_split_files(const DataConfig& data, const std::string& split, const std::string& where) {
+  const fs::path dir = data.path;
+  SplitFiles files;
+  if (data.dataset == "fashion_mnist" || data.dataset == "mnist") {
+    const std::string prefix = split == "train" ? "train" : "t10k";
+    const std::string hint = data.dataset == "fashion_mnist" && data.path == kFashionMnistDefaultPath
+                                 ? " (install the Debian package dataset-fashion-mnist: make deps)"
+                                 : "";
+    auto images = idx_file(dir, prefix + "-images-idx3-ubyte");
+    if (!images) {
+      missing(where, dir, prefix + "-images-idx3-ubyte[.gz]", hint);
+    }
+    auto labels = idx_file(dir, prefix + "-labels-idx1-ubyte");
+    if (!labels) {
+      missing(where, dir, prefix + "-labels-idx1-ubyte[.gz]", hint);
+    }
+    files.images = {*images};
+    files.labels = *labels;
+    return files;
+  }
+  const bool cifar10 = data.dataset == "cifar10";
+  const fs::path inner = dir / (cifar10 ? "cifar-10-batches-bin" : "cifar-100-binary");
+  const fs::path root = fs::is_directory(inner) ? inner : dir;
+  std::vector<std::string> names;
+  if (cifar10) {
+    if (split == "train") {
+      for (int i = 1; i <= 5; ++i) {
+        names.push_back(fmt::format("data_batch_{}.bin", i));
+      }
+    } else {
+      names.push_back("test_batch.bin");
+    }
+  } else {
+    names.push_back(split == "train" ? "train.bin" : "test.bin");
+  }
+  for (const auto& name : names) {
+    if (!fs::is_regular_file(root / name)) {
+      missing(where, dir, name, " (CIFAR binary version: the folder of the unpacked archive)");
+    }
+    files.images.push_back(root / name);
+  }
+  return files;
+}
+
+} // namespace moexp::config

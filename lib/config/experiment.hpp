@@ -1,0 +1,83 @@
+// The experiment configuration: every knob of one training run, with the spec's defaults (moe-cnn.md §4.1).
+// Filled by config::load_experiment; written back as canonical TOML by config::canonical_toml.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace moexp::config {
+
+struct ModelConfig {
+  std::string arch = "resnet18";  // resnet8 | resnet20 | resnet18 (CIFAR-style ResNets)
+};
+
+struct MoeConfig {
+  bool enabled = false;                   // false: the dense baseline (no [moe] section)
+  std::int64_t num_experts = 4;           // E
+  std::int64_t k = 2;                     // experts per sample
+  std::vector<std::int64_t> position{1};  // 0 = stem, 1.. = stage; one MoE layer per listed position
+  std::string gate = "gap_fc";            // gap_fc | conv_gap_fc
+  std::string variant = "residual";       // default | residual
+  bool noise = true;                      // noisy top-k in training (soft and unconstrained gates only)
+  std::string expert_width = "narrow";    // narrow (about half the stage's parameters) | full
+};
+
+struct ConstraintConfig {
+  std::string kind = "importance";  // none | importance | kl | load | relative | absolute
+  double weight = 0.5;              // weight of the soft auxiliary loss
+  double threshold = -1;            // tau of the hard constraints; < 0 means the kind's default (0.5 / 0.3)
+};
+
+struct DataConfig {
+  std::string dataset = "fashion_mnist";  // fashion_mnist | mnist | cifar10 | cifar100 | synthetic
+  std::string path;                       // folder with the dataset's files; empty: the dataset's default
+  std::int64_t limit_train = 0;           // use only the first N training samples (0 = all)
+  std::int64_t limit_test = 0;            // use only the first N test samples (0 = all)
+  bool augment = true;                    // flip (not MNIST) + crop with padding 4 (+ colour jitter on CIFAR)
+  std::int64_t synthetic_classes = 10;
+  std::int64_t synthetic_channels = 1;
+  std::int64_t synthetic_image_size = 16;
+  std::int64_t synthetic_train = 2048;
+  std::int64_t synthetic_test = 512;
+};
+
+struct TrainConfig {
+  std::int64_t epochs = 150;
+  std::int64_t batch_size = 128;
+  std::string optimizer = "adam";  // adam | sgd
+  double lr = 1e-3;
+  double momentum = 0.9;           // sgd only
+  double weight_decay = 0;
+  std::string schedule = "step";   // step | cosine | constant
+  std::vector<std::int64_t> lr_milestones{80, 120};  // step: multiply lr by lr_gamma after these epochs
+  double lr_gamma = 0.1;
+  std::int64_t warmup_epochs = 0;  // linear warm-up from lr/warmup_epochs to lr
+  std::int64_t seed = 42;
+  std::int64_t threads = 0;        // intra-op threads; 0 = all cores
+  std::int64_t eval_batch_size = 500;
+};
+
+struct ExperimentConfig {
+  std::string name;  // run name; defaults to the experiment file's stem
+  ModelConfig model;
+  MoeConfig moe;
+  ConstraintConfig constraint;
+  DataConfig data;
+  TrainConfig train;
+};
+
+// Soft constraint kinds add an auxiliary loss; hard kinds mask over-used experts in training.
+bool is_soft_constraint(const std::string& kind);
+bool is_hard_constraint(const std::string& kind);
+
+// The default threshold tau of a hard constraint kind (relative 0.5, absolute 0.3).
+double default_threshold(const std::string& kind);
+
+// The effective threshold: `c.threshold`, or the kind's default when it is unset (< 0).
+double effective_threshold(const ConstraintConfig& c);
+
+// Number of residual stages of `arch` (MoE positions are 0..stage count); 0 for an unknown arch.
+int arch_stage_count(const std::string& arch);
+
+} // namespace moexp::config

@@ -1,0 +1,306 @@
+#include "config/load.hpp"
+
+#include "config/data_files.hpp"
+#include "config/schema.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace moexp::config {
+namespace fs = std::filesystem;
+namespace {
+
+const std::vector<std::string> kSections{"model", "moe", "constraint", "data", "train"};
+
+std::string location(const std::string& source, const toml::source_region& region) {
+  return fmt::format("{}:{}:{}", source, region.begin.line, region.begin.column);
+}
+
+std::string unknown_key_message(const std::string& key) {
+  auto msg = fmt::format("unknown key '{}'", key);
+  if (auto guess = core::did_you_mean(key, experiment_key_names())) {
+    msg += fmt::format(" (did you mean '{}'?)", *guess);
+  } else {
+    msg += "; see docs/config.md for the keys";
+  }
+  return msg;
+}
+
+std::string node_kind(const toml::node& node) {
+  switch (node.type()) {
+  case toml::node_type::string:
+    return "a string";
+  case toml::node_type::integer:
+    return "an integer";
+  case toml::node_type::floating_point:
+    return "a float";
+  case toml::node_type::boolean:
+    return "a boolean";
+  case toml::node_type::array:
+    return "an array";
+  case toml::node_type::table:
+    return "a table";
+  default:
+    return "a date/time";
+  }
+}
+
+// Convert a TOML node to a Value of `type`; nullopt when the node has the wrong type.
+std::optional<Value> to_value(const toml::node& node, ValueType type) {
+  switch (type) {
+  case ValueType::integer:
+    if (auto v = node.as_integer()) {
+      return Value(v->get());
+    }
+    return std::nullopt;
+  case ValueType::floating:
+    if (auto v = node.as_floating_point()) {
+      return Value(v->get());
+    }
+    if (auto v = node.as_integer()) {
+      return Value(static_cast<double>(v->get()));
+    }
+    return std::nullopt;
+  case ValueType::boolean:
+    if (auto v = node.as_boolean()) {
+      return Value(v->get());
+    }
+    return std::nullopt;
+  case ValueType::string:
+    if (auto v = node.as_string()) {
+      return Value(v->get());
+    }
+    return std::nullopt;
+  case ValueType::integer_list:
+    if (auto v = node.as_integer()) {
+      return Value(std::vector<std::int64_t>{v->get()});
+    }
+    if (auto arr = node.as_array()) {
+      std::vector<std::int64_t> items;
+      for (const auto& item : *arr) {
+        auto i = item.as_integer();
+        if (!i) {
+          return std::nullopt;
+        }
+        items.push_back(i->get());
+      }
+      return Value(items);
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// Builds a config from TOML and overrides, remembering where each key was set.
+class Loader {
+public:
+  explicit Loader(std::string source) : m_source(std::move(source)) {}
+
+  void apply_document(std::string_view text) {
+    toml::table doc;
+    try {
+      doc = toml::parse(text, m_source);
+    } catch (const toml::parse_error& e) {
+      throw ConfigError(fmt::format("{}: {}", location(m_source, e.source()), e.description()));
+    }
+    for (auto&& [name, node] : doc) {
+      const std::string top(name.str());
+      const std::string where = location(m_source, name.source());
+      if (top == "name") {
+        set(top, node, where);
+        continue;
+      }
+      auto* table = node.as_table();
+      if (std::find(kSections.begin(), kSections.end(), top) == kSections.end() || table == nullptr) {
+        if (table == nullptr && find_key(top) == nullptr) {
+          // A bare key at top level: maybe a dotted key written without its section.
+          throw ConfigError(fmt::format("{}: {}", where, unknown_key_message(top)));
+        }
+        auto msg = fmt::format("unknown section [{}]; sections are {}", top, core::join_alternatives(kSections));
+        if (auto guess = core::did_you_mean(top, kSections)) {
+          msg += fmt::format(" (did you mean [{}]?)", *guess);
+        }
+        throw ConfigError(fmt::format("{}: {}", where, msg));
+      }
+      if (top == "moe") {
+        m_moe_section = true;
+      }
+      if (top == "constraint") {
+        m_constraint_where = where;
+      }
+      for (auto&& [leaf, value] : *table) {
+        set(top + "." + std::string(leaf.str()), value, location(m_source, leaf.source()));
+      }
+    }
+  }
+
+  void apply_override(const std::string& text) {
+    const auto eq = text.find('=');
+    const std::string where = fmt::format("--set {}", text);
+    if (eq == std::string::npos || eq == 0) {
+      throw ConfigError(fmt::format("{}: expected key=value", where));
+    }
+    const std::string key = text.substr(0, eq);
+    const std::string value_text = text.substr(eq + 1);
+    const KeySpec* spec = find_key(key);
+    if (spec == nullptr) {
+      throw ConfigError(fmt::format("{}: {}", where, unknown_key_message(key)));
+    }
+    toml::table parsed;
+    bool parsed_ok = true;
+    try {
+      parsed = toml::parse("v = " + value_text);
+    } catch (const toml::parse_error&) {
+      parsed_ok = false;
+    }
+    if (parsed_ok && parsed["v"].node() != nullptr && to_value(*parsed["v"].node(), spec->type)) {
+      set(key, *parsed["v"].node(), where);
+    } else if (spec->type == ValueType::string) {
+      store(*spec, Value(value_text), where);
+    } else {
+      throw ConfigError(fmt::format("{}: {}: expected {}, got '{}'", where, key, type_name(spec->type), value_text));
+    }
+  }
+
+  LoadResult finish() {
+    if (m_moe_section && m_where.count("moe.enabled") == 0) {
+      m_cfg.moe.enabled = true;
+    }
+    LoadResult result;
+    if (!m_cfg.moe.enabled && !m_constraint_where.empty()) {
+      result.warnings.push_back(
+          fmt::format("{}: [constraint] has no effect without an [moe] section (dense baseline)", m_constraint_where));
+    }
+    resolve_and_validate(m_cfg, [this](const std::string& key) { return where(key); });
+    for (const auto& [key, at] : m_where) {
+      if (!key_applies(m_cfg, key) && key != "moe.enabled" && !(key.rfind("constraint.", 0) == 0 && !m_cfg.moe.enabled)) {
+        result.warnings.push_back(fmt::format("{}: {} has no effect in this configuration", at, key));
+      }
+    }
+    result.config = m_cfg;
+    return result;
+  }
+
+  ExperimentConfig& config() { return m_cfg; }
+
+private:
+  void set(const std::string& key, const toml::node& node, const std::string& where) {
+    const KeySpec* spec = find_key(key);
+    if (spec == nullptr) {
+      throw ConfigError(fmt::format("{}: {}", where, unknown_key_message(key)));
+    }
+    auto value = to_value(node, spec->type);
+    if (!value) {
+      throw ConfigError(
+          fmt::format("{}: {}: expected {}, got {}", where, key, type_name(spec->type), node_kind(node)));
+    }
+    store(*spec, *value, where);
+  }
+
+  void store(const KeySpec& spec, const Value& value, const std::string& where) {
+    if (auto problem = check_value(spec, value)) {
+      throw ConfigError(fmt::format("{}: {}: {}", where, spec.key, *problem));
+    }
+    spec.set(m_cfg, value);
+    m_where[spec.key] = where;
+    if (spec.key.rfind("moe.", 0) == 0 && spec.key != "moe.enabled" && m_where.count("moe.enabled") == 0) {
+      m_moe_section = true;
+    }
+  }
+
+  std::string where(const std::string& key) const {
+    auto it = m_where.find(key);
+    return it != m_where.end() ? it->second : m_source;
+  }
+
+  std::string m_source;
+  ExperimentConfig m_cfg;
+  std::map<std::string, std::string> m_where;
+  bool m_moe_section = false;
+  std::string m_constraint_where;
+};
+
+} // namespace
+
+void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string(const std::string&)>& where) {
+  auto fail = [&](const std::string& key, const std::string& message) {
+    throw ConfigError(fmt::format("{}: {}: {}", where(key), key, message));
+  };
+  if (cfg.moe.enabled) {
+    if (cfg.moe.k > cfg.moe.num_experts) {
+      fail("moe.k", fmt::format("k = {} exceeds moe.num_experts = {}; k must be in 1..{}", cfg.moe.k,
+                                cfg.moe.num_experts, cfg.moe.num_experts));
+    }
+    const int stages = arch_stage_count(cfg.model.arch);
+    std::set<std::int64_t> seen;
+    for (auto p : cfg.moe.position) {
+      if (p > stages) {
+        fail("moe.position", fmt::format("{} has no position {}; positions are 0 (stem) to {}", cfg.model.arch, p,
+                                         stages));
+      }
+      if (!seen.insert(p).second) {
+        fail("moe.position", fmt::format("position {} is listed twice", p));
+      }
+    }
+    std::sort(cfg.moe.position.begin(), cfg.moe.position.end());
+    cfg.constraint.threshold = effective_threshold(cfg.constraint);
+  }
+  for (std::size_t i = 1; i < cfg.train.lr_milestones.size(); ++i) {
+    if (cfg.train.lr_milestones[i] <= cfg.train.lr_milestones[i - 1]) {
+      fail("train.lr_milestones", "milestones must be strictly increasing");
+    }
+  }
+  if (cfg.data.dataset == "synthetic") {
+    cfg.data.path.clear();
+    return;
+  }
+  if (cfg.data.path.empty()) {
+    cfg.data.path = default_data_path(cfg.data.dataset);
+    if (cfg.data.path.empty()) {
+      fail("data.path", fmt::format("dataset '{}' needs data.path (the folder with its files)", cfg.data.dataset));
+    }
+  }
+  std::error_code ec;
+  auto absolute = fs::weakly_canonical(fs::absolute(cfg.data.path), ec);
+  if (!ec) {
+    cfg.data.path = absolute.string();
+  }
+  const std::string prefix = where("data.path") + ": ";
+  locate_split_files(cfg.data, "train", prefix);
+  locate_split_files(cfg.data, "test", prefix);
+}
+
+LoadResult load_experiment_text(std::string_view text, const std::string& source_name,
+                                const std::vector<std::string>& overrides) {
+  Loader loader(source_name);
+  loader.apply_document(text);
+  for (const auto& o : overrides) {
+    loader.apply_override(o);
+  }
+  return loader.finish();
+}
+
+LoadResult load_experiment_file(const fs::path& file, const std::vector<std::string>& overrides) {
+  std::ifstream in(file);
+  if (!in || fs::is_directory(file)) {
+    throw ConfigError(fmt::format("{}: cannot read the experiment file", file.string()));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  Loader loader(file.string());
+  loader.config().name = file.stem().string();
+  loader.apply_document(buffer.str());
+  for (const auto& o : overrides) {
+    loader.apply_override(o);
+  }
+  return loader.finish();
+}
+
+} // namespace moexp::config

@@ -1,0 +1,33 @@
+// Loading an experiment: TOML file (+ --set overrides) -> validated, resolved ExperimentConfig.
+// The only code besides canonical.cpp that touches TOML++.
+#pragma once
+
+#include "config/experiment.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace moexp::config {
+
+struct LoadResult {
+  ExperimentConfig config;            // resolved: defaults filled in, paths absolute
+  std::vector<std::string> warnings;  // settings that have no effect, etc.
+};
+
+// Parse and validate the experiment in `file`, then apply `overrides` ("key=value", value in TOML syntax or a bare
+// string). Throws ConfigError "file:line:col: key: what is wrong" (or "--set key=value: ...") on the first problem,
+// including a missing data file. `name` defaults to the file's stem.
+LoadResult load_experiment_file(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
+
+// As load_experiment_file, for TOML `text` whose errors are reported against `source_name`.
+LoadResult load_experiment_text(std::string_view text, const std::string& source_name,
+                                const std::vector<std::string>& overrides = {});
+
+// Validate and resolve an already-built config (defaults, absolute paths, data files present).
+// `where(key)` gives the location prefix to report for a key. Throws ConfigError.
+void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string(const std::string&)>& where);
+
+} // namespace moexp::config

@@ -1,0 +1,276 @@
+#include "config/schema.hpp"
+
+#include "core/text.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace moexp::config {
+namespace {
+
+// Accessors for a member `M` of section `S` of ExperimentConfig, converting to and from Value.
+template <auto Section, auto Member>
+void bind(KeySpec& spec) {
+  spec.get = [](const ExperimentConfig& cfg) -> Value {
+    const auto& v = cfg.*Section.*Member;
+    using T = std::decay_t<decltype(v)>;
+    if constexpr (std::is_same_v<T, bool>) {
+      return v;
+    } else if constexpr (std::is_integral_v<T>) {
+      return static_cast<std::int64_t>(v);
+    } else {
+      return v;
+    }
+  };
+  spec.set = [](ExperimentConfig& cfg, const Value& value) {
+    auto& v = cfg.*Section.*Member;
+    using T = std::decay_t<decltype(v)>;
+    if constexpr (std::is_same_v<T, bool>) {
+      v = std::get<bool>(value);
+    } else if constexpr (std::is_integral_v<T>) {
+      v = std::get<std::int64_t>(value);
+    } else {
+      v = std::get<T>(value);
+    }
+  };
+}
+
+KeySpec entry(std::string key, ValueType type, std::string doc) {
+  KeySpec spec;
+  spec.key = std::move(key);
+  spec.type = type;
+  spec.doc = std::move(doc);
+  return spec;
+}
+
+KeySpec with_choices(KeySpec spec, std::vector<std::string> choices) {
+  spec.choices = std::move(choices);
+  return spec;
+}
+
+KeySpec with_range(KeySpec spec, std::optional<double> min, std::optional<double> max = std::nullopt) {
+  spec.min = min;
+  spec.max = max;
+  return spec;
+}
+
+KeySpec not_identity(KeySpec spec) {
+  spec.identity = false;
+  return spec;
+}
+
+template <auto Section, auto Member>
+KeySpec bound(KeySpec spec) {
+  bind<Section, Member>(spec);
+  return spec;
+}
+
+std::vector<KeySpec> make_keys() {
+  using E = ExperimentConfig;
+  using T = ValueType;
+  std::vector<KeySpec> keys;
+  // "name" is top level; it has no section, so it binds by hand.
+  {
+    KeySpec name = not_identity(entry("name", T::string, "run name shown in listings; default: the experiment file's stem"));
+    name.get = [](const E& cfg) -> Value { return cfg.name; };
+    name.set = [](E& cfg, const Value& v) { cfg.name = std::get<std::string>(v); };
+    keys.push_back(std::move(name));
+  }
+  keys.push_back(bound<&E::model, &ModelConfig::arch>(
+      with_choices(entry("model.arch", T::string, "backbone"), {"resnet8", "resnet20", "resnet18"})));
+
+  keys.push_back(bound<&E::moe, &MoeConfig::enabled>(
+      entry("moe.enabled", T::boolean, "MoE layers on; a [moe] section turns it on, false gives the dense baseline")));
+  keys.push_back(bound<&E::moe, &MoeConfig::num_experts>(
+      with_range(entry("moe.num_experts", T::integer, "experts per MoE layer (E)"), 1, 1024)));
+  keys.push_back(bound<&E::moe, &MoeConfig::k>(
+      with_range(entry("moe.k", T::integer, "experts chosen per sample (1..E)"), 1, 1024)));
+  keys.push_back(bound<&E::moe, &MoeConfig::position>(with_range(
+      entry("moe.position", T::integer_list, "position(s) replaced by an MoE layer: 0 = stem, 1.. = stage"), 0, 8)));
+  keys.push_back(bound<&E::moe, &MoeConfig::gate>(
+      with_choices(entry("moe.gate", T::string, "gate network"), {"gap_fc", "conv_gap_fc"})));
+  keys.push_back(bound<&E::moe, &MoeConfig::variant>(with_choices(
+      entry("moe.variant", T::string, "layer variant: residual adds a shortcut around the mixture"),
+      {"default", "residual"})));
+  keys.push_back(bound<&E::moe, &MoeConfig::noise>(
+      entry("moe.noise", T::boolean, "noisy top-k gating in training (soft and unconstrained gates)")));
+  keys.push_back(bound<&E::moe, &MoeConfig::expert_width>(with_choices(
+      entry("moe.expert_width", T::string, "narrow: about half the stage's parameters; full: a copy of the stage"),
+      {"narrow", "full"})));
+
+  keys.push_back(bound<&E::constraint, &ConstraintConfig::kind>(
+      with_choices(entry("constraint.kind", T::string, "constraint scheme"),
+                   {"none", "importance", "kl", "load", "relative", "absolute"})));
+  keys.push_back(bound<&E::constraint, &ConstraintConfig::weight>(
+      with_range(entry("constraint.weight", T::floating, "weight of the soft auxiliary loss"), 0.0)));
+  keys.push_back(bound<&E::constraint, &ConstraintConfig::threshold>(with_range(
+      entry("constraint.threshold", T::floating, "hard constraint threshold tau (default 0.5 relative, 0.3 absolute)"),
+      0.0)));
+
+  keys.push_back(bound<&E::data, &DataConfig::dataset>(with_choices(
+      entry("data.dataset", T::string, "dataset"), {"fashion_mnist", "mnist", "cifar10", "cifar100", "synthetic"})));
+  keys.push_back(bound<&E::data, &DataConfig::path>(
+      entry("data.path", T::string, "folder holding the dataset's files")));
+  keys.push_back(bound<&E::data, &DataConfig::limit_train>(
+      with_range(entry("data.limit_train", T::integer, "use the first N training samples (0 = all)"), 0)));
+  keys.push_back(bound<&E::data, &DataConfig::limit_test>(
+      with_range(entry("data.limit_test", T::integer, "use the first N test samples (0 = all)"), 0)));
+  keys.push_back(bound<&E::data, &DataConfig::augment>(
+      entry("data.augment", T::boolean, "training augmentation: flip, crop with padding 4, colour jitter (CIFAR)")));
+  keys.push_back(bound<&E::data, &DataConfig::synthetic_classes>(
+      with_range(entry("data.synthetic_classes", T::integer, "synthetic: number of classes"), 2, 1000)));
+  keys.push_back(bound<&E::data, &DataConfig::synthetic_channels>(
+      with_range(entry("data.synthetic_channels", T::integer, "synthetic: image channels"), 1, 3)));
+  keys.push_back(bound<&E::data, &DataConfig::synthetic_image_size>(
+      with_range(entry("data.synthetic_image_size", T::integer, "synthetic: image side in pixels"), 8, 64)));
+  keys.push_back(bound<&E::data, &DataConfig::synthetic_train>(
+      with_range(entry("data.synthetic_train", T::integer, "synthetic: training samples"), 1)));
+  keys.push_back(bound<&E::data, &DataConfig::synthetic_test>(
+      with_range(entry("data.synthetic_test", T::integer, "synthetic: test samples"), 1)));
+
+  keys.push_back(bound<&E::train, &TrainConfig::epochs>(
+      with_range(entry("train.epochs", T::integer, "training epochs"), 1)));
+  keys.push_back(bound<&E::train, &TrainConfig::batch_size>(
+      with_range(entry("train.batch_size", T::integer, "training batch size"), 1)));
+  keys.push_back(bound<&E::train, &TrainConfig::optimizer>(
+      with_choices(entry("train.optimizer", T::string, "optimizer"), {"adam", "sgd"})));
+  keys.push_back(bound<&E::train, &TrainConfig::lr>(
+      with_range(entry("train.lr", T::floating, "base learning rate"), 0.0)));
+  keys.push_back(bound<&E::train, &TrainConfig::momentum>(
+      with_range(entry("train.momentum", T::floating, "SGD momentum"), 0.0, 1.0)));
+  keys.push_back(bound<&E::train, &TrainConfig::weight_decay>(
+      with_range(entry("train.weight_decay", T::floating, "L2 weight decay"), 0.0)));
+  keys.push_back(bound<&E::train, &TrainConfig::schedule>(with_choices(
+      entry("train.schedule", T::string, "learning-rate schedule"), {"step", "cosine", "constant"})));
+  keys.push_back(bound<&E::train, &TrainConfig::lr_milestones>(with_range(
+      entry("train.lr_milestones", T::integer_list, "step schedule: epochs after which lr is multiplied by lr_gamma"),
+      1)));
+  keys.push_back(bound<&E::train, &TrainConfig::lr_gamma>(
+      with_range(entry("train.lr_gamma", T::floating, "step schedule: factor at each milestone"), 0.0, 1.0)));
+  keys.push_back(bound<&E::train, &TrainConfig::warmup_epochs>(
+      with_range(entry("train.warmup_epochs", T::integer, "linear warm-up epochs before the schedule"), 0)));
+  keys.push_back(bound<&E::train, &TrainConfig::seed>(
+      with_range(entry("train.seed", T::integer, "seed of weights, data order, augmentation and gate noise"), 0)));
+  keys.push_back(bound<&E::train, &TrainConfig::threads>(not_identity(
+      with_range(entry("train.threads", T::integer, "CPU threads for Torch (0 = all cores)"), 0, 1024))));
+  keys.push_back(bound<&E::train, &TrainConfig::eval_batch_size>(not_identity(
+      with_range(entry("train.eval_batch_size", T::integer, "batch size of test evaluation"), 1))));
+  return keys;
+}
+
+} // namespace
+
+const std::vector<KeySpec>& experiment_keys() {
+  static const std::vector<KeySpec> keys = make_keys();
+  return keys;
+}
+
+const KeySpec* find_key(std::string_view key) {
+  for (const auto& spec : experiment_keys()) {
+    if (spec.key == key) {
+      return &spec;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> experiment_key_names() {
+  std::vector<std::string> names;
+  for (const auto& spec : experiment_keys()) {
+    names.push_back(spec.key);
+  }
+  return names;
+}
+
+std::string type_name(ValueType type) {
+  switch (type) {
+  case ValueType::integer:
+    return "an integer";
+  case ValueType::floating:
+    return "a number";
+  case ValueType::boolean:
+    return "true or false";
+  case ValueType::string:
+    return "a string";
+  case ValueType::integer_list:
+    return "an integer or a list of integers";
+  }
+  return "?";
+}
+
+std::optional<std::string> check_value(const KeySpec& spec, const Value& value) {
+  if (!spec.choices.empty()) {
+    const auto& s = std::get<std::string>(value);
+    if (std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end()) {
+      auto msg = fmt::format("'{}' is not allowed; use {}", s, core::join_alternatives(spec.choices));
+      if (auto guess = core::did_you_mean(s, spec.choices)) {
+        msg += fmt::format(" (did you mean '{}'?)", *guess);
+      }
+      return msg;
+    }
+  }
+  auto out_of_range = [&](double x) {
+    return (spec.min && x < *spec.min) || (spec.max && x > *spec.max);
+  };
+  auto range_text = [&] {
+    if (spec.min && spec.max) {
+      return fmt::format("between {} and {}", *spec.min, *spec.max);
+    }
+    return spec.min ? fmt::format(">= {}", *spec.min) : fmt::format("<= {}", *spec.max);
+  };
+  if (const auto* i = std::get_if<std::int64_t>(&value); i && out_of_range(static_cast<double>(*i))) {
+    return fmt::format("{} is out of range; must be {}", *i, range_text());
+  }
+  if (const auto* d = std::get_if<double>(&value); d && out_of_range(*d)) {
+    return fmt::format("{} is out of range; must be {}", *d, range_text());
+  }
+  if (const auto* list = std::get_if<std::vector<std::int64_t>>(&value)) {
+    if (list->empty()) {
+      return std::string("the list must not be empty");
+    }
+    for (auto item : *list) {
+      if (out_of_range(static_cast<double>(item))) {
+        return fmt::format("item {} is out of range; items must be {}", item, range_text());
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
+  auto starts = [&](std::string_view prefix) { return key.rfind(prefix, 0) == 0; };
+  if (key == "moe.enabled") {
+    return false;  // encoded by the presence of the [moe] section
+  }
+  if (starts("moe.") || starts("constraint.")) {
+    if (!cfg.moe.enabled) {
+      return false;
+    }
+    if (key == "moe.noise") {
+      return !is_hard_constraint(cfg.constraint.kind);
+    }
+    if (key == "constraint.weight") {
+      return is_soft_constraint(cfg.constraint.kind);
+    }
+    if (key == "constraint.threshold") {
+      return is_hard_constraint(cfg.constraint.kind);
+    }
+    return true;
+  }
+  if (starts("data.synthetic_")) {
+    return cfg.data.dataset == "synthetic";
+  }
+  if (key == "data.path") {
+    return cfg.data.dataset != "synthetic";
+  }
+  if (key == "train.momentum") {
+    return cfg.train.optimizer == "sgd";
+  }
+  if (key == "train.lr_milestones" || key == "train.lr_gamma") {
+    return cfg.train.schedule == "step";
+  }
+  return true;
+}
+
+} // namespace moexp::config

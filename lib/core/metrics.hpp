@@ -1,0 +1,62 @@
+// What a training run reports, as plain data (Torch-free), and the sink interface the trainer writes to.
+// The store implements the sink with SQL (store::StoreSink); tests use MemorySink.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace moexp {
+
+// Routing statistics of one MoE layer over one split of one epoch.
+struct LayerRouting {
+  int layer = 0;                         // index of the MoE layer in the network (0-based, in forward order)
+  int position = 0;                      // network position the layer replaces (0 = stem, 1.. = stage)
+  std::int64_t samples = 0;              // samples routed through the layer
+  std::vector<double> importance_share;  // per expert: mean gate weight per sample (sums to 1)
+  std::vector<double> sample_share;      // per expert: fraction of samples routed to it (sums to k)
+  double importance_cv = 0;              // population std / mean of importance_share
+  double sample_cv = 0;                  // population std / mean of sample_share
+  int living_experts = 0;                // experts with importance share > kLivingShare
+};
+
+// An expert counts as living when its importance share exceeds this (spec §3.2).
+inline constexpr double kLivingShare = 0.01;
+
+// Fill the derived fields (CVs, living experts) of `layer` from its shares.
+void summarize_routing(LayerRouting& layer);
+
+// Population coefficient of variation std/mean of `values`; 0 for an empty or all-zero vector.
+double coefficient_of_variation(const std::vector<double>& values);
+
+// Everything recorded for one finished epoch.
+struct EpochRecord {
+  int epoch = 0;  // 1-based
+  double train_loss = 0;  // mean cross-entropy over the epoch's training batches
+  double train_acc = 0;
+  double test_loss = 0;
+  double test_acc = 0;
+  double aux_loss = 0;  // mean summed auxiliary loss per training batch
+  double lr = 0;
+  double seconds = 0;       // wall time of the epoch (training + test evaluation)
+  double images_per_s = 0;  // training images per second
+  std::vector<LayerRouting> train_routing;  // routing actually used in training (noise, masking)
+  std::vector<LayerRouting> test_routing;   // clean routing on the test split
+};
+
+// Receives a run's epochs in order. Implementations must not throw on valid records.
+class MetricsSink {
+public:
+  virtual ~MetricsSink() = default;
+  // Record one finished epoch.
+  virtual void record_epoch(const EpochRecord& record) = 0;
+};
+
+// In-memory twin of the store sink, for tests and for callers that want the numbers back.
+class MemorySink : public MetricsSink {
+public:
+  void record_epoch(const EpochRecord& record) override { epochs.push_back(record); }
+  std::vector<EpochRecord> epochs;
+};
+
+} // namespace moexp

@@ -1,0 +1,66 @@
+#include "models/blocks.hpp"
+
+namespace moexp::models {
+namespace {
+
+torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride) {
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
+}
+
+} // namespace
+
+BasicBlockImpl::BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride) {
+  m_conv1 = register_module("conv1", conv(in, out, 3, stride));
+  m_bn1 = register_module("bn1", torch::nn::BatchNorm2d(out));
+  m_conv2 = register_module("conv2", conv(out, out, 3, 1));
+  m_bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
+  if (stride != 1 || in != out) {
+    m_shortcut = register_module("shortcut", Projection(in, out, stride));
+  }
+}
+
+torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x_bchw) {
+  auto y = torch::relu(m_bn1->forward(m_conv1->forward(x_bchw)));
+  y = m_bn2->forward(m_conv2->forward(y));
+  y = y + (m_shortcut ? m_shortcut->forward(x_bchw) : x_bchw);
+  return torch::relu(y);
+}
+
+torch::nn::Sequential make_stem(std::int64_t in, std::int64_t out) {
+  return torch::nn::Sequential(conv(in, out, 3, 1), torch::nn::BatchNorm2d(out), torch::nn::ReLU());
+}
+
+ProjectionImpl::ProjectionImpl(std::int64_t in, std::int64_t out, std::int64_t stride) {
+  m_conv = register_module("conv", conv(in, out, 1, stride));
+  m_bn = register_module("bn", torch::nn::BatchNorm2d(out));
+}
+
+torch::Tensor ProjectionImpl::forward(const torch::Tensor& x_bchw) { return m_bn->forward(m_conv->forward(x_bchw)); }
+
+std::int64_t basic_block_params(std::int64_t in, std::int64_t out, std::int64_t stride) {
+  std::int64_t n = 9 * in * out + 2 * out + 9 * out * out + 2 * out;
+  if (stride != 1 || in != out) {
+    n += in * out + 2 * out;
+  }
+  return n;
+}
+
+std::int64_t stem_params(std::int64_t in, std::int64_t out) { return 9 * in * out + 2 * out; }
+
+void init_weights(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& m : module.modules(/*include_self=*/false)) {
+    if (auto* c = m->as<torch::nn::Conv2d>()) {
+      torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
+      if (c->bias.defined()) {
+        c->bias.zero_();
+      }
+    } else if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+      bn->weight.fill_(1.0);
+      bn->bias.zero_();
+    }
+  }
+}
+
+} // namespace moexp::models

@@ -1,0 +1,44 @@
+// Building blocks of the CIFAR-style ResNets. Shapes: B batch, C channels, H×W spatial.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace moexp::models {
+
+// A projection shortcut: 1x1 conv (stride, no bias) + BN.
+class ProjectionImpl : public torch::nn::Module {
+public:
+  ProjectionImpl(std::int64_t in, std::int64_t out, std::int64_t stride);
+  torch::Tensor forward(const torch::Tensor& x_bchw);
+
+private:
+  torch::nn::Conv2d m_conv{nullptr};
+  torch::nn::BatchNorm2d m_bn{nullptr};
+};
+TORCH_MODULE(Projection);
+
+// conv3x3-BN-ReLU-conv3x3-BN + shortcut, then ReLU. The shortcut is a 1x1 conv (stride) + BN when the shape
+// changes, else identity. Inner width = `out`.
+class BasicBlockImpl : public torch::nn::Module {
+public:
+  BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride);
+  torch::Tensor forward(const torch::Tensor& x_bchw);
+
+private:
+  torch::nn::Conv2d m_conv1{nullptr}, m_conv2{nullptr};
+  torch::nn::BatchNorm2d m_bn1{nullptr}, m_bn2{nullptr};
+  Projection m_shortcut{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+// The stem: conv3x3 (no bias) - BN - ReLU.
+torch::nn::Sequential make_stem(std::int64_t in, std::int64_t out);
+
+// Parameter counts, computed from the definitions (used to size narrow experts without building them).
+std::int64_t basic_block_params(std::int64_t in, std::int64_t out, std::int64_t stride);
+std::int64_t stem_params(std::int64_t in, std::int64_t out);
+
+// Kaiming-normal (fan_out, ReLU) init for convs, BN weight 1 / bias 0 (torchvision's ResNet init).
+void init_weights(torch::nn::Module& module);
+
+} // namespace moexp::models

@@ -1,0 +1,72 @@
+// The MoE layer (spec §1.4): gate -> top-k routing (with hard-constraint masking in training) -> only the routed
+// sub-batch runs through each expert -> weighted combine (+ shortcut in the residual variant).
+// Shapes: B batch, C channels, H×W spatial, E experts, K experts chosen per sample.
+#pragma once
+
+#include "moe/constraints.hpp"
+#include "moe/gate.hpp"
+#include "moe/routing.hpp"
+
+#include <torch/torch.h>
+
+#include <functional>
+#include <string>
+
+namespace moexp::moe {
+
+struct MoeLayerOptions {
+  std::int64_t in_channels = 0;
+  std::int64_t num_experts = 4;
+  std::int64_t k = 2;
+  std::string gate = "gap_fc";
+  bool noise = true;
+  std::string constraint = "none";  // none | importance | kl | load | relative | absolute
+  double weight = 0.5;              // soft constraint weight
+  double threshold = 0.5;           // hard constraint tau
+};
+
+// How evaluation routes (clean logits, no masking, no noise); training always uses the trained routing.
+struct EvalRouting {
+  std::int64_t k = 0;               // test-time k; 0 = the trained k
+  std::int64_t forced_expert = -1;  // >= 0: every sample to this expert
+  bool uniform = false;             // dense uniform mixture over all experts
+};
+
+struct MoeOutput {
+  torch::Tensor y_bchw;
+  torch::Tensor aux_loss;         // scalar soft-constraint loss (0 for none and hard kinds)
+  torch::Tensor weights_be;       // routing weights used (detached)
+  torch::Tensor topk_idx_bk;      // chosen experts
+  torch::Tensor clean_logits_be;  // gate's clean logits (detached)
+};
+
+class MoeLayerImpl : public torch::nn::Module {
+public:
+  // `make_expert(i)` builds expert i; `shortcut` is the residual variant's skip path (an empty holder for the
+  // default variant; torch::nn::Identity for an identity skip).
+  MoeLayerImpl(const MoeLayerOptions& options, const std::function<torch::nn::Sequential(std::int64_t)>& make_expert,
+               torch::nn::AnyModule shortcut = {});
+
+  MoeOutput forward(const torch::Tensor& x_bchw);
+
+  void set_eval_routing(const EvalRouting& routing) { m_eval = routing; }
+  const MoeLayerOptions& options() const { return m_options; }
+  // The hard constraint's state, or an empty holder for soft/no constraints.
+  HardConstraint hard_constraint() const { return m_hard; }
+
+  // Run only the sub-batches routed by `routing` through their experts and combine with the routing weights.
+  torch::Tensor dispatch_combine(const torch::Tensor& x_bchw, const Routing& routing);
+
+private:
+  Routing route(const GateOutput& gate_out, std::int64_t batch);
+
+  MoeLayerOptions m_options;
+  EvalRouting m_eval;
+  Gate m_gate{nullptr};
+  torch::nn::ModuleList m_experts;
+  torch::nn::AnyModule m_shortcut;
+  HardConstraint m_hard{nullptr};
+};
+TORCH_MODULE(MoeLayer);
+
+} // namespace moexp::moe

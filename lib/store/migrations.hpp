@@ -1,0 +1,15 @@
+// Schema of the results database, as an ordered list of migrations keyed on PRAGMA user_version.
+#pragma once
+
+namespace moexp::store {
+
+class Database;
+
+// The schema version this moexp writes.
+int current_schema_version();
+
+// Bring `db` up to current_schema_version(), one transaction per migration. Throws StoreError when the
+// database comes from a newer moexp.
+void migrate(Database& db);
+
+} // namespace moexp::store

@@ -1,0 +1,151 @@
+#include "store/sqlite.hpp"
+
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+namespace moexp::store {
+namespace {
+
+[[noreturn]] void fail(sqlite3* db, const std::string& path, std::string_view what) {
+  throw StoreError(fmt::format("database {}: {}: {}", path, what, db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+void check(int rc, sqlite3* db, const std::string& path, std::string_view what) {
+  if (rc != SQLITE_OK) {
+    fail(db, path, what);
+  }
+}
+
+} // namespace
+
+Database::Database(const std::string& path) : m_path(path) {
+  if (path != ":memory:") {
+    auto parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) {
+      std::filesystem::create_directories(parent, ec);
+    }
+  }
+  int rc = sqlite3_open_v2(path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = m_db ? sqlite3_errmsg(m_db) : "out of memory";
+    sqlite3_close(m_db);
+    m_db = nullptr;
+    throw StoreError(fmt::format("database {}: cannot open: {}", path, msg));
+  }
+  sqlite3_busy_timeout(m_db, 30000);
+  sqlite3_extended_result_codes(m_db, 1);
+  exec("PRAGMA foreign_keys = ON");
+  if (path != ":memory:") {
+    exec("PRAGMA journal_mode = WAL");
+    exec("PRAGMA synchronous = NORMAL");
+  }
+}
+
+Database::~Database() { sqlite3_close_v2(m_db); }
+
+void Database::exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string text(sql);
+  int rc = sqlite3_exec(m_db, text.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(m_db);
+    sqlite3_free(err);
+    throw StoreError(fmt::format("database {}: {}", m_path, msg));
+  }
+}
+
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(m_db); }
+
+int Database::changes() const { return sqlite3_changes(m_db); }
+
+Statement::Statement(Database& db, std::string_view sql) : m_db(db) {
+  int rc = sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &m_stmt, nullptr);
+  check(rc, db.handle(), db.path(), fmt::format("cannot prepare '{}'", sql.substr(0, 60)));
+}
+
+Statement::~Statement() { sqlite3_finalize(m_stmt); }
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  check(sqlite3_bind_int64(m_stmt, index, value), m_db.handle(), m_db.path(), "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+  check(sqlite3_bind_double(m_stmt, index, value), m_db.handle(), m_db.path(), "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  check(sqlite3_bind_text(m_stmt, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT),
+        m_db.handle(), m_db.path(), "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::nullptr_t) {
+  check(sqlite3_bind_null(m_stmt, index), m_db.handle(), m_db.path(), "bind");
+  return *this;
+}
+
+bool Statement::step() {
+  int rc = sqlite3_step(m_stmt);
+  if (rc == SQLITE_ROW) {
+    return true;
+  }
+  if (rc == SQLITE_DONE) {
+    return false;
+  }
+  fail(m_db.handle(), m_db.path(), fmt::format("'{}'", std::string_view(sqlite3_sql(m_stmt)).substr(0, 60)));
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+}
+
+void Statement::reset() {
+  sqlite3_reset(m_stmt);
+}
+
+std::int64_t Statement::column_int(int index) const { return sqlite3_column_int64(m_stmt, index); }
+
+double Statement::column_double(int index) const { return sqlite3_column_double(m_stmt, index); }
+
+std::string Statement::column_text(int index) const {
+  const auto* text = sqlite3_column_text(m_stmt, index);
+  return text ? std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(m_stmt, index)) : std::string();
+}
+
+bool Statement::column_is_null(int index) const { return sqlite3_column_type(m_stmt, index) == SQLITE_NULL; }
+
+std::optional<std::int64_t> Statement::column_optional_int(int index) const {
+  return column_is_null(index) ? std::nullopt : std::optional(column_int(index));
+}
+
+std::optional<double> Statement::column_optional_double(int index) const {
+  return column_is_null(index) ? std::nullopt : std::optional(column_double(index));
+}
+
+Transaction::Transaction(Database& db) : m_db(db) { m_db.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  if (!m_done) {
+    try {
+      m_db.exec("ROLLBACK");
+    } catch (...) {
+      // A destructor never throws; the connection reports the state on its next use.
+    }
+  }
+}
+
+void Transaction::commit() {
+  m_db.exec("COMMIT");
+  m_done = true;
+}
+
+} // namespace moexp::store

@@ -1,0 +1,198 @@
+#include "train/run.hpp"
+
+#include "config/canonical.hpp"
+#include "config/load.hpp"
+#include "config/schema.hpp"
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/progress.hpp"
+#include "data/dataset.hpp"
+#include "store/result_store.hpp"
+#include "store/store_sink.hpp"
+#include "train/device.hpp"
+#include "train/trainer.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <unistd.h>
+
+namespace moexp::train {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+// SIGINT / SIGTERM set the stop flag while in scope; the trainer stops between batches.
+class StopSignals {
+public:
+  StopSignals() {
+    g_stop.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &m_old_int);
+    sigaction(SIGTERM, &sa, &m_old_term);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &m_old_int, nullptr);
+    sigaction(SIGTERM, &m_old_term, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+private:
+  struct sigaction m_old_int {};
+  struct sigaction m_old_term {};
+};
+
+std::string host_name() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+// Prints one summary line per epoch to stdout, then forwards to the store.
+class ConsoleSink : public MetricsSink {
+public:
+  ConsoleSink(MetricsSink& next, std::int64_t epochs) : m_next(next), m_epochs(epochs) {}
+  void record_epoch(const EpochRecord& r) override {
+    m_next.record_epoch(r);
+    std::string routing;
+    for (const auto& layer : r.test_routing) {
+      routing += fmt::format("  moe@{} cv {:.2f} living {}", layer.position, layer.importance_cv,
+                             layer.living_experts);
+    }
+    fmt::print("epoch {:>3}/{}  train loss {:.4f} acc {:6.2f}%  test loss {:.4f} acc {:6.2f}%  aux {:.4f}  lr {:.2g}"
+               "  {:.1f}s  {:.0f} img/s{}\n",
+               r.epoch, m_epochs, r.train_loss, 100 * r.train_acc, r.test_loss, 100 * r.test_acc, r.aux_loss, r.lr,
+               r.seconds, r.images_per_s, routing);
+    std::fflush(stdout);
+  }
+
+private:
+  MetricsSink& m_next;
+  std::int64_t m_epochs;
+};
+
+std::vector<std::pair<std::string, std::string>> run_params(const config::ExperimentConfig& cfg) {
+  std::vector<std::pair<std::string, std::string>> params;
+  for (const auto& spec : config::experiment_keys()) {
+    if (config::key_applies(cfg, spec.key) && spec.key != "name") {
+      params.emplace_back(spec.key, config::format_value(spec.get(cfg)));
+    }
+  }
+  params.emplace_back("moe.enabled", cfg.moe.enabled ? "true" : "false");
+  return params;
+}
+
+struct Prepared {
+  config::ExperimentConfig cfg;
+  std::optional<store::RunRow> resumed;
+};
+
+Prepared prepare(const TrainRequest& req) {
+  Prepared p;
+  if (!req.resume_run) {
+    auto loaded = config::load_experiment_file(req.experiment, req.overrides);
+    for (const auto& warning : loaded.warnings) {
+      fmt::print(stderr, "moexp: warning: {}\n", warning);
+    }
+    p.cfg = std::move(loaded.config);
+    return p;
+  }
+  const auto id = *req.resume_run;
+  if (!std::filesystem::exists(req.db_path)) {
+    throw InputError(fmt::format("--resume {}: database {} does not exist", id, req.db_path));
+  }
+  store::ResultStore db(req.db_path);
+  auto row = db.find_run(id);
+  if (!row) {
+    throw InputError(fmt::format("--resume {}: no run {} in {}", id, id, req.db_path));
+  }
+  if (row->status == store::kFinished) {
+    throw InputError(fmt::format("--resume {}: run {} already finished", id, id));
+  }
+  if (row->status == store::kRunning && row->host == host_name() && row->pid && ::kill(static_cast<pid_t>(*row->pid), 0) == 0 &&
+      *row->pid != ::getpid()) {
+    throw InputError(fmt::format("--resume {}: run {} is still running (pid {})", id, id, *row->pid));
+  }
+  if (!req.overrides.empty()) {
+    throw InputError(fmt::format("--resume {}: --set cannot change a run's config; start a new run instead", id));
+  }
+  p.cfg = config::load_experiment_text(row->config_toml, fmt::format("{} run {} config", req.db_path, id)).config;
+  p.resumed = std::move(row);
+  return p;
+}
+
+} // namespace
+
+std::filesystem::path run_folder(const std::string& db_path, std::int64_t run_id) {
+  return std::filesystem::path(db_path).parent_path() / "runs" / std::to_string(run_id);
+}
+
+int run_train(const TrainRequest& req) {
+  Prepared p = prepare(req);
+  const auto& cfg = p.cfg;
+  const torch::Device device = pick_device(req.device);
+  const int threads = set_threads(cfg.train.threads);
+  data::DataSplits data = data::load_data(cfg.data);  // bad data files fail here, before anything is written
+
+  Trainer trainer(cfg, data, device);
+  store::ResultStore db(req.db_path);
+  const std::string host = host_name();
+  std::int64_t run_id = 0;
+  std::filesystem::path folder;
+  if (p.resumed) {
+    run_id = p.resumed->id;
+    folder = run_folder(req.db_path, run_id);
+    const auto checkpoint = folder / "checkpoint.pt";
+    const std::int64_t done = std::filesystem::exists(checkpoint) ? trainer.restore(checkpoint) : 0;
+    db.resume_run(run_id, done, device.str(), host, ::getpid());
+    fmt::print("run {}: resuming '{}' after epoch {}/{} on {}\n", run_id, cfg.name, done, cfg.train.epochs,
+               device.str());
+  } else {
+    store::NewRun row{cfg.name, config::canonical_toml(cfg), config::config_hash(cfg), run_params(cfg),
+                      device.str(), host, ::getpid()};
+    run_id = db.create_run(row);
+    folder = run_folder(req.db_path, run_id);
+    core::write_file_atomic(folder / "config.toml", row.config_toml);
+    fmt::print("run {}: '{}' ({}, {}, {} train / {} test images) on {} with {} thread(s)\n", run_id, cfg.name,
+               cfg.model.arch,
+               cfg.moe.enabled ? fmt::format("{} experts, k={}, {}", cfg.moe.num_experts, cfg.moe.k,
+                                             cfg.constraint.kind)
+                               : std::string("dense"),
+               data.train.size(), data.test.size(), device.str(), threads);
+  }
+  std::fflush(stdout);
+
+  store::StoreSink store_sink(db, run_id);
+  ConsoleSink console(store_sink, cfg.train.epochs);
+  core::ProgressBar progress(stderr, core::is_terminal(stderr));
+  StopSignals signals;
+  FitResult result;
+  try {
+    result = trainer.fit(console, g_stop, folder / "checkpoint.pt", &progress);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    db.finish_run(run_id, store::kFailed, what);
+    throw Error(fmt::format("run {} failed: {}", run_id, what));
+  }
+  db.finish_run(run_id, result.status, result.error);
+  fmt::print("run {}: {} after {} epoch(s){}; results in {} (run {}), files in {}\n", run_id, result.status,
+             result.epochs_done, result.error.empty() ? "" : " (" + result.error + ")", req.db_path, run_id,
+             folder.string());
+  if (result.status == store::kDiverged) {
+    return kExitDiverged;
+  }
+  if (result.status == store::kInterrupted) {
+    return kExitInterrupted;
+  }
+  return kExitOk;
+}
+
+} // namespace moexp::train

@@ -1,0 +1,33 @@
+// `moexp train` as a library call: config -> data -> model -> store -> training loop. Torch-free header, so the
+// command-line layer does not compile Torch.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moexp::train {
+
+struct TrainRequest {
+  std::filesystem::path experiment;    // experiment TOML (unused with resume_run)
+  std::vector<std::string> overrides;  // "key=value"
+  std::string db_path = "results/moexp.db";
+  std::string device = "auto";         // auto | cpu | cuda | cuda:N
+  std::optional<std::int64_t> resume_run;
+};
+
+// Exit codes of `moexp train`.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitDiverged = 3;
+inline constexpr int kExitInterrupted = 130;
+
+// Run (or resume) one experiment end to end. Bad input throws InputError before anything is written. A failure
+// during training marks the run failed and throws Error. Returns kExitOk, kExitDiverged or kExitInterrupted.
+int run_train(const TrainRequest& request);
+
+// The folder of run `run_id` next to the database at `db_path`: <db folder>/runs/<id>.
+std::filesystem::path run_folder(const std::string& db_path, std::int64_t run_id);
+
+} // namespace moexp::train

@@ -1,0 +1,169 @@
+#include "train/trainer.hpp"
+
+#include "config/canonical.hpp"
+#include "data/batches.hpp"
+#include "train/checkpoint.hpp"
+#include "train/routing_stats.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace moexp::train {
+namespace {
+
+constexpr std::int64_t kSyncEvery = 20;  // batches between host syncs (progress, divergence check)
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::TrainConfig& t,
+                                                        std::vector<torch::Tensor> params) {
+  if (t.optimizer == "sgd") {
+    return std::make_unique<torch::optim::SGD>(
+        std::move(params), torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
+  }
+  return std::make_unique<torch::optim::Adam>(std::move(params),
+                                              torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) {
+    group.options().set_lr(lr);
+  }
+}
+
+// Seed of the global generator (gate noise) for `epoch`: a resumed run replays the same noise.
+std::uint64_t noise_seed(std::int64_t seed, std::int64_t epoch) {
+  return static_cast<std::uint64_t>(seed) * 1000003ULL + static_cast<std::uint64_t>(epoch) * 7919ULL + 17ULL;
+}
+
+} // namespace
+
+double learning_rate(const config::TrainConfig& t, std::int64_t epoch) {
+  if (epoch < t.warmup_epochs) {
+    return t.lr * static_cast<double>(epoch + 1) / static_cast<double>(t.warmup_epochs);
+  }
+  if (t.schedule == "cosine") {
+    const double span = static_cast<double>(std::max<std::int64_t>(1, t.epochs - t.warmup_epochs));
+    return t.lr * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(epoch - t.warmup_epochs) / span));
+  }
+  if (t.schedule == "step") {
+    double lr = t.lr;
+    for (auto milestone : t.lr_milestones) {
+      if (epoch >= milestone) {
+        lr *= t.lr_gamma;
+      }
+    }
+    return lr;
+  }
+  return t.lr;
+}
+
+Trainer::Trainer(const config::ExperimentConfig& cfg, const data::DataSplits& data, const torch::Device& device)
+    : m_cfg(cfg), m_data(data), m_device(device) {
+  torch::manual_seed(static_cast<std::uint64_t>(cfg.train.seed));
+  m_model = models::ResNet(cfg, data.channels, data.num_classes);
+  m_model->to(device);
+  m_optimizer = make_optimizer(cfg.train, m_model->parameters());
+}
+
+std::int64_t Trainer::restore(const std::filesystem::path& path) {
+  auto info = load_checkpoint(path, m_model, m_optimizer.get());
+  m_epochs_done = info.epoch;
+  return m_epochs_done;
+}
+
+FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const std::filesystem::path& checkpoint,
+                       core::ProgressBar* progress) {
+  using clock = std::chrono::steady_clock;
+  const auto& t = m_cfg.train;
+  const auto& train_set = m_data.train;
+  const std::int64_t n = train_set.size();
+  const std::int64_t batches = (n + t.batch_size - 1) / t.batch_size;
+  const auto augmentation = data::training_augmentation(m_data, m_cfg.data.augment);
+  const std::int64_t num_experts = m_cfg.moe.enabled ? m_cfg.moe.num_experts : 0;
+  const auto dopts = torch::TensorOptions().dtype(torch::kDouble).device(m_device);
+
+  FitResult result{"finished", m_epochs_done, ""};
+  for (std::int64_t epoch = m_epochs_done + 1; epoch <= t.epochs; ++epoch) {
+    const auto epoch_start = clock::now();
+    torch::manual_seed(noise_seed(t.seed, epoch));
+    const double lr = learning_rate(t, epoch - 1);
+    set_learning_rate(*m_optimizer, lr);
+    m_model->train();
+    auto order = data::epoch_permutation(n, t.seed, epoch);
+    auto gen = data::epoch_generator(t.seed, epoch, 2);
+    RoutingAccumulator routing(m_model->moe_positions(), num_experts);
+    auto loss_sum = torch::zeros({}, dopts);
+    auto aux_sum = torch::zeros({}, dopts);
+    auto correct = torch::zeros({}, dopts.dtype(torch::kLong));
+    if (progress != nullptr) {
+      progress->start(fmt::format("epoch {}/{}", epoch, t.epochs), batches);
+    }
+    for (std::int64_t b = 0; b < batches; ++b) {
+      if (stop.load()) {
+        if (progress != nullptr) {
+          progress->finish();
+        }
+        return {"interrupted", m_epochs_done, "stopped by a signal"};
+      }
+      auto idx = order.narrow(0, b * t.batch_size, std::min(t.batch_size, n - b * t.batch_size));
+      auto x = data::make_batch(train_set, idx, m_data, augmentation, gen, m_device);
+      auto y = train_set.labels_n.index_select(0, idx).to(m_device);
+      auto out = m_model->forward(x);
+      auto ce = torch::nn::functional::cross_entropy(out.logits_bn, y);
+      auto loss = ce + out.aux_loss;
+      m_optimizer->zero_grad();
+      loss.backward();
+      m_optimizer->step();
+
+      loss_sum += ce.detach().to(torch::kDouble) * static_cast<double>(idx.size(0));
+      aux_sum += out.aux_loss.detach().to(torch::kDouble);
+      correct += (out.logits_bn.detach().argmax(1) == y).sum();
+      routing.add(out.routing);
+      if ((b + 1) % kSyncEvery == 0 || b + 1 == batches) {
+        const double seen = static_cast<double>(std::min(n, (b + 1) * t.batch_size));
+        const double mean_loss = loss_sum.item<double>() / seen;
+        const double aux = aux_sum.item<double>();
+        if (!std::isfinite(mean_loss) || !std::isfinite(aux)) {
+          if (progress != nullptr) {
+            progress->finish();
+          }
+          return {"diverged", m_epochs_done,
+                  fmt::format("non-finite loss in epoch {} by batch {} (cross-entropy {}, aux {})", epoch, b + 1,
+                              mean_loss, aux)};
+        }
+        if (progress != nullptr) {
+          progress->update(b + 1, fmt::format("loss {:.4f} acc {:.2f}%", mean_loss,
+                                              100.0 * static_cast<double>(correct.item<std::int64_t>()) / seen));
+        }
+      }
+    }
+    if (progress != nullptr) {
+      progress->finish();
+    }
+    const double train_seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
+    EvalResult test = evaluate(m_model, m_data.test, m_data, m_device, t.eval_batch_size);
+
+    EpochRecord rec;
+    rec.epoch = static_cast<int>(epoch);
+    rec.train_loss = loss_sum.item<double>() / static_cast<double>(n);
+    rec.train_acc = static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(n);
+    rec.test_loss = test.loss;
+    rec.test_acc = test.accuracy;
+    rec.aux_loss = aux_sum.item<double>() / static_cast<double>(batches);
+    rec.lr = lr;
+    rec.seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
+    rec.images_per_s = static_cast<double>(n) / train_seconds;
+    rec.train_routing = routing.summarize();
+    rec.test_routing = std::move(test.routing);
+    sink.record_epoch(rec);
+    m_epochs_done = epoch;
+    if (!checkpoint.empty()) {
+      save_checkpoint(checkpoint, m_model, m_optimizer.get(), {epoch, config::config_hash(m_cfg)});
+    }
+    result.epochs_done = epoch;
+  }
+  return result;
+}
+
+} // namespace moexp::train

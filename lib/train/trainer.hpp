@@ -1,0 +1,65 @@
+// The training loop: cross-entropy + summed auxiliary losses, test evaluation each epoch, LR schedule,
+// per-epoch seeding (so a resumed run replays exactly), divergence and interruption as outcomes.
+#pragma once
+
+#include "config/experiment.hpp"
+#include "core/metrics.hpp"
+#include "core/progress.hpp"
+#include "data/dataset.hpp"
+#include "models/resnet.hpp"
+
+#include <torch/torch.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace moexp::train {
+
+// Learning rate of 0-based epoch `epoch` under `t` (warm-up, then step / cosine / constant).
+double learning_rate(const config::TrainConfig& t, std::int64_t epoch);
+
+struct EvalResult {
+  double loss = 0;
+  double accuracy = 0;
+  std::int64_t samples = 0;
+  std::vector<LayerRouting> routing;
+};
+
+// Evaluate `model` (eval mode, no gradients, clean routing) on `ds` in batches of `batch_size`.
+EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::DataSplits& data,
+                    const torch::Device& device, std::int64_t batch_size);
+
+struct FitResult {
+  std::string status;  // store status: finished | diverged | interrupted
+  std::int64_t epochs_done = 0;
+  std::string error;   // why it diverged
+};
+
+class Trainer {
+public:
+  // Build the model and optimizer of `cfg` for `data` on `device` (seeded with train.seed). `data` must outlive
+  // the trainer.
+  Trainer(const config::ExperimentConfig& cfg, const data::DataSplits& data, const torch::Device& device);
+
+  // Restore model, optimizer and RNG from `path`; returns the epochs it had completed.
+  std::int64_t restore(const std::filesystem::path& path);
+
+  // Train from the restored epoch to train.epochs, reporting each epoch to `sink` and then checkpointing to
+  // `checkpoint` (none when empty). Stops between batches once `stop` is set. `progress` may be null.
+  FitResult fit(MetricsSink& sink, const std::atomic<bool>& stop, const std::filesystem::path& checkpoint,
+                core::ProgressBar* progress);
+
+  models::ResNet& model() { return m_model; }
+
+private:
+  const config::ExperimentConfig& m_cfg;
+  const data::DataSplits& m_data;
+  torch::Device m_device;
+  models::ResNet m_model{nullptr};
+  std::unique_ptr<torch::optim::Optimizer> m_optimizer;
+  std::int64_t m_epochs_done = 0;
+};
+
+} // namespace moexp::train
