@@ -250,6 +250,9 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
       }
     }
     std::sort(cfg.moe.position.begin(), cfg.moe.position.end());
+    if (cfg.constraint.kind == "load" && !cfg.moe.noise) {
+      fail("constraint.kind", "the load loss needs moe.noise = true (it is defined through the gate noise)");
+    }
     cfg.constraint.threshold = effective_threshold(cfg.constraint);
   }
   for (std::size_t i = 1; i < cfg.train.lr_milestones.size(); ++i) {

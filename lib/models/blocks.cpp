@@ -27,6 +27,23 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x_bchw) {
   return torch::relu(y);
 }
 
+NarrowBlockImpl::NarrowBlockImpl(std::int64_t in, std::int64_t planes, std::int64_t out, std::int64_t stride) {
+  m_conv1 = register_module("conv1", conv(in, planes, 3, stride));
+  m_bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
+  m_conv2 = register_module("conv2", conv(planes, out, 3, 1));
+  m_bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
+  if (stride != 1 || in != out) {
+    m_shortcut = register_module("shortcut", Projection(in, out, stride));
+  }
+}
+
+torch::Tensor NarrowBlockImpl::forward(const torch::Tensor& x_bchw) {
+  auto y = torch::relu(m_bn1->forward(m_conv1->forward(x_bchw)));
+  y = m_bn2->forward(m_conv2->forward(y));
+  y = y + (m_shortcut ? m_shortcut->forward(x_bchw) : x_bchw);
+  return torch::relu(y);
+}
+
 torch::nn::Sequential make_stem(std::int64_t in, std::int64_t out) {
   return torch::nn::Sequential(conv(in, out, 3, 1), torch::nn::BatchNorm2d(out), torch::nn::ReLU());
 }
@@ -40,6 +57,14 @@ torch::Tensor ProjectionImpl::forward(const torch::Tensor& x_bchw) { return m_bn
 
 std::int64_t basic_block_params(std::int64_t in, std::int64_t out, std::int64_t stride) {
   std::int64_t n = 9 * in * out + 2 * out + 9 * out * out + 2 * out;
+  if (stride != 1 || in != out) {
+    n += in * out + 2 * out;
+  }
+  return n;
+}
+
+std::int64_t narrow_block_params(std::int64_t in, std::int64_t planes, std::int64_t out, std::int64_t stride) {
+  std::int64_t n = 9 * in * planes + 2 * planes + 9 * planes * out + 2 * out;
   if (stride != 1 || in != out) {
     n += in * out + 2 * out;
   }

@@ -19,13 +19,16 @@ torch::nn::Sequential make_stage(std::int64_t in, const StageSpec& stage) {
   return seq;
 }
 
-// Narrow expert: BasicBlock(in -> planes, stride), (n-2) x BasicBlock(planes -> planes), BasicBlock(planes -> out),
-// with n = max(blocks, 2) (spec §1.3).
+// Narrow expert (spec §1.3): BasicBlock(in -> planes, stride), (n-2) x BasicBlock(planes -> planes),
+// BasicBlock(planes -> out) for a stage of n >= 2 blocks; one NarrowBlock(in -> planes -> out) for a one-block stage.
 torch::nn::Sequential make_narrow_expert(std::int64_t in, std::int64_t planes, const StageSpec& stage) {
   torch::nn::Sequential seq;
-  const std::int64_t n = std::max<std::int64_t>(stage.blocks, 2);
+  if (stage.blocks == 1) {
+    seq->push_back(NarrowBlock(in, planes, stage.width, stage.stride));
+    return seq;
+  }
   seq->push_back(BasicBlock(in, planes, stage.stride));
-  for (std::int64_t b = 0; b < n - 2; ++b) {
+  for (std::int64_t b = 0; b < stage.blocks - 2; ++b) {
     seq->push_back(BasicBlock(planes, planes, 1));
   }
   seq->push_back(BasicBlock(planes, stage.width, 1));
@@ -61,8 +64,10 @@ ArchSpec arch_spec(const std::string& arch) {
 }
 
 std::int64_t narrow_expert_params(std::int64_t in, std::int64_t planes, const StageSpec& stage) {
-  const std::int64_t n = std::max<std::int64_t>(stage.blocks, 2);
-  return basic_block_params(in, planes, stage.stride) + (n - 2) * basic_block_params(planes, planes, 1) +
+  if (stage.blocks == 1) {
+    return narrow_block_params(in, planes, stage.width, stage.stride);
+  }
+  return basic_block_params(in, planes, stage.stride) + (stage.blocks - 2) * basic_block_params(planes, planes, 1) +
          basic_block_params(planes, stage.width, 1);
 }
 

@@ -29,7 +29,8 @@ ArchSpec arch_spec(const std::string& arch);
 // reference for resnet18 (25/50/90/180), otherwise the width whose parameter count is closest to half the stage's.
 std::int64_t narrow_expert_planes(const std::string& arch, std::int64_t position, std::int64_t in_channels);
 
-// Parameter count of a narrow expert with inner width `planes` for a stage, and of the stage itself.
+// Parameter count of a narrow expert with inner width `planes` for a stage (two or more BasicBlocks for a stage of
+// n >= 2 blocks, one NarrowBlock for a one-block stage), and of the stage itself.
 std::int64_t narrow_expert_params(std::int64_t in, std::int64_t planes, const StageSpec& stage);
 std::int64_t stage_params(std::int64_t in, const StageSpec& stage);
 

@@ -31,6 +31,19 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   }
 }
 
+// Drop every gradient (set_to_none): a parameter of an expert that received no samples then has no gradient, and
+// Adam skips it instead of moving it by momentum. This also makes a resumed run (fresh, gradient-less parameters)
+// step exactly like the uninterrupted one.
+void clear_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) {
+      if (p.grad().defined()) {
+        p.mutable_grad() = torch::Tensor();
+      }
+    }
+  }
+}
+
 // Seed of the global generator (gate noise) for `epoch`: a resumed run replays the same noise.
 std::uint64_t noise_seed(std::int64_t seed, std::int64_t epoch) {
   return static_cast<std::uint64_t>(seed) * 1000003ULL + static_cast<std::uint64_t>(epoch) * 7919ULL + 17ULL;
@@ -112,7 +125,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
       auto out = m_model->forward(x);
       auto ce = torch::nn::functional::cross_entropy(out.logits_bn, y);
       auto loss = ce + out.aux_loss;
-      m_optimizer->zero_grad();
+      clear_gradients(*m_optimizer);
       loss.backward();
       m_optimizer->step();
 

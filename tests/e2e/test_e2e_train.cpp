@@ -1,0 +1,127 @@
+// moexp train through the real binary: a tiny synthetic run end to end, bad input, and kill-and-resume.
+#include "e2e/process.hpp"
+#include "store/result_store.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <numeric>
+#include <thread>
+
+using namespace moexp;
+using namespace moexp::test;
+
+namespace {
+
+std::vector<std::string> train_args(const std::filesystem::path& exp, const std::filesystem::path& db,
+                                    std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv{MOEXP_BIN, "train", exp.string(), "--db", db.string(), "--device", "cpu"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+} // namespace
+
+TEST_CASE("e2e train: a tiny synthetic experiment ends finished with consistent rows") {
+  TempDir dir;
+  auto exp = write_file(dir / "tiny.toml", tiny_experiment_toml());
+  auto db_path = dir / "results/moexp.db";
+  auto r = run(train_args(exp, db_path), dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("run 1: 'tiny'") == 0);
+  CHECK(std::filesystem::exists(dir / "results/runs/1/checkpoint.pt"));
+  CHECK(read_file(dir / "results/runs/1/config.toml").find("[moe]") != std::string::npos);
+  store::ResultStore db(db_path.string());
+  auto run = db.find_run(1);
+  REQUIRE(run);
+  CHECK(run->status == "finished");
+  CHECK(run->epochs_done == 2);
+  CHECK(db.epochs(1).size() == 2);
+  std::map<std::tuple<std::int64_t, std::string, std::int64_t>, std::pair<double, double>> sums;
+  for (const auto& row : db.expert_stats(1)) {
+    auto& s = sums[{row.epoch, row.split, row.layer}];
+    s.first += row.importance_share;
+    s.second += row.sample_share;
+  }
+  CHECK(sums.size() == 4);
+  for (const auto& [key, s] : sums) {
+    CHECK(s.first == doctest::Approx(1.0));
+    CHECK(s.second == doctest::Approx(2.0));
+  }
+}
+
+TEST_CASE("e2e train: bad input exits 2 with one line and writes nothing") {
+  TempDir dir;
+  auto exp = write_file(dir / "bad.toml", "[moe]\nnum_experts = 4\nk = 5\n[data]\ndataset = \"synthetic\"\n");
+  auto db_path = dir / "results/moexp.db";
+  auto r = run(train_args(exp, db_path), dir.path());
+  CHECK(r.exit_code == 2);
+  CHECK(r.err == "moexp: error: " + exp.string() + ":3:1: moe.k: k = 5 exceeds moe.num_experts = 4; k must be in 1..4\n");
+  CHECK_FALSE(std::filesystem::exists(dir / "results"));
+
+  auto good = write_file(dir / "good.toml", tiny_experiment_toml());
+  auto typo = run(train_args(good, db_path, {"--set", "train.epoch=3"}), dir.path());
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.err.find("did you mean 'train.epochs'?") != std::string::npos);
+  auto device = run(train_args(good, db_path, {"--device", "tpu"}), dir.path());
+  CHECK(device.exit_code == 2);
+  auto missing = run(train_args(good, db_path, {"--resume", "5"}), dir.path());
+  CHECK(missing.exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists(dir / "results"));
+}
+
+TEST_CASE("e2e train: a run killed mid-way resumes and reproduces the uninterrupted metrics") {
+  TempDir dir;
+  auto exp = write_file(dir / "tiny.toml", tiny_experiment_toml());
+  const std::vector<std::string> settings{"--set", "train.epochs=4", "--set", "data.synthetic_train=512"};
+  auto reference_db = dir / "ref/moexp.db";
+  auto ref = run(train_args(exp, reference_db, settings), dir.path());
+  REQUIRE(ref.exit_code == 0);
+
+  auto db_path = dir / "killed/moexp.db";
+  pid_t pid = spawn(train_args(exp, db_path, settings), dir / "k.out", dir / "k.err");
+  // Wait until at least one epoch is stored, then SIGKILL (no chance to clean up).
+  std::int64_t done = 0;
+  for (int i = 0; i < 600 && done < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (std::filesystem::exists(dir / "killed/runs/1/checkpoint.pt")) {
+      store::ResultStore db(db_path.string());
+      if (auto row = db.find_run(1)) {
+        done = row->epochs_done;
+      }
+    }
+  }
+  ::kill(pid, SIGKILL);
+  CHECK(wait_for(pid) == 128 + SIGKILL);
+  REQUIRE(done >= 1);
+  {
+    store::ResultStore db(db_path.string());
+    CHECK(db.find_run(1)->status == "running");  // killed: nobody marked it
+  }
+  auto resumed = run({MOEXP_BIN, "train", "--resume", "1", "--db", db_path.string(), "--device", "cpu"}, dir.path());
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(resumed.out.find("resuming") != std::string::npos);
+
+  store::ResultStore a(reference_db.string());
+  store::ResultStore b(db_path.string());
+  CHECK(b.find_run(1)->status == "finished");
+  auto ea = a.epochs(1);
+  auto eb = b.epochs(1);
+  REQUIRE(ea.size() == 4);
+  REQUIRE(eb.size() == 4);
+  for (std::size_t i = 0; i < 4; ++i) {
+    INFO("epoch " << i + 1);
+    CHECK(eb[i].train_loss == doctest::Approx(ea[i].train_loss).epsilon(1e-6));
+    CHECK(eb[i].test_loss == doctest::Approx(ea[i].test_loss).epsilon(1e-6));
+    CHECK(eb[i].test_acc == ea[i].test_acc);
+  }
+  CHECK(b.expert_stats(1).size() == a.expert_stats(1).size());
+  auto again = run({MOEXP_BIN, "train", "--resume", "1", "--db", db_path.string()}, dir.path());
+  CHECK(again.exit_code == 2);
+  CHECK(again.err.find("already finished") != std::string::npos);
+}

@@ -1,0 +1,25 @@
+#include "core/text.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace moexp::core;
+
+TEST_CASE("text: edit_distance") {
+  CHECK(edit_distance("", "") == 0);
+  CHECK(edit_distance("abc", "abc") == 0);
+  CHECK(edit_distance("kitten", "sitting") == 3);
+  CHECK(edit_distance("num_expert", "num_experts") == 1);
+}
+
+TEST_CASE("text: did_you_mean picks the closest plausible candidate") {
+  std::vector<std::string> keys{"moe.num_experts", "moe.k", "train.epochs"};
+  CHECK(did_you_mean("moe.num_expert", keys) == std::optional<std::string>("moe.num_experts"));
+  CHECK(did_you_mean("train.epoch", keys) == std::optional<std::string>("train.epochs"));
+  CHECK_FALSE(did_you_mean("completely.different", keys).has_value());
+}
+
+TEST_CASE("text: join_alternatives and split") {
+  CHECK(join_alternatives({"a", "b", "c"}) == "'a', 'b' or 'c'");
+  CHECK(join_alternatives({"a"}, false) == "a");
+  CHECK(split("a,,b", ',') == std::vector<std::string>{"a", "", "b"});
+}

@@ -1,0 +1,158 @@
+#include "config/experiment.hpp"
+#include "models/blocks.hpp"
+#include "models/resnet.hpp"
+#include "moe/layer.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace moexp;
+
+namespace {
+
+config::ExperimentConfig moe_config(std::int64_t experts, std::int64_t k, const std::string& kind = "none") {
+  config::ExperimentConfig cfg;
+  cfg.model.arch = "resnet8";
+  cfg.moe.enabled = true;
+  cfg.moe.num_experts = experts;
+  cfg.moe.k = k;
+  cfg.moe.position = {1};
+  cfg.moe.variant = "default";
+  cfg.constraint.kind = kind;
+  cfg.constraint.threshold = config::effective_threshold(cfg.constraint);
+  return cfg;
+}
+
+moe::MoeLayer first_moe(models::ResNet& net) { return net->moe_layers().at(0); }
+
+// Copy every parameter and buffer of `from` into `to`, mapping names with `rename`.
+void copy_state(torch::nn::Module& from, torch::nn::Module& to,
+                const std::function<std::string(const std::string&)>& rename) {
+  torch::NoGradGuard no_grad;
+  auto target_params = to.named_parameters();
+  auto target_buffers = to.named_buffers();
+  for (const auto& p : from.named_parameters()) {
+    target_params[rename(p.key())].copy_(p.value());
+  }
+  for (const auto& b : from.named_buffers()) {
+    target_buffers[rename(b.key())].copy_(b.value());
+  }
+}
+
+} // namespace
+
+TEST_CASE("MoE layer: one full-width expert with k=1 equals the plain network with the same weights") {
+  torch::manual_seed(0);
+  auto dense_cfg = moe_config(1, 1);
+  dense_cfg.moe.enabled = false;
+  models::ResNet dense(dense_cfg, 1, 10);
+  auto moe_cfg = moe_config(1, 1);
+  moe_cfg.moe.expert_width = "full";
+  models::ResNet mixed(moe_cfg, 1, 10);
+  copy_state(*dense, *mixed, [](const std::string& name) {
+    return name.rfind("layer1.", 0) == 0 ? "layer1.experts.0." + name.substr(7) : name;
+  });
+  dense->eval();
+  mixed->eval();
+  auto x = torch::randn({5, 1, 12, 12});
+  auto a = dense->forward(x).logits_bn;
+  auto b = mixed->forward(x).logits_bn;
+  CHECK(torch::allclose(a, b, 1e-5, 1e-5));
+}
+
+TEST_CASE("MoE layer: sparse dispatch equals the dense weighted sum over all experts (eval mode)") {
+  torch::manual_seed(1);
+  models::ResNet net(moe_config(4, 2), 1, 10);
+  net->eval();
+  auto layer = first_moe(net);
+  auto x = torch::randn({16, 16, 8, 8});
+  auto out = layer->forward(x);
+  torch::Tensor dense;
+  for (std::int64_t e = 0; e < 4; ++e) {
+    auto expert = layer->named_modules()["experts." + std::to_string(e)]->as<torch::nn::Sequential>();
+    auto y = expert->forward(x) * out.weights_be.select(1, e).view({-1, 1, 1, 1});
+    dense = dense.defined() ? dense + y : y;
+  }
+  CHECK(torch::allclose(out.y_bchw, dense, 1e-5, 1e-5));
+  CHECK(torch::allclose(out.weights_be.sum(1), torch::ones({16})));
+  CHECK(((out.weights_be > 0).sum(1) == 2).all().item<bool>());
+}
+
+TEST_CASE("MoE layer: forcing an expert equals running that expert alone") {
+  torch::manual_seed(2);
+  models::ResNet net(moe_config(4, 2), 1, 10);
+  net->eval();
+  auto layer = first_moe(net);
+  auto x = torch::randn({6, 16, 8, 8});
+  layer->set_eval_routing({0, 3, false});
+  auto forced = layer->forward(x).y_bchw;
+  auto alone = layer->named_modules()["experts.3"]->as<torch::nn::Sequential>()->forward(x);
+  CHECK(torch::allclose(forced, alone, 1e-6, 1e-6));
+  layer->set_eval_routing({0, -1, true});
+  auto uniform = layer->forward(x);
+  CHECK(torch::allclose(uniform.weights_be, torch::full({6, 4}, 0.25f)));
+  layer->set_eval_routing({4, -1, false});
+  CHECK(((layer->forward(x).weights_be > 0).sum(1) == 4).all().item<bool>());
+}
+
+TEST_CASE("MoE layer: gradients reach the gate through the kept weights and the aux loss") {
+  torch::manual_seed(3);
+  models::ResNet net(moe_config(4, 2, "importance"), 1, 10);
+  net->train();
+  auto out = net->forward(torch::randn({8, 1, 12, 12}));
+  CHECK(out.aux_loss.requires_grad());
+  (out.logits_bn.pow(2).mean() + out.aux_loss).backward();
+  auto gate_grad = net->named_parameters()["layer1.gate.fc.weight"].grad();
+  REQUIRE(gate_grad.defined());
+  CHECK(gate_grad.abs().sum().item<float>() > 0.0f);
+  auto noise_grad = net->named_parameters()["layer1.gate.noise.weight"].grad();
+  // The noise net only matters through the load loss; with importance its gradient may be undefined or zero.
+  CHECK((!noise_grad.defined() || noise_grad.abs().sum().item<float>() >= 0.0f));
+}
+
+TEST_CASE("MoE layer: the residual variant adds the shortcut") {
+  torch::manual_seed(4);
+  auto cfg = moe_config(4, 2);
+  cfg.moe.variant = "residual";
+  cfg.moe.position = {2};  // 16 -> 32 channels, stride 2: projection shortcut
+  models::ResNet net(cfg, 1, 10);
+  net->eval();
+  auto layer = first_moe(net);
+  auto x = torch::randn({4, 16, 8, 8});
+  auto out = layer->forward(x);
+  auto routing = moe::top_k_route(out.clean_logits_be, 2);
+  auto mixture = layer->dispatch_combine(x, routing);
+  auto shortcut = layer->named_modules()["shortcut"]->as<models::ProjectionImpl>()->forward(x);
+  CHECK(torch::allclose(out.y_bchw, mixture + shortcut, 1e-5, 1e-5));
+  CHECK(out.y_bchw.sizes() == std::vector<std::int64_t>{4, 32, 4, 4});
+}
+
+TEST_CASE("MoE layer: hard constraints update their state in training only and never route to fewer than k") {
+  torch::manual_seed(5);
+  auto cfg = moe_config(4, 2, "relative");
+  models::ResNet net(cfg, 1, 10);
+  auto layer = first_moe(net);
+  auto hard = layer->hard_constraint();
+  REQUIRE(hard);
+  net->train();
+  for (int i = 0; i < 5; ++i) {
+    auto out = net->forward(torch::randn({8, 1, 12, 12}));
+    CHECK(((out.routing[0].weights_be > 0).sum(1) == 2).all().item<bool>());
+    CHECK_FALSE(torch::isnan(out.logits_bn).any().item<bool>());
+  }
+  auto steps = hard->named_buffers()["steps"].item<double>();
+  CHECK(steps == 5.0);
+  net->eval();
+  net->forward(torch::randn({8, 1, 12, 12}));
+  CHECK(hard->named_buffers()["steps"].item<double>() == 5.0);
+}
+
+TEST_CASE("MoE layer: an expert with no routed samples is skipped, not run on an empty batch") {
+  torch::manual_seed(6);
+  models::ResNet net(moe_config(4, 1), 1, 10);
+  net->train();
+  auto layer = first_moe(net);
+  auto x = torch::randn({3, 16, 8, 8});
+  auto routing = moe::forced_route(3, 4, 1, torch::kCPU);
+  auto y = layer->dispatch_combine(x, routing);  // experts 0, 2, 3 get nothing; BN would fail on 0 samples
+  CHECK(y.size(0) == 3);
+}

@@ -1,0 +1,146 @@
+#include "core/error.hpp"
+#include "store/migrations.hpp"
+#include "store/result_store.hpp"
+#include "store/sqlite.hpp"
+#include "store/store_sink.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace moexp;
+using namespace moexp::store;
+
+namespace {
+
+NewRun sample_run() {
+  return {"r", "[model]\narch = \"resnet8\"\n", "0123456789abcdef", {{"model.arch", "\"resnet8\""}}, "cpu", "host", 42};
+}
+
+EpochRecord sample_epoch(int epoch) {
+  EpochRecord r;
+  r.epoch = epoch;
+  r.train_loss = 1.5;
+  r.train_acc = 0.4;
+  r.test_loss = 1.4;
+  r.test_acc = 0.45;
+  r.aux_loss = 0.01;
+  r.lr = 1e-3;
+  r.seconds = 2.0;
+  r.images_per_s = 1000;
+  LayerRouting layer;
+  layer.layer = 0;
+  layer.position = 1;
+  layer.samples = 100;
+  layer.importance_share = {0.4, 0.3, 0.2, 0.1};
+  layer.sample_share = {0.8, 0.6, 0.4, 0.2};
+  summarize_routing(layer);
+  r.train_routing = {layer};
+  r.test_routing = {layer};
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("store: a run round-trips with its params") {
+  ResultStore db(":memory:");
+  auto id = db.create_run(sample_run());
+  CHECK(id == 1);
+  auto row = db.find_run(id);
+  REQUIRE(row);
+  CHECK(row->name == "r");
+  CHECK(row->status == "running");
+  CHECK(row->config_hash == "0123456789abcdef");
+  CHECK(row->pid == std::optional<std::int64_t>(42));
+  CHECK(row->moexp_version == MOEXP_VERSION);
+  CHECK_FALSE(row->started_at.empty());
+  CHECK(db.params(id) == std::vector<std::pair<std::string, std::string>>{{"model.arch", "\"resnet8\""}});
+  CHECK_FALSE(db.find_run(99));
+}
+
+TEST_CASE("store: epochs and routing statistics are recorded per split, layer and expert") {
+  ResultStore db(":memory:");
+  auto id = db.create_run(sample_run());
+  StoreSink sink(db, id);
+  sink.record_epoch(sample_epoch(1));
+  sink.record_epoch(sample_epoch(2));
+  auto epochs = db.epochs(id);
+  REQUIRE(epochs.size() == 2);
+  CHECK(epochs[1].epoch == 2);
+  CHECK(epochs[1].test_acc == doctest::Approx(0.45));
+  CHECK(db.layer_stats(id).size() == 4);    // 2 epochs x 2 splits x 1 layer
+  CHECK(db.expert_stats(id).size() == 16);  // ... x 4 experts
+  auto row = db.find_run(id);
+  CHECK(row->epochs_done == 2);
+  CHECK(row->wall_seconds == doctest::Approx(4.0));
+  db.finish_run(id, kFinished);
+  row = db.find_run(id);
+  CHECK(row->status == "finished");
+  CHECK_FALSE(row->finished_at.empty());
+  CHECK(row->error.empty());
+}
+
+TEST_CASE("store: resume drops the epochs after the checkpoint and marks the run running") {
+  ResultStore db(":memory:");
+  auto id = db.create_run(sample_run());
+  for (int e = 1; e <= 3; ++e) {
+    db.record_epoch(id, sample_epoch(e));
+  }
+  db.finish_run(id, kInterrupted, "stopped");
+  db.resume_run(id, 2, "cpu", "host2", 7);
+  auto row = db.find_run(id);
+  CHECK(row->status == "running");
+  CHECK(row->epochs_done == 2);
+  CHECK(row->host == "host2");
+  CHECK(row->error.empty());
+  CHECK(row->wall_seconds == doctest::Approx(4.0));
+  CHECK(db.epochs(id).size() == 2);
+  CHECK(db.expert_stats(id).size() == 16);
+}
+
+TEST_CASE("store: a file database is created with WAL and the current schema version, and reopens") {
+  test::TempDir dir;
+  const auto path = (dir / "sub/moexp.db").string();
+  {
+    ResultStore db(path);
+    db.create_run(sample_run());
+  }
+  ResultStore again(path);
+  CHECK(again.find_run(1));
+  Database raw(path);
+  Statement version(raw, "PRAGMA user_version");
+  REQUIRE(version.step());
+  CHECK(version.column_int(0) == current_schema_version());
+  Statement mode(raw, "PRAGMA journal_mode");
+  REQUIRE(mode.step());
+  CHECK(mode.column_text(0) == "wal");
+}
+
+TEST_CASE("store: a database from a newer moexp is refused") {
+  test::TempDir dir;
+  const auto path = (dir / "new.db").string();
+  {
+    Database raw(path);
+    raw.exec("PRAGMA user_version = 999");
+  }
+  CHECK_THROWS_AS(ResultStore{path}, StoreError);
+}
+
+TEST_CASE("store: a transaction rolls back unless committed") {
+  Database db(":memory:");
+  db.exec("CREATE TABLE t (x INTEGER)");
+  {
+    Transaction tx(db);
+    Statement(db, "INSERT INTO t VALUES (1)").run();
+  }
+  Statement count(db, "SELECT count(*) FROM t");
+  REQUIRE(count.step());
+  CHECK(count.column_int(0) == 0);
+}
+
+TEST_CASE("store: bound parameters keep quotes and SQL text as data") {
+  ResultStore db(":memory:");
+  auto run = sample_run();
+  run.name = "x'); DROP TABLE runs; --";
+  auto id = db.create_run(run);
+  CHECK(db.find_run(id)->name == run.name);
+}

@@ -1,0 +1,155 @@
+#include "config/load.hpp"
+#include "core/error.hpp"
+#include "data/dataset.hpp"
+#include "testutil.hpp"
+#include "train/trainer.hpp"
+
+#include <doctest/doctest.h>
+
+#include <numeric>
+
+using namespace moexp;
+
+namespace {
+
+config::ExperimentConfig tiny(const std::vector<std::string>& overrides = {}) {
+  return config::load_experiment_text(test::tiny_experiment_toml(), "tiny.toml", overrides).config;
+}
+
+std::vector<EpochRecord> run_epochs(const config::ExperimentConfig& cfg, const data::DataSplits& d,
+                               const std::filesystem::path& checkpoint = {}, std::int64_t resume_from = 0) {
+  torch::set_num_threads(1);
+  train::Trainer trainer(cfg, d, torch::kCPU);
+  if (!checkpoint.empty() && resume_from > 0) {
+    CHECK(trainer.restore(checkpoint) == resume_from);
+  }
+  MemorySink sink;
+  std::atomic<bool> stop{false};
+  auto result = trainer.fit(sink, stop, checkpoint, nullptr);
+  CHECK(result.status == "finished");
+  return sink.epochs;
+}
+
+double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
+
+} // namespace
+
+TEST_CASE("trainer: learning-rate schedules") {
+  config::TrainConfig t;
+  t.lr = 1.0;
+  t.epochs = 10;
+  t.lr_milestones = {3, 6};
+  t.lr_gamma = 0.1;
+  CHECK(train::learning_rate(t, 0) == 1.0);
+  CHECK(train::learning_rate(t, 2) == 1.0);
+  CHECK(train::learning_rate(t, 3) == doctest::Approx(0.1));
+  CHECK(train::learning_rate(t, 9) == doctest::Approx(0.01));
+  t.warmup_epochs = 2;
+  CHECK(train::learning_rate(t, 0) == doctest::Approx(0.5));
+  t.warmup_epochs = 0;
+  t.schedule = "cosine";
+  CHECK(train::learning_rate(t, 0) == doctest::Approx(1.0));
+  CHECK(train::learning_rate(t, 5) == doctest::Approx(0.5));
+  t.schedule = "constant";
+  CHECK(train::learning_rate(t, 9) == 1.0);
+}
+
+TEST_CASE("trainer: a tiny synthetic run records every epoch with consistent routing statistics") {
+  auto cfg = tiny();
+  auto d = data::load_data(cfg.data);
+  auto epochs = run_epochs(cfg, d);
+  REQUIRE(epochs.size() == 2);
+  for (const auto& e : epochs) {
+    CHECK(std::isfinite(e.train_loss));
+    CHECK(e.test_acc >= 0.0);
+    CHECK(e.aux_loss > 0.0);
+    CHECK(e.images_per_s > 0.0);
+    for (const auto* split : {&e.train_routing, &e.test_routing}) {
+      REQUIRE(split->size() == 1);
+      const auto& layer = split->front();
+      CHECK(layer.position == 1);
+      CHECK(sum(layer.importance_share) == doctest::Approx(1.0));
+      CHECK(sum(layer.sample_share) == doctest::Approx(2.0));  // k = 2
+      CHECK(layer.living_experts <= 4);
+    }
+    CHECK(e.train_routing.front().samples == 256);
+    CHECK(e.test_routing.front().samples == 128);
+  }
+  CHECK(epochs[1].train_loss < epochs[0].train_loss);
+}
+
+TEST_CASE("trainer: runs are deterministic on CPU, and a resumed run matches an uninterrupted one") {
+  for (const char* kind : {"importance", "load", "relative", "absolute"}) {
+    INFO(kind);
+    auto cfg = tiny({"train.epochs=3", std::string("constraint.kind=") + kind});
+    auto d = data::load_data(cfg.data);
+    auto full = run_epochs(cfg, d);
+    auto again = run_epochs(cfg, d);
+    REQUIRE(full.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+      CHECK(full[i].train_loss == again[i].train_loss);
+      CHECK(full[i].test_acc == again[i].test_acc);
+    }
+    test::TempDir dir;
+    auto two = cfg;
+    two.train.epochs = 2;
+    run_epochs(two, d, dir / "ckpt.pt");  // "interrupted" after epoch 2
+    auto resumed = run_epochs(cfg, d, dir / "ckpt.pt", 2);
+    REQUIRE(resumed.size() == 1);
+    CHECK(resumed[0].epoch == 3);
+    CHECK(resumed[0].train_loss == doctest::Approx(full[2].train_loss).epsilon(1e-6));
+    CHECK(resumed[0].test_loss == doctest::Approx(full[2].test_loss).epsilon(1e-6));
+    CHECK(resumed[0].test_acc == full[2].test_acc);
+  }
+}
+
+TEST_CASE("trainer: every constraint scheme and the dense baseline train without NaN") {
+  for (const char* kind : {"none", "importance", "kl", "load", "relative", "absolute"}) {
+    auto cfg = tiny({std::string("constraint.kind=") + kind, "train.epochs=1"});
+    auto d = data::load_data(cfg.data);
+    auto epochs = run_epochs(cfg, d);
+    INFO(kind);
+    REQUIRE(epochs.size() == 1);
+    CHECK(std::isfinite(epochs[0].train_loss));
+    CHECK(sum(epochs[0].train_routing[0].sample_share) == doctest::Approx(2.0));
+  }
+  auto dense = tiny({"moe.enabled=false", "train.epochs=1"});
+  auto d = data::load_data(dense.data);
+  auto epochs = run_epochs(dense, d);
+  CHECK(epochs[0].train_routing.empty());
+  CHECK(epochs[0].aux_loss == 0.0);
+}
+
+TEST_CASE("trainer: a stop request ends the run as interrupted") {
+  auto cfg = tiny();
+  auto d = data::load_data(cfg.data);
+  train::Trainer trainer(cfg, d, torch::kCPU);
+  MemorySink sink;
+  std::atomic<bool> stop{true};
+  auto result = trainer.fit(sink, stop, {}, nullptr);
+  CHECK(result.status == "interrupted");
+  CHECK(sink.epochs.empty());
+}
+
+TEST_CASE("trainer: a diverging run ends as diverged") {
+  auto cfg = tiny({"train.lr=1e30", "train.optimizer=sgd", "train.epochs=2"});
+  auto d = data::load_data(cfg.data);
+  train::Trainer trainer(cfg, d, torch::kCPU);
+  MemorySink sink;
+  std::atomic<bool> stop{false};
+  auto result = trainer.fit(sink, stop, {}, nullptr);
+  CHECK(result.status == "diverged");
+  CHECK(result.error.find("non-finite loss") != std::string::npos);
+}
+
+TEST_CASE("trainer: a checkpoint of another architecture is refused with a clear error") {
+  test::TempDir dir;
+  auto cfg = tiny({"train.epochs=1"});
+  auto d = data::load_data(cfg.data);
+  run_epochs(cfg, d, dir / "ckpt.pt");
+  auto other = tiny({"moe.num_experts=3", "moe.k=1"});
+  train::Trainer trainer(other, d, torch::kCPU);
+  CHECK_THROWS_AS(trainer.restore(dir / "ckpt.pt"), InputError);
+  test::write_file(dir / "junk.pt", "not a checkpoint");
+  CHECK_THROWS_AS(trainer.restore(dir / "junk.pt"), InputError);
+}

@@ -1,0 +1,33 @@
+// Shared test scaffolding: scratch folders and small files.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace moexp::test {
+
+// A fresh folder under /tmp, removed with everything in it on destruction.
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return m_path; }
+  std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
+
+private:
+  std::filesystem::path m_path;
+};
+
+// Write `content` to `path` (creating folders); returns `path`.
+std::filesystem::path write_file(const std::filesystem::path& path, std::string_view content);
+
+// Read a whole file.
+std::string read_file(const std::filesystem::path& path);
+
+// A complete tiny experiment on synthetic data (ResNet-8, 4 experts, k=2, importance loss, 2 epochs).
+std::string tiny_experiment_toml();
+
+} // namespace moexp::test
