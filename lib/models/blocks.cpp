@@ -10,24 +10,8 @@ torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel, s
 
 } // namespace
 
-BasicBlockImpl::BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride) {
-  m_conv1 = register_module("conv1", conv(in, out, 3, stride));
-  m_bn1 = register_module("bn1", torch::nn::BatchNorm2d(out));
-  m_conv2 = register_module("conv2", conv(out, out, 3, 1));
-  m_bn2 = register_module("bn2", torch::nn::BatchNorm2d(out));
-  if (stride != 1 || in != out) {
-    m_shortcut = register_module("shortcut", Projection(in, out, stride));
-  }
-}
-
-torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x_bchw) {
-  auto y = torch::relu(m_bn1->forward(m_conv1->forward(x_bchw)));
-  y = m_bn2->forward(m_conv2->forward(y));
-  y = y + (m_shortcut ? m_shortcut->forward(x_bchw) : x_bchw);
-  return torch::relu(y);
-}
-
-NarrowBlockImpl::NarrowBlockImpl(std::int64_t in, std::int64_t planes, std::int64_t out, std::int64_t stride) {
+BasicBlockImpl::BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t planes) {
+  planes = planes > 0 ? planes : out;
   m_conv1 = register_module("conv1", conv(in, planes, 3, stride));
   m_bn1 = register_module("bn1", torch::nn::BatchNorm2d(planes));
   m_conv2 = register_module("conv2", conv(planes, out, 3, 1));
@@ -37,7 +21,7 @@ NarrowBlockImpl::NarrowBlockImpl(std::int64_t in, std::int64_t planes, std::int6
   }
 }
 
-torch::Tensor NarrowBlockImpl::forward(const torch::Tensor& x_bchw) {
+torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x_bchw) {
   auto y = torch::relu(m_bn1->forward(m_conv1->forward(x_bchw)));
   y = m_bn2->forward(m_conv2->forward(y));
   y = y + (m_shortcut ? m_shortcut->forward(x_bchw) : x_bchw);
@@ -55,15 +39,8 @@ ProjectionImpl::ProjectionImpl(std::int64_t in, std::int64_t out, std::int64_t s
 
 torch::Tensor ProjectionImpl::forward(const torch::Tensor& x_bchw) { return m_bn->forward(m_conv->forward(x_bchw)); }
 
-std::int64_t basic_block_params(std::int64_t in, std::int64_t out, std::int64_t stride) {
-  std::int64_t n = 9 * in * out + 2 * out + 9 * out * out + 2 * out;
-  if (stride != 1 || in != out) {
-    n += in * out + 2 * out;
-  }
-  return n;
-}
-
-std::int64_t narrow_block_params(std::int64_t in, std::int64_t planes, std::int64_t out, std::int64_t stride) {
+std::int64_t basic_block_params(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t planes) {
+  planes = planes > 0 ? planes : out;
   std::int64_t n = 9 * in * planes + 2 * planes + 9 * planes * out + 2 * out;
   if (stride != 1 || in != out) {
     n += in * out + 2 * out;

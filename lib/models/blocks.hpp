@@ -17,11 +17,12 @@ private:
 };
 TORCH_MODULE(Projection);
 
-// conv3x3-BN-ReLU-conv3x3-BN + shortcut, then ReLU. The shortcut is a 1x1 conv (stride) + BN when the shape
-// changes, else identity. Inner width = `out`.
+// conv3x3 (in -> planes, stride)-BN-ReLU-conv3x3 (planes -> out)-BN + shortcut, then ReLU. The shortcut is a 1x1
+// conv (stride) + BN when the shape changes, else identity. The inner width `planes` is `out` unless given (a
+// narrower one makes the narrow expert of a one-block stage).
 class BasicBlockImpl : public torch::nn::Module {
 public:
-  BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride);
+  BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t planes = 0);
   torch::Tensor forward(const torch::Tensor& x_bchw);
 
 private:
@@ -31,26 +32,11 @@ private:
 };
 TORCH_MODULE(BasicBlock);
 
-// A single block with a narrow inner width: conv3x3 (in -> planes, stride)-BN-ReLU-conv3x3 (planes -> out)-BN +
-// shortcut, then ReLU. The narrow expert of a one-block stage (ResNet-8).
-class NarrowBlockImpl : public torch::nn::Module {
-public:
-  NarrowBlockImpl(std::int64_t in, std::int64_t planes, std::int64_t out, std::int64_t stride);
-  torch::Tensor forward(const torch::Tensor& x_bchw);
-
-private:
-  torch::nn::Conv2d m_conv1{nullptr}, m_conv2{nullptr};
-  torch::nn::BatchNorm2d m_bn1{nullptr}, m_bn2{nullptr};
-  Projection m_shortcut{nullptr};
-};
-TORCH_MODULE(NarrowBlock);
-
 // The stem: conv3x3 (no bias) - BN - ReLU.
 torch::nn::Sequential make_stem(std::int64_t in, std::int64_t out);
 
 // Parameter counts, computed from the definitions (used to size narrow experts without building them).
-std::int64_t basic_block_params(std::int64_t in, std::int64_t out, std::int64_t stride);
-std::int64_t narrow_block_params(std::int64_t in, std::int64_t planes, std::int64_t out, std::int64_t stride);
+std::int64_t basic_block_params(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t planes = 0);
 std::int64_t stem_params(std::int64_t in, std::int64_t out);
 
 // Kaiming-normal (fan_out, ReLU) init for convs, BN weight 1 / bias 0 (torchvision's ResNet init).

@@ -20,11 +20,12 @@ torch::nn::Sequential make_stage(std::int64_t in, const StageSpec& stage) {
 }
 
 // Narrow expert (spec §1.3): BasicBlock(in -> planes, stride), (n-2) x BasicBlock(planes -> planes),
-// BasicBlock(planes -> out) for a stage of n >= 2 blocks; one NarrowBlock(in -> planes -> out) for a one-block stage.
+// BasicBlock(planes -> out) for a stage of n >= 2 blocks; one BasicBlock(in -> out) with inner width planes for a
+// one-block stage.
 torch::nn::Sequential make_narrow_expert(std::int64_t in, std::int64_t planes, const StageSpec& stage) {
   torch::nn::Sequential seq;
   if (stage.blocks == 1) {
-    seq->push_back(NarrowBlock(in, planes, stage.width, stage.stride));
+    seq->push_back(BasicBlock(in, stage.width, stage.stride, planes));
     return seq;
   }
   seq->push_back(BasicBlock(in, planes, stage.stride));
@@ -65,7 +66,7 @@ ArchSpec arch_spec(const std::string& arch) {
 
 std::int64_t narrow_expert_params(std::int64_t in, std::int64_t planes, const StageSpec& stage) {
   if (stage.blocks == 1) {
-    return narrow_block_params(in, planes, stage.width, stage.stride);
+    return basic_block_params(in, stage.width, stage.stride, planes);
   }
   return basic_block_params(in, planes, stage.stride) + (stage.blocks - 2) * basic_block_params(planes, planes, 1) +
          basic_block_params(planes, stage.width, 1);

@@ -30,7 +30,8 @@ ArchSpec arch_spec(const std::string& arch);
 std::int64_t narrow_expert_planes(const std::string& arch, std::int64_t position, std::int64_t in_channels);
 
 // Parameter count of a narrow expert with inner width `planes` for a stage (two or more BasicBlocks for a stage of
-// n >= 2 blocks, one NarrowBlock for a one-block stage), and of the stage itself.
+// n >= 2 blocks, one BasicBlock with a narrow inner width for a
+// one-block stage), and of the stage itself.
 std::int64_t narrow_expert_params(std::int64_t in, std::int64_t planes, const StageSpec& stage);
 std::int64_t stage_params(std::int64_t in, const StageSpec& stage);
 

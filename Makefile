@@ -1,0 +1,63 @@
+# moexp: the two commands for a fresh machine are `make demo` (the main job) and `make test`.
+BUILD    ?= build
+JOBS     ?= $(shell nproc)
+DB       ?= results/moexp.db
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Exactly what moexp needs from Debian (see ../shared/reference/toolchain.md). libboost-filesystem-dev: Boost.Process
+# 1.74 links boost_filesystem. libopenblas0-pthread: the reference BLAS is 57x slower for linear layers.
+PACKAGES := g++ make cmake ninja-build ccache libtorch-dev libcli11-dev libfmt-dev libtomlplusplus-dev \
+            libsqlite3-dev sqlite3 libboost-dev libboost-filesystem-dev doctest-dev zlib1g-dev libopenblas0-pthread \
+            dataset-fashion-mnist
+
+export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
+export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
+
+.PHONY: deps configure build test demo format clean
+
+# Idempotent: a quick no-op when every package is installed. Never purges anything (purging libhwloc15 removes
+# LibTorch).
+deps:
+	@missing=$$(for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi; \
+	test -f /usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake || \
+	  { echo "make deps: LibTorch's CMake config is missing; reinstall libtorch-dev"; exit 1; }
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DMOEXP_WERROR=ON \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=$$(command -v ccache || true)
+
+configure: $(BUILD)/build.ninja
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: deps
+	$(MAKE) build
+	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
+
+demo: deps
+	$(MAKE) build
+	./$(BUILD)/moexp train experiments/demo.toml --db $(DB)
+	@echo
+	@echo "== per-epoch metrics of the newest run (sqlite3 $(DB)) =="
+	@sqlite3 -header -column $(DB) "SELECT epoch, round(train_loss,4) AS train_loss, round(test_acc,4) AS test_acc, \
+	  round(aux_loss,4) AS aux, round(images_per_s) AS img_per_s FROM epochs WHERE run_id = (SELECT max(id) FROM runs)"
+	@echo
+	@echo "== test-split expert shares of its last epoch (importance sums to 1, samples to k) =="
+	@sqlite3 -header -column $(DB) "SELECT layer, expert, round(importance_share,3) AS importance, \
+	  round(sample_share,3) AS samples FROM expert_stats WHERE split = 'test' AND run_id = (SELECT max(id) FROM runs) \
+	  AND epoch = (SELECT max(epoch) FROM epochs WHERE run_id = (SELECT max(id) FROM runs))"
+	@echo
+	@echo "Results: $(DB) (tables: docs/schema.md); run files: results/runs/<id>/."
+	@echo "Try another scheme: ./$(BUILD)/moexp train experiments/fmnist_relative.toml --set train.epochs=1"
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf $(BUILD)
