@@ -125,3 +125,21 @@ TEST_CASE("e2e train: a run killed mid-way resumes and reproduces the uninterrup
   CHECK(again.exit_code == 2);
   CHECK(again.err.find("already finished") != std::string::npos);
 }
+
+TEST_CASE("e2e train: SIGTERM stops a run cleanly: exit 130, status interrupted") {
+  TempDir dir;
+  auto exp = write_file(dir / "tiny.toml", tiny_experiment_toml());
+  auto db_path = dir / "results/moexp.db";
+  pid_t pid = spawn(train_args(exp, db_path, {"--set", "train.epochs=50"}), dir / "t.out", dir / "t.err");
+  for (int i = 0; i < 600 && !std::filesystem::exists(dir / "results/runs/1/checkpoint.pt"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(pid, SIGTERM);
+  CHECK(wait_for(pid) == 130);
+  store::ResultStore db(db_path.string());
+  auto row = db.find_run(1);
+  REQUIRE(row);
+  CHECK(row->status == "interrupted");
+  CHECK(row->epochs_done < 50);
+  CHECK_FALSE(row->finished_at.empty());
+}
