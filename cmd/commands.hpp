@@ -13,4 +13,7 @@ using Action = std::function<int()>;
 // `moexp train`: registers its options on `app` and returns the action that runs it.
 Action setup_train(CLI::App& app);
 
+// `moexp evaluate`.
+Action setup_evaluate(CLI::App& app);
+
 } // namespace moexp::cli

@@ -23,6 +23,8 @@ int moexp_main(int argc, char** argv) {
     commands.emplace_back(sub, setup(*sub));
   };
   add("train", "train one experiment from a TOML file", setup_train);
+  add("evaluate", "evaluate a trained run or checkpoint: accuracy vs k, forced experts, routing matrices",
+      setup_evaluate);
 
   try {
     app.parse(argc, argv);

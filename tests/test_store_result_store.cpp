@@ -13,7 +13,8 @@ using namespace moexp::store;
 namespace {
 
 NewRun sample_run() {
-  return {"r", "[model]\narch = \"resnet8\"\n", "0123456789abcdef", {{"model.arch", "\"resnet8\""}}, "cpu", "host", 42};
+  return {"r", "[model]\narch = \"resnet8\"\n", "0123456789abcdef", {{"model.arch", "\"resnet8\""}}, "cpu", "host", 42,
+          {{"a", 0, "A"}, {"b", 1, "B"}}};
 }
 
 EpochRecord sample_epoch(int epoch) {
@@ -143,4 +144,60 @@ TEST_CASE("store: bound parameters keep quotes and SQL text as data") {
   run.name = "x'); DROP TABLE runs; --";
   auto id = db.create_run(run);
   CHECK(db.find_run(id)->name == run.name);
+}
+
+TEST_CASE("store: a routing snapshot round-trips matrices, co-activation and specialisation") {
+  ResultStore db(":memory:");
+  auto id = db.create_run(sample_run());
+  auto rec = sample_epoch(1);
+  auto& l = rec.test_routing[0];
+  l.class_expert = {{0.5, 0.25, 0.25, 0.0}, {0.1, 0.2, 0.3, 0.4}};
+  l.superclass_expert = {{0.3, 0.2, 0.3, 0.2}};
+  l.coactivation.assign(16, 0);
+  l.coactivation[0 * 4 + 3] = 7;
+  l.class_mi = 0.4;
+  l.class_mi_control = 0.01;
+  l.superclass_mi = 0.3;
+  l.sample_entropy = 0.6;
+  db.record_epoch(id, rec);
+  auto snaps = db.snapshots(id);
+  REQUIRE(snaps.size() == 2);
+  const auto& test_snap = snaps[0].split == "test" ? snaps[0] : snaps[1];
+  auto back = db.snapshot_routing(test_snap.id);
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].class_expert == l.class_expert);
+  CHECK(back[0].superclass_expert == l.superclass_expert);
+  CHECK(back[0].coactivation == l.coactivation);
+  CHECK(back[0].class_mi == doctest::Approx(0.4));
+  CHECK(back[0].importance_share == l.importance_share);
+  CHECK(db.classes(id).size() == 2);
+  CHECK(db.classes(id)[1].superclass_name == "B");
+}
+
+TEST_CASE("store: evaluations are stored per setting with their routing, and survive resume") {
+  ResultStore db(":memory:");
+  auto id = db.create_run(sample_run());
+  db.record_epoch(id, sample_epoch(1));
+  NewEvaluation ev;
+  ev.run_id = id;
+  ev.checkpoint = "runs/1/checkpoint.pt";
+  ev.checkpoint_epoch = 1;
+  ev.split = "test";
+  ev.setting = "k=1";
+  ev.k = 1;
+  ev.samples = 100;
+  ev.accuracy = 0.8;
+  ev.class_samples = {50, 50};
+  ev.class_correct = {40, 40};
+  ev.routing = sample_epoch(1).test_routing;
+  auto eid = db.record_evaluation(ev);
+  auto evals = db.evaluations(id);
+  REQUIRE(evals.size() == 1);
+  CHECK(evals[0].id == eid);
+  CHECK(evals[0].setting == "k=1");
+  CHECK(evals[0].accuracy == doctest::Approx(0.8));
+  db.resume_run(id, 0, "cpu", "h", 1);  // drops training snapshots after epoch 0, keeps the evaluation
+  auto snaps = db.snapshots(id);
+  REQUIRE(snaps.size() == 1);
+  CHECK(snaps[0].evaluation_id == std::optional<std::int64_t>(eid));
 }

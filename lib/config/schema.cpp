@@ -83,9 +83,9 @@ std::vector<KeySpec> make_keys() {
   keys.push_back(bound<&E::moe, &MoeConfig::enabled>(
       entry("moe.enabled", T::boolean, "MoE layers on; a [moe] section turns it on, false gives the dense baseline")));
   keys.push_back(bound<&E::moe, &MoeConfig::num_experts>(
-      with_range(entry("moe.num_experts", T::integer, "experts per MoE layer (E)"), 1, 1024)));
+      with_range(entry("moe.num_experts", T::integer, "experts per MoE layer (E)"), 1, 64)));
   keys.push_back(bound<&E::moe, &MoeConfig::k>(
-      with_range(entry("moe.k", T::integer, "experts chosen per sample (1..E)"), 1, 1024)));
+      with_range(entry("moe.k", T::integer, "experts chosen per sample (1..E)"), 1, 64)));
   keys.push_back(bound<&E::moe, &MoeConfig::position>(with_range(
       entry("moe.position", T::integer_list, "position(s) replaced by an MoE layer: 0 = stem, 1.. = stage"), 0, 8)));
   keys.push_back(bound<&E::moe, &MoeConfig::gate>(
@@ -99,6 +99,9 @@ std::vector<KeySpec> make_keys() {
       entry("moe.expert_width", T::string, "narrow: about half the stage's parameters; full: a copy of the stage"),
       {"narrow", "full"})));
 
+  keys.push_back(bound<&E::moe, &MoeConfig::collapse_share>(not_identity(with_range(
+      entry("moe.collapse_share", T::floating, "statistics: a layer counts as collapsed when one expert's share exceeds this"),
+      0.0, 1.0))));
   keys.push_back(bound<&E::constraint, &ConstraintConfig::kind>(
       with_choices(entry("constraint.kind", T::string, "constraint scheme"),
                    {"none", "importance", "kl", "load", "relative", "absolute"})));

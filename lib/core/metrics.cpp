@@ -1,7 +1,10 @@
 #include "core/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
+#include <random>
 
 namespace moexp {
 
@@ -21,7 +24,56 @@ double coefficient_of_variation(const std::vector<double>& values) {
   return std::sqrt(sq / n) / mean;
 }
 
-void summarize_routing(LayerRouting& layer) {
+double entropy(const std::vector<double>& p) {
+  double h = 0;
+  for (double x : p) {
+    if (x > 0) {
+      h -= x * std::log(x);
+    }
+  }
+  return h;
+}
+
+double normalized_mutual_information(const std::vector<std::int64_t>& labels,
+                                     const std::vector<std::int64_t>& symbols) {
+  const std::size_t n = std::min(labels.size(), symbols.size());
+  if (n == 0) {
+    return 0;
+  }
+  std::map<std::pair<std::int64_t, std::int64_t>, double> joint;
+  std::map<std::int64_t, double> by_label, by_symbol;
+  for (std::size_t i = 0; i < n; ++i) {
+    joint[{labels[i], symbols[i]}] += 1;
+    by_label[labels[i]] += 1;
+    by_symbol[symbols[i]] += 1;
+  }
+  const double total = static_cast<double>(n);
+  double h_symbol = 0;
+  for (const auto& [s, c] : by_symbol) {
+    h_symbol -= (c / total) * std::log(c / total);
+  }
+  if (h_symbol <= 1e-12) {
+    return 0;
+  }
+  double mi = 0;
+  for (const auto& [key, c] : joint) {
+    const double p = c / total;
+    mi += p * std::log(p / ((by_label[key.first] / total) * (by_symbol[key.second] / total)));
+  }
+  return std::clamp(mi / h_symbol, 0.0, 1.0);
+}
+
+double shuffled_mutual_information(const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& symbols,
+                                   std::uint64_t seed) {
+  std::vector<std::int64_t> shuffled = labels;
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = shuffled.size(); i > 1; --i) {
+    std::swap(shuffled[i - 1], shuffled[rng() % i]);
+  }
+  return normalized_mutual_information(shuffled, symbols);
+}
+
+void summarize_routing(LayerRouting& layer, double collapse_share) {
   layer.importance_cv = coefficient_of_variation(layer.importance_share);
   layer.sample_cv = coefficient_of_variation(layer.sample_share);
   layer.living_experts = 0;
@@ -30,6 +82,11 @@ void summarize_routing(LayerRouting& layer) {
       ++layer.living_experts;
     }
   }
+  layer.mean_entropy = entropy(layer.importance_share);
+  layer.max_share = layer.importance_share.empty()
+                        ? 0
+                        : *std::max_element(layer.importance_share.begin(), layer.importance_share.end());
+  layer.collapsed = layer.max_share > collapse_share;
 }
 
 } // namespace moexp

@@ -18,13 +18,42 @@ struct LayerRouting {
   double importance_cv = 0;              // population std / mean of importance_share
   double sample_cv = 0;                  // population std / mean of sample_share
   int living_experts = 0;                // experts with importance share > kLivingShare
+  // Specialisation (spec §3.3; moexp's figures). Matrices are [class][expert] mean gate weights.
+  std::vector<std::vector<double>> class_expert;       // classes x E: mean weight per class (rows sum to 1)
+  std::vector<std::vector<double>> superclass_expert;  // superclasses x E
+  std::vector<std::int64_t> class_samples;             // samples per class
+  std::vector<std::int64_t> coactivation;              // E x E, row-major: samples whose chosen set holds both i<j
+  double class_mi = 0;                // I(chosen set; class) / H(chosen set), in [0, 1]
+  double class_mi_control = 0;        // the same with the class labels shuffled
+  double superclass_mi = 0;
+  double superclass_mi_control = 0;
+  double sample_entropy = 0;          // mean over samples of the entropy of the routing weights (nats)
+  double mean_entropy = 0;            // entropy of the mean routing distribution (importance shares, nats)
+  double max_share = 0;               // largest importance share
+  bool collapsed = false;             // max_share > the collapse threshold
 };
 
 // An expert counts as living when its importance share exceeds this (spec §3.2).
 inline constexpr double kLivingShare = 0.01;
 
-// Fill the derived fields (CVs, living experts) of `layer` from its shares.
-void summarize_routing(LayerRouting& layer);
+// Default share above which a layer counts as collapsed onto one expert.
+inline constexpr double kCollapseShare = 0.9;
+
+// Fill the share-derived fields (CVs, living experts, mean entropy, max share, collapse) of `layer`.
+void summarize_routing(LayerRouting& layer, double collapse_share = kCollapseShare);
+
+// Mutual information between `labels` and routing `symbols` (one per sample; a symbol identifies the chosen set),
+// divided by the entropy of the symbols: 1 when the chosen set is a function of the label, about 0 when independent;
+// 0 when every sample gets the same set.
+double normalized_mutual_information(const std::vector<std::int64_t>& labels,
+                                     const std::vector<std::int64_t>& symbols);
+
+// The same figure with `labels` shuffled by a fixed-seed permutation (the chance-level control).
+double shuffled_mutual_information(const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& symbols,
+                                   std::uint64_t seed = 12345);
+
+// Entropy (nats) of the distribution `p` (entries <= 0 are skipped).
+double entropy(const std::vector<double>& p);
 
 // Population coefficient of variation std/mean of `values`; 0 for an empty or all-zero vector.
 double coefficient_of_variation(const std::vector<double>& values);

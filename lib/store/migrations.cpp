@@ -12,7 +12,8 @@ namespace {
 
 // Each entry moves the schema from version i to i+1. Never edit a released entry; append a new one.
 const std::vector<const char*> kMigrations = {
-    // 1: runs, per-epoch metrics, per-layer and per-expert routing statistics, config parameters.
+    // 1: runs, config parameters, class names, epoch metrics, evaluations, routing snapshots (per epoch and split,
+    //    or per evaluation) with layer, expert, class x expert, superclass x expert and co-activation statistics.
     R"sql(
 CREATE TABLE runs (
   id            INTEGER PRIMARY KEY,
@@ -43,6 +44,15 @@ CREATE TABLE run_params (
 ) WITHOUT ROWID;
 CREATE INDEX run_params_by_key ON run_params (key, value);
 
+CREATE TABLE run_classes (
+  run_id          INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  class           INTEGER NOT NULL,
+  name            TEXT NOT NULL,
+  superclass      INTEGER NOT NULL,
+  superclass_name TEXT NOT NULL,
+  PRIMARY KEY (run_id, class)
+) WITHOUT ROWID;
+
 CREATE TABLE epochs (
   run_id       INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
   epoch        INTEGER NOT NULL,
@@ -57,28 +67,94 @@ CREATE TABLE epochs (
   PRIMARY KEY (run_id, epoch)
 ) WITHOUT ROWID;
 
+CREATE TABLE evaluations (
+  id               INTEGER PRIMARY KEY,
+  run_id           INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  created_at       TEXT NOT NULL,
+  checkpoint       TEXT NOT NULL,
+  checkpoint_epoch INTEGER NOT NULL,
+  split            TEXT NOT NULL CHECK (split IN ('train','test')),
+  setting          TEXT NOT NULL,
+  k                INTEGER,
+  forced_expert    INTEGER,
+  uniform          INTEGER NOT NULL DEFAULT 0,
+  samples          INTEGER NOT NULL,
+  loss             REAL NOT NULL,
+  accuracy         REAL NOT NULL
+);
+CREATE INDEX evaluations_by_run ON evaluations (run_id);
+
+CREATE TABLE evaluation_classes (
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations (id) ON DELETE CASCADE,
+  class         INTEGER NOT NULL,
+  samples       INTEGER NOT NULL,
+  correct       INTEGER NOT NULL,
+  PRIMARY KEY (evaluation_id, class)
+) WITHOUT ROWID;
+
+CREATE TABLE routing_snapshots (
+  id            INTEGER PRIMARY KEY,
+  run_id        INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  epoch         INTEGER,
+  split         TEXT NOT NULL CHECK (split IN ('train','test')),
+  evaluation_id INTEGER REFERENCES evaluations (id) ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX snapshots_by_epoch ON routing_snapshots (run_id, epoch, split) WHERE evaluation_id IS NULL;
+CREATE INDEX snapshots_by_evaluation ON routing_snapshots (evaluation_id);
+
 CREATE TABLE layer_stats (
-  run_id         INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-  epoch          INTEGER NOT NULL,
-  split          TEXT NOT NULL CHECK (split IN ('train','test')),
-  layer          INTEGER NOT NULL,
-  position       INTEGER NOT NULL,
-  samples        INTEGER NOT NULL,
-  importance_cv  REAL NOT NULL,
-  sample_cv      REAL NOT NULL,
-  living_experts INTEGER NOT NULL,
-  PRIMARY KEY (run_id, epoch, split, layer)
+  snapshot_id           INTEGER NOT NULL REFERENCES routing_snapshots (id) ON DELETE CASCADE,
+  layer                 INTEGER NOT NULL,
+  position              INTEGER NOT NULL,
+  samples               INTEGER NOT NULL,
+  importance_cv         REAL NOT NULL,
+  sample_cv             REAL NOT NULL,
+  living_experts        INTEGER NOT NULL,
+  class_mi              REAL NOT NULL,
+  class_mi_control      REAL NOT NULL,
+  superclass_mi         REAL NOT NULL,
+  superclass_mi_control REAL NOT NULL,
+  sample_entropy        REAL NOT NULL,
+  mean_entropy          REAL NOT NULL,
+  max_share             REAL NOT NULL,
+  collapsed             INTEGER NOT NULL,
+  PRIMARY KEY (snapshot_id, layer)
 ) WITHOUT ROWID;
 
 CREATE TABLE expert_stats (
-  run_id           INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-  epoch            INTEGER NOT NULL,
-  split            TEXT NOT NULL CHECK (split IN ('train','test')),
+  snapshot_id      INTEGER NOT NULL REFERENCES routing_snapshots (id) ON DELETE CASCADE,
   layer            INTEGER NOT NULL,
   expert           INTEGER NOT NULL,
   importance_share REAL NOT NULL,
   sample_share     REAL NOT NULL,
-  PRIMARY KEY (run_id, epoch, split, layer, expert)
+  PRIMARY KEY (snapshot_id, layer, expert)
+) WITHOUT ROWID;
+
+CREATE TABLE class_expert (
+  snapshot_id INTEGER NOT NULL REFERENCES routing_snapshots (id) ON DELETE CASCADE,
+  layer       INTEGER NOT NULL,
+  class       INTEGER NOT NULL,
+  expert      INTEGER NOT NULL,
+  mean_weight REAL NOT NULL,
+  PRIMARY KEY (snapshot_id, layer, class, expert)
+) WITHOUT ROWID;
+
+CREATE TABLE superclass_expert (
+  snapshot_id INTEGER NOT NULL REFERENCES routing_snapshots (id) ON DELETE CASCADE,
+  layer       INTEGER NOT NULL,
+  superclass  INTEGER NOT NULL,
+  expert      INTEGER NOT NULL,
+  mean_weight REAL NOT NULL,
+  PRIMARY KEY (snapshot_id, layer, superclass, expert)
+) WITHOUT ROWID;
+
+CREATE TABLE coactivation (
+  snapshot_id INTEGER NOT NULL REFERENCES routing_snapshots (id) ON DELETE CASCADE,
+  layer       INTEGER NOT NULL,
+  expert_a    INTEGER NOT NULL,
+  expert_b    INTEGER NOT NULL,
+  count       INTEGER NOT NULL,
+  PRIMARY KEY (snapshot_id, layer, expert_a, expert_b)
 ) WITHOUT ROWID;
 )sql",
 };

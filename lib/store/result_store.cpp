@@ -29,20 +29,27 @@ std::int64_t ResultStore::create_run(const NewRun& run) {
     param.bind_all(id, key, value);
     param.run();
   }
+  Statement cls(*m_db,
+                "INSERT INTO run_classes (run_id, class, name, superclass, superclass_name) VALUES (?, ?, ?, ?, ?)");
+  for (std::size_t c = 0; c < run.classes.size(); ++c) {
+    cls.reset();
+    cls.bind_all(id, static_cast<std::int64_t>(c), run.classes[c].name, run.classes[c].superclass,
+                 run.classes[c].superclass_name);
+    cls.run();
+  }
   tx.commit();
   return id;
 }
 
-std::optional<RunRow> ResultStore::find_run(std::int64_t id) {
-  Statement q(*m_db, R"sql(
+namespace {
+
+const char* const kRunColumns = R"sql(
     SELECT id, name, config_toml, config_hash, status, coalesce(device, ''), coalesce(host, ''), pid, moexp_version,
            created_at, coalesce(started_at, ''), coalesce(finished_at, ''), coalesce(heartbeat_at, ''),
            wall_seconds, epochs_done, coalesce(error, '')
-    FROM runs WHERE id = ?)sql");
-  q.bind(1, id);
-  if (!q.step()) {
-    return std::nullopt;
-  }
+    FROM runs )sql";
+
+RunRow read_run(const Statement& q) {
   RunRow row;
   row.id = q.column_int(0);
   row.name = q.column_text(1);
@@ -63,12 +70,31 @@ std::optional<RunRow> ResultStore::find_run(std::int64_t id) {
   return row;
 }
 
+} // namespace
+
+std::optional<RunRow> ResultStore::find_run(std::int64_t id) {
+  Statement q(*m_db, std::string(kRunColumns) + "WHERE id = ?");
+  q.bind(1, id);
+  if (!q.step()) {
+    return std::nullopt;
+  }
+  return read_run(q);
+}
+
+std::optional<RunRow> ResultStore::find_run_by_hash(const std::string& config_hash) {
+  Statement q(*m_db, std::string(kRunColumns) + "WHERE config_hash = ? ORDER BY id DESC LIMIT 1");
+  q.bind(1, config_hash);
+  if (!q.step()) {
+    return std::nullopt;
+  }
+  return read_run(q);
+}
+
 void ResultStore::resume_run(std::int64_t id, std::int64_t keep_epochs, const std::string& device,
                              const std::string& host, std::int64_t pid) {
   Transaction tx(*m_db);
   for (const char* sql : {"DELETE FROM epochs WHERE run_id = ? AND epoch > ?",
-                          "DELETE FROM layer_stats WHERE run_id = ? AND epoch > ?",
-                          "DELETE FROM expert_stats WHERE run_id = ? AND epoch > ?"}) {
+                          "DELETE FROM routing_snapshots WHERE run_id = ? AND epoch > ? AND evaluation_id IS NULL"}) {
     Statement del(*m_db, sql);
     del.bind_all(id, keep_epochs);
     del.run();
@@ -92,29 +118,14 @@ void ResultStore::record_epoch(std::int64_t id, const EpochRecord& r) {
   epoch.bind_all(id, r.epoch, r.train_loss, r.train_acc, r.test_loss, r.test_acc, r.aux_loss, r.lr, r.seconds,
                  r.images_per_s);
   epoch.run();
-  Statement layer(*m_db, R"sql(
-    INSERT OR REPLACE INTO layer_stats (run_id, epoch, split, layer, position, samples, importance_cv, sample_cv,
-                                        living_experts)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?))sql");
-  Statement expert(*m_db, R"sql(
-    INSERT OR REPLACE INTO expert_stats (run_id, epoch, split, layer, expert, importance_share, sample_share)
-    VALUES (?, ?, ?, ?, ?, ?, ?))sql");
-  auto write_split = [&](const char* split, const std::vector<LayerRouting>& layers) {
-    for (const auto& l : layers) {
-      layer.reset();
-      layer.bind_all(id, r.epoch, split, l.layer, l.position, l.samples, l.importance_cv, l.sample_cv,
-                     l.living_experts);
-      layer.run();
-      for (std::size_t e = 0; e < l.importance_share.size(); ++e) {
-        expert.reset();
-        expert.bind_all(id, r.epoch, split, l.layer, static_cast<std::int64_t>(e), l.importance_share[e],
-                        l.sample_share[e]);
-        expert.run();
-      }
-    }
-  };
-  write_split("train", r.train_routing);
-  write_split("test", r.test_routing);
+  for (const char* split : {"train", "test"}) {
+    Statement drop(*m_db, "DELETE FROM routing_snapshots WHERE run_id = ? AND epoch = ? AND split = ? "
+                          "AND evaluation_id IS NULL");
+    drop.bind_all(id, r.epoch, split);
+    drop.run();
+  }
+  write_snapshot(id, r.epoch, "train", std::nullopt, r.train_routing);
+  write_snapshot(id, r.epoch, "test", std::nullopt, r.test_routing);
   Statement update(*m_db, R"sql(
     UPDATE runs SET epochs_done = ?, wall_seconds = wall_seconds + ?, heartbeat_at = ? WHERE id = ?)sql");
   update.bind_all(r.epoch, r.seconds, core::now_iso8601(), id);
@@ -139,32 +150,6 @@ std::vector<EpochRow> ResultStore::epochs(std::int64_t id) {
   while (q.step()) {
     rows.push_back({q.column_int(0), q.column_double(1), q.column_double(2), q.column_double(3), q.column_double(4),
                     q.column_double(5), q.column_double(6), q.column_double(7), q.column_double(8)});
-  }
-  return rows;
-}
-
-std::vector<LayerStatRow> ResultStore::layer_stats(std::int64_t id) {
-  Statement q(*m_db, R"sql(
-    SELECT epoch, split, layer, position, samples, importance_cv, sample_cv, living_experts
-    FROM layer_stats WHERE run_id = ? ORDER BY epoch, split, layer)sql");
-  q.bind(1, id);
-  std::vector<LayerStatRow> rows;
-  while (q.step()) {
-    rows.push_back({q.column_int(0), q.column_text(1), q.column_int(2), q.column_int(3), q.column_int(4),
-                    q.column_double(5), q.column_double(6), q.column_int(7)});
-  }
-  return rows;
-}
-
-std::vector<ExpertStatRow> ResultStore::expert_stats(std::int64_t id) {
-  Statement q(*m_db, R"sql(
-    SELECT epoch, split, layer, expert, importance_share, sample_share
-    FROM expert_stats WHERE run_id = ? ORDER BY epoch, split, layer, expert)sql");
-  q.bind(1, id);
-  std::vector<ExpertStatRow> rows;
-  while (q.step()) {
-    rows.push_back(
-        {q.column_int(0), q.column_text(1), q.column_int(2), q.column_int(3), q.column_double(4), q.column_double(5)});
   }
   return rows;
 }

@@ -21,6 +21,12 @@ inline constexpr const char* kFailed = "failed";
 inline constexpr const char* kDiverged = "diverged";
 inline constexpr const char* kInterrupted = "interrupted";
 
+struct ClassInfo {
+  std::string name;
+  std::int64_t superclass = 0;
+  std::string superclass_name;
+};
+
 struct NewRun {
   std::string name;
   std::string config_toml;  // canonical record form
@@ -29,6 +35,7 @@ struct NewRun {
   std::string device;
   std::string host;
   std::int64_t pid = 0;
+  std::vector<ClassInfo> classes;  // the dataset's classes, in label order
 };
 
 struct RunRow {
@@ -56,6 +63,14 @@ struct EpochRow {
          images_per_s = 0;
 };
 
+// One routing snapshot: a training epoch's split, or an evaluation.
+struct SnapshotRow {
+  std::int64_t id = 0;
+  std::optional<std::int64_t> epoch;          // training snapshots
+  std::string split;
+  std::optional<std::int64_t> evaluation_id;  // evaluation snapshots
+};
+
 struct ExpertStatRow {
   std::int64_t epoch = 0;
   std::string split;
@@ -68,12 +83,33 @@ struct ExpertStatRow {
 struct LayerStatRow {
   std::int64_t epoch = 0;
   std::string split;
-  std::int64_t layer = 0;
-  std::int64_t position = 0;
+  LayerRouting routing;  // the layer's summary fields (no shares, matrices or co-activation)
+};
+
+struct NewEvaluation {
+  std::int64_t run_id = 0;
+  std::string checkpoint;
+  std::int64_t checkpoint_epoch = 0;
+  std::string split;    // train | test
+  std::string setting;  // "trained", "k=N", "expert=I", "uniform"
+  std::optional<std::int64_t> k;
+  std::optional<std::int64_t> forced_expert;
+  bool uniform = false;
   std::int64_t samples = 0;
-  double importance_cv = 0;
-  double sample_cv = 0;
-  std::int64_t living_experts = 0;
+  double loss = 0;
+  double accuracy = 0;
+  std::vector<std::int64_t> class_samples;
+  std::vector<std::int64_t> class_correct;
+  std::vector<LayerRouting> routing;
+};
+
+struct EvaluationRow {
+  std::int64_t id = 0;
+  std::string setting;
+  std::string split;
+  double accuracy = 0;
+  double loss = 0;
+  std::int64_t samples = 0;
 };
 
 class ResultStore {
@@ -104,12 +140,28 @@ public:
   // End run `id` with `status` (finished, failed, diverged, interrupted) and `error` text ("" for none).
   void finish_run(std::int64_t id, const std::string& status, const std::string& error = "");
 
+  // The newest run whose config hash is `config_hash`, or nullopt.
+  std::optional<RunRow> find_run_by_hash(const std::string& config_hash);
+
+  // Store one evaluation setting of a run with its per-class accuracy and routing statistics; returns its id.
+  std::int64_t record_evaluation(const NewEvaluation& evaluation);
+
   std::vector<EpochRow> epochs(std::int64_t id);
-  std::vector<LayerStatRow> layer_stats(std::int64_t id);
-  std::vector<ExpertStatRow> expert_stats(std::int64_t id);
+  std::vector<LayerStatRow> layer_stats(std::int64_t id);    // training snapshots, by epoch, split, layer
+  std::vector<ExpertStatRow> expert_stats(std::int64_t id);  // training snapshots, by epoch, split, layer, expert
   std::vector<std::pair<std::string, std::string>> params(std::int64_t id);
+  std::vector<ClassInfo> classes(std::int64_t id);
+  std::vector<EvaluationRow> evaluations(std::int64_t run_id);
+
+  // Snapshots of run `id` (training epochs and evaluations), and the full statistics of one snapshot.
+  std::vector<SnapshotRow> snapshots(std::int64_t id);
+  std::vector<LayerRouting> snapshot_routing(std::int64_t snapshot_id);
 
 private:
+  // Insert a snapshot row and all of `layers`' statistics (inside the caller's transaction).
+  void write_snapshot(std::int64_t run_id, std::optional<std::int64_t> epoch, const std::string& split,
+                      std::optional<std::int64_t> evaluation_id, const std::vector<LayerRouting>& layers);
+
   std::unique_ptr<Database> m_db;
 };
 

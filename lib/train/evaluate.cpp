@@ -4,19 +4,27 @@
 
 namespace moexp::train {
 
+RoutingLabels routing_labels(const data::DataSplits& data, double collapse_share) {
+  return {data.num_classes, data.superclass_of, collapse_share};
+}
+
 EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::DataSplits& data,
-                    const torch::Device& device, std::int64_t batch_size) {
+                    const torch::Device& device, const EvalOptions& options) {
   c10::InferenceMode inference;
   const bool was_training = model->is_training();
   model->eval();
-  RoutingAccumulator routing(model->moe_positions(),
-                             model->moe_layers().empty() ? 0 : model->moe_layers().front()->options().num_experts);
+  const auto& layers = model->moe_layers();
+  RoutingAccumulator routing(model->moe_positions(), layers.empty() ? 0 : layers.front()->options().num_experts,
+                             routing_labels(data, options.collapse_share));
   auto gen = data::epoch_generator(0, 0, 0);
   const data::Augmentation none;
-  auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device));
-  auto correct = torch::zeros({}, torch::TensorOptions().dtype(torch::kLong).device(device));
-  for (std::int64_t start = 0; start < ds.size(); start += batch_size) {
-    const auto n = std::min(batch_size, ds.size() - start);
+  const auto dopts = torch::TensorOptions().dtype(torch::kDouble).device(device);
+  auto loss_sum = torch::zeros({}, dopts);
+  auto class_total = torch::zeros({data.num_classes}, dopts.dtype(torch::kLong));
+  auto class_correct = torch::zeros({data.num_classes}, dopts.dtype(torch::kLong));
+  std::vector<std::vector<moe::MoeOutput>> kept;
+  for (std::int64_t start = 0; start < ds.size(); start += options.batch_size) {
+    const auto n = std::min(options.batch_size, ds.size() - start);
     auto idx = torch::arange(start, start + n, torch::kLong);
     auto x = data::make_batch(ds, idx, data, none, gen, device);
     auto y = ds.labels_n.index_select(0, idx).to(device);
@@ -25,15 +33,34 @@ EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::
                     out.logits_bn.to(torch::kFloat), y,
                     torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .to(torch::kDouble);
-    correct += (out.logits_bn.argmax(1) == y).sum();
-    routing.add(out.routing);
+    auto hit = (out.logits_bn.argmax(1) == y).to(torch::kLong);
+    class_total.index_add_(0, y, torch::ones_like(y));
+    class_correct.index_add_(0, y, hit);
+    routing.add(out.routing, y);
+    if (options.keep_samples) {
+      kept.push_back(out.routing);
+    }
   }
   model->train(was_training);
   EvalResult r;
   r.samples = ds.size();
   r.loss = loss_sum.item<double>() / static_cast<double>(std::max<std::int64_t>(1, ds.size()));
-  r.accuracy = static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(std::max<std::int64_t>(1, ds.size()));
+  auto total = class_total.cpu();
+  auto correct = class_correct.cpu();
+  r.class_samples.assign(total.data_ptr<std::int64_t>(), total.data_ptr<std::int64_t>() + total.numel());
+  r.class_correct.assign(correct.data_ptr<std::int64_t>(), correct.data_ptr<std::int64_t>() + correct.numel());
+  r.accuracy = static_cast<double>(correct.sum().item<std::int64_t>()) /
+               static_cast<double>(std::max<std::int64_t>(1, ds.size()));
   r.routing = routing.summarize();
+  for (std::size_t l = 0; l < layers.size() && !kept.empty(); ++l) {
+    std::vector<torch::Tensor> logits, weights, chosen;
+    for (const auto& batch : kept) {
+      logits.push_back(batch[l].clean_logits_be.cpu());
+      weights.push_back(batch[l].weights_be.cpu());
+      chosen.push_back(batch[l].topk_idx_bk.cpu());
+    }
+    r.per_sample.push_back({torch::cat(logits), torch::cat(weights), torch::cat(chosen)});
+  }
   return r;
 }
 

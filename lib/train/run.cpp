@@ -89,6 +89,15 @@ std::vector<std::pair<std::string, std::string>> run_params(const config::Experi
   return params;
 }
 
+std::vector<store::ClassInfo> class_infos(const data::DataSplits& data) {
+  std::vector<store::ClassInfo> classes;
+  for (std::size_t c = 0; c < data.class_names.size(); ++c) {
+    const auto super = data.superclass_of[c];
+    classes.push_back({data.class_names[c], super, data.superclass_names[static_cast<std::size_t>(super)]});
+  }
+  return classes;
+}
+
 struct Prepared {
   config::ExperimentConfig cfg;
   std::optional<store::RunRow> resumed;
@@ -155,8 +164,8 @@ int run_train(const TrainRequest& req) {
     fmt::print("run {}: resuming '{}' after epoch {}/{} on {}\n", run_id, cfg.name, done, cfg.train.epochs,
                device.str());
   } else {
-    store::NewRun row{cfg.name, config::canonical_toml(cfg), config::config_hash(cfg), run_params(cfg),
-                      device.str(), host, ::getpid()};
+    store::NewRun row{cfg.name,     config::canonical_toml(cfg), config::config_hash(cfg), run_params(cfg),
+                      device.str(), host,                          ::getpid(),             class_infos(data)};
     run_id = db.create_run(row);
     folder = run_folder(req.db_path, run_id);
     core::write_file_atomic(folder / "config.toml", row.config_toml);

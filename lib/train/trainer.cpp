@@ -105,7 +105,8 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
     m_model->train();
     auto order = data::epoch_permutation(n, t.seed, epoch);
     auto gen = data::epoch_generator(t.seed, epoch, 2);
-    RoutingAccumulator routing(m_model->moe_positions(), num_experts);
+    RoutingAccumulator routing(m_model->moe_positions(), num_experts,
+                               routing_labels(m_data, m_cfg.moe.collapse_share));
     auto loss_sum = torch::zeros({}, dopts);
     auto aux_sum = torch::zeros({}, dopts);
     auto correct = torch::zeros({}, dopts.dtype(torch::kLong));
@@ -132,7 +133,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
       loss_sum += ce.detach().to(torch::kDouble) * static_cast<double>(idx.size(0));
       aux_sum += out.aux_loss.detach().to(torch::kDouble);
       correct += (out.logits_bn.detach().argmax(1) == y).sum();
-      routing.add(out.routing);
+      routing.add(out.routing, y);
       if ((b + 1) % kSyncEvery == 0 || b + 1 == batches) {
         const double seen = static_cast<double>(std::min(n, (b + 1) * t.batch_size));
         const double mean_loss = loss_sum.item<double>() / seen;
@@ -155,7 +156,8 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
       progress->finish();
     }
     const double train_seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
-    EvalResult test = evaluate(m_model, m_data.test, m_data, m_device, t.eval_batch_size);
+    EvalResult test =
+        evaluate(m_model, m_data.test, m_data, m_device, {t.eval_batch_size, m_cfg.moe.collapse_share, false});
 
     EpochRecord rec;
     rec.epoch = static_cast<int>(epoch);

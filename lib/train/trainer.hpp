@@ -7,6 +7,7 @@
 #include "core/progress.hpp"
 #include "data/dataset.hpp"
 #include "models/resnet.hpp"
+#include "train/routing_stats.hpp"
 
 #include <torch/torch.h>
 
@@ -20,16 +21,35 @@ namespace moexp::train {
 // Learning rate of 0-based epoch `epoch` under `t` (warm-up, then step / cosine / constant).
 double learning_rate(const config::TrainConfig& t, std::int64_t epoch);
 
+struct EvalOptions {
+  std::int64_t batch_size = 500;
+  double collapse_share = kCollapseShare;
+  bool keep_samples = false;  // keep per-sample routing (for --dump-routing)
+};
+
+// Per-sample routing of one MoE layer over a whole split (kept on request).
+struct SampleRouting {
+  torch::Tensor clean_logits_ne;  // float [N, E]
+  torch::Tensor weights_ne;       // float [N, E]
+  torch::Tensor chosen_nk;        // int64 [N, K]
+};
+
 struct EvalResult {
   double loss = 0;
   double accuracy = 0;
   std::int64_t samples = 0;
+  std::vector<std::int64_t> class_samples;  // per class
+  std::vector<std::int64_t> class_correct;  // per class
   std::vector<LayerRouting> routing;
+  std::vector<SampleRouting> per_sample;    // one per MoE layer when keep_samples
 };
 
-// Evaluate `model` (eval mode, no gradients, clean routing) on `ds` in batches of `batch_size`.
+// The labels side of routing statistics for `data`.
+RoutingLabels routing_labels(const data::DataSplits& data, double collapse_share);
+
+// Evaluate `model` (eval mode, no gradients, routing as set on its MoE layers) on `ds`.
 EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::DataSplits& data,
-                    const torch::Device& device, std::int64_t batch_size);
+                    const torch::Device& device, const EvalOptions& options);
 
 struct FitResult {
   std::string status;  // store status: finished | diverged | interrupted

@@ -1,0 +1,27 @@
+// moexp evaluate RUN_ID|CHECKPOINT [--db PATH] [--split test|train] [--k N|all] [--force-expert I|all] [--uniform]
+//                [--dump-routing FILE.csv] [--json] [--device D]
+#include "commands.hpp"
+
+#include "train/evaluate_run.hpp"
+
+namespace moexp::cli {
+
+Action setup_evaluate(CLI::App& app) {
+  auto req = std::make_shared<train::EvaluateRequest>();
+  app.add_option("target", req->target, "run id, or a checkpoint file in a run folder")->required();
+  app.add_option("--db", req->db_path, "results database")->capture_default_str();
+  app.add_option("--split", req->split, "test or train")->capture_default_str();
+  app.add_option("--k", req->k, "also evaluate with test-time k = N (or every k from 1 to E: all)")
+      ->type_name("N|all");
+  app.add_option("--force-expert", req->force_expert, "also evaluate with every sample forced to expert I (or each: all)")
+      ->type_name("I|all");
+  app.add_flag("--uniform", req->uniform, "also evaluate the dense uniform mixture of all experts");
+  app.add_option("--dump-routing", req->dump_routing, "write per-sample routing of the trained setting as CSV")
+      ->type_name("FILE.csv");
+  app.add_flag("--json", req->json, "print JSON instead of tables");
+  app.add_option("--device", req->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  app.footer("Clean logits, no masking, no noise. Every setting is stored as an evaluation row linked to the run.");
+  return [req] { return train::run_evaluate(*req); };
+}
+
+} // namespace moexp::cli

@@ -1,0 +1,178 @@
+#include "report/evaluation_view.hpp"
+
+#include "core/json.hpp"
+#include "core/text_table.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+
+namespace moexp::report {
+namespace {
+
+std::string pct(double x) { return fmt::format("{:.2f}%", 100.0 * x); }
+
+std::string matrix_table(const std::vector<std::vector<double>>& rows, const std::vector<std::string>& names,
+                         const std::vector<std::string>& extra_header, const std::vector<std::string>& extra) {
+  const std::size_t experts = rows.empty() ? 0 : rows.front().size();
+  std::vector<std::string> header{""};
+  for (std::size_t e = 0; e < experts; ++e) {
+    header.push_back(fmt::format("e{}", e));
+  }
+  header.insert(header.end(), extra_header.begin(), extra_header.end());
+  core::TextTable table(header);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    std::vector<std::string> cells{r < names.size() ? names[r] : fmt::format("{}", r)};
+    for (double w : rows[r]) {
+      cells.push_back(fmt::format("{:.3f}", w));
+    }
+    if (r < extra.size()) {
+      cells.push_back(extra[r]);
+    }
+    table.add_row(cells);
+  }
+  return table.render();
+}
+
+std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const EvaluatedSetting& s) {
+  std::string out = fmt::format("\nMoE layer {} (position {}), trained routing (k={}):\n", lr.layer, lr.position,
+                                view.trained_k);
+  core::TextTable experts({"expert", "importance", "samples", "top-5 classes by mean weight"});
+  for (std::size_t e = 0; e < lr.importance_share.size(); ++e) {
+    std::string tops;
+    for (const auto& [c, w] : top_classes(lr, e)) {
+      tops += fmt::format("{}{} {:.2f}", tops.empty() ? "" : ", ",
+                          c < view.class_names.size() ? view.class_names[c] : std::to_string(c), w);
+    }
+    experts.add_row({fmt::format("e{}", e), fmt::format("{:.3f}", lr.importance_share[e]),
+                     fmt::format("{:.3f}", lr.sample_share[e]), tops});
+  }
+  out += experts.render();
+  out += fmt::format("importance CV {:.3f}, sample CV {:.3f}, living experts {}, max share {:.3f}{}\n",
+                     lr.importance_cv, lr.sample_cv, lr.living_experts, lr.max_share,
+                     lr.collapsed ? "  ** COLLAPSED **" : "");
+  out += fmt::format("specialisation (normalised MI of the chosen set): class {:.3f} (shuffled-label control {:.3f}), "
+                     "superclass {:.3f} (control {:.3f})\n",
+                     lr.class_mi, lr.class_mi_control, lr.superclass_mi, lr.superclass_mi_control);
+  out += fmt::format("routing entropy: per sample {:.3f} nats, of the mean routing {:.3f} nats\n", lr.sample_entropy,
+                     lr.mean_entropy);
+  std::vector<std::string> class_acc;
+  for (std::size_t c = 0; c < s.class_samples.size(); ++c) {
+    class_acc.push_back(s.class_samples[c] ? pct(static_cast<double>(s.class_correct[c]) /
+                                                 static_cast<double>(s.class_samples[c]))
+                                           : "-");
+  }
+  out += "\nclass x expert (mean gate weight; rows sum to 1):\n";
+  out += matrix_table(lr.class_expert, view.class_names, {"accuracy"}, class_acc);
+  out += "\nsuperclass x expert (mean gate weight):\n";
+  out += matrix_table(lr.superclass_expert, view.superclass_names, {}, {});
+  const std::size_t e = lr.importance_share.size();
+  if (lr.coactivation.size() == e * e && view.trained_k > 1) {
+    out += "\npair co-activation (samples whose chosen experts include both):\n";
+    std::vector<std::string> header{""};
+    for (std::size_t j = 1; j < e; ++j) {
+      header.push_back(fmt::format("e{}", j));
+    }
+    core::TextTable pairs(header);
+    for (std::size_t i = 0; i + 1 < e; ++i) {
+      std::vector<std::string> cells{fmt::format("e{}", i)};
+      for (std::size_t j = 1; j < e; ++j) {
+        cells.push_back(j > i ? std::to_string(lr.coactivation[i * e + j]) : "");
+      }
+      pairs.add_row(cells);
+    }
+    out += pairs.render();
+  }
+  return out;
+}
+
+std::string layer_json(const LayerRouting& lr) {
+  auto rows = [](const std::vector<std::vector<double>>& m) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < m.size(); ++i) {
+      out += (i ? ", " : "") + core::json_array(m[i]);
+    }
+    return out + "]";
+  };
+  return fmt::format(
+      "{{\"layer\": {}, \"position\": {}, \"samples\": {}, \"importance_share\": {}, \"sample_share\": {}, "
+      "\"importance_cv\": {}, \"sample_cv\": {}, \"living_experts\": {}, \"max_share\": {}, \"collapsed\": {}, "
+      "\"class_mi\": {}, \"class_mi_control\": {}, \"superclass_mi\": {}, \"superclass_mi_control\": {}, "
+      "\"sample_entropy\": {}, \"mean_entropy\": {}, \"class_expert\": {}, \"superclass_expert\": {}, "
+      "\"coactivation\": {}}}",
+      lr.layer, lr.position, lr.samples, core::json_array(lr.importance_share), core::json_array(lr.sample_share),
+      core::json_number(lr.importance_cv), core::json_number(lr.sample_cv), lr.living_experts,
+      core::json_number(lr.max_share), lr.collapsed ? "true" : "false", core::json_number(lr.class_mi),
+      core::json_number(lr.class_mi_control), core::json_number(lr.superclass_mi),
+      core::json_number(lr.superclass_mi_control), core::json_number(lr.sample_entropy),
+      core::json_number(lr.mean_entropy), rows(lr.class_expert), rows(lr.superclass_expert),
+      core::json_array(lr.coactivation));
+}
+
+} // namespace
+
+std::vector<std::pair<std::size_t, double>> top_classes(const LayerRouting& layer, std::size_t expert,
+                                                        std::size_t top) {
+  std::vector<std::pair<std::size_t, double>> ranked;
+  for (std::size_t c = 0; c < layer.class_expert.size(); ++c) {
+    if (expert < layer.class_expert[c].size()) {
+      ranked.emplace_back(c, layer.class_expert[c][expert]);
+    }
+  }
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  ranked.resize(std::min(top, ranked.size()));
+  return ranked;
+}
+
+std::string render_evaluation_text(const EvaluationView& view) {
+  std::string out = fmt::format("run {} '{}', checkpoint after epoch {}, {} split ({} samples)\n\n", view.run_id,
+                                view.run_name, view.checkpoint_epoch, view.split, view.samples);
+  core::TextTable settings({"setting", "accuracy", "loss", "evaluation"});
+  for (const auto& s : view.settings) {
+    settings.add_row({s.setting, pct(s.accuracy), fmt::format("{:.4f}", s.loss), fmt::format("#{}", s.evaluation_id)});
+  }
+  out += settings.render();
+  if (!view.settings.empty()) {
+    const auto& trained = view.settings.front();
+    if (trained.routing.empty()) {
+      out += "\n(dense model: no MoE layers, so no routing statistics)\n";
+    }
+    for (const auto& lr : trained.routing) {
+      out += layer_text(lr, view, trained);
+    }
+  }
+  return out;
+}
+
+std::string render_evaluation_json(const EvaluationView& view) {
+  auto strings = [](const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      out += (i ? ", " : "") + core::json_string(v[i]);
+    }
+    return out + "]";
+  };
+  std::string settings = "[";
+  for (std::size_t i = 0; i < view.settings.size(); ++i) {
+    const auto& s = view.settings[i];
+    std::string layers = "[";
+    for (std::size_t l = 0; l < s.routing.size(); ++l) {
+      layers += (l ? ", " : "") + layer_json(s.routing[l]);
+    }
+    layers += "]";
+    settings += fmt::format("{}{{\"evaluation_id\": {}, \"setting\": {}, \"accuracy\": {}, \"loss\": {}, "
+                            "\"class_samples\": {}, \"class_correct\": {}, \"layers\": {}}}",
+                            i ? ", " : "", s.evaluation_id, core::json_string(s.setting), core::json_number(s.accuracy),
+                            core::json_number(s.loss), core::json_array(s.class_samples),
+                            core::json_array(s.class_correct), layers);
+  }
+  settings += "]";
+  return fmt::format("{{\"run_id\": {}, \"name\": {}, \"checkpoint_epoch\": {}, \"split\": {}, \"samples\": {}, "
+                     "\"trained_k\": {}, \"class_names\": {}, \"superclass_names\": {}, \"settings\": {}}}\n",
+                     view.run_id, core::json_string(view.run_name), view.checkpoint_epoch,
+                     core::json_string(view.split), view.samples, view.trained_k, strings(view.class_names),
+                     strings(view.superclass_names), settings);
+}
+
+} // namespace moexp::report

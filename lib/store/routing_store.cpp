@@ -1,0 +1,210 @@
+// ResultStore: routing snapshots (per training epoch and split, or per evaluation) and evaluations.
+#include "core/clock.hpp"
+#include "store/result_store.hpp"
+#include "store/sqlite.hpp"
+
+namespace moexp::store {
+
+void ResultStore::write_snapshot(std::int64_t run_id, std::optional<std::int64_t> epoch, const std::string& split,
+                                 std::optional<std::int64_t> evaluation_id, const std::vector<LayerRouting>& layers) {
+  if (layers.empty()) {
+    return;
+  }
+  Statement snap(*m_db, "INSERT INTO routing_snapshots (run_id, epoch, split, evaluation_id) VALUES (?, ?, ?, ?)");
+  snap.bind_all(run_id, epoch, split, evaluation_id);
+  snap.run();
+  const std::int64_t sid = m_db->last_insert_rowid();
+  Statement layer(*m_db, R"sql(
+    INSERT INTO layer_stats (snapshot_id, layer, position, samples, importance_cv, sample_cv, living_experts,
+                             class_mi, class_mi_control, superclass_mi, superclass_mi_control, sample_entropy,
+                             mean_entropy, max_share, collapsed)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql");
+  Statement expert(*m_db, R"sql(
+    INSERT INTO expert_stats (snapshot_id, layer, expert, importance_share, sample_share) VALUES (?, ?, ?, ?, ?))sql");
+  Statement cls(*m_db,
+                "INSERT INTO class_expert (snapshot_id, layer, class, expert, mean_weight) VALUES (?, ?, ?, ?, ?)");
+  Statement sup(*m_db, R"sql(
+    INSERT INTO superclass_expert (snapshot_id, layer, superclass, expert, mean_weight) VALUES (?, ?, ?, ?, ?))sql");
+  Statement pair(*m_db,
+                 "INSERT INTO coactivation (snapshot_id, layer, expert_a, expert_b, count) VALUES (?, ?, ?, ?, ?)");
+  auto matrix = [&](Statement& stmt, std::int64_t l, const std::vector<std::vector<double>>& rows) {
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      for (std::size_t e = 0; e < rows[r].size(); ++e) {
+        stmt.reset();
+        stmt.bind_all(sid, l, static_cast<std::int64_t>(r), static_cast<std::int64_t>(e), rows[r][e]);
+        stmt.run();
+      }
+    }
+  };
+  for (const auto& lr : layers) {
+    const std::int64_t l = lr.layer;
+    layer.reset();
+    layer.bind_all(sid, l, lr.position, lr.samples, lr.importance_cv, lr.sample_cv, lr.living_experts, lr.class_mi,
+                   lr.class_mi_control, lr.superclass_mi, lr.superclass_mi_control, lr.sample_entropy,
+                   lr.mean_entropy, lr.max_share, lr.collapsed ? 1 : 0);
+    layer.run();
+    const auto experts = static_cast<std::int64_t>(lr.importance_share.size());
+    for (std::int64_t e = 0; e < experts; ++e) {
+      expert.reset();
+      expert.bind_all(sid, l, e, lr.importance_share[static_cast<std::size_t>(e)],
+                      lr.sample_share[static_cast<std::size_t>(e)]);
+      expert.run();
+    }
+    matrix(cls, l, lr.class_expert);
+    matrix(sup, l, lr.superclass_expert);
+    if (lr.coactivation.size() == static_cast<std::size_t>(experts * experts)) {
+      for (std::int64_t a = 0; a < experts; ++a) {
+        for (std::int64_t b = a + 1; b < experts; ++b) {
+          pair.reset();
+          pair.bind_all(sid, l, a, b, lr.coactivation[static_cast<std::size_t>(a * experts + b)]);
+          pair.run();
+        }
+      }
+    }
+  }
+}
+
+std::int64_t ResultStore::record_evaluation(const NewEvaluation& ev) {
+  Transaction tx(*m_db);
+  Statement insert(*m_db, R"sql(
+    INSERT INTO evaluations (run_id, created_at, checkpoint, checkpoint_epoch, split, setting, k, forced_expert,
+                             uniform, samples, loss, accuracy)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql");
+  insert.bind_all(ev.run_id, core::now_iso8601(), ev.checkpoint, ev.checkpoint_epoch, ev.split, ev.setting, ev.k,
+                  ev.forced_expert, ev.uniform ? 1 : 0, ev.samples, ev.loss, ev.accuracy);
+  insert.run();
+  const std::int64_t id = m_db->last_insert_rowid();
+  Statement cls(*m_db, "INSERT INTO evaluation_classes (evaluation_id, class, samples, correct) VALUES (?, ?, ?, ?)");
+  for (std::size_t c = 0; c < ev.class_samples.size() && c < ev.class_correct.size(); ++c) {
+    cls.reset();
+    cls.bind_all(id, static_cast<std::int64_t>(c), ev.class_samples[c], ev.class_correct[c]);
+    cls.run();
+  }
+  write_snapshot(ev.run_id, std::nullopt, ev.split, id, ev.routing);
+  tx.commit();
+  return id;
+}
+
+std::vector<LayerStatRow> ResultStore::layer_stats(std::int64_t id) {
+  std::vector<LayerStatRow> rows;
+  for (const auto& snap : snapshots(id)) {
+    if (!snap.epoch) {
+      continue;
+    }
+    for (auto& lr : snapshot_routing(snap.id)) {
+      rows.push_back({*snap.epoch, snap.split, std::move(lr)});
+    }
+  }
+  return rows;
+}
+
+std::vector<ExpertStatRow> ResultStore::expert_stats(std::int64_t id) {
+  Statement q(*m_db, R"sql(
+    SELECT s.epoch, s.split, x.layer, x.expert, x.importance_share, x.sample_share
+    FROM expert_stats x JOIN routing_snapshots s ON s.id = x.snapshot_id
+    WHERE s.run_id = ? AND s.evaluation_id IS NULL
+    ORDER BY s.epoch, s.split, x.layer, x.expert)sql");
+  q.bind(1, id);
+  std::vector<ExpertStatRow> rows;
+  while (q.step()) {
+    rows.push_back(
+        {q.column_int(0), q.column_text(1), q.column_int(2), q.column_int(3), q.column_double(4), q.column_double(5)});
+  }
+  return rows;
+}
+
+std::vector<ClassInfo> ResultStore::classes(std::int64_t id) {
+  Statement q(*m_db, "SELECT name, superclass, superclass_name FROM run_classes WHERE run_id = ? ORDER BY class");
+  q.bind(1, id);
+  std::vector<ClassInfo> rows;
+  while (q.step()) {
+    rows.push_back({q.column_text(0), q.column_int(1), q.column_text(2)});
+  }
+  return rows;
+}
+
+std::vector<EvaluationRow> ResultStore::evaluations(std::int64_t run_id) {
+  Statement q(*m_db, "SELECT id, setting, split, accuracy, loss, samples FROM evaluations WHERE run_id = ? ORDER BY id");
+  q.bind(1, run_id);
+  std::vector<EvaluationRow> rows;
+  while (q.step()) {
+    rows.push_back({q.column_int(0), q.column_text(1), q.column_text(2), q.column_double(3), q.column_double(4),
+                    q.column_int(5)});
+  }
+  return rows;
+}
+
+std::vector<SnapshotRow> ResultStore::snapshots(std::int64_t id) {
+  Statement q(*m_db, R"sql(
+    SELECT id, epoch, split, evaluation_id FROM routing_snapshots WHERE run_id = ?
+    ORDER BY evaluation_id IS NOT NULL, epoch, split, evaluation_id)sql");
+  q.bind(1, id);
+  std::vector<SnapshotRow> rows;
+  while (q.step()) {
+    rows.push_back({q.column_int(0), q.column_optional_int(1), q.column_text(2), q.column_optional_int(3)});
+  }
+  return rows;
+}
+
+std::vector<LayerRouting> ResultStore::snapshot_routing(std::int64_t snapshot_id) {
+  std::vector<LayerRouting> layers;
+  Statement q(*m_db, R"sql(
+    SELECT layer, position, samples, importance_cv, sample_cv, living_experts, class_mi, class_mi_control,
+           superclass_mi, superclass_mi_control, sample_entropy, mean_entropy, max_share, collapsed
+    FROM layer_stats WHERE snapshot_id = ? ORDER BY layer)sql");
+  q.bind(1, snapshot_id);
+  while (q.step()) {
+    LayerRouting lr;
+    lr.layer = static_cast<int>(q.column_int(0));
+    lr.position = static_cast<int>(q.column_int(1));
+    lr.samples = q.column_int(2);
+    lr.importance_cv = q.column_double(3);
+    lr.sample_cv = q.column_double(4);
+    lr.living_experts = static_cast<int>(q.column_int(5));
+    lr.class_mi = q.column_double(6);
+    lr.class_mi_control = q.column_double(7);
+    lr.superclass_mi = q.column_double(8);
+    lr.superclass_mi_control = q.column_double(9);
+    lr.sample_entropy = q.column_double(10);
+    lr.mean_entropy = q.column_double(11);
+    lr.max_share = q.column_double(12);
+    lr.collapsed = q.column_int(13) != 0;
+    layers.push_back(std::move(lr));
+  }
+  auto layer_of = [&](std::int64_t l) -> LayerRouting& { return layers.at(static_cast<std::size_t>(l)); };
+  Statement experts(*m_db, R"sql(
+    SELECT layer, expert, importance_share, sample_share FROM expert_stats WHERE snapshot_id = ?
+    ORDER BY layer, expert)sql");
+  experts.bind(1, snapshot_id);
+  while (experts.step()) {
+    auto& lr = layer_of(experts.column_int(0));
+    lr.importance_share.push_back(experts.column_double(2));
+    lr.sample_share.push_back(experts.column_double(3));
+  }
+  for (const char* table : {"class_expert", "superclass_expert"}) {
+    const std::string row_column = std::string(table) == "class_expert" ? "class" : "superclass";
+    Statement m(*m_db, "SELECT layer, " + row_column + ", expert, mean_weight FROM " + table +
+                           " WHERE snapshot_id = ? ORDER BY layer, " + row_column + ", expert");
+    m.bind(1, snapshot_id);
+    while (m.step()) {
+      auto& lr = layer_of(m.column_int(0));
+      auto& rows = row_column == "class" ? lr.class_expert : lr.superclass_expert;
+      const auto r = static_cast<std::size_t>(m.column_int(1));
+      if (rows.size() <= r) {
+        rows.resize(r + 1);
+      }
+      rows[r].push_back(m.column_double(3));
+    }
+  }
+  Statement pairs(*m_db, "SELECT layer, expert_a, expert_b, count FROM coactivation WHERE snapshot_id = ?");
+  pairs.bind(1, snapshot_id);
+  while (pairs.step()) {
+    auto& lr = layer_of(pairs.column_int(0));
+    const auto e = static_cast<std::int64_t>(lr.importance_share.size());
+    lr.coactivation.resize(static_cast<std::size_t>(e * e), 0);
+    lr.coactivation[static_cast<std::size_t>(pairs.column_int(1) * e + pairs.column_int(2))] = pairs.column_int(3);
+  }
+  return layers;
+}
+
+} // namespace moexp::store

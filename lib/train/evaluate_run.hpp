@@ -1,0 +1,25 @@
+// `moexp evaluate` as a library call (Torch-free header): a trained run or checkpoint on a split, under the trained
+// routing and the requested diagnostic routings; every setting is stored and printed.
+#pragma once
+
+#include <string>
+
+namespace moexp::train {
+
+struct EvaluateRequest {
+  std::string target;  // a run id, or a checkpoint file (its folder must hold the run's config.toml)
+  std::string db_path = "results/moexp.db";
+  std::string split = "test";
+  std::string k;             // "", "N" or "all": test-time k values besides the trained one
+  std::string force_expert;  // "", "I" or "all": route every sample to expert I
+  bool uniform = false;      // dense uniform mixture
+  std::string dump_routing;  // CSV path for per-sample routing of the trained setting ("" for none)
+  bool json = false;
+  std::string device = "auto";
+};
+
+// Run the evaluation; bad input (unknown run, incompatible or corrupt checkpoint, bad option) throws InputError
+// before anything is stored. Returns the exit code.
+int run_evaluate(const EvaluateRequest& request);
+
+} // namespace moexp::train

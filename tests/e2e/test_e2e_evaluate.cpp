@@ -1,0 +1,92 @@
+// moexp evaluate through the real binary on a tiny trained run.
+#include "e2e/process.hpp"
+#include "store/result_store.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <numeric>
+
+using namespace moexp;
+using namespace moexp::test;
+
+TEST_CASE("e2e evaluate: every setting is printed, stored and consistent with training") {
+  TempDir dir;
+  auto exp = write_file(dir / "tiny.toml", tiny_experiment_toml());
+  const auto db_path = (dir / "results/moexp.db").string();
+  REQUIRE(run({MOEXP_BIN, "train", exp.string(), "--db", db_path, "--device", "cpu"}, dir.path()).exit_code == 0);
+  auto r = run({MOEXP_BIN, "evaluate", "1", "--db", db_path, "--k", "all", "--force-expert", "all", "--uniform",
+                "--dump-routing", (dir / "routing.csv").string(), "--device", "cpu"},
+               dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("class x expert") != std::string::npos);
+  CHECK(r.out.find("superclass x expert") != std::string::npos);
+  CHECK(r.out.find("shuffled-label control") != std::string::npos);
+
+  store::ResultStore db(db_path);
+  auto evals = db.evaluations(1);
+  REQUIRE(evals.size() == 1 + 4 + 4 + 1);  // trained, k=1..4, expert=0..3, uniform
+  CHECK(evals[0].setting == "trained");
+  CHECK(evals[2].setting == "k=2");
+  CHECK(evals[9].setting == "uniform");
+  // k equal to the trained k reproduces the model's own accuracy, which is the last epoch's test accuracy.
+  CHECK(evals[2].accuracy == evals[0].accuracy);
+  CHECK(evals[0].accuracy == doctest::Approx(db.epochs(1).back().test_acc));
+  // Invariants of the stored routing of each evaluation.
+  std::size_t evaluation_snapshots = 0;
+  for (const auto& snap : db.snapshots(1)) {
+    if (!snap.evaluation_id) {
+      continue;
+    }
+    ++evaluation_snapshots;
+    for (const auto& layer : db.snapshot_routing(snap.id)) {
+      CHECK(std::accumulate(layer.importance_share.begin(), layer.importance_share.end(), 0.0) ==
+            doctest::Approx(1.0));
+      for (const auto& row : layer.class_expert) {
+        CHECK(std::accumulate(row.begin(), row.end(), 0.0) == doctest::Approx(1.0));
+      }
+      CHECK(layer.class_mi >= 0.0);
+      CHECK(layer.class_mi <= 1.0);
+    }
+  }
+  CHECK(evaluation_snapshots == 10);
+  // Forced expert 2: all weight on expert 2.
+  auto snaps = db.snapshots(1);
+  for (const auto& snap : snaps) {
+    if (snap.evaluation_id && *snap.evaluation_id == evals[7].id) {
+      auto layer = db.snapshot_routing(snap.id).at(0);
+      CHECK(layer.importance_share[2] == doctest::Approx(1.0));
+      CHECK(layer.sample_share[2] == doctest::Approx(1.0));
+    }
+  }
+  auto csv = read_file(dir / "routing.csv");
+  CHECK(csv.find("index,layer,label,class,superclass,logit_0") == 0);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 128);
+
+  auto json = run({MOEXP_BIN, "evaluate", "1", "--db", db_path, "--json", "--device", "cpu"}, dir.path());
+  CHECK(json.exit_code == 0);
+  CHECK(json.out.find("{\"run_id\": 1,") == 0);
+}
+
+TEST_CASE("e2e evaluate: a missing run, a corrupt checkpoint or a bad option exits 2 with one line") {
+  TempDir dir;
+  auto exp = write_file(dir / "tiny.toml", tiny_experiment_toml());
+  const auto db_path = (dir / "results/moexp.db").string();
+  REQUIRE(run({MOEXP_BIN, "train", exp.string(), "--db", db_path, "--set", "train.epochs=1"}, dir.path()).exit_code ==
+          0);
+  auto missing = run({MOEXP_BIN, "evaluate", "7", "--db", db_path}, dir.path());
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err == "moexp: error: evaluate: no run 7 in " + db_path + "\n");
+  auto bad_k = run({MOEXP_BIN, "evaluate", "1", "--db", db_path, "--k", "9"}, dir.path());
+  CHECK(bad_k.exit_code == 2);
+  CHECK(bad_k.err.find("--k 9: expected a number from 1 to 4, or all") != std::string::npos);
+  write_file(dir / "results/runs/1/checkpoint.pt", "garbage");
+  auto corrupt = run({MOEXP_BIN, "evaluate", "1", "--db", db_path}, dir.path());
+  CHECK(corrupt.exit_code == 2);
+  CHECK(corrupt.err.find("not a usable checkpoint") != std::string::npos);
+  CHECK(std::count(corrupt.err.begin(), corrupt.err.end(), '\n') == 1);
+  store::ResultStore db(db_path);
+  CHECK(db.evaluations(1).empty());
+}
