@@ -49,11 +49,13 @@ demo: deps
 	  round(aux_loss,4) AS aux, round(images_per_s) AS img_per_s FROM epochs WHERE run_id = (SELECT max(id) FROM runs)"
 	@echo
 	@echo "== test-split expert shares of its last epoch (importance sums to 1, samples to k) =="
-	@sqlite3 -header -column $(DB) "SELECT layer, expert, round(importance_share,3) AS importance, \
-	  round(sample_share,3) AS samples FROM expert_stats WHERE split = 'test' AND run_id = (SELECT max(id) FROM runs) \
-	  AND epoch = (SELECT max(epoch) FROM epochs WHERE run_id = (SELECT max(id) FROM runs))"
+	@sqlite3 -header -column $(DB) "SELECT x.layer, x.expert, round(x.importance_share,3) AS importance, \
+	  round(x.sample_share,3) AS samples FROM expert_stats x JOIN routing_snapshots s ON s.id = x.snapshot_id \
+	  WHERE s.split = 'test' AND s.run_id = (SELECT max(id) FROM runs) \
+	  AND s.epoch = (SELECT max(epoch) FROM epochs WHERE run_id = (SELECT max(id) FROM runs))"
 	@echo
 	@echo "Results: $(DB) (tables: docs/schema.md); run files: results/runs/<id>/."
+	@echo "Specialisation and accuracy vs k: ./$(BUILD)/moexp evaluate $$(sqlite3 $(DB) 'SELECT max(id) FROM runs') --k all --force-expert all"
 	@echo "Try another scheme: ./$(BUILD)/moexp train experiments/fmnist_relative.toml --set train.epochs=1"
 
 format:
