@@ -16,4 +16,7 @@ Action setup_train(CLI::App& app);
 // `moexp evaluate`.
 Action setup_evaluate(CLI::App& app);
 
+// `moexp sweep` and `moexp sweep status`.
+Action setup_sweep(CLI::App& app);
+
 } // namespace moexp::cli

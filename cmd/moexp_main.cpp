@@ -25,6 +25,7 @@ int moexp_main(int argc, char** argv) {
   add("train", "train one experiment from a TOML file", setup_train);
   add("evaluate", "evaluate a trained run or checkpoint: accuracy vs k, forced experts, routing matrices",
       setup_evaluate);
+  add("sweep", "run a sweep of experiments in parallel, resumably (or: sweep status SPEC|NAME)", setup_sweep);
 
   try {
     app.parse(argc, argv);

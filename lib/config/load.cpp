@@ -2,6 +2,7 @@
 
 #include "config/data_files.hpp"
 #include "config/schema.hpp"
+#include "config/toml_values.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 
@@ -19,9 +20,7 @@ namespace {
 
 const std::vector<std::string> kSections{"model", "moe", "constraint", "data", "train"};
 
-std::string location(const std::string& source, const toml::source_region& region) {
-  return fmt::format("{}:{}:{}", source, region.begin.line, region.begin.column);
-}
+} // namespace
 
 std::string unknown_key_message(const std::string& key) {
   auto msg = fmt::format("unknown key '{}'", key);
@@ -33,70 +32,7 @@ std::string unknown_key_message(const std::string& key) {
   return msg;
 }
 
-std::string node_kind(const toml::node& node) {
-  switch (node.type()) {
-  case toml::node_type::string:
-    return "a string";
-  case toml::node_type::integer:
-    return "an integer";
-  case toml::node_type::floating_point:
-    return "a float";
-  case toml::node_type::boolean:
-    return "a boolean";
-  case toml::node_type::array:
-    return "an array";
-  case toml::node_type::table:
-    return "a table";
-  default:
-    return "a date/time";
-  }
-}
-
-// Convert a TOML node to a Value of `type`; nullopt when the node has the wrong type.
-std::optional<Value> to_value(const toml::node& node, ValueType type) {
-  switch (type) {
-  case ValueType::integer:
-    if (auto v = node.as_integer()) {
-      return Value(v->get());
-    }
-    return std::nullopt;
-  case ValueType::floating:
-    if (auto v = node.as_floating_point()) {
-      return Value(v->get());
-    }
-    if (auto v = node.as_integer()) {
-      return Value(static_cast<double>(v->get()));
-    }
-    return std::nullopt;
-  case ValueType::boolean:
-    if (auto v = node.as_boolean()) {
-      return Value(v->get());
-    }
-    return std::nullopt;
-  case ValueType::string:
-    if (auto v = node.as_string()) {
-      return Value(v->get());
-    }
-    return std::nullopt;
-  case ValueType::integer_list:
-    if (auto v = node.as_integer()) {
-      return Value(std::vector<std::int64_t>{v->get()});
-    }
-    if (auto arr = node.as_array()) {
-      std::vector<std::int64_t> items;
-      for (const auto& item : *arr) {
-        auto i = item.as_integer();
-        if (!i) {
-          return std::nullopt;
-        }
-        items.push_back(i->get());
-      }
-      return Value(items);
-    }
-    return std::nullopt;
-  }
-  return std::nullopt;
-}
+namespace {
 
 // Builds a config from TOML and overrides, remembering where each key was set.
 class Loader {
@@ -169,11 +105,15 @@ public:
     }
   }
 
-  LoadResult finish() {
+  LoadResult finish(Resolve resolve = Resolve::yes) {
     if (m_moe_section && m_where.count("moe.enabled") == 0) {
       m_cfg.moe.enabled = true;
     }
     LoadResult result;
+    if (resolve == Resolve::no) {
+      result.config = m_cfg;
+      return result;
+    }
     if (!m_cfg.moe.enabled && !m_constraint_where.empty()) {
       result.warnings.push_back(
           fmt::format("{}: [constraint] has no effect without an [moe] section (dense baseline)", m_constraint_where));
@@ -290,7 +230,7 @@ LoadResult load_experiment_text(std::string_view text, const std::string& source
   return loader.finish();
 }
 
-LoadResult load_experiment_file(const fs::path& file, const std::vector<std::string>& overrides) {
+LoadResult load_experiment_file(const fs::path& file, const std::vector<std::string>& overrides, Resolve resolve) {
   std::ifstream in(file);
   if (!in || fs::is_directory(file)) {
     throw ConfigError(fmt::format("{}: cannot read the experiment file", file.string()));
@@ -303,7 +243,7 @@ LoadResult load_experiment_file(const fs::path& file, const std::vector<std::str
   for (const auto& o : overrides) {
     loader.apply_override(o);
   }
-  return loader.finish();
+  return loader.finish(resolve);
 }
 
 } // namespace moexp::config

@@ -17,10 +17,15 @@ struct LoadResult {
   std::vector<std::string> warnings;  // settings that have no effect, etc.
 };
 
+// Whether loading fills defaults and validates combinations and data files (no: the sweep planner applies axes
+// first, then resolves each run).
+enum class Resolve { yes, no };
+
 // Parse and validate the experiment in `file`, then apply `overrides` ("key=value", value in TOML syntax or a bare
 // string). Throws ConfigError "file:line:col: key: what is wrong" (or "--set key=value: ...") on the first problem,
 // including a missing data file. `name` defaults to the file's stem.
-LoadResult load_experiment_file(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
+LoadResult load_experiment_file(const std::filesystem::path& file, const std::vector<std::string>& overrides = {},
+                                Resolve resolve = Resolve::yes);
 
 // As load_experiment_file, for TOML `text` whose errors are reported against `source_name`.
 LoadResult load_experiment_text(std::string_view text, const std::string& source_name,

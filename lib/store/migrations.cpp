@@ -157,6 +157,41 @@ CREATE TABLE coactivation (
   PRIMARY KEY (snapshot_id, layer, expert_a, expert_b)
 ) WITHOUT ROWID;
 )sql",
+    // 2: sweeps, the runs each sweep planned, and every attempt at a run.
+    R"sql(
+CREATE TABLE sweeps (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  spec_path  TEXT NOT NULL,
+  spec_hash  TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+
+CREATE TABLE sweep_runs (
+  sweep_id INTEGER NOT NULL REFERENCES sweeps (id) ON DELETE CASCADE,
+  run_id   INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  label    TEXT NOT NULL,
+  PRIMARY KEY (sweep_id, run_id)
+) WITHOUT ROWID;
+CREATE INDEX sweep_runs_by_run ON sweep_runs (run_id);
+
+CREATE TABLE attempts (
+  id          INTEGER PRIMARY KEY,
+  run_id      INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  sweep_id    INTEGER REFERENCES sweeps (id) ON DELETE SET NULL,
+  started_at  TEXT NOT NULL,
+  ended_at    TEXT NOT NULL,
+  seconds     REAL NOT NULL,
+  slot        TEXT NOT NULL,
+  exit_code   INTEGER,
+  signal      INTEGER,
+  outcome     TEXT NOT NULL,
+  stderr_tail TEXT
+);
+CREATE INDEX attempts_by_run ON attempts (run_id);
+)sql",
 };
 
 int user_version(Database& db) {

@@ -15,6 +15,7 @@ namespace moexp::store {
 class Database;
 
 // Run states. A run starts `running` and ends in one of the others.
+inline constexpr const char* kPending = "pending";
 inline constexpr const char* kRunning = "running";
 inline constexpr const char* kFinished = "finished";
 inline constexpr const char* kFailed = "failed";
@@ -112,6 +113,34 @@ struct EvaluationRow {
   std::int64_t samples = 0;
 };
 
+// A run as a sweep sees it.
+struct SweepRunRow {
+  std::int64_t run_id = 0;
+  std::int64_t position = 0;
+  std::string label;
+  std::string status;
+  std::optional<std::int64_t> pid;
+  std::string host;
+  std::string heartbeat_at;
+  std::int64_t epochs_done = 0;
+  std::int64_t attempts = 0;
+  std::optional<double> test_acc;  // of the last stored epoch
+  double wall_seconds = 0;
+  std::string error;
+};
+
+struct AttemptRecord {
+  std::int64_t run_id = 0;
+  std::optional<std::int64_t> sweep_id;
+  std::string started_at;
+  double seconds = 0;
+  std::string slot;
+  std::optional<std::int64_t> exit_code;
+  std::optional<std::int64_t> signal;
+  std::string outcome;  // finished | failed | diverged | interrupted | timeout
+  std::string stderr_tail;
+};
+
 class ResultStore {
 public:
   // Open (or create and migrate) the database at `path`. Throws StoreError.
@@ -124,6 +153,24 @@ public:
 
   // Insert a run in state `running`, started now; returns its id.
   std::int64_t create_run(const NewRun& run);
+
+  // Insert a run in state `pending` (planned by a sweep; `moexp train --resume` executes it); returns its id.
+  std::int64_t create_pending_run(const NewRun& run);
+
+  // Record the dataset's classes for run `id` when not recorded yet.
+  void ensure_run_classes(std::int64_t id, const std::vector<ClassInfo>& classes);
+
+  // Atomically move run `id` from (`status`, `pid`) to `running` with no process yet; false when another process
+  // changed the row first (two sweeps never take the same run).
+  bool claim_run(std::int64_t id, const std::string& status, std::optional<std::int64_t> pid);
+
+  // Sweeps: create or refresh the sweep `name`; link a planned run to it; read its runs with their state.
+  std::int64_t upsert_sweep(const std::string& name, const std::string& spec_path, const std::string& spec_hash);
+  std::optional<std::int64_t> find_sweep(const std::string& name);
+  void link_sweep_run(std::int64_t sweep_id, std::int64_t run_id, std::int64_t position, const std::string& label);
+  std::vector<SweepRunRow> sweep_runs(std::int64_t sweep_id);
+  void record_attempt(const AttemptRecord& attempt);
+  std::int64_t attempt_count(std::int64_t run_id);
 
   // The run with `id`, or nullopt.
   std::optional<RunRow> find_run(std::int64_t id);

@@ -125,6 +125,9 @@ Prepared prepare(const TrainRequest& req) {
   if (row->status == store::kFinished) {
     throw InputError(fmt::format("--resume {}: run {} already finished", id, id));
   }
+  if (row->status == store::kDiverged) {
+    throw InputError(fmt::format("--resume {}: run {} diverged; start a new run with other settings", id, id));
+  }
   if (row->status == store::kRunning && row->host == host_name() && row->pid && ::kill(static_cast<pid_t>(*row->pid), 0) == 0 &&
       *row->pid != ::getpid()) {
     throw InputError(fmt::format("--resume {}: run {} is still running (pid {})", id, id, *row->pid));
@@ -161,8 +164,13 @@ int run_train(const TrainRequest& req) {
     const auto checkpoint = folder / "checkpoint.pt";
     const std::int64_t done = std::filesystem::exists(checkpoint) ? trainer.restore(checkpoint) : 0;
     db.resume_run(run_id, done, device.str(), host, ::getpid());
-    fmt::print("run {}: resuming '{}' after epoch {}/{} on {}\n", run_id, cfg.name, done, cfg.train.epochs,
-               device.str());
+    db.ensure_run_classes(run_id, class_infos(data));
+    if (done > 0) {
+      fmt::print("run {}: resuming '{}' after epoch {}/{} on {}\n", run_id, cfg.name, done, cfg.train.epochs,
+                 device.str());
+    } else {
+      fmt::print("run {}: starting '{}' on {} with {} thread(s)\n", run_id, cfg.name, device.str(), threads);
+    }
   } else {
     store::NewRun row{cfg.name,     config::canonical_toml(cfg), config::config_hash(cfg), run_params(cfg),
                       device.str(), host,                          ::getpid(),             class_infos(data)};

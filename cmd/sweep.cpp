@@ -1,0 +1,50 @@
+// moexp sweep SPEC.toml [--jobs N] [--gpus 0,1] [--per-gpu K] [--dry-run] [--force] [--retry-failed] [--db PATH]
+// moexp sweep status SPEC|NAME [--db PATH]
+#include "commands.hpp"
+
+#include "core/error.hpp"
+#include "sweep/run_sweep.hpp"
+
+namespace moexp::cli {
+
+Action setup_sweep(CLI::App& app) {
+  auto req = std::make_shared<sweep::SweepRequest>();
+  auto jobs = std::make_shared<std::int64_t>(0);
+  auto per_gpu = std::make_shared<std::int64_t>(0);
+  auto gpus = std::make_shared<std::vector<std::int64_t>>();
+  auto status_target = std::make_shared<std::string>();
+  app.add_option("spec", req->spec, "sweep TOML file (see docs/sweeps.md)");
+  app.add_option("--db", req->db_path, "results database")->capture_default_str();
+  auto* jobs_opt = app.add_option("--jobs", *jobs, "parallel runs on CPU (overrides executor.jobs)");
+  auto* gpus_opt = app.add_option("--gpus", *gpus, "GPU ids, one slot per GPU and --per-gpu (overrides executor.gpus)")
+                       ->delimiter(',');
+  auto* per_gpu_opt = app.add_option("--per-gpu", *per_gpu, "runs per GPU (overrides executor.per_gpu)");
+  app.add_flag("--dry-run", req->dry_run, "print the planned runs with their state and exit");
+  app.add_flag("--force", req->force, "run configs again even when already finished");
+  app.add_flag("--retry-failed", req->retry_failed, "run failed configs again even when their retries are used up");
+  app.add_option("--moexp", req->moexp_exe, "binary the runs execute (default: this one)");
+  auto* status = app.add_subcommand("status", "show a sweep's runs from the database");
+  status->add_option("target", *status_target, "sweep spec file or sweep name")->required();
+  status->add_option("--db", req->db_path, "results database")->capture_default_str();
+  app.footer("Exit codes: 0 all runs ended (finished or diverged), 1 some failed, 2 bad input, 130 stopped.");
+  return [req, jobs, per_gpu, gpus, status_target, jobs_opt, gpus_opt, per_gpu_opt, status] {
+    if (status->parsed()) {
+      return sweep::sweep_status(*status_target, req->db_path);
+    }
+    if (req->spec.empty()) {
+      throw InputError("sweep: a sweep file is required (e.g. moexp sweep sweeps/fmnist_cpu.toml)");
+    }
+    if (jobs_opt->count() > 0) {
+      req->jobs = *jobs;
+    }
+    if (gpus_opt->count() > 0) {
+      req->gpus = *gpus;
+    }
+    if (per_gpu_opt->count() > 0) {
+      req->per_gpu = *per_gpu;
+    }
+    return sweep::run_sweep(*req);
+  };
+}
+
+} // namespace moexp::cli

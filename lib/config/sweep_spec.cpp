@@ -1,0 +1,322 @@
+#include "config/sweep_spec.hpp"
+
+#include "config/toml_values.hpp"
+#include "core/error.hpp"
+#include "core/hash.hpp"
+#include "core/text.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace moexp::config {
+namespace fs = std::filesystem;
+namespace {
+
+const std::vector<std::string> kTopKeys{"name", "base", "seeds", "executor", "fixed", "grid", "zip", "runs", "when",
+                                        "sample"};
+const std::vector<std::string> kExecutorKeys{"jobs", "gpus", "per_gpu", "threads", "timeout", "retries", "backend"};
+
+class SpecReader {
+public:
+  explicit SpecReader(std::string source) : m_source(std::move(source)) {}
+
+  [[noreturn]] void fail(const toml::source_region& at, const std::string& message) const {
+    throw ConfigError(fmt::format("{}: {}", location(m_source, at), message));
+  }
+
+  // Flatten `table` (quoted dotted keys or nested tables) into axes; `single` demands one value per key.
+  std::vector<Axis> axes(const toml::table& table, bool single, const std::string& prefix = "") const {
+    std::vector<Axis> out;
+    for (auto&& [k, node] : table) {
+      const std::string key = prefix + std::string(k.str());
+      const KeySpec* spec = find_key(key);
+      if (spec == nullptr && node.is_table()) {
+        auto nested = axes(*node.as_table(), single, key + ".");
+        out.insert(out.end(), nested.begin(), nested.end());
+        continue;
+      }
+      if (spec == nullptr) {
+        fail(k.source(), unknown_key_message(key));
+      }
+      Axis axis{key, {}, location(m_source, k.source())};
+      // In an axis a list holds the values (a list-valued key takes [[1, 2], [3]] or [1, 2, 3] for single items);
+      // a fixed setting is one value.
+      const auto* arr = node.as_array();
+      if (arr != nullptr && !single) {
+        for (const auto& item : *arr) {
+          axis.values.push_back(convert(*spec, item));
+        }
+        if (axis.values.empty()) {
+          fail(k.source(), fmt::format("{}: the axis has no values", key));
+        }
+      } else {
+        axis.values.push_back(convert(*spec, node));
+      }
+      out.push_back(std::move(axis));
+    }
+    return out;
+  }
+
+  Value convert(const KeySpec& spec, const toml::node& node) const {
+    auto value = to_value(node, spec.type);
+    if (!value) {
+      fail(node.source(), fmt::format("{}: expected {}, got {}", spec.key, type_name(spec.type), node_kind(node)));
+    }
+    if (auto problem = check_value(spec, *value)) {
+      fail(node.source(), fmt::format("{}: {}", spec.key, *problem));
+    }
+    return *value;
+  }
+
+  const toml::table& table_of(const toml::node& node, const toml::key& k) const {
+    if (!node.is_table()) {
+      fail(k.source(), fmt::format("'{}' must be a table", k.str()));
+    }
+    return *node.as_table();
+  }
+
+  std::vector<const toml::table*> tables_of(const toml::node& node, const toml::key& k) const {
+    std::vector<const toml::table*> out;
+    if (const auto* arr = node.as_array(); arr != nullptr && arr->is_array_of_tables()) {
+      for (const auto& t : *arr) {
+        out.push_back(t.as_table());
+      }
+      return out;
+    }
+    if (node.is_table()) {
+      return {node.as_table()};
+    }
+    fail(k.source(), fmt::format("'{}' must be an array of tables ([[{}]])", k.str(), k.str()));
+  }
+
+  std::int64_t integer(const toml::node& node, const std::string& what, std::int64_t min) const {
+    auto v = node.as_integer();
+    if (v == nullptr || v->get() < min) {
+      fail(node.source(), fmt::format("{}: expected an integer >= {}", what, min));
+    }
+    return v->get();
+  }
+
+  void executor(const toml::table& t, ExecutorSettings& e) const {
+    for (auto&& [k, node] : t) {
+      const std::string key(k.str());
+      if (key == "jobs") {
+        e.jobs = integer(node, "executor.jobs", 1);
+      } else if (key == "per_gpu") {
+        e.per_gpu = integer(node, "executor.per_gpu", 1);
+      } else if (key == "threads") {
+        e.threads = integer(node, "executor.threads", 0);
+      } else if (key == "retries") {
+        e.retries = integer(node, "executor.retries", 0);
+      } else if (key == "gpus") {
+        auto v = to_value(node, ValueType::integer_list);
+        if (!v) {
+          fail(node.source(), "executor.gpus: expected a list of GPU ids, e.g. [0, 1]");
+        }
+        e.gpus = std::get<std::vector<std::int64_t>>(*v);
+      } else if (key == "timeout") {
+        std::optional<double> seconds;
+        if (auto i = node.as_integer()) {
+          seconds = static_cast<double>(i->get());
+        } else if (auto f = node.as_floating_point()) {
+          seconds = f->get();
+        } else if (auto s = node.as_string()) {
+          seconds = parse_duration(s->get());
+        }
+        if (!seconds || *seconds < 0) {
+          fail(node.source(), "executor.timeout: expected seconds or a duration like \"90s\", \"30m\", \"2h\"");
+        }
+        e.timeout_s = *seconds;
+      } else if (key == "backend") {
+        auto s = node.as_string();
+        if (s == nullptr || s->get() != "local") {
+          fail(node.source(), "executor.backend: 'local' is the only backend so far");
+        }
+        e.backend = s->get();
+      } else {
+        auto msg = fmt::format("unknown executor key '{}'; keys are {}", key, core::join_alternatives(kExecutorKeys));
+        if (auto guess = core::did_you_mean(key, kExecutorKeys)) {
+          msg += fmt::format(" (did you mean '{}'?)", *guess);
+        }
+        fail(k.source(), msg);
+      }
+    }
+  }
+
+  Conditional conditional(const toml::table& t, const toml::source_region& at) const {
+    Conditional c;
+    c.where = location(m_source, at);
+    const KeySpec* spec = nullptr;
+    if (const auto* key_node = t.get("key")) {
+      auto s = key_node->as_string();
+      if (s == nullptr || (spec = find_key(s->get())) == nullptr) {
+        fail(key_node->source(), s ? unknown_key_message(s->get()) : "when.key: expected an experiment key");
+      }
+      c.key = s->get();
+    }
+    for (auto&& [k, node] : t) {
+      const std::string key(k.str());
+      if (key == "key") {
+        continue;
+      } else if (key == "equals") {
+        if (spec == nullptr) {
+          fail(at, "[[when]] needs 'key' and 'equals'");
+        }
+        if (const auto* arr = node.as_array(); arr != nullptr && spec->type != ValueType::integer_list) {
+          for (const auto& item : *arr) {
+            c.equals.push_back(convert(*spec, item));
+          }
+        } else {
+          c.equals.push_back(convert(*spec, node));
+        }
+      } else if (key == "grid") {
+        c.grid = axes(table_of(node, k), false);
+      } else if (key == "fixed") {
+        c.fixed = axes(table_of(node, k), true);
+      } else {
+        fail(k.source(), fmt::format("unknown key '{}' in [[when]]; keys are 'key', 'equals', 'grid', 'fixed'", key));
+      }
+    }
+    if (c.key.empty() || c.equals.empty()) {
+      fail(at, "[[when]] needs 'key' and 'equals'");
+    }
+    return c;
+  }
+
+private:
+  std::string m_source;
+};
+
+} // namespace
+
+std::optional<double> parse_duration(const std::string& text) {
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  double factor = 1;
+  std::string number = text;
+  switch (text.back()) {
+  case 's':
+    number.pop_back();
+    break;
+  case 'm':
+    factor = 60;
+    number.pop_back();
+    break;
+  case 'h':
+    factor = 3600;
+    number.pop_back();
+    break;
+  default:
+    break;
+  }
+  try {
+    std::size_t used = 0;
+    double v = std::stod(number, &used);
+    if (used != number.size() || v < 0) {
+      return std::nullopt;
+    }
+    return v * factor;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+SweepSpec load_sweep_spec(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in || fs::is_directory(file)) {
+    throw ConfigError(fmt::format("{}: cannot read the sweep file", file.string()));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  const std::string source = file.string();
+  toml::table doc;
+  try {
+    doc = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw ConfigError(fmt::format("{}: {}", location(source, e.source()), e.description()));
+  }
+  SpecReader r(source);
+  SweepSpec spec;
+  spec.file = file;
+  spec.name = file.stem().string();
+  spec.spec_hash = core::content_hash(text);
+  bool has_base = false;
+  for (auto&& [k, node] : doc) {
+    const std::string key(k.str());
+    if (key == "name") {
+      auto s = node.as_string();
+      if (s == nullptr || s->get().empty()) {
+        r.fail(node.source(), "name: expected a non-empty string");
+      }
+      spec.name = s->get();
+    } else if (key == "base") {
+      auto s = node.as_string();
+      if (s == nullptr) {
+        r.fail(node.source(), "base: expected the path of an experiment file");
+      }
+      spec.base = file.parent_path() / s->get();
+      if (!fs::is_regular_file(spec.base)) {
+        r.fail(node.source(), fmt::format("base: {} does not exist", spec.base.string()));
+      }
+      has_base = true;
+    } else if (key == "seeds") {
+      auto v = to_value(node, ValueType::integer_list);
+      if (!v) {
+        r.fail(node.source(), "seeds: expected a list of integers, e.g. [0, 1, 2]");
+      }
+      spec.seeds = std::get<std::vector<std::int64_t>>(*v);
+    } else if (key == "executor") {
+      r.executor(r.table_of(node, k), spec.executor);
+    } else if (key == "fixed") {
+      spec.fixed = r.axes(r.table_of(node, k), true);
+    } else if (key == "grid") {
+      spec.grid = r.axes(r.table_of(node, k), false);
+    } else if (key == "zip") {
+      for (const auto* t : r.tables_of(node, k)) {
+        auto group = r.axes(*t, false);
+        for (const auto& axis : group) {
+          if (axis.values.size() != group.front().values.size()) {
+            throw ConfigError(fmt::format("{}: zip: {} has {} values but {} has {}; zipped axes need equal lengths",
+                                          axis.where, axis.key, axis.values.size(), group.front().key,
+                                          group.front().values.size()));
+          }
+        }
+        spec.zips.push_back(std::move(group));
+      }
+    } else if (key == "runs") {
+      for (const auto* t : r.tables_of(node, k)) {
+        spec.runs.push_back(r.axes(*t, true));
+      }
+    } else if (key == "when") {
+      for (const auto* t : r.tables_of(node, k)) {
+        spec.when.push_back(r.conditional(*t, t->source()));
+      }
+    } else if (key == "sample") {
+      for (auto&& [sk, sn] : r.table_of(node, k)) {
+        if (sk.str() == "count") {
+          spec.sample = r.integer(sn, "sample.count", 1);
+        } else if (sk.str() == "seed") {
+          spec.sample_seed = r.integer(sn, "sample.seed", 0);
+        } else {
+          r.fail(sk.source(), fmt::format("unknown key '{}' in [sample]; keys are 'count' and 'seed'", sk.str()));
+        }
+      }
+    } else {
+      auto msg = fmt::format("unknown key '{}'; sweep keys are {}", key, core::join_alternatives(kTopKeys));
+      if (auto guess = core::did_you_mean(key, kTopKeys)) {
+        msg += fmt::format(" (did you mean '{}'?)", *guess);
+      }
+      r.fail(k.source(), msg);
+    }
+  }
+  if (!has_base) {
+    throw ConfigError(fmt::format("{}: base: missing; name the experiment file the sweep varies", source));
+  }
+  return spec;
+}
+
+} // namespace moexp::config

@@ -1,0 +1,63 @@
+// A sweep specification (sweeps/*.toml): a base experiment and the axes to vary, plus executor settings.
+// Parsed and checked against the experiment schema here; expanded into runs by sweep::plan.
+#pragma once
+
+#include "config/schema.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace moexp::config {
+
+// One experiment key with the values it takes (one value for fixed settings).
+struct Axis {
+  std::string key;
+  std::vector<Value> values;
+  std::string where;  // file:line:col of the key
+};
+
+// Axes or fixed values that apply only to runs whose `key` has one of the `equals` values.
+struct Conditional {
+  std::string key;
+  std::vector<Value> equals;
+  std::vector<Axis> grid;
+  std::vector<Axis> fixed;
+  std::string where;
+};
+
+struct ExecutorSettings {
+  std::int64_t jobs = 1;            // parallel runs (without GPUs)
+  std::vector<std::int64_t> gpus;   // GPU ids; with GPUs, slots = gpus x per_gpu
+  std::int64_t per_gpu = 1;
+  std::int64_t threads = 0;         // train.threads of each run; 0: cores / slots
+  double timeout_s = 0;             // per-run wall-clock limit (0: none)
+  std::int64_t retries = 1;         // extra attempts for a failed run (not for diverged ones)
+  std::string backend = "local";    // local
+};
+
+struct SweepSpec {
+  std::filesystem::path file;
+  std::string name;
+  std::filesystem::path base;  // resolved relative to the spec file
+  std::vector<Axis> fixed;     // applied to every run
+  std::vector<Axis> grid;      // cartesian product
+  std::vector<std::vector<Axis>> zips;  // each group: axes of equal length, varied together
+  std::vector<std::vector<Axis>> runs;  // explicit extra runs: fixed values each
+  std::vector<std::int64_t> seeds;      // train.seed axis (empty: the base's seed)
+  std::vector<Conditional> when;
+  std::int64_t sample = 0;              // keep a random subset of this many runs (0: all)
+  std::int64_t sample_seed = 0;
+  ExecutorSettings executor;
+  std::string spec_hash;                // content hash of the spec text
+};
+
+// Parse `file`. Unknown keys, experiment keys not in the schema (with did-you-mean), wrong value types, zip groups
+// of unequal length and a missing base file throw ConfigError "file:line:col: ...".
+SweepSpec load_sweep_spec(const std::filesystem::path& file);
+
+// Parse a duration: a number of seconds, or "90s", "30m", "2h". Returns nullopt when malformed.
+std::optional<double> parse_duration(const std::string& text);
+
+} // namespace moexp::config

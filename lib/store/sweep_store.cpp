@@ -1,0 +1,102 @@
+// ResultStore: sweeps, their runs, claims and attempts.
+#include "core/clock.hpp"
+#include "store/result_store.hpp"
+#include "store/sqlite.hpp"
+
+namespace moexp::store {
+
+std::int64_t ResultStore::create_pending_run(const NewRun& run) {
+  const auto id = create_run(run);
+  Statement update(*m_db, "UPDATE runs SET status = 'pending', started_at = NULL, pid = NULL WHERE id = ?");
+  update.bind(1, id);
+  update.run();
+  return id;
+}
+
+void ResultStore::ensure_run_classes(std::int64_t id, const std::vector<ClassInfo>& classes) {
+  Transaction tx(*m_db);
+  Statement cls(*m_db, R"sql(
+    INSERT OR IGNORE INTO run_classes (run_id, class, name, superclass, superclass_name) VALUES (?, ?, ?, ?, ?))sql");
+  for (std::size_t c = 0; c < classes.size(); ++c) {
+    cls.reset();
+    cls.bind_all(id, static_cast<std::int64_t>(c), classes[c].name, classes[c].superclass, classes[c].superclass_name);
+    cls.run();
+  }
+  tx.commit();
+}
+
+bool ResultStore::claim_run(std::int64_t id, const std::string& status, std::optional<std::int64_t> pid) {
+  Statement update(*m_db, R"sql(
+    UPDATE runs SET status = 'running', pid = NULL, heartbeat_at = ?
+    WHERE id = ? AND status = ? AND coalesce(pid, -1) = coalesce(?, -1))sql");
+  update.bind_all(core::now_iso8601(), id, status, pid);
+  update.run();
+  return m_db->changes() == 1;
+}
+
+std::int64_t ResultStore::upsert_sweep(const std::string& name, const std::string& spec_path,
+                                       const std::string& spec_hash) {
+  const auto now = core::now_iso8601();
+  Statement upsert(*m_db, R"sql(
+    INSERT INTO sweeps (name, spec_path, spec_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (name) DO UPDATE SET spec_path = excluded.spec_path, spec_hash = excluded.spec_hash,
+                                     updated_at = excluded.updated_at)sql");
+  upsert.bind_all(name, spec_path, spec_hash, now, now);
+  upsert.run();
+  return *find_sweep(name);
+}
+
+std::optional<std::int64_t> ResultStore::find_sweep(const std::string& name) {
+  Statement q(*m_db, "SELECT id FROM sweeps WHERE name = ?");
+  q.bind(1, name);
+  if (!q.step()) {
+    return std::nullopt;
+  }
+  return q.column_int(0);
+}
+
+void ResultStore::link_sweep_run(std::int64_t sweep_id, std::int64_t run_id, std::int64_t position,
+                                 const std::string& label) {
+  Statement link(*m_db, R"sql(
+    INSERT INTO sweep_runs (sweep_id, run_id, position, label) VALUES (?, ?, ?, ?)
+    ON CONFLICT (sweep_id, run_id) DO UPDATE SET position = excluded.position, label = excluded.label)sql");
+  link.bind_all(sweep_id, run_id, position, label);
+  link.run();
+}
+
+std::vector<SweepRunRow> ResultStore::sweep_runs(std::int64_t sweep_id) {
+  Statement q(*m_db, R"sql(
+    SELECT r.id, l.position, l.label, r.status, r.pid, coalesce(r.host, ''), coalesce(r.heartbeat_at, ''),
+           r.epochs_done, (SELECT count(*) FROM attempts a WHERE a.run_id = r.id),
+           (SELECT e.test_acc FROM epochs e WHERE e.run_id = r.id ORDER BY e.epoch DESC LIMIT 1),
+           r.wall_seconds, coalesce(r.error, '')
+    FROM sweep_runs l JOIN runs r ON r.id = l.run_id
+    WHERE l.sweep_id = ? ORDER BY l.position)sql");
+  q.bind(1, sweep_id);
+  std::vector<SweepRunRow> rows;
+  while (q.step()) {
+    rows.push_back({q.column_int(0), q.column_int(1), q.column_text(2), q.column_text(3), q.column_optional_int(4),
+                    q.column_text(5), q.column_text(6), q.column_int(7), q.column_int(8),
+                    q.column_optional_double(9), q.column_double(10), q.column_text(11)});
+  }
+  return rows;
+}
+
+void ResultStore::record_attempt(const AttemptRecord& a) {
+  Statement insert(*m_db, R"sql(
+    INSERT INTO attempts (run_id, sweep_id, started_at, ended_at, seconds, slot, exit_code, signal, outcome,
+                          stderr_tail)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql");
+  insert.bind_all(a.run_id, a.sweep_id, a.started_at, core::now_iso8601(), a.seconds, a.slot, a.exit_code, a.signal,
+                  a.outcome, a.stderr_tail);
+  insert.run();
+}
+
+std::int64_t ResultStore::attempt_count(std::int64_t run_id) {
+  Statement q(*m_db, "SELECT count(*) FROM attempts WHERE run_id = ?");
+  q.bind(1, run_id);
+  q.step();
+  return q.column_int(0);
+}
+
+} // namespace moexp::store

@@ -1,0 +1,255 @@
+#include "sweep/executor.hpp"
+
+#include "core/clock.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <csignal>
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace moexp::sweep {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// The last `lines` lines of a file (for the attempt row).
+std::string tail_of(const std::filesystem::path& path, std::size_t lines = 20) {
+  std::ifstream in(path);
+  std::deque<std::string> last;
+  std::string line;
+  while (std::getline(in, line)) {
+    last.push_back(line);
+    if (last.size() > lines) {
+      last.pop_front();
+    }
+  }
+  std::string out;
+  for (const auto& l : last) {
+    out += l + "\n";
+  }
+  return out;
+}
+
+std::string last_line(const std::string& text) {
+  auto end = text.find_last_not_of('\n');
+  if (end == std::string::npos) {
+    return "";
+  }
+  auto start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+std::filesystem::path run_dir(const std::string& db_path, std::int64_t id) {
+  return std::filesystem::path(db_path).parent_path() / "runs" / std::to_string(id);
+}
+
+} // namespace
+
+std::vector<Slot> make_slots(std::int64_t jobs, const std::vector<std::int64_t>& gpus, std::int64_t per_gpu) {
+  std::vector<Slot> slots;
+  if (gpus.empty()) {
+    for (std::int64_t i = 0; i < std::max<std::int64_t>(1, jobs); ++i) {
+      slots.push_back({fmt::format("cpu{}", i), std::nullopt});
+    }
+    return slots;
+  }
+  for (auto gpu : gpus) {
+    for (std::int64_t j = 0; j < std::max<std::int64_t>(1, per_gpu); ++j) {
+      slots.push_back({fmt::format("gpu{}.{}", gpu, j), gpu});
+    }
+  }
+  return slots;
+}
+
+struct Executor::Active {
+  std::int64_t job = 0;
+  WorkItem item;
+  const Slot* slot = nullptr;
+  clock::time_point started;
+  std::string started_at;
+  bool terminated = false;  // SIGTERM sent (timeout or stop)
+  clock::time_point terminated_at;
+  bool timed_out = false;
+  bool killed = false;
+};
+
+Executor::Executor(Launcher& launcher, store::ResultStore& store, ExecutorOptions options,
+                   std::function<void(const ExecutorEvent&)> on_event)
+    : m_launcher(launcher), m_store(store), m_options(std::move(options)), m_on_event(std::move(on_event)) {}
+
+bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active,
+                         std::vector<WorkItem>& waiting, SweepSummary& summary) {
+  auto row = m_store.find_run(item.run_id);
+  if (!row || row->status == store::kFinished || row->status == store::kDiverged) {
+    ++summary.skipped;
+    return false;
+  }
+  const bool busy = row->status == store::kRunning &&
+                    (!row->pid || process_alive(row->host, *row->pid));
+  if (busy || !m_store.claim_run(item.run_id, row->status, row->pid)) {
+    waiting.push_back(item);  // another process has it; look again later
+    if (m_on_event) {
+      m_on_event({ExecutorEvent::Kind::waiting, item.run_id, item.label, slot.name, "", 0, false});
+    }
+    return false;
+  }
+  const auto dir = run_dir(m_options.db_path, item.run_id);
+  std::filesystem::create_directories(dir);
+  LaunchRequest request;
+  request.argv = {m_options.moexp_exe, "train",    "--resume", std::to_string(item.run_id),
+                  "--db",              m_options.db_path, "--device", slot.gpu ? "cuda:0" : "cpu"};
+  if (slot.gpu) {
+    request.env.emplace_back("CUDA_VISIBLE_DEVICES", std::to_string(*slot.gpu));
+  }
+  request.stdout_path = dir / "stdout.log";
+  request.stderr_path = dir / "stderr.log";
+  Active job;
+  job.item = item;
+  job.slot = &slot;
+  job.started = clock::now();
+  job.started_at = core::now_iso8601();
+  try {
+    job.job = m_launcher.start(request);
+  } catch (const std::exception& e) {
+    m_store.finish_run(item.run_id, store::kFailed, e.what());
+    m_store.record_attempt({item.run_id, m_options.sweep_id, job.started_at, 0, slot.name, std::nullopt,
+                            std::nullopt, "failed", e.what()});
+    ++summary.failed;
+    ++summary.attempts;
+    return false;
+  }
+  active.push_back(job);
+  if (m_on_event) {
+    m_on_event({ExecutorEvent::Kind::started, item.run_id, item.label, slot.name, "", 0, false});
+  }
+  return true;
+}
+
+void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vector<WorkItem>& queue,
+                      SweepSummary& summary) {
+  const double seconds = std::chrono::duration<double>(clock::now() - job.started).count();
+  const auto tail = tail_of(run_dir(m_options.db_path, job.item.run_id) / "stderr.log");
+  auto row = m_store.find_run(job.item.run_id);
+  const std::string status = row ? row->status : store::kFailed;
+  std::string outcome;
+  if (status == store::kFinished && exit.exit_code == 0) {
+    outcome = "finished";
+  } else if (status == store::kDiverged) {
+    outcome = "diverged";
+  } else if (job.timed_out) {
+    outcome = "timeout";
+  } else if (stopping || status == store::kInterrupted) {
+    outcome = "interrupted";
+  } else {
+    outcome = "failed";
+  }
+  // The child could not record its own end (killed, crashed, timed out): record it here.
+  if (status == store::kRunning || (outcome == "timeout" && status != store::kFailed) ||
+      (outcome == "interrupted" && status != store::kInterrupted)) {
+    std::string why = outcome == "timeout" ? fmt::format("timed out after {:.0f} s", m_options.timeout_s)
+                      : exit.signal       ? fmt::format("killed by signal {}", *exit.signal)
+                                          : last_line(tail);
+    m_store.finish_run(job.item.run_id, outcome == "interrupted" ? store::kInterrupted : store::kFailed, why);
+  }
+  m_store.record_attempt({job.item.run_id, m_options.sweep_id, job.started_at, seconds, job.slot->name,
+                          exit.exit_code ? std::optional<std::int64_t>(*exit.exit_code) : std::nullopt,
+                          exit.signal ? std::optional<std::int64_t>(*exit.signal) : std::nullopt, outcome, tail});
+  ++summary.attempts;
+  bool retry = false;
+  if (outcome == "failed" || outcome == "timeout") {
+    retry = !stopping && m_store.attempt_count(job.item.run_id) <= m_options.retries;
+    if (retry) {
+      queue.push_back(job.item);
+    } else {
+      ++summary.failed;
+    }
+  } else if (outcome == "finished") {
+    ++summary.finished;
+  } else if (outcome == "diverged") {
+    ++summary.diverged;
+  } else {
+    ++summary.interrupted;
+  }
+  if (m_on_event) {
+    m_on_event({ExecutorEvent::Kind::ended, job.item.run_id, job.item.label, job.slot->name, outcome, seconds, retry});
+  }
+}
+
+SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>& stop) {
+  SweepSummary summary;
+  std::vector<Active> active;
+  std::vector<WorkItem> waiting;
+  std::size_t next = 0;
+  auto last_wait_check = clock::now();
+  bool stopping = false;
+  while (true) {
+    if (stop.load() && !stopping) {
+      stopping = true;
+      summary.stopped = true;
+      for (auto& job : active) {
+        m_launcher.signal(job.job, SIGTERM);
+        job.terminated = true;
+        job.terminated_at = clock::now();
+      }
+    }
+    if (!stopping) {
+      // Fill free slots in order.
+      for (const auto& slot : m_options.slots) {
+        const bool busy = std::any_of(active.begin(), active.end(), [&](const Active& a) { return a.slot == &slot; });
+        while (!busy && next < queue.size()) {
+          if (try_start(queue[next++], slot, active, waiting, summary)) {
+            break;
+          }
+        }
+      }
+      // Runs another process held: take them back once it let go.
+      if (!waiting.empty() && clock::now() - last_wait_check > std::chrono::seconds(1)) {
+        last_wait_check = clock::now();
+        std::vector<WorkItem> still;
+        for (const auto& item : waiting) {
+          auto row = m_store.find_run(item.run_id);
+          const bool held = row && row->status == store::kRunning && (!row->pid || process_alive(row->host, *row->pid));
+          (held ? still : queue).push_back(item);
+        }
+        waiting = std::move(still);
+      }
+    }
+    if (active.empty() && (stopping || (next >= queue.size() && waiting.empty()))) {
+      break;
+    }
+    // Timeouts: SIGTERM at the limit, SIGKILL after the grace period.
+    const auto now = clock::now();
+    for (auto& job : active) {
+      const double elapsed = std::chrono::duration<double>(now - job.started).count();
+      if (m_options.timeout_s > 0 && !job.terminated && elapsed > m_options.timeout_s) {
+        m_launcher.signal(job.job, SIGTERM);
+        job.terminated = job.timed_out = true;
+        job.terminated_at = now;
+      }
+      if (job.terminated && !job.killed &&
+          std::chrono::duration<double>(now - job.terminated_at).count() > m_options.grace_s) {
+        m_launcher.signal(job.job, SIGKILL);
+        job.killed = true;
+      }
+    }
+    if (active.empty()) {
+      std::this_thread::sleep_for(m_options.poll);
+      continue;
+    }
+    if (auto exit = m_launcher.wait_any(m_options.poll)) {
+      auto it = std::find_if(active.begin(), active.end(), [&](const Active& a) { return a.job == exit->job; });
+      if (it != active.end()) {
+        Active job = *it;
+        active.erase(it);
+        finish(job, *exit, stopping, queue, summary);
+      }
+    }
+  }
+  return summary;
+}
+
+} // namespace moexp::sweep

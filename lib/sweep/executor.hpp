@@ -1,0 +1,79 @@
+// The slot scheduler: runs a sweep's pending runs as child processes (`moexp train --resume ID`), keeping every slot
+// busy, with a per-run timeout (SIGTERM, then SIGKILL after a grace period), retries of failed runs, one attempt row
+// per child, and a clean stop on request. Outcomes are data: a failed child is a row, never an exception.
+#pragma once
+
+#include "store/result_store.hpp"
+#include "sweep/launcher.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moexp::sweep {
+
+struct Slot {
+  std::string name;             // "cpu0", "gpu1.0"
+  std::optional<std::int64_t> gpu;  // CUDA_VISIBLE_DEVICES for its children
+};
+
+// Slots for `jobs` CPU workers, or `per_gpu` workers on each of `gpus`.
+std::vector<Slot> make_slots(std::int64_t jobs, const std::vector<std::int64_t>& gpus, std::int64_t per_gpu);
+
+struct ExecutorOptions {
+  std::vector<Slot> slots;
+  std::string moexp_exe;  // the binary the children run
+  std::string db_path;
+  std::optional<std::int64_t> sweep_id;
+  double timeout_s = 0;   // 0: none
+  double grace_s = 10;    // between SIGTERM and SIGKILL
+  std::int64_t retries = 1;
+  std::chrono::milliseconds poll{100};
+};
+
+struct WorkItem {
+  std::int64_t run_id = 0;
+  std::string label;
+};
+
+// One line of news from the executor, for the display.
+struct ExecutorEvent {
+  enum class Kind { started, ended, waiting } kind = Kind::started;
+  std::int64_t run_id = 0;
+  std::string label;
+  std::string slot;
+  std::string outcome;  // ended: finished | failed | diverged | interrupted | timeout
+  double seconds = 0;
+  bool will_retry = false;
+};
+
+struct SweepSummary {
+  std::int64_t finished = 0, failed = 0, diverged = 0, interrupted = 0, skipped = 0;
+  std::int64_t attempts = 0;
+  bool stopped = false;  // the stop flag ended the sweep early
+};
+
+class Executor {
+public:
+  Executor(Launcher& launcher, store::ResultStore& store, ExecutorOptions options,
+           std::function<void(const ExecutorEvent&)> on_event = {});
+
+  // Run `queue` in order until every item has ended (or `stop` is set: children get SIGTERM and are waited for).
+  SweepSummary run(std::vector<WorkItem> queue, const std::atomic<bool>& stop);
+
+private:
+  struct Active;
+  bool try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active, std::vector<WorkItem>& waiting,
+                 SweepSummary& summary);
+  void finish(Active& job, const JobExit& exit, bool stopping, std::vector<WorkItem>& queue, SweepSummary& summary);
+
+  Launcher& m_launcher;
+  store::ResultStore& m_store;
+  ExecutorOptions m_options;
+  std::function<void(const ExecutorEvent&)> m_on_event;
+};
+
+} // namespace moexp::sweep

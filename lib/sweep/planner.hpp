@@ -1,0 +1,34 @@
+// Expanding a sweep spec into runs (pure, Torch-free): fixed values, grid x zip groups (+ explicit runs), conditional
+// blocks, seeds, duplicate removal by config hash, and an optional random subset.
+#pragma once
+
+#include "config/experiment.hpp"
+#include "config/sweep_spec.hpp"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace moexp::sweep {
+
+struct PlannedRun {
+  std::vector<std::pair<std::string, config::Value>> overrides;  // what the sweep set, in order
+  config::ExperimentConfig config;                               // resolved
+  std::string config_toml;                                       // canonical record form
+  std::string config_hash;
+  std::string label;  // "constraint.kind=kl moe.num_experts=4 train.seed=0"
+};
+
+struct Plan {
+  std::vector<PlannedRun> runs;  // in expansion order
+  std::size_t duplicates = 0;    // expanded runs dropped because an earlier one had the same config hash
+};
+
+// Expand `spec` over `base` (the base experiment loaded with config::Resolve::no). Each run is resolved and
+// validated; a run the schema rejects throws ConfigError naming the spec line of the axis responsible.
+Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& base);
+
+// Load the spec's base experiment and plan it.
+Plan plan_sweep(const config::SweepSpec& spec);
+
+} // namespace moexp::sweep

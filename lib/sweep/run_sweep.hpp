@@ -1,0 +1,29 @@
+// `moexp sweep` and `moexp sweep status` as library calls (Torch-free).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moexp::sweep {
+
+struct SweepRequest {
+  std::string spec;  // sweep TOML
+  std::string db_path = "results/moexp.db";
+  std::optional<std::int64_t> jobs;
+  std::optional<std::vector<std::int64_t>> gpus;
+  std::optional<std::int64_t> per_gpu;
+  bool dry_run = false;
+  bool force = false;         // rerun configs already finished
+  bool retry_failed = false;  // rerun failed configs whose retries are used up
+  std::string moexp_exe;      // the binary children run (default: this one)
+};
+
+// Plan, record and execute a sweep. Returns 0 when every run finished (or diverged), 1 when some failed, 130 when
+// stopped by a signal. Bad input throws InputError before anything runs.
+int run_sweep(const SweepRequest& request);
+
+// Print the state of sweep `spec_or_name` (a spec file or a sweep name) from the database.
+int sweep_status(const std::string& spec_or_name, const std::string& db_path);
+
+} // namespace moexp::sweep
