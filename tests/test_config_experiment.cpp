@@ -40,14 +40,14 @@ TEST_CASE("config: no [moe] section means the dense baseline") {
   CHECK(text.find("[constraint]") == std::string::npos);
 }
 
-TEST_CASE("config: hard kinds get their default threshold; soft kinds drop it from the canonical form") {
+TEST_CASE("config: hard kinds get their default threshold and soft kinds drop it from the canonical form") {
   auto relative = load(test::tiny_experiment_toml(), {"constraint.kind=relative"});
   CHECK(relative.constraint.threshold == 0.5);
   auto absolute = load(test::tiny_experiment_toml(), {"constraint.kind=absolute"});
   CHECK(absolute.constraint.threshold == 0.3);
   auto text = canonical_toml(absolute);
   CHECK(text.find("threshold = 0.3") != std::string::npos);
-  CHECK(text.find("weight") == std::string::npos);
+  CHECK(text.find("\nweight = ") == std::string::npos);
   CHECK(text.find("noise") == std::string::npos);  // hard gates have no noise
   auto soft = canonical_toml(load(test::tiny_experiment_toml()));
   CHECK(soft.find("threshold") == std::string::npos);

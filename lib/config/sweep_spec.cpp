@@ -7,7 +7,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
+#include <tuple>
 #include <sstream>
 
 namespace moexp::config {
@@ -40,7 +42,7 @@ public:
       if (spec == nullptr) {
         fail(k.source(), unknown_key_message(key));
       }
-      Axis axis{key, {}, location(m_source, k.source())};
+      Axis axis{key, {}, location(m_source, k.source()), k.source().begin.line, k.source().begin.column};
       // In an axis a list holds the values (a list-valued key takes [[1, 2], [3]] or [1, 2, 3] for single items);
       // a fixed setting is one value.
       const auto* arr = node.as_array();
@@ -56,6 +58,10 @@ public:
       }
       out.push_back(std::move(axis));
     }
+    // TOML++ tables iterate by key; axes vary in the order the file lists them.
+    std::stable_sort(out.begin(), out.end(), [](const Axis& a, const Axis& b) {
+      return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+    });
     return out;
   }
 

@@ -16,6 +16,7 @@ struct Axis {
   std::string key;
   std::vector<Value> values;
   std::string where;  // file:line:col of the key
+  std::uint32_t line = 0, column = 0;  // for keeping the file's order (TOML tables do not)
 };
 
 // Axes or fixed values that apply only to runs whose `key` has one of the `equals` values.

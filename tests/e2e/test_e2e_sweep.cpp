@@ -1,0 +1,102 @@
+// moexp sweep through the real binary: tiny synthetic runs as real child processes.
+#include "e2e/process.hpp"
+#include "store/result_store.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <set>
+#include <thread>
+
+using namespace moexp;
+using namespace moexp::test;
+
+namespace {
+
+struct SweepDir {
+  TempDir dir;
+  std::filesystem::path spec;
+  std::string db_path = (dir / "results/moexp.db").string();
+  explicit SweepDir(int epochs) {
+    write_file(dir / "tiny.toml", tiny_experiment_toml());
+    spec = write_file(dir / "sweep.toml", "name = \"tiny-sweep\"\nbase = \"tiny.toml\"\nseeds = [0, 1, 2]\n"
+                                          "[executor]\njobs = 2\nthreads = 1\n[fixed]\n\"train.epochs\" = " +
+                                              std::to_string(epochs) +
+                                              "\n[grid]\n\"constraint.kind\" = [\"importance\", \"relative\"]\n");
+  }
+  ProcessResult sweep(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv{MOEXP_BIN, "sweep", spec.string(), "--db", db_path};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run(argv, dir.path());
+  }
+};
+
+} // namespace
+
+TEST_CASE("e2e sweep: six tiny runs on two slots finish and a second invocation skips them") {
+  SweepDir d(1);
+  auto dry = d.sweep({"--dry-run"});
+  CHECK(dry.exit_code == 0);
+  CHECK(dry.out.find("6 runs") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(d.db_path));  // a dry run writes nothing
+  auto first = d.sweep();
+  INFO(first.out << first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.out.find("sweep 'tiny-sweep': 6 runs, 6 finished") != std::string::npos);
+  auto second = d.sweep();
+  CHECK(second.exit_code == 0);
+  CHECK(second.out.find("6 already done, 0 to run") != std::string::npos);
+  auto status = run({MOEXP_BIN, "sweep", "status", "tiny-sweep", "--db", d.db_path}, d.dir.path());
+  CHECK(status.exit_code == 0);
+  CHECK(status.out.find("6 finished") != std::string::npos);
+  auto dry_after = d.sweep({"--dry-run"});
+  CHECK(dry_after.out.find("finished") != std::string::npos);
+}
+
+TEST_CASE("e2e sweep: SIGKILL of the sweep midway, then a rerun, finishes every run exactly once") {
+  SweepDir d(6);
+  pid_t pid = spawn({MOEXP_BIN, "sweep", d.spec.string(), "--db", d.db_path}, d.dir / "s.out", d.dir / "s.err");
+  // Let it finish at least one run and get others going, then kill the parent without warning.
+  std::int64_t finished = 0;
+  for (int i = 0; i < 1200 && finished < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (std::filesystem::exists(d.db_path)) {
+      store::ResultStore db(d.db_path);
+      finished = 0;
+      for (std::int64_t id = 1; id <= 6; ++id) {
+        auto row = db.find_run(id);
+        finished += row && row->status == "finished";
+      }
+    }
+  }
+  ::kill(pid, SIGKILL);
+  wait_for(pid);
+  REQUIRE(finished >= 1);
+  REQUIRE(finished < 6);
+  auto rerun = d.sweep();
+  INFO(rerun.out << rerun.err);
+  CHECK(rerun.exit_code == 0);
+  store::ResultStore db(d.db_path);
+  std::set<std::string> hashes;
+  for (std::int64_t id = 1; id <= 6; ++id) {
+    auto row = db.find_run(id);
+    REQUIRE(row);
+    CHECK(row->status == "finished");
+    CHECK(row->epochs_done == 6);
+    CHECK(db.epochs(id).size() == 6);
+    hashes.insert(row->config_hash);
+  }
+  CHECK(hashes.size() == 6);
+  CHECK_FALSE(db.find_run(7));  // no duplicate run rows
+}
+
+TEST_CASE("e2e sweep: a bad spec exits 2 before anything runs") {
+  SweepDir d(1);
+  write_file(d.spec, "base = \"tiny.toml\"\n[grid]\n\"moe.kk\" = [1]\n");
+  auto r = d.sweep();
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("sweep.toml:3:1: unknown key 'moe.kk' (did you mean 'moe.k'?)") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(d.db_path));
+}

@@ -1,0 +1,117 @@
+#include "config/sweep_spec.hpp"
+#include "core/error.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace moexp;
+using namespace moexp::config;
+
+namespace {
+
+struct SpecFiles {
+  test::TempDir dir;
+  std::filesystem::path base = test::write_file(dir / "base.toml", test::tiny_experiment_toml());
+  std::filesystem::path write(const std::string& text) { return test::write_file(dir / "s.toml", text); }
+};
+
+std::string error_of(SpecFiles& f, const std::string& text) {
+  try {
+    load_sweep_spec(f.write(text));
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+} // namespace
+
+TEST_CASE("sweep spec: every section is read with its values and locations") {
+  SpecFiles f;
+  auto spec = load_sweep_spec(f.write(R"(name = "s1"
+base = "base.toml"
+seeds = [0, 1]
+[executor]
+jobs = 3
+gpus = [0, 1]
+per_gpu = 2
+timeout = "30m"
+retries = 2
+[fixed]
+"train.epochs" = 1
+"train.lr_milestones" = [100]
+[grid]
+"moe.num_experts" = [4, 10]
+moe.position = [1, 2]
+[[zip]]
+"moe.k" = [1, 2]
+"constraint.weight" = [0.1, 0.5]
+[[runs]]
+"moe.enabled" = false
+[[when]]
+equals = ["relative", "absolute"]
+key = "constraint.kind"
+[when.grid]
+"constraint.threshold" = [0.3, 0.5]
+[sample]
+count = 5
+seed = 9
+)"));
+  CHECK(spec.name == "s1");
+  CHECK(spec.base == f.dir / "base.toml");
+  CHECK(spec.seeds == std::vector<std::int64_t>{0, 1});
+  CHECK(spec.executor.jobs == 3);
+  CHECK(spec.executor.gpus == std::vector<std::int64_t>{0, 1});
+  CHECK(spec.executor.timeout_s == 1800);
+  CHECK(spec.executor.retries == 2);
+  REQUIRE(spec.fixed.size() == 2);
+  CHECK(std::get<std::int64_t>(spec.fixed[0].values[0]) == 1);
+  CHECK(std::get<std::vector<std::int64_t>>(spec.fixed[1].values[0]) == std::vector<std::int64_t>{100});
+  REQUIRE(spec.grid.size() == 2);
+  CHECK(spec.grid[0].key == "moe.num_experts");
+  CHECK(spec.grid[0].values.size() == 2);
+  CHECK(spec.grid[1].key == "moe.position");  // an unquoted dotted key works too
+  CHECK(std::get<std::vector<std::int64_t>>(spec.grid[1].values[1]) == std::vector<std::int64_t>{2});
+  CHECK(spec.grid[0].where == f.dir.path().string() + "/s.toml:14:1");
+  CHECK(spec.zips[0][0].key == "moe.k");
+  REQUIRE(spec.zips.size() == 1);
+  CHECK(spec.zips[0].size() == 2);
+  REQUIRE(spec.runs.size() == 1);
+  REQUIRE(spec.when.size() == 1);
+  CHECK(spec.when[0].equals.size() == 2);
+  CHECK(spec.sample == 5);
+  CHECK(spec.spec_hash.size() == 16);
+}
+
+TEST_CASE("sweep spec: errors name the file, line and key") {
+  SpecFiles f;
+  const std::string file = f.dir.path().string() + "/s.toml";
+  CHECK(error_of(f, "base = \"base.toml\"\n[grid]\n\"moe.num_expert\" = [4]\n") ==
+        file + ":3:1: unknown key 'moe.num_expert' (did you mean 'moe.num_experts'?)");
+  CHECK(error_of(f, "base = \"base.toml\"\n[grid]\n\"moe.k\" = [1, \"two\"]\n") ==
+        file + ":3:15: moe.k: expected an integer, got a string");
+  CHECK(error_of(f, "base = \"base.toml\"\n[grid]\n\"constraint.kind\" = [\"kll\"]\n")
+            .find("'kll' is not allowed") != std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\nseed = [1]\n").find("unknown key 'seed'; sweep keys are") !=
+        std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\nseed = [1]\n").find("(did you mean 'seeds'?)") != std::string::npos);
+  CHECK(error_of(f, "base = \"missing.toml\"\n").find(":1:8: base: ") != std::string::npos);
+  CHECK(error_of(f, "[grid]\n\"moe.k\" = [1]\n") == file + ": base: missing; name the experiment file the sweep varies");
+  CHECK(error_of(f, "base = \"base.toml\"\n[[zip]]\n\"moe.k\" = [1, 2]\n\"moe.num_experts\" = [4]\n")
+            .find("zipped axes need equal lengths") != std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[executor]\ntimeout = \"soon\"\n").find(":3:11: executor.timeout") !=
+        std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[executor]\njob = 2\n").find("(did you mean 'jobs'?)") !=
+        std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[[when]]\nkey = \"constraint.kind\"\n").find("needs 'key' and 'equals'") !=
+        std::string::npos);
+}
+
+TEST_CASE("sweep spec: durations") {
+  CHECK(parse_duration("90") == 90.0);
+  CHECK(parse_duration("90s") == 90.0);
+  CHECK(parse_duration("2m") == 120.0);
+  CHECK(parse_duration("1.5h") == 5400.0);
+  CHECK_FALSE(parse_duration("soon").has_value());
+  CHECK_FALSE(parse_duration("").has_value());
+}

@@ -1,0 +1,150 @@
+#include "fake_launcher.hpp"
+#include "sweep/executor.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+#include <set>
+#include <thread>
+#include <unistd.h>
+
+using namespace moexp;
+using namespace moexp::sweep;
+
+namespace {
+
+struct Fixture {
+  test::TempDir dir;
+  std::string db_path = (dir / "moexp.db").string();
+  store::ResultStore db{db_path};
+  test::FakeLauncher launcher{db};
+  std::vector<WorkItem> queue;
+
+  explicit Fixture(int runs) {
+    for (int i = 0; i < runs; ++i) {
+      store::NewRun row{"r" + std::to_string(i), "", "hash" + std::to_string(i), {}, "", "", 0, {}};
+      queue.push_back({db.create_pending_run(row), "r" + std::to_string(i)});
+    }
+  }
+
+  SweepSummary run(std::vector<Slot> slots, double timeout = 0, std::int64_t retries = 1,
+                   const std::atomic<bool>* stop = nullptr) {
+    ExecutorOptions options;
+    options.slots = std::move(slots);
+    options.moexp_exe = "/bin/moexp";
+    options.db_path = db_path;
+    options.timeout_s = timeout;
+    options.grace_s = 0.05;
+    options.retries = retries;
+    options.poll = std::chrono::milliseconds(5);
+    Executor executor(launcher, db, options);
+    std::atomic<bool> never{false};
+    return executor.run(queue, stop ? *stop : never);
+  }
+};
+
+} // namespace
+
+TEST_CASE("executor: runs every item in order, never more at once than there are slots") {
+  Fixture f(5);
+  auto summary = f.run(make_slots(2, {}, 1));
+  CHECK(summary.finished == 5);
+  CHECK(summary.attempts == 5);
+  CHECK(f.launcher.max_running == 2);
+  REQUIRE(f.launcher.started.size() == 5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    CHECK(f.launcher.started[i].argv ==
+          std::vector<std::string>{"/bin/moexp", "train", "--resume", std::to_string(f.queue[i].run_id), "--db",
+                                   f.db_path, "--device", "cpu"});
+    CHECK(f.db.find_run(f.queue[i].run_id)->status == "finished");
+  }
+}
+
+TEST_CASE("executor: GPU slots pin CUDA_VISIBLE_DEVICES") {
+  Fixture f(4);
+  auto slots = make_slots(1, {3, 5}, 2);
+  REQUIRE(slots.size() == 4);
+  f.run(slots);
+  CHECK(f.launcher.max_running == 4);
+  std::set<std::string> gpus;
+  for (const auto& request : f.launcher.started) {
+    REQUIRE(request.env.size() == 1);
+    CHECK(request.env[0].first == "CUDA_VISIBLE_DEVICES");
+    gpus.insert(request.env[0].second);
+    CHECK(request.argv.back() == "cuda:0");
+  }
+  CHECK(gpus == std::set<std::string>{"3", "5"});
+}
+
+TEST_CASE("executor: a failed run is retried up to the budget with one row per attempt, but a diverged run is not") {
+  Fixture f(3);
+  const auto failing = f.queue[0].run_id, flaky = f.queue[1].run_id, diverging = f.queue[2].run_id;
+  f.launcher.script[failing] = {{1, "failed"}};
+  f.launcher.script[flaky] = {{1, "failed"}, {0, "finished"}};
+  f.launcher.script[diverging] = {{3, "diverged"}};
+  auto summary = f.run(make_slots(1, {}, 1), 0, /*retries=*/2);
+  CHECK(summary.failed == 1);
+  CHECK(summary.finished == 1);
+  CHECK(summary.diverged == 1);
+  CHECK(f.db.attempt_count(failing) == 3);
+  CHECK(f.db.attempt_count(flaky) == 2);
+  CHECK(f.db.attempt_count(diverging) == 1);
+  CHECK(f.db.find_run(failing)->status == "failed");
+  CHECK(f.db.find_run(flaky)->status == "finished");
+}
+
+TEST_CASE("executor: a run over its timeout gets SIGTERM, then SIGKILL, and counts as a failed attempt") {
+  Fixture f(1);
+  const auto id = f.queue[0].run_id;
+  f.launcher.script[id] = {{0, "finished", -1, /*honours_sigterm=*/false}};
+  auto summary = f.run(make_slots(1, {}, 1), /*timeout=*/0.05, /*retries=*/0);
+  CHECK(summary.failed == 1);
+  REQUIRE(f.launcher.signals.size() == 2);
+  CHECK(f.launcher.signals[0].second == SIGTERM);
+  CHECK(f.launcher.signals[1].second == SIGKILL);
+  auto row = f.db.find_run(id);
+  CHECK(row->status == "failed");
+  CHECK(row->error.find("timed out") != std::string::npos);
+}
+
+TEST_CASE("executor: a stop request interrupts the running children and starts nothing more") {
+  Fixture f(4);
+  for (const auto& item : f.queue) {
+    f.launcher.script[item.run_id] = {{0, "finished", -1, true}};
+  }
+  std::atomic<bool> stop{false};
+  ExecutorOptions options;
+  options.slots = make_slots(2, {}, 1);
+  options.moexp_exe = "/bin/moexp";
+  options.db_path = f.db_path;
+  options.poll = std::chrono::milliseconds(5);
+  int started = 0;
+  Executor executor(f.launcher, f.db, options, [&](const ExecutorEvent& e) {
+    if (e.kind == ExecutorEvent::Kind::started && ++started == 2) {
+      stop.store(true);
+    }
+  });
+  auto summary = executor.run(f.queue, stop);
+  CHECK(summary.stopped);
+  CHECK(summary.interrupted == 2);
+  CHECK(f.launcher.started.size() == 2);
+  CHECK(f.db.find_run(f.queue[0].run_id)->status == "interrupted");
+  CHECK(f.db.find_run(f.queue[3].run_id)->status == "pending");
+}
+
+TEST_CASE("executor: runs already ended are skipped, and a run held by a live process waits for it") {
+  Fixture f(2);
+  f.db.finish_run(f.queue[0].run_id, store::kFinished);
+  // Held by this (live) process: the executor waits until it lets go.
+  f.db.resume_run(f.queue[1].run_id, 0, "cpu", sweep::this_host(), ::getpid());
+  std::thread release([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    store::ResultStore other(f.db_path);
+    other.finish_run(f.queue[1].run_id, store::kInterrupted, "");
+  });
+  auto summary = f.run(make_slots(1, {}, 1));
+  release.join();
+  CHECK(summary.skipped == 1);
+  CHECK(summary.finished == 1);
+  CHECK(f.db.find_run(f.queue[1].run_id)->status == "finished");
+}
