@@ -221,6 +221,9 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
     if (active.empty() && (stopping || (next >= queue.size() && waiting.empty()))) {
       break;
     }
+    if (m_options.on_tick) {
+      m_options.on_tick();
+    }
     // Timeouts: SIGTERM at the limit, SIGKILL after the grace period.
     const auto now = clock::now();
     for (auto& job : active) {

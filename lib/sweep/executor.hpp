@@ -32,6 +32,7 @@ struct ExecutorOptions {
   double grace_s = 10;    // between SIGTERM and SIGKILL
   std::int64_t retries = 1;
   std::chrono::milliseconds poll{100};
+  std::function<void()> on_tick;  // called on every scheduling round (e.g. to redraw a display)
 };
 
 struct WorkItem {

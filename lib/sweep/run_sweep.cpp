@@ -7,7 +7,9 @@
 #include "core/error.hpp"
 #include "core/text_table.hpp"
 #include "store/result_store.hpp"
+#include "core/progress.hpp"
 #include "sweep/executor.hpp"
+#include "sweep/live_display.hpp"
 #include "sweep/planner.hpp"
 
 #include <fmt/format.h>
@@ -148,7 +150,16 @@ int run_sweep(const SweepRequest& req) {
   const std::size_t total = queue.size();
   std::size_t ended = 0;
   const auto start = std::chrono::steady_clock::now();
+  std::optional<LiveDisplay> live;
+  if (core::is_terminal(stdout)) {
+    live.emplace(stdout, db, slots, total);
+    options.on_tick = [&] { live->tick(); };
+  }
   auto on_event = [&](const ExecutorEvent& e) {
+    if (live) {
+      live->on_event(e);
+      return;
+    }
     if (e.kind == ExecutorEvent::Kind::started) {
       fmt::print("[{}] start  run {} ({})\n", e.slot, e.run_id, e.label);
     } else if (e.kind == ExecutorEvent::Kind::waiting) {
@@ -177,6 +188,9 @@ int run_sweep(const SweepRequest& req) {
   const auto summary = executor.run(std::move(queue), g_stop);
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
+  if (live) {
+    live->close();
+  }
 
   fmt::print("\n");
   print_status_table(db, sweep_id, spec.name);
