@@ -19,4 +19,8 @@ Action setup_evaluate(CLI::App& app);
 // `moexp sweep` and `moexp sweep status`.
 Action setup_sweep(CLI::App& app);
 
+// `moexp report` and `moexp runs` (Torch-free).
+Action setup_report(CLI::App& app);
+Action setup_runs(CLI::App& app);
+
 } // namespace moexp::cli

@@ -26,6 +26,9 @@ int moexp_main(int argc, char** argv) {
   add("evaluate", "evaluate a trained run or checkpoint: accuracy vs k, forced experts, routing matrices",
       setup_evaluate);
   add("sweep", "run a sweep of experiments in parallel, resumably (or: sweep status SPEC|NAME)", setup_sweep);
+  add("report", "compare constraint schemes: mean ± std over seeds, as text, Markdown, CSV, JSON, LaTeX or HTML",
+      setup_report);
+  add("runs", "list runs with status, key config values and headline metrics", setup_runs);
 
   try {
     app.parse(argc, argv);

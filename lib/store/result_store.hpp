@@ -4,6 +4,7 @@
 #include "core/metrics.hpp"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -141,6 +142,23 @@ struct AttemptRecord {
   std::string stderr_tail;
 };
 
+// A run reduced to what reports and listings show: config values and final metrics.
+struct RunSummary {
+  std::int64_t id = 0;
+  std::string name;
+  std::string status;
+  std::map<std::string, std::string> params;  // dotted key -> TOML value text
+  double wall_seconds = 0;
+  std::int64_t epochs_done = 0;
+  std::optional<double> test_acc;       // final epoch
+  std::optional<double> best_test_acc;
+  std::optional<double> aux_loss;       // final epoch
+  // Final epoch's test routing, averaged over MoE layers (absent for dense runs).
+  std::optional<double> importance_cv, sample_cv, living_experts, superclass_mi, superclass_mi_control;
+};
+
+struct CompiledFilter;
+
 class ResultStore {
 public:
   // Open (or create and migrate) the database at `path`. Throws StoreError.
@@ -171,6 +189,9 @@ public:
   std::vector<SweepRunRow> sweep_runs(std::int64_t sweep_id);
   void record_attempt(const AttemptRecord& attempt);
   std::int64_t attempt_count(std::int64_t run_id);
+
+  // Runs matching `filter` (and linked to `sweep_id` when given), by id, with their summaries.
+  std::vector<RunSummary> run_summaries(const CompiledFilter& filter, std::optional<std::int64_t> sweep_id);
 
   // The run with `id`, or nullopt.
   std::optional<RunRow> find_run(std::int64_t id);

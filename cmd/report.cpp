@@ -1,0 +1,23 @@
+// moexp report [SWEEP] [--where FILTER] [--by KEYS] [--metrics LIST] [--format FMT] [--out PATH] [--db PATH]
+#include "commands.hpp"
+
+#include "report/commands.hpp"
+
+namespace moexp::cli {
+
+Action setup_report(CLI::App& app) {
+  auto req = std::make_shared<report::ReportRequest>();
+  app.add_option("sweep", req->sweep, "sweep name or spec file (default: every run)");
+  app.add_option("--where", req->where, "filter, e.g. \"constraint.kind = 'relative' and moe.num_experts in (4, 10)\"");
+  app.add_option("--by", req->by, "group keys (default: constraint.kind,moe.num_experts + dataset/arch/position when "
+                                  "they vary)")
+      ->delimiter(',');
+  app.add_option("--metrics", req->metrics, "metrics (default: all): test_acc,best_test_acc,importance_cv,...")
+      ->delimiter(',');
+  app.add_option("--format", req->format, "text, markdown, csv, json, latex or html")->capture_default_str();
+  app.add_option("--out", req->out, "write to this file instead of stdout");
+  app.add_option("--db", req->db_path, "results database")->capture_default_str();
+  return [req] { return report::run_report(*req); };
+}
+
+} // namespace moexp::cli

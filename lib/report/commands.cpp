@@ -1,0 +1,164 @@
+#include "report/commands.hpp"
+
+#include "config/sweep_spec.hpp"
+#include "core/atomic_file.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "core/text_table.hpp"
+#include "report/render.hpp"
+#include "report/summary.hpp"
+#include "store/run_filter.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace moexp::report {
+namespace fs = std::filesystem;
+namespace {
+
+store::ResultStore open_store(const std::string& path) {
+  if (!fs::exists(path)) {
+    throw InputError(fmt::format("database {} does not exist (train or sweep first, or pass --db)", path));
+  }
+  return store::ResultStore(path);
+}
+
+std::string fmt_opt(const std::optional<double>& v, double scale, int decimals) {
+  return v ? fmt::format("{:.{}f}", *v * scale, decimals) : "-";
+}
+
+} // namespace
+
+int run_report(const ReportRequest& req) {
+  auto db = open_store(req.db_path);
+  std::optional<std::int64_t> sweep_id;
+  std::string title = "moexp report";
+  if (!req.sweep.empty()) {
+    std::string name = req.sweep;
+    if (fs::is_regular_file(req.sweep)) {
+      name = config::load_sweep_spec(req.sweep).name;
+    }
+    sweep_id = db.find_sweep(name);
+    if (!sweep_id) {
+      throw InputError(fmt::format("report: no sweep '{}' in {}", name, req.db_path));
+    }
+    title = fmt::format("moexp report: sweep {}", name);
+  }
+  const auto filter = store::compile_filter(req.where);
+  const auto runs = db.run_summaries(filter, sweep_id);
+  if (runs.empty()) {
+    throw InputError("report: no runs match");
+  }
+  std::vector<std::string> metrics = req.metrics;
+  if (metrics.empty()) {
+    for (const auto& m : available_metrics()) {
+      metrics.push_back(m.name);
+    }
+  }
+  const auto by = req.by.empty() ? default_group_keys(runs) : req.by;
+  const auto table = summarize(runs, by, metrics);
+  const auto text = render(table, req.format, title);
+  if (req.out.empty()) {
+    fmt::print("{}", text);
+  } else {
+    core::write_file_atomic(req.out, text);
+    fmt::print("report: {} groups from {} runs written to {}\n", table.rows.size(), runs.size(), req.out);
+  }
+  return 0;
+}
+
+int run_runs(const RunsRequest& req) {
+  auto db = open_store(req.db_path);
+  auto runs = db.run_summaries(store::compile_filter(req.where), std::nullopt);
+  std::string key = req.sort;
+  const bool descending = !key.empty() && key.front() == '-';
+  if (descending) {
+    key = key.substr(1);
+  }
+  auto sort_value = [&](const store::RunSummary& r) -> std::pair<double, std::string> {
+    if (key == "id") return {static_cast<double>(r.id), ""};
+    if (key == "name") return {0, r.name};
+    if (key == "status") return {0, r.status};
+    if (auto v = metric_value(r, key)) return {*v, ""};
+    if (r.params.count(key)) {
+      char* end = nullptr;
+      const double d = std::strtod(r.params.at(key).c_str(), &end);
+      return *end == '\0' ? std::pair{d, std::string()} : std::pair{0.0, r.params.at(key)};
+    }
+    return {-1e300, ""};
+  };
+  if (key != "id" && key != "name" && key != "status" && !metric_value(store::RunSummary{}, key).has_value() &&
+      std::none_of(available_metrics().begin(), available_metrics().end(), [&](const auto& m) { return m.name == key; }) &&
+      std::none_of(runs.begin(), runs.end(), [&](const auto& r) { return r.params.count(key) > 0; }) && !runs.empty()) {
+    throw InputError(fmt::format("runs: --sort {}: not a column, metric or config key", req.sort));
+  }
+  std::stable_sort(runs.begin(), runs.end(), [&](const auto& a, const auto& b) {
+    return descending ? sort_value(b) < sort_value(a) : sort_value(a) < sort_value(b);
+  });
+  if (req.limit > 0 && static_cast<std::size_t>(req.limit) < runs.size()) {
+    runs.resize(static_cast<std::size_t>(req.limit));
+  }
+  const std::vector<std::string> keys{"data.dataset", "model.arch", "constraint.kind", "moe.num_experts", "moe.k",
+                                      "moe.position", "train.seed"};
+  if (req.format == "json") {
+    std::vector<std::string> rows;
+    for (const auto& r : runs) {
+      std::vector<std::string> cfg;
+      for (const auto& k : keys) {
+        cfg.push_back(fmt::format("{}: {}", core::json_string(k), core::json_string(display_value(r, k))));
+      }
+      rows.push_back(fmt::format("{{\"id\": {}, \"name\": {}, \"status\": {}, \"epochs\": {}, \"test_acc\": {}, "
+                                 "\"best_test_acc\": {}, \"wall_seconds\": {}, \"config\": {{{}}}}}",
+                                 r.id, core::json_string(r.name), core::json_string(r.status), r.epochs_done,
+                                 r.test_acc ? core::json_number(*r.test_acc) : "null",
+                                 r.best_test_acc ? core::json_number(*r.best_test_acc) : "null",
+                                 core::json_number(r.wall_seconds), fmt::join(cfg, ", ")));
+    }
+    fmt::print("[{}]\n", fmt::join(rows, ",\n "));
+    return 0;
+  }
+  std::vector<std::string> head{"id", "status", "dataset", "arch", "constraint", "E", "k", "pos", "seed", "epochs",
+                                "test acc", "best acc", "time", "name"};
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : runs) {
+    std::vector<std::string> cells{std::to_string(r.id), r.status};
+    for (const auto& k : keys) {
+      cells.push_back(display_value(r, k));
+    }
+    cells.insert(cells.end(), {std::to_string(r.epochs_done), fmt_opt(r.test_acc, 100, 2),
+                               fmt_opt(r.best_test_acc, 100, 2), core::format_duration(r.wall_seconds), r.name});
+    rows.push_back(cells);
+  }
+  if (req.format == "csv") {
+    fmt::print("{}\n", fmt::join(head, ","));
+    for (auto& row : rows) {
+      for (auto& c : row) {
+        if (c.find_first_of(",\"") != std::string::npos) {
+          std::string q = "\"";
+          for (char ch : c) {
+            if (ch == '"') q.push_back('"');
+            q.push_back(ch);
+          }
+          q.push_back('"');
+          c = q;
+        }
+      }
+      fmt::print("{}\n", fmt::join(row, ","));
+    }
+    return 0;
+  }
+  if (req.format != "table") {
+    throw InputError(fmt::format("runs: --format {}: use table, json or csv", req.format));
+  }
+  core::TextTable table(head);
+  for (auto& row : rows) {
+    table.add_row(row);
+  }
+  fmt::print("{}", table.render());
+  return 0;
+}
+
+} // namespace moexp::report

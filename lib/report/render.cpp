@@ -1,0 +1,316 @@
+#include "report/render.hpp"
+
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "core/text.hpp"
+#include "core/text_table.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace moexp::report {
+namespace {
+
+std::string cell(const std::optional<Stat>& s, const MetricSpec& m, const char* pm) {
+  if (!s) {
+    return "-";
+  }
+  if (s->n < 2) {
+    return fmt::format("{:.{}f}", s->mean, m.decimals);
+  }
+  return fmt::format("{:.{}f}{}{:.{}f}", s->mean, m.decimals, pm, s->std, m.decimals);
+}
+
+std::string counts(const GroupRow& r) {
+  std::string out = fmt::format("{}", r.finished);
+  if (r.failed) out += fmt::format(" +{} failed", r.failed);
+  if (r.diverged) out += fmt::format(" +{} diverged", r.diverged);
+  if (r.other) out += fmt::format(" +{} unfinished", r.other);
+  return out;
+}
+
+std::vector<std::string> header(const ReportTable& t) {
+  std::vector<std::string> h = t.by;
+  for (const auto& m : t.metrics) {
+    h.push_back(m.title);
+  }
+  h.push_back("n");
+  return h;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) {
+    return s;
+  }
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') {
+      out.push_back('"');
+    }
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string latex_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '_' || c == '%' || c == '&' || c == '#' || c == '$') {
+      out.push_back('\\');
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+    case '<': out.append("&lt;"); break;
+    case '>': out.append("&gt;"); break;
+    case '&': out.append("&amp;"); break;
+    case '"': out.append("&quot;"); break;
+    default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// Inline SVG: metric 0 against moe.num_experts, one polyline per constraint.kind, error bars ±std.
+std::string svg_plot(const ReportTable& t) {
+  auto kind_col = std::find(t.by.begin(), t.by.end(), "constraint.kind") - t.by.begin();
+  auto e_col = std::find(t.by.begin(), t.by.end(), "moe.num_experts") - t.by.begin();
+  if (t.metrics.empty() || kind_col >= static_cast<long>(t.by.size()) || e_col >= static_cast<long>(t.by.size())) {
+    return "<p>(plot needs constraint.kind and moe.num_experts among the group keys)</p>";
+  }
+  std::map<std::string, std::vector<std::tuple<double, double, double>>> series;  // kind -> (E, mean, std)
+  double xmin = 1e300, xmax = -1e300, ymin = 1e300, ymax = -1e300;
+  for (const auto& r : t.rows) {
+    if (!r.stats[0]) continue;
+    const double e = std::atof(r.key_values[static_cast<std::size_t>(e_col)].c_str());
+    const auto& s = *r.stats[0];
+    series[r.key_values[static_cast<std::size_t>(kind_col)]].emplace_back(e, s.mean, s.std);
+    xmin = std::min(xmin, e);
+    xmax = std::max(xmax, e);
+    ymin = std::min(ymin, s.mean - s.std);
+    ymax = std::max(ymax, s.mean + s.std);
+  }
+  if (series.empty()) {
+    return "<p>(no finished runs to plot)</p>";
+  }
+  if (xmax - xmin < 1e-9) { xmin -= 1; xmax += 1; }
+  if (ymax - ymin < 1e-9) { ymin -= 1; ymax += 1; }
+  const double w = 640, h = 360, left = 60, right = 160, top = 20, bottom = 40;
+  auto X = [&](double x) { return left + (x - xmin) / (xmax - xmin) * (w - left - right); };
+  auto Y = [&](double y) { return top + (1 - (y - ymin) / (ymax - ymin)) * (h - top - bottom); };
+  static const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"};
+  std::string svg = fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+                                "role=\"img\" aria-label=\"{} vs experts\">\n",
+                                w, h, html_escape(t.metrics[0].title));
+  svg += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#333\"/>\n", left, h - bottom, w - right,
+                     h - bottom);
+  svg += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#333\"/>\n", left, top, left, h - bottom);
+  for (int i = 0; i <= 4; ++i) {
+    const double y = ymin + (ymax - ymin) * i / 4;
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{:.{}f}</text>\n", left - 6,
+                       Y(y) + 4, y, t.metrics[0].decimals);
+  }
+  std::set<double> xs;
+  for (const auto& [kind, pts] : series) for (const auto& p : pts) xs.insert(std::get<0>(p));
+  for (double x : xs) {
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{:g}</text>\n", X(x),
+                       h - bottom + 16, x);
+  }
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">experts</text>\n",
+                     (left + w - right) / 2, h - 6);
+  int c = 0;
+  for (auto& [kind, pts] : series) {
+    std::sort(pts.begin(), pts.end());
+    const char* color = kColors[c % 7];
+    std::string points;
+    for (const auto& [x, m, s] : pts) {
+      points += fmt::format("{:.1f},{:.1f} ", X(x), Y(m));
+      svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\"/>\n", X(x),
+                         Y(m - s), Y(m + s), color);
+      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", X(x), Y(m), color);
+    }
+    svg += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", points, color);
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"{}\">{}</text>\n", w - right + 12,
+                       top + 16 + 18 * c, color, html_escape(kind));
+    ++c;
+  }
+  return svg + "</svg>\n";
+}
+
+} // namespace
+
+std::string render_text(const ReportTable& t) {
+  core::TextTable table(header(t));
+  for (const auto& r : t.rows) {
+    std::vector<std::string> cells = r.key_values;
+    for (std::size_t i = 0; i < t.metrics.size(); ++i) {
+      cells.push_back(cell(r.stats[i], t.metrics[i], " ± "));
+    }
+    cells.push_back(counts(r));
+    table.add_row(cells);
+  }
+  return table.render();
+}
+
+std::string render_markdown(const ReportTable& t) {
+  const auto h = header(t);
+  std::string out = "| " + fmt::format("{}", fmt::join(h, " | ")) + " |\n|";
+  for (std::size_t i = 0; i < h.size(); ++i) {
+    out.append(i < t.by.size() ? "---|" : "---:|");
+  }
+  out.push_back('\n');
+  for (const auto& r : t.rows) {
+    std::vector<std::string> cells = r.key_values;
+    for (std::size_t i = 0; i < t.metrics.size(); ++i) {
+      cells.push_back(cell(r.stats[i], t.metrics[i], " ± "));
+    }
+    cells.push_back(counts(r));
+    out.append(fmt::format("| {} |\n", fmt::join(cells, " | ")));
+  }
+  return out;
+}
+
+std::string render_csv(const ReportTable& t) {
+  std::vector<std::string> h = t.by;
+  for (const auto& m : t.metrics) {
+    for (const char* part : {"mean", "std", "ci95", "n"}) {
+      h.push_back(m.name + "_" + part);
+    }
+  }
+  for (const char* c : {"runs", "finished", "failed", "diverged", "unfinished"}) {
+    h.push_back(c);
+  }
+  std::string out = fmt::format("{}\n", fmt::join(h, ","));
+  for (const auto& r : t.rows) {
+    std::vector<std::string> cells;
+    for (const auto& k : r.key_values) {
+      cells.push_back(csv_field(k));
+    }
+    for (const auto& s : r.stats) {
+      if (s) {
+        cells.insert(cells.end(), {fmt::format("{}", s->mean), fmt::format("{}", s->std), fmt::format("{}", s->ci95),
+                                   fmt::format("{}", s->n)});
+      } else {
+        cells.insert(cells.end(), {"", "", "", "0"});
+      }
+    }
+    for (auto n : {r.runs, r.finished, r.failed, r.diverged, r.other}) {
+      cells.push_back(fmt::format("{}", n));
+    }
+    out.append(fmt::format("{}\n", fmt::join(cells, ",")));
+  }
+  return out;
+}
+
+std::string render_json(const ReportTable& t) {
+  std::vector<std::string> rows;
+  for (const auto& r : t.rows) {
+    std::vector<std::string> keys, metrics;
+    for (std::size_t i = 0; i < t.by.size(); ++i) {
+      keys.push_back(fmt::format("{}: {}", core::json_string(t.by[i]), core::json_string(r.key_values[i])));
+    }
+    for (std::size_t i = 0; i < t.metrics.size(); ++i) {
+      const auto& s = r.stats[i];
+      metrics.push_back(s ? fmt::format("{}: {{\"mean\": {}, \"std\": {}, \"ci95\": {}, \"n\": {}}}",
+                                        core::json_string(t.metrics[i].name), core::json_number(s->mean),
+                                        core::json_number(s->std), core::json_number(s->ci95), s->n)
+                          : fmt::format("{}: null", core::json_string(t.metrics[i].name)));
+    }
+    rows.push_back(fmt::format("{{\"group\": {{{}}}, \"metrics\": {{{}}}, \"runs\": {}, \"finished\": {}, "
+                               "\"failed\": {}, \"diverged\": {}, \"unfinished\": {}}}",
+                               fmt::join(keys, ", "), fmt::join(metrics, ", "), r.runs, r.finished, r.failed,
+                               r.diverged, r.other));
+  }
+  return fmt::format("{{\"rows\": [{}]}}\n", fmt::join(rows, ",\n  "));
+}
+
+std::string render_latex(const ReportTable& t) {
+  const auto h = header(t);
+  std::string out = fmt::format("\\begin{{tabular}}{{{}{}}}\n\\toprule\n", std::string(t.by.size(), 'l'),
+                                std::string(h.size() - t.by.size(), 'r'));
+  std::vector<std::string> escaped;
+  for (const auto& s : h) {
+    escaped.push_back(latex_escape(s));
+  }
+  out.append(fmt::format("{} \\\\\n\\midrule\n", fmt::join(escaped, " & ")));
+  for (const auto& r : t.rows) {
+    std::vector<std::string> cells;
+    for (const auto& k : r.key_values) {
+      cells.push_back(latex_escape(k));
+    }
+    for (std::size_t i = 0; i < t.metrics.size(); ++i) {
+      cells.push_back(cell(r.stats[i], t.metrics[i], " $\\pm$ "));
+    }
+    cells.push_back(latex_escape(counts(r)));
+    out.append(fmt::format("{} \\\\\n", fmt::join(cells, " & ")));
+  }
+  out.append("\\bottomrule\n\\end{tabular}\n");
+  return out;
+}
+
+std::string render_html(const ReportTable& t, const std::string& title) {
+  std::string rows;
+  for (const auto& r : t.rows) {
+    rows.append("<tr>");
+    for (const auto& k : r.key_values) {
+      rows.append(fmt::format("<td>{}</td>", html_escape(k)));
+    }
+    for (std::size_t i = 0; i < t.metrics.size(); ++i) {
+      rows.append(fmt::format("<td class=\"num\">{}</td>", html_escape(cell(r.stats[i], t.metrics[i], " ± "))));
+    }
+    rows.append(fmt::format("<td class=\"num\">{}</td></tr>\n", html_escape(counts(r))));
+  }
+  std::string head;
+  for (const auto& hname : header(t)) {
+    head.append(fmt::format("<th>{}</th>", html_escape(hname)));
+  }
+  return fmt::format(R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{0}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ padding: 4px 10px; border-bottom: 1px solid #ddd; }}
+th {{ text-align: left; border-bottom: 2px solid #333; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+</style></head>
+<body>
+<h1>{0}</h1>
+<p>Mean ± standard deviation over seeds (finished runs); n counts finished runs and shows failed, diverged and
+unfinished ones.</p>
+<table>
+<thead><tr>{1}</tr></thead>
+<tbody>
+{2}</tbody>
+</table>
+<h2>{3} vs experts</h2>
+{4}
+</body></html>
+)",
+                     html_escape(title), head, rows, html_escape(t.metrics.empty() ? "" : t.metrics[0].title),
+                     svg_plot(t));
+}
+
+std::vector<std::string> report_formats() { return {"text", "markdown", "csv", "json", "latex", "html"}; }
+
+std::string render(const ReportTable& table, const std::string& format, const std::string& title) {
+  if (format == "text") return render_text(table);
+  if (format == "markdown" || format == "md") return render_markdown(table);
+  if (format == "csv") return render_csv(table);
+  if (format == "json") return render_json(table);
+  if (format == "latex") return render_latex(table);
+  if (format == "html") return render_html(table, title);
+  throw InputError(fmt::format("--format {}: use {}", format, core::join_alternatives(report_formats())));
+}
+
+} // namespace moexp::report

@@ -1,0 +1,28 @@
+// Rendering a ReportTable: terminal text, Markdown, CSV, JSON, LaTeX (booktabs), and a self-contained HTML page.
+#pragma once
+
+#include "report/summary.hpp"
+
+#include <string>
+
+namespace moexp::report {
+
+// "mean ± std" cells (std omitted for n = 1), plus counts of runs per status.
+std::string render_text(const ReportTable& table);
+std::string render_markdown(const ReportTable& table);
+// One row per group: keys, then mean, std, ci95, n per metric, then the run counts.
+std::string render_csv(const ReportTable& table);
+std::string render_json(const ReportTable& table);
+// A booktabs table (\toprule, \midrule, \bottomrule), $\pm$ between mean and std.
+std::string render_latex(const ReportTable& table);
+// A self-contained page (no network): the table and an inline SVG plot of the first metric against the number of
+// experts, one line per constraint scheme, with ±std error bars. `title` heads the page.
+std::string render_html(const ReportTable& table, const std::string& title);
+
+// Every format name render() takes.
+std::vector<std::string> report_formats();
+
+// Dispatch on `format` (text, markdown, csv, json, latex, html). Throws InputError for an unknown format.
+std::string render(const ReportTable& table, const std::string& format, const std::string& title);
+
+} // namespace moexp::report

@@ -1,0 +1,191 @@
+#include "report/summary.hpp"
+
+#include "core/error.hpp"
+#include "core/text.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace moexp::report {
+
+const std::vector<MetricSpec>& available_metrics() {
+  static const std::vector<MetricSpec> metrics = {
+      {"test_acc", "final acc (%)", 100, 2},
+      {"best_test_acc", "best acc (%)", 100, 2},
+      {"importance_cv", "importance CV", 1, 3},
+      {"sample_cv", "sample CV", 1, 3},
+      {"living_experts", "living", 1, 2},
+      {"superclass_mi", "superclass MI", 1, 3},
+      {"superclass_mi_control", "MI control", 1, 3},
+      {"aux_loss", "aux loss", 1, 4},
+      {"wall_seconds", "time (s)", 1, 1},
+  };
+  return metrics;
+}
+
+std::optional<double> metric_value(const store::RunSummary& r, const std::string& name) {
+  if (name == "test_acc") return r.test_acc;
+  if (name == "best_test_acc") return r.best_test_acc;
+  if (name == "importance_cv") return r.importance_cv;
+  if (name == "sample_cv") return r.sample_cv;
+  if (name == "living_experts") return r.living_experts;
+  if (name == "superclass_mi") return r.superclass_mi;
+  if (name == "superclass_mi_control") return r.superclass_mi_control;
+  if (name == "aux_loss") return r.aux_loss;
+  if (name == "wall_seconds") return r.wall_seconds;
+  return std::nullopt;
+}
+
+Stat aggregate(const std::vector<double>& values) {
+  // Two-sided 95% Student t quantiles for 1..30 degrees of freedom; 1.96 beyond.
+  static const double kT95[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                                2.201,  2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                                2.080,  2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042};
+  Stat s;
+  s.n = static_cast<std::int64_t>(values.size());
+  if (values.empty()) {
+    return s;
+  }
+  double sum = 0;
+  for (double v : values) {
+    sum += v;
+  }
+  s.mean = sum / static_cast<double>(s.n);
+  if (s.n > 1) {
+    double sq = 0;
+    for (double v : values) {
+      sq += (v - s.mean) * (v - s.mean);
+    }
+    s.std = std::sqrt(sq / static_cast<double>(s.n - 1));
+    const double t = s.n - 1 <= 30 ? kT95[s.n - 2] : 1.96;
+    s.ci95 = t * s.std / std::sqrt(static_cast<double>(s.n));
+  }
+  return s;
+}
+
+std::string display_value(const store::RunSummary& run, const std::string& key) {
+  if (key == "constraint.kind" && run.params.count("moe.enabled") && run.params.at("moe.enabled") == "false") {
+    return "dense";
+  }
+  auto it = run.params.find(key);
+  if (it == run.params.end()) {
+    return "-";
+  }
+  std::string v = it->second;
+  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
+    v = v.substr(1, v.size() - 2);
+  }
+  return v;
+}
+
+std::vector<std::string> default_group_keys(const std::vector<store::RunSummary>& runs) {
+  std::vector<std::string> keys;
+  for (const char* optional_key : {"data.dataset", "model.arch"}) {
+    std::set<std::string> values;
+    for (const auto& r : runs) {
+      values.insert(display_value(r, optional_key));
+    }
+    if (values.size() > 1) {
+      keys.push_back(optional_key);
+    }
+  }
+  keys.push_back("constraint.kind");
+  keys.push_back("moe.num_experts");
+  std::set<std::string> positions;
+  for (const auto& r : runs) {
+    if (display_value(r, "constraint.kind") != "dense") {
+      positions.insert(display_value(r, "moe.position"));
+    }
+  }
+  if (positions.size() > 1) {
+    keys.push_back("moe.position");
+  }
+  return keys;
+}
+
+ReportTable summarize(const std::vector<store::RunSummary>& runs, const std::vector<std::string>& by,
+                      const std::vector<std::string>& metrics) {
+  ReportTable table;
+  table.by = by;
+  for (const auto& name : metrics) {
+    auto it = std::find_if(available_metrics().begin(), available_metrics().end(),
+                           [&](const MetricSpec& m) { return m.name == name; });
+    if (it == available_metrics().end()) {
+      std::vector<std::string> names;
+      for (const auto& m : available_metrics()) {
+        names.push_back(m.name);
+      }
+      auto msg = fmt::format("--metrics: unknown metric '{}'; metrics are {}", name, core::join_alternatives(names));
+      if (auto guess = core::did_you_mean(name, names)) {
+        msg += fmt::format(" (did you mean '{}'?)", *guess);
+      }
+      throw InputError(msg);
+    }
+    table.metrics.push_back(*it);
+  }
+  std::map<std::vector<std::string>, std::vector<const store::RunSummary*>> groups;
+  std::vector<std::vector<std::string>> order;
+  for (const auto& r : runs) {
+    std::vector<std::string> key;
+    for (const auto& k : by) {
+      key.push_back(display_value(r, k));
+    }
+    if (!groups.count(key)) {
+      order.push_back(key);
+    }
+    groups[key].push_back(&r);
+  }
+  // Numbers sort as numbers, words as words.
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (a[i] == b[i]) {
+        continue;
+      }
+      char* ea = nullptr;
+      char* eb = nullptr;
+      const double da = std::strtod(a[i].c_str(), &ea), db = std::strtod(b[i].c_str(), &eb);
+      if (*ea == '\0' && *eb == '\0' && !a[i].empty() && !b[i].empty()) {
+        return da < db;
+      }
+      return a[i] < b[i];
+    }
+    return false;
+  });
+  for (const auto& key : order) {
+    GroupRow row;
+    row.key_values = key;
+    const auto& members = groups[key];
+    for (const auto* r : members) {
+      ++row.runs;
+      if (r->status == "finished") {
+        ++row.finished;
+      } else if (r->status == "failed") {
+        ++row.failed;
+      } else if (r->status == "diverged") {
+        ++row.diverged;
+      } else {
+        ++row.other;
+      }
+    }
+    for (const auto& m : table.metrics) {
+      std::vector<double> values;
+      for (const auto* r : members) {
+        if (r->status != "finished") {
+          continue;
+        }
+        if (auto v = metric_value(*r, m.name)) {
+          values.push_back(*v * m.scale);
+        }
+      }
+      row.stats.push_back(values.empty() ? std::nullopt : std::optional<Stat>(aggregate(values)));
+    }
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+} // namespace moexp::report

@@ -1,0 +1,59 @@
+// Grouping runs by config keys and aggregating metrics over seeds: mean, standard deviation, 95% CI, n.
+#pragma once
+
+#include "store/result_store.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace moexp::report {
+
+struct MetricSpec {
+  std::string name;   // e.g. "test_acc"
+  std::string title;  // column title, e.g. "final acc (%)"
+  double scale = 1;   // display factor (100 for accuracies)
+  int decimals = 3;
+};
+
+// The metrics a report can show, in default order.
+const std::vector<MetricSpec>& available_metrics();
+
+// The value of metric `name` for `run` (nullopt when the run has none, e.g. routing metrics of a dense run).
+std::optional<double> metric_value(const store::RunSummary& run, const std::string& name);
+
+struct Stat {
+  double mean = 0;
+  double std = 0;   // sample standard deviation (0 for n = 1)
+  double ci95 = 0;  // half-width of the 95% confidence interval of the mean (Student t)
+  std::int64_t n = 0;
+};
+
+// Mean, std and 95% CI of `values`.
+Stat aggregate(const std::vector<double>& values);
+
+struct GroupRow {
+  std::vector<std::string> key_values;  // display values of the group keys ("relative", "4")
+  std::vector<std::optional<Stat>> stats;  // one per metric; over the group's finished runs
+  std::int64_t runs = 0, finished = 0, failed = 0, diverged = 0, other = 0;  // other: pending/running/interrupted
+};
+
+struct ReportTable {
+  std::vector<std::string> by;
+  std::vector<MetricSpec> metrics;
+  std::vector<GroupRow> rows;
+};
+
+// The default grouping for `runs`: constraint.kind and moe.num_experts, plus data.dataset, model.arch and
+// moe.position when they take more than one value.
+std::vector<std::string> default_group_keys(const std::vector<store::RunSummary>& runs);
+
+// Group `runs` by `by` (dense runs show constraint.kind as "dense") and aggregate `metrics` over finished runs.
+// Throws InputError for an unknown metric.
+ReportTable summarize(const std::vector<store::RunSummary>& runs, const std::vector<std::string>& by,
+                      const std::vector<std::string>& metrics);
+
+// A config value as shown in reports: TOML text without string quotes.
+std::string display_value(const store::RunSummary& run, const std::string& key);
+
+} // namespace moexp::report

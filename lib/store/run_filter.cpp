@@ -1,0 +1,265 @@
+#include "store/run_filter.hpp"
+
+#include "config/schema.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+namespace moexp::store {
+namespace {
+
+struct Token {
+  enum Kind { word, number, string, op, lparen, rparen, comma, end } kind;
+  std::string text;
+  std::size_t column;  // 1-based
+};
+
+std::vector<Token> tokenize(const std::string& s) {
+  std::vector<Token> tokens;
+  std::size_t i = 0;
+  auto fail = [&](std::size_t at, const std::string& what) {
+    throw InputError(fmt::format("where: {} at column {}: {}", what, at + 1, s));
+  };
+  while (i < s.size()) {
+    const char c = s[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      ++i;
+    } else if (c == '(' || c == ')' || c == ',') {
+      tokens.push_back({c == '(' ? Token::lparen : c == ')' ? Token::rparen : Token::comma, std::string(1, c), i});
+      ++i;
+    } else if (c == '\'' || c == '"') {
+      std::size_t j = i + 1;
+      std::string text;
+      while (j < s.size() && s[j] != c) {
+        text += s[j++];
+      }
+      if (j >= s.size()) {
+        fail(i, "unterminated string");
+      }
+      tokens.push_back({Token::string, text, i});
+      i = j + 1;
+    } else if (c == '=' || c == '!' || c == '<' || c == '>') {
+      std::string op(1, c);
+      if (i + 1 < s.size() && s[i + 1] == '=') {
+        op += '=';
+      }
+      if (op == "!") {
+        fail(i, "expected '!='");
+      }
+      tokens.push_back({Token::op, op == "==" ? "=" : op, i});
+      i += op.size();
+    } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.') {
+      std::size_t j = i + 1;
+      while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '.' || s[j] == '-' ||
+                              s[j] == '+')) {
+        ++j;
+      }
+      tokens.push_back({Token::number, s.substr(i, j - i), i});
+      i = j;
+    } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      std::size_t j = i + 1;
+      while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_' || s[j] == '.')) {
+        ++j;
+      }
+      tokens.push_back({Token::word, s.substr(i, j - i), i});
+      i = j;
+    } else {
+      fail(i, fmt::format("unexpected '{}'", c));
+    }
+  }
+  tokens.push_back({Token::end, "", s.size()});
+  return tokens;
+}
+
+// SQL for a key's value, per kind of key. Config values are stored as TOML text in run_params.
+const std::map<std::string, std::string> kAttributes = {
+    {"id", "r.id"},
+    {"name", "r.name"},
+    {"status", "r.status"},
+    {"epochs_done", "r.epochs_done"},
+    {"wall_seconds", "r.wall_seconds"},
+    {"config_hash", "r.config_hash"},
+    {"test_acc", "(SELECT e.test_acc FROM epochs e WHERE e.run_id = r.id ORDER BY e.epoch DESC LIMIT 1)"},
+    {"best_test_acc", "(SELECT max(e.test_acc) FROM epochs e WHERE e.run_id = r.id)"},
+};
+
+class Parser {
+public:
+  Parser(std::string text) : m_text(std::move(text)), m_tokens(tokenize(m_text)) {}
+
+  CompiledFilter parse() {
+    CompiledFilter out;
+    if (peek().kind == Token::end) {
+      return out;
+    }
+    out.sql = disjunction(out);
+    if (peek().kind != Token::end) {
+      fail(peek(), fmt::format("unexpected '{}'", peek().text));
+    }
+    return out;
+  }
+
+private:
+  [[noreturn]] void fail(const Token& at, const std::string& what) const {
+    throw InputError(fmt::format("where: {} at column {}: {}", what, at.column + 1, m_text));
+  }
+  const Token& peek() const { return m_tokens[m_pos]; }
+  Token next() { return m_tokens[m_pos++]; }
+  bool keyword(const std::string& word) {
+    if (peek().kind != Token::word || peek().text.size() != word.size()) {
+      return false;
+    }
+    for (std::size_t i = 0; i < word.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(peek().text[i])) != word[i]) {
+        return false;
+      }
+    }
+    ++m_pos;
+    return true;
+  }
+
+  std::string disjunction(CompiledFilter& out) {
+    std::string sql = conjunction(out);
+    while (keyword("or")) {
+      sql = fmt::format("({} OR {})", sql, conjunction(out));
+    }
+    return sql;
+  }
+  std::string conjunction(CompiledFilter& out) {
+    std::string sql = negation(out);
+    while (keyword("and")) {
+      sql = fmt::format("({} AND {})", sql, negation(out));
+    }
+    return sql;
+  }
+  std::string negation(CompiledFilter& out) {
+    if (keyword("not")) {
+      return fmt::format("(NOT {})", negation(out));
+    }
+    if (peek().kind == Token::lparen) {
+      next();
+      std::string sql = disjunction(out);
+      if (peek().kind != Token::rparen) {
+        fail(peek(), "expected ')'");
+      }
+      next();
+      return sql;
+    }
+    return comparison(out);
+  }
+
+  // A literal value: returns it as a number when it is one.
+  std::variant<double, std::string> value() {
+    Token t = next();
+    if (t.kind == Token::string) {
+      return t.text;
+    }
+    if (t.kind == Token::number) {
+      try {
+        std::size_t used = 0;
+        double d = std::stod(t.text, &used);
+        if (used == t.text.size()) {
+          return d;
+        }
+      } catch (const std::exception&) {
+      }
+      fail(t, fmt::format("'{}' is not a number", t.text));
+    }
+    if (t.kind == Token::word && (t.text == "true" || t.text == "false")) {
+      return t.text;
+    }
+    fail(t, t.kind == Token::end ? "expected a value" : fmt::format("expected a value, got '{}'", t.text));
+  }
+
+  // SQL of one comparison of `lhs` with a bound value.
+  std::string compare(CompiledFilter& out, const std::string& lhs, bool config_key, const std::string& op,
+                      const std::variant<double, std::string>& v) {
+    if (const auto* d = std::get_if<double>(&v)) {
+      out.params.emplace_back(*d);
+      return fmt::format("CAST({} AS REAL) {} ?", lhs, op);
+    }
+    const auto& s = std::get<std::string>(v);
+    if (!config_key || s == "true" || s == "false") {
+      out.params.emplace_back(s);
+      return fmt::format("{} {} ?", lhs, op);
+    }
+    // Config strings are stored as TOML text: a literal 'x' or a basic "x" string. Match either.
+    out.params.emplace_back(fmt::format("'{}'", s));
+    out.params.emplace_back(fmt::format("\"{}\"", s));
+    if (op == "=" || op == "!=") {
+      return fmt::format("{} {} (?, ?)", lhs, op == "=" ? "IN" : "NOT IN");
+    }
+    return fmt::format("(substr({0}, 2, length({0}) - 2) {1} substr(?, 2, length(?) - 2))", lhs, op);
+  }
+
+  std::string comparison(CompiledFilter& out) {
+    Token key = next();
+    if (key.kind != Token::word) {
+      fail(key, key.kind == Token::end ? "expected a key" : fmt::format("expected a key, got '{}'", key.text));
+    }
+    std::string lhs;
+    bool config_key = false;
+    if (auto it = kAttributes.find(key.text); it != kAttributes.end()) {
+      lhs = it->second;
+    } else if (config::find_key(key.text) != nullptr || key.text == "moe.enabled") {
+      config_key = true;
+      lhs = "p.value";
+    } else {
+      std::vector<std::string> known = config::experiment_key_names();
+      for (const auto& [name, sql] : kAttributes) {
+        known.push_back(name);
+      }
+      auto msg = fmt::format("unknown key '{}'", key.text);
+      if (auto guess = core::did_you_mean(key.text, known)) {
+        msg += fmt::format(" (did you mean '{}'?)", *guess);
+      }
+      fail(key, msg);
+    }
+    std::string sql;
+    if (keyword("in")) {
+      if (next().kind != Token::lparen) {
+        fail(m_tokens[m_pos - 1], "expected '(' after in");
+      }
+      std::vector<std::string> alternatives;
+      while (true) {
+        alternatives.push_back(compare(out, lhs, config_key, "=", value()));
+        Token t = next();
+        if (t.kind == Token::rparen) {
+          break;
+        }
+        if (t.kind != Token::comma) {
+          fail(t, "expected ',' or ')'");
+        }
+      }
+      sql = fmt::format("({})", fmt::join(alternatives, " OR "));
+    } else {
+      Token op = next();
+      if (op.kind != Token::op) {
+        fail(op, op.kind == Token::end ? "expected an operator" : fmt::format("expected an operator, got '{}'", op.text));
+      }
+      sql = compare(out, lhs, config_key, op.text, value());
+    }
+    if (!config_key) {
+      return sql;
+    }
+    // The key name is bound too; the EXISTS is over that run's parameter row.
+    out.params.insert(out.params.end() - static_cast<std::ptrdiff_t>(std::count(sql.begin(), sql.end(), '?')),
+                      key.text);
+    return fmt::format("EXISTS (SELECT 1 FROM run_params p WHERE p.run_id = r.id AND p.key = ? AND {})", sql);
+  }
+
+  std::string m_text;
+  std::vector<Token> m_tokens;
+  std::size_t m_pos = 0;
+};
+
+} // namespace
+
+CompiledFilter compile_filter(const std::string& filter) { return Parser(filter).parse(); }
+
+} // namespace moexp::store

@@ -1,0 +1,24 @@
+// The run filter language of `moexp runs --where` and `moexp report --where`, compiled to SQL with bound parameters.
+//   constraint.kind = 'relative' and moe.num_experts in (4, 10) or not (status != 'finished')
+// Terms: KEY OP VALUE, KEY in (VALUE, ...); OP is = != < <= > >=; and / or / not / parentheses. KEY is a config key
+// (moe.num_experts), a run attribute (id, name, status, epochs_done, wall_seconds) or a final metric (test_acc,
+// best_test_acc). VALUE is a number or a quoted string. Nothing the user types is spliced into SQL text.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace moexp::store {
+
+// A compiled filter: an SQL boolean expression over the `runs` table (aliased `r`) and the values to bind, in order.
+struct CompiledFilter {
+  std::string sql = "1";
+  std::vector<std::variant<double, std::string>> params;
+};
+
+// Parse and compile `filter` ("" matches every run). Throws InputError "where: ... at column N" on a syntax error
+// or an unknown key.
+CompiledFilter compile_filter(const std::string& filter);
+
+} // namespace moexp::store
