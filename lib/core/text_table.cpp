@@ -6,11 +6,10 @@
 namespace moexp::core {
 namespace {
 
+// Numbers (and "mean ± std", "-", "12.5%") are right-aligned: anything that starts like a number.
 bool numeric(const std::string& s) {
   const auto first = static_cast<unsigned char>(s.empty() ? 'x' : s.front());
-  return (std::isdigit(first) || first == '-' || first == '+' || first == '.') && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+' || c == '%' || c == 'e';
-  });
+  return std::isdigit(first) || first == '-' || first == '+' || first == '.';
 }
 
 // Display width of UTF-8 text (code points, not bytes).

@@ -9,6 +9,8 @@ namespace moexp::store {
 ResultStore::ResultStore(const std::string& path) : m_db(std::make_unique<Database>(path)) { migrate(*m_db); }
 
 ResultStore::~ResultStore() = default;
+ResultStore::ResultStore(ResultStore&&) noexcept = default;
+ResultStore& ResultStore::operator=(ResultStore&&) noexcept = default;
 
 const std::string& ResultStore::path() const { return m_db->path(); }
 

@@ -1,0 +1,89 @@
+#include "core/error.hpp"
+#include "report/render.hpp"
+#include "report/summary.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+using namespace moexp;
+using namespace moexp::report;
+
+namespace {
+
+store::RunSummary run(const std::string& kind, int experts, std::optional<double> acc, const char* status = "finished") {
+  store::RunSummary r;
+  r.status = status;
+  r.params = {{"constraint.kind", "'" + kind + "'"}, {"moe.num_experts", std::to_string(experts)},
+              {"moe.enabled", "true"}, {"moe.position", "[1]"}, {"data.dataset", "'fashion_mnist'"}};
+  r.test_acc = acc;
+  r.importance_cv = 0.5;
+  return r;
+}
+
+ReportTable fixture() {
+  std::vector<store::RunSummary> runs{run("kl", 4, 0.80), run("kl", 4, 0.82), run("kl", 4, 0.84),
+                                      run("relative", 4, 0.90), run("relative", 4, std::nullopt, "failed"),
+                                      run("relative", 10, 0.70, "diverged")};
+  return summarize(runs, default_group_keys(runs), {"test_acc", "importance_cv"});
+}
+
+} // namespace
+
+TEST_CASE("report: mean, sample std and the t-based 95% CI, checked by hand") {
+  auto s = aggregate({1.0, 2.0, 3.0});
+  CHECK(s.n == 3);
+  CHECK(s.mean == doctest::Approx(2.0));
+  CHECK(s.std == doctest::Approx(1.0));
+  CHECK(s.ci95 == doctest::Approx(4.303 / std::sqrt(3.0)));
+  auto one = aggregate({5.0});
+  CHECK(one.std == 0.0);
+  CHECK(one.ci95 == 0.0);
+}
+
+TEST_CASE("report: groups by scheme and experts; failed and diverged runs are counted, not averaged") {
+  auto t = fixture();
+  CHECK(t.by == std::vector<std::string>{"constraint.kind", "moe.num_experts"});
+  REQUIRE(t.rows.size() == 3);
+  CHECK(t.rows[0].key_values == std::vector<std::string>{"kl", "4"});
+  CHECK(t.rows[0].stats[0]->mean == doctest::Approx(82.0));
+  CHECK(t.rows[0].stats[0]->std == doctest::Approx(2.0));
+  CHECK(t.rows[1].finished == 1);
+  CHECK(t.rows[1].failed == 1);
+  CHECK(t.rows[2].diverged == 1);
+  CHECK_FALSE(t.rows[2].stats[0].has_value());
+  CHECK_THROWS_AS(summarize({}, {}, {"accuracy"}), InputError);
+}
+
+TEST_CASE("report: golden outputs in every format") {
+  auto t = fixture();
+  CHECK(render_text(t) ==
+        "constraint.kind  moe.num_experts  final acc (%)  importance CV  n\n"
+        "---------------  ---------------  -------------  -------------  -------------\n"
+        "kl                             4   82.00 ± 2.00  0.500 ± 0.000              3\n"
+        "relative                       4          90.00          0.500    1 +1 failed\n"
+        "relative                      10              -              -  0 +1 diverged\n");
+  CHECK(render_markdown(t) == "| constraint.kind | moe.num_experts | final acc (%) | importance CV | n |\n"
+                              "|---|---|---:|---:|---:|\n"
+                              "| kl | 4 | 82.00 ± 2.00 | 0.500 ± 0.000 | 3 |\n"
+                              "| relative | 4 | 90.00 | 0.500 | 1 +1 failed |\n"
+                              "| relative | 10 | - | - | 0 +1 diverged |\n");
+  CHECK(render_csv(t).find("constraint.kind,moe.num_experts,test_acc_mean,test_acc_std,test_acc_ci95,test_acc_n,") ==
+        0);
+  CHECK(render_csv(t).find("\nrelative,10,,,,0,,,,0,1,0,0,1,0\n") != std::string::npos);
+  CHECK(render_json(t).find("{\"group\": {\"constraint.kind\": \"kl\", \"moe.num_experts\": \"4\"}, \"metrics\": "
+                            "{\"test_acc\": {\"mean\": 82") != std::string::npos);
+  CHECK(render_latex(t) == "\\begin{tabular}{llrrr}\n\\toprule\n"
+                           "constraint.kind & moe.num\\_experts & final acc (\\%) & importance CV & n \\\\\n"
+                           "\\midrule\n"
+                           "kl & 4 & 82.00 $\\pm$ 2.00 & 0.500 $\\pm$ 0.000 & 3 \\\\\n"
+                           "relative & 4 & 90.00 & 0.500 & 1 +1 failed \\\\\n"
+                           "relative & 10 & - & - & 0 +1 diverged \\\\\n"
+                           "\\bottomrule\n\\end{tabular}\n");
+  auto html = render_html(t, "title <x>");
+  CHECK(html.find("<title>title &lt;x&gt;</title>") != std::string::npos);
+  CHECK(html.find("<svg") != std::string::npos);
+  CHECK(html.find("<polyline") != std::string::npos);
+  CHECK(html.find("http") == html.find("http://www.w3.org/2000/svg"));  // no network references besides the SVG ns
+  CHECK_THROWS_AS(render(t, "pdf", ""), InputError);
+}
