@@ -7,7 +7,7 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # 1.74 links boost_filesystem. libopenblas0-pthread: the reference BLAS is 57x slower for linear layers.
 PACKAGES := g++ make cmake ninja-build ccache libtorch-dev libcli11-dev libfmt-dev libtomlplusplus-dev \
             libsqlite3-dev sqlite3 libboost-dev libboost-filesystem-dev doctest-dev zlib1g-dev libopenblas0-pthread \
-            dataset-fashion-mnist
+            dataset-fashion-mnist chromium
 
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache

@@ -91,10 +91,19 @@ std::string svg_plot(const ReportTable& t) {
   }
   std::map<std::string, std::vector<std::tuple<double, double, double>>> series;  // kind -> (E, mean, std)
   double xmin = 1e300, xmax = -1e300, ymin = 1e300, ymax = -1e300;
+  std::map<std::string, double> baselines;  // rows without an expert count (dense): horizontal lines
   for (const auto& r : t.rows) {
     if (!r.stats[0]) continue;
-    const double e = std::atof(r.key_values[static_cast<std::size_t>(e_col)].c_str());
+    const auto& e_text = r.key_values[static_cast<std::size_t>(e_col)];
+    char* end = nullptr;
+    const double e = std::strtod(e_text.c_str(), &end);
     const auto& s = *r.stats[0];
+    if (e_text.empty() || *end != '\0') {
+      baselines[r.key_values[static_cast<std::size_t>(kind_col)]] = s.mean;
+      ymin = std::min(ymin, s.mean);
+      ymax = std::max(ymax, s.mean);
+      continue;
+    }
     series[r.key_values[static_cast<std::size_t>(kind_col)]].emplace_back(e, s.mean, s.std);
     xmin = std::min(xmin, e);
     xmax = std::max(xmax, e);
@@ -130,6 +139,14 @@ std::string svg_plot(const ReportTable& t) {
   svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">experts</text>\n",
                      (left + w - right) / 2, h - 6);
   int c = 0;
+  for (const auto& [kind, mean] : baselines) {
+    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#555\" "
+                       "stroke-dasharray=\"6 4\"/>\n",
+                       X(xmin), Y(mean), X(xmax), Y(mean));
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"#555\">{} (baseline)</text>\n",
+                       w - right + 12, top + 16 + 18 * c, html_escape(kind));
+    ++c;
+  }
   for (auto& [kind, pts] : series) {
     std::sort(pts.begin(), pts.end());
     const char* color = kColors[c % 7];
@@ -282,7 +299,7 @@ body {{ font-family: sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
 th, td {{ padding: 4px 10px; border-bottom: 1px solid #ddd; }}
 th {{ text-align: left; border-bottom: 2px solid #333; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
 </style></head>
 <body>
 <h1>{0}</h1>
