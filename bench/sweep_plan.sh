@@ -33,7 +33,7 @@ time_of() {  # median wall seconds of 5 runs of "$@"
 }
 ref=$(time_of "$moexp" sweep "$work/one.toml" --dry-run --db "$work/none.db")
 big=$(time_of "$moexp" sweep "$work/grid.toml" --dry-run --db "$work/none.db")
-runs=$("$moexp" sweep "$work/grid.toml" --dry-run --db "$work/none.db" | head -1)
+runs=$("$moexp" sweep "$work/grid.toml" --dry-run --db "$work/none.db" | sed -n 1p)
 echo "$runs"
 printf '%-34s %8s\n' "case" "seconds"
 printf '%-34s %8s\n' "1-run plan (start-up reference)" "$ref"

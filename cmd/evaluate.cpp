@@ -2,6 +2,7 @@
 //                [--dump-routing FILE.csv] [--json] [--device D]
 #include "commands.hpp"
 
+#include "torch_plugin.hpp"
 #include "train/evaluate_run.hpp"
 
 namespace moexp::cli {
@@ -21,7 +22,7 @@ Action setup_evaluate(CLI::App& app) {
   app.add_flag("--json", req->json, "print JSON instead of tables");
   app.add_option("--device", req->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app.footer("Clean logits, no masking, no noise. Every setting is stored as an evaluation row linked to the run.");
-  return [req] { return train::run_evaluate(*req); };
+  return [req] { return plugin_run_evaluate(*req); };
 }
 
 } // namespace moexp::cli

@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include "core/error.hpp"
+#include "torch_plugin.hpp"
 #include "train/run.hpp"
 
 namespace moexp::cli {
@@ -27,7 +28,7 @@ Action setup_train(CLI::App& app) {
     } else if (req->experiment.empty()) {
       throw InputError("train: an experiment file is required (e.g. moexp train experiments/fmnist_importance.toml)");
     }
-    return train::run_train(*req);
+    return plugin_run_train(*req);
   };
 }
 

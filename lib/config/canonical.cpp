@@ -3,9 +3,7 @@
 #include "core/hash.hpp"
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
-#include <sstream>
 
 namespace moexp::config {
 namespace {
@@ -19,10 +17,23 @@ std::string format_float(double d) {
   return s;
 }
 
+// A TOML basic string: double quotes, with backslash escapes for quotes, backslashes and control characters.
 std::string quote(const std::string& s) {
-  std::ostringstream out;
-  out << toml::value<std::string>(s);
-  return out.str();
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('"');
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      out.append(fmt::format("\\u{:04X}", static_cast<int>(static_cast<unsigned char>(c))));
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
 }
 
 } // namespace
