@@ -16,6 +16,9 @@ Action setup_report(CLI::App& app) {
       ->delimiter(',');
   app.add_option("--format", req->format, "text, markdown, csv, json, latex or html")->capture_default_str();
   app.add_option("--out", req->out, "write to this file instead of stdout");
+  app.add_option("--compare", req->compare, "paired-by-seed comparison of two schemes (B - A) with a t-test")
+      ->expected(2)
+      ->type_name("A B");
   app.add_option("--db", req->db_path, "results database")->capture_default_str();
   return [req] { return report::run_report(*req); };
 }

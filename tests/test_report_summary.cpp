@@ -1,4 +1,5 @@
 #include "core/error.hpp"
+#include "report/compare.hpp"
 #include "report/render.hpp"
 #include "report/summary.hpp"
 
@@ -86,4 +87,36 @@ TEST_CASE("report: golden outputs in every format") {
   CHECK(html.find("<polyline") != std::string::npos);
   CHECK(html.find("http") == html.find("http://www.w3.org/2000/svg"));  // no network references besides the SVG ns
   CHECK_THROWS_AS(render(t, "pdf", ""), InputError);
+}
+
+TEST_CASE("report compare: the t-test p-value matches tables") {
+  CHECK(t_test_p_value(0.0, 5) == doctest::Approx(1.0));
+  CHECK(t_test_p_value(12.706, 1) == doctest::Approx(0.05).epsilon(0.001));
+  CHECK(t_test_p_value(2.0, 10) == doctest::Approx(0.0734).epsilon(0.001));
+  CHECK(t_test_p_value(-2.228, 10) == doctest::Approx(0.05).epsilon(0.001));
+}
+
+TEST_CASE("report compare: runs pair by seed within a group, B - A") {
+  std::vector<store::RunSummary> runs;
+  const double a[] = {0.80, 0.82, 0.84}, b[] = {0.83, 0.84, 0.88};
+  for (int seed = 0; seed < 3; ++seed) {
+    auto ra = run("kl", 4, a[seed]);
+    ra.params["train.seed"] = std::to_string(seed);
+    auto rb = run("relative", 4, b[seed]);
+    rb.params["train.seed"] = std::to_string(seed);
+    runs.push_back(ra);
+    runs.push_back(rb);
+  }
+  runs.push_back(run("relative", 4, std::nullopt, "failed"));
+  auto t = compare_schemes(runs, {"constraint.kind", "moe.num_experts"}, "kl", "relative", "test_acc");
+  REQUIRE(t.rows.size() == 1);
+  const auto& r = t.rows[0];
+  CHECK(r.pairs == 3);
+  CHECK(r.mean_diff == doctest::Approx(3.0));  // diffs 3, 2, 4 percentage points
+  CHECK(r.std_diff == doctest::Approx(1.0));
+  CHECK(r.t == doctest::Approx(3.0 / (1.0 / std::sqrt(3.0))));
+  CHECK(r.p == doctest::Approx(t_test_p_value(r.t, 2)));
+  CHECK(r.p < 0.05);
+  CHECK(render_compare(t, false).find("relative vs kl (final acc (%)), paired by seed:") == 0);
+  CHECK_THROWS_AS(compare_schemes(runs, {}, "kl", "absolute", "test_acc"), InputError);
 }

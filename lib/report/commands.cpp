@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/text_table.hpp"
+#include "report/compare.hpp"
 #include "report/render.hpp"
 #include "report/summary.hpp"
 #include "store/run_filter.hpp"
@@ -28,6 +29,67 @@ store::ResultStore open_store(const std::string& path) {
 
 std::string fmt_opt(const std::optional<double>& v, double scale, int decimals) {
   return v ? fmt::format("{:.{}f}", *v * scale, decimals) : "-";
+}
+
+// The routing figures of the first finished MoE run of each group.
+std::vector<RunFigures> representative_figures(store::ResultStore& db, const std::vector<store::RunSummary>& runs,
+                                               const std::vector<std::string>& by) {
+  std::vector<std::pair<std::vector<std::string>, const store::RunSummary*>> chosen;
+  for (const auto& r : runs) {
+    if (r.status != "finished" || display_value(r, "constraint.kind") == "dense") {
+      continue;
+    }
+    std::vector<std::string> key;
+    for (const auto& k : by) {
+      key.push_back(display_value(r, k));
+    }
+    if (std::none_of(chosen.begin(), chosen.end(), [&](const auto& c) { return c.first == key; })) {
+      chosen.emplace_back(key, &r);
+    }
+  }
+  std::sort(chosen.begin(), chosen.end(), [](const auto& a, const auto& b) { return group_less(a.first, b.first); });
+  std::vector<RunFigures> figures;
+  for (const auto& [key, run] : chosen) {
+    RunFigures f;
+    std::string group;
+    for (std::size_t i = 0; i < by.size(); ++i) {
+      group += fmt::format("{}{}={}", i ? ", " : "", by[i], key[i]);
+    }
+    f.caption = fmt::format("{}: run {} (seed {}), final test epoch", group, run->id, display_value(*run, "train.seed"));
+    for (const auto& c : db.classes(run->id)) {
+      f.class_names.push_back(c.name);
+      if (std::find(f.superclass_names.begin(), f.superclass_names.end(), c.superclass_name) ==
+          f.superclass_names.end()) {
+        f.superclass_names.push_back(c.superclass_name);
+      }
+    }
+    std::optional<store::SnapshotRow> last;
+    for (const auto& snap : db.snapshots(run->id)) {
+      if (snap.epoch && snap.split == "test" && (!last || *snap.epoch > *last->epoch)) {
+        last = snap;
+      }
+    }
+    if (!last) {
+      continue;
+    }
+    auto layers = db.snapshot_routing(last->id);
+    if (layers.empty()) {
+      continue;
+    }
+    f.routing = layers.front();
+    for (const auto& row : db.expert_stats(run->id)) {
+      if (row.split != "test" || row.layer != 0) {
+        continue;
+      }
+      const auto epoch = static_cast<std::size_t>(row.epoch);
+      if (f.importance_by_epoch.size() < epoch) {
+        f.importance_by_epoch.resize(epoch);
+      }
+      f.importance_by_epoch[epoch - 1].push_back(row.importance_share);
+    }
+    figures.push_back(std::move(f));
+  }
+  return figures;
 }
 
 } // namespace
@@ -59,13 +121,27 @@ int run_report(const ReportRequest& req) {
     }
   }
   const auto by = req.by.empty() ? default_group_keys(runs) : req.by;
-  const auto table = summarize(runs, by, metrics);
-  const auto text = render(table, req.format, title);
+  std::string text;
+  if (!req.compare.empty()) {
+    if (req.compare.size() != 2) {
+      throw InputError("report: --compare takes two schemes, e.g. --compare importance relative");
+    }
+    if (req.format != "text" && req.format != "markdown") {
+      throw InputError("report: --compare prints text or markdown");
+    }
+    text = render_compare(compare_schemes(runs, by, req.compare[0], req.compare[1],
+                                          req.metrics.empty() ? "test_acc" : req.metrics.front()),
+                          req.format == "markdown");
+  } else if (req.format == "html") {
+    text = render_html(summarize(runs, by, metrics), title, representative_figures(db, runs, by));
+  } else {
+    text = render(summarize(runs, by, metrics), req.format, title);
+  }
   if (req.out.empty()) {
     fmt::print("{}", text);
   } else {
     core::write_file_atomic(req.out, text);
-    fmt::print("report: {} groups from {} runs written to {}\n", table.rows.size(), runs.size(), req.out);
+    fmt::print("report: {} runs summarised in {}\n", runs.size(), req.out);
   }
   return 0;
 }

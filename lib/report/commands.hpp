@@ -15,6 +15,7 @@ struct ReportRequest {
   std::string format = "text";
   std::string out;                   // file to write atomically ("" for stdout)
   std::string db_path = "results/moexp.db";
+  std::vector<std::string> compare;  // two scheme names: paired comparison instead of the table
 };
 
 // Group, aggregate and render; InputError for an unknown sweep, key, metric, format or a bad filter.

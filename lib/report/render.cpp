@@ -165,6 +165,35 @@ std::string svg_plot(const ReportTable& t) {
   return svg + "</svg>\n";
 }
 
+std::string figures_html(const std::vector<RunFigures>& runs) {
+  if (runs.empty()) {
+    return "";
+  }
+  std::string out = "<h2>Routing of one run per group</h2>\n<style>figure { display: inline-block; margin: 0 1em 1em 0; "
+                    "vertical-align: top; } figcaption { font-size: 0.9em; color: #555; }</style>\n";
+  for (const auto& r : runs) {
+    out += fmt::format("<h3>{}</h3>\n", html_escape(r.caption));
+    std::vector<std::string> experts;
+    for (std::size_t e = 0; e < r.routing.importance_share.size(); ++e) {
+      experts.push_back(fmt::format("e{}", e));
+    }
+    out += svg_heatmap(r.routing.class_expert, r.class_names, experts, "class x expert (mean gate weight)");
+    out += svg_heatmap(r.routing.superclass_expert, r.superclass_names, experts, "superclass x expert");
+    const std::size_t e = experts.size();
+    if (r.routing.coactivation.size() == e * e && e > 1) {
+      std::vector<std::vector<double>> pairs(e, std::vector<double>(e, 0.0));
+      for (std::size_t i = 0; i < e; ++i) {
+        for (std::size_t j = i + 1; j < e; ++j) {
+          pairs[i][j] = pairs[j][i] = static_cast<double>(r.routing.coactivation[i * e + j]);
+        }
+      }
+      out += svg_heatmap(pairs, experts, experts, "pair co-activation (samples)");
+    }
+    out += svg_lines(r.importance_by_epoch, "importance share per expert (test split)", "epoch");
+  }
+  return out;
+}
+
 } // namespace
 
 std::string render_text(const ReportTable& t) {
@@ -276,7 +305,81 @@ std::string render_latex(const ReportTable& t) {
   return out;
 }
 
-std::string render_html(const ReportTable& t, const std::string& title) {
+std::string svg_heatmap(const std::vector<std::vector<double>>& m, const std::vector<std::string>& rows,
+                        const std::vector<std::string>& cols, const std::string& title) {
+  if (m.empty() || m.front().empty()) {
+    return "";
+  }
+  double max = 0;
+  for (const auto& r : m) for (double v : r) max = std::max(max, v);
+  if (max <= 0) max = 1;
+  const double cell = 22, label_w = 170, top = 40;
+  const std::size_t nr = m.size(), nc = m.front().size();
+  const double w = label_w + cell * static_cast<double>(nc) + 20, h = top + cell * static_cast<double>(nr) + 10;
+  std::string svg = fmt::format("<figure><figcaption>{}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" "
+                                "width=\"{}\" height=\"{}\">\n",
+                                html_escape(title), w, h);
+  for (std::size_t c = 0; c < nc; ++c) {
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>\n",
+                       label_w + cell * (static_cast<double>(c) + 0.5), top - 6,
+                       html_escape(c < cols.size() ? cols[c] : std::to_string(c)));
+  }
+  for (std::size_t r = 0; r < nr; ++r) {
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{}</text>\n", label_w - 6,
+                       top + cell * (static_cast<double>(r) + 0.7),
+                       html_escape(r < rows.size() ? rows[r] : std::to_string(r)));
+    for (std::size_t c = 0; c < m[r].size(); ++c) {
+      const double v = m[r][c] / max;
+      const int shade = static_cast<int>(255 - 200 * v);
+      svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"rgb({},{},255)\">"
+                         "<title>{}: {:.3f}</title></rect>\n",
+                         label_w + cell * static_cast<double>(c), top + cell * static_cast<double>(r), cell - 1,
+                         cell - 1, shade, shade, html_escape(r < rows.size() ? rows[r] : ""), m[r][c]);
+    }
+  }
+  return svg + "</svg></figure>\n";
+}
+
+std::string svg_lines(const std::vector<std::vector<double>>& series, const std::string& title,
+                      const std::string& x_label) {
+  if (series.empty() || series.front().empty()) {
+    return "";
+  }
+  static const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2",
+                                  "#7f7f7f", "#bcbd22", "#17becf"};
+  double ymax = 0;
+  for (const auto& p : series) for (double v : p) ymax = std::max(ymax, v);
+  if (ymax <= 0) ymax = 1;
+  const double w = 520, h = 240, left = 50, right = 90, top = 10, bottom = 35;
+  const double n = static_cast<double>(series.size());
+  auto X = [&](double i) { return left + (n > 1 ? i / (n - 1) : 0.5) * (w - left - right); };
+  auto Y = [&](double y) { return top + (1 - y / ymax) * (h - top - bottom); };
+  std::string svg = fmt::format("<figure><figcaption>{}</figcaption><svg xmlns=\"http://www.w3.org/2000/svg\" "
+                                "width=\"{}\" height=\"{}\">\n",
+                                html_escape(title), w, h);
+  svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#333\"/>"
+                     "<line x1=\"{0}\" y1=\"{3}\" x2=\"{0}\" y2=\"{1}\" stroke=\"#333\"/>\n",
+                     left, h - bottom, w - right, top);
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{:.2f}</text>\n", left - 4,
+                     top + 8, ymax);
+  svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{} (1..{})</text>\n",
+                     (left + w - right) / 2, h - 8, html_escape(x_label), series.size());
+  for (std::size_t line = 0; line < series.front().size(); ++line) {
+    std::string points;
+    for (std::size_t i = 0; i < series.size(); ++i) {
+      points += fmt::format("{:.1f},{:.1f} ", X(static_cast<double>(i)), Y(series[i][line]));
+    }
+    const char* color = kColors[line % 10];
+    svg += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>\n", points, color);
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{}\">e{}</text>\n", w - right + 8,
+                       top + 12 + 14 * static_cast<double>(line), color, line);
+  }
+  return svg + "</svg></figure>\n";
+}
+
+std::string render_html(const ReportTable& t, const std::string& title) { return render_html(t, title, {}); }
+
+std::string render_html(const ReportTable& t, const std::string& title, const std::vector<RunFigures>& runs) {
   std::string rows;
   for (const auto& r : t.rows) {
     rows.append("<tr>");
@@ -312,10 +415,11 @@ unfinished ones.</p>
 </table>
 <h2>{3} vs experts</h2>
 {4}
+{5}
 </body></html>
 )",
                      html_escape(title), head, rows, html_escape(t.metrics.empty() ? "" : t.metrics[0].title),
-                     svg_plot(t));
+                     svg_plot(t), figures_html(runs));
 }
 
 std::vector<std::string> report_formats() { return {"text", "markdown", "csv", "json", "latex", "html"}; }

@@ -19,6 +19,25 @@ std::string render_latex(const ReportTable& table);
 // experts, one line per constraint scheme, with ±std error bars. `title` heads the page.
 std::string render_html(const ReportTable& table, const std::string& title);
 
+// The routing pictures of one representative run (the HTML report shows one per group).
+struct RunFigures {
+  std::string caption;  // "relative, 4 experts: run 13 (seed 0), final test epoch"
+  std::vector<std::string> class_names, superclass_names;
+  LayerRouting routing;                            // first MoE layer of the last test snapshot
+  std::vector<std::vector<double>> importance_by_epoch;  // [epoch][expert], test split
+};
+
+// SVG heatmap of `matrix` (rows x columns, values in [0, max]), labelled.
+std::string svg_heatmap(const std::vector<std::vector<double>>& matrix, const std::vector<std::string>& row_labels,
+                        const std::vector<std::string>& column_labels, const std::string& title);
+
+// SVG line plot: one line per column of `series` ([x][line]) against x = 1..N.
+std::string svg_lines(const std::vector<std::vector<double>>& series, const std::string& title,
+                      const std::string& x_label);
+
+// The HTML page with, after the table and plot, the figures of `runs`.
+std::string render_html(const ReportTable& table, const std::string& title, const std::vector<RunFigures>& runs);
+
 // Every format name render() takes.
 std::vector<std::string> report_formats();
 

@@ -67,6 +67,22 @@ Stat aggregate(const std::vector<double>& values) {
   return s;
 }
 
+bool group_less(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (a[i] == b[i]) {
+      continue;
+    }
+    char* ea = nullptr;
+    char* eb = nullptr;
+    const double da = std::strtod(a[i].c_str(), &ea), db = std::strtod(b[i].c_str(), &eb);
+    if (*ea == '\0' && *eb == '\0' && !a[i].empty() && !b[i].empty()) {
+      return da < db;
+    }
+    return a[i] < b[i];
+  }
+  return a.size() < b.size();
+}
+
 std::string display_value(const store::RunSummary& run, const std::string& key) {
   if (key == "constraint.kind" && run.params.count("moe.enabled") && run.params.at("moe.enabled") == "false") {
     return "dense";
@@ -139,22 +155,7 @@ ReportTable summarize(const std::vector<store::RunSummary>& runs, const std::vec
     }
     groups[key].push_back(&r);
   }
-  // Numbers sort as numbers, words as words.
-  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      if (a[i] == b[i]) {
-        continue;
-      }
-      char* ea = nullptr;
-      char* eb = nullptr;
-      const double da = std::strtod(a[i].c_str(), &ea), db = std::strtod(b[i].c_str(), &eb);
-      if (*ea == '\0' && *eb == '\0' && !a[i].empty() && !b[i].empty()) {
-        return da < db;
-      }
-      return a[i] < b[i];
-    }
-    return false;
-  });
+  std::sort(order.begin(), order.end(), group_less);
   for (const auto& key : order) {
     GroupRow row;
     row.key_values = key;

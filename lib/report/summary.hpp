@@ -53,6 +53,9 @@ std::vector<std::string> default_group_keys(const std::vector<store::RunSummary>
 ReportTable summarize(const std::vector<store::RunSummary>& runs, const std::vector<std::string>& by,
                       const std::vector<std::string>& metrics);
 
+// Order of group rows: value by value, numbers as numbers, words as words.
+bool group_less(const std::vector<std::string>& a, const std::vector<std::string>& b);
+
 // A config value as shown in reports: TOML text without string quotes.
 std::string display_value(const store::RunSummary& run, const std::string& key);
 
