@@ -83,6 +83,17 @@ std::string config_hash(const ExperimentConfig& cfg) {
   return core::content_hash(canonical_toml(cfg, Canonical::identity));
 }
 
+std::vector<std::pair<std::string, std::string>> config_params(const ExperimentConfig& cfg) {
+  std::vector<std::pair<std::string, std::string>> params;
+  for (const auto& spec : experiment_keys()) {
+    if (key_applies(cfg, spec.key) && spec.key != "name") {
+      params.emplace_back(spec.key, format_value(spec.get(cfg)));
+    }
+  }
+  params.emplace_back("moe.enabled", cfg.moe.enabled ? "true" : "false");
+  return params;
+}
+
 std::string value_text(const ExperimentConfig& cfg, const std::string& key) {
   const KeySpec* spec = find_key(key);
   return spec ? format_value(spec->get(cfg)) : "";

@@ -6,6 +6,8 @@
 #include "config/schema.hpp"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace moexp::config {
 
@@ -22,6 +24,10 @@ std::string config_hash(const ExperimentConfig& cfg);
 
 // One value in TOML syntax, e.g. 0.5 -> "0.5", 1 -> "1", "x" -> "\"x\"", [1, 2] -> "[1, 2]".
 std::string format_value(const Value& value);
+
+// Every applicable key of `cfg` (except `name`) with its canonical value text, plus moe.enabled: the rows a run's
+// config is queried by (store table run_params).
+std::vector<std::pair<std::string, std::string>> config_params(const ExperimentConfig& cfg);
 
 // The value of dotted `key` in `cfg`, formatted as in the canonical TOML ("" for an unknown key).
 std::string value_text(const ExperimentConfig& cfg, const std::string& key);

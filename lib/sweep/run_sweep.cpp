@@ -34,16 +34,6 @@ std::string self_exe() {
   return ec ? "moexp" : path.string();
 }
 
-std::vector<std::pair<std::string, std::string>> params_of(const config::ExperimentConfig& cfg) {
-  std::vector<std::pair<std::string, std::string>> params;
-  for (const auto& spec : config::experiment_keys()) {
-    if (config::key_applies(cfg, spec.key) && spec.key != "name") {
-      params.emplace_back(spec.key, config::format_value(spec.get(cfg)));
-    }
-  }
-  params.emplace_back("moe.enabled", cfg.moe.enabled ? "true" : "false");
-  return params;
-}
 
 std::string state_of(const std::optional<store::RunRow>& row) {
   if (!row) {
@@ -122,7 +112,7 @@ int run_sweep(const SweepRequest& req) {
                            db.attempt_count(existing->id) > spec.executor.retries && !req.retry_failed;
     std::int64_t run_id = 0;
     if (!existing || (req.force && ended_ok)) {
-      store::NewRun row{run.config.name, run.config_toml, run.config_hash, params_of(run.config), "", "", 0, {}};
+      store::NewRun row{run.config.name, run.config_toml, run.config_hash, config::config_params(run.config), "", "", 0, {}};
       run_id = db.create_pending_run(row);
       std::error_code ec;
       fs::create_directories(fs::path(req.db_path).parent_path() / "runs" / std::to_string(run_id), ec);

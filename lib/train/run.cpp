@@ -78,16 +78,6 @@ private:
   std::int64_t m_epochs;
 };
 
-std::vector<std::pair<std::string, std::string>> run_params(const config::ExperimentConfig& cfg) {
-  std::vector<std::pair<std::string, std::string>> params;
-  for (const auto& spec : config::experiment_keys()) {
-    if (config::key_applies(cfg, spec.key) && spec.key != "name") {
-      params.emplace_back(spec.key, config::format_value(spec.get(cfg)));
-    }
-  }
-  params.emplace_back("moe.enabled", cfg.moe.enabled ? "true" : "false");
-  return params;
-}
 
 std::vector<store::ClassInfo> class_infos(const data::DataSplits& data) {
   std::vector<store::ClassInfo> classes;
@@ -172,7 +162,7 @@ int run_train(const TrainRequest& req) {
       fmt::print("run {}: starting '{}' on {} with {} thread(s)\n", run_id, cfg.name, device.str(), threads);
     }
   } else {
-    store::NewRun row{cfg.name,     config::canonical_toml(cfg), config::config_hash(cfg), run_params(cfg),
+    store::NewRun row{cfg.name,     config::canonical_toml(cfg), config::config_hash(cfg), config::config_params(cfg),
                       device.str(), host,                          ::getpid(),             class_infos(data)};
     run_id = db.create_run(row);
     folder = run_folder(req.db_path, run_id);

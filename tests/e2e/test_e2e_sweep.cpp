@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <set>
@@ -53,6 +54,27 @@ TEST_CASE("e2e sweep: six tiny runs on two slots finish and a second invocation 
   CHECK(status.out.find("6 finished") != std::string::npos);
   auto dry_after = d.sweep({"--dry-run"});
   CHECK(dry_after.out.find("finished") != std::string::npos);
+
+  // The report and the run listing over the sweep, through the binary.
+  auto report = run({MOEXP_BIN, "report", "tiny-sweep", "--db", d.db_path, "--format", "markdown"}, d.dir.path());
+  INFO(report.err);
+  REQUIRE(report.exit_code == 0);
+  CHECK(report.out.find("| constraint.kind | moe.num_experts | final acc (%)") == 0);
+  CHECK(report.out.find("| importance | 4 |") != std::string::npos);
+  CHECK(report.out.find("| relative | 4 |") != std::string::npos);
+  CHECK(report.out.find("| 3 |\n") != std::string::npos);  // n = 3 seeds
+  auto compare = run({MOEXP_BIN, "report", "tiny-sweep", "--db", d.db_path, "--compare", "importance", "relative"},
+                     d.dir.path());
+  CHECK(compare.exit_code == 0);
+  CHECK(compare.out.find("paired by seed") != std::string::npos);
+  auto listing = run({MOEXP_BIN, "runs", "--db", d.db_path, "--where", "constraint.kind = 'relative'", "--format",
+                      "csv"},
+                     d.dir.path());
+  CHECK(listing.exit_code == 0);
+  CHECK(std::count(listing.out.begin(), listing.out.end(), '\n') == 1 + 3);
+  auto bad = run({MOEXP_BIN, "runs", "--db", d.db_path, "--where", "constraint.kind = "}, d.dir.path());
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("expected a value at column 19") != std::string::npos);
 }
 
 TEST_CASE("e2e sweep: SIGKILL of the sweep midway, then a rerun, finishes every run exactly once") {
