@@ -3,6 +3,7 @@
 #pragma once
 
 #include "store/result_store.hpp"
+#include "core/host.hpp"
 #include "sweep/launcher.hpp"
 
 #include <csignal>
@@ -36,7 +37,7 @@ public:
     auto& plays = script[run_id];
     FakeBehaviour b = plays.empty() ? FakeBehaviour{} : plays[std::min(attempts, plays.size() - 1)];
     ++attempts;
-    m_store.resume_run(run_id, 0, "cpu", sweep::this_host(), 0);
+    m_store.resume_run(run_id, 0, "cpu", core::host_name(), 0);
     const auto job = m_next++;
     m_jobs[job] = {run_id, b, b.ticks, 0};
     max_running = std::max(max_running, m_jobs.size());

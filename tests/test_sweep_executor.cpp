@@ -1,4 +1,5 @@
 #include "fake_launcher.hpp"
+#include "core/host.hpp"
 #include "sweep/executor.hpp"
 #include "testutil.hpp"
 
@@ -136,7 +137,7 @@ TEST_CASE("executor: runs already ended are skipped, and a run held by a live pr
   Fixture f(2);
   f.db.finish_run(f.queue[0].run_id, store::kFinished);
   // Held by this (live) process: the executor waits until it lets go.
-  f.db.resume_run(f.queue[1].run_id, 0, "cpu", sweep::this_host(), ::getpid());
+  f.db.resume_run(f.queue[1].run_id, 0, "cpu", core::host_name(), ::getpid());
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     store::ResultStore other(f.db_path);

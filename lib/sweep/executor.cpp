@@ -1,6 +1,7 @@
 #include "sweep/executor.hpp"
 
 #include "core/clock.hpp"
+#include "core/host.hpp"
 
 #include <fmt/format.h>
 
@@ -89,7 +90,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
     return false;
   }
   const bool busy = row->status == store::kRunning &&
-                    (!row->pid || process_alive(row->host, *row->pid));
+                    (!row->pid || core::process_alive(row->host, *row->pid));
   if (busy || !m_store.claim_run(item.run_id, row->status, row->pid)) {
     waiting.push_back(item);  // another process has it; look again later
     if (m_on_event) {
@@ -212,7 +213,7 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
         std::vector<WorkItem> still;
         for (const auto& item : waiting) {
           auto row = m_store.find_run(item.run_id);
-          const bool held = row && row->status == store::kRunning && (!row->pid || process_alive(row->host, *row->pid));
+          const bool held = row && row->status == store::kRunning && (!row->pid || core::process_alive(row->host, *row->pid));
           (held ? still : queue).push_back(item);
         }
         waiting = std::move(still);

@@ -50,10 +50,4 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
-// Whether process `pid` on `host` still runs (this host: a kill(pid, 0) probe; another host: assumed alive).
-bool process_alive(const std::string& host, std::int64_t pid);
-
-// This machine's host name.
-std::string this_host();
-
 } // namespace moexp::sweep

@@ -104,20 +104,4 @@ void ProcessLauncher::signal(std::int64_t job, int sig) {
   }
 }
 
-bool process_alive(const std::string& host, std::int64_t pid) {
-  if (pid <= 0) {
-    return false;
-  }
-  if (host != this_host()) {
-    return true;
-  }
-  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
-}
-
-std::string this_host() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 } // namespace moexp::sweep

@@ -5,6 +5,7 @@
 #include "config/schema.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/host.hpp"
 #include "core/progress.hpp"
 #include "data/dataset.hpp"
 #include "store/result_store.hpp"
@@ -49,11 +50,6 @@ private:
   struct sigaction m_old_term {};
 };
 
-std::string host_name() {
-  char buf[256] = {};
-  ::gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 // Prints one summary line per epoch to stdout, then forwards to the store.
 class ConsoleSink : public MetricsSink {
@@ -118,7 +114,7 @@ Prepared prepare(const TrainRequest& req) {
   if (row->status == store::kDiverged) {
     throw InputError(fmt::format("--resume {}: run {} diverged; start a new run with other settings", id, id));
   }
-  if (row->status == store::kRunning && row->host == host_name() && row->pid && ::kill(static_cast<pid_t>(*row->pid), 0) == 0 &&
+  if (row->status == store::kRunning && row->host == core::host_name() && row->pid && ::kill(static_cast<pid_t>(*row->pid), 0) == 0 &&
       *row->pid != ::getpid()) {
     throw InputError(fmt::format("--resume {}: run {} is still running (pid {})", id, id, *row->pid));
   }
@@ -145,7 +141,7 @@ int run_train(const TrainRequest& req) {
 
   Trainer trainer(cfg, data, device);
   store::ResultStore db(req.db_path);
-  const std::string host = host_name();
+  const std::string host = core::host_name();
   std::int64_t run_id = 0;
   std::filesystem::path folder;
   if (p.resumed) {
