@@ -150,7 +150,6 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
         return it != where.end() ? fmt::format("{} (sweep axis)", it->second) : spec.base.string();
       });
       run.config.name = run.label.empty() ? spec.name : fmt::format("{} {}", spec.name, run.label);
-      run.config_toml = config::canonical_toml(run.config);
       run.config_hash = config::config_hash(run.config);
       if (!seen.insert(run.config_hash).second) {
         ++plan.duplicates;

@@ -14,7 +14,6 @@ namespace moexp::sweep {
 struct PlannedRun {
   std::vector<std::pair<std::string, config::Value>> overrides;  // what the sweep set, in order
   config::ExperimentConfig config;                               // resolved
-  std::string config_toml;                                       // canonical record form
   std::string config_hash;
   std::string label;  // "constraint.kind=kl moe.num_experts=4 train.seed=0"
 };

@@ -78,10 +78,6 @@ int run_sweep(const SweepRequest& req) {
       spec.executor.threads > 0 ? spec.executor.threads
                                 : std::max<std::int64_t>(1, cores / static_cast<std::int64_t>(slots.size()));
   Plan plan = plan_sweep(spec);
-  for (auto& run : plan.runs) {
-    run.config.train.threads = threads;
-    run.config_toml = config::canonical_toml(run.config);
-  }
 
   if (req.dry_run) {
     std::optional<store::ResultStore> db;
@@ -112,7 +108,9 @@ int run_sweep(const SweepRequest& req) {
                            db.attempt_count(existing->id) > spec.executor.retries && !req.retry_failed;
     std::int64_t run_id = 0;
     if (!existing || (req.force && ended_ok)) {
-      store::NewRun row{run.config.name, run.config_toml, run.config_hash, config::config_params(run.config), "", "", 0, {}};
+      auto cfg = run.config;
+      cfg.train.threads = threads;  // a resource setting, outside the config hash
+      store::NewRun row{cfg.name, config::canonical_toml(cfg), run.config_hash, config::config_params(cfg), "", "", 0, {}};
       run_id = db.create_pending_run(row);
       std::error_code ec;
       fs::create_directories(fs::path(req.db_path).parent_path() / "runs" / std::to_string(run_id), ec);

@@ -76,6 +76,12 @@ std::vector<LayerRouting> RoutingAccumulator::summarize() const {
   const auto num_super = m_labels.superclass_of.empty()
                              ? 1
                              : *std::max_element(m_labels.superclass_of.begin(), m_labels.superclass_of.end()) + 1;
+  const auto class_count_c =
+      torch::bincount(torch::tensor(labels, torch::kLong), {}, m_labels.num_classes).to(torch::kDouble);
+  const auto super_of = torch::tensor(m_labels.superclass_of.empty()
+                                          ? std::vector<std::int64_t>(static_cast<std::size_t>(m_labels.num_classes), 0)
+                                          : m_labels.superclass_of,
+                                      torch::kLong);
   for (std::size_t l = 0; l < m_layers.size(); ++l) {
     const auto& layer = m_layers[l];
     LayerRouting lr;
@@ -95,14 +101,8 @@ std::vector<LayerRouting> RoutingAccumulator::summarize() const {
     summarize_routing(lr, m_labels.collapse_share);
 
     auto class_sum_ce = layer.class_sum_ce.cpu();
-    auto labels_t = torch::tensor(labels, torch::kLong);
-    auto class_count_c = torch::bincount(labels_t, {}, m_labels.num_classes).to(torch::kDouble);
     lr.class_expert = row_means(class_sum_ce, class_count_c);
     lr.class_samples = to_int_vector(class_count_c);
-    auto super_of = torch::tensor(m_labels.superclass_of.empty() ? std::vector<std::int64_t>(
-                                                                       static_cast<std::size_t>(m_labels.num_classes), 0)
-                                                                 : m_labels.superclass_of,
-                                  torch::kLong);
     auto super_sum_se = torch::zeros({num_super, m_num_experts}, torch::kDouble).index_add_(0, super_of, class_sum_ce);
     auto super_count_s = torch::zeros({num_super}, torch::kDouble).index_add_(0, super_of, class_count_c);
     lr.superclass_expert = row_means(super_sum_se, super_count_s);
