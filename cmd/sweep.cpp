@@ -1,4 +1,5 @@
 // moexp sweep SPEC.toml [--jobs N] [--gpus 0,1] [--per-gpu K] [--dry-run] [--force] [--retry-failed] [--db PATH]
+//                       [--backend local|slurm] [--partition P] [--array-parallelism N] [--slurm-arg ARG]... [--detach]
 // moexp sweep status SPEC|NAME [--db PATH]
 #include "commands.hpp"
 
@@ -23,11 +24,26 @@ Action setup_sweep(CLI::App& app) {
   app.add_flag("--force", req->force, "run configs again even when already finished");
   app.add_flag("--retry-failed", req->retry_failed, "run failed configs again even when their retries are used up");
   app.add_option("--moexp", req->moexp_exe, "binary the runs execute (default: this one)");
+  auto backend = std::make_shared<std::string>();
+  auto partition = std::make_shared<std::string>();
+  auto parallelism = std::make_shared<std::int64_t>(0);
+  auto* backend_opt = app.add_option("--backend", *backend, "where runs execute: local child processes or a Slurm "
+                                                            "job array (overrides executor.backend)")
+                          ->check(CLI::IsMember({"local", "slurm"}));
+  auto* partition_opt = app.add_option("--partition", *partition, "Slurm partition (overrides slurm.partition)");
+  auto* parallelism_opt =
+      app.add_option("--array-parallelism", *parallelism, "Slurm: at most N tasks at once (overrides "
+                                                          "slurm.array_parallelism)")
+          ->check(CLI::PositiveNumber);
+  app.add_option("--slurm-arg", req->slurm_args, "extra sbatch argument, e.g. --slurm-arg=--constraint=a100 "
+                                                 "(repeatable)")
+      ->allow_extra_args(false);
+  app.add_flag("--detach", req->detach, "Slurm: submit and exit; `moexp sweep status` settles the runs later");
   auto* status = app.add_subcommand("status", "show a sweep's runs from the database");
   status->add_option("target", *status_target, "sweep spec file or sweep name")->required();
   status->add_option("--db", req->db_path, "results database")->capture_default_str();
   app.footer("Exit codes: 0 all runs ended (finished or diverged), 1 some failed, 2 bad input, 130 stopped.");
-  return [req, jobs, per_gpu, gpus, status_target, jobs_opt, gpus_opt, per_gpu_opt, status] {
+  return [=] {
     if (status->parsed()) {
       return sweep::sweep_status(*status_target, req->db_path);
     }
@@ -42,6 +58,15 @@ Action setup_sweep(CLI::App& app) {
     }
     if (per_gpu_opt->count() > 0) {
       req->per_gpu = *per_gpu;
+    }
+    if (backend_opt->count() > 0) {
+      req->backend = *backend;
+    }
+    if (partition_opt->count() > 0) {
+      req->partition = *partition;
+    }
+    if (parallelism_opt->count() > 0) {
+      req->array_parallelism = *parallelism;
     }
     return sweep::run_sweep(*req);
   };

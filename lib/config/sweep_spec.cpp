@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <fstream>
 #include <tuple>
 #include <sstream>
@@ -17,8 +19,10 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string> kTopKeys{"name", "base", "seeds", "executor", "fixed", "grid", "zip", "runs", "when",
-                                        "sample"};
+                                        "sample", "slurm"};
 const std::vector<std::string> kExecutorKeys{"jobs", "gpus", "per_gpu", "threads", "timeout", "retries", "backend"};
+const std::vector<std::string> kSlurmKeys{"partition", "account", "qos",  "gres",   "cpus_per_task", "mem",
+                                          "time",      "array_parallelism", "args", "device", "poll"};
 
 class SpecReader {
 public:
@@ -137,8 +141,8 @@ public:
         e.timeout_s = *seconds;
       } else if (key == "backend") {
         auto s = node.as_string();
-        if (s == nullptr || s->get() != "local") {
-          fail(node.source(), "executor.backend: 'local' is the only backend so far");
+        if (s == nullptr || (s->get() != "local" && s->get() != "slurm")) {
+          fail(node.source(), "executor.backend: expected \"local\" or \"slurm\"");
         }
         e.backend = s->get();
       } else {
@@ -149,6 +153,80 @@ public:
         fail(k.source(), msg);
       }
     }
+  }
+
+  std::string text(const toml::node& node, const std::string& what) const {
+    auto s = node.as_string();
+    if (s == nullptr || s->get().empty()) {
+      fail(node.source(), fmt::format("{}: expected a non-empty string", what));
+    }
+    return s->get();
+  }
+
+  void slurm(const toml::table& t, SlurmSettings& s) const {
+    for (auto&& [k, node] : t) {
+      const std::string key(k.str());
+      const std::string what = "slurm." + key;
+      if (key == "partition") {
+        s.partition = text(node, what);
+      } else if (key == "account") {
+        s.account = text(node, what);
+      } else if (key == "qos") {
+        s.qos = text(node, what);
+      } else if (key == "gres") {
+        s.gres = text(node, what);
+      } else if (key == "mem") {
+        s.mem = text(node, what);
+      } else if (key == "cpus_per_task") {
+        s.cpus_per_task = integer(node, what, 1);
+      } else if (key == "array_parallelism") {
+        s.array_parallelism = integer(node, what, 1);
+      } else if (key == "time") {
+        s.time = slurm_time(node);
+      } else if (key == "device") {
+        s.device = text(node, what);
+        if (s.device != "cpu" && s.device != "cuda") {
+          fail(node.source(), "slurm.device: expected \"cpu\" or \"cuda\"");
+        }
+      } else if (key == "poll") {
+        auto seconds = node.is_string() ? parse_duration(text(node, what)) : node.value<double>();
+        if (!seconds || *seconds <= 0) {
+          fail(node.source(), "slurm.poll: expected seconds or a duration like \"5s\"");
+        }
+        s.poll_s = *seconds;
+      } else if (key == "args") {
+        const auto* arr = node.as_array();
+        if (arr == nullptr || !arr->is_homogeneous(toml::node_type::string)) {
+          fail(node.source(), "slurm.args: expected a list of sbatch arguments, e.g. [\"--constraint=a100\"]");
+        }
+        for (const auto& item : *arr) {
+          s.args.push_back(item.as_string()->get());
+        }
+      } else {
+        auto msg = fmt::format("unknown slurm key '{}'; keys are {}", key, core::join_alternatives(kSlurmKeys));
+        if (auto guess = core::did_you_mean(key, kSlurmKeys)) {
+          msg += fmt::format(" (did you mean '{}'?)", *guess);
+        }
+        fail(k.source(), msg);
+      }
+    }
+  }
+
+  // sbatch --time: minutes as an integer, a duration ("2h" -> "120"), or Slurm's own form ("1-00:00:00").
+  std::string slurm_time(const toml::node& node) const {
+    if (auto i = node.as_integer(); i != nullptr && i->get() > 0) {
+      return std::to_string(i->get());
+    }
+    const std::string value = text(node, "slurm.time");
+    const bool has_unit = std::isalpha(static_cast<unsigned char>(value.back())) != 0;
+    if (auto seconds = parse_duration(value); has_unit && seconds && *seconds > 0) {
+      return std::to_string(static_cast<std::int64_t>(std::ceil(*seconds / 60)));
+    }
+    if (value.find_first_not_of("0123456789:-") == std::string::npos &&
+        std::isdigit(static_cast<unsigned char>(value.front())) != 0) {
+      return value;
+    }
+    fail(node.source(), "slurm.time: expected minutes, a duration like \"2h\", or Slurm's form like \"1-00:00:00\"");
   }
 
   Conditional conditional(const toml::table& t, const toml::source_region& at) const {
@@ -277,6 +355,8 @@ SweepSpec load_sweep_spec(const fs::path& file) {
       spec.seeds = std::get<std::vector<std::int64_t>>(*v);
     } else if (key == "executor") {
       r.executor(r.table_of(node, k), spec.executor);
+    } else if (key == "slurm") {
+      r.slurm(r.table_of(node, k), spec.slurm);
     } else if (key == "fixed") {
       spec.fixed = r.axes(r.table_of(node, k), true);
     } else if (key == "grid") {

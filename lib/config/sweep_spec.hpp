@@ -35,7 +35,20 @@ struct ExecutorSettings {
   std::int64_t threads = 0;         // train.threads of each run; 0: cores / slots
   double timeout_s = 0;             // per-run wall-clock limit (0: none)
   std::int64_t retries = 1;         // extra attempts for a failed run (not for diverged ones)
-  std::string backend = "local";    // local
+  std::string backend = "local";    // local | slurm
+};
+
+// The [slurm] table: how array tasks are submitted (docs/sweeps.md). Empty strings leave Slurm's defaults.
+struct SlurmSettings {
+  std::string partition, account, qos;
+  std::string gres;                   // e.g. "gpu:1"
+  std::int64_t cpus_per_task = 0;     // 0: Slurm's default; also each run's train.threads
+  std::string mem;                    // e.g. "16G"
+  std::string time;                   // sbatch --time ("90", "2:00:00"); default: executor.timeout in minutes
+  std::int64_t array_parallelism = 0; // at most this many tasks at once (--array=...%N); 0: no limit
+  std::vector<std::string> args;      // extra sbatch arguments, verbatim
+  std::string device;                 // device of each run: "cpu" or "cuda" ("": cuda when gres names a GPU)
+  double poll_s = 2;                  // squeue polling interval
 };
 
 struct SweepSpec {
@@ -51,6 +64,7 @@ struct SweepSpec {
   std::int64_t sample = 0;              // keep a random subset of this many runs (0: all)
   std::int64_t sample_seed = 0;
   ExecutorSettings executor;
+  SlurmSettings slurm;
   std::string spec_hash;                // content hash of the spec text
 };
 

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
@@ -20,6 +21,14 @@ std::string now_iso8601() {
 double now_unix_seconds() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+double seconds_since_iso8601(const std::string& iso8601) {
+  std::tm tm{};
+  if (strptime(iso8601.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr) {
+    return 0;
+  }
+  return std::max(0.0, static_cast<double>(std::time(nullptr) - timegm(&tm)));
 }
 
 std::string format_duration(double seconds) {

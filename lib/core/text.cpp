@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <deque>
+#include <fstream>
 #include <numeric>
 
 namespace moexp::core {
@@ -58,6 +60,43 @@ std::vector<std::string> split(std::string_view text, char sep) {
     start = pos + 1;
   }
   return parts;
+}
+
+std::string file_tail(const std::filesystem::path& path, std::size_t lines) {
+  std::ifstream in(path);
+  std::deque<std::string> last;
+  std::string line;
+  while (std::getline(in, line)) {
+    last.push_back(line);
+    if (last.size() > lines) {
+      last.pop_front();
+    }
+  }
+  std::string out;
+  for (const auto& l : last) {
+    out += l;
+    out += '\n';
+  }
+  return out;
+}
+
+std::string last_line(const std::string& text) {
+  const auto end = text.find_last_not_of('\n');
+  if (end == std::string::npos) {
+    return "";
+  }
+  const auto start = text.rfind('\n', end);
+  const auto first = start == std::string::npos ? 0 : start + 1;
+  return text.substr(first, end - first + 1);
+}
+
+std::string_view trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    return {};
+  }
+  const auto last = text.find_last_not_of(" \t\r\n");
+  return text.substr(first, last - first + 1);
 }
 
 } // namespace moexp::core

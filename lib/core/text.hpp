@@ -1,6 +1,7 @@
 // Small string helpers shared by config parsing and error messages.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,5 +20,14 @@ std::string join_alternatives(const std::vector<std::string>& items, bool quote 
 
 // Split `text` at `sep`; empty pieces are kept.
 std::vector<std::string> split(std::string_view text, char sep);
+
+// The last `lines` lines of the file at `path` ("" when it cannot be read), each ending in a newline.
+std::string file_tail(const std::filesystem::path& path, std::size_t lines = 20);
+
+// The last non-empty line of `text`, without its newline.
+std::string last_line(const std::string& text);
+
+// `text` without leading and trailing whitespace.
+std::string_view trim(std::string_view text);
 
 } // namespace moexp::core

@@ -192,6 +192,24 @@ CREATE TABLE attempts (
 );
 CREATE INDEX attempts_by_run ON attempts (run_id);
 )sql",
+    // 3: Slurm array tasks a sweep submitted; open (outcome NULL) until their attempt is recorded.
+    R"sql(
+CREATE TABLE slurm_tasks (
+  id           INTEGER PRIMARY KEY,
+  array_job_id INTEGER NOT NULL,
+  task_index   INTEGER NOT NULL,
+  run_id       INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  sweep_id     INTEGER REFERENCES sweeps (id) ON DELETE SET NULL,
+  script       TEXT NOT NULL,
+  submitted_at TEXT NOT NULL,
+  state        TEXT NOT NULL,
+  started_at   TEXT,
+  ended_at     TEXT,
+  outcome      TEXT
+);
+CREATE INDEX slurm_tasks_by_run ON slurm_tasks (run_id);
+CREATE INDEX slurm_tasks_open ON slurm_tasks (sweep_id) WHERE outcome IS NULL;
+)sql",
 };
 
 int user_version(Database& db) {

@@ -128,6 +128,18 @@ struct SweepRunRow {
   std::optional<double> test_acc;  // of the last stored epoch
   double wall_seconds = 0;
   std::string error;
+  std::string slurm;  // latest Slurm task of the run, "A_i STATE" ("" when never submitted)
+};
+
+// An array task of a Slurm submission (slurm_tasks).
+struct SlurmTaskRow {
+  std::int64_t id = 0;
+  std::int64_t array_job_id = 0;
+  std::int64_t task_index = 0;
+  std::int64_t run_id = 0;
+  std::string submitted_at;
+  std::string state;       // last Slurm state seen ("SUBMITTED" before the first poll)
+  std::string started_at;  // "" until seen running
 };
 
 struct AttemptRecord {
@@ -191,6 +203,14 @@ public:
   std::vector<SweepRunRow> sweep_runs(std::int64_t sweep_id);
   void record_attempt(const AttemptRecord& attempt);
   std::int64_t attempt_count(std::int64_t run_id);
+
+  // Slurm: record the tasks of array `array_job_id` (task i runs run_ids[i]); read a sweep's open tasks (all open
+  // tasks when `sweep_id` is nullopt); note a task's latest state; settle it with its outcome.
+  void record_slurm_array(std::int64_t array_job_id, std::optional<std::int64_t> sweep_id, const std::string& script,
+                          const std::vector<std::int64_t>& run_ids);
+  std::vector<SlurmTaskRow> open_slurm_tasks(std::optional<std::int64_t> sweep_id);
+  void update_slurm_task(std::int64_t id, const std::string& state, bool started);
+  void settle_slurm_task(std::int64_t id, const std::string& state, const std::string& outcome);
 
   // Runs matching `filter` (and linked to `sweep_id` when given), by id, with their summaries.
   std::vector<RunSummary> run_summaries(const CompiledFilter& filter, std::optional<std::int64_t> sweep_id);

@@ -69,7 +69,9 @@ std::vector<SweepRunRow> ResultStore::sweep_runs(std::int64_t sweep_id) {
     SELECT r.id, l.position, l.label, r.status, r.pid, coalesce(r.host, ''), coalesce(r.heartbeat_at, ''),
            r.epochs_done, (SELECT count(*) FROM attempts a WHERE a.run_id = r.id),
            (SELECT e.test_acc FROM epochs e WHERE e.run_id = r.id ORDER BY e.epoch DESC LIMIT 1),
-           r.wall_seconds, coalesce(r.error, '')
+           r.wall_seconds, coalesce(r.error, ''),
+           coalesce((SELECT t.array_job_id || '_' || t.task_index || ' ' || t.state FROM slurm_tasks t
+                     WHERE t.run_id = r.id ORDER BY t.id DESC LIMIT 1), '')
     FROM sweep_runs l JOIN runs r ON r.id = l.run_id
     WHERE l.sweep_id = ? ORDER BY l.position)sql");
   q.bind(1, sweep_id);
@@ -77,7 +79,7 @@ std::vector<SweepRunRow> ResultStore::sweep_runs(std::int64_t sweep_id) {
   while (q.step()) {
     rows.push_back({q.column_int(0), q.column_int(1), q.column_text(2), q.column_text(3), q.column_optional_int(4),
                     q.column_text(5), q.column_text(6), q.column_int(7), q.column_int(8),
-                    q.column_optional_double(9), q.column_double(10), q.column_text(11)});
+                    q.column_optional_double(9), q.column_double(10), q.column_text(11), q.column_text(12)});
   }
   return rows;
 }
@@ -97,6 +99,48 @@ std::int64_t ResultStore::attempt_count(std::int64_t run_id) {
   q.bind(1, run_id);
   q.step();
   return q.column_int(0);
+}
+
+void ResultStore::record_slurm_array(std::int64_t array_job_id, std::optional<std::int64_t> sweep_id,
+                                     const std::string& script, const std::vector<std::int64_t>& run_ids) {
+  Transaction tx(*m_db);
+  Statement insert(*m_db, R"sql(
+    INSERT INTO slurm_tasks (array_job_id, task_index, run_id, sweep_id, script, submitted_at, state)
+    VALUES (?, ?, ?, ?, ?, ?, 'SUBMITTED'))sql");
+  const auto now = core::now_iso8601();
+  for (std::size_t i = 0; i < run_ids.size(); ++i) {
+    insert.reset();
+    insert.bind_all(array_job_id, static_cast<std::int64_t>(i), run_ids[i], sweep_id, script, now);
+    insert.run();
+  }
+  tx.commit();
+}
+
+std::vector<SlurmTaskRow> ResultStore::open_slurm_tasks(std::optional<std::int64_t> sweep_id) {
+  Statement q(*m_db, R"sql(
+    SELECT id, array_job_id, task_index, run_id, submitted_at, state, coalesce(started_at, '')
+    FROM slurm_tasks WHERE outcome IS NULL AND (? IS NULL OR sweep_id = ?) ORDER BY id)sql");
+  q.bind_all(sweep_id, sweep_id);
+  std::vector<SlurmTaskRow> rows;
+  while (q.step()) {
+    rows.push_back({q.column_int(0), q.column_int(1), q.column_int(2), q.column_int(3), q.column_text(4),
+                    q.column_text(5), q.column_text(6)});
+  }
+  return rows;
+}
+
+void ResultStore::update_slurm_task(std::int64_t id, const std::string& state, bool started) {
+  Statement update(*m_db, R"sql(
+    UPDATE slurm_tasks SET state = ?, started_at = CASE WHEN ? AND started_at IS NULL THEN ? ELSE started_at END
+    WHERE id = ?)sql");
+  update.bind_all(state, static_cast<std::int64_t>(started), core::now_iso8601(), id);
+  update.run();
+}
+
+void ResultStore::settle_slurm_task(std::int64_t id, const std::string& state, const std::string& outcome) {
+  Statement update(*m_db, "UPDATE slurm_tasks SET state = ?, outcome = ?, ended_at = ? WHERE id = ?");
+  update.bind_all(state, outcome, core::now_iso8601(), id);
+  update.run();
 }
 
 } // namespace moexp::store

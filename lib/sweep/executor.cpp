@@ -2,47 +2,18 @@
 
 #include "core/clock.hpp"
 #include "core/host.hpp"
+#include "core/text.hpp"
 
 #include <fmt/format.h>
 
 #include <chrono>
 #include <csignal>
-#include <deque>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 namespace moexp::sweep {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-// The last `lines` lines of a file (for the attempt row).
-std::string tail_of(const std::filesystem::path& path, std::size_t lines = 20) {
-  std::ifstream in(path);
-  std::deque<std::string> last;
-  std::string line;
-  while (std::getline(in, line)) {
-    last.push_back(line);
-    if (last.size() > lines) {
-      last.pop_front();
-    }
-  }
-  std::string out;
-  for (const auto& l : last) {
-    out += l + "\n";
-  }
-  return out;
-}
-
-std::string last_line(const std::string& text) {
-  auto end = text.find_last_not_of('\n');
-  if (end == std::string::npos) {
-    return "";
-  }
-  auto start = text.rfind('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
-}
 
 std::filesystem::path run_dir(const std::string& db_path, std::int64_t id) {
   return std::filesystem::path(db_path).parent_path() / "runs" / std::to_string(id);
@@ -133,7 +104,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
 void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vector<WorkItem>& queue,
                       SweepSummary& summary) {
   const double seconds = std::chrono::duration<double>(clock::now() - job.started).count();
-  const auto tail = tail_of(run_dir(m_options.db_path, job.item.run_id) / "stderr.log");
+  const auto tail = core::file_tail(run_dir(m_options.db_path, job.item.run_id) / "stderr.log");
   auto row = m_store.find_run(job.item.run_id);
   const std::string status = row ? row->status : store::kFailed;
   std::string outcome;
@@ -153,7 +124,7 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
       (outcome == "interrupted" && status != store::kInterrupted)) {
     std::string why = outcome == "timeout" ? fmt::format("timed out after {:.0f} s", m_options.timeout_s)
                       : exit.signal       ? fmt::format("killed by signal {}", *exit.signal)
-                                          : last_line(tail);
+                                          : core::last_line(tail);
     m_store.finish_run(job.item.run_id, outcome == "interrupted" ? store::kInterrupted : store::kFailed, why);
   }
   m_store.record_attempt({job.item.run_id, m_options.sweep_id, job.started_at, seconds, job.slot->name,

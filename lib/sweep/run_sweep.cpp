@@ -11,11 +11,15 @@
 #include "sweep/executor.hpp"
 #include "sweep/live_display.hpp"
 #include "sweep/planner.hpp"
+#include "sweep/slurm_executor.hpp"
+#include "sweep/slurm_submission.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <atomic>
 #include <map>
+#include <set>
 #include <csignal>
 #include <filesystem>
 #include <thread>
@@ -44,13 +48,25 @@ std::string state_of(const std::optional<store::RunRow>& row) {
 
 void print_status_table(store::ResultStore& db, std::int64_t sweep_id, const std::string& name) {
   auto rows = db.sweep_runs(sweep_id);
-  core::TextTable table({"#", "run", "status", "epochs", "attempts", "test acc", "time", "config"});
+  const bool slurm = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return !r.slurm.empty(); });
+  std::vector<std::string> header{"#", "run", "status", "epochs", "attempts", "test acc", "time"};
+  if (slurm) {
+    header.emplace_back("slurm task");
+  }
+  header.emplace_back("config");
+  core::TextTable table(header);
   std::map<std::string, int> counts;
   for (const auto& r : rows) {
     ++counts[r.status];
-    table.add_row({std::to_string(r.position + 1), std::to_string(r.run_id), r.status, std::to_string(r.epochs_done),
-                   std::to_string(r.attempts), r.test_acc ? fmt::format("{:.2f}%", 100 * *r.test_acc) : "-",
-                   core::format_duration(r.wall_seconds), r.label});
+    std::vector<std::string> cells{std::to_string(r.position + 1), std::to_string(r.run_id), r.status,
+                                   std::to_string(r.epochs_done), std::to_string(r.attempts),
+                                   r.test_acc ? fmt::format("{:.2f}%", 100 * *r.test_acc) : "-",
+                                   core::format_duration(r.wall_seconds)};
+    if (slurm) {
+      cells.push_back(r.slurm.empty() ? "-" : r.slurm);
+    }
+    cells.push_back(r.label);
+    table.add_row(cells);
   }
   fmt::print("sweep '{}': {} runs", name, rows.size());
   for (const auto& [status, n] : counts) {
@@ -59,46 +75,84 @@ void print_status_table(store::ResultStore& db, std::int64_t sweep_id, const std
   fmt::print("\n{}", table.render());
 }
 
-} // namespace
+// The planned runs with their state in the database (nothing is written).
+void print_plan(const config::SweepSpec& spec, const Plan& plan, const std::string& db_path,
+                const std::string& resources) {
+  std::optional<store::ResultStore> db;
+  if (fs::exists(db_path)) {
+    db.emplace(db_path);
+  }
+  core::TextTable table({"#", "state", "hash", "config"});
+  for (std::size_t i = 0; i < plan.runs.size(); ++i) {
+    const auto& run = plan.runs[i];
+    table.add_row({std::to_string(i + 1), db ? state_of(db->find_run_by_hash(run.config_hash)) : "new",
+                   run.config_hash, run.label.empty() ? "(base)" : run.label});
+  }
+  fmt::print("sweep '{}': {} runs ({} duplicate configs dropped), {}\n{}", spec.name, plan.runs.size(),
+             plan.duplicates, resources, table.render());
+}
 
-int run_sweep(const SweepRequest& req) {
-  auto spec = config::load_sweep_spec(req.spec);
-  if (req.jobs) {
-    spec.executor.jobs = *req.jobs;
-  }
-  if (req.gpus) {
-    spec.executor.gpus = *req.gpus;
-  }
-  if (req.per_gpu) {
-    spec.executor.per_gpu = *req.per_gpu;
-  }
-  const auto slots = make_slots(spec.executor.jobs, spec.executor.gpus, spec.executor.per_gpu);
-  const std::int64_t cores = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::thread::hardware_concurrency()));
-  const std::int64_t threads =
-      spec.executor.threads > 0 ? spec.executor.threads
-                                : std::max<std::int64_t>(1, cores / static_cast<std::int64_t>(slots.size()));
-  Plan plan = plan_sweep(spec);
-
-  if (req.dry_run) {
-    std::optional<store::ResultStore> db;
-    if (fs::exists(req.db_path)) {
-      db.emplace(req.db_path);
+// One line per executor event (when the live display is off).
+class EventPrinter {
+public:
+  explicit EventPrinter(std::size_t total) : m_total(total) {}
+  void operator()(const ExecutorEvent& e) {
+    if (e.kind == ExecutorEvent::Kind::started) {
+      fmt::print("[{}] start  run {} ({})\n", e.slot, e.run_id, e.label);
+    } else if (e.kind == ExecutorEvent::Kind::waiting) {
+      fmt::print("[{}] wait   run {} is held by another process\n", e.slot, e.run_id);
+    } else {
+      if (!e.will_retry) {
+        ++m_ended;
+      }
+      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
+      const double eta =
+          m_ended > 0 ? elapsed / static_cast<double>(m_ended) * static_cast<double>(m_total - m_ended) : -1;
+      fmt::print("[{}] {:<8} run {} after {} ({}/{} done, ETA {}){}\n", e.slot, e.outcome, e.run_id,
+                 core::format_duration(e.seconds), m_ended, m_total, core::format_duration(eta),
+                 e.will_retry ? ", will retry" : "");
     }
-    core::TextTable table({"#", "state", "hash", "config"});
-    for (std::size_t i = 0; i < plan.runs.size(); ++i) {
-      const auto& run = plan.runs[i];
-      table.add_row({std::to_string(i + 1), db ? state_of(db->find_run_by_hash(run.config_hash)) : "new",
-                     run.config_hash, run.label.empty() ? "(base)" : run.label});
-    }
-    fmt::print("sweep '{}': {} runs ({} duplicate configs dropped), {} slot(s), {} thread(s) per run\n{}", spec.name,
-               plan.runs.size(), plan.duplicates, slots.size(), threads, table.render());
-    return 0;
+    std::fflush(stdout);
   }
 
-  store::ResultStore db(req.db_path);
-  const auto sweep_id = db.upsert_sweep(spec.name, fs::absolute(spec.file).string(), spec.spec_hash);
-  std::vector<WorkItem> queue;
+private:
+  std::size_t m_total;
+  std::size_t m_ended = 0;
+  std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
+};
+
+// SIGINT/SIGTERM set g_stop while in scope.
+class StopOnSignal {
+public:
+  StopOnSignal() {
+    struct sigaction sa {};
+    sa.sa_handler = on_sweep_signal;
+    sigemptyset(&sa.sa_mask);
+    g_stop.store(false);
+    sigaction(SIGINT, &sa, &m_old_int);
+    sigaction(SIGTERM, &sa, &m_old_term);
+  }
+  ~StopOnSignal() {
+    sigaction(SIGINT, &m_old_int, nullptr);
+    sigaction(SIGTERM, &m_old_term, nullptr);
+  }
+  StopOnSignal(const StopOnSignal&) = delete;
+  StopOnSignal& operator=(const StopOnSignal&) = delete;
+
+private:
+  struct sigaction m_old_int {};
+  struct sigaction m_old_term {};
+};
+
+// Create the sweep's rows: pending runs for new configs, links for all; returns what is left to run.
+struct Queue {
+  std::vector<WorkItem> items;
   std::int64_t done = 0;
+  std::int64_t in_flight = 0;
+};
+Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::SweepSpec& spec, const Plan& plan,
+                  const SweepRequest& req, std::int64_t threads, const std::set<std::int64_t>& in_flight) {
+  Queue queue;
   for (std::size_t i = 0; i < plan.runs.size(); ++i) {
     const auto& run = plan.runs[i];
     auto existing = db.find_run_by_hash(run.config_hash);
@@ -119,13 +173,135 @@ int run_sweep(const SweepRequest& req) {
     }
     db.link_sweep_run(sweep_id, run_id, static_cast<std::int64_t>(i), run.label.empty() ? "(base)" : run.label);
     if ((ended_ok && !req.force) || exhausted) {
-      ++done;
-      continue;
+      ++queue.done;
+    } else if (in_flight.count(run_id) > 0) {
+      ++queue.in_flight;
+    } else {
+      queue.items.push_back({run_id, run.label});
     }
-    queue.push_back({run_id, run.label});
   }
+  return queue;
+}
+
+SlurmExecutorOptions slurm_options(const config::SweepSpec& spec, std::optional<std::int64_t> sweep_id,
+                                   const SweepRequest& req) {
+  SlurmExecutorOptions options;
+  options.slurm = spec.slurm;
+  options.sweep_name = spec.name;
+  options.sweep_id = sweep_id;
+  options.moexp_exe = fs::absolute(req.moexp_exe.empty() ? self_exe() : req.moexp_exe);
+  options.db_path = fs::absolute(req.db_path);
+  options.retries = spec.executor.retries;
+  options.timeout_s = spec.executor.timeout_s;
+  options.poll = std::chrono::milliseconds(static_cast<std::int64_t>(spec.slurm.poll_s * 1000));
+  return options;
+}
+
+int finish_sweep(store::ResultStore& db, std::int64_t sweep_id, const std::string& name, const SweepSummary& summary) {
+  fmt::print("\n");
+  print_status_table(db, sweep_id, name);
+  if (summary.stopped) {
+    fmt::print("stopped: running children were interrupted; run the same command again to continue\n");
+    return 130;
+  }
+  return summary.failed > 0 ? 1 : 0;
+}
+
+// The Slurm backend: settle what ended since last time, submit the rest as one array, then watch (or detach).
+int run_on_slurm(const config::SweepSpec& spec, const Plan& plan, const SweepRequest& req) {
+  if (fs::path(req.db_path).is_relative()) {
+    fmt::print(stderr,
+               "moexp: warning: --db {} is relative; Slurm tasks use {}, which must be on a filesystem the compute "
+               "nodes reach\n",
+               req.db_path, fs::absolute(req.db_path).string());
+  }
+  const std::int64_t threads = spec.slurm.cpus_per_task > 0 ? spec.slurm.cpus_per_task
+                               : spec.executor.threads > 0  ? spec.executor.threads
+                                                            : 1;
+  if (req.dry_run) {
+    print_plan(spec, plan, req.db_path, fmt::format("one Slurm array, {} thread(s) per task", threads));
+    const auto options = slurm_options(spec, std::nullopt, req);
+    ArrayJob job{spec.name, std::vector<std::int64_t>(plan.runs.size()), options.moexp_exe, options.db_path,
+                 slurm_log_dir(options.db_path, spec.name), slurm_device(spec.slurm)};
+    if (!plan.runs.empty()) {
+      fmt::print("would submit: sbatch --parsable {}\n",
+                 fmt::join(sbatch_arguments(job, spec.slurm, spec.executor.timeout_s, job.log_dir / "submit-N.sh"), " "));
+    }
+    return 0;
+  }
+  store::ResultStore db(req.db_path);
+  const auto sweep_id = db.upsert_sweep(spec.name, fs::absolute(spec.file).string(), spec.spec_hash);
+  SlurmCli cli;
+  EventPrinter printer(plan.runs.size());
+  SlurmExecutor executor(cli, db, slurm_options(spec, sweep_id, req), [&](const ExecutorEvent& e) { printer(e); });
+  SweepSummary settled;
+  executor.poll_once(false, settled);  // tasks that ended while nobody watched
+  auto queue = record_plan(db, sweep_id, spec, plan, req, threads, executor.runs_in_flight());
+  fmt::print("sweep '{}': {} runs, {} already done, {} queued or running in Slurm, {} to submit\n", spec.name,
+             plan.runs.size(), queue.done, queue.in_flight, queue.items.size());
+  if (!queue.items.empty()) {
+    const auto array = executor.submit(queue.items);
+    fmt::print("submitted Slurm array {} ({} tasks{})\n", array, queue.items.size(),
+               spec.slurm.array_parallelism > 0 ? fmt::format(", at most {} at once", spec.slurm.array_parallelism)
+                                                : std::string());
+  }
+  std::fflush(stdout);
+  if (req.detach) {
+    fmt::print("detached: follow with `moexp sweep status {} --db {}`; run the same command again to retry failures\n",
+               spec.name, req.db_path);
+    return 0;
+  }
+  StopOnSignal signals;
+  const auto summary = executor.watch(g_stop);
+  return finish_sweep(db, sweep_id, spec.name, summary);
+}
+
+} // namespace
+
+int run_sweep(const SweepRequest& req) {
+  auto spec = config::load_sweep_spec(req.spec);
+  if (req.jobs) {
+    spec.executor.jobs = *req.jobs;
+  }
+  if (req.gpus) {
+    spec.executor.gpus = *req.gpus;
+  }
+  if (req.per_gpu) {
+    spec.executor.per_gpu = *req.per_gpu;
+  }
+  if (req.backend) {
+    spec.executor.backend = *req.backend;
+  }
+  if (req.partition) {
+    spec.slurm.partition = *req.partition;
+  }
+  if (req.array_parallelism) {
+    spec.slurm.array_parallelism = *req.array_parallelism;
+  }
+  spec.slurm.args.insert(spec.slurm.args.end(), req.slurm_args.begin(), req.slurm_args.end());
+  Plan plan = plan_sweep(spec);
+  if (spec.executor.backend == "slurm") {
+    return run_on_slurm(spec, plan, req);
+  }
+  if (req.detach) {
+    throw InputError("sweep: --detach needs the Slurm backend (--backend slurm)");
+  }
+  const auto slots = make_slots(spec.executor.jobs, spec.executor.gpus, spec.executor.per_gpu);
+  const std::int64_t cores = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::thread::hardware_concurrency()));
+  const std::int64_t threads =
+      spec.executor.threads > 0 ? spec.executor.threads
+                                : std::max<std::int64_t>(1, cores / static_cast<std::int64_t>(slots.size()));
+
+  if (req.dry_run) {
+    print_plan(spec, plan, req.db_path, fmt::format("{} slot(s), {} thread(s) per run", slots.size(), threads));
+    return 0;
+  }
+
+  store::ResultStore db(req.db_path);
+  const auto sweep_id = db.upsert_sweep(spec.name, fs::absolute(spec.file).string(), spec.spec_hash);
+  auto queue = record_plan(db, sweep_id, spec, plan, req, threads, {});
   fmt::print("sweep '{}': {} runs, {} already done, {} to run on {} slot(s) with {} thread(s) each\n", spec.name,
-             plan.runs.size(), done, queue.size(), slots.size(), threads);
+             plan.runs.size(), queue.done, queue.items.size(), slots.size(), threads);
   std::fflush(stdout);
 
   ExecutorOptions options;
@@ -135,58 +311,30 @@ int run_sweep(const SweepRequest& req) {
   options.sweep_id = sweep_id;
   options.timeout_s = spec.executor.timeout_s;
   options.retries = spec.executor.retries;
-  const std::size_t total = queue.size();
-  std::size_t ended = 0;
-  const auto start = std::chrono::steady_clock::now();
   std::optional<LiveDisplay> live;
   if (core::is_terminal(stdout)) {
-    live.emplace(stdout, db, slots, total);
+    live.emplace(stdout, db, slots, queue.items.size());
     options.on_tick = [&] { live->tick(); };
   }
+  EventPrinter printer(queue.items.size());
   auto on_event = [&](const ExecutorEvent& e) {
     if (live) {
       live->on_event(e);
-      return;
-    }
-    if (e.kind == ExecutorEvent::Kind::started) {
-      fmt::print("[{}] start  run {} ({})\n", e.slot, e.run_id, e.label);
-    } else if (e.kind == ExecutorEvent::Kind::waiting) {
-      fmt::print("[{}] wait   run {} is held by another process\n", e.slot, e.run_id);
     } else {
-      if (!e.will_retry) {
-        ++ended;
-      }
-      const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double eta = ended > 0 ? elapsed / static_cast<double>(ended) * static_cast<double>(total - ended) : -1;
-      fmt::print("[{}] {:<8} run {} after {} ({}/{} done, ETA {}){}\n", e.slot, e.outcome, e.run_id,
-                 core::format_duration(e.seconds), ended, total, core::format_duration(eta),
-                 e.will_retry ? ", will retry" : "");
+      printer(e);
     }
-    std::fflush(stdout);
   };
-
-  struct sigaction sa {}, old_int {}, old_term {};
-  sa.sa_handler = on_sweep_signal;
-  sigemptyset(&sa.sa_mask);
-  g_stop.store(false);
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGTERM, &sa, &old_term);
-  ProcessLauncher launcher;
-  Executor executor(launcher, db, options, on_event);
-  const auto summary = executor.run(std::move(queue), g_stop);
-  sigaction(SIGINT, &old_int, nullptr);
-  sigaction(SIGTERM, &old_term, nullptr);
+  SweepSummary summary;
+  {
+    StopOnSignal signals;
+    ProcessLauncher launcher;
+    Executor executor(launcher, db, options, on_event);
+    summary = executor.run(std::move(queue.items), g_stop);
+  }
   if (live) {
     live->close();
   }
-
-  fmt::print("\n");
-  print_status_table(db, sweep_id, spec.name);
-  if (summary.stopped) {
-    fmt::print("stopped: running children were interrupted; run the same command again to continue\n");
-    return 130;
-  }
-  return summary.failed > 0 ? 1 : 0;
+  return finish_sweep(db, sweep_id, spec.name, summary);
 }
 
 int sweep_status(const std::string& spec_or_name, const std::string& db_path) {
@@ -201,6 +349,23 @@ int sweep_status(const std::string& spec_or_name, const std::string& db_path) {
   auto id = db.find_sweep(name);
   if (!id) {
     throw InputError(fmt::format("sweep status: no sweep '{}' in {}", name, db_path));
+  }
+  if (auto open = db.open_slurm_tasks(*id); !open.empty()) {
+    if (!slurm_available()) {
+      fmt::print("{} Slurm task(s) not settled yet; Slurm cannot be reached from here (no sbatch on PATH)\n",
+                 open.size());
+    } else {
+      SlurmCli cli;
+      SlurmExecutorOptions options;
+      options.sweep_name = name;
+      options.sweep_id = *id;
+      options.db_path = fs::absolute(db_path);
+      SlurmExecutor executor(cli, db, options);
+      SweepSummary settled;
+      executor.poll_once(false, settled);
+      fmt::print("reconciled with Slurm: {} task(s) ended since the last look, {} queued or running\n",
+                 settled.attempts, db.open_slurm_tasks(*id).size());
+    }
   }
   print_status_table(db, *id, name);
   return 0;

@@ -17,13 +17,20 @@ struct SweepRequest {
   bool force = false;         // rerun configs already finished
   bool retry_failed = false;  // rerun failed configs whose retries are used up
   std::string moexp_exe;      // the binary children run (default: this one)
+  // Slurm (overrides of the spec's executor.backend and [slurm] table).
+  std::optional<std::string> backend;  // "local" | "slurm"
+  std::optional<std::string> partition;
+  std::optional<std::int64_t> array_parallelism;
+  std::vector<std::string> slurm_args;  // appended to [slurm] args
+  bool detach = false;                  // slurm: submit, print, exit; `moexp sweep status` follows up
 };
 
 // Plan, record and execute a sweep. Returns 0 when every run finished (or diverged), 1 when some failed, 130 when
 // stopped by a signal. Bad input throws InputError before anything runs.
 int run_sweep(const SweepRequest& request);
 
-// Print the state of sweep `spec_or_name` (a spec file or a sweep name) from the database.
+// Print the state of sweep `spec_or_name` (a spec file or a sweep name) from the database, after settling its
+// Slurm tasks that ended since the last look (when it has any and Slurm is reachable).
 int sweep_status(const std::string& spec_or_name, const std::string& db_path);
 
 } // namespace moexp::sweep

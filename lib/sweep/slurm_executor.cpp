@@ -1,0 +1,232 @@
+#include "sweep/slurm_executor.hpp"
+
+#include "core/atomic_file.hpp"
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "core/text.hpp"
+#include "sweep/slurm_submission.hpp"
+
+#include <fmt/format.h>
+
+#include <thread>
+
+namespace moexp::sweep {
+namespace fs = std::filesystem;
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+fs::path run_dir(const fs::path& db_path, std::int64_t run_id) {
+  return db_path.parent_path() / "runs" / std::to_string(run_id);
+}
+
+} // namespace
+
+SlurmExecutor::SlurmExecutor(SlurmClient& slurm, store::ResultStore& store, SlurmExecutorOptions options,
+                             std::function<void(const ExecutorEvent&)> on_event)
+    : m_slurm(slurm), m_store(store), m_options(std::move(options)), m_on_event(std::move(on_event)) {
+  if (m_options.sweep_id) {
+    for (const auto& row : m_store.sweep_runs(*m_options.sweep_id)) {
+      m_labels[row.run_id] = row.label;
+    }
+  }
+}
+
+std::string SlurmExecutor::label_of(std::int64_t run_id) {
+  auto it = m_labels.find(run_id);
+  return it == m_labels.end() ? "" : it->second;
+}
+
+std::pair<std::vector<std::string>, std::string> SlurmExecutor::preview(const std::vector<WorkItem>& items) const {
+  ArrayJob job;
+  job.sweep_name = m_options.sweep_name;
+  for (const auto& item : items) {
+    job.run_ids.push_back(item.run_id);
+  }
+  job.moexp_exe = m_options.moexp_exe;
+  job.db_path = m_options.db_path;
+  job.log_dir = slurm_log_dir(m_options.db_path, m_options.sweep_name);
+  job.device = slurm_device(m_options.slurm);
+  // A fresh script name per submission: the previous ones stay as the record of what was submitted.
+  fs::path script;
+  for (int n = 1;; ++n) {
+    script = job.log_dir / fmt::format("submit-{}.sh", n);
+    if (!fs::exists(script)) {
+      break;
+    }
+  }
+  return {sbatch_arguments(job, m_options.slurm, m_options.timeout_s, script), batch_script(job)};
+}
+
+std::int64_t SlurmExecutor::submit(const std::vector<WorkItem>& items) {
+  auto [args, script_text] = preview(items);
+  const fs::path script = args.back();
+  fs::create_directories(script.parent_path());  // sbatch fails the tasks (JobLaunchFailure) without it
+  core::write_file_atomic(script, script_text);
+  fs::permissions(script, fs::perms::owner_exec, fs::perm_options::add);
+  std::vector<std::int64_t> run_ids;
+  for (const auto& item : items) {
+    fs::create_directories(run_dir(m_options.db_path, item.run_id));
+    run_ids.push_back(item.run_id);
+    m_labels[item.run_id] = item.label;
+  }
+  const auto array_job_id = m_slurm.submit(args);
+  m_store.record_slurm_array(array_job_id, m_options.sweep_id, script.string(), run_ids);
+  return array_job_id;
+}
+
+std::set<std::int64_t> SlurmExecutor::runs_in_flight() {
+  std::set<std::int64_t> runs;
+  for (const auto& task : m_store.open_slurm_tasks(m_options.sweep_id)) {
+    runs.insert(task.run_id);
+  }
+  return runs;
+}
+
+void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<slurm::TaskRecord>& record,
+                           const std::string& outcome, std::optional<TaskExit> exit, bool retry,
+                           std::vector<WorkItem>& retries, SweepSummary& summary) {
+  const auto dir = run_dir(m_options.db_path, task.run_id);
+  const auto tail = core::file_tail(dir / "stderr.log");
+  const std::string state = record ? record->state : "GONE";
+  double seconds = exit ? exit->seconds : 0;
+  if (!exit && !task.started_at.empty()) {
+    seconds = core::seconds_since_iso8601(task.started_at);
+  }
+  std::optional<std::int64_t> code = exit ? std::optional<std::int64_t>(exit->code) : std::nullopt;
+  std::optional<std::int64_t> sig;
+  if (!code && record) {
+    code = record->exit_code;
+    sig = record->signal;
+  }
+  // The run could not record its own end (never started, killed, timed out): record it here.
+  auto row = m_store.find_run(task.run_id);
+  if (row && (row->status == store::kRunning || row->status == store::kPending) &&
+      (outcome == "failed" || outcome == "timeout" || outcome == "interrupted")) {
+    std::string why = outcome == "timeout"       ? fmt::format("Slurm ended task {}_{}: time limit", task.array_job_id,
+                                                               task.task_index)
+                      : outcome == "interrupted" ? fmt::format("Slurm task {}_{} cancelled", task.array_job_id,
+                                                               task.task_index)
+                      : !core::last_line(tail).empty() ? core::last_line(tail)
+                                                       : fmt::format("Slurm task {}_{} ended {}{}", task.array_job_id,
+                                                                     task.task_index, state,
+                                                                     record && !record->reason.empty() &&
+                                                                             record->reason != "None"
+                                                                         ? " (" + record->reason + ")"
+                                                                         : "");
+    m_store.finish_run(task.run_id, outcome == "interrupted" ? store::kInterrupted : store::kFailed, why);
+  }
+  const std::string slot = fmt::format("slurm {}_{}", task.array_job_id, task.task_index);
+  m_store.record_attempt({task.run_id, m_options.sweep_id, task.started_at.empty() ? task.submitted_at : task.started_at,
+                          seconds, slot, code, sig, outcome, tail});
+  m_store.settle_slurm_task(task.id, state, outcome);
+  ++summary.attempts;
+  bool again = false;
+  if (outcome == "failed" || outcome == "timeout") {
+    again = retry && m_store.attempt_count(task.run_id) <= m_options.retries;
+    if (again) {
+      retries.push_back({task.run_id, label_of(task.run_id)});
+    } else {
+      ++summary.failed;
+    }
+  } else if (outcome == "finished") {
+    ++summary.finished;
+  } else if (outcome == "diverged") {
+    ++summary.diverged;
+  } else {
+    ++summary.interrupted;
+  }
+  if (m_on_event) {
+    m_on_event({ExecutorEvent::Kind::ended, task.run_id, label_of(task.run_id), slot, outcome, seconds, again});
+  }
+}
+
+std::vector<WorkItem> SlurmExecutor::poll_once(bool retry, SweepSummary& summary) {
+  std::vector<WorkItem> retries;
+  std::map<std::int64_t, std::optional<std::vector<slurm::TaskRecord>>> arrays;
+  for (const auto& task : m_store.open_slurm_tasks(m_options.sweep_id)) {
+    auto known = arrays.find(task.array_job_id);
+    if (known == arrays.end()) {
+      known = arrays.emplace(task.array_job_id, m_slurm.tasks(task.array_job_id)).first;
+    }
+    if (!known->second) {
+      continue;  // Slurm could not be asked this round
+    }
+    std::optional<slurm::TaskRecord> record;
+    for (const auto& r : *known->second) {
+      if (r.task == task.task_index || (r.task == -1 && !record)) {
+        record = r;
+      }
+    }
+    TaskEvidence evidence;
+    evidence.record = record;
+    evidence.exit = read_exit_file(exit_file(run_dir(m_options.db_path, task.run_id), task.array_job_id,
+                                             task.task_index));
+    auto row = m_store.find_run(task.run_id);
+    evidence.run_status = row ? row->status : store::kFailed;
+    evidence.cancelled = m_cancelled.count(task.array_job_id) > 0;
+    if (auto outcome = task_outcome(evidence)) {
+      settle(task, record, *outcome, evidence.exit, retry, retries, summary);
+      continue;
+    }
+    const bool running = record && record->state == "RUNNING";
+    if (record && record->state != task.state) {
+      m_store.update_slurm_task(task.id, record->state, running);
+      if (running && task.started_at.empty() && m_on_event) {
+        m_on_event({ExecutorEvent::Kind::started, task.run_id, label_of(task.run_id),
+                    fmt::format("slurm {}_{}", task.array_job_id, task.task_index), "", 0, false});
+      }
+    }
+  }
+  return retries;
+}
+
+SweepSummary SlurmExecutor::watch(const std::atomic<bool>& stop) {
+  SweepSummary summary;
+  bool stopping = false;
+  clock::time_point cancel_deadline;
+  while (true) {
+    if (stop.load() && !stopping) {
+      stopping = true;
+      summary.stopped = true;
+      std::set<std::int64_t> arrays;
+      for (const auto& task : m_store.open_slurm_tasks(m_options.sweep_id)) {
+        arrays.insert(task.array_job_id);
+      }
+      for (auto array : arrays) {
+        m_slurm.cancel(array);
+        m_cancelled.insert(array);
+      }
+      cancel_deadline = clock::now() + m_options.cancel_wait;
+    }
+    auto retries = poll_once(!stopping, summary);
+    if (!retries.empty()) {
+      try {
+        submit(retries);
+      } catch (const Error& e) {
+        for (const auto& item : retries) {
+          m_store.finish_run(item.run_id, store::kFailed, e.what());
+          ++summary.failed;
+        }
+      }
+    }
+    auto open = m_store.open_slurm_tasks(m_options.sweep_id);
+    if (open.empty()) {
+      break;
+    }
+    if (stopping && clock::now() > cancel_deadline) {
+      for (const auto& task : open) {  // Slurm never confirmed the cancel: record what we know
+        std::vector<WorkItem> none;
+        settle(task, std::nullopt, "interrupted", std::nullopt, false, none, summary);
+      }
+      break;
+    }
+    for (auto waited = std::chrono::milliseconds(0); waited < m_options.poll && stop.load() == stopping;
+         waited += std::chrono::milliseconds(50)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  return summary;
+}
+
+} // namespace moexp::sweep

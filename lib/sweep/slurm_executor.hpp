@@ -1,0 +1,71 @@
+// The Slurm backend of the sweep: pending runs go out as one job array; the sweep then polls Slurm (and the tasks'
+// own exit-code files), records one attempt per ended task, resubmits failed runs within the retry budget, and on
+// a stop cancels its arrays and marks their runs interrupted. Every submitted task is a slurm_tasks row, so a
+// detached sweep is picked up later by `moexp sweep status` or by running the sweep again.
+#pragma once
+
+#include "config/sweep_spec.hpp"
+#include "store/result_store.hpp"
+#include "sweep/executor.hpp"
+#include "sweep/slurm_client.hpp"
+#include "sweep/slurm_submission.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <set>
+
+namespace moexp::sweep {
+
+struct SlurmExecutorOptions {
+  config::SlurmSettings slurm;
+  std::string sweep_name;
+  std::optional<std::int64_t> sweep_id;
+  std::filesystem::path moexp_exe;  // absolute
+  std::filesystem::path db_path;    // absolute
+  std::int64_t retries = 1;
+  double timeout_s = 0;             // executor.timeout: the default --time
+  std::chrono::milliseconds poll{2000};
+  std::chrono::seconds cancel_wait{60};  // after a stop, how long to wait for cancelled tasks to end
+};
+
+class SlurmExecutor {
+public:
+  SlurmExecutor(SlurmClient& slurm, store::ResultStore& store, SlurmExecutorOptions options,
+                std::function<void(const ExecutorEvent&)> on_event = {});
+
+  // The sbatch arguments and script text `items` would be submitted with (for --dry-run and tests).
+  std::pair<std::vector<std::string>, std::string> preview(const std::vector<WorkItem>& items) const;
+
+  // Submit `items` as one array job and record its tasks; returns the array job id. Throws moexp::Error with
+  // sbatch's message when Slurm refuses it (nothing is recorded then).
+  std::int64_t submit(const std::vector<WorkItem>& items);
+
+  // Ask Slurm once about this sweep's open tasks: note state changes, settle the ended ones (attempt rows, run
+  // rows) and return the runs to retry (only when `retry`). Tasks of arrays in `cancelled` that Slurm no longer
+  // knows count as interrupted.
+  std::vector<WorkItem> poll_once(bool retry, SweepSummary& summary);
+
+  // Poll until every open task of the sweep has settled, resubmitting retries. When `stop` is set: scancel the
+  // open arrays and wait (at most cancel_wait) for their tasks to end as interrupted.
+  SweepSummary watch(const std::atomic<bool>& stop);
+
+  // Runs with a task still queued or running in Slurm.
+  std::set<std::int64_t> runs_in_flight();
+
+private:
+  void settle(const store::SlurmTaskRow& task, const std::optional<slurm::TaskRecord>& record,
+              const std::string& outcome, std::optional<TaskExit> exit, bool retry, std::vector<WorkItem>& retries,
+              SweepSummary& summary);
+  std::string label_of(std::int64_t run_id);
+
+  SlurmClient& m_slurm;
+  store::ResultStore& m_store;
+  SlurmExecutorOptions m_options;
+  std::function<void(const ExecutorEvent&)> m_on_event;
+  std::set<std::int64_t> m_cancelled;
+  std::map<std::int64_t, std::string> m_labels;
+};
+
+} // namespace moexp::sweep
