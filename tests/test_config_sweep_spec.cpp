@@ -3,6 +3,7 @@
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 using namespace moexp;
 using namespace moexp::config;
@@ -114,4 +115,47 @@ TEST_CASE("sweep spec: durations") {
   CHECK(parse_duration("1.5h") == 5400.0);
   CHECK_FALSE(parse_duration("soon").has_value());
   CHECK_FALSE(parse_duration("").has_value());
+}
+
+TEST_CASE("sweep spec: the slurm backend and its [slurm] table") {
+  SpecFiles f;
+  auto spec = load_sweep_spec(f.write(R"(base = "base.toml"
+[executor]
+backend = "slurm"
+[slurm]
+partition = "gpu"
+account = "lab"
+gres = "gpu:1"
+cpus_per_task = 8
+mem = "32G"
+time = "2h"
+array_parallelism = 16
+args = ["--constraint=h100", "--exclusive"]
+poll = "5s"
+)"));
+  CHECK(spec.executor.backend == "slurm");
+  CHECK(spec.slurm.partition == "gpu");
+  CHECK(spec.slurm.account == "lab");
+  CHECK(spec.slurm.gres == "gpu:1");
+  CHECK(spec.slurm.cpus_per_task == 8);
+  CHECK(spec.slurm.mem == "32G");
+  CHECK(spec.slurm.time == "120");  // minutes
+  CHECK(spec.slurm.array_parallelism == 16);
+  CHECK(spec.slurm.args == std::vector<std::string>{"--constraint=h100", "--exclusive"});
+  CHECK(spec.slurm.poll_s == 5);
+  CHECK(load_sweep_spec(f.write("base = \"base.toml\"\n[slurm]\ntime = 90\n")).slurm.time == "90");
+  CHECK(load_sweep_spec(f.write("base = \"base.toml\"\n[slurm]\ntime = \"1-00:00:00\"\n")).slurm.time == "1-00:00:00");
+
+  CHECK(error_of(f, "base = \"base.toml\"\n[executor]\nbackend = \"k8s\"\n") ==
+        fmt::format("{}:3:11: executor.backend: expected \"local\" or \"slurm\"", (f.dir / "s.toml").string()));
+  CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\npartiton = \"gpu\"\n").find(
+            "s.toml:3:1: unknown slurm key 'partiton'") != std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\npartiton = \"gpu\"\n").find("did you mean 'partition'?") !=
+        std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\ntime = \"soon\"\n").find("s.toml:3:8: slurm.time") !=
+        std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\ncpus_per_task = 0\n").find("expected an integer >= 1") !=
+        std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\nargs = \"--exclusive\"\n").find("slurm.args") !=
+        std::string::npos);
 }

@@ -42,7 +42,7 @@ TEST_CASE("report: mean, sample std and the t-based 95% CI, checked by hand") {
   CHECK(one.ci95 == 0.0);
 }
 
-TEST_CASE("report: groups by scheme and experts; failed and diverged runs are counted, not averaged") {
+TEST_CASE("report: groups by scheme and experts, and failed and diverged runs are counted, not averaged") {
   auto t = fixture();
   CHECK(t.by == std::vector<std::string>{"constraint.kind", "moe.num_experts"});
   REQUIRE(t.rows.size() == 3);

@@ -96,6 +96,7 @@ void print_plan(const config::SweepSpec& spec, const Plan& plan, const std::stri
 class EventPrinter {
 public:
   explicit EventPrinter(std::size_t total) : m_total(total) {}
+  void set_total(std::size_t total) { m_total = total; }
   void operator()(const ExecutorEvent& e) {
     if (e.kind == ExecutorEvent::Kind::started) {
       fmt::print("[{}] start  run {} ({})\n", e.slot, e.run_id, e.label);
@@ -239,9 +240,10 @@ int run_on_slurm(const config::SweepSpec& spec, const Plan& plan, const SweepReq
   auto queue = record_plan(db, sweep_id, spec, plan, req, threads, executor.runs_in_flight());
   fmt::print("sweep '{}': {} runs, {} already done, {} queued or running in Slurm, {} to submit\n", spec.name,
              plan.runs.size(), queue.done, queue.in_flight, queue.items.size());
+  printer.set_total(static_cast<std::size_t>(queue.in_flight) + queue.items.size());
   if (!queue.items.empty()) {
     const auto array = executor.submit(queue.items);
-    fmt::print("submitted Slurm array {} ({} tasks{})\n", array, queue.items.size(),
+    fmt::print("submitted Slurm array {} ({} task{}{})\n", array, queue.items.size(), queue.items.size() == 1 ? "" : "s",
                spec.slurm.array_parallelism > 0 ? fmt::format(", at most {} at once", spec.slurm.array_parallelism)
                                                 : std::string());
   }

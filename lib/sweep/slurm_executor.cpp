@@ -95,7 +95,8 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
   }
   std::optional<std::int64_t> code = exit ? std::optional<std::int64_t>(exit->code) : std::nullopt;
   std::optional<std::int64_t> sig;
-  if (!code && record) {
+  const bool never_ran = task.started_at.empty() && record && record->state == "CANCELLED";
+  if (!code && record && !never_ran) {
     code = record->exit_code;
     sig = record->signal;
   }
