@@ -124,3 +124,14 @@ TEST_CASE("config: every key is documented in docs/config.md") {
     CHECK(doc.find("`" + spec.key + "`") != std::string::npos);
   }
 }
+
+TEST_CASE("config: precision and memory format are left out of the hash when auto") {
+  auto base = config::load_experiment_text(test::tiny_experiment_toml(), "tiny.toml").config;
+  auto bf16 = config::load_experiment_text(test::tiny_experiment_toml(), "tiny.toml", {"train.precision=bf16"}).config;
+  auto autos = config::load_experiment_text(test::tiny_experiment_toml(), "tiny.toml",
+                                            {"train.precision=auto", "train.memory_format=auto"}).config;
+  CHECK(config::config_hash(base) == config::config_hash(autos));
+  CHECK(config::config_hash(base) != config::config_hash(bf16));
+  CHECK(config::canonical_toml(base).find("precision") == std::string::npos);
+  CHECK(config::canonical_toml(bf16).find("precision = \"bf16\"") != std::string::npos);
+}

@@ -153,3 +153,18 @@ TEST_CASE("trainer: a checkpoint of another architecture is refused with a clear
   test::write_file(dir / "junk.pt", "not a checkpoint");
   CHECK_THROWS_AS(trainer.restore(dir / "junk.pt"), InputError);
 }
+
+TEST_CASE("trainer: bf16 autocast and channels-last train and evaluate with fp32 routing") {
+  auto cfg = tiny({"train.epochs=1", "train.precision=bf16", "train.memory_format=channels_last"});
+  CHECK(train::resolve_execution("auto", "auto", torch::kCPU).bf16 == false);
+  CHECK(train::resolve_execution("auto", "auto", torch::Device(torch::kCUDA, 0)).bf16);
+  CHECK(train::resolve_execution("auto", "auto", torch::Device(torch::kCUDA, 0)).channels_last);
+  CHECK(train::resolve_execution("fp32", "contiguous", torch::Device(torch::kCUDA, 0)).bf16 == false);
+  auto d = data::load_data(cfg.data);
+  auto epochs = run_epochs(cfg, d);
+  REQUIRE(epochs.size() == 1);
+  CHECK(std::isfinite(epochs[0].train_loss));
+  CHECK(std::isfinite(epochs[0].test_loss));
+  CHECK(sum(epochs[0].train_routing[0].importance_share) == doctest::Approx(1.0));
+  CHECK(sum(epochs[0].test_routing[0].sample_share) == doctest::Approx(2.0));
+}

@@ -57,6 +57,8 @@ struct TrainConfig {
   std::int64_t seed = 42;
   std::int64_t threads = 0;        // intra-op threads; 0 = all cores
   std::int64_t eval_batch_size = 500;
+  std::string precision = "auto";      // auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
+  std::string memory_format = "auto";  // auto (channels_last on CUDA) | contiguous | channels_last
 };
 
 struct ExperimentConfig {

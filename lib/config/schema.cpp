@@ -159,6 +159,11 @@ std::vector<KeySpec> make_keys() {
       with_range(entry("train.threads", T::integer, "CPU threads for Torch (0 = all cores)"), 0, 1024))));
   keys.push_back(bound<&E::train, &TrainConfig::eval_batch_size>(not_identity(
       with_range(entry("train.eval_batch_size", T::integer, "batch size of test evaluation"), 1))));
+  keys.push_back(bound<&E::train, &TrainConfig::precision>(with_choices(
+      entry("train.precision", T::string, "auto: bf16 autocast on CUDA, fp32 on CPU"), {"auto", "fp32", "bf16"})));
+  keys.push_back(bound<&E::train, &TrainConfig::memory_format>(
+      with_choices(entry("train.memory_format", T::string, "auto: channels_last on CUDA, contiguous on CPU"),
+                   {"auto", "contiguous", "channels_last"})));
   return keys;
 }
 
@@ -269,6 +274,12 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
   }
   if (key == "train.momentum") {
     return cfg.train.optimizer == "sgd";
+  }
+  if (key == "train.precision") {
+    return cfg.train.precision != "auto";  // "auto" is left out: configs from before the key keep their hash
+  }
+  if (key == "train.memory_format") {
+    return cfg.train.memory_format != "auto";
   }
   if (key == "train.lr_milestones" || key == "train.lr_gamma") {
     return cfg.train.schedule == "step";

@@ -35,6 +35,50 @@ torch::Device pick_device(const std::string& spec) {
   throw InputError(fmt::format("--device {}: use auto, cpu, cuda or cuda:N", spec));
 }
 
+Execution resolve_execution(const std::string& precision, const std::string& memory_format,
+                            const torch::Device& device) {
+  const bool cuda = device.is_cuda();
+  return {precision == "bf16" || (precision == "auto" && cuda),
+          memory_format == "channels_last" || (memory_format == "auto" && cuda)};
+}
+
+AutocastScope::AutocastScope(bool enabled, const torch::Device& device) : m_enabled(enabled), m_cuda(device.is_cuda()) {
+  if (!m_enabled) {
+    return;
+  }
+  if (m_cuda) {
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+  }
+  at::autocast::increment_nesting();
+}
+
+AutocastScope::~AutocastScope() {
+  if (!m_enabled) {
+    return;
+  }
+  if (at::autocast::decrement_nesting() == 0) {
+    at::autocast::clear_cache();
+  }
+  if (m_cuda) {
+    at::autocast::set_enabled(false);
+  } else {
+    at::autocast::set_cpu_enabled(false);
+  }
+}
+
+void to_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.parameters()) {
+    if (p.dim() == 4) {
+      p.set_data(p.data().contiguous(at::MemoryFormat::ChannelsLast));
+    }
+  }
+}
+
 int set_threads(std::int64_t threads) {
   int n = threads > 0 ? static_cast<int>(threads) : static_cast<int>(std::thread::hardware_concurrency());
   n = std::max(1, n);

@@ -1,4 +1,5 @@
 #include "data/batches.hpp"
+#include "train/device.hpp"
 #include "train/routing_stats.hpp"
 #include "train/trainer.hpp"
 
@@ -27,8 +28,14 @@ EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::
     const auto n = std::min(options.batch_size, ds.size() - start);
     auto idx = torch::arange(start, start + n, torch::kLong);
     auto x = data::make_batch(ds, idx, data, none, gen, device);
+    if (options.channels_last) {
+      x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    }
     auto y = ds.labels_n.index_select(0, idx).to(device);
-    auto out = model->forward(x);
+    auto out = [&] {
+      AutocastScope autocast(options.bf16, device);
+      return model->forward(x);
+    }();
     loss_sum += torch::nn::functional::cross_entropy(
                     out.logits_bn.to(torch::kFloat), y,
                     torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))

@@ -170,6 +170,10 @@ int run_evaluate(const EvaluateRequest& req) {
   models::ResNet model(cfg, data.channels, data.num_classes);
   model->to(device);
   const auto info = load_checkpoint(t.checkpoint, model, nullptr);
+  const auto exec = resolve_execution(cfg.train.precision, cfg.train.memory_format, device);
+  if (exec.channels_last) {
+    to_channels_last(*model);
+  }
 
   struct Setting {
     std::string name;
@@ -201,7 +205,7 @@ int run_evaluate(const EvaluateRequest& req) {
     const auto& s = settings[i];
     set_routing(model, s.routing);
     const bool keep = i == 0 && !req.dump_routing.empty();
-    EvalResult r = evaluate(model, ds, data, device, {cfg.train.eval_batch_size, cfg.moe.collapse_share, keep});
+    EvalResult r = evaluate(model, ds, data, device, {cfg.train.eval_batch_size, cfg.moe.collapse_share, keep, exec.bf16, exec.channels_last});
     if (keep) {
       dump_routing_csv(req.dump_routing, r, ds, data);
     }

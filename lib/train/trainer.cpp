@@ -3,6 +3,7 @@
 #include "config/canonical.hpp"
 #include "data/batches.hpp"
 #include "train/checkpoint.hpp"
+#include "train/device.hpp"
 #include "train/routing_stats.hpp"
 
 #include <fmt/format.h>
@@ -76,12 +77,19 @@ Trainer::Trainer(const config::ExperimentConfig& cfg, const data::DataSplits& da
   torch::manual_seed(static_cast<std::uint64_t>(cfg.train.seed));
   m_model = models::ResNet(cfg, data.channels, data.num_classes);
   m_model->to(device);
+  m_exec = resolve_execution(cfg.train.precision, cfg.train.memory_format, device);
+  if (m_exec.channels_last) {
+    to_channels_last(*m_model);
+  }
   m_optimizer = make_optimizer(cfg.train, m_model->parameters());
 }
 
 std::int64_t Trainer::restore(const std::filesystem::path& path) {
   auto info = load_checkpoint(path, m_model, m_optimizer.get());
   m_epochs_done = info.epoch;
+  if (m_exec.channels_last) {
+    to_channels_last(*m_model);
+  }
   return m_epochs_done;
 }
 
@@ -122,10 +130,18 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
       }
       auto idx = order.narrow(0, b * t.batch_size, std::min(t.batch_size, n - b * t.batch_size));
       auto x = data::make_batch(train_set, idx, m_data, augmentation, gen, m_device);
+      if (m_exec.channels_last) {
+        x = x.contiguous(at::MemoryFormat::ChannelsLast);
+      }
       auto y = train_set.labels_n.index_select(0, idx).to(m_device);
-      auto out = m_model->forward(x);
-      auto ce = torch::nn::functional::cross_entropy(out.logits_bn, y);
-      auto loss = ce + out.aux_loss;
+      models::ModelOutput out;
+      torch::Tensor ce, loss;
+      {
+        AutocastScope autocast(m_exec.bf16, m_device);
+        out = m_model->forward(x);
+        ce = torch::nn::functional::cross_entropy(out.logits_bn, y);
+        loss = ce + out.aux_loss;
+      }
       clear_gradients(*m_optimizer);
       loss.backward();
       m_optimizer->step();
@@ -157,7 +173,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
     }
     const double train_seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
     EvalResult test =
-        evaluate(m_model, m_data.test, m_data, m_device, {t.eval_batch_size, m_cfg.moe.collapse_share, false});
+        evaluate(m_model, m_data.test, m_data, m_device, {t.eval_batch_size, m_cfg.moe.collapse_share, false, m_exec.bf16, m_exec.channels_last});
 
     EpochRecord rec;
     rec.epoch = static_cast<int>(epoch);

@@ -7,6 +7,7 @@
 #include "core/progress.hpp"
 #include "data/dataset.hpp"
 #include "models/resnet.hpp"
+#include "train/device.hpp"
 #include "train/routing_stats.hpp"
 
 #include <torch/torch.h>
@@ -25,6 +26,8 @@ struct EvalOptions {
   std::int64_t batch_size = 500;
   double collapse_share = kCollapseShare;
   bool keep_samples = false;  // keep per-sample routing (for --dump-routing)
+  bool bf16 = false;           // bf16 autocast
+  bool channels_last = false;  // batches in channels-last memory format
 };
 
 // Per-sample routing of one MoE layer over a whole split (kept on request).
@@ -80,6 +83,7 @@ private:
   models::ResNet m_model{nullptr};
   std::unique_ptr<torch::optim::Optimizer> m_optimizer;
   std::int64_t m_epochs_done = 0;
+  Execution m_exec;
 };
 
 } // namespace moexp::train

@@ -1,0 +1,82 @@
+// Store ingest: what `moexp train` writes per epoch (the epoch's metrics and its train and test routing snapshots:
+// shares, CVs, class x expert and superclass x expert matrices, co-activation) for TRIALS runs x EPOCHS epochs,
+// through ResultStore, timed from opening the database to the last commit. bench/store_ingest.sh runs it next to
+// Optuna's SQLite storage recording the same per-epoch values (bench/store_ingest_optuna.py).
+// Usage: build/bench/moexp_bench_store DB_PATH [trials] [epochs]    Prints "seconds S values V rows R".
+#include "store/result_store.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+using namespace moexp;
+
+namespace {
+
+LayerRouting routing(int epoch) {
+  constexpr int kExperts = 4, kClasses = 10, kSuperclasses = 4;
+  LayerRouting l;
+  l.position = 1;
+  l.samples = 10000;
+  for (int e = 0; e < kExperts; ++e) {
+    l.importance_share.push_back(0.25 + 0.01 * ((e + epoch) % 3 - 1));
+    l.sample_share.push_back(2.0 * l.importance_share.back());
+  }
+  l.class_expert.assign(kClasses, l.importance_share);
+  l.superclass_expert.assign(kSuperclasses, l.importance_share);
+  l.class_samples.assign(kClasses, 1000);
+  l.coactivation.assign(kExperts * kExperts, 0);
+  for (int i = 0; i < kExperts; ++i) {
+    for (int j = i + 1; j < kExperts; ++j) {
+      l.coactivation[static_cast<std::size_t>(i * kExperts + j)] = 1000 + i + j;
+    }
+  }
+  l.class_mi = 0.3;
+  l.superclass_mi = 0.2;
+  summarize_routing(l);
+  return l;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fmt::print(stderr, "usage: moexp_bench_store DB_PATH [trials] [epochs]\n");
+    return 2;
+  }
+  const std::string path = argv[1];
+  const int trials = argc > 2 ? std::stoi(argv[2]) : 100;
+  const int epochs = argc > 3 ? std::stoi(argv[3]) : 50;
+  std::filesystem::remove(path);
+  const auto start = std::chrono::steady_clock::now();
+  store::ResultStore db(path);
+  for (int t = 0; t < trials; ++t) {
+    store::NewRun row{fmt::format("trial-{}", t), "", fmt::format("{:016x}", t),
+                      {{"constraint.kind", "\"importance\""}, {"train.seed", std::to_string(t)}},
+                      "cpu", "bench", 0, {}};
+    const auto id = db.create_run(row);
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+      EpochRecord r;
+      r.epoch = epoch;
+      r.train_loss = 1.0 / epoch;
+      r.train_acc = 0.5 + 0.004 * epoch;
+      r.test_loss = 1.1 / epoch;
+      r.test_acc = 0.5 + 0.003 * epoch;
+      r.aux_loss = 0.01;
+      r.lr = 1e-3;
+      r.seconds = 30;
+      r.images_per_s = 600;
+      r.train_routing.push_back(routing(epoch));
+      r.test_routing.push_back(routing(epoch + 1));
+      db.record_epoch(id, r);
+    }
+    db.finish_run(id, store::kFinished);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // The values Optuna records too: 8 epoch scalars + per split and expert the importance and sample shares.
+  const long values = static_cast<long>(trials) * epochs * (8 + 2 * 4 * 2);
+  fmt::print("seconds {:.3f} values {} epochs {}\n", seconds, values, static_cast<long>(trials) * epochs);
+  return 0;
+}
