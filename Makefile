@@ -12,19 +12,26 @@ PACKAGES := g++ make cmake ninja-build ccache libtorch-dev libcli11-dev libfmt-d
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: deps configure build test demo format clean
+.PHONY: deps configure build test demo bench format clean
 
-# Idempotent: a quick no-op when every package is installed. Never purges anything (purging libhwloc15 removes
-# LibTorch).
-deps:
-	@missing=$$(for p in $(PACKAGES); do \
+# Only for `make bench`: the side-by-side references (the same LibTorch 1.13 from Python, and Optuna).
+BENCH_PACKAGES := python3-torch python3-optuna bc
+
+# Install the Debian packages in $(1) that are missing. Idempotent: a quick no-op when all are installed. Never
+# purges anything (purging libhwloc15 removes LibTorch).
+define install_missing
+	@missing=$$(for p in $(1); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing" $$missing; \
+	  echo "make: installing" $$missing; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi; \
-	test -f /usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake || \
+	fi
+endef
+
+deps:
+	$(call install_missing,$(PACKAGES))
+	@test -f /usr/lib/x86_64-linux-gnu/cmake/Torch/TorchConfig.cmake || \
 	  { echo "make deps: LibTorch's CMake config is missing; reinstall libtorch-dev"; exit 1; }
 
 $(BUILD)/build.ninja:
@@ -39,6 +46,18 @@ build: configure
 test: deps
 	$(MAKE) build
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
+
+# The benchmarks (bench/RESULTS.md): each prints its own reference measured in the same run. About 12 minutes on
+# 2 cores (the report bench generates a 1,000-run database once, 4 minutes, kept in $(BUILD)/bench-report.db).
+bench: deps
+	$(call install_missing,$(BENCH_PACKAGES))
+	$(MAKE) build
+	cmake --build $(BUILD) --target moexp_bench_moe_stage moexp_bench_store moexp_bench_report
+	@echo "== 1. training throughput: moexp vs PyTorch-Python =="; bench/train_throughput.sh $(BUILD)/moexp
+	@echo "== 2. MoE stage cost vs the dense stage =="; $(BUILD)/bench/moexp_bench_moe_stage
+	@echo "== 3a. store ingest: moexp vs Optuna =="; bench/store_ingest.sh $(BUILD)/bench/moexp_bench_store
+	@echo "== 3b. report and runs latency =="; $(BUILD)/bench/moexp_bench_report $(BUILD)/bench-report.db
+	@echo "== 4. sweep occupancy and overhead =="; bench/sweep_occupancy.sh $(BUILD)/moexp
 
 demo: deps
 	$(MAKE) build
