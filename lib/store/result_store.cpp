@@ -6,6 +6,10 @@
 
 namespace moexp::store {
 
+std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int64_t run_id) {
+  return db_path.parent_path() / "runs" / std::to_string(run_id);
+}
+
 ResultStore::ResultStore(const std::string& path) : m_db(std::make_unique<Database>(path)) { migrate(*m_db); }
 
 ResultStore::~ResultStore() = default;

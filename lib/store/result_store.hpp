@@ -4,6 +4,7 @@
 #include "core/metrics.hpp"
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -170,6 +171,9 @@ struct RunSummary {
 };
 
 struct CompiledFilter;
+
+// The folder of run `run_id` next to the database at `db_path`: <db folder>/runs/<id> (checkpoint, logs, config).
+std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int64_t run_id);
 
 class ResultStore {
 public:

@@ -15,11 +15,22 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-std::filesystem::path run_dir(const std::string& db_path, std::int64_t id) {
-  return std::filesystem::path(db_path).parent_path() / "runs" / std::to_string(id);
-}
-
 } // namespace
+
+bool is_retryable(const std::string& outcome) { return outcome == "failed" || outcome == "timeout"; }
+
+void SweepSummary::count(const std::string& outcome, bool will_retry) {
+  ++attempts;
+  if (is_retryable(outcome)) {
+    failed += will_retry ? 0 : 1;
+  } else if (outcome == "finished") {
+    ++finished;
+  } else if (outcome == "diverged") {
+    ++diverged;
+  } else {
+    ++interrupted;
+  }
+}
 
 std::vector<Slot> make_slots(std::int64_t jobs, const std::vector<std::int64_t>& gpus, std::int64_t per_gpu) {
   std::vector<Slot> slots;
@@ -69,7 +80,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
     }
     return false;
   }
-  const auto dir = run_dir(m_options.db_path, item.run_id);
+  const auto dir = store::run_folder(m_options.db_path, item.run_id);
   std::filesystem::create_directories(dir);
   LaunchRequest request;
   request.argv = {m_options.moexp_exe, "train",    "--resume", std::to_string(item.run_id),
@@ -90,8 +101,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
     m_store.finish_run(item.run_id, store::kFailed, e.what());
     m_store.record_attempt({item.run_id, m_options.sweep_id, job.started_at, 0, slot.name, std::nullopt,
                             std::nullopt, "failed", e.what()});
-    ++summary.failed;
-    ++summary.attempts;
+    summary.count("failed", false);
     return false;
   }
   active.push_back(job);
@@ -104,7 +114,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
 void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vector<WorkItem>& queue,
                       SweepSummary& summary) {
   const double seconds = std::chrono::duration<double>(clock::now() - job.started).count();
-  const auto tail = core::file_tail(run_dir(m_options.db_path, job.item.run_id) / "stderr.log");
+  const auto tail = core::file_tail(store::run_folder(m_options.db_path, job.item.run_id) / "stderr.log");
   auto row = m_store.find_run(job.item.run_id);
   const std::string status = row ? row->status : store::kFailed;
   std::string outcome;
@@ -130,21 +140,11 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
   m_store.record_attempt({job.item.run_id, m_options.sweep_id, job.started_at, seconds, job.slot->name,
                           exit.exit_code ? std::optional<std::int64_t>(*exit.exit_code) : std::nullopt,
                           exit.signal ? std::optional<std::int64_t>(*exit.signal) : std::nullopt, outcome, tail});
-  ++summary.attempts;
-  bool retry = false;
-  if (outcome == "failed" || outcome == "timeout") {
-    retry = !stopping && m_store.attempt_count(job.item.run_id) <= m_options.retries;
-    if (retry) {
-      queue.push_back(job.item);
-    } else {
-      ++summary.failed;
-    }
-  } else if (outcome == "finished") {
-    ++summary.finished;
-  } else if (outcome == "diverged") {
-    ++summary.diverged;
-  } else {
-    ++summary.interrupted;
+  const bool retry =
+      is_retryable(outcome) && !stopping && m_store.attempt_count(job.item.run_id) <= m_options.retries;
+  summary.count(outcome, retry);
+  if (retry) {
+    queue.push_back(job.item);
   }
   if (m_on_event) {
     m_on_event({ExecutorEvent::Kind::ended, job.item.run_id, job.item.label, job.slot->name, outcome, seconds, retry});

@@ -55,7 +55,13 @@ struct SweepSummary {
   std::int64_t finished = 0, failed = 0, diverged = 0, interrupted = 0, skipped = 0;
   std::int64_t attempts = 0;
   bool stopped = false;  // the stop flag ended the sweep early
+
+  // Count one ended attempt; a failed or timed-out one counts as failed only when it will not be retried.
+  void count(const std::string& outcome, bool will_retry);
 };
+
+// Outcomes a sweep retries within its budget: "failed" and "timeout" (never a diverged or interrupted run).
+bool is_retryable(const std::string& outcome);
 
 class Executor {
 public:

@@ -168,7 +168,7 @@ Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::S
       store::NewRun row{cfg.name, config::canonical_toml(cfg), run.config_hash, config::config_params(cfg), "", "", 0, {}};
       run_id = db.create_pending_run(row);
       std::error_code ec;
-      fs::create_directories(fs::path(req.db_path).parent_path() / "runs" / std::to_string(run_id), ec);
+      fs::create_directories(store::run_folder(req.db_path, run_id), ec);
     } else {
       run_id = existing->id;
     }

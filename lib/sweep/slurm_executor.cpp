@@ -16,10 +16,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-fs::path run_dir(const fs::path& db_path, std::int64_t run_id) {
-  return db_path.parent_path() / "runs" / std::to_string(run_id);
-}
-
 } // namespace
 
 SlurmExecutor::SlurmExecutor(SlurmClient& slurm, store::ResultStore& store, SlurmExecutorOptions options,
@@ -66,7 +62,7 @@ std::int64_t SlurmExecutor::submit(const std::vector<WorkItem>& items) {
   fs::permissions(script, fs::perms::owner_exec, fs::perm_options::add);
   std::vector<std::int64_t> run_ids;
   for (const auto& item : items) {
-    fs::create_directories(run_dir(m_options.db_path, item.run_id));
+    fs::create_directories(store::run_folder(m_options.db_path, item.run_id));
     run_ids.push_back(item.run_id);
     m_labels[item.run_id] = item.label;
   }
@@ -86,7 +82,7 @@ std::set<std::int64_t> SlurmExecutor::runs_in_flight() {
 void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<slurm::TaskRecord>& record,
                            const std::string& outcome, std::optional<TaskExit> exit, bool retry,
                            std::vector<WorkItem>& retries, SweepSummary& summary) {
-  const auto dir = run_dir(m_options.db_path, task.run_id);
+  const auto dir = store::run_folder(m_options.db_path, task.run_id);
   const auto tail = core::file_tail(dir / "stderr.log");
   const std::string state = record ? record->state : "GONE";
   double seconds = exit ? exit->seconds : 0;
@@ -121,21 +117,10 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
   m_store.record_attempt({task.run_id, m_options.sweep_id, task.started_at.empty() ? task.submitted_at : task.started_at,
                           seconds, slot, code, sig, outcome, tail});
   m_store.settle_slurm_task(task.id, state, outcome);
-  ++summary.attempts;
-  bool again = false;
-  if (outcome == "failed" || outcome == "timeout") {
-    again = retry && m_store.attempt_count(task.run_id) <= m_options.retries;
-    if (again) {
-      retries.push_back({task.run_id, label_of(task.run_id)});
-    } else {
-      ++summary.failed;
-    }
-  } else if (outcome == "finished") {
-    ++summary.finished;
-  } else if (outcome == "diverged") {
-    ++summary.diverged;
-  } else {
-    ++summary.interrupted;
+  const bool again = is_retryable(outcome) && retry && m_store.attempt_count(task.run_id) <= m_options.retries;
+  summary.count(outcome, again);
+  if (again) {
+    retries.push_back({task.run_id, label_of(task.run_id)});
   }
   if (m_on_event) {
     m_on_event({ExecutorEvent::Kind::ended, task.run_id, label_of(task.run_id), slot, outcome, seconds, again});
@@ -161,7 +146,7 @@ std::vector<WorkItem> SlurmExecutor::poll_once(bool retry, SweepSummary& summary
     }
     TaskEvidence evidence;
     evidence.record = record;
-    evidence.exit = read_exit_file(exit_file(run_dir(m_options.db_path, task.run_id), task.array_job_id,
+    evidence.exit = read_exit_file(exit_file(store::run_folder(m_options.db_path, task.run_id), task.array_job_id,
                                              task.task_index));
     auto row = m_store.find_run(task.run_id);
     evidence.run_status = row ? row->status : store::kFailed;

@@ -42,7 +42,7 @@ Target resolve_target(const EvaluateRequest& req, store::ResultStore& db) {
       throw InputError(fmt::format("evaluate: no run {} in {}", id, req.db_path));
     }
     t.run = *run;
-    t.checkpoint = run_folder(req.db_path, id) / "checkpoint.pt";
+    t.checkpoint = store::run_folder(req.db_path, id) / "checkpoint.pt";
     if (!fs::exists(t.checkpoint)) {
       throw InputError(fmt::format("evaluate: run {} has no checkpoint ({} is missing)", id, t.checkpoint.string()));
     }

@@ -128,9 +128,6 @@ Prepared prepare(const TrainRequest& req) {
 
 } // namespace
 
-std::filesystem::path run_folder(const std::string& db_path, std::int64_t run_id) {
-  return std::filesystem::path(db_path).parent_path() / "runs" / std::to_string(run_id);
-}
 
 int run_train(const TrainRequest& req) {
   Prepared p = prepare(req);
@@ -146,7 +143,7 @@ int run_train(const TrainRequest& req) {
   std::filesystem::path folder;
   if (p.resumed) {
     run_id = p.resumed->id;
-    folder = run_folder(req.db_path, run_id);
+    folder = store::run_folder(req.db_path, run_id);
     const auto checkpoint = folder / "checkpoint.pt";
     const std::int64_t done = std::filesystem::exists(checkpoint) ? trainer.restore(checkpoint) : 0;
     db.resume_run(run_id, done, device.str(), host, ::getpid());
@@ -161,7 +158,7 @@ int run_train(const TrainRequest& req) {
     store::NewRun row{cfg.name,     config::canonical_toml(cfg), config::config_hash(cfg), config::config_params(cfg),
                       device.str(), host,                          ::getpid(),             class_infos(data)};
     run_id = db.create_run(row);
-    folder = run_folder(req.db_path, run_id);
+    folder = store::run_folder(req.db_path, run_id);
     core::write_file_atomic(folder / "config.toml", row.config_toml);
     fmt::print("run {}: '{}' ({}, {}, {} train / {} test images) on {} with {} thread(s)\n", run_id, cfg.name,
                cfg.model.arch,

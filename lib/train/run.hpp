@@ -27,7 +27,4 @@ inline constexpr int kExitInterrupted = 130;
 // during training marks the run failed and throws Error. Returns kExitOk, kExitDiverged or kExitInterrupted.
 int run_train(const TrainRequest& request);
 
-// The folder of run `run_id` next to the database at `db_path`: <db folder>/runs/<id>.
-std::filesystem::path run_folder(const std::string& db_path, std::int64_t run_id);
-
 } // namespace moexp::train
