@@ -40,6 +40,13 @@ EpochRecord sample_epoch(int epoch) {
   return r;
 }
 
+// The routing read back from run `id`'s only epoch snapshot of `split`.
+std::vector<LayerRouting> stored_routing(ResultStore& db, std::int64_t id, const std::string& split) {
+  auto snaps = db.snapshots(id);
+  REQUIRE(snaps.size() == 2);
+  return db.snapshot_routing(snaps[0].split == split ? snaps[0].id : snaps[1].id);
+}
+
 } // namespace
 
 TEST_CASE("store: a run round-trips with its params") {
@@ -114,6 +121,60 @@ TEST_CASE("store: a file database is created with WAL and the current schema ver
   Statement mode(raw, "PRAGMA journal_mode");
   REQUIRE(mode.step());
   CHECK(mode.column_text(0) == "wal");
+  Statement page(raw, "PRAGMA page_size");
+  REQUIRE(page.step());
+  CHECK(page.column_int(0) == 1024);
+}
+
+TEST_CASE("store: a prepared statement is kept per SQL text and comes back reset with its bindings cleared") {
+  Database db(":memory:");
+  db.exec("CREATE TABLE t (x INTEGER)");
+  Statement& first = db.prepared("INSERT INTO t VALUES (?)");
+  first.bind(1, 5).run();
+  Statement& again = db.prepared("INSERT INTO t VALUES (?)");
+  CHECK(&again == &first);
+  again.run();  // bindings cleared: inserts NULL
+  Statement q(db, "SELECT count(*), count(x), sum(x) FROM t");
+  REQUIRE(q.step());
+  CHECK(q.column_int(0) == 2);
+  CHECK(q.column_int(1) == 1);
+  CHECK(q.column_int(2) == 5);
+}
+
+TEST_CASE("store: RowInserter writes rows in multi-row chunks, in order, with every value type") {
+  Database db(":memory:");
+  db.exec("CREATE TABLE t (i INTEGER, d REAL, s TEXT, n INTEGER)");
+  const int rows = 2 * RowInserter::kRowsPerStatement + 22;
+  {
+    RowInserter insert(db, "INSERT INTO t (i, d, s, n)", 4);
+    for (int i = 0; i < rows; ++i) {
+      insert.add(i, 0.5 * i, std::string_view(i % 2 ? "odd'; --" : "even"), nullptr);
+    }
+    insert.flush();
+    insert.flush();  // nothing queued: no-op
+  }
+  Statement q(db, "SELECT i, d, s, n IS NULL FROM t ORDER BY rowid");
+  int seen = 0;
+  while (q.step()) {
+    CHECK(q.column_int(0) == seen);
+    CHECK(q.column_double(1) == doctest::Approx(0.5 * seen));
+    CHECK(q.column_text(2) == (seen % 2 ? "odd'; --" : "even"));
+    CHECK(q.column_int(3) == 1);
+    ++seen;
+  }
+  CHECK(seen == rows);
+}
+
+TEST_CASE("store: RowInserter refuses a short row and writes nothing of it") {
+  Database db(":memory:");
+  db.exec("CREATE TABLE t (a INTEGER, b INTEGER)");
+  RowInserter insert(db, "INSERT INTO t (a, b)", 2);
+  insert.add(1, 2);
+  insert.add(3);
+  CHECK_THROWS_AS(insert.flush(), StoreError);
+  Statement q(db, "SELECT count(*) FROM t");
+  REQUIRE(q.step());
+  CHECK(q.column_int(0) == 0);
 }
 
 TEST_CASE("store: a database from a newer moexp is refused") {
@@ -160,10 +221,7 @@ TEST_CASE("store: a routing snapshot round-trips matrices, co-activation and spe
   l.superclass_mi = 0.3;
   l.sample_entropy = 0.6;
   db.record_epoch(id, rec);
-  auto snaps = db.snapshots(id);
-  REQUIRE(snaps.size() == 2);
-  const auto& test_snap = snaps[0].split == "test" ? snaps[0] : snaps[1];
-  auto back = db.snapshot_routing(test_snap.id);
+  auto back = stored_routing(db, id, "test");
   REQUIRE(back.size() == 1);
   CHECK(back[0].class_expert == l.class_expert);
   CHECK(back[0].superclass_expert == l.superclass_expert);
@@ -172,6 +230,35 @@ TEST_CASE("store: a routing snapshot round-trips matrices, co-activation and spe
   CHECK(back[0].importance_share == l.importance_share);
   CHECK(db.classes(id).size() == 2);
   CHECK(db.classes(id)[1].superclass_name == "B");
+}
+
+TEST_CASE("store: a CIFAR-100-sized snapshot (100 classes x 16 experts, several chunks) round-trips") {
+  ResultStore db(":memory:");
+  auto id = db.create_run(sample_run());
+  auto rec = sample_epoch(1);
+  auto& l = rec.train_routing[0];
+  l.importance_share.assign(16, 1.0 / 16);
+  l.sample_share.assign(16, 2.0 / 16);
+  l.class_expert.assign(100, std::vector<double>(16));
+  for (std::size_t c = 0; c < 100; ++c) {
+    for (std::size_t e = 0; e < 16; ++e) {
+      l.class_expert[c][e] = static_cast<double>(c * 16 + e) / 1600.0;
+    }
+  }
+  l.superclass_expert.assign(20, std::vector<double>(16, 0.0625));
+  l.coactivation.assign(16 * 16, 0);
+  for (std::int64_t a = 0; a < 16; ++a) {
+    for (std::int64_t b = a + 1; b < 16; ++b) {
+      l.coactivation[static_cast<std::size_t>(a * 16 + b)] = a * 100 + b;
+    }
+  }
+  db.record_epoch(id, rec);
+  auto back = stored_routing(db, id, "train");
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].class_expert == l.class_expert);
+  CHECK(back[0].superclass_expert == l.superclass_expert);
+  CHECK(back[0].coactivation == l.coactivation);
+  CHECK(back[0].sample_share == l.sample_share);
 }
 
 TEST_CASE("store: evaluations are stored per setting with their routing, and survive resume") {

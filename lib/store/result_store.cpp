@@ -10,13 +10,17 @@ std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int6
   return db_path.parent_path() / "runs" / std::to_string(run_id);
 }
 
-ResultStore::ResultStore(const std::string& path) : m_db(std::make_unique<Database>(path)) { migrate(*m_db); }
+ResultStore::ResultStore(const std::string& path) : m_db(std::make_unique<Database>(path)) {
+  migrate(*m_db);
+}
 
 ResultStore::~ResultStore() = default;
 ResultStore::ResultStore(ResultStore&&) noexcept = default;
 ResultStore& ResultStore::operator=(ResultStore&&) noexcept = default;
 
-const std::string& ResultStore::path() const { return m_db->path(); }
+const std::string& ResultStore::path() const {
+  return m_db->path();
+}
 
 std::int64_t ResultStore::create_run(const NewRun& run) {
   Transaction tx(*m_db);
@@ -25,8 +29,8 @@ std::int64_t ResultStore::create_run(const NewRun& run) {
     INSERT INTO runs (name, config_toml, config_hash, status, device, host, pid, moexp_version,
                       created_at, started_at, heartbeat_at)
     VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?))sql");
-  insert.bind_all(run.name, run.config_toml, run.config_hash, run.device, run.host, run.pid,
-                  std::string(MOEXP_VERSION), now, now, now);
+  insert.bind_all(run.name, run.config_toml, run.config_hash, run.device, run.host, run.pid, std::string(MOEXP_VERSION),
+                  now, now, now);
   insert.run();
   const std::int64_t id = m_db->last_insert_rowid();
   Statement param(*m_db, "INSERT INTO run_params (run_id, key, value) VALUES (?, ?, ?)");
@@ -76,7 +80,7 @@ RunRow read_run(const Statement& q) {
   return row;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<RunRow> ResultStore::find_run(std::int64_t id) {
   Statement q(*m_db, std::string(kRunColumns) + "WHERE id = ?");
@@ -117,7 +121,7 @@ void ResultStore::resume_run(std::int64_t id, std::int64_t keep_epochs, const st
 
 void ResultStore::record_epoch(std::int64_t id, const EpochRecord& r) {
   Transaction tx(*m_db);
-  Statement epoch(*m_db, R"sql(
+  Statement& epoch = m_db->prepared(R"sql(
     INSERT OR REPLACE INTO epochs (run_id, epoch, train_loss, train_acc, test_loss, test_acc, aux_loss, lr,
                                    seconds, images_per_s)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql");
@@ -125,14 +129,15 @@ void ResultStore::record_epoch(std::int64_t id, const EpochRecord& r) {
                  r.images_per_s);
   epoch.run();
   for (const char* split : {"train", "test"}) {
-    Statement drop(*m_db, "DELETE FROM routing_snapshots WHERE run_id = ? AND epoch = ? AND split = ? "
-                          "AND evaluation_id IS NULL");
+    Statement& drop = m_db->prepared(
+        "DELETE FROM routing_snapshots WHERE run_id = ? AND epoch = ? AND split = ? "
+        "AND evaluation_id IS NULL");
     drop.bind_all(id, r.epoch, split);
     drop.run();
   }
   write_snapshot(id, r.epoch, "train", std::nullopt, r.train_routing);
   write_snapshot(id, r.epoch, "test", std::nullopt, r.test_routing);
-  Statement update(*m_db, R"sql(
+  Statement& update = m_db->prepared(R"sql(
     UPDATE runs SET epochs_done = ?, wall_seconds = wall_seconds + ?, heartbeat_at = ? WHERE id = ?)sql");
   update.bind_all(r.epoch, r.seconds, core::now_iso8601(), id);
   update.run();
@@ -170,4 +175,4 @@ std::vector<std::pair<std::string, std::string>> ResultStore::params(std::int64_
   return rows;
 }
 
-} // namespace moexp::store
+}  // namespace moexp::store

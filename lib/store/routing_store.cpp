@@ -10,57 +10,49 @@ void ResultStore::write_snapshot(std::int64_t run_id, std::optional<std::int64_t
   if (layers.empty()) {
     return;
   }
-  Statement snap(*m_db, "INSERT INTO routing_snapshots (run_id, epoch, split, evaluation_id) VALUES (?, ?, ?, ?)");
+  Statement& snap =
+      m_db->prepared("INSERT INTO routing_snapshots (run_id, epoch, split, evaluation_id) VALUES (?, ?, ?, ?)");
   snap.bind_all(run_id, epoch, split, evaluation_id);
   snap.run();
   const std::int64_t sid = m_db->last_insert_rowid();
-  Statement layer(*m_db, R"sql(
+  RowInserter layer(*m_db, R"sql(
     INSERT INTO layer_stats (snapshot_id, layer, position, samples, importance_cv, sample_cv, living_experts,
                              class_mi, class_mi_control, superclass_mi, superclass_mi_control, sample_entropy,
-                             mean_entropy, max_share, collapsed)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql");
-  Statement expert(*m_db, R"sql(
-    INSERT INTO expert_stats (snapshot_id, layer, expert, importance_share, sample_share) VALUES (?, ?, ?, ?, ?))sql");
-  Statement cls(*m_db,
-                "INSERT INTO class_expert (snapshot_id, layer, class, expert, mean_weight) VALUES (?, ?, ?, ?, ?)");
-  Statement sup(*m_db, R"sql(
-    INSERT INTO superclass_expert (snapshot_id, layer, superclass, expert, mean_weight) VALUES (?, ?, ?, ?, ?))sql");
-  Statement pair(*m_db,
-                 "INSERT INTO coactivation (snapshot_id, layer, expert_a, expert_b, count) VALUES (?, ?, ?, ?, ?)");
-  auto matrix = [&](Statement& stmt, std::int64_t l, const std::vector<std::vector<double>>& rows) {
+                             mean_entropy, max_share, collapsed))sql",
+                    15);
+  RowInserter expert(*m_db, "INSERT INTO expert_stats (snapshot_id, layer, expert, importance_share, sample_share)", 5);
+  RowInserter cls(*m_db, "INSERT INTO class_expert (snapshot_id, layer, class, expert, mean_weight)", 5);
+  RowInserter sup(*m_db, "INSERT INTO superclass_expert (snapshot_id, layer, superclass, expert, mean_weight)", 5);
+  RowInserter pair(*m_db, "INSERT INTO coactivation (snapshot_id, layer, expert_a, expert_b, count)", 5);
+  auto matrix = [&](RowInserter& rows_out, std::int64_t l, const std::vector<std::vector<double>>& rows) {
     for (std::size_t r = 0; r < rows.size(); ++r) {
       for (std::size_t e = 0; e < rows[r].size(); ++e) {
-        stmt.reset();
-        stmt.bind_all(sid, l, static_cast<std::int64_t>(r), static_cast<std::int64_t>(e), rows[r][e]);
-        stmt.run();
+        rows_out.add(sid, l, static_cast<std::int64_t>(r), static_cast<std::int64_t>(e), rows[r][e]);
       }
     }
   };
   for (const auto& lr : layers) {
     const std::int64_t l = lr.layer;
-    layer.reset();
-    layer.bind_all(sid, l, lr.position, lr.samples, lr.importance_cv, lr.sample_cv, lr.living_experts, lr.class_mi,
-                   lr.class_mi_control, lr.superclass_mi, lr.superclass_mi_control, lr.sample_entropy,
-                   lr.mean_entropy, lr.max_share, lr.collapsed ? 1 : 0);
-    layer.run();
+    layer.add(sid, l, lr.position, lr.samples, lr.importance_cv, lr.sample_cv, lr.living_experts, lr.class_mi,
+              lr.class_mi_control, lr.superclass_mi, lr.superclass_mi_control, lr.sample_entropy, lr.mean_entropy,
+              lr.max_share, lr.collapsed ? 1 : 0);
     const auto experts = static_cast<std::int64_t>(lr.importance_share.size());
     for (std::int64_t e = 0; e < experts; ++e) {
-      expert.reset();
-      expert.bind_all(sid, l, e, lr.importance_share[static_cast<std::size_t>(e)],
-                      lr.sample_share[static_cast<std::size_t>(e)]);
-      expert.run();
+      expert.add(sid, l, e, lr.importance_share[static_cast<std::size_t>(e)],
+                 lr.sample_share[static_cast<std::size_t>(e)]);
     }
     matrix(cls, l, lr.class_expert);
     matrix(sup, l, lr.superclass_expert);
     if (lr.coactivation.size() == static_cast<std::size_t>(experts * experts)) {
       for (std::int64_t a = 0; a < experts; ++a) {
         for (std::int64_t b = a + 1; b < experts; ++b) {
-          pair.reset();
-          pair.bind_all(sid, l, a, b, lr.coactivation[static_cast<std::size_t>(a * experts + b)]);
-          pair.run();
+          pair.add(sid, l, a, b, lr.coactivation[static_cast<std::size_t>(a * experts + b)]);
         }
       }
     }
+  }
+  for (RowInserter* rows : {&layer, &expert, &cls, &sup, &pair}) {
+    rows->flush();
   }
 }
 
@@ -124,12 +116,13 @@ std::vector<ClassInfo> ResultStore::classes(std::int64_t id) {
 }
 
 std::vector<EvaluationRow> ResultStore::evaluations(std::int64_t run_id) {
-  Statement q(*m_db, "SELECT id, setting, split, accuracy, loss, samples FROM evaluations WHERE run_id = ? ORDER BY id");
+  Statement q(*m_db,
+              "SELECT id, setting, split, accuracy, loss, samples FROM evaluations WHERE run_id = ? ORDER BY id");
   q.bind(1, run_id);
   std::vector<EvaluationRow> rows;
   while (q.step()) {
-    rows.push_back({q.column_int(0), q.column_text(1), q.column_text(2), q.column_double(3), q.column_double(4),
-                    q.column_int(5)});
+    rows.push_back(
+        {q.column_int(0), q.column_text(1), q.column_text(2), q.column_double(3), q.column_double(4), q.column_int(5)});
   }
   return rows;
 }
@@ -207,4 +200,4 @@ std::vector<LayerRouting> ResultStore::snapshot_routing(std::int64_t snapshot_id
   return layers;
 }
 
-} // namespace moexp::store
+}  // namespace moexp::store

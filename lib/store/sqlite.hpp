@@ -3,19 +3,25 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
 
 namespace moexp::store {
 
-// An open SQLite connection.
+class Statement;
+
+// An open SQLite connection, used by one thread at a time (opened in SQLite's multi-thread mode).
 class Database {
-public:
+ public:
   // Open (creating if needed) the database at `path` (":memory:" for an in-memory one) with WAL, a busy timeout
   // and foreign keys on. Throws StoreError naming `path`.
   explicit Database(const std::string& path);
@@ -26,6 +32,11 @@ public:
   // Run `sql` (one or more statements, no parameters). Throws StoreError.
   void exec(std::string_view sql);
 
+  // The statement for `sql`, prepared on first use and kept for the life of the connection (for statements run per
+  // epoch or per row: preparing costs more than running a small INSERT), returned reset and with its bindings
+  // cleared. Not reentrant: finish with it before asking for the same SQL again.
+  Statement& prepared(std::string_view sql);
+
   // The rowid of the last INSERT on this connection.
   std::int64_t last_insert_rowid() const;
 
@@ -35,14 +46,18 @@ public:
   const std::string& path() const { return m_path; }
   sqlite3* handle() const { return m_db; }
 
-private:
+ private:
   std::string m_path;
   sqlite3* m_db = nullptr;
+  std::map<std::string, std::unique_ptr<Statement>, std::less<>> m_prepared;
 };
+
+// One value to bind.
+using SqlValue = std::variant<std::nullptr_t, std::int64_t, double, std::string>;
 
 // A prepared statement with bound parameters (1-based indexes, as in SQLite).
 class Statement {
-public:
+ public:
   Statement(Database& db, std::string_view sql);
   ~Statement();
   Statement(const Statement&) = delete;
@@ -55,6 +70,7 @@ public:
   Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
   Statement& bind(int index, std::nullptr_t);
+  Statement& bind(int index, const SqlValue& value);
   template <typename T>
   Statement& bind(int index, const std::optional<T>& value) {
     return value ? bind(index, *value) : bind(index, nullptr);
@@ -77,6 +93,9 @@ public:
   // Reset for re-execution with new bindings (bindings are kept until rebound).
   void reset();
 
+  // Set every parameter back to NULL.
+  void clear_bindings();
+
   std::int64_t column_int(int index) const;
   double column_double(int index) const;
   std::string column_text(int index) const;
@@ -84,23 +103,58 @@ public:
   std::optional<std::int64_t> column_optional_int(int index) const;
   std::optional<double> column_optional_double(int index) const;
 
-private:
+ private:
   Database& m_db;
   sqlite3_stmt* m_stmt = nullptr;
 };
 
+// Rows for one table, written as multi-row INSERTs of up to kRowsPerStatement rows, each row count's statement
+// prepared once per connection: a statement per row costs several times more. Call flush() before the enclosing
+// transaction commits; rows not flushed are dropped.
+class RowInserter {
+ public:
+  static constexpr int kRowsPerStatement = 64;
+
+  // `head` is "INSERT INTO table (a, b, c)"; every row has `columns` values.
+  RowInserter(Database& db, std::string head, int columns);
+
+  // Queue one row of `columns` values (integers, doubles, strings or nullptr).
+  template <typename... Ts>
+  void add(const Ts&... values) {
+    (m_values.push_back(value_of(values)), ...);
+    if (m_values.size() >= static_cast<std::size_t>(kRowsPerStatement * m_columns)) {
+      flush();
+    }
+  }
+
+  // Write the queued rows. Throws StoreError (also when a row had the wrong number of values).
+  void flush();
+
+ private:
+  static SqlValue value_of(std::int64_t v) { return v; }
+  static SqlValue value_of(int v) { return static_cast<std::int64_t>(v); }
+  static SqlValue value_of(double v) { return v; }
+  static SqlValue value_of(std::nullptr_t) { return nullptr; }
+  static SqlValue value_of(std::string_view v) { return std::string(v); }
+
+  Database& m_db;
+  std::string m_head;
+  int m_columns;
+  std::vector<SqlValue> m_values;
+};
+
 // BEGIN IMMEDIATE on construction; rolls back on destruction unless commit() was called.
 class Transaction {
-public:
+ public:
   explicit Transaction(Database& db);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   void commit();
 
-private:
+ private:
   Database& m_db;
   bool m_done = false;
 };
 
-} // namespace moexp::store
+}  // namespace moexp::store
