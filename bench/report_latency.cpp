@@ -63,7 +63,13 @@ void generate(const std::string& path) {
 int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : "/tmp/moexp-bench-1000.db";
   if (!std::filesystem::exists(path)) {
-    const double t = seconds_of([&] { generate(path); });
+    // Generated under a temporary name and renamed when complete: an interrupted generation is never reused.
+    const std::string partial = path + ".partial";
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      std::filesystem::remove(partial + suffix);
+    }
+    const double t = seconds_of([&] { generate(partial); });
+    std::filesystem::rename(partial, path);
     fmt::print("generated {} in {:.0f} s\n", path, t);
   }
   double reference = seconds_of([&] {

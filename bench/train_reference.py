@@ -92,7 +92,8 @@ def narrow_expert(arch, position, cin, width, blocks, stride):
 
 
 class MoE(nn.Module):
-    """Residual MoE layer: noisy GAP-FC gate, top-k softmax over the chosen logits, per-expert sub-batches."""
+    """Residual MoE layer: noisy GAP-FC gate, top-k softmax over the chosen logits, per-expert sub-batches
+    (the same sorted dispatch as moexp's lib/moe/layer.cpp)."""
 
     def __init__(self, make_expert, cin, cout, stride, experts, k, weight):
         super().__init__()
@@ -113,17 +114,20 @@ class MoE(nn.Module):
         if self.training:
             imp = weights.sum(0)
             aux = self.weight * imp.var() / (imp.mean() ** 2 + 1e-10)
+        # moexp's dispatch: (sample, expert) pairs sorted by expert, one gather, a contiguous slice per expert.
+        order = idx.reshape(-1).sort(stable=True)[1]
+        rows = order.div(self.k, rounding_mode="floor")
+        sizes = torch.bincount(idx.reshape(-1), minlength=len(self.experts)).tolist()
+        x_slices = x.index_select(0, rows).split(sizes)
+        row_slices, w_slices = rows.split(sizes), w_bk.reshape(-1).index_select(0, order).split(sizes)
         y = None
         for e, expert in enumerate(self.experts):
-            chosen = idx == e
-            rows = chosen.any(1).nonzero().squeeze(1)
-            if rows.numel() == 0:
+            if sizes[e] == 0:
                 continue
-            out = expert(x.index_select(0, rows))
-            wr = (w_bk * chosen).sum(1).index_select(0, rows)
+            out = expert(x_slices[e])
             if y is None:
                 y = torch.zeros((x.shape[0],) + out.shape[1:], dtype=out.dtype, device=out.device)
-            y.index_add_(0, rows, out * wr.view(-1, 1, 1, 1).to(out.dtype))
+            y.index_add_(0, row_slices[e], out * w_slices[e].view(-1, 1, 1, 1).to(out.dtype))
         return y + self.shortcut(x), aux
 
 

@@ -77,6 +77,33 @@ TEST_CASE("MoE layer: sparse dispatch equals the dense weighted sum over all exp
   CHECK(((out.weights_be > 0).sum(1) == 2).all().item<bool>());
 }
 
+TEST_CASE("MoE layer: training dispatch gives each expert its samples in batch order, with input gradients") {
+  torch::manual_seed(2);
+  models::ResNet net(moe_config(4, 2), 1, 10);
+  net->train();
+  auto layer = first_moe(net);
+  // Expert 3 gets no sample; expert 0 gets samples 0, 2, 3 (in that order, whichever slot chose it).
+  moe::Routing routing;
+  routing.topk_idx_bk = torch::tensor({0, 1, 2, 1, 1, 0, 0, 2}, torch::kLong).view({4, 2});
+  routing.topk_w_bk = torch::tensor({0.7F, 0.3F, 0.6F, 0.4F, 0.5F, 0.5F, 0.9F, 0.1F}).view({4, 2});
+  auto x = torch::randn({4, 16, 8, 8}).requires_grad_();
+  auto y = layer->dispatch_combine(x, routing);
+  auto grad_sparse = torch::autograd::grad({(y * y).sum()}, {x})[0];
+
+  auto x_ref = x.detach().clone().requires_grad_();
+  torch::Tensor y_ref = torch::zeros_like(y);
+  for (std::int64_t e = 0; e < 3; ++e) {
+    auto chosen_bk = routing.topk_idx_bk == e;
+    auto rows = chosen_bk.any(1).nonzero().squeeze(1);
+    auto weight = (routing.topk_w_bk * chosen_bk).sum(1).index_select(0, rows);
+    auto expert = layer->named_modules()["experts." + std::to_string(e)]->as<torch::nn::Sequential>();
+    y_ref = y_ref.index_add(0, rows, expert->forward(x_ref.index_select(0, rows)) * weight.view({-1, 1, 1, 1}));
+  }
+  auto grad_ref = torch::autograd::grad({(y_ref * y_ref).sum()}, {x_ref})[0];
+  CHECK(torch::allclose(y, y_ref, 1e-5, 1e-5));
+  CHECK(torch::allclose(grad_sparse, grad_ref, 1e-4, 1e-5));
+}
+
 TEST_CASE("MoE layer: forcing an expert equals running that expert alone") {
   torch::manual_seed(2);
   models::ResNet net(moe_config(4, 2), 1, 10);

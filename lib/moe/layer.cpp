@@ -17,8 +17,8 @@ MoeLayerImpl::MoeLayerImpl(const MoeLayerOptions& options,
     register_module("shortcut", m_shortcut.ptr());
   }
   if (options.constraint == "relative" || options.constraint == "absolute") {
-    m_hard = register_module(
-        "constraint", HardConstraint(options.constraint, options.num_experts, options.k, options.threshold));
+    m_hard = register_module("constraint",
+                             HardConstraint(options.constraint, options.num_experts, options.k, options.threshold));
   }
 }
 
@@ -38,20 +38,33 @@ Routing MoeLayerImpl::route(const GateOutput& gate_out, std::int64_t batch) {
 }
 
 torch::Tensor MoeLayerImpl::dispatch_combine(const torch::Tensor& x_bchw, const Routing& routing) {
+  // Every (sample, chosen expert) pair becomes one row; rows sorted by expert (stable, so each expert sees its
+  // samples in batch order) make each expert's sub-batch one contiguous slice of a single gather. The backward pass
+  // then builds one batch-sized gradient for x instead of one per expert, and the sizes need one host read (one
+  // device sync on CUDA) instead of one per expert. Measured in bench/moe_stage.cpp.
   const auto batch = x_bchw.size(0);
+  const auto k = routing.topk_idx_bk.size(1);
+  const auto experts_n = routing.topk_idx_bk.reshape({-1});
+  const auto order_n = std::get<1>(experts_n.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
+  const auto rows_n = order_n.div(k, "floor");
+  const auto weight_n = routing.topk_w_bk.reshape({-1}).index_select(0, order_n);
+  const auto counts_e = torch::bincount(experts_n, {}, m_options.num_experts).to(torch::kCPU);
+  const auto* count = counts_e.data_ptr<std::int64_t>();
+  std::vector<std::int64_t> sizes(count, count + m_options.num_experts);
+  const auto x_slices = x_bchw.index_select(0, rows_n).split_with_sizes(sizes);
+  const auto row_slices = rows_n.split_with_sizes(sizes);
+  const auto weight_slices = weight_n.split_with_sizes(sizes);
   torch::Tensor y_bchw;
   for (std::int64_t e = 0; e < m_options.num_experts; ++e) {
-    auto chosen_bk = routing.topk_idx_bk == e;
-    auto rows_r = chosen_bk.any(1).nonzero().squeeze(1);
-    if (rows_r.numel() == 0) {
+    const auto i = static_cast<std::size_t>(e);
+    if (sizes[i] == 0) {
       continue;  // empty sub-batch: skip the expert (spec §5.5)
     }
-    auto weight_r = (routing.topk_w_bk * chosen_bk).sum(1).index_select(0, rows_r);
-    auto out_rchw = m_experts[e]->as<torch::nn::Sequential>()->forward(x_bchw.index_select(0, rows_r));
+    auto out_rchw = m_experts[e]->as<torch::nn::Sequential>()->forward(x_slices[i]);
     if (!y_bchw.defined()) {
       y_bchw = torch::zeros({batch, out_rchw.size(1), out_rchw.size(2), out_rchw.size(3)}, out_rchw.options());
     }
-    y_bchw.index_add_(0, rows_r, out_rchw * weight_r.view({-1, 1, 1, 1}).to(out_rchw.dtype()));
+    y_bchw.index_add_(0, row_slices[i], out_rchw * weight_slices[i].view({-1, 1, 1, 1}).to(out_rchw.dtype()));
   }
   return y_bchw;
 }
@@ -68,8 +81,8 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x_bchw) {
   } else if (is_training() && m_options.constraint == "kl") {
     out.aux_loss = kl_uniform_loss(routing.weights_be, m_options.weight);
   } else if (is_training() && m_options.constraint == "load") {
-    out.aux_loss = load_loss(gate_out.clean_logits_be, gate_out.logits_be, gate_out.noise_std_be, m_options.k,
-                             m_options.weight);
+    out.aux_loss =
+        load_loss(gate_out.clean_logits_be, gate_out.logits_be, gate_out.noise_std_be, m_options.k, m_options.weight);
   } else {
     out.aux_loss = torch::zeros({}, x_bchw.options().dtype(torch::kFloat));
   }
@@ -86,4 +99,4 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x_bchw) {
   return out;
 }
 
-} // namespace moexp::moe
+}  // namespace moexp::moe
