@@ -56,9 +56,10 @@ class BasicBlock(nn.Module):
         self.shortcut = Projection(cin, cout, stride) if stride != 1 or cin != cout else None
 
     def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn1(self.conv1(x)), inplace=True)  # in place, as torchvision and moexp do
         y = self.bn2(self.conv2(y))
-        return F.relu(y + (self.shortcut(x) if self.shortcut is not None else x))
+        y += self.shortcut(x) if self.shortcut is not None else x
+        return F.relu(y, inplace=True)
 
 
 def block_params(cin, cout, stride, planes=0):

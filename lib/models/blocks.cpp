@@ -22,10 +22,12 @@ BasicBlockImpl::BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t s
 }
 
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x_bchw) {
-  auto y = torch::relu(m_bn1->forward(m_conv1->forward(x_bchw)));
+  // In place where autograd allows it (batch norm's backward does not need its output), as torchvision does:
+  // two fewer activation-sized tensors per block.
+  auto y = m_bn1->forward(m_conv1->forward(x_bchw)).relu_();
   y = m_bn2->forward(m_conv2->forward(y));
-  y = y + (m_shortcut ? m_shortcut->forward(x_bchw) : x_bchw);
-  return torch::relu(y);
+  y.add_(m_shortcut ? m_shortcut->forward(x_bchw) : x_bchw);
+  return y.relu_();
 }
 
 torch::nn::Sequential make_stem(std::int64_t in, std::int64_t out) {
