@@ -47,8 +47,8 @@ test: deps
 	$(MAKE) build
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
 
-# The benchmarks (bench/RESULTS.md): each prints its own reference measured in the same run. About 12 minutes on
-# 2 cores (the report bench generates a 1,000-run database once, 4 minutes, kept in $(BUILD)/bench-report.db).
+# The benchmarks (bench/RESULTS.md): each prints its own reference measured in the same run. About 17 minutes on
+# 2 cores (the report bench generates a 1,000-run database once, 1 minute, kept in $(BUILD)/bench-report.db).
 bench: deps
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(MAKE) build
