@@ -141,6 +141,24 @@ TEST_CASE("store: a prepared statement is kept per SQL text and comes back reset
   CHECK(q.column_int(2) == 5);
 }
 
+TEST_CASE("store: a prepared statement that failed inside a rolled-back transaction is usable again") {
+  Database db(":memory:");
+  db.exec("CREATE TABLE t (x INTEGER PRIMARY KEY)");
+  Statement(db, "INSERT INTO t VALUES (1)").run();
+  {
+    Transaction tx(db);
+    CHECK_THROWS_AS(db.prepared("INSERT INTO t VALUES (?)").bind(1, 1).run(), StoreError);
+  }
+  {
+    Transaction tx(db);
+    db.prepared("INSERT INTO t VALUES (?)").bind(1, 2).run();
+    tx.commit();
+  }
+  Statement q(db, "SELECT count(*) FROM t");
+  REQUIRE(q.step());
+  CHECK(q.column_int(0) == 2);
+}
+
 TEST_CASE("store: RowInserter writes rows in multi-row chunks, in order, with every value type") {
   Database db(":memory:");
   db.exec("CREATE TABLE t (i INTEGER, d REAL, s TEXT, n INTEGER)");
