@@ -108,7 +108,7 @@ std::vector<double> interleaved_medians(int repeats, const std::vector<std::func
   return medians;
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::stoi(argv[1]) : 2;

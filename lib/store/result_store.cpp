@@ -80,7 +80,7 @@ RunRow read_run(const Statement& q) {
   return row;
 }
 
-}  // namespace
+} // namespace
 
 std::optional<RunRow> ResultStore::find_run(std::int64_t id) {
   Statement q(*m_db, std::string(kRunColumns) + "WHERE id = ?");
@@ -175,4 +175,4 @@ std::vector<std::pair<std::string, std::string>> ResultStore::params(std::int64_
   return rows;
 }
 
-}  // namespace moexp::store
+} // namespace moexp::store

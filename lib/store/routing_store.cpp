@@ -200,4 +200,4 @@ std::vector<LayerRouting> ResultStore::snapshot_routing(std::int64_t snapshot_id
   return layers;
 }
 
-}  // namespace moexp::store
+} // namespace moexp::store

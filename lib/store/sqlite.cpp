@@ -20,7 +20,7 @@ void check(int rc, sqlite3* db, const std::string& path, std::string_view what) 
   }
 }
 
-}  // namespace
+} // namespace
 
 Database::Database(const std::string& path) : m_path(path) {
   if (path != ":memory:") {
@@ -221,4 +221,4 @@ void Transaction::commit() {
   m_done = true;
 }
 
-}  // namespace moexp::store
+} // namespace moexp::store

@@ -21,7 +21,7 @@ class Statement;
 
 // An open SQLite connection, used by one thread at a time (opened in SQLite's multi-thread mode).
 class Database {
- public:
+public:
   // Open (creating if needed) the database at `path` (":memory:" for an in-memory one) with WAL, a busy timeout
   // and foreign keys on. Throws StoreError naming `path`.
   explicit Database(const std::string& path);
@@ -46,7 +46,7 @@ class Database {
   const std::string& path() const { return m_path; }
   sqlite3* handle() const { return m_db; }
 
- private:
+private:
   std::string m_path;
   sqlite3* m_db = nullptr;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> m_prepared;
@@ -57,7 +57,7 @@ using SqlValue = std::variant<std::nullptr_t, std::int64_t, double, std::string>
 
 // A prepared statement with bound parameters (1-based indexes, as in SQLite).
 class Statement {
- public:
+public:
   Statement(Database& db, std::string_view sql);
   ~Statement();
   Statement(const Statement&) = delete;
@@ -103,7 +103,7 @@ class Statement {
   std::optional<std::int64_t> column_optional_int(int index) const;
   std::optional<double> column_optional_double(int index) const;
 
- private:
+private:
   Database& m_db;
   sqlite3_stmt* m_stmt = nullptr;
 };
@@ -112,7 +112,7 @@ class Statement {
 // prepared once per connection: a statement per row costs several times more. Call flush() before the enclosing
 // transaction commits; rows not flushed are dropped.
 class RowInserter {
- public:
+public:
   static constexpr int kRowsPerStatement = 64;
 
   // `head` is "INSERT INTO table (a, b, c)"; every row has `columns` values.
@@ -130,7 +130,7 @@ class RowInserter {
   // Write the queued rows. Throws StoreError (also when a row had the wrong number of values).
   void flush();
 
- private:
+private:
   static SqlValue value_of(std::int64_t v) { return v; }
   static SqlValue value_of(int v) { return static_cast<std::int64_t>(v); }
   static SqlValue value_of(double v) { return v; }
@@ -145,16 +145,16 @@ class RowInserter {
 
 // BEGIN IMMEDIATE on construction; rolls back on destruction unless commit() was called.
 class Transaction {
- public:
+public:
   explicit Transaction(Database& db);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   void commit();
 
- private:
+private:
   Database& m_db;
   bool m_done = false;
 };
 
-}  // namespace moexp::store
+} // namespace moexp::store
