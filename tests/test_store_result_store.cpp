@@ -40,6 +40,13 @@ EpochRecord sample_epoch(int epoch) {
   return r;
 }
 
+// `sql` stepped to its first row (a one-row query: a PRAGMA, a count).
+std::unique_ptr<Statement> single_value(Database& db, const std::string& sql) {
+  auto q = std::make_unique<Statement>(db, sql);
+  REQUIRE(q->step());
+  return q;
+}
+
 // The routing read back from run `id`'s only epoch snapshot of `split`.
 std::vector<LayerRouting> stored_routing(ResultStore& db, std::int64_t id, const std::string& split) {
   auto snaps = db.snapshots(id);
@@ -115,15 +122,9 @@ TEST_CASE("store: a file database is created with WAL and the current schema ver
   ResultStore again(path);
   CHECK(again.find_run(1));
   Database raw(path);
-  Statement version(raw, "PRAGMA user_version");
-  REQUIRE(version.step());
-  CHECK(version.column_int(0) == current_schema_version());
-  Statement mode(raw, "PRAGMA journal_mode");
-  REQUIRE(mode.step());
-  CHECK(mode.column_text(0) == "wal");
-  Statement page(raw, "PRAGMA page_size");
-  REQUIRE(page.step());
-  CHECK(page.column_int(0) == 1024);
+  CHECK(single_value(raw, "PRAGMA user_version")->column_int(0) == current_schema_version());
+  CHECK(single_value(raw, "PRAGMA journal_mode")->column_text(0) == "wal");
+  CHECK(single_value(raw, "PRAGMA page_size")->column_int(0) == 1024);
 }
 
 TEST_CASE("store: a prepared statement is kept per SQL text and comes back reset with its bindings cleared") {
@@ -154,9 +155,7 @@ TEST_CASE("store: a prepared statement that failed inside a rolled-back transact
     db.prepared("INSERT INTO t VALUES (?)").bind(1, 2).run();
     tx.commit();
   }
-  Statement q(db, "SELECT count(*) FROM t");
-  REQUIRE(q.step());
-  CHECK(q.column_int(0) == 2);
+  CHECK(single_value(db, "SELECT count(*) FROM t")->column_int(0) == 2);
 }
 
 TEST_CASE("store: RowInserter writes rows in multi-row chunks, in order, with every value type") {
@@ -190,9 +189,7 @@ TEST_CASE("store: RowInserter refuses a short row and writes nothing of it") {
   insert.add(1, 2);
   insert.add(3);
   CHECK_THROWS_AS(insert.flush(), StoreError);
-  Statement q(db, "SELECT count(*) FROM t");
-  REQUIRE(q.step());
-  CHECK(q.column_int(0) == 0);
+  CHECK(single_value(db, "SELECT count(*) FROM t")->column_int(0) == 0);
 }
 
 TEST_CASE("store: a database from a newer moexp is refused") {
@@ -212,9 +209,7 @@ TEST_CASE("store: a transaction rolls back unless committed") {
     Transaction tx(db);
     Statement(db, "INSERT INTO t VALUES (1)").run();
   }
-  Statement count(db, "SELECT count(*) FROM t");
-  REQUIRE(count.step());
-  CHECK(count.column_int(0) == 0);
+  CHECK(single_value(db, "SELECT count(*) FROM t")->column_int(0) == 0);
 }
 
 TEST_CASE("store: bound parameters keep quotes and SQL text as data") {

@@ -8,6 +8,7 @@
 #include "core/text_table.hpp"
 #include "store/result_store.hpp"
 #include "core/progress.hpp"
+#include "core/stop_signals.hpp"
 #include "sweep/executor.hpp"
 #include "sweep/live_display.hpp"
 #include "sweep/planner.hpp"
@@ -17,10 +18,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <atomic>
 #include <map>
 #include <set>
-#include <csignal>
 #include <filesystem>
 #include <thread>
 #include <unistd.h>
@@ -29,8 +28,6 @@ namespace moexp::sweep {
 namespace fs = std::filesystem;
 namespace {
 
-std::atomic<bool> g_stop{false};
-extern "C" void on_sweep_signal(int) { g_stop.store(true); }
 
 std::string self_exe() {
   std::error_code ec;
@@ -120,29 +117,6 @@ private:
   std::size_t m_total;
   std::size_t m_ended = 0;
   std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
-};
-
-// SIGINT/SIGTERM set g_stop while in scope.
-class StopOnSignal {
-public:
-  StopOnSignal() {
-    struct sigaction sa {};
-    sa.sa_handler = on_sweep_signal;
-    sigemptyset(&sa.sa_mask);
-    g_stop.store(false);
-    sigaction(SIGINT, &sa, &m_old_int);
-    sigaction(SIGTERM, &sa, &m_old_term);
-  }
-  ~StopOnSignal() {
-    sigaction(SIGINT, &m_old_int, nullptr);
-    sigaction(SIGTERM, &m_old_term, nullptr);
-  }
-  StopOnSignal(const StopOnSignal&) = delete;
-  StopOnSignal& operator=(const StopOnSignal&) = delete;
-
-private:
-  struct sigaction m_old_int {};
-  struct sigaction m_old_term {};
 };
 
 // Create the sweep's rows: pending runs for new configs, links for all; returns what is left to run.
@@ -253,33 +227,29 @@ int run_on_slurm(const config::SweepSpec& spec, const Plan& plan, const SweepReq
                spec.name, req.db_path);
     return 0;
   }
-  StopOnSignal signals;
-  const auto summary = executor.watch(g_stop);
+  core::StopSignals signals;
+  const auto summary = executor.watch(signals.flag());
   return finish_sweep(db, sweep_id, spec.name, summary);
+}
+
+// `target` = the command line's `value` when it gave one.
+template <typename T, typename U>
+void override_with(T& target, const std::optional<U>& value) {
+  if (value) {
+    target = *value;
+  }
 }
 
 } // namespace
 
 int run_sweep(const SweepRequest& req) {
   auto spec = config::load_sweep_spec(req.spec);
-  if (req.jobs) {
-    spec.executor.jobs = *req.jobs;
-  }
-  if (req.gpus) {
-    spec.executor.gpus = *req.gpus;
-  }
-  if (req.per_gpu) {
-    spec.executor.per_gpu = *req.per_gpu;
-  }
-  if (req.backend) {
-    spec.executor.backend = *req.backend;
-  }
-  if (req.partition) {
-    spec.slurm.partition = *req.partition;
-  }
-  if (req.array_parallelism) {
-    spec.slurm.array_parallelism = *req.array_parallelism;
-  }
+  override_with(spec.executor.jobs, req.jobs);
+  override_with(spec.executor.gpus, req.gpus);
+  override_with(spec.executor.per_gpu, req.per_gpu);
+  override_with(spec.executor.backend, req.backend);
+  override_with(spec.slurm.partition, req.partition);
+  override_with(spec.slurm.array_parallelism, req.array_parallelism);
   spec.slurm.args.insert(spec.slurm.args.end(), req.slurm_args.begin(), req.slurm_args.end());
   Plan plan = plan_sweep(spec);
   if (spec.executor.backend == "slurm") {
@@ -328,10 +298,10 @@ int run_sweep(const SweepRequest& req) {
   };
   SweepSummary summary;
   {
-    StopOnSignal signals;
+    core::StopSignals signals;
     ProcessLauncher launcher;
     Executor executor(launcher, db, options, on_event);
-    summary = executor.run(std::move(queue.items), g_stop);
+    summary = executor.run(std::move(queue.items), signals.flag());
   }
   if (live) {
     live->close();

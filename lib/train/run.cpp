@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/host.hpp"
 #include "core/progress.hpp"
+#include "core/stop_signals.hpp"
 #include "data/dataset.hpp"
 #include "store/result_store.hpp"
 #include "store/store_sink.hpp"
@@ -15,41 +16,11 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
-#include <csignal>
 #include <cstdio>
 #include <unistd.h>
 
 namespace moexp::train {
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
-
-// SIGINT / SIGTERM set the stop flag while in scope; the trainer stops between batches.
-class StopSignals {
-public:
-  StopSignals() {
-    g_stop.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &m_old_int);
-    sigaction(SIGTERM, &sa, &m_old_term);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &m_old_int, nullptr);
-    sigaction(SIGTERM, &m_old_term, nullptr);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
-private:
-  struct sigaction m_old_int {};
-  struct sigaction m_old_term {};
-};
-
 
 // Prints one summary line per epoch to stdout, then forwards to the store.
 class ConsoleSink : public MetricsSink {
@@ -172,10 +143,10 @@ int run_train(const TrainRequest& req) {
   store::StoreSink store_sink(db, run_id);
   ConsoleSink console(store_sink, cfg.train.epochs);
   core::ProgressBar progress(stderr, core::is_terminal(stderr));
-  StopSignals signals;
+  core::StopSignals signals;
   FitResult result;
   try {
-    result = trainer.fit(console, g_stop, folder / "checkpoint.pt", &progress);
+    result = trainer.fit(console, signals.flag(), folder / "checkpoint.pt", &progress);
   } catch (const std::exception& e) {
     std::string what = e.what();
     what = what.substr(0, what.find('\n'));
