@@ -1,5 +1,6 @@
 // One test per kind of config error: each is a ConfigError whose one-line message names the place and the key.
 #include "config/load.hpp"
+#include "config/schema.hpp"
 #include "core/error.hpp"
 #include "testutil.hpp"
 
@@ -100,4 +101,28 @@ TEST_CASE("config error: load loss needs gate noise") {
 TEST_CASE("config error: unreadable experiment file") {
   CHECK_THROWS_WITH_AS(load_experiment_file("/nonexistent/exp.toml"),
                        "/nonexistent/exp.toml: cannot read the experiment file", ConfigError);
+}
+
+TEST_CASE("config error: every float key rejects NaN and infinities, from the file and from --set") {
+  for (const auto& spec : experiment_keys()) {
+    if (spec.type != ValueType::floating) {
+      continue;
+    }
+    const auto dot = spec.key.find('.');
+    const std::string section = spec.key.substr(0, dot), leaf = spec.key.substr(dot + 1);
+    for (const std::string bad : {"nan", "inf", "-inf", "+nan"}) {
+      CAPTURE(spec.key);
+      CAPTURE(bad);
+      // From the file: the key's own line and column.
+      auto msg = error_of(kSynthetic + "[" + section + "]\n" + leaf + " = " + bad + "\n");
+      CHECK(msg.find("exp.toml:4:1: " + spec.key + ": ") == 0);
+      CHECK(msg.find("must be a finite number") != std::string::npos);
+      // From --set.
+      auto over = error_of(kSynthetic, {spec.key + "=" + bad});
+      CHECK(over.find("--set " + spec.key + "=" + bad + ": " + spec.key + ": ") == 0);
+      CHECK(over.find("must be a finite number") != std::string::npos);
+    }
+  }
+  // The threshold's "unset" sentinel is not reachable through NaN: the default is never silently substituted.
+  CHECK(error_of("[moe]\n[constraint]\nkind = \"relative\"\nthreshold = nan\n" + kSynthetic) != "");
 }

@@ -159,3 +159,13 @@ poll = "5s"
   CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\nargs = \"--exclusive\"\n").find("slurm.args") !=
         std::string::npos);
 }
+
+TEST_CASE("sweep spec: non-finite numbers are rejected in axes and fixed values, naming the line") {
+  SpecFiles f;
+  CHECK(error_of(f, "base = \"base.toml\"\n[grid]\n\"train.lr\" = [0.1, nan]\n")
+            .find("s.toml:3:20: train.lr: nan is not allowed; the value must be a finite number") != std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[fixed]\n\"constraint.weight\" = inf\n").find("must be a finite number") !=
+        std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[[zip]]\n\"train.lr_gamma\" = [-inf]\n").find("must be a finite number") !=
+        std::string::npos);
+}

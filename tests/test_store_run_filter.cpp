@@ -3,6 +3,7 @@
 #include "store/run_filter.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 using namespace moexp;
 using namespace moexp::store;
@@ -78,4 +79,51 @@ TEST_CASE("run filter: errors point at the offending column") {
   CHECK(error_of("status = 'x").find("unterminated string at column 10") != std::string::npos);
   CHECK(error_of("status = 'x'; DELETE").find("unexpected ';' at column 13") != std::string::npos);
   CHECK(error_of("moe.k in (1 2)").find("expected ',' or ')'") != std::string::npos);
+}
+
+TEST_CASE("run filter: nesting is bounded with a clear error instead of a crash") {
+  const std::string deep = std::string(25000, '(') + "id = 1" + std::string(25000, ')');
+  auto msg = error_of(deep);
+  CHECK(msg.find("where: nested deeper than 32 levels of parentheses and 'not' at column 33: ") == 0);
+  CHECK(msg.size() < 200);  // the 50,000-character filter is shown as an excerpt
+  std::string nots;
+  for (int i = 0; i < 40; ++i) {
+    nots += "not ";
+  }
+  CHECK(error_of(nots + "id = 1").find("nested deeper than 32 levels") != std::string::npos);
+  // 32 levels are fine, and SQLite accepts what they compile to.
+  auto db = fixture();
+  CHECK(ids(db, std::string(32, '(') + "id = 2" + std::string(32, ')')) == std::vector<std::int64_t>{2});
+  std::string even_nots;
+  for (int i = 0; i < 30; ++i) {
+    even_nots += "not ";
+  }
+  CHECK(ids(db, even_nots + "(moe.num_experts = 4)") == std::vector<std::int64_t>{1});
+}
+
+TEST_CASE("run filter: a generated filter with 10,000 terms or list values compiles to SQL that SQLite accepts") {
+  auto db = fixture();
+  std::string ors, list, kinds;
+  for (int i = 10000; i >= 1; --i) {
+    ors += fmt::format("{}id = {}", ors.empty() ? "" : " or ", i);
+    list += fmt::format("{}{}", list.empty() ? "" : ", ", i * 2 - 1);  // odd ids only
+    kinds += fmt::format("{}'kind{}'", kinds.empty() ? "" : ", ", i);
+  }
+  CHECK(ids(db, ors) == std::vector<std::int64_t>{1, 2, 3});
+  CHECK(ids(db, "id in (" + list + ")") == std::vector<std::int64_t>{1, 3});
+  CHECK(ids(db, "constraint.kind in (" + kinds + ", 'kl')") == std::vector<std::int64_t>{2});
+  CHECK(ids(db, "(" + ors + ") and status = 'finished' and moe.num_experts in (10, 'x')") ==
+        std::vector<std::int64_t>{2});
+  std::string ands = "id > 0";
+  for (int i = 0; i < 5000; ++i) {
+    ands += " and status != 'nothing'";
+  }
+  CHECK(ids(db, ands) == std::vector<std::int64_t>{1, 2, 3});
+  // A list mixing numbers, booleans and strings keeps each one's comparison.
+  CHECK(ids(db, "moe.enabled in (true) and moe.num_experts in (4, 10) and constraint.kind in ('kl', \"relative\")") ==
+        std::vector<std::int64_t>{1, 2, 3});
+}
+
+TEST_CASE("run filter: numbers must be finite") {
+  CHECK(error_of("test_acc > 1e999").find("'1e999' is not a number") != std::string::npos);
 }

@@ -2,12 +2,14 @@
 
 #include "config/schema.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "core/text.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <map>
 
 namespace moexp::store {
@@ -19,12 +21,42 @@ struct Token {
   std::size_t column;  // 1-based
 };
 
+// Deepest nesting of parentheses and `not` a filter may have (SQLite's parser stack allows about 50 levels).
+constexpr int kMaxDepth = 32;
+// Terms joined flat per group: SQLite's expression depth limit is 1000, so long chains are grouped by this many.
+constexpr std::size_t kChainGroup = 64;
+
+// The filter text as an error message shows it: whole when short, else the 60 characters around `at`.
+std::string excerpt(const std::string& s, std::size_t at) {
+  if (s.size() <= 120) {
+    return s;
+  }
+  const std::size_t from = at > 30 ? at - 30 : 0;
+  return fmt::format("{}{}{}", from > 0 ? "..." : "", s.substr(from, 60), from + 60 < s.size() ? "..." : "");
+}
+
+[[noreturn]] void fail_at(const std::string& s, std::size_t at, const std::string& what) {
+  throw InputError(fmt::format("where: {} at column {}: {}", what, at + 1, excerpt(s, at)));
+}
+
+// `terms` joined by `op` ("OR" / "AND") without deep nesting: flat groups of kChainGroup, grouped again as needed.
+std::string join_chain(std::vector<std::string> terms, const char* op) {
+  const std::string glue = fmt::format(" {} ", op);
+  while (terms.size() > 1) {
+    std::vector<std::string> groups;
+    for (std::size_t i = 0; i < terms.size(); i += kChainGroup) {
+      const auto end = terms.begin() + static_cast<std::ptrdiff_t>(std::min(terms.size(), i + kChainGroup));
+      groups.push_back(fmt::format("({})", fmt::join(terms.begin() + static_cast<std::ptrdiff_t>(i), end, glue)));
+    }
+    terms = std::move(groups);
+  }
+  return terms.front();
+}
+
 std::vector<Token> tokenize(const std::string& s) {
   std::vector<Token> tokens;
   std::size_t i = 0;
-  auto fail = [&](std::size_t at, const std::string& what) {
-    throw InputError(fmt::format("where: {} at column {}: {}", what, at + 1, s));
-  };
+  auto fail = [&](std::size_t at, const std::string& what) { fail_at(s, at, what); };
   while (i < s.size()) {
     const char c = s[i];
     if (std::isspace(static_cast<unsigned char>(c))) {
@@ -105,9 +137,7 @@ public:
   }
 
 private:
-  [[noreturn]] void fail(const Token& at, const std::string& what) const {
-    throw InputError(fmt::format("where: {} at column {}: {}", what, at.column + 1, m_text));
-  }
+  [[noreturn]] void fail(const Token& at, const std::string& what) const { fail_at(m_text, at.column, what); }
   const Token& peek() const { return m_tokens[m_pos]; }
   Token next() { return m_tokens[m_pos++]; }
   bool keyword(const std::string& word) {
@@ -124,30 +154,41 @@ private:
   }
 
   std::string disjunction(CompiledFilter& out) {
-    std::string sql = conjunction(out);
+    std::vector<std::string> terms{conjunction(out)};
     while (keyword("or")) {
-      sql = fmt::format("({} OR {})", sql, conjunction(out));
+      terms.push_back(conjunction(out));
     }
-    return sql;
+    return join_chain(std::move(terms), "OR");
   }
   std::string conjunction(CompiledFilter& out) {
-    std::string sql = negation(out);
+    std::vector<std::string> terms{negation(out)};
     while (keyword("and")) {
-      sql = fmt::format("({} AND {})", sql, negation(out));
+      terms.push_back(negation(out));
     }
-    return sql;
+    return join_chain(std::move(terms), "AND");
+  }
+  // One level deeper for a `not` or a parenthesis; refuses to go past kMaxDepth (the parser recurses per level).
+  void descend(const Token& at) {
+    if (++m_depth > kMaxDepth) {
+      fail(at, fmt::format("nested deeper than {} levels of parentheses and 'not'", kMaxDepth));
+    }
   }
   std::string negation(CompiledFilter& out) {
+    const Token& at = peek();
     if (keyword("not")) {
-      return fmt::format("(NOT {})", negation(out));
+      descend(at);
+      std::string sql = fmt::format("(NOT {})", negation(out));
+      --m_depth;
+      return sql;
     }
     if (peek().kind == Token::lparen) {
-      next();
+      descend(next());
       std::string sql = disjunction(out);
       if (peek().kind != Token::rparen) {
         fail(peek(), "expected ')'");
       }
       next();
+      --m_depth;
       return sql;
     }
     return comparison(out);
@@ -163,7 +204,7 @@ private:
       try {
         std::size_t used = 0;
         double d = std::stod(t.text, &used);
-        if (used == t.text.size()) {
+        if (used == t.text.size() && std::isfinite(d)) {
           return d;
         }
       } catch (const std::exception&) {
@@ -197,6 +238,40 @@ private:
     return fmt::format("(substr({0}, 2, length({0}) - 2) {1} substr(?, 2, length(?) - 2))", lhs, op);
   }
 
+  // `lhs IN (values)` as at most three membership tests, each against one bound JSON array read by json_each, so
+  // a list of any length is one parameter and one shallow expression.
+  static std::string in_list(CompiledFilter& out, const std::string& lhs, bool config_key,
+                             const std::vector<std::variant<double, std::string>>& values) {
+    std::vector<std::string> numbers, raw, quoted;  // JSON items per kind of comparison
+    for (const auto& v : values) {
+      if (const auto* d = std::get_if<double>(&v)) {
+        numbers.push_back(core::json_number(*d));
+      } else {
+        const auto& s = std::get<std::string>(v);
+        (config_key && s != "true" && s != "false" ? quoted : raw).push_back(core::json_string(s));
+      }
+    }
+    auto array = [](const std::vector<std::string>& items) { return fmt::format("[{}]", fmt::join(items, ",")); };
+    std::vector<std::string> tests;
+    if (!numbers.empty()) {
+      out.params.emplace_back(array(numbers));
+      tests.push_back(fmt::format("CAST({} AS REAL) IN (SELECT value FROM json_each(?))", lhs));
+    }
+    if (!raw.empty()) {
+      out.params.emplace_back(array(raw));
+      tests.push_back(fmt::format("{} IN (SELECT value FROM json_each(?))", lhs));
+    }
+    if (!quoted.empty()) {
+      // Config strings are stored as TOML text: a literal 'x' or a basic "x" string. Match either.
+      out.params.emplace_back(array(quoted));
+      out.params.emplace_back(array(quoted));
+      tests.push_back(fmt::format("{} IN (SELECT '''' || value || '''' FROM json_each(?) UNION ALL "
+                                  "SELECT '\"' || value || '\"' FROM json_each(?))",
+                                  lhs));
+    }
+    return fmt::format("({})", fmt::join(tests, " OR "));
+  }
+
   std::string comparison(CompiledFilter& out) {
     Token key = next();
     if (key.kind != Token::word) {
@@ -225,9 +300,9 @@ private:
       if (next().kind != Token::lparen) {
         fail(m_tokens[m_pos - 1], "expected '(' after in");
       }
-      std::vector<std::string> alternatives;
+      std::vector<std::variant<double, std::string>> values;
       while (true) {
-        alternatives.push_back(compare(out, lhs, config_key, "=", value()));
+        values.push_back(value());
         Token t = next();
         if (t.kind == Token::rparen) {
           break;
@@ -236,7 +311,7 @@ private:
           fail(t, "expected ',' or ')'");
         }
       }
-      sql = fmt::format("({})", fmt::join(alternatives, " OR "));
+      sql = in_list(out, lhs, config_key, values);
     } else {
       Token op = next();
       if (op.kind != Token::op) {
@@ -256,6 +331,7 @@ private:
   std::string m_text;
   std::vector<Token> m_tokens;
   std::size_t m_pos = 0;
+  int m_depth = 0;
 };
 
 } // namespace
