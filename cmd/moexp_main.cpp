@@ -2,10 +2,13 @@
 #include "commands.hpp"
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 #include <fmt/format.h>
 
 #include <malloc.h>
+
+#include <algorithm>
 
 namespace moexp::cli {
 
@@ -31,6 +34,21 @@ int moexp_main(int argc, char** argv) {
   add("runs", "list runs with status, key config values and headline metrics", setup_runs);
 
   try {
+    // CLI11 says only "A subcommand is required" for a misspelt command: name the word and the nearest command.
+    if (argc > 1 && argv[1][0] != '-') {
+      std::vector<std::string> names;
+      for (auto& [sub, action] : commands) {
+        names.push_back(sub->get_name());
+      }
+      const std::string word = argv[1];
+      if (std::find(names.begin(), names.end(), word) == names.end()) {
+        auto msg = fmt::format("unknown command '{}'; commands are {}", word, core::join_alternatives(names));
+        if (auto guess = core::did_you_mean(word, names)) {
+          msg += fmt::format(" (did you mean '{}'?)", *guess);
+        }
+        throw InputError(msg);
+      }
+    }
     app.parse(argc, argv);
     for (auto& [sub, action] : commands) {
       if (sub->parsed()) {
@@ -38,9 +56,18 @@ int moexp_main(int argc, char** argv) {
       }
     }
     return 0;
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    // One line, like every other error ("Could not convert: --resume = abc"), with the hint on the same line.
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    fmt::print(stderr, "moexp: error: {} (see --help)\n", core::trim(what));
+    return 2;
   } catch (const InputError& e) {
     fmt::print(stderr, "moexp: error: {}\n", e.what());
     return 2;

@@ -98,9 +98,18 @@ TEST_CASE("config error: load loss needs gate noise") {
   CHECK(msg.find("constraint.kind: the load loss needs moe.noise = true") != std::string::npos);
 }
 
-TEST_CASE("config error: unreadable experiment file") {
+TEST_CASE("config error: unreadable experiment files: missing, folders, devices, oversized") {
   CHECK_THROWS_WITH_AS(load_experiment_file("/nonexistent/exp.toml"),
-                       "/nonexistent/exp.toml: cannot read the experiment file", ConfigError);
+                       "/nonexistent/exp.toml: cannot read the experiment file: no such file", InputError);
+  CHECK_THROWS_WITH_AS(load_experiment_file("/tmp"), "/tmp: cannot read the experiment file: it is a folder",
+                       InputError);
+  // An endless device is refused before a single byte is read (it once grew the process to 3 GB).
+  CHECK_THROWS_WITH_AS(load_experiment_file("/dev/zero"), "/dev/zero: cannot read the experiment file: not a regular file",
+                       InputError);
+  test::TempDir dir;
+  auto big = test::write_file(dir / "big.toml", "# " + std::string(2 << 20, 'x') + "\n");
+  CHECK_THROWS_WITH_AS(load_experiment_file(big), doctest::Contains("cannot read the experiment file: larger than 1024 KiB"),
+                       InputError);
 }
 
 TEST_CASE("config error: every float key rejects NaN and infinities, from the file and from --set") {

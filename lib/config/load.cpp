@@ -19,6 +19,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string> kSections{"model", "moe", "constraint", "data", "train"};
+// An experiment file is a few hundred bytes; anything past 1 MiB is a wrong path (/dev/zero, a dataset file).
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
 } // namespace
 
@@ -231,15 +233,10 @@ LoadResult load_experiment_text(std::string_view text, const std::string& source
 }
 
 LoadResult load_experiment_file(const fs::path& file, const std::vector<std::string>& overrides, Resolve resolve) {
-  std::ifstream in(file);
-  if (!in || fs::is_directory(file)) {
-    throw ConfigError(fmt::format("{}: cannot read the experiment file", file.string()));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  const std::string text = core::read_small_file(file, kMaxConfigBytes, "experiment file");
   Loader loader(file.string());
   loader.config().name = file.stem().string();
-  loader.apply_document(buffer.str());
+  loader.apply_document(text);
   for (const auto& o : overrides) {
     loader.apply_override(o);
   }

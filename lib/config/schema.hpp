@@ -39,6 +39,9 @@ const KeySpec* find_key(std::string_view key);
 // All dotted key names (for did-you-mean suggestions).
 std::vector<std::string> experiment_key_names();
 
+// The message for an unknown experiment key, with a did-you-mean when one is close.
+std::string unknown_key_message(const std::string& key);
+
 // Human name of a type, e.g. "an integer".
 std::string type_name(ValueType type);
 

@@ -309,13 +309,8 @@ std::optional<double> parse_duration(const std::string& text) {
 }
 
 SweepSpec load_sweep_spec(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in || fs::is_directory(file)) {
-    throw ConfigError(fmt::format("{}: cannot read the sweep file", file.string()));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  // Specs with many explicit [[runs]] are larger than experiments, but never near 16 MiB.
+  const std::string text = core::read_small_file(file, std::size_t{16} << 20, "sweep file");
   const std::string source = file.string();
   toml::table doc;
   try {

@@ -20,7 +20,4 @@ std::string node_kind(const toml::node& node);
 // the node has another type.
 std::optional<Value> to_value(const toml::node& node, ValueType type);
 
-// The message for an unknown experiment key, with a did-you-mean when one is close.
-std::string unknown_key_message(const std::string& key);
-
 } // namespace moexp::config

@@ -10,76 +10,128 @@
 #include <unistd.h>
 
 namespace moexp::core {
+namespace fs = std::filesystem;
 namespace {
 
-std::filesystem::path temp_sibling(const std::filesystem::path& path) {
+fs::path temp_sibling(const fs::path& path) {
   return path.parent_path() / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());
 }
 
-void fsync_path(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
+// The one-line message of a failed write of `path` with `err` (errno).
+std::string write_failure(const fs::path& path, int err) {
+  if (err == ENOSPC || err == EDQUOT) {
+    return fmt::format("disk full writing {} ({})", path.string(), std::strerror(err));
   }
+  return fmt::format("cannot write {}: {}", path.string(), std::strerror(err));
 }
 
-void ensure_parent(const std::filesystem::path& path) {
+void ensure_parent(const fs::path& path) {
   if (path.has_parent_path()) {
     std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
+    fs::create_directories(path.parent_path(), ec);
     if (ec) {
       throw Error(fmt::format("cannot create folder {}: {}", path.parent_path().string(), ec.message()));
     }
   }
 }
 
+// An open temp file that writes all-or-error and is removed unless committed.
+class TempFile {
+public:
+  explicit TempFile(const fs::path& target) : m_target(target), m_temp(temp_sibling(target)) {
+    m_fd = ::open(m_temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (m_fd < 0) {
+      throw Error(write_failure(m_target, errno));
+    }
+  }
+  ~TempFile() {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+    if (!m_committed) {
+      std::error_code ignored;
+      fs::remove(m_temp, ignored);
+    }
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+
+  // Append; remembers the first error instead of throwing.
+  void write(const void* data, std::size_t size) {
+    const char* bytes = static_cast<const char*>(data);
+    while (m_error == 0 && size > 0) {
+      const ssize_t n = ::write(m_fd, bytes, size);
+      if (n < 0) {
+        if (errno != EINTR) {
+          m_error = errno;
+        }
+        continue;
+      }
+      bytes += n;
+      size -= static_cast<std::size_t>(n);
+    }
+  }
+
+  // Flush, close and rename over the target; throws the first error seen.
+  void commit() {
+    if (m_error == 0 && ::fsync(m_fd) != 0) {
+      m_error = errno;
+    }
+    if (::close(m_fd) != 0 && m_error == 0) {
+      m_error = errno;
+    }
+    m_fd = -1;
+    if (m_error != 0) {
+      throw Error(write_failure(m_target, m_error));
+    }
+    std::error_code ec;
+    fs::rename(m_temp, m_target, ec);
+    if (ec) {
+      throw Error(fmt::format("cannot rename {} to {}: {}", m_temp.string(), m_target.string(), ec.message()));
+    }
+    m_committed = true;
+    if (m_target.has_parent_path()) {
+      const int dir = ::open(m_target.parent_path().c_str(), O_RDONLY | O_CLOEXEC);
+      if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+      }
+    }
+  }
+
+private:
+  fs::path m_target, m_temp;
+  int m_fd = -1;
+  int m_error = 0;
+  bool m_committed = false;
+};
+
 } // namespace
 
-void write_file_atomic(const std::filesystem::path& path, std::string_view content) {
-  replace_file_atomic(path, [&](const std::filesystem::path& temp) {
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      throw Error(fmt::format("cannot write {}: {}", temp.string(), std::strerror(errno)));
-    }
-    size_t written = 0;
-    while (written < content.size()) {
-      ssize_t n = ::write(fd, content.data() + written, content.size() - written);
-      if (n < 0) {
-        if (errno == EINTR) {
-          continue;
-        }
-        int err = errno;
-        ::close(fd);
-        throw Error(fmt::format("cannot write {}: {}", temp.string(), std::strerror(err)));
-      }
-      written += static_cast<size_t>(n);
-    }
-    ::fsync(fd);
-    ::close(fd);
-  });
+void check_output_path(const fs::path& path, std::string_view what) {
+  if (path.empty()) {
+    throw InputError(fmt::format("{}: the path is empty", what));
+  }
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (fs::is_directory(status)) {
+    throw InputError(fmt::format("{} {}: is a folder; give a file name", what, path.string()));
+  }
+  if (fs::exists(status) && !fs::is_regular_file(status)) {
+    throw InputError(fmt::format("{} {}: not a regular file", what, path.string()));
+  }
 }
 
-void replace_file_atomic(const std::filesystem::path& path,
-                         const std::function<void(const std::filesystem::path&)>& write_to) {
+void write_file_atomic(const fs::path& path, std::string_view content) {
+  stream_file_atomic(path, [&](const ByteSink& sink) { sink(content.data(), content.size()); });
+}
+
+void stream_file_atomic(const fs::path& path, const std::function<void(const ByteSink&)>& produce) {
+  check_output_path(path, "output");
   ensure_parent(path);
-  const auto temp = temp_sibling(path);
-  try {
-    write_to(temp);
-    fsync_path(temp);
-    std::error_code ec;
-    std::filesystem::rename(temp, path, ec);
-    if (ec) {
-      throw Error(fmt::format("cannot rename {} to {}: {}", temp.string(), path.string(), ec.message()));
-    }
-    if (path.has_parent_path()) {
-      fsync_path(path.parent_path());
-    }
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(temp, ignored);
-    throw;
-  }
+  TempFile temp(path);
+  produce([&](const void* data, std::size_t size) { temp.write(data, size); });
+  temp.commit();
 }
 
 } // namespace moexp::core

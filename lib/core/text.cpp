@@ -1,5 +1,7 @@
 #include "core/text.hpp"
 
+#include "core/error.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -97,6 +99,68 @@ std::string_view trim(std::string_view text) {
   }
   const auto last = text.find_last_not_of(" \t\r\n");
   return text.substr(first, last - first + 1);
+}
+
+std::string read_small_file(const std::filesystem::path& path, std::size_t max_bytes, std::string_view what) {
+  auto fail = [&](const std::string& why) {
+    throw InputError(fmt::format("{}: cannot read the {}: {}", path.string(), what, why));
+  };
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status)) {
+    fail("no such file");
+  }
+  if (!std::filesystem::is_regular_file(status)) {
+    fail(std::filesystem::is_directory(status) ? "it is a folder" : "not a regular file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    fail("permission denied or unreadable");
+  }
+  std::string text;
+  char buffer[65536];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes) {  // checked while reading: the size stat gave may be stale
+      fail(fmt::format("larger than {} KiB", max_bytes / 1024));
+    }
+  }
+  return text;
+}
+
+std::string csv_field(const std::string& field) {
+  if (field.find_first_of(",\"\r\n") == std::string::npos) {
+    return field;
+  }
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') {
+      out.push_back('"');
+    }
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out.push_back(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      out += fmt::format("\\x{:02x}", u);
+    }
+  }
+  return out;
 }
 
 } // namespace moexp::core

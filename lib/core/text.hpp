@@ -21,6 +21,10 @@ std::string join_alternatives(const std::vector<std::string>& items, bool quote 
 // Split `text` at `sep`; empty pieces are kept.
 std::vector<std::string> split(std::string_view text, char sep);
 
+// The whole of the regular file at `path`, at most `max_bytes` long; anything else (missing, a folder, a device or
+// pipe such as /dev/zero, too large) throws InputError "PATH: cannot read the WHAT: ..." before reading more.
+std::string read_small_file(const std::filesystem::path& path, std::size_t max_bytes, std::string_view what);
+
 // The last `lines` lines of the file at `path` ("" when it cannot be read), each ending in a newline.
 std::string file_tail(const std::filesystem::path& path, std::size_t lines = 20);
 
@@ -29,5 +33,11 @@ std::string last_line(const std::string& text);
 
 // `text` without leading and trailing whitespace.
 std::string_view trim(std::string_view text);
+
+// `field` as one CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma, quote, CR or LF.
+std::string csv_field(const std::string& field);
+
+// `text` safe to print on a terminal: control characters (C0, DEL) as \n, \t, \r or \xNN; UTF-8 kept.
+std::string printable(std::string_view text);
 
 } // namespace moexp::core

@@ -1,5 +1,7 @@
 #include "core/text_table.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -18,7 +20,18 @@ std::size_t width(const std::string& s) {
       std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
+std::vector<std::string> printable_cells(std::vector<std::string> cells) {
+  for (auto& c : cells) {
+    c = printable(c);
+  }
+  return cells;
+}
+
 } // namespace
+
+TextTable::TextTable(std::vector<std::string> header) : m_header(printable_cells(std::move(header))) {}
+
+void TextTable::add_row(std::vector<std::string> cells) { m_rows.push_back(printable_cells(std::move(cells))); }
 
 std::string TextTable::render() const {
   std::vector<std::size_t> widths(m_header.size(), 0);

@@ -1,10 +1,12 @@
 #include "report/commands.hpp"
 
+#include "config/schema.hpp"
 #include "config/sweep_spec.hpp"
 #include "core/atomic_file.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 #include "core/text_table.hpp"
 #include "report/compare.hpp"
 #include "report/render.hpp"
@@ -20,11 +22,16 @@ namespace moexp::report {
 namespace fs = std::filesystem;
 namespace {
 
-store::ResultStore open_store(const std::string& path) {
-  if (!fs::exists(path)) {
-    throw InputError(fmt::format("database {} does not exist (train or sweep first, or pass --db)", path));
+// Reading commands never create, migrate or write the database (it may sit in a read-only folder).
+store::ResultStore open_store(const std::string& path) { return store::ResultStore(path, store::OpenMode::read_only); }
+
+// A group key must be a config key (or moe.enabled); anything else would group every run under "-".
+void check_group_keys(const std::vector<std::string>& by) {
+  for (const auto& key : by) {
+    if (config::find_key(key) == nullptr && key != "moe.enabled") {
+      throw InputError(fmt::format("report: --by {}: {}", key, config::unknown_key_message(key)));
+    }
   }
-  return store::ResultStore(path);
 }
 
 std::string fmt_opt(const std::optional<double>& v, double scale, int decimals) {
@@ -95,6 +102,10 @@ std::vector<RunFigures> representative_figures(store::ResultStore& db, const std
 } // namespace
 
 int run_report(const ReportRequest& req) {
+  check_group_keys(req.by);
+  if (!req.out.empty()) {
+    core::check_output_path(req.out, "--out");
+  }
   auto db = open_store(req.db_path);
   std::optional<std::int64_t> sweep_id;
   std::string title = "moexp report";
@@ -147,6 +158,12 @@ int run_report(const ReportRequest& req) {
 }
 
 int run_runs(const RunsRequest& req) {
+  if (req.limit < 0) {
+    throw InputError(fmt::format("runs: --limit {}: expected a number of runs >= 0 (0: all)", req.limit));
+  }
+  if (req.format != "table" && req.format != "json" && req.format != "csv") {
+    throw InputError(fmt::format("runs: --format {}: use table, json or csv", req.format));
+  }
   auto db = open_store(req.db_path);
   auto runs = db.run_summaries(store::compile_filter(req.where), std::nullopt);
   std::string key = req.sort;
@@ -212,22 +229,11 @@ int run_runs(const RunsRequest& req) {
     fmt::print("{}\n", fmt::join(head, ","));
     for (auto& row : rows) {
       for (auto& c : row) {
-        if (c.find_first_of(",\"") != std::string::npos) {
-          std::string q = "\"";
-          for (char ch : c) {
-            if (ch == '"') q.push_back('"');
-            q.push_back(ch);
-          }
-          q.push_back('"');
-          c = q;
-        }
+        c = core::csv_field(c);
       }
       fmt::print("{}\n", fmt::join(row, ","));
     }
     return 0;
-  }
-  if (req.format != "table") {
-    throw InputError(fmt::format("runs: --format {}: use table, json or csv", req.format));
   }
   core::TextTable table(head);
   for (auto& row : rows) {

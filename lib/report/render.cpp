@@ -42,21 +42,6 @@ std::vector<std::string> header(const ReportTable& t) {
   return h;
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) {
-    return s;
-  }
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') {
-      out.push_back('"');
-    }
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
 std::string latex_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -241,7 +226,7 @@ std::string render_csv(const ReportTable& t) {
   for (const auto& r : t.rows) {
     std::vector<std::string> cells;
     for (const auto& k : r.key_values) {
-      cells.push_back(csv_field(k));
+      cells.push_back(core::csv_field(k));
     }
     for (const auto& s : r.stats) {
       if (s) {

@@ -222,6 +222,22 @@ int user_version(Database& db) {
 
 int current_schema_version() { return static_cast<int>(kMigrations.size()); }
 
+void check_readable(Database& db) {
+  const int version = user_version(db);
+  if (version == 0) {
+    throw InputError(fmt::format("database {} is empty or not a moexp database", db.path()));
+  }
+  if (version > current_schema_version()) {
+    throw StoreError(fmt::format("database {} has schema version {}, newer than this moexp's {}; upgrade moexp",
+                                 db.path(), version, current_schema_version()));
+  }
+  if (version < current_schema_version()) {
+    throw StoreError(fmt::format("database {} has schema version {}, older than this moexp's {}; a command that "
+                                 "writes (train, sweep) upgrades it, read-only commands never change it",
+                                 db.path(), version, current_schema_version()));
+  }
+}
+
 void migrate(Database& db) {
   int version = user_version(db);
   if (version > current_schema_version()) {

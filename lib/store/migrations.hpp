@@ -12,4 +12,8 @@ int current_schema_version();
 // database comes from a newer moexp.
 void migrate(Database& db);
 
+// For a read-only open: check that `db` is a moexp database of the current schema without changing it. Throws
+// InputError for an empty or foreign file, StoreError for an older or newer schema.
+void check_readable(Database& db);
+
 } // namespace moexp::store

@@ -1,8 +1,12 @@
 #include "store/result_store.hpp"
 
+#include "core/atomic_file.hpp"
 #include "core/clock.hpp"
+#include "core/error.hpp"
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
+
+#include <fmt/format.h>
 
 namespace moexp::store {
 
@@ -10,8 +14,30 @@ std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int6
   return db_path.parent_path() / "runs" / std::to_string(run_id);
 }
 
-ResultStore::ResultStore(const std::string& path) : m_db(std::make_unique<Database>(path)) {
-  migrate(*m_db);
+namespace {
+
+// The database path as the user gave it, checked before SQLite sees it (SQLite would happily open "" as a temporary
+// database, or /dev/null and then create /dev/null-journal).
+const std::string& checked_path(const std::string& path, OpenMode mode) {
+  if (path == ":memory:") {
+    return path;
+  }
+  core::check_output_path(path, "--db");
+  if (mode == OpenMode::read_only && !std::filesystem::exists(path)) {
+    throw InputError(fmt::format("database {} does not exist (train or sweep first, or pass --db)", path));
+  }
+  return path;
+}
+
+} // namespace
+
+ResultStore::ResultStore(const std::string& path, OpenMode mode)
+    : m_db(std::make_unique<Database>(checked_path(path, mode), mode)) {
+  if (mode == OpenMode::read_write) {
+    migrate(*m_db);
+  } else {
+    check_readable(*m_db);
+  }
 }
 
 ResultStore::~ResultStore() = default;

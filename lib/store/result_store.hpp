@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/metrics.hpp"
+#include "store/open_mode.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -177,8 +178,10 @@ std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int6
 
 class ResultStore {
 public:
-  // Open (or create and migrate) the database at `path`. Throws StoreError.
-  explicit ResultStore(const std::string& path);
+  // Open (or create and migrate) the database at `path`; read_only opens an existing moexp database as it is (no
+  // migration). Throws InputError for a path that cannot be a database (empty, a folder, a device) or, read-only,
+  // a file that is not a moexp database; StoreError for SQLite failures and schema versions it cannot read.
+  explicit ResultStore(const std::string& path, OpenMode mode = OpenMode::read_write);
   ~ResultStore();
   ResultStore(const ResultStore&) = delete;
   ResultStore& operator=(const ResultStore&) = delete;

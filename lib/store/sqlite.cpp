@@ -22,7 +22,29 @@ void check(int rc, sqlite3* db, const std::string& path, std::string_view what) 
 
 } // namespace
 
-Database::Database(const std::string& path) : m_path(path) {
+Database::Database(const std::string& path, OpenMode mode) : m_path(path), m_mode(mode) {
+  if (mode == OpenMode::read_only) {
+    open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+    sqlite3_busy_timeout(m_db, 30000);
+    // A WAL database in a folder we cannot write: SQLite cannot create the -shm file and the first read fails.
+    // Nobody can be writing there, so the file is complete on its own: open it immutable.
+    const int rc = sqlite3_exec(m_db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY) {
+      sqlite3_close_v2(m_db);
+      m_db = nullptr;
+      std::string uri = "file:";
+      for (char c : path) {  // percent-encode what a URI path cannot hold
+        if (c == '%' || c == '?' || c == '#') {
+          uri += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+        } else {
+          uri.push_back(c);
+        }
+      }
+      open(uri + "?immutable=1", SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI);
+    }
+    sqlite3_extended_result_codes(m_db, 1);
+    return;
+  }
   if (path != ":memory:") {
     auto parent = std::filesystem::path(path).parent_path();
     std::error_code ec;
@@ -30,14 +52,7 @@ Database::Database(const std::string& path) : m_path(path) {
       std::filesystem::create_directories(parent, ec);
     }
   }
-  int rc =
-      sqlite3_open_v2(path.c_str(), &m_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = m_db ? sqlite3_errmsg(m_db) : "out of memory";
-    sqlite3_close(m_db);
-    m_db = nullptr;
-    throw StoreError(fmt::format("database {}: cannot open: {}", path, msg));
-  }
+  open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   sqlite3_busy_timeout(m_db, 30000);
   sqlite3_extended_result_codes(m_db, 1);
   exec("PRAGMA foreign_keys = ON");
@@ -50,6 +65,16 @@ Database::Database(const std::string& path) : m_path(path) {
     exec("PRAGMA journal_mode = WAL");
     exec("PRAGMA synchronous = NORMAL");
     exec("PRAGMA wal_autocheckpoint = 16384");
+  }
+}
+
+void Database::open(const std::string& uri, int flags) {
+  int rc = sqlite3_open_v2(uri.c_str(), &m_db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = m_db ? sqlite3_errmsg(m_db) : "out of memory";
+    sqlite3_close(m_db);
+    m_db = nullptr;
+    throw StoreError(fmt::format("database {}: cannot open: {}", m_path, msg));
   }
 }
 

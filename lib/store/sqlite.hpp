@@ -2,6 +2,8 @@
 // Only lib/store uses it; sqlite3.h is included in sqlite.cpp alone.
 #pragma once
 
+#include "store/open_mode.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -22,9 +24,9 @@ class Statement;
 // An open SQLite connection, used by one thread at a time (opened in SQLite's multi-thread mode).
 class Database {
 public:
-  // Open (creating if needed) the database at `path` (":memory:" for an in-memory one) with WAL, a busy timeout
-  // and foreign keys on. Throws StoreError naming `path`.
-  explicit Database(const std::string& path);
+  // Open the database at `path` (":memory:" for an in-memory one) with a busy timeout and foreign keys on; read_write
+  // creates it if needed and sets WAL. Throws StoreError naming `path`.
+  explicit Database(const std::string& path, OpenMode mode = OpenMode::read_write);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
@@ -45,9 +47,13 @@ public:
 
   const std::string& path() const { return m_path; }
   sqlite3* handle() const { return m_db; }
+  OpenMode mode() const { return m_mode; }
 
 private:
+  void open(const std::string& uri, int flags);
+
   std::string m_path;
+  OpenMode m_mode = OpenMode::read_write;
   sqlite3* m_db = nullptr;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> m_prepared;
 };

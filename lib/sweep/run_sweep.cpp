@@ -232,6 +232,31 @@ int run_on_slurm(const config::SweepSpec& spec, const Plan& plan, const SweepReq
   return finish_sweep(db, sweep_id, spec.name, summary);
 }
 
+// The command line's overrides obey the same rules as the spec's keys (executor.jobs >= 1, ...).
+void check_overrides(const SweepRequest& req) {
+  auto at_least = [](const std::optional<std::int64_t>& v, const char* option, std::int64_t min) {
+    if (v && *v < min) {
+      throw InputError(fmt::format("sweep: {} {}: expected an integer >= {}", option, *v, min));
+    }
+  };
+  at_least(req.jobs, "--jobs", 1);
+  at_least(req.per_gpu, "--per-gpu", 1);
+  at_least(req.array_parallelism, "--array-parallelism", 1);
+  if (req.gpus) {
+    for (auto id : *req.gpus) {
+      if (id < 0) {
+        throw InputError(fmt::format("sweep: --gpus: {} is not a GPU id (ids are >= 0)", id));
+      }
+    }
+  }
+  if (!req.moexp_exe.empty() && ::access(req.moexp_exe.c_str(), X_OK) != 0) {
+    throw InputError(fmt::format("sweep: --moexp {}: not an executable file", req.moexp_exe));
+  }
+  if (!req.moexp_exe.empty() && fs::is_directory(req.moexp_exe)) {
+    throw InputError(fmt::format("sweep: --moexp {}: is a folder, not the moexp binary", req.moexp_exe));
+  }
+}
+
 // `target` = the command line's `value` when it gave one.
 template <typename T, typename U>
 void override_with(T& target, const std::optional<U>& value) {
@@ -243,6 +268,7 @@ void override_with(T& target, const std::optional<U>& value) {
 } // namespace
 
 int run_sweep(const SweepRequest& req) {
+  check_overrides(req);
   auto spec = config::load_sweep_spec(req.spec);
   override_with(spec.executor.jobs, req.jobs);
   override_with(spec.executor.gpus, req.gpus);

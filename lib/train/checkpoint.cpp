@@ -9,7 +9,8 @@ namespace moexp::train {
 
 void save_checkpoint(const std::filesystem::path& path, models::ResNet& model, torch::optim::Optimizer* optimizer,
                      const CheckpointInfo& info) {
-  core::replace_file_atomic(path, [&](const std::filesystem::path& temp) {
+  // Streamed through our own writer: torch's file writer aborts the process when the disk fills up.
+  core::stream_file_atomic(path, [&](const core::ByteSink& sink) {
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive model_archive;
     model->save(model_archive);
@@ -22,7 +23,10 @@ void save_checkpoint(const std::filesystem::path& path, models::ResNet& model, t
     archive.write("epoch", torch::tensor(info.epoch, torch::kLong));
     archive.write("config_hash", c10::IValue(info.config_hash));
     archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
-    archive.save_to(temp.string());
+    archive.save_to([&](const void* data, std::size_t size) -> std::size_t {
+      sink(data, size);
+      return size;
+    });
   });
 }
 
