@@ -66,8 +66,8 @@ TEST_CASE("data: IDX files are read plain and gzip-compressed") {
   test::write_file(dir / "a-labels", idx_labels(5));
   write_gz(dir / "b-images.gz", idx_images(5, 4, 3));
   write_gz(dir / "b-labels.gz", idx_labels(5));
-  auto plain = read_idx(dir / "a-images", dir / "a-labels");
-  auto gz = read_idx(dir / "b-images.gz", dir / "b-labels.gz");
+  auto plain = read_idx(dir / "a-images", dir / "a-labels", 10);
+  auto gz = read_idx(dir / "b-images.gz", dir / "b-labels.gz", 10);
   CHECK(plain.images_nchw.sizes() == std::vector<std::int64_t>{5, 1, 4, 3});
   CHECK(plain.images_nchw.dtype() == torch::kUInt8);
   CHECK(plain.images_nchw[2][0][1][2].item<int>() == 5);
@@ -81,22 +81,22 @@ TEST_CASE("data: truncated or malformed IDX files give a clear DataError") {
   auto images = idx_images(5, 4, 3);
   test::write_file(dir / "short-images", images.substr(0, images.size() - 7));
   test::write_file(dir / "labels", idx_labels(5));
-  CHECK(error_of([&] { read_idx(dir / "short-images", dir / "labels"); })
+  CHECK(error_of([&] { read_idx(dir / "short-images", dir / "labels", 10); })
             .find("short-images: truncated: expected 60 bytes of data, found 53") != std::string::npos);
   test::write_file(dir / "tiny", "abc");
-  CHECK(error_of([&] { read_idx(dir / "tiny", dir / "labels"); }).find("shorter than the IDX header") !=
+  CHECK(error_of([&] { read_idx(dir / "tiny", dir / "labels", 10); }).find("shorter than the IDX header") !=
         std::string::npos);
   test::write_file(dir / "swapped", idx_labels(20));
-  CHECK(error_of([&] { read_idx(dir / "swapped", dir / "labels"); }).find("not an IDX file of 3 dimension(s)") !=
+  CHECK(error_of([&] { read_idx(dir / "swapped", dir / "labels", 10); }).find("not an IDX file of 3 dimension(s)") !=
         std::string::npos);
   test::write_file(dir / "images", images);
   test::write_file(dir / "few-labels", idx_labels(4));
-  CHECK(error_of([&] { read_idx(dir / "images", dir / "few-labels"); }).find("4 labels for 5 images") !=
+  CHECK(error_of([&] { read_idx(dir / "images", dir / "few-labels", 10); }).find("4 labels for 5 images") !=
         std::string::npos);
   write_gz(dir / "cut.gz", images);
   auto compressed = test::read_file(dir / "cut.gz");
   test::write_file(dir / "cut.gz", compressed.substr(0, compressed.size() / 2));
-  CHECK_FALSE(error_of([&] { read_idx(dir / "cut.gz", dir / "labels"); }).empty());
+  CHECK_FALSE(error_of([&] { read_idx(dir / "cut.gz", dir / "labels", 10); }).empty());
 }
 
 TEST_CASE("data: CIFAR-10 and CIFAR-100 binary batches, with coarse labels") {
@@ -189,4 +189,17 @@ TEST_CASE("data: real Fashion-MNIST from the Debian package") {
   CHECK(d.train.labels_n[0].item<std::int64_t>() == 9);  // the first training image is an ankle boot
   CHECK(d.superclass_names.size() == 4);
   CHECK(d.train.coarse_n[0].item<std::int64_t>() == 2);  // footwear
+}
+
+TEST_CASE("data readers: load_data refuses train and test splits of different image shapes") {
+  test::TempDir dir;
+  test::write_file(dir / "train-images-idx3-ubyte", idx_images(4, 28, 28));
+  test::write_file(dir / "train-labels-idx1-ubyte", idx_labels(4));
+  test::write_file(dir / "t10k-images-idx3-ubyte", idx_images(3, 32, 32));
+  test::write_file(dir / "t10k-labels-idx1-ubyte", idx_labels(3));
+  config::DataConfig cfg;
+  cfg.dataset = "mnist";
+  cfg.path = dir.path().string();
+  CHECK(error_of([&] { load_data(cfg); }).find("test images are 1x32x32 but the training images") !=
+        std::string::npos);
 }

@@ -1,6 +1,7 @@
 #include "data/readers.hpp"
 
 #include "core/error.hpp"
+#include "data/formats.hpp"
 
 #include <fmt/format.h>
 
@@ -10,9 +11,6 @@
 namespace moexp::data {
 
 Dataset read_cifar(const std::vector<std::filesystem::path>& files, bool cifar100) {
-  constexpr std::int64_t kPixels = 3 * 32 * 32;
-  const std::int64_t label_bytes = cifar100 ? 2 : 1;
-  const std::int64_t record = label_bytes + kPixels;
   std::vector<torch::Tensor> images, labels, coarse;
   for (const auto& path : files) {
     std::ifstream in(path, std::ios::binary);
@@ -20,30 +18,14 @@ Dataset read_cifar(const std::vector<std::filesystem::path>& files, bool cifar10
       throw DataError(fmt::format("{}: cannot open", path.string()));
     }
     std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto size = static_cast<std::int64_t>(bytes.size());
-    if (size == 0 || size % record != 0) {
-      throw DataError(fmt::format("{}: truncated or not a CIFAR-{} binary file: {} bytes is not a whole number of "
-                                  "{}-byte records",
-                                  path.string(), cifar100 ? 100 : 10, size, record));
-    }
-    const std::int64_t n = size / record;
+    const auto layout = parse_cifar(bytes, cifar100, path);
+    const std::int64_t n = layout.records, record = layout.record_size();
     auto raw = torch::from_blob(bytes.data(), {n, record}, torch::kUInt8).clone();
-    auto fine = raw.select(1, label_bytes - 1).to(torch::kLong);
-    const std::int64_t max_label = fine.max().item<std::int64_t>();
-    if (max_label >= (cifar100 ? 100 : 10)) {
-      throw DataError(fmt::format("{}: label {} out of range for CIFAR-{}", path.string(), max_label,
-                                  cifar100 ? 100 : 10));
-    }
     if (cifar100) {
-      auto c = raw.select(1, 0).to(torch::kLong);
-      if (c.max().item<std::int64_t>() >= 20) {
-        throw DataError(fmt::format("{}: coarse label {} out of range (0..19)", path.string(),
-                                    c.max().item<std::int64_t>()));
-      }
-      coarse.push_back(c);
+      coarse.push_back(raw.select(1, 0).to(torch::kLong));
     }
-    labels.push_back(fine);
-    images.push_back(raw.narrow(1, label_bytes, kPixels).reshape({n, 3, 32, 32}).contiguous());
+    labels.push_back(raw.select(1, layout.label_bytes - 1).to(torch::kLong));
+    images.push_back(raw.narrow(1, layout.label_bytes, CifarLayout::kPixels).reshape({n, 3, 32, 32}).contiguous());
   }
   Dataset ds;
   ds.images_nchw = torch::cat(images);

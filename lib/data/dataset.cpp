@@ -3,6 +3,7 @@
 #include "config/data_files.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "data/formats.hpp"
 #include "data/readers.hpp"
 
 #include <fmt/format.h>
@@ -67,8 +68,10 @@ DataSplits load_data(const config::DataConfig& cfg) {
   if (cfg.dataset == "fashion_mnist" || cfg.dataset == "mnist") {
     auto train = config::locate_split_files(cfg, "train");
     auto test = config::locate_split_files(cfg, "test");
-    d.train = read_idx(train.images.front(), train.labels);
-    d.test = read_idx(test.images.front(), test.labels);
+    d.train = read_idx(train.images.front(), train.labels, 10);
+    d.test = read_idx(test.images.front(), test.labels, 10);
+    check_same_image_shape(d.train.images_nchw.sizes().slice(1).vec(), d.test.images_nchw.sizes().slice(1).vec(),
+                           train.images.front(), test.images.front());
     d.channels = 1;
     d.num_classes = 10;
     if (cfg.dataset == "fashion_mnist") {

@@ -9,8 +9,8 @@
 namespace moexp::data {
 
 // Read an IDX image file (magic 0x803) and label file (magic 0x801), plain or gzip. Throws DataError naming the file
-// when it is truncated, malformed, or the counts differ.
-Dataset read_idx(const std::filesystem::path& images, const std::filesystem::path& labels);
+// when it is truncated, malformed (formats.hpp: parse_idx), the counts differ or a label is not below `num_classes`.
+Dataset read_idx(const std::filesystem::path& images, const std::filesystem::path& labels, std::int64_t num_classes);
 
 // Read CIFAR binary batch files: records of 1 label byte + 3072 pixels (CIFAR-10) or coarse + fine label bytes +
 // 3072 pixels (CIFAR-100). Throws DataError naming the file on a size that is not a whole number of records or an
