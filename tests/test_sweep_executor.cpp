@@ -7,6 +7,7 @@
 
 #include <set>
 #include <thread>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace moexp;
@@ -148,4 +149,62 @@ TEST_CASE("executor: runs already ended are skipped, and a run held by a live pr
   CHECK(summary.skipped == 1);
   CHECK(summary.finished == 1);
   CHECK(f.db.find_run(f.queue[1].run_id)->status == "finished");
+}
+
+namespace {
+
+// Claim run `id` from a short-lived child process, as a sweep killed right after claiming leaves it: `running`,
+// no child pid, a claimer that is gone. `then_status` is what the run's orphaned child recorded afterwards
+// ("running": nothing).
+void claim_from_dead_process(const std::string& db_path, std::int64_t id, const char* then_status) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    store::ResultStore db(db_path);
+    const bool claimed = db.claim_run(id, "pending", std::nullopt);
+    if (claimed && std::string(then_status) != "running") {
+      db.finish_run(id, then_status);
+    }
+    ::_exit(claimed ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+}
+
+} // namespace
+
+TEST_CASE("executor: a claim whose sweep died before its child started is retried, not waited on forever") {
+  Fixture f(2);
+  claim_from_dead_process(f.db_path, f.queue[0].run_id, "running");
+  auto row = f.db.find_run(f.queue[0].run_id);
+  REQUIRE(row->status == "running");
+  CHECK_FALSE(row->pid.has_value());
+  CHECK(row->claim_pid.has_value());
+  CHECK_FALSE(held_by_live_process(*row));
+  auto summary = f.run(make_slots(1, {}, 1), 0, 1);
+  CHECK(summary.finished == 2);
+  CHECK(f.db.find_run(f.queue[0].run_id)->status == "finished");
+  CHECK_FALSE(f.db.find_run(f.queue[0].run_id)->claim_pid.has_value());  // released with the attempt
+  // The crashed attempt is on record, then the real one.
+  CHECK(f.db.attempt_count(f.queue[0].run_id) == 2);
+}
+
+TEST_CASE("executor: a live claimer still holds its run") {
+  Fixture f(1);
+  REQUIRE(f.db.claim_run(f.queue[0].run_id, "pending", std::nullopt));  // this process: alive
+  CHECK(held_by_live_process(*f.db.find_run(f.queue[0].run_id)));
+}
+
+TEST_CASE("executor: attempts that ended while no sweep was alive are recorded by the next one") {
+  Fixture f(3);
+  claim_from_dead_process(f.db_path, f.queue[0].run_id, "finished");
+  claim_from_dead_process(f.db_path, f.queue[1].run_id, "failed");
+  std::vector<std::int64_t> ids{f.queue[0].run_id, f.queue[1].run_id, f.queue[2].run_id};
+  CHECK(reconcile_orphaned_claims(f.db, ids, std::nullopt) == 2);
+  CHECK(f.db.attempt_count(f.queue[0].run_id) == 1);
+  CHECK(f.db.attempt_count(f.queue[1].run_id) == 1);
+  CHECK(f.db.attempt_count(f.queue[2].run_id) == 0);  // never claimed
+  CHECK(f.db.find_run(f.queue[0].run_id)->status == "finished");
+  CHECK(reconcile_orphaned_claims(f.db, ids, std::nullopt) == 0);  // once only
 }

@@ -30,6 +30,23 @@ std::vector<EpochRecord> run_epochs(const config::ExperimentConfig& cfg, const d
   return sink.epochs;
 }
 
+// Train `cfg` and stop it (as Ctrl-C does) once epoch `epochs` is recorded and checkpointed.
+void interrupt_after(const config::ExperimentConfig& cfg, const data::DataSplits& d,
+                     const std::filesystem::path& checkpoint, std::int64_t epochs, const std::string& run_uid = "") {
+  struct StopAt : MetricsSink {
+    std::atomic<bool>& stop;
+    std::int64_t at;
+    StopAt(std::atomic<bool>& s, std::int64_t e) : stop(s), at(e) {}
+    void record_epoch(const EpochRecord& r) override { stop = stop || r.epoch >= at; }
+  };
+  torch::set_num_threads(1);
+  train::Trainer trainer(cfg, d, torch::kCPU);
+  trainer.set_run_uid(run_uid);
+  std::atomic<bool> stop{false};
+  StopAt sink(stop, epochs);
+  CHECK(trainer.fit(sink, stop, checkpoint, nullptr).status == "interrupted");
+}
+
 double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
 
 } // namespace
@@ -91,9 +108,7 @@ TEST_CASE("trainer: runs are deterministic on CPU, and a resumed run matches an 
       CHECK(full[i].test_acc == again[i].test_acc);
     }
     test::TempDir dir;
-    auto two = cfg;
-    two.train.epochs = 2;
-    run_epochs(two, d, dir / "ckpt.pt");  // "interrupted" after epoch 2
+    interrupt_after(cfg, d, dir / "ckpt.pt", 2);
     auto resumed = run_epochs(cfg, d, dir / "ckpt.pt", 2);
     REQUIRE(resumed.size() == 1);
     CHECK(resumed[0].epoch == 3);
@@ -167,4 +182,24 @@ TEST_CASE("trainer: bf16 autocast and channels-last train and evaluate with fp32
   CHECK(std::isfinite(epochs[0].test_loss));
   CHECK(sum(epochs[0].train_routing[0].importance_share) == doctest::Approx(1.0));
   CHECK(sum(epochs[0].test_routing[0].sample_share) == doctest::Approx(2.0));
+}
+
+TEST_CASE("trainer: a checkpoint of another run or another config is refused on restore") {
+  auto cfg = tiny({"train.epochs=2"});
+  auto d = data::load_data(cfg.data);
+  test::TempDir dir;
+  interrupt_after(cfg, d, dir / "ckpt.pt", 1, "uid-of-run-a");
+  {
+    train::Trainer same(cfg, d, torch::kCPU);
+    same.set_run_uid("uid-of-run-a");
+    CHECK(same.restore(dir / "ckpt.pt") == 1);
+  }
+  train::Trainer other_run(cfg, d, torch::kCPU);
+  other_run.set_run_uid("uid-of-run-b");  // e.g. a new database whose run 1 finds the old runs/1 folder
+  CHECK_THROWS_WITH_AS(other_run.restore(dir / "ckpt.pt"),
+                       doctest::Contains("the checkpoint belongs to another run (uid uid-of-run-a)"), InputError);
+  auto changed = tiny({"train.epochs=2", "train.lr=0.5"});
+  train::Trainer other_config(changed, d, torch::kCPU);
+  CHECK_THROWS_WITH_AS(other_config.restore(dir / "ckpt.pt"),
+                       doctest::Contains("the checkpoint was written for another config"), InputError);
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <random>
+
 namespace moexp::core {
 
 std::uint64_t fnv1a64(std::string_view data) {
@@ -14,5 +16,14 @@ std::uint64_t fnv1a64(std::string_view data) {
 }
 
 std::string content_hash(std::string_view data) { return fmt::format("{:016x}", fnv1a64(data)); }
+
+std::string random_token() {
+  std::random_device device;  // /dev/urandom on Linux
+  std::string token;
+  for (int i = 0; i < 4; ++i) {
+    token += fmt::format("{:08x}", static_cast<std::uint32_t>(device()));
+  }
+  return token;
+}
 
 } // namespace moexp::core

@@ -4,6 +4,9 @@
 #include <csignal>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace moexp::core {
 
 std::string host_name() {
@@ -20,6 +23,34 @@ bool process_alive(const std::string& host, std::int64_t pid) {
     return true;
   }
   return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
+
+std::string process_start_id(std::int64_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!in || !std::getline(in, stat)) {
+    return "";
+  }
+  // Field 22 (starttime); fields after the parenthesised command name, which may itself hold spaces.
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) {
+    return "";
+  }
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+  }
+  return field;
+}
+
+bool process_alive_since(const std::string& host, std::int64_t pid, const std::string& start_id) {
+  if (!process_alive(host, pid)) {
+    return false;
+  }
+  if (host != host_name() || start_id.empty()) {
+    return true;
+  }
+  return process_start_id(pid) == start_id;
 }
 
 } // namespace moexp::core

@@ -12,4 +12,12 @@ std::string host_name();
 // Whether process `pid` on `host` still runs (this host: a kill(pid, 0) probe; another host: assumed alive).
 bool process_alive(const std::string& host, std::int64_t pid);
 
+// An identity of process `pid`'s start on this host (its start time since boot, from /proc), "" when it is gone.
+// (pid, start id) names one process even after the pid is reused.
+std::string process_start_id(std::int64_t pid);
+
+// Whether the process that was `pid` with start id `start_id` on `host` still runs (another host: assumed alive;
+// an empty `start_id`: as process_alive).
+bool process_alive_since(const std::string& host, std::int64_t pid, const std::string& start_id);
+
 } // namespace moexp::core

@@ -210,6 +210,16 @@ CREATE TABLE slurm_tasks (
 CREATE INDEX slurm_tasks_by_run ON slurm_tasks (run_id);
 CREATE INDEX slurm_tasks_open ON slurm_tasks (sweep_id) WHERE outcome IS NULL;
 )sql",
+    // 4: identities. uid: a random token per run, written into its checkpoints (resume refuses a checkpoint of
+    // another run or database). claim_*: the sweep process that claimed the run (host, pid, process start time), so
+    // a claim whose owner died before its child started is recognised as crashed; cleared when the attempt is
+    // recorded.
+    R"sql(
+ALTER TABLE runs ADD COLUMN uid TEXT;
+ALTER TABLE runs ADD COLUMN claim_host TEXT;
+ALTER TABLE runs ADD COLUMN claim_pid INTEGER;
+ALTER TABLE runs ADD COLUMN claim_started TEXT;
+)sql",
 };
 
 int user_version(Database& db) {

@@ -2,6 +2,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/clock.hpp"
+#include "core/hash.hpp"
 #include "core/error.hpp"
 #include "store/migrations.hpp"
 #include "store/sqlite.hpp"
@@ -12,6 +13,23 @@ namespace moexp::store {
 
 std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int64_t run_id) {
   return db_path.parent_path() / "runs" / std::to_string(run_id);
+}
+
+std::optional<std::filesystem::path> set_aside_stale_folder(const std::filesystem::path& db_path,
+                                                            std::int64_t run_id) {
+  namespace fs = std::filesystem;
+  const auto folder = run_folder(db_path, run_id);
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec) || fs::is_empty(folder, ec)) {
+    return std::nullopt;
+  }
+  auto stale = folder;
+  stale += ".stale-" + core::now_iso8601();
+  fs::rename(folder, stale, ec);
+  if (ec) {
+    throw Error(fmt::format("cannot move the stale run folder {} aside: {}", folder.string(), ec.message()));
+  }
+  return stale;
 }
 
 namespace {
@@ -53,10 +71,10 @@ std::int64_t ResultStore::create_run(const NewRun& run) {
   const std::string now = core::now_iso8601();
   Statement insert(*m_db, R"sql(
     INSERT INTO runs (name, config_toml, config_hash, status, device, host, pid, moexp_version,
-                      created_at, started_at, heartbeat_at)
-    VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?))sql");
+                      created_at, started_at, heartbeat_at, uid)
+    VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?))sql");
   insert.bind_all(run.name, run.config_toml, run.config_hash, run.device, run.host, run.pid, std::string(MOEXP_VERSION),
-                  now, now, now);
+                  now, now, now, core::random_token());
   insert.run();
   const std::int64_t id = m_db->last_insert_rowid();
   Statement param(*m_db, "INSERT INTO run_params (run_id, key, value) VALUES (?, ?, ?)");
@@ -82,7 +100,8 @@ namespace {
 const char* const kRunColumns = R"sql(
     SELECT id, name, config_toml, config_hash, status, coalesce(device, ''), coalesce(host, ''), pid, moexp_version,
            created_at, coalesce(started_at, ''), coalesce(finished_at, ''), coalesce(heartbeat_at, ''),
-           wall_seconds, epochs_done, coalesce(error, '')
+           wall_seconds, epochs_done, coalesce(error, ''), coalesce(uid, ''), coalesce(claim_host, ''), claim_pid,
+           coalesce(claim_started, '')
     FROM runs )sql";
 
 RunRow read_run(const Statement& q) {
@@ -103,6 +122,10 @@ RunRow read_run(const Statement& q) {
   row.wall_seconds = q.column_double(13);
   row.epochs_done = q.column_int(14);
   row.error = q.column_text(15);
+  row.uid = q.column_text(16);
+  row.claim_host = q.column_text(17);
+  row.claim_pid = q.column_optional_int(18);
+  row.claim_started = q.column_text(19);
   return row;
 }
 

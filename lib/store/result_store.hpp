@@ -59,6 +59,10 @@ struct RunRow {
   double wall_seconds = 0;
   std::int64_t epochs_done = 0;
   std::string error;
+  std::string uid;                        // random identity written into the run's checkpoints ("" before schema 4)
+  std::string claim_host;                 // the sweep process holding the claim ("" when none)
+  std::optional<std::int64_t> claim_pid;
+  std::string claim_started;              // its start time (core::process_start_id), against pid reuse
 };
 
 struct EpochRow {
@@ -176,6 +180,11 @@ struct CompiledFilter;
 // The folder of run `run_id` next to the database at `db_path`: <db folder>/runs/<id> (checkpoint, logs, config).
 std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int64_t run_id);
 
+// For a run id just created: a folder runs/<id> that already holds files belongs to another database (the id is new
+// here), so it is renamed to runs/<id>.stale-<time> and never picked up. Returns the new name when it moved one.
+std::optional<std::filesystem::path> set_aside_stale_folder(const std::filesystem::path& db_path,
+                                                            std::int64_t run_id);
+
 class ResultStore {
 public:
   // Open (or create and migrate) the database at `path`; read_only opens an existing moexp database as it is (no
@@ -201,7 +210,13 @@ public:
 
   // Atomically move run `id` from (`status`, `pid`) to `running` with no process yet; false when another process
   // changed the row first (two sweeps never take the same run).
-  bool claim_run(std::int64_t id, const std::string& status, std::optional<std::int64_t> pid);
+  // The claim names this process (host, pid, start time) and succeeds only while the row's claimer is still
+  // `claim_pid` (so two sweeps taking over one crashed claim cannot both win).
+  bool claim_run(std::int64_t id, const std::string& status, std::optional<std::int64_t> pid,
+                 std::optional<std::int64_t> claim_pid = std::nullopt);
+
+  // Forget run `id`'s claim (its attempt is recorded).
+  void release_claim(std::int64_t id);
 
   // Sweeps: create or refresh the sweep `name`; link a planned run to it; read its runs with their state.
   std::int64_t upsert_sweep(const std::string& name, const std::string& spec_path, const std::string& spec_hash);

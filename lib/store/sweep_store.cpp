@@ -1,7 +1,10 @@
 // ResultStore: sweeps, their runs, claims and attempts.
 #include "core/clock.hpp"
+#include "core/host.hpp"
 #include "store/result_store.hpp"
 #include "store/sqlite.hpp"
+
+#include <unistd.h>
 
 namespace moexp::store {
 
@@ -25,13 +28,22 @@ void ResultStore::ensure_run_classes(std::int64_t id, const std::vector<ClassInf
   tx.commit();
 }
 
-bool ResultStore::claim_run(std::int64_t id, const std::string& status, std::optional<std::int64_t> pid) {
+bool ResultStore::claim_run(std::int64_t id, const std::string& status, std::optional<std::int64_t> pid,
+                            std::optional<std::int64_t> claim_pid) {
+  const auto self = static_cast<std::int64_t>(::getpid());
   Statement update(*m_db, R"sql(
-    UPDATE runs SET status = 'running', pid = NULL, heartbeat_at = ?
-    WHERE id = ? AND status = ? AND coalesce(pid, -1) = coalesce(?, -1))sql");
-  update.bind_all(core::now_iso8601(), id, status, pid);
+    UPDATE runs SET status = 'running', pid = NULL, heartbeat_at = ?, claim_host = ?, claim_pid = ?, claim_started = ?
+    WHERE id = ? AND status = ? AND coalesce(pid, -1) = coalesce(?, -1) AND coalesce(claim_pid, -1) = coalesce(?, -1))sql");
+  update.bind_all(core::now_iso8601(), core::host_name(), self, core::process_start_id(self), id, status, pid,
+                  claim_pid);
   update.run();
   return m_db->changes() == 1;
+}
+
+void ResultStore::release_claim(std::int64_t id) {
+  Statement update(*m_db, "UPDATE runs SET claim_host = NULL, claim_pid = NULL, claim_started = NULL WHERE id = ?");
+  update.bind(1, id);
+  update.run();
 }
 
 std::int64_t ResultStore::upsert_sweep(const std::string& name, const std::string& spec_path,

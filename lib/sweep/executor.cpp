@@ -9,13 +9,58 @@
 #include <chrono>
 #include <csignal>
 #include <thread>
+#include <unistd.h>
 
 namespace moexp::sweep {
 namespace {
 
 using clock = std::chrono::steady_clock;
 
+// A claim's owner is this process (its claim is being worked on right now).
+bool claimed_by_me(const store::RunRow& row) {
+  return row.claim_pid && *row.claim_pid == static_cast<std::int64_t>(::getpid()) && row.claim_host == core::host_name();
+}
+
 } // namespace
+
+bool held_by_live_process(const store::RunRow& row) {
+  if (row.status != store::kRunning) {
+    return false;
+  }
+  if (row.pid) {
+    return core::process_alive(row.host, *row.pid);  // the child runs
+  }
+  // Claimed, child not started yet: held while the claiming sweep lives. A claim nobody can name (before schema 4)
+  // or whose owner is gone crashed before its child started.
+  return row.claim_pid && core::process_alive_since(row.claim_host, *row.claim_pid, row.claim_started);
+}
+
+std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::vector<std::int64_t>& run_ids,
+                                      std::optional<std::int64_t> sweep_id) {
+  std::size_t reconciled = 0;
+  for (auto id : run_ids) {
+    auto row = store.find_run(id);
+    if (!row || !row->claim_pid || claimed_by_me(*row) ||
+        core::process_alive_since(row->claim_host, *row->claim_pid, row->claim_started)) {
+      continue;  // no claim, or its sweep still runs and will record the attempt itself
+    }
+    if (row->status == store::kRunning && row->pid && core::process_alive(row->host, *row->pid)) {
+      continue;  // the orphaned child still runs: reconciled once it has ended
+    }
+    std::string outcome = row->status;
+    if (row->status == store::kRunning || row->status == store::kPending) {
+      // The child died without recording its end, or never started: a crash, retried like any failure.
+      outcome = "failed";
+      store.finish_run(id, store::kFailed, "crashed: the sweep that started it was killed and the run did not end");
+    }
+    store.record_attempt({id, sweep_id, row->started_at.empty() ? row->heartbeat_at : row->started_at, 0,
+                          "reconciled", std::nullopt, std::nullopt, outcome,
+                          "recorded by a later sweep: the sweep that started this attempt was gone when it ended"});
+    store.release_claim(id);
+    ++reconciled;
+  }
+  return reconciled;
+}
 
 bool is_retryable(const std::string& outcome) { return outcome == "failed" || outcome == "timeout"; }
 
@@ -64,6 +109,15 @@ Executor::Executor(Launcher& launcher, store::ResultStore& store, ExecutorOption
                    std::function<void(const ExecutorEvent&)> on_event)
     : m_launcher(launcher), m_store(store), m_options(std::move(options)), m_on_event(std::move(on_event)) {}
 
+bool Executor::busy_elsewhere(const store::RunRow& row) {
+  if (!held_by_live_process(row)) {
+    // An orphan (its sweep died): settle the attempt that ended unrecorded before taking the run on.
+    reconcile_orphaned_claims(m_store, {row.id}, m_options.sweep_id);
+    return false;
+  }
+  return true;
+}
+
 bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active,
                          std::vector<WorkItem>& waiting, SweepSummary& summary) {
   auto row = m_store.find_run(item.run_id);
@@ -71,9 +125,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
     ++summary.skipped;
     return false;
   }
-  const bool busy = row->status == store::kRunning &&
-                    (!row->pid || core::process_alive(row->host, *row->pid));
-  if (busy || !m_store.claim_run(item.run_id, row->status, row->pid)) {
+  if (busy_elsewhere(*row) || !m_store.claim_run(item.run_id, row->status, row->pid, row->claim_pid)) {
     waiting.push_back(item);  // another process has it; look again later
     if (m_on_event) {
       m_on_event({ExecutorEvent::Kind::waiting, item.run_id, item.label, slot.name, "", 0, false});
@@ -101,6 +153,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
     m_store.finish_run(item.run_id, store::kFailed, e.what());
     m_store.record_attempt({item.run_id, m_options.sweep_id, job.started_at, 0, slot.name, std::nullopt,
                             std::nullopt, "failed", e.what()});
+    m_store.release_claim(item.run_id);
     summary.count("failed", false);
     return false;
   }
@@ -140,6 +193,7 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
   m_store.record_attempt({job.item.run_id, m_options.sweep_id, job.started_at, seconds, job.slot->name,
                           exit.exit_code ? std::optional<std::int64_t>(*exit.exit_code) : std::nullopt,
                           exit.signal ? std::optional<std::int64_t>(*exit.signal) : std::nullopt, outcome, tail});
+  m_store.release_claim(job.item.run_id);
   const bool retry =
       is_retryable(outcome) && !stopping && m_store.attempt_count(job.item.run_id) <= m_options.retries;
   summary.count(outcome, retry);
@@ -184,8 +238,7 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
         std::vector<WorkItem> still;
         for (const auto& item : waiting) {
           auto row = m_store.find_run(item.run_id);
-          const bool held = row && row->status == store::kRunning && (!row->pid || core::process_alive(row->host, *row->pid));
-          (held ? still : queue).push_back(item);
+          (row && busy_elsewhere(*row) ? still : queue).push_back(item);
         }
         waiting = std::move(still);
       }

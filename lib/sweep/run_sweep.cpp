@@ -141,6 +141,10 @@ Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::S
       cfg.train.threads = threads;  // a resource setting, outside the config hash
       store::NewRun row{cfg.name, config::canonical_toml(cfg), run.config_hash, config::config_params(cfg), "", "", 0, {}};
       run_id = db.create_pending_run(row);
+      if (auto moved = store::set_aside_stale_folder(req.db_path, run_id)) {
+        fmt::print(stderr, "moexp: warning: {} held files of another database's run {}; moved them to {}\n",
+                   store::run_folder(req.db_path, run_id).string(), run_id, moved->string());
+      }
       std::error_code ec;
       fs::create_directories(store::run_folder(req.db_path, run_id), ec);
     } else {
@@ -297,6 +301,14 @@ int run_sweep(const SweepRequest& req) {
 
   store::ResultStore db(req.db_path);
   const auto sweep_id = db.upsert_sweep(spec.name, fs::absolute(spec.file).string(), spec.spec_hash);
+  // Attempts that ended while no sweep was alive (its parent was killed) get their rows before planning on.
+  std::vector<std::int64_t> known;
+  for (const auto& r : db.sweep_runs(sweep_id)) {
+    known.push_back(r.run_id);
+  }
+  if (const auto n = reconcile_orphaned_claims(db, known, sweep_id); n > 0) {
+    fmt::print("sweep '{}': recorded {} attempt(s) that ended after an earlier sweep process died\n", spec.name, n);
+  }
   auto queue = record_plan(db, sweep_id, spec, plan, req, threads, {});
   fmt::print("sweep '{}': {} runs, {} already done, {} to run on {} slot(s) with {} thread(s) each\n", spec.name,
              plan.runs.size(), queue.done, queue.items.size(), slots.size(), threads);

@@ -22,6 +22,7 @@ void save_checkpoint(const std::filesystem::path& path, models::ResNet& model, t
     }
     archive.write("epoch", torch::tensor(info.epoch, torch::kLong));
     archive.write("config_hash", c10::IValue(info.config_hash));
+    archive.write("run_uid", c10::IValue(info.run_uid));
     archive.write("rng", at::detail::getDefaultCPUGenerator().get_state());
     archive.save_to([&](const void* data, std::size_t size) -> std::size_t {
       sink(data, size);
@@ -53,6 +54,9 @@ CheckpointInfo load_checkpoint(const std::filesystem::path& path, models::ResNet
     c10::IValue hash;
     archive.read("config_hash", hash);
     info.config_hash = hash.toStringRef();
+    if (c10::IValue uid; archive.try_read("run_uid", uid)) {
+      info.run_uid = uid.toStringRef();
+    }
     torch::Tensor rng;
     archive.read("rng", rng);
     auto generator = at::detail::getDefaultCPUGenerator();

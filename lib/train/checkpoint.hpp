@@ -13,6 +13,7 @@ namespace moexp::train {
 struct CheckpointInfo {
   std::int64_t epoch = 0;   // epochs completed
   std::string config_hash;  // identity of the config that produced it
+  std::string run_uid;      // identity of the run (store RunRow::uid); "" in checkpoints from before it existed
 };
 
 // Save atomically (temp + rename) to `path`.

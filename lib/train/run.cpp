@@ -115,6 +115,7 @@ int run_train(const TrainRequest& req) {
   if (p.resumed) {
     run_id = p.resumed->id;
     folder = store::run_folder(req.db_path, run_id);
+    trainer.set_run_uid(p.resumed->uid);
     const auto checkpoint = folder / "checkpoint.pt";
     const std::int64_t done = std::filesystem::exists(checkpoint) ? trainer.restore(checkpoint) : 0;
     db.resume_run(run_id, done, device.str(), host, ::getpid());
@@ -130,6 +131,11 @@ int run_train(const TrainRequest& req) {
                       device.str(), host,                          ::getpid(),             class_infos(data)};
     run_id = db.create_run(row);
     folder = store::run_folder(req.db_path, run_id);
+    trainer.set_run_uid(db.find_run(run_id)->uid);
+    if (auto moved = store::set_aside_stale_folder(req.db_path, run_id)) {
+      fmt::print(stderr, "moexp: warning: {} held files of another database's run {}; moved them to {}\n",
+                 folder.string(), run_id, moved->string());
+    }
     core::write_file_atomic(folder / "config.toml", row.config_toml);
     fmt::print("run {}: '{}' ({}, {}, {} train / {} test images) on {} with {} thread(s)\n", run_id, cfg.name,
                cfg.model.arch,

@@ -1,6 +1,7 @@
 #include "train/trainer.hpp"
 
 #include "config/canonical.hpp"
+#include "core/error.hpp"
 #include "data/batches.hpp"
 #include "train/checkpoint.hpp"
 #include "train/device.hpp"
@@ -86,6 +87,19 @@ Trainer::Trainer(const config::ExperimentConfig& cfg, const data::DataSplits& da
 
 std::int64_t Trainer::restore(const std::filesystem::path& path) {
   auto info = load_checkpoint(path, m_model, m_optimizer.get());
+  const auto hash = config::config_hash(m_cfg);
+  if (info.config_hash != hash) {
+    throw InputError(fmt::format("{}: the checkpoint was written for another config (hash {}, this run's is {}); "
+                                 "move it away to start the run afresh",
+                                 path.string(), info.config_hash, hash));
+  }
+  if (!m_run_uid.empty() && info.run_uid != m_run_uid) {
+    throw InputError(fmt::format("{}: the checkpoint belongs to another run ({}), not to this database's run (uid {}): "
+                                 "left by another database or copied from another run; move it away to start the run "
+                                 "afresh",
+                                 path.string(), info.run_uid.empty() ? "no run uid" : "uid " + info.run_uid,
+                                 m_run_uid));
+  }
   m_epochs_done = info.epoch;
   if (m_exec.channels_last) {
     to_channels_last(*m_model);
@@ -190,7 +204,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
     sink.record_epoch(rec);
     m_epochs_done = epoch;
     if (!checkpoint.empty()) {
-      save_checkpoint(checkpoint, m_model, m_optimizer.get(), {epoch, config::config_hash(m_cfg)});
+      save_checkpoint(checkpoint, m_model, m_optimizer.get(), {epoch, config::config_hash(m_cfg), m_run_uid});
     }
     result.epochs_done = epoch;
   }

@@ -66,7 +66,12 @@ public:
   // the trainer.
   Trainer(const config::ExperimentConfig& cfg, const data::DataSplits& data, const torch::Device& device);
 
-  // Restore model, optimizer and RNG from `path`; returns the epochs it had completed.
+  // The identity written into every checkpoint (the run row's uid; "" for none).
+  void set_run_uid(std::string uid) { m_run_uid = std::move(uid); }
+
+  // Restore model, optimizer and RNG from `path`; returns the epochs it had completed. Throws InputError naming the
+  // file when the checkpoint belongs to another run: a different config, or (when set_run_uid gave one) another
+  // run's uid, as a checkpoint left by another database or copied from another run is.
   std::int64_t restore(const std::filesystem::path& path);
 
   // Train from the restored epoch to train.epochs, reporting each epoch to `sink` and then checkpointing to
@@ -83,6 +88,7 @@ private:
   models::ResNet m_model{nullptr};
   std::unique_ptr<torch::optim::Optimizer> m_optimizer;
   std::int64_t m_epochs_done = 0;
+  std::string m_run_uid;
   Execution m_exec;
 };
 
