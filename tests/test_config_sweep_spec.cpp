@@ -169,3 +169,38 @@ TEST_CASE("sweep spec: non-finite numbers are rejected in axes and fixed values,
   CHECK(error_of(f, "base = \"base.toml\"\n[[zip]]\n\"train.lr_gamma\" = [-inf]\n").find("must be a finite number") !=
         std::string::npos);
 }
+
+TEST_CASE("sweep spec: a key set in two places is refused, naming both lines") {
+  SpecFiles f;
+  // A quoted and a dotted spelling of one key in one table.
+  CHECK(error_of(f, "base = \"base.toml\"\n[grid]\n\"moe.k\" = [1, 2]\nmoe.k = [2]\n")
+            .find("moe.k is already set at") != std::string::npos);
+  // [grid] and [[zip]].
+  auto msg = error_of(f, "base = \"base.toml\"\n[grid]\n\"moe.k\" = [1, 2]\n[[zip]]\n\"moe.k\" = [1]\n"
+                         "\"train.lr\" = [0.1]\n");
+  CHECK(msg.find("s.toml:5:1: moe.k is already set at ") != std::string::npos);
+  CHECK(msg.find("s.toml:3:1; a key may be set in one place of a sweep spec") != std::string::npos);
+  // [grid] and [fixed].
+  CHECK(error_of(f, "base = \"base.toml\"\n[fixed]\n\"moe.k\" = 1\n[grid]\n\"moe.k\" = [1, 2]\n")
+            .find("s.toml:5:1: moe.k is already set at ") != std::string::npos);
+  // seeds and a train.seed axis.
+  CHECK(error_of(f, "base = \"base.toml\"\nseeds = [0, 1]\n[grid]\n\"train.seed\" = [3]\n")
+            .find("s.toml:2:1: train.seed is already set at ") != std::string::npos);
+  // A [[when]] block against the grid; a [[runs]] entry against [fixed].
+  CHECK(error_of(f, "base = \"base.toml\"\n[grid]\n\"moe.k\" = [1, 2]\n[[when]]\nkey = \"moe.k\"\nequals = 2\n"
+                    "fixed = { \"moe.k\" = 1 }\n")
+            .find("s.toml:7:11: moe.k is already set at ") != std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[fixed]\n\"moe.k\" = 1\n[[runs]]\n\"moe.k\" = 2\n")
+            .find("s.toml:5:1: moe.k is already set at ") != std::string::npos);
+  // Different [[runs]] entries and different [[when]] blocks may set the same key.
+  CHECK(error_of(f, "base = \"base.toml\"\n[[runs]]\n\"moe.k\" = 1\n[[runs]]\n\"moe.k\" = 2\n").empty());
+}
+
+TEST_CASE("sweep spec: seeds follow train.seed's rules; a scalar axis is a warning") {
+  SpecFiles f;
+  CHECK(error_of(f, "base = \"base.toml\"\nseeds = [0, -1]\n").find("seeds: -1 is out of range; must be >= 0") !=
+        std::string::npos);
+  auto spec = load_sweep_spec(f.write("base = \"base.toml\"\n[grid]\n\"moe.k\" = 2\n"));
+  REQUIRE(spec.warnings.size() == 1);
+  CHECK(spec.warnings[0].find("s.toml:3:1: moe.k has a single value, not a list") != std::string::npos);
+}

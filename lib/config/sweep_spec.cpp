@@ -11,6 +11,7 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <tuple>
 #include <sstream>
 
@@ -59,6 +60,11 @@ public:
         }
       } else {
         axis.values.push_back(convert(*spec, node));
+        if (!single && spec->type != ValueType::integer_list) {
+          m_warnings.push_back(fmt::format("{}: {} has a single value, not a list; it varies nothing (put it in "
+                                           "[fixed] to say so)",
+                                           axis.where, key));
+        }
       }
       out.push_back(std::move(axis));
     }
@@ -269,9 +275,56 @@ public:
     return c;
   }
 
+  std::vector<std::string> take_warnings() { return std::move(m_warnings); }
+
 private:
   std::string m_source;
+  mutable std::vector<std::string> m_warnings;
 };
+
+// Where each key is set; a second place for one key is an error naming both (points would otherwise collapse into
+// "duplicate configs" or carry contradictory labels).
+class KeyPlaces {
+public:
+  void add(const std::string& key, const std::string& where) {
+    auto [it, inserted] = m_where.emplace(key, where);
+    if (!inserted) {
+      throw ConfigError(fmt::format("{}: {} is already set at {}; a key may be set in one place of a sweep spec",
+                                    where, key, it->second));
+    }
+  }
+  void add_all(const std::vector<Axis>& axes) {
+    for (const auto& a : axes) {
+      add(a.key, a.where);
+    }
+  }
+
+private:
+  std::map<std::string, std::string> m_where;
+};
+
+// Reject keys set by two places of one spec (see load_sweep_spec).
+void check_key_places(const SweepSpec& spec, const std::string& seeds_where) {
+  KeyPlaces top;
+  top.add_all(spec.fixed);
+  top.add_all(spec.grid);
+  for (const auto& group : spec.zips) {
+    top.add_all(group);
+  }
+  if (!spec.seeds.empty()) {
+    top.add("train.seed", seeds_where);
+  }
+  for (const auto& run : spec.runs) {
+    KeyPlaces places;
+    places.add_all(spec.fixed);
+    places.add_all(run);
+  }
+  for (const auto& c : spec.when) {
+    KeyPlaces places = top;
+    places.add_all(c.fixed);
+    places.add_all(c.grid);
+  }
+}
 
 } // namespace
 
@@ -324,6 +377,7 @@ SweepSpec load_sweep_spec(const fs::path& file) {
   spec.name = file.stem().string();
   spec.spec_hash = core::content_hash(text);
   bool has_base = false;
+  std::string seeds_where;
   for (auto&& [k, node] : doc) {
     const std::string key(k.str());
     if (key == "name") {
@@ -348,6 +402,12 @@ SweepSpec load_sweep_spec(const fs::path& file) {
         r.fail(node.source(), "seeds: expected a list of integers, e.g. [0, 1, 2]");
       }
       spec.seeds = std::get<std::vector<std::int64_t>>(*v);
+      for (auto seed : spec.seeds) {  // the same rule as train.seed everywhere else
+        if (auto problem = check_value(*find_key("train.seed"), Value(seed))) {
+          r.fail(node.source(), fmt::format("seeds: {}", *problem));
+        }
+      }
+      seeds_where = location(source, k.source());
     } else if (key == "executor") {
       r.executor(r.table_of(node, k), spec.executor);
     } else if (key == "slurm") {
@@ -397,6 +457,8 @@ SweepSpec load_sweep_spec(const fs::path& file) {
   if (!has_base) {
     throw ConfigError(fmt::format("{}: base: missing; name the experiment file the sweep varies", source));
   }
+  check_key_places(spec, seeds_where);
+  spec.warnings = r.take_warnings();
   return spec;
 }
 

@@ -66,10 +66,12 @@ struct SweepSpec {
   ExecutorSettings executor;
   SlurmSettings slurm;
   std::string spec_hash;                // content hash of the spec text
+  std::vector<std::string> warnings;    // "file:line:col: ..." for settings that are legal but likely mistakes
 };
 
 // Parse `file`. Unknown keys, experiment keys not in the schema (with did-you-mean), wrong value types, zip groups
-// of unequal length and a missing base file throw ConfigError "file:line:col: ...".
+// of unequal length, a missing base file and a key set in two places of the spec (fixed, grid, zip, seeds, or a
+// [[when]] block against those; a [[runs]] entry against [fixed]) throw ConfigError "file:line:col: ...".
 SweepSpec load_sweep_spec(const std::filesystem::path& file);
 
 // Parse a duration: a number of seconds, or "90s", "30m", "2h". Returns nullopt when malformed.

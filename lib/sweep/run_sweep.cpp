@@ -282,6 +282,13 @@ int run_sweep(const SweepRequest& req) {
   override_with(spec.slurm.array_parallelism, req.array_parallelism);
   spec.slurm.args.insert(spec.slurm.args.end(), req.slurm_args.begin(), req.slurm_args.end());
   Plan plan = plan_sweep(spec);
+  for (const auto& warning : spec.warnings) {
+    fmt::print(stderr, "moexp: warning: {}\n", warning);
+  }
+  if (spec.sample > 0 && static_cast<std::size_t>(spec.sample) > plan.runs.size()) {
+    fmt::print(stderr, "moexp: warning: {}: sample.count = {} exceeds the {} planned runs; all of them run\n",
+               spec.file.string(), spec.sample, plan.runs.size());
+  }
   if (spec.executor.backend == "slurm") {
     return run_on_slurm(spec, plan, req);
   }
