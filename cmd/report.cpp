@@ -19,6 +19,7 @@ Action setup_report(CLI::App& app) {
   app.add_option("--compare", req->compare, "paired-by-seed comparison of two schemes (B - A) with a t-test")
       ->expected(2)
       ->type_name("A B");
+  app.add_flag("--all-runs", req->all_runs, "with a sweep: also its runs that the current spec no longer plans");
   app.add_option("--db", req->db_path, "results database")->capture_default_str();
   return [req] { return report::run_report(*req); };
 }

@@ -1,11 +1,14 @@
 #include "core/error.hpp"
 #include "store/migrations.hpp"
 #include "store/result_store.hpp"
+#include "store/run_filter.hpp"
 #include "store/sqlite.hpp"
 #include "store/store_sink.hpp"
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>
+
+#include <algorithm>
 
 using namespace moexp;
 using namespace moexp::store;
@@ -300,4 +303,46 @@ TEST_CASE("store: evaluations are stored per setting with their routing, and sur
   auto snaps = db.snapshots(id);
   REQUIRE(snaps.size() == 1);
   CHECK(snaps[0].evaluation_id == std::optional<std::int64_t>(eid));
+}
+
+TEST_CASE("store: runs a sweep's edited spec no longer plans stay linked but leave its report") {
+  ResultStore db(":memory:");
+  auto add = [&](const char* hash) { return db.create_pending_run({hash, "", hash, {}, "", "", 0, {}}); };
+  const auto sweep = db.upsert_sweep("s", "s.toml", "h1");
+  const auto a = add("a"), b = add("b"), dense = add("dense");
+  db.begin_plan(sweep);
+  for (auto id : {a, b, dense}) {
+    db.link_sweep_run(sweep, id, id, "x");
+  }
+  // The spec is edited: the dense run is gone from it.
+  db.begin_plan(sweep);
+  db.link_sweep_run(sweep, a, 0, "x");
+  db.link_sweep_run(sweep, b, 1, "x");
+  auto ids = [&](bool all) {
+    std::vector<std::int64_t> out;
+    for (const auto& r : db.run_summaries(CompiledFilter{}, sweep, all)) {
+      out.push_back(r.id);
+    }
+    return out;
+  };
+  CHECK(ids(false) == std::vector<std::int64_t>{a, b});
+  CHECK(ids(true) == std::vector<std::int64_t>{a, b, dense});
+  auto rows = db.sweep_runs(sweep);
+  REQUIRE(rows.size() == 3);
+  CHECK(std::count_if(rows.begin(), rows.end(), [](const auto& r) { return !r.planned; }) == 1);
+}
+
+TEST_CASE("store: read-only opens never create, write or migrate") {
+  test::TempDir dir;
+  const auto empty = test::write_file(dir / "empty.db", "");
+  CHECK_THROWS_WITH_AS(ResultStore(empty.string(), OpenMode::read_only), doctest::Contains("is empty or not a moexp database"),
+                       InputError);
+  CHECK(std::filesystem::file_size(empty) == 0);
+  CHECK_THROWS_AS(ResultStore((dir / "missing.db").string(), OpenMode::read_only), InputError);
+  CHECK_FALSE(std::filesystem::exists(dir / "missing.db"));
+  const auto path = (dir / "real.db").string();
+  { ResultStore db(path); db.create_run({"r", "", "h", {}, "cpu", "host", 1, {}}); }
+  ResultStore reader(path, OpenMode::read_only);
+  CHECK(reader.find_run(1)->name == "r");
+  CHECK_THROWS_AS(reader.create_run({"r2", "", "h2", {}, "cpu", "host", 1, {}}), StoreError);
 }

@@ -121,7 +121,7 @@ int run_report(const ReportRequest& req) {
     title = fmt::format("moexp report: sweep {}", name);
   }
   const auto filter = store::compile_filter(req.where);
-  const auto runs = db.run_summaries(filter, sweep_id);
+  const auto runs = db.run_summaries(filter, sweep_id, req.all_runs);
   if (runs.empty()) {
     throw InputError("report: no runs match");
   }

@@ -16,6 +16,7 @@ struct ReportRequest {
   std::string out;                   // file to write atomically ("" for stdout)
   std::string db_path = "results/moexp.db";
   std::vector<std::string> compare;  // two scheme names: paired comparison instead of the table
+  bool all_runs = false;             // with a sweep: also the runs its current spec no longer plans
 };
 
 // Group, aggregate and render; InputError for an unknown sweep, key, metric, format or a bad filter.

@@ -213,8 +213,9 @@ CREATE INDEX slurm_tasks_open ON slurm_tasks (sweep_id) WHERE outcome IS NULL;
     // 4: identities. uid: a random token per run, written into its checkpoints (resume refuses a checkpoint of
     // another run or database). claim_*: the sweep process that claimed the run (host, pid, process start time), so
     // a claim whose owner died before its child started is recognised as crashed; cleared when the attempt is
-    // recorded.
+    // recorded. sweep_runs.planned: whether the sweep's current spec still plans the run (0: an earlier version did).
     R"sql(
+ALTER TABLE sweep_runs ADD COLUMN planned INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE runs ADD COLUMN uid TEXT;
 ALTER TABLE runs ADD COLUMN claim_host TEXT;
 ALTER TABLE runs ADD COLUMN claim_pid INTEGER;

@@ -135,6 +135,7 @@ struct SweepRunRow {
   double wall_seconds = 0;
   std::string error;
   std::string slurm;  // latest Slurm task of the run, "A_i STATE" ("" when never submitted)
+  bool planned = true;  // false: linked by an earlier version of the spec that planned it
 };
 
 // An array task of a Slurm submission (slurm_tasks).
@@ -221,6 +222,8 @@ public:
   // Sweeps: create or refresh the sweep `name`; link a planned run to it; read its runs with their state.
   std::int64_t upsert_sweep(const std::string& name, const std::string& spec_path, const std::string& spec_hash);
   std::optional<std::int64_t> find_sweep(const std::string& name);
+  // Planning a sweep anew: begin_plan marks every linked run unplanned, link_sweep_run marks each planned one again.
+  void begin_plan(std::int64_t sweep_id);
   void link_sweep_run(std::int64_t sweep_id, std::int64_t run_id, std::int64_t position, const std::string& label);
   std::vector<SweepRunRow> sweep_runs(std::int64_t sweep_id);
   void record_attempt(const AttemptRecord& attempt);
@@ -234,8 +237,10 @@ public:
   void update_slurm_task(std::int64_t id, const std::string& state, bool started);
   void settle_slurm_task(std::int64_t id, const std::string& state, const std::string& outcome);
 
-  // Runs matching `filter` (and linked to `sweep_id` when given), by id, with their summaries.
-  std::vector<RunSummary> run_summaries(const CompiledFilter& filter, std::optional<std::int64_t> sweep_id);
+  // Runs matching `filter` (and linked to `sweep_id` when given: those its current spec plans, or every linked run
+  // with `include_unplanned`), by id, with their summaries.
+  std::vector<RunSummary> run_summaries(const CompiledFilter& filter, std::optional<std::int64_t> sweep_id,
+                                        bool include_unplanned = false);
 
   // The run with `id`, or nullopt.
   std::optional<RunRow> find_run(std::int64_t id);

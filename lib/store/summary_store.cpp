@@ -5,7 +5,8 @@
 
 namespace moexp::store {
 
-std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter, std::optional<std::int64_t> sweep_id) {
+std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter, std::optional<std::int64_t> sweep_id,
+                                                   bool include_unplanned) {
   const std::string last_test = R"sql(
       FROM layer_stats l JOIN routing_snapshots s ON s.id = l.snapshot_id
       WHERE s.run_id = r.id AND s.split = 'test' AND s.evaluation_id IS NULL AND s.epoch = r.epochs_done)sql";
@@ -21,7 +22,8 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
            (SELECT avg(l.superclass_mi_control) )sql" + last_test + R"sql()
     FROM runs r )sql";
   if (sweep_id) {
-    sql += "JOIN sweep_runs sr ON sr.run_id = r.id AND sr.sweep_id = ? ";
+    sql += include_unplanned ? "JOIN sweep_runs sr ON sr.run_id = r.id AND sr.sweep_id = ? "
+                             : "JOIN sweep_runs sr ON sr.run_id = r.id AND sr.sweep_id = ? AND sr.planned = 1 ";
   }
   sql += "WHERE " + filter.sql + " ORDER BY r.id";
   Statement q(*m_db, sql);

@@ -67,11 +67,17 @@ std::optional<std::int64_t> ResultStore::find_sweep(const std::string& name) {
   return q.column_int(0);
 }
 
+void ResultStore::begin_plan(std::int64_t sweep_id) {
+  Statement update(*m_db, "UPDATE sweep_runs SET planned = 0 WHERE sweep_id = ?");
+  update.bind(1, sweep_id);
+  update.run();
+}
+
 void ResultStore::link_sweep_run(std::int64_t sweep_id, std::int64_t run_id, std::int64_t position,
                                  const std::string& label) {
   Statement link(*m_db, R"sql(
-    INSERT INTO sweep_runs (sweep_id, run_id, position, label) VALUES (?, ?, ?, ?)
-    ON CONFLICT (sweep_id, run_id) DO UPDATE SET position = excluded.position, label = excluded.label)sql");
+    INSERT INTO sweep_runs (sweep_id, run_id, position, label, planned) VALUES (?, ?, ?, ?, 1)
+    ON CONFLICT (sweep_id, run_id) DO UPDATE SET position = excluded.position, label = excluded.label, planned = 1)sql");
   link.bind_all(sweep_id, run_id, position, label);
   link.run();
 }
@@ -83,7 +89,7 @@ std::vector<SweepRunRow> ResultStore::sweep_runs(std::int64_t sweep_id) {
            (SELECT e.test_acc FROM epochs e WHERE e.run_id = r.id ORDER BY e.epoch DESC LIMIT 1),
            r.wall_seconds, coalesce(r.error, ''),
            coalesce((SELECT t.array_job_id || '_' || t.task_index || ' ' || t.state FROM slurm_tasks t
-                     WHERE t.run_id = r.id ORDER BY t.id DESC LIMIT 1), '')
+                     WHERE t.run_id = r.id ORDER BY t.id DESC LIMIT 1), ''), l.planned
     FROM sweep_runs l JOIN runs r ON r.id = l.run_id
     WHERE l.sweep_id = ? ORDER BY l.position)sql");
   q.bind(1, sweep_id);
@@ -91,7 +97,8 @@ std::vector<SweepRunRow> ResultStore::sweep_runs(std::int64_t sweep_id) {
   while (q.step()) {
     rows.push_back({q.column_int(0), q.column_int(1), q.column_text(2), q.column_text(3), q.column_optional_int(4),
                     q.column_text(5), q.column_text(6), q.column_int(7), q.column_int(8),
-                    q.column_optional_double(9), q.column_double(10), q.column_text(11), q.column_text(12)});
+                    q.column_optional_double(9), q.column_double(10), q.column_text(11), q.column_text(12),
+                    q.column_int(13) != 0});
   }
   return rows;
 }

@@ -53,7 +53,12 @@ void print_status_table(store::ResultStore& db, std::int64_t sweep_id, const std
   header.emplace_back("config");
   core::TextTable table(header);
   std::map<std::string, int> counts;
+  std::size_t unplanned = 0;
   for (const auto& r : rows) {
+    if (!r.planned) {
+      ++unplanned;
+      continue;
+    }
     ++counts[r.status];
     std::vector<std::string> cells{std::to_string(r.position + 1), std::to_string(r.run_id), r.status,
                                    std::to_string(r.epochs_done), std::to_string(r.attempts),
@@ -65,11 +70,14 @@ void print_status_table(store::ResultStore& db, std::int64_t sweep_id, const std
     cells.push_back(r.label);
     table.add_row(cells);
   }
-  fmt::print("sweep '{}': {} runs", name, rows.size());
+  fmt::print("sweep '{}': {} runs", name, rows.size() - unplanned);
   for (const auto& [status, n] : counts) {
     fmt::print(", {} {}", n, status);
   }
   fmt::print("\n{}", table.render());
+  if (unplanned > 0) {
+    fmt::print("({} earlier run(s) no longer planned by the spec are not shown)\n", unplanned);
+  }
 }
 
 // The planned runs with their state in the database (nothing is written).
@@ -128,6 +136,7 @@ struct Queue {
 Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::SweepSpec& spec, const Plan& plan,
                   const SweepRequest& req, std::int64_t threads, const std::set<std::int64_t>& in_flight) {
   Queue queue;
+  db.begin_plan(sweep_id);
   for (std::size_t i = 0; i < plan.runs.size(); ++i) {
     const auto& run = plan.runs[i];
     auto existing = db.find_run_by_hash(run.config_hash);
@@ -158,6 +167,17 @@ Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::S
     } else {
       queue.items.push_back({run_id, run.label});
     }
+  }
+  std::vector<std::string> dropped;
+  for (const auto& r : db.sweep_runs(sweep_id)) {
+    if (!r.planned) {
+      dropped.push_back(fmt::format("{} ({}, {})", r.run_id, r.label, r.status));
+    }
+  }
+  if (!dropped.empty()) {
+    fmt::print("sweep '{}': {} earlier run(s) are no longer planned by {} and are left out of its status and report "
+               "(kept in the database; `moexp report {} --all-runs` includes them): {}\n",
+               spec.name, dropped.size(), spec.file.string(), spec.name, fmt::join(dropped, ", "));
   }
   return queue;
 }
