@@ -1,6 +1,7 @@
 // data/formats: the Torch-free checks every IDX and CIFAR file passes before a tensor is built.
 #include "core/error.hpp"
 #include "data/formats.hpp"
+#include "testutil.hpp"
 
 #include <doctest/doctest.h>
 
@@ -29,14 +30,7 @@ std::vector<std::uint8_t> idx3(std::uint32_t n, std::uint32_t h, std::uint32_t w
   return b;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::function<void()>& fn) { return test::message_of<DataError>(fn); }
 
 } // namespace
 

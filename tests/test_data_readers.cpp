@@ -49,14 +49,7 @@ std::string cifar_records(int n, bool cifar100) {
   return s;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const DataError& e) {
-    return e.what();
-  }
-  return "";
-}
+std::string error_of(const std::function<void()>& fn) { return test::message_of<DataError>(fn); }
 
 } // namespace
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -29,5 +30,16 @@ std::string read_file(const std::filesystem::path& path);
 
 // A complete tiny experiment on synthetic data (ResNet-8, 4 experts, k=2, importance loss, 2 epochs).
 std::string tiny_experiment_toml();
+
+// The message of the exception of type E that `fn` throws; "" when it throws none.
+template <typename E>
+std::string message_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "";
+}
 
 } // namespace moexp::test

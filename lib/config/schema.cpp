@@ -231,11 +231,13 @@ std::optional<std::string> check_value(const KeySpec& spec, const Value& value) 
   if (const auto* i = std::get_if<std::int64_t>(&value); i && out_of_range(static_cast<double>(*i))) {
     return fmt::format("{} is out of range; must be {}", *i, range_text());
   }
-  if (const auto* d = std::get_if<double>(&value); d && !std::isfinite(*d)) {
-    return fmt::format("{} is not allowed; the value must be a finite number", *d);
-  }
-  if (const auto* d = std::get_if<double>(&value); d && out_of_range(*d)) {
-    return fmt::format("{} is out of range; must be {}", *d, range_text());
+  if (const auto* d = std::get_if<double>(&value)) {
+    if (!std::isfinite(*d)) {
+      return fmt::format("{} is not allowed; the value must be a finite number", *d);
+    }
+    if (out_of_range(*d)) {
+      return fmt::format("{} is out of range; must be {}", *d, range_text());
+    }
   }
   if (const auto* list = std::get_if<std::vector<std::int64_t>>(&value)) {
     if (list->empty()) {

@@ -242,10 +242,11 @@ private:
   // a list of any length is one parameter and one shallow expression.
   static std::string in_list(CompiledFilter& out, const std::string& lhs, bool config_key,
                              const std::vector<std::variant<double, std::string>>& values) {
-    std::vector<std::string> numbers, raw, quoted;  // JSON items per kind of comparison
+    std::vector<double> numbers;
+    std::vector<std::string> raw, quoted;  // JSON string items per kind of comparison
     for (const auto& v : values) {
       if (const auto* d = std::get_if<double>(&v)) {
-        numbers.push_back(core::json_number(*d));
+        numbers.push_back(*d);
       } else {
         const auto& s = std::get<std::string>(v);
         (config_key && s != "true" && s != "false" ? quoted : raw).push_back(core::json_string(s));
@@ -254,7 +255,7 @@ private:
     auto array = [](const std::vector<std::string>& items) { return fmt::format("[{}]", fmt::join(items, ",")); };
     std::vector<std::string> tests;
     if (!numbers.empty()) {
-      out.params.emplace_back(array(numbers));
+      out.params.emplace_back(core::json_array(numbers));
       tests.push_back(fmt::format("CAST({} AS REAL) IN (SELECT value FROM json_each(?))", lhs));
     }
     if (!raw.empty()) {

@@ -35,29 +35,35 @@ bool held_by_live_process(const store::RunRow& row) {
   return row.claim_pid && core::process_alive_since(row.claim_host, *row.claim_pid, row.claim_started);
 }
 
+bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& row,
+                              std::optional<std::int64_t> sweep_id) {
+  if (!row.claim_pid || claimed_by_me(row) ||
+      core::process_alive_since(row.claim_host, *row.claim_pid, row.claim_started)) {
+    return false;  // no claim, or its sweep still runs and will record the attempt itself
+  }
+  if (row.status == store::kRunning && row.pid && core::process_alive(row.host, *row.pid)) {
+    return false;  // the orphaned child still runs: reconciled once it has ended
+  }
+  std::string outcome = row.status;
+  if (row.status == store::kRunning || row.status == store::kPending) {
+    // The child died without recording its end, or never started: a crash, retried like any failure.
+    outcome = "failed";
+    store.finish_run(row.id, store::kFailed, "crashed: the sweep that started it was killed and the run did not end");
+  }
+  store.record_attempt({row.id, sweep_id, row.started_at.empty() ? row.heartbeat_at : row.started_at, 0, "reconciled",
+                        std::nullopt, std::nullopt, outcome,
+                        "recorded by a later sweep: the sweep that started this attempt was gone when it ended"});
+  store.release_claim(row.id);
+  return true;
+}
+
 std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::vector<std::int64_t>& run_ids,
                                       std::optional<std::int64_t> sweep_id) {
   std::size_t reconciled = 0;
   for (auto id : run_ids) {
-    auto row = store.find_run(id);
-    if (!row || !row->claim_pid || claimed_by_me(*row) ||
-        core::process_alive_since(row->claim_host, *row->claim_pid, row->claim_started)) {
-      continue;  // no claim, or its sweep still runs and will record the attempt itself
+    if (auto row = store.find_run(id); row && reconcile_orphaned_claim(store, *row, sweep_id)) {
+      ++reconciled;
     }
-    if (row->status == store::kRunning && row->pid && core::process_alive(row->host, *row->pid)) {
-      continue;  // the orphaned child still runs: reconciled once it has ended
-    }
-    std::string outcome = row->status;
-    if (row->status == store::kRunning || row->status == store::kPending) {
-      // The child died without recording its end, or never started: a crash, retried like any failure.
-      outcome = "failed";
-      store.finish_run(id, store::kFailed, "crashed: the sweep that started it was killed and the run did not end");
-    }
-    store.record_attempt({id, sweep_id, row->started_at.empty() ? row->heartbeat_at : row->started_at, 0,
-                          "reconciled", std::nullopt, std::nullopt, outcome,
-                          "recorded by a later sweep: the sweep that started this attempt was gone when it ended"});
-    store.release_claim(id);
-    ++reconciled;
   }
   return reconciled;
 }
@@ -109,15 +115,6 @@ Executor::Executor(Launcher& launcher, store::ResultStore& store, ExecutorOption
                    std::function<void(const ExecutorEvent&)> on_event)
     : m_launcher(launcher), m_store(store), m_options(std::move(options)), m_on_event(std::move(on_event)) {}
 
-bool Executor::busy_elsewhere(const store::RunRow& row) {
-  if (!held_by_live_process(row)) {
-    // An orphan (its sweep died): settle the attempt that ended unrecorded before taking the run on.
-    reconcile_orphaned_claims(m_store, {row.id}, m_options.sweep_id);
-    return false;
-  }
-  return true;
-}
-
 bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active,
                          std::vector<WorkItem>& waiting, SweepSummary& summary) {
   auto row = m_store.find_run(item.run_id);
@@ -125,7 +122,10 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
     ++summary.skipped;
     return false;
   }
-  if (busy_elsewhere(*row) || !m_store.claim_run(item.run_id, row->status, row->pid, row->claim_pid)) {
+  if (reconcile_orphaned_claim(m_store, *row, m_options.sweep_id)) {
+    row = m_store.find_run(item.run_id);  // its sweep died: the attempt it left is recorded, the claim released
+  }
+  if (held_by_live_process(*row) || !m_store.claim_run(item.run_id, row->status, row->pid, row->claim_pid)) {
     waiting.push_back(item);  // another process has it; look again later
     if (m_on_event) {
       m_on_event({ExecutorEvent::Kind::waiting, item.run_id, item.label, slot.name, "", 0, false});
@@ -238,7 +238,7 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
         std::vector<WorkItem> still;
         for (const auto& item : waiting) {
           auto row = m_store.find_run(item.run_id);
-          (row && busy_elsewhere(*row) ? still : queue).push_back(item);
+          (row && held_by_live_process(*row) ? still : queue).push_back(item);
         }
         waiting = std::move(still);
       }

@@ -66,9 +66,12 @@ bool is_retryable(const std::string& outcome);
 // Whether `row` is taken by a live process: its child runs, or the sweep that claimed it is still alive.
 bool held_by_live_process(const store::RunRow& row);
 
-// For each run in `run_ids` whose claiming sweep died: record the attempt it left unrecorded (outcome from the row;
-// a run left `running` by a dead child, or never started, becomes `failed` "crashed" and is retried) and release
-// the claim. Runs whose orphaned child still runs are left for later. Returns how many were reconciled.
+// If `row`'s claiming sweep died: record the attempt it left unrecorded (outcome from the row; a run left `running`
+// by a dead child, or never started, becomes `failed` "crashed" and is retried), release the claim and return true.
+// A run whose orphaned child still runs is left for later (false).
+bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& row, std::optional<std::int64_t> sweep_id);
+
+// reconcile_orphaned_claim for each run in `run_ids`; returns how many were reconciled.
 std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::vector<std::int64_t>& run_ids,
                                       std::optional<std::int64_t> sweep_id);
 
@@ -82,7 +85,6 @@ public:
 
 private:
   struct Active;
-  bool busy_elsewhere(const store::RunRow& row);
   bool try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active, std::vector<WorkItem>& waiting,
                  SweepSummary& summary);
   void finish(Active& job, const JobExit& exit, bool stopping, std::vector<WorkItem>& queue, SweepSummary& summary);
