@@ -12,7 +12,7 @@ PACKAGES := g++ make cmake ninja-build ccache libtorch-dev libcli11-dev libfmt-d
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: deps configure build test demo bench format clean
+.PHONY: deps configure build test test-asan fuzz fuzz-build fuzz-ci demo bench format clean
 
 # Only for `make bench`: the side-by-side references (the same LibTorch 1.13 from Python, and Optuna).
 BENCH_PACKAGES := python3-torch python3-optuna bc
@@ -46,6 +46,47 @@ build: configure
 test: deps
 	$(MAKE) build
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure
+	$(MAKE) test-asan
+	$(MAKE) fuzz-ci
+
+# libFuzzer targets (tests/fuzz) over the Torch-free parsers, built with clang + ASan + UBSan in $(FUZZ_BUILD).
+# `make fuzz-ci`: 30 s per target (part of `make test`); `make fuzz`: 10 minutes each (FUZZ_SECONDS=...).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 600
+FUZZ_PACKAGES := clang-14 libclang-rt-14-dev
+
+$(FUZZ_BUILD)/build.ninja:
+	CXX=clang++-14 cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g1" \
+	  -DMOEXP_FUZZ=ON -DMOEXP_SANITIZE=address,undefined,fuzzer-no-link -DMOEXP_WERROR=ON \
+	  -DCMAKE_CXX_COMPILER_LAUNCHER=$$(command -v ccache || true)
+
+fuzz-build: deps
+	$(call install_missing,$(FUZZ_PACKAGES))
+	$(MAKE) $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz-ci: fuzz-build
+	scripts/fuzz.sh $(CURDIR)/$(FUZZ_BUILD) 30
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(CURDIR)/$(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# The whole suite again, built with AddressSanitizer + UndefinedBehaviorSanitizer (any report fails its test). -O1
+# with line tables keeps it fast enough for CI and its stack traces readable. LeakSanitizer suppressions (LibTorch's
+# own leaks only, each explained): tests/sanitizers/lsan.supp.
+ASAN_BUILD ?= build-asan
+export ASAN_OPTIONS  := detect_leaks=1:strict_string_checks=1:check_initialization_order=1:detect_odr_violation=1
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS  := suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0
+
+$(ASAN_BUILD)/build.ninja:
+	cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -g1" \
+	  -DMOEXP_SANITIZE=address,undefined -DMOEXP_BUILD_BENCH=OFF -DMOEXP_WERROR=ON \
+	  -DMOEXP_SLURM_DIR=/tmp/moexp-slurm-asan -DCMAKE_CXX_COMPILER_LAUNCHER=$$(command -v ccache || true)
+
+test-asan: deps $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(ASAN_BUILD) -j $(JOBS) --output-on-failure
 
 # The benchmarks (bench/RESULTS.md): each prints its own reference measured in the same run. About 17 minutes on
 # 2 cores (the report bench generates a 1,000-run database once, 1 minute, kept in $(BUILD)/bench-report.db).
@@ -81,4 +122,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -69,14 +69,16 @@ int moexp_main(int argc, char** argv) {
     fmt::print(stderr, "moexp: error: {} (see --help)\n", core::trim(what));
     return 2;
   } catch (const InputError& e) {
-    fmt::print(stderr, "moexp: error: {}\n", e.what());
+    // Messages quote what the user typed (a --set value, a TOML key, a run name): control characters are escaped
+    // here, the one place errors are printed, so every error is one line whatever it quotes.
+    fmt::print(stderr, "moexp: error: {}\n", core::printable(e.what()));
     return 2;
   } catch (const Error& e) {
-    fmt::print(stderr, "moexp: error: {}\n", e.what());
+    fmt::print(stderr, "moexp: error: {}\n", core::printable(e.what()));
     return 1;
   } catch (const std::exception& e) {
     std::string what = e.what();
-    fmt::print(stderr, "moexp: internal error: {}\n", what.substr(0, what.find('\n')));
+    fmt::print(stderr, "moexp: internal error: {}\n", core::printable(what.substr(0, what.find('\n'))));
     return 1;
   }
 }

@@ -196,7 +196,7 @@ TEST_CASE("sweep spec: a key set in two places is refused, naming both lines") {
   CHECK(error_of(f, "base = \"base.toml\"\n[[runs]]\n\"moe.k\" = 1\n[[runs]]\n\"moe.k\" = 2\n").empty());
 }
 
-TEST_CASE("sweep spec: seeds follow train.seed's rules; a scalar axis is a warning") {
+TEST_CASE("sweep spec: seeds follow train.seed's rules, and a scalar axis is a warning") {
   SpecFiles f;
   CHECK(error_of(f, "base = \"base.toml\"\nseeds = [0, -1]\n").find("seeds: -1 is out of range; must be >= 0") !=
         std::string::npos);

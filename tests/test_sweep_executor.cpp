@@ -208,3 +208,16 @@ TEST_CASE("executor: attempts that ended while no sweep was alive are recorded b
   CHECK(f.db.find_run(f.queue[0].run_id)->status == "finished");
   CHECK(reconcile_orphaned_claims(f.db, ids, std::nullopt) == 0);  // once only
 }
+
+TEST_CASE("executor: a run that ended well while no sweep was alive gets its attempt when the executor skips it") {
+  // The e2e drill's case: the orphaned child finishes while the next sweep waits for it, after that sweep's
+  // up-front reconciliation ran. The executor must record the attempt before skipping the finished run.
+  Fixture f(2);
+  claim_from_dead_process(f.db_path, f.queue[0].run_id, "finished");
+  auto summary = f.run(make_slots(1, {}, 1), 0, 1);
+  CHECK(summary.skipped == 1);
+  CHECK(summary.finished == 1);
+  CHECK(f.db.attempt_count(f.queue[0].run_id) == 1);
+  CHECK_FALSE(f.db.find_run(f.queue[0].run_id)->claim_pid.has_value());
+  CHECK(f.db.attempt_count(f.queue[1].run_id) == 1);
+}

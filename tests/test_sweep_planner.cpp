@@ -5,6 +5,7 @@
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <set>
 
@@ -115,4 +116,28 @@ TEST_CASE("planner: a run the schema rejects names the sweep axis") {
     const std::string msg = e.what();
     CHECK(msg.find("s.toml:3:1 (sweep axis): moe.k: k = 5 exceeds moe.num_experts = 4") != std::string::npos);
   }
+}
+
+TEST_CASE("planner: a spec that expands past kMaxPlannedRuns is refused at the axis that crosses it, quickly") {
+  Planner p;
+  // 10^6 grid points: without the limit this expands for minutes and gigabytes before failing or running.
+  std::string grid = "[grid]\n";
+  for (const char* key : {"train.epochs", "train.batch_size", "moe.num_experts", "train.seed", "data.limit_train",
+                          "data.limit_test"}) {
+    grid += fmt::format("\"{}\" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n", key);
+  }
+  const auto error = test::message_of<ConfigError>([&] { p.plan(grid); });
+  CHECK(error.find("s.toml:8:1: data.limit_test: the sweep expands to more than 100000 runs here (100000 x 10 values)") !=
+        std::string::npos);
+  // Seeds and [[when]] grids count too.
+  std::string seeds = "seeds = [";
+  for (int i = 0; i < 1000; ++i) {
+    seeds += std::to_string(i) + ", ";
+  }
+  seeds += "1000]\n[grid]\n\"train.epochs\" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n\"train.batch_size\" = [";
+  for (int i = 1; i <= 10; ++i) {
+    seeds += std::to_string(i) + (i < 10 ? ", " : "]\n");
+  }
+  CHECK(test::message_of<ConfigError>([&] { p.plan(seeds); }).find("train.seed: the sweep expands to more than") !=
+        std::string::npos);
 }

@@ -140,6 +140,17 @@ std::optional<RunRow> ResultStore::find_run(std::int64_t id) {
   return read_run(q);
 }
 
+std::vector<std::string> ResultStore::integrity_problems() {
+  Statement q(*m_db, "PRAGMA integrity_check");
+  std::vector<std::string> problems;
+  while (q.step()) {
+    if (auto line = q.column_text(0); line != "ok") {
+      problems.push_back(std::move(line));
+    }
+  }
+  return problems;
+}
+
 std::optional<RunRow> ResultStore::find_run_by_hash(const std::string& config_hash) {
   Statement q(*m_db, std::string(kRunColumns) + "WHERE config_hash = ? ORDER BY id DESC LIMIT 1");
   q.bind(1, config_hash);

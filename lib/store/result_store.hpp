@@ -245,6 +245,9 @@ public:
   // The run with `id`, or nullopt.
   std::optional<RunRow> find_run(std::int64_t id);
 
+  // SQLite's integrity check of the whole file: empty when it is sound, else its problem lines.
+  std::vector<std::string> integrity_problems();
+
   // Put an existing run back to `running` (resume), recording the new process and device, and delete every
   // epoch row (and routing rows) after `keep_epochs`.
   void resume_run(std::int64_t id, std::int64_t keep_epochs, const std::string& device, const std::string& host,

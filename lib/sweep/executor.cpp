@@ -118,12 +118,14 @@ Executor::Executor(Launcher& launcher, store::ResultStore& store, ExecutorOption
 bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active,
                          std::vector<WorkItem>& waiting, SweepSummary& summary) {
   auto row = m_store.find_run(item.run_id);
+  if (row && reconcile_orphaned_claim(m_store, *row, m_options.sweep_id)) {
+    // Its sweep died: the attempt it left (also one that ended well while no sweep was alive to record it) is
+    // recorded and the claim released.
+    row = m_store.find_run(item.run_id);
+  }
   if (!row || row->status == store::kFinished || row->status == store::kDiverged) {
     ++summary.skipped;
     return false;
-  }
-  if (reconcile_orphaned_claim(m_store, *row, m_options.sweep_id)) {
-    row = m_store.find_run(item.run_id);  // its sweep died: the attempt it left is recorded, the claim released
   }
   if (held_by_live_process(*row) || !m_store.claim_run(item.run_id, row->status, row->pid, row->claim_pid)) {
     waiting.push_back(item);  // another process has it; look again later

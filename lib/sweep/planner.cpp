@@ -23,10 +23,22 @@ struct Setting {
 };
 using Point = std::vector<Setting>;
 
-// Cartesian product of `axes`, appended to each of `points`.
-std::vector<Point> cross(const std::vector<Point>& points, const std::vector<config::Axis>& axes) {
+// Refuse to grow `points` runs by a factor `values` (at the axis `key` of `where`) past kMaxPlannedRuns.
+void check_growth(std::size_t points, std::size_t values, std::size_t planned, const std::string& where,
+                  const std::string& key) {
+  if (values != 0 && points > (kMaxPlannedRuns - std::min(planned, kMaxPlannedRuns)) / values) {
+    throw ConfigError(fmt::format("{}: {}: the sweep expands to more than {} runs here ({} x {} values); split it into "
+                                  "several specs",
+                                  where, key, kMaxPlannedRuns, points, values));
+  }
+}
+
+// Cartesian product of `axes`, appended to each of `points` (`planned`: runs expanded before these).
+std::vector<Point> cross(const std::vector<Point>& points, const std::vector<config::Axis>& axes,
+                         std::size_t planned = 0) {
   std::vector<Point> out = points;
   for (const auto& axis : axes) {
+    check_growth(out.size(), axis.values.size(), planned, axis.where, axis.key);
     std::vector<Point> next;
     for (const auto& p : out) {
       for (const auto& v : axis.values) {
@@ -83,6 +95,7 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
   std::vector<Point> points{Point{}};
   points = cross(points, spec.grid);
   for (const auto& group : spec.zips) {
+    check_growth(points.size(), group.front().values.size(), 0, group.front().where, group.front().key);
     std::vector<Point> next;
     for (const auto& p : points) {
       for (std::size_t i = 0; i < group.front().values.size(); ++i) {
@@ -107,6 +120,7 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
 
   Plan plan;
   std::set<std::string> seen;
+  std::size_t planned = 0;  // runs expanded so far (duplicates included)
   for (const auto& point : points) {
     Point with_fixed = fixed;
     with_fixed.insert(with_fixed.end(), point.begin(), point.end());
@@ -122,7 +136,7 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
         Point q = p;
         auto extra = settings_of(c.fixed, false);
         q.insert(q.end(), extra.begin(), extra.end());
-        auto crossed = cross({q}, c.grid);
+        auto crossed = cross({q}, c.grid, planned + next.size());
         next.insert(next.end(), crossed.begin(), crossed.end());
       }
       expanded = std::move(next);
@@ -132,8 +146,10 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
       for (auto s : spec.seeds) {
         seeds.values.emplace_back(s);
       }
-      expanded = cross(expanded, {seeds});
+      expanded = cross(expanded, {seeds}, planned);
     }
+    check_growth(expanded.size(), 1, planned, spec.file.string(), "runs");
+    planned += expanded.size();
     for (const auto& p : expanded) {
       PlannedRun run;
       run.config = apply(base, p);

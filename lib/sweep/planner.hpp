@@ -23,8 +23,13 @@ struct Plan {
   std::size_t duplicates = 0;    // expanded runs dropped because an earlier one had the same config hash
 };
 
+// The most runs one spec may expand to (before duplicates are dropped and before [sample] picks its subset): beyond
+// this a spec is a mistake, and expanding it would take minutes and gigabytes.
+inline constexpr std::size_t kMaxPlannedRuns = 100000;
+
 // Expand `spec` over `base` (the base experiment loaded with config::Resolve::no). Each run is resolved and
-// validated; a run the schema rejects throws ConfigError naming the spec line of the axis responsible.
+// validated; a run the schema rejects throws ConfigError naming the spec line of the axis responsible, and so does
+// an expansion past kMaxPlannedRuns (naming the axis that crosses it).
 Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& base);
 
 // Load the spec's base experiment and plan it.

@@ -156,7 +156,14 @@ int run_train(const TrainRequest& req) {
   } catch (const std::exception& e) {
     std::string what = e.what();
     what = what.substr(0, what.find('\n'));
-    db.finish_run(run_id, store::kFailed, what);
+    try {
+      db.finish_run(run_id, store::kFailed, what);
+    } catch (const std::exception& again) {
+      // The store itself failed (a full disk): the row stays 'running' with this dead process, which --resume takes.
+      throw Error(fmt::format("run {} failed: {}; it stays 'running' in the database (`moexp train --resume {}` "
+                              "continues it)",
+                              run_id, what, run_id));
+    }
     throw Error(fmt::format("run {} failed: {}", run_id, what));
   }
   db.finish_run(run_id, result.status, result.error);

@@ -2,7 +2,10 @@
 
 #include "testutil.hpp"
 
+#include <chrono>
+#include <csignal>
 #include <fcntl.h>
+#include <thread>
 #include <spawn.h>
 #include <stdexcept>
 #include <sys/wait.h>
@@ -42,11 +45,30 @@ int wait_for(pid_t pid) {
   return 128 + WTERMSIG(status);
 }
 
-ProcessResult run(const std::vector<std::string>& argv, const std::filesystem::path& dir) {
+ProcessResult run(const std::vector<std::string>& argv, const std::filesystem::path& dir, double limit_s) {
   const auto out = dir / "stdout.txt";
   const auto err = dir / "stderr.txt";
   ProcessResult r;
-  r.exit_code = wait_for(spawn(argv, out, err));
+  const pid_t pid = spawn(argv, out, err);
+  if (limit_s > 0) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(limit_s);
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid, SIGKILL);
+        r.timed_out = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!r.timed_out) {
+      r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    } else {
+      r.exit_code = wait_for(pid);
+    }
+  } else {
+    r.exit_code = wait_for(pid);
+  }
   r.out = read_file(out);
   r.err = read_file(err);
   return r;

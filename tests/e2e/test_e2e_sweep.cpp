@@ -77,6 +77,62 @@ TEST_CASE("e2e sweep: six tiny runs on two slots finish and a second invocation 
   CHECK(bad.err.find("expected a value at column 19") != std::string::npos);
 }
 
+namespace {
+
+// Start the sweep of `d`, SIGKILL the sweep process (only it: its children live on) as soon as `moment` holds for
+// the run rows read from the database (polled every 5 ms), and reap it. Returns whether the moment came.
+template <typename Moment>
+bool kill_sweep_when(SweepDir& d, Moment moment) {
+  const pid_t pid = spawn({MOEXP_BIN, "sweep", d.spec.string(), "--db", d.db_path}, d.dir / "s.out", d.dir / "s.err");
+  bool came = false;
+  for (int i = 0; i < 12000 && !came; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (!std::filesystem::exists(d.db_path)) {
+      continue;
+    }
+    try {
+      store::ResultStore db(d.db_path, store::OpenMode::read_only);
+      std::vector<store::RunRow> rows;
+      for (std::int64_t id = 1; id <= 6; ++id) {
+        if (auto row = db.find_run(id)) {
+          rows.push_back(*row);
+        }
+      }
+      came = moment(rows);
+    } catch (const std::exception&) {
+      // the database is still being created or migrated
+    }
+  }
+  ::kill(pid, SIGKILL);
+  wait_for(pid);
+  return came;
+}
+
+// After a killed sweep: a rerun ends within `limit_s` (no hang on the dead sweep's claims) with every run finished
+// exactly once, and every run has its attempts recorded.
+void check_rerun_completes(SweepDir& d, int epochs) {
+  auto rerun = run({MOEXP_BIN, "sweep", d.spec.string(), "--db", d.db_path}, d.dir.path(), 240);
+  INFO(rerun.out << rerun.err);
+  REQUIRE_FALSE(rerun.timed_out);
+  CHECK(rerun.exit_code == 0);
+  store::ResultStore db(d.db_path);
+  std::set<std::string> hashes;
+  for (std::int64_t id = 1; id <= 6; ++id) {
+    auto row = db.find_run(id);
+    REQUIRE(row);
+    CHECK(row->status == "finished");
+    CHECK(row->epochs_done == epochs);
+    CHECK(db.epochs(id).size() == static_cast<std::size_t>(epochs));
+    CHECK_FALSE(row->claim_pid);  // every claim released
+    CHECK(db.attempt_count(id) >= 1);
+    hashes.insert(row->config_hash);
+  }
+  CHECK(hashes.size() == 6);
+  CHECK_FALSE(db.find_run(7));
+}
+
+} // namespace
+
 TEST_CASE("e2e sweep: SIGKILL of the sweep midway, then a rerun, finishes every run exactly once") {
   SweepDir d(6);
   pid_t pid = spawn({MOEXP_BIN, "sweep", d.spec.string(), "--db", d.db_path}, d.dir / "s.out", d.dir / "s.err");
@@ -97,21 +153,25 @@ TEST_CASE("e2e sweep: SIGKILL of the sweep midway, then a rerun, finishes every 
   wait_for(pid);
   REQUIRE(finished >= 1);
   REQUIRE(finished < 6);
-  auto rerun = d.sweep();
-  INFO(rerun.out << rerun.err);
-  CHECK(rerun.exit_code == 0);
-  store::ResultStore db(d.db_path);
-  std::set<std::string> hashes;
-  for (std::int64_t id = 1; id <= 6; ++id) {
-    auto row = db.find_run(id);
-    REQUIRE(row);
-    CHECK(row->status == "finished");
-    CHECK(row->epochs_done == 6);
-    CHECK(db.epochs(id).size() == 6);
-    hashes.insert(row->config_hash);
-  }
-  CHECK(hashes.size() == 6);
-  CHECK_FALSE(db.find_run(7));  // no duplicate run rows
+  check_rerun_completes(d, 6);
+}
+
+
+TEST_CASE("e2e sweep: SIGKILL of the sweep right after it claims its first runs, then a rerun neither hangs nor repeats") {
+  SweepDir d(1);
+  // The first claim: the child may not exist yet or not have written its pid (the orphaned-claim case).
+  REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows) {
+    return std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.status == "running"; });
+  }));
+  check_rerun_completes(d, 1);
+}
+
+TEST_CASE("e2e sweep: SIGKILL of the sweep once its children run, then a rerun waits for them and runs the rest once") {
+  SweepDir d(1);
+  REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows) {
+    return std::count_if(rows.begin(), rows.end(), [](const auto& r) { return r.status == "running" && r.pid; }) >= 2;
+  }));
+  check_rerun_completes(d, 1);
 }
 
 TEST_CASE("e2e sweep: a bad spec exits 2 before anything runs") {
