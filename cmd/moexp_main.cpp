@@ -9,6 +9,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <filesystem>
 
 namespace moexp::cli {
 
@@ -76,6 +77,14 @@ int moexp_main(int argc, char** argv) {
   } catch (const Error& e) {
     fmt::print(stderr, "moexp: error: {}\n", core::printable(e.what()));
     return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // A path the system refuses (too long, not a folder, a loop, no permission): the user's input, named, one line.
+    const auto code = e.code();
+    const bool input = code == std::errc::filename_too_long || code == std::errc::not_a_directory ||
+                       code == std::errc::too_many_symbolic_link_levels || code == std::errc::permission_denied ||
+                       code == std::errc::no_such_file_or_directory;
+    fmt::print(stderr, "moexp: error: {}: {}\n", core::printable(e.path1().string()), code.message());
+    return input ? 2 : 1;
   } catch (const std::exception& e) {
     std::string what = e.what();
     fmt::print(stderr, "moexp: internal error: {}\n", core::printable(what.substr(0, what.find('\n'))));

@@ -10,6 +10,8 @@ shift 2
 targets=${*:-fuzz_experiment fuzz_sweep_spec fuzz_filter fuzz_idx fuzz_cifar}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${FUZZ_DIR:-$build/fuzz-work}
+# The targets' scratch files (a spec per input, an empty database) in memory when there is a tmpfs for it.
+[ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
 for target in $targets; do
   mkdir -p "$work/$target/corpus"
   dict=""

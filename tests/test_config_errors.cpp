@@ -135,3 +135,15 @@ TEST_CASE("config error: every float key rejects NaN and infinities, from the fi
   // The threshold's "unset" sentinel is not reachable through NaN: the default is never silently substituted.
   CHECK(error_of("[moe]\n[constraint]\nkind = \"relative\"\nthreshold = nan\n" + kSynthetic) != "");
 }
+
+TEST_CASE("config error: text that is not UTF-8 (found by the experiment fuzzer)") {
+  // A bare-string --set value skips the TOML parser; it must still be a string TOML can hold, or the stored config
+  // (and the run's config.toml) would not load back on --resume.
+  CHECK(error_of(kSynthetic, {"name=st\xac\xac"}) == "--set name=st\xac\xac: not valid UTF-8 (a config is TOML, which is UTF-8)");
+  CHECK(error_of(kSynthetic, {"name=caf\xc3\xa9"}).empty());  // well-formed UTF-8 is fine
+  test::TempDir dir;
+  const auto file = test::write_file(dir / "bad\xff.toml", kSynthetic);
+  CHECK(test::message_of<ConfigError>([&] { load_experiment_file(file); }).find(
+            "the file name is not valid UTF-8; rename the file or set name") != std::string::npos);
+  CHECK(load_experiment_file(file, {"name=fine"}).config.name == "fine");
+}

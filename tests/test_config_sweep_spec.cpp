@@ -97,6 +97,9 @@ TEST_CASE("sweep spec: errors name the file, line and key") {
         std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\nseed = [1]\n").find("(did you mean 'seeds'?)") != std::string::npos);
   CHECK(error_of(f, "base = \"missing.toml\"\n").find(":1:8: base: ") != std::string::npos);
+  // A path the system refuses is an input error too, not a filesystem exception (found by the sweep fuzzer).
+  CHECK(error_of(f, "base = \"" + std::string(300, 'G') + "base.toml\"\n").find("cannot be read (File name too long)") !=
+        std::string::npos);
   CHECK(error_of(f, "[grid]\n\"moe.k\" = [1]\n") == file + ": base: missing; name the experiment file the sweep varies");
   CHECK(error_of(f, "base = \"base.toml\"\n[[zip]]\n\"moe.k\" = [1, 2]\n\"moe.num_experts\" = [4]\n")
             .find("zipped axes need equal lengths") != std::string::npos);

@@ -13,7 +13,8 @@ namespace {
 // `dir/name`, or `dir/name.gz` when only the compressed file exists; nullopt when neither does.
 std::optional<fs::path> idx_file(const fs::path& dir, const std::string& name) {
   for (const auto& candidate : {dir / name, dir / (name + ".gz")}) {
-    if (fs::is_regular_file(candidate)) {
+    std::error_code ec;  // a path the system refuses (too long, a loop) counts as missing
+    if (fs::is_regular_file(candidate, ec)) {
       return candidate;
     }
   }
@@ -53,7 +54,8 @@ SplitFiles locate_split_files(const DataConfig& data, const std::string& split, 
   }
   const bool cifar10 = data.dataset == "cifar10";
   const fs::path inner = dir / (cifar10 ? "cifar-10-batches-bin" : "cifar-100-binary");
-  const fs::path root = fs::is_directory(inner) ? inner : dir;
+  std::error_code ec;
+  const fs::path root = fs::is_directory(inner, ec) ? inner : dir;
   std::vector<std::string> names;
   if (cifar10) {
     if (split == "train") {
@@ -67,7 +69,7 @@ SplitFiles locate_split_files(const DataConfig& data, const std::string& split, 
     names.push_back(split == "train" ? "train.bin" : "test.bin");
   }
   for (const auto& name : names) {
-    if (!fs::is_regular_file(root / name)) {
+    if (!fs::is_regular_file(root / name, ec)) {
       missing(where, dir, name, " (CIFAR binary version: the folder of the unpacked archive)");
     }
     files.images.push_back(root / name);

@@ -82,6 +82,9 @@ public:
   void apply_override(const std::string& text) {
     const auto eq = text.find('=');
     const std::string where = fmt::format("--set {}", text);
+    if (!core::valid_utf8(text)) {
+      throw ConfigError(fmt::format("{}: not valid UTF-8 (a config is TOML, which is UTF-8)", where));
+    }
     if (eq == std::string::npos || eq == 0) {
       throw ConfigError(fmt::format("{}: expected key=value", where));
     }
@@ -239,6 +242,10 @@ LoadResult load_experiment_file(const fs::path& file, const std::vector<std::str
   loader.apply_document(text);
   for (const auto& o : overrides) {
     loader.apply_override(o);
+  }
+  if (!core::valid_utf8(loader.config().name)) {  // the default name, from a file name that is not UTF-8
+    throw ConfigError(fmt::format("{}: the file name is not valid UTF-8; rename the file or set name = \"...\"",
+                                  core::printable(file.string())));
   }
   return loader.finish(resolve);
 }

@@ -209,6 +209,9 @@ std::string type_name(ValueType type) {
 }
 
 std::optional<std::string> check_value(const KeySpec& spec, const Value& value) {
+  if (const auto* s = std::get_if<std::string>(&value); s && !core::valid_utf8(*s)) {
+    return fmt::format("'{}' is not valid UTF-8", core::printable(*s));
+  }
   if (!spec.choices.empty()) {
     const auto& s = std::get<std::string>(value);
     if (std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end()) {

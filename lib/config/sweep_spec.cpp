@@ -392,8 +392,11 @@ SweepSpec load_sweep_spec(const fs::path& file) {
         r.fail(node.source(), "base: expected the path of an experiment file");
       }
       spec.base = file.parent_path() / s->get();
-      if (!fs::is_regular_file(spec.base)) {
-        r.fail(node.source(), fmt::format("base: {} does not exist", spec.base.string()));
+      std::error_code ec;
+      if (!fs::is_regular_file(spec.base, ec)) {
+        const bool other = ec && ec != std::errc::no_such_file_or_directory;
+        r.fail(node.source(), fmt::format("base: {} {}", spec.base.string(),
+                                          other ? "cannot be read (" + ec.message() + ")" : std::string("does not exist")));
       }
       has_base = true;
     } else if (key == "seeds") {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <deque>
 #include <fstream>
 #include <numeric>
@@ -108,7 +109,7 @@ std::string read_small_file(const std::filesystem::path& path, std::size_t max_b
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (!std::filesystem::exists(status)) {
-    fail("no such file");
+    fail(ec && ec != std::errc::no_such_file_or_directory ? ec.message() : "no such file");
   }
   if (!std::filesystem::is_regular_file(status)) {
     fail(std::filesystem::is_directory(status) ? "it is a folder" : "not a regular file");
@@ -141,6 +142,32 @@ std::string csv_field(const std::string& field) {
   }
   out.push_back('"');
   return out;
+}
+
+bool valid_utf8(std::string_view text) {
+  // Hand-written (15 lines): none of moexp's Debian libraries exposes a validator (TOML++ checks documents only).
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    const int extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
+    if (extra < 0 || text.size() - i <= static_cast<std::size_t>(extra)) {
+      return false;
+    }
+    std::uint32_t cp = extra == 0 ? c : c & (0x3fu >> extra);
+    for (int k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]);
+      if ((cc >> 6) != 0x2) {
+        return false;
+      }
+      cp = (cp << 6) | (cc & 0x3fu);
+    }
+    static constexpr std::uint32_t kMinOf[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMinOf[extra] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += static_cast<std::size_t>(extra) + 1;
+  }
+  return true;
 }
 
 std::string printable(std::string_view text) {

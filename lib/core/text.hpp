@@ -37,6 +37,10 @@ std::string_view trim(std::string_view text);
 // `field` as one CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma, quote, CR or LF.
 std::string csv_field(const std::string& field);
 
+// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF), as TOML
+// requires of every document: a string moexp stores in a config must load back.
+bool valid_utf8(std::string_view text);
+
 // `text` safe to print on a terminal: control characters (C0, DEL) as \n, \t, \r or \xNN; UTF-8 kept.
 std::string printable(std::string_view text);
 
