@@ -25,6 +25,6 @@ for target in $targets; do
     echo "fuzz: $target FAILED (log: $log)"; tail -n 40 "$log"; exit 1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1)
+  cov=$(grep -ao 'cov: [0-9]*' "$log" | tail -n 1)
   echo "fuzz: $target: $runs executions in ${seconds}s, $cov, corpus $(ls "$work/$target/corpus" | wc -l) new inputs, 0 crashes"
 done

@@ -103,6 +103,8 @@ TEST_CASE("sweep spec: errors name the file, line and key") {
   CHECK(error_of(f, "[grid]\n\"moe.k\" = [1]\n") == file + ": base: missing; name the experiment file the sweep varies");
   CHECK(error_of(f, "base = \"base.toml\"\n[[zip]]\n\"moe.k\" = [1, 2]\n\"moe.num_experts\" = [4]\n")
             .find("zipped axes need equal lengths") != std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[[zip]]\n[[when]]\nkey = \"moe.k\"\nequals = [2]\n")
+            .find(":2:1: zip: an empty [[zip]] group") != std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\n[executor]\ntimeout = \"soon\"\n").find(":3:11: executor.timeout") !=
         std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\n[executor]\njob = 2\n").find("(did you mean 'jobs'?)") !=

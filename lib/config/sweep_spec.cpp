@@ -422,6 +422,9 @@ SweepSpec load_sweep_spec(const fs::path& file) {
     } else if (key == "zip") {
       for (const auto* t : r.tables_of(node, k)) {
         auto group = r.axes(*t, false);
+        if (group.empty()) {  // found by the sweep fuzzer: the planner reads a group's first axis
+          r.fail(t->source(), "zip: an empty [[zip]] group; give it two or more axes of equal length");
+        }
         for (const auto& axis : group) {
           if (axis.values.size() != group.front().values.size()) {
             throw ConfigError(fmt::format("{}: zip: {} has {} values but {} has {}; zipped axes need equal lengths",
