@@ -23,4 +23,7 @@ Action setup_sweep(CLI::App& app);
 Action setup_report(CLI::App& app);
 Action setup_runs(CLI::App& app);
 
+// `moexp data fetch` and `moexp data list` (Torch-free).
+Action setup_data(CLI::App& app);
+
 } // namespace moexp::cli

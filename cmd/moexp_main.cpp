@@ -33,6 +33,7 @@ int moexp_main(int argc, char** argv) {
   add("report", "compare constraint schemes: mean ± std over seeds, as text, Markdown, CSV, JSON, LaTeX or HTML",
       setup_report);
   add("runs", "list runs with status, key config values and headline metrics", setup_runs);
+  add("data", "datasets: fetch (download, verify, unpack) and list", setup_data);
 
   try {
     // CLI11 says only "A subcommand is required" for a misspelt command: name the word and the nearest command.

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+
 using namespace moexp;
 using namespace moexp::config;
 
@@ -71,8 +73,14 @@ TEST_CASE("config error: missing data files") {
   CHECK(msg.find("exp.toml:3:1: data.path: train-images-idx3-ubyte[.gz] not found in") == 0);
   auto cifar = error_of("[data]\ndataset = \"cifar100\"\npath = \"" + dir.path().string() + "\"\n");
   CHECK(cifar.find("data.path: train.bin not found") != std::string::npos);
+  CHECK(cifar.find("(moexp data fetch cifar100 --to DIR puts it in DIR/cifar100)") != std::string::npos);
+  // Without data.path: the fetch folder ($MOEXP_DATA/<dataset>), and the exact command that fills it.
+  test::TempDir root;
+  ::setenv("MOEXP_DATA", root.path().c_str(), 1);
   auto no_path = error_of("[data]\ndataset = \"cifar10\"\n");
-  CHECK(no_path == "exp.toml: data.path: dataset 'cifar10' needs data.path (the folder with its files)");
+  ::unsetenv("MOEXP_DATA");
+  CHECK(no_path == "exp.toml: data.path: data_batch_1.bin not found in '" + (root / "cifar10").string() +
+                       "' (fetch it: moexp data fetch cifar10)");
 }
 
 TEST_CASE("config error: malformed TOML") {

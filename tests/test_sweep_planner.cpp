@@ -127,7 +127,7 @@ TEST_CASE("planner: a spec that expands past kMaxPlannedRuns is refused at the a
     grid += fmt::format("\"{}\" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n", key);
   }
   const auto error = test::message_of<ConfigError>([&] { p.plan(grid); });
-  CHECK(error.find("s.toml:8:1: data.limit_test: the sweep expands to more than 100000 runs here (100000 x 10 values)") !=
+  CHECK(error.find("s.toml:7:1: data.limit_train: the sweep expands to more than 10000 runs here (10000 x 10 values)") !=
         std::string::npos);
   // Seeds and [[when]] grids count too.
   std::string seeds = "seeds = [";
@@ -140,4 +140,30 @@ TEST_CASE("planner: a spec that expands past kMaxPlannedRuns is refused at the a
   }
   CHECK(test::message_of<ConfigError>([&] { p.plan(seeds); }).find("train.seed: the sweep expands to more than") !=
         std::string::npos);
+}
+
+TEST_CASE("planner: [[when]] blocks that each double the plan are counted against the limit (sweep fuzzer)") {
+  Planner p;
+  std::string spec = "seeds = [0, 1, 2]\n";
+  for (int i = 0; i < 14; ++i) {  // 2^14 x 3 runs: planning them all took over 10 s under the sanitizers
+    spec += "[[when]]\nkey = \"constraint.kind\"\nequals = [\"importance\"]\n[when.grid]\n"
+            "\"moe.variant\" = [\"default\", \"residual\"]\n";
+  }
+  CHECK(test::message_of<ConfigError>([&] { p.plan(spec); }).find("the sweep expands to more than 10000 runs") !=
+        std::string::npos);
+}
+
+TEST_CASE("planner: a dry run plans without the data files and names each missing dataset once") {
+  Planner p;
+  test::TempDir empty;
+  auto file = test::write_file(p.dir / "s.toml", "base = \"base.toml\"\n[fixed]\n\"data.dataset\" = \"cifar10\"\n"
+                                                 "\"data.path\" = \"" + empty.path().string() + "\"\n"
+                                                 "[grid]\n\"constraint.kind\" = [\"kl\", \"none\"]\n");
+  const auto spec = config::load_sweep_spec(file);
+  CHECK(test::message_of<ConfigError>([&] { sweep::plan_sweep(spec); }).find("data_batch_1.bin not found") !=
+        std::string::npos);
+  const auto plan = sweep::plan_sweep(spec, sweep::MissingData::warn);
+  CHECK(plan.runs.size() == 2);
+  REQUIRE(plan.missing_data.size() == 1);
+  CHECK(plan.missing_data[0].find("(moexp data fetch cifar10 --to DIR puts it in DIR/cifar10)") != std::string::npos);
 }

@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace moexp::test {
 
@@ -27,6 +28,9 @@ std::filesystem::path write_file(const std::filesystem::path& path, std::string_
 
 // Read a whole file.
 std::string read_file(const std::filesystem::path& path);
+
+// The sorted names of the entries directly in `folder`.
+std::vector<std::string> file_names(const std::filesystem::path& folder);
 
 // A complete tiny experiment on synthetic data (ResNet-8, 4 experts, k=2, importance loss, 2 epochs).
 std::string tiny_experiment_toml();

@@ -1,5 +1,7 @@
 #include "config/data_files.hpp"
 
+#include "fetch/catalog.hpp"
+
 #include "core/error.hpp"
 
 #include <fmt/format.h>
@@ -26,10 +28,32 @@ std::optional<fs::path> idx_file(const fs::path& dir, const std::string& name) {
   throw ConfigError(fmt::format("{}data.path: {} not found in '{}'{}", where, what, dir.string(), hint));
 }
 
+// How to get the files of `data.dataset` into `data.path`.
+std::string fetch_hint(const DataConfig& data) {
+  const fs::path dir = data.path;
+  if (data.dataset == "fashion_mnist" && data.path == kFashionMnistDefaultPath) {
+    return " (install the Debian package dataset-fashion-mnist: make deps; or moexp data fetch fashion_mnist)";
+  }
+  if (data.path == default_data_path(data.dataset)) {
+    return fmt::format(" (fetch it: moexp data fetch {})", data.dataset);
+  }
+  if (dir.filename() == data.dataset) {
+    return fmt::format(" (fetch it there: moexp data fetch {} --to {})", data.dataset, dir.parent_path().string());
+  }
+  return fmt::format(" (moexp data fetch {} --to DIR puts it in DIR/{})", data.dataset, data.dataset);
+}
+
 } // namespace
 
 std::string default_data_path(const std::string& dataset) {
-  return dataset == "fashion_mnist" ? kFashionMnistDefaultPath : "";
+  if (fetch::find_dataset(fetch::official_catalog(), dataset) == nullptr) {
+    return "";
+  }
+  std::error_code ec;
+  if (dataset == "fashion_mnist" && fs::is_directory(kFashionMnistDefaultPath, ec)) {
+    return kFashionMnistDefaultPath;  // Debian's dataset-fashion-mnist, installed by make deps
+  }
+  return (fetch::default_data_root() / dataset).string();
 }
 
 SplitFiles locate_split_files(const DataConfig& data, const std::string& split, const std::string& where) {
@@ -37,9 +61,7 @@ SplitFiles locate_split_files(const DataConfig& data, const std::string& split, 
   SplitFiles files;
   if (data.dataset == "fashion_mnist" || data.dataset == "mnist") {
     const std::string prefix = split == "train" ? "train" : "t10k";
-    const std::string hint = data.dataset == "fashion_mnist" && data.path == kFashionMnistDefaultPath
-                                 ? " (install the Debian package dataset-fashion-mnist: make deps)"
-                                 : "";
+    const std::string hint = fetch_hint(data);
     auto images = idx_file(dir, prefix + "-images-idx3-ubyte");
     if (!images) {
       missing(where, dir, prefix + "-images-idx3-ubyte[.gz]", hint);
@@ -70,7 +92,7 @@ SplitFiles locate_split_files(const DataConfig& data, const std::string& split, 
   }
   for (const auto& name : names) {
     if (!fs::is_regular_file(root / name, ec)) {
-      missing(where, dir, name, " (CIFAR binary version: the folder of the unpacked archive)");
+      missing(where, dir, name, fetch_hint(data));
     }
     files.images.push_back(root / name);
   }

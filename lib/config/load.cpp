@@ -174,7 +174,8 @@ private:
 
 } // namespace
 
-void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string(const std::string&)>& where) {
+void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string(const std::string&)>& where,
+                          std::vector<std::string>* missing_data) {
   auto fail = [&](const std::string& key, const std::string& message) {
     throw ConfigError(fmt::format("{}: {}: {}", where(key), key, message));
   };
@@ -221,8 +222,15 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
     cfg.data.path = absolute.string();
   }
   const std::string prefix = where("data.path") + ": ";
-  locate_split_files(cfg.data, "train", prefix);
-  locate_split_files(cfg.data, "test", prefix);
+  try {
+    locate_split_files(cfg.data, "train", prefix);
+    locate_split_files(cfg.data, "test", prefix);
+  } catch (const ConfigError& e) {
+    if (missing_data == nullptr) {
+      throw;
+    }
+    missing_data->push_back(e.what());
+  }
 }
 
 LoadResult load_experiment_text(std::string_view text, const std::string& source_name,

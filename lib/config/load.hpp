@@ -32,7 +32,9 @@ LoadResult load_experiment_text(std::string_view text, const std::string& source
                                 const std::vector<std::string>& overrides = {});
 
 // Validate and resolve an already-built config (defaults, absolute paths, data files present).
-// `where(key)` gives the location prefix to report for a key. Throws ConfigError.
-void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string(const std::string&)>& where);
+// `where(key)` gives the location prefix to report for a key. Throws ConfigError. With `missing_data`, a missing
+// data file is appended there instead of thrown (planning a dry run before the data is fetched).
+void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string(const std::string&)>& where,
+                          std::vector<std::string>* missing_data = nullptr);
 
 } // namespace moexp::config

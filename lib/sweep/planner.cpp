@@ -90,7 +90,7 @@ bool matches(const config::ExperimentConfig& cfg, const config::Conditional& c) 
 
 } // namespace
 
-Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& base) {
+Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& base, MissingData missing) {
   // Points from the grid and zip groups, then the explicit runs.
   std::vector<Point> points{Point{}};
   points = cross(points, spec.grid);
@@ -161,10 +161,19 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
           run.label += fmt::format("{}{}={}", run.label.empty() ? "" : " ", s.key, label_text(s.value));
         }
       }
-      config::resolve_and_validate(run.config, [&](const std::string& key) {
-        auto it = where.find(key);
-        return it != where.end() ? fmt::format("{} (sweep axis)", it->second) : spec.base.string();
-      });
+      std::vector<std::string> missing_data;
+      config::resolve_and_validate(
+          run.config,
+          [&](const std::string& key) {
+            auto it = where.find(key);
+            return it != where.end() ? fmt::format("{} (sweep axis)", it->second) : spec.base.string();
+          },
+          missing == MissingData::warn ? &missing_data : nullptr);
+      for (auto& m : missing_data) {
+        if (std::find(plan.missing_data.begin(), plan.missing_data.end(), m) == plan.missing_data.end()) {
+          plan.missing_data.push_back(std::move(m));
+        }
+      }
       run.config.name = run.label.empty() ? spec.name : fmt::format("{} {}", spec.name, run.label);
       run.config_hash = config::config_hash(run.config);
       if (!seen.insert(run.config_hash).second) {
@@ -192,9 +201,9 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
   return plan;
 }
 
-Plan plan_sweep(const config::SweepSpec& spec) {
+Plan plan_sweep(const config::SweepSpec& spec, MissingData missing) {
   auto base = config::load_experiment_file(spec.base, {}, config::Resolve::no).config;
-  return plan_sweep(spec, base);
+  return plan_sweep(spec, base, missing);
 }
 
 } // namespace moexp::sweep

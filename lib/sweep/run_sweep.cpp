@@ -301,9 +301,13 @@ int run_sweep(const SweepRequest& req) {
   override_with(spec.slurm.partition, req.partition);
   override_with(spec.slurm.array_parallelism, req.array_parallelism);
   spec.slurm.args.insert(spec.slurm.args.end(), req.slurm_args.begin(), req.slurm_args.end());
-  Plan plan = plan_sweep(spec);
+  // A dry run plans and prints without the data (it reads no data files); a real sweep needs it before it starts.
+  Plan plan = plan_sweep(spec, req.dry_run ? MissingData::warn : MissingData::refuse);
   for (const auto& warning : spec.warnings) {
     fmt::print(stderr, "moexp: warning: {}\n", warning);
+  }
+  for (const auto& missing : plan.missing_data) {
+    fmt::print(stderr, "moexp: warning: {}; the dry run plans without it\n", missing);
   }
   if (spec.sample > 0 && static_cast<std::size_t>(spec.sample) > plan.runs.size()) {
     fmt::print(stderr, "moexp: warning: {}: sample.count = {} exceeds the {} planned runs; all of them run\n",

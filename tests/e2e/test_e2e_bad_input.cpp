@@ -47,7 +47,7 @@ fs::path database_with_hostile_name(const fs::path& path) {
 TEST_CASE("e2e bad input: an unknown command names the word and the nearest command") {
   TempDir dir;
   auto r = moexp_cli({"trian", "x.toml"}, dir);
-  check_one_line_error(r, "unknown command 'trian'; commands are 'train', 'evaluate', 'sweep', 'report' or 'runs' "
+  check_one_line_error(r, "unknown command 'trian'; commands are 'train', 'evaluate', 'sweep', 'report', 'runs' or 'data' "
                           "(did you mean 'train'?)");
 }
 

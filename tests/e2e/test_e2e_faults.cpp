@@ -54,16 +54,6 @@ struct Tmpfs {
   Tmpfs& operator=(const Tmpfs&) = delete;
 };
 
-// The sorted names in `folder`.
-std::vector<std::string> file_names(const fs::path& folder) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(folder)) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 // Fill the file system of `file` until a write fails (ENOSPC).
 void fill_disk(const fs::path& file) {
   std::ofstream out(file, std::ios::binary);
