@@ -23,22 +23,22 @@ struct Setting {
 };
 using Point = std::vector<Setting>;
 
-// Refuse to grow `points` runs by a factor `values` (at the axis `key` of `where`) past kMaxPlannedRuns.
-void check_growth(std::size_t points, std::size_t values, std::size_t planned, const std::string& where,
-                  const std::string& key) {
-  if (values != 0 && points > (kMaxPlannedRuns - std::min(planned, kMaxPlannedRuns)) / values) {
+// Refuse to grow `points` runs by a factor `values` (at the axis `key` of `where`) past `max_runs`.
+void check_growth(std::size_t points, std::size_t values, std::size_t planned, std::size_t max_runs,
+                  const std::string& where, const std::string& key) {
+  if (values != 0 && points > (max_runs - std::min(planned, max_runs)) / values) {
     throw ConfigError(fmt::format("{}: {}: the sweep expands to more than {} runs here ({} x {} values); split it into "
                                   "several specs",
-                                  where, key, kMaxPlannedRuns, points, values));
+                                  where, key, max_runs, points, values));
   }
 }
 
 // Cartesian product of `axes`, appended to each of `points` (`planned`: runs expanded before these).
 std::vector<Point> cross(const std::vector<Point>& points, const std::vector<config::Axis>& axes,
-                         std::size_t planned = 0) {
+                         std::size_t max_runs, std::size_t planned = 0) {
   std::vector<Point> out = points;
   for (const auto& axis : axes) {
-    check_growth(out.size(), axis.values.size(), planned, axis.where, axis.key);
+    check_growth(out.size(), axis.values.size(), planned, max_runs, axis.where, axis.key);
     std::vector<Point> next;
     for (const auto& p : out) {
       for (const auto& v : axis.values) {
@@ -90,12 +90,13 @@ bool matches(const config::ExperimentConfig& cfg, const config::Conditional& c) 
 
 } // namespace
 
-Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& base, MissingData missing) {
+Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& base, MissingData missing,
+                std::size_t max_runs) {
   // Points from the grid and zip groups, then the explicit runs.
   std::vector<Point> points{Point{}};
-  points = cross(points, spec.grid);
+  points = cross(points, spec.grid, max_runs);
   for (const auto& group : spec.zips) {
-    check_growth(points.size(), group.front().values.size(), 0, group.front().where, group.front().key);
+    check_growth(points.size(), group.front().values.size(), 0, max_runs, group.front().where, group.front().key);
     std::vector<Point> next;
     for (const auto& p : points) {
       for (std::size_t i = 0; i < group.front().values.size(); ++i) {
@@ -136,7 +137,7 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
         Point q = p;
         auto extra = settings_of(c.fixed, false);
         q.insert(q.end(), extra.begin(), extra.end());
-        auto crossed = cross({q}, c.grid, planned + next.size());
+        auto crossed = cross({q}, c.grid, max_runs, planned + next.size());
         next.insert(next.end(), crossed.begin(), crossed.end());
       }
       expanded = std::move(next);
@@ -146,9 +147,9 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
       for (auto s : spec.seeds) {
         seeds.values.emplace_back(s);
       }
-      expanded = cross(expanded, {seeds}, planned);
+      expanded = cross(expanded, {seeds}, max_runs, planned);
     }
-    check_growth(expanded.size(), 1, planned, spec.file.string(), "runs");
+    check_growth(expanded.size(), 1, planned, max_runs, spec.file.string(), "runs");
     planned += expanded.size();
     for (const auto& p : expanded) {
       PlannedRun run;
@@ -201,9 +202,9 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
   return plan;
 }
 
-Plan plan_sweep(const config::SweepSpec& spec, MissingData missing) {
+Plan plan_sweep(const config::SweepSpec& spec, MissingData missing, std::size_t max_runs) {
   auto base = config::load_experiment_file(spec.base, {}, config::Resolve::no).config;
-  return plan_sweep(spec, base, missing);
+  return plan_sweep(spec, base, missing, max_runs);
 }
 
 } // namespace moexp::sweep

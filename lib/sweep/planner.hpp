@@ -35,10 +35,12 @@ inline constexpr std::size_t kMaxPlannedRuns = 10000;
 // Expand `spec` over `base` (the base experiment loaded with config::Resolve::no). Each run is resolved and
 // validated; a run the schema rejects throws ConfigError naming the spec line of the axis responsible, and so does
 // an expansion past kMaxPlannedRuns (naming the axis that crosses it).
+// `max_runs` lowers the expansion limit (the fuzz target, which must stay fast).
 Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& base,
-               MissingData missing = MissingData::refuse);
+                MissingData missing = MissingData::refuse, std::size_t max_runs = kMaxPlannedRuns);
 
 // Load the spec's base experiment and plan it.
-Plan plan_sweep(const config::SweepSpec& spec, MissingData missing = MissingData::refuse);
+Plan plan_sweep(const config::SweepSpec& spec, MissingData missing = MissingData::refuse,
+                std::size_t max_runs = kMaxPlannedRuns);
 
 } // namespace moexp::sweep
