@@ -174,3 +174,16 @@ TEST_CASE("e2e bad input: a database in a read-only folder can be read (runs and
   CHECK(read_file(old_db) == old_before);
   ::chmod(old_folder.c_str(), 0755);
 }
+
+TEST_CASE("e2e bad input: data fetch checks every name before downloading, and data list shows what is there") {
+  TempDir dir;
+  check_one_line_error(moexp_cli({"data", "fetch", "mnist", "cifar1000", "--to", (dir / "d").string()}, dir),
+                       "data fetch: unknown dataset 'cifar1000'; datasets are 'cifar10', 'cifar100', 'mnist' or "
+                       "'fashion_mnist' (did you mean 'cifar100'?)");
+  CHECK_FALSE(fs::exists(dir / "d"));  // nothing fetched, not even mnist
+  check_one_line_error(moexp_cli({"data", "fetch", "synthetic"}, dir), "'synthetic' is generated in memory");
+  auto list = moexp_cli({"data", "list", "--to", (dir / "d").string()}, dir);
+  CHECK(list.exit_code == 0);
+  CHECK(list.out.find("cifar100       missing") != std::string::npos);
+  CHECK(list.out.find("fetch one with: moexp data fetch NAME --to " + (dir / "d").string()) != std::string::npos);
+}
