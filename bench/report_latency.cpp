@@ -38,7 +38,16 @@ void generate(const std::string& path) {
     for (int epoch = 1; epoch <= 150; ++epoch) {
       EpochRecord r;
       r.epoch = epoch;
-      r.test_acc = 0.5 + 0.001 * epoch;
+      // The named metrics a classification epoch records (lib/train/trainer.cpp).
+      for (const char* split : {"train", "test"}) {
+        r.set(split, "loss", 1.0 / epoch);
+        r.set(split, "acc", 0.5 + 0.001 * epoch);
+        r.set(split, "top5_acc", 0.7 + 0.001 * epoch);
+      }
+      r.set("", "aux_loss", 0.01);
+      r.set("", "lr", 1e-3);
+      r.set("", "seconds", 30);
+      r.set("", "images_per_s", 600);
       for (int layer = 0; layer < 4; ++layer) {
         LayerRouting l;
         l.layer = layer;
@@ -74,7 +83,7 @@ int main(int argc, char** argv) {
   }
   double reference = seconds_of([&] {
     store::Database raw(path);
-    store::Statement scan(raw, "SELECT count(*), avg(test_acc) FROM epochs");
+    store::Statement scan(raw, "SELECT count(*), avg(value) FROM epoch_metrics WHERE split = 'test' AND name = 'acc'");
     scan.step();
   });
   // Output of the commands goes to /dev/null; only their latency matters here.
@@ -94,7 +103,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   ::dup2(saved, 1);
   fmt::print("{:<44} {:>9} {:>12}\n", "query (1,000 runs x 150 epochs x 4 x 10)", "seconds", "x reference");
-  fmt::print("{:<44} {:>9.3f} {:>12}\n", "reference: full scan of epochs", reference, "1.0");
+  fmt::print("{:<44} {:>9.3f} {:>12}\n", "reference: full scan of epoch metrics", reference, "1.0");
   fmt::print("{:<44} {:>9.3f} {:>12.1f}\n", "moexp report (goal < 1 s)", report_s, report_s / reference);
   fmt::print("{:<44} {:>9.3f} {:>12.1f}\n", "moexp runs --where ... --sort (goal < 1 s)", runs_s, runs_s / reference);
   return 0;

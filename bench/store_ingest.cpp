@@ -60,14 +60,14 @@ int main(int argc, char** argv) {
     for (int epoch = 1; epoch <= epochs; ++epoch) {
       EpochRecord r;
       r.epoch = epoch;
-      r.train_loss = 1.0 / epoch;
-      r.train_acc = 0.5 + 0.004 * epoch;
-      r.test_loss = 1.1 / epoch;
-      r.test_acc = 0.5 + 0.003 * epoch;
-      r.aux_loss = 0.01;
-      r.lr = 1e-3;
-      r.seconds = 30;
-      r.images_per_s = 600;
+      r.set("train", "loss", 1.0 / epoch);
+      r.set("train", "acc", 0.5 + 0.004 * epoch);
+      r.set("test", "loss", 1.1 / epoch);
+      r.set("test", "acc", 0.5 + 0.003 * epoch);
+      r.set("", "aux_loss", 0.01);
+      r.set("", "lr", 1e-3);
+      r.set("", "seconds", 30);
+      r.set("", "images_per_s", 600);
       r.train_routing.push_back(routing(epoch));
       r.test_routing.push_back(routing(epoch + 1));
       db.record_epoch(id, r);

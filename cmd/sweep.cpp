@@ -42,10 +42,13 @@ Action setup_sweep(CLI::App& app) {
   auto* status = app.add_subcommand("status", "show a sweep's runs from the database");
   status->add_option("target", *status_target, "sweep spec file or sweep name")->required();
   status->add_option("--db", req->db_path, "results database")->capture_default_str();
+  auto status_metric = std::make_shared<std::string>("test_acc");
+  status->add_option("--metric", *status_metric, "metric column, at each run's last epoch (e.g. test_top5_acc)")
+      ->capture_default_str();
   app.footer("Exit codes: 0 all runs ended (finished or diverged), 1 some failed, 2 bad input, 130 stopped.");
   return [=] {
     if (status->parsed()) {
-      return sweep::sweep_status(*status_target, req->db_path);
+      return sweep::sweep_status(*status_target, req->db_path, *status_metric);
     }
     if (req->spec.empty()) {
       throw InputError("sweep: a sweep file is required (e.g. moexp sweep sweeps/fmnist_cpu.toml)");

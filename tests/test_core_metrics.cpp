@@ -1,3 +1,4 @@
+#include "core/metric_catalog.hpp"
 #include "core/metrics.hpp"
 
 #include <doctest/doctest.h>
@@ -22,4 +23,38 @@ TEST_CASE("metrics: summarize_routing counts living experts above 1%") {
   CHECK(layer.living_experts == 2);
   CHECK(layer.importance_cv == doctest::Approx(coefficient_of_variation(layer.importance_share)));
   CHECK(layer.sample_cv == doctest::Approx(coefficient_of_variation(layer.sample_share)));
+}
+
+TEST_CASE("metrics: a metric's key is split_name, or the name for the epoch's own figures, and parses back") {
+  CHECK(metric_key("test", "top5_acc") == "test_top5_acc");
+  CHECK(metric_key("", "lr") == "lr");
+  const auto m = parse_metric_key("test_top5_acc");
+  CHECK(m.split == "test");
+  CHECK(m.name == "top5_acc");
+  CHECK(parse_metric_key("train_loss").split == "train");
+  CHECK(parse_metric_key("aux_loss").split.empty());
+  CHECK(parse_metric_key("aux_loss").name == "aux_loss");
+  CHECK(parse_metric_key("test_").split.empty());  // no name after the prefix: not a split
+  for (const char* key : {"test_acc", "train_acc", "lr", "images_per_s", "test_AP"}) {
+    const auto p = parse_metric_key(key);
+    CHECK(metric_key(p.split, p.name) == key);
+  }
+  EpochRecord r;
+  r.set("test", "acc", 0.5);
+  r.set("test", "acc", 0.75);  // replaces
+  CHECK(r.metrics.size() == 1);
+  CHECK(r.at("test_acc") == 0.75);
+  CHECK_FALSE(r.find("train_acc"));
+}
+
+TEST_CASE("metric catalog: catalogued metrics keep their titles, others are shown by key") {
+  CHECK(metric_spec("test_acc").title == "final acc (%)");
+  CHECK(metric_spec("test_acc").scale == 100);
+  CHECK(metric_spec("test_top5_acc").title == "final top-5 acc (%)");
+  CHECK(metric_spec("test_AP").title == "test_AP");
+  CHECK(metric_spec("test_AP").scale == 1);
+  CHECK(metric_spec("val_foo_acc").scale == 100);
+  CHECK(catalogued_metric("wall_seconds"));
+  CHECK_FALSE(catalogued_metric("test_AP"));
+  CHECK(default_report_metrics().front().name == "test_acc");
 }

@@ -27,8 +27,8 @@ report::EvaluationView sample_view() {
   view.trained_k = 2;
   view.class_names = {"cat", "dog", "ship"};
   view.superclass_names = {"all"};
-  view.settings.push_back({11, "trained", 0.75, 0.5, {2, 1, 1}, {2, 0, 1}, {lr}});
-  view.settings.push_back({12, "k=1", 0.5, 0.7, {}, {}, {}});
+  view.settings.push_back({11, "trained", {{"acc", 0.75}, {"loss", 0.5}}, {2, 1, 1}, {2, 0, 1}, {lr}});
+  view.settings.push_back({12, "k=1", {{"acc", 0.5}, {"loss", 0.7}}, {}, {}, {}});
   return view;
 }
 } // namespace

@@ -23,14 +23,14 @@ NewRun sample_run() {
 EpochRecord sample_epoch(int epoch) {
   EpochRecord r;
   r.epoch = epoch;
-  r.train_loss = 1.5;
-  r.train_acc = 0.4;
-  r.test_loss = 1.4;
-  r.test_acc = 0.45;
-  r.aux_loss = 0.01;
-  r.lr = 1e-3;
-  r.seconds = 2.0;
-  r.images_per_s = 1000;
+  r.set("train", "loss", 1.5);
+  r.set("train", "acc", 0.4);
+  r.set("test", "loss", 1.4);
+  r.set("test", "acc", 0.45);
+  r.set("", "aux_loss", 0.01);
+  r.set("", "lr", 1e-3);
+  r.set("", "seconds", 2.0);
+  r.set("", "images_per_s", 1000);
   LayerRouting layer;
   layer.layer = 0;
   layer.position = 1;
@@ -84,7 +84,7 @@ TEST_CASE("store: epochs and routing statistics are recorded per split, layer an
   auto epochs = db.epochs(id);
   REQUIRE(epochs.size() == 2);
   CHECK(epochs[1].epoch == 2);
-  CHECK(epochs[1].test_acc == doctest::Approx(0.45));
+  CHECK(epochs[1].at("test_acc") == doctest::Approx(0.45));
   CHECK(db.layer_stats(id).size() == 4);    // 2 epochs x 2 splits x 1 layer
   CHECK(db.expert_stats(id).size() == 16);  // ... x 4 experts
   auto row = db.find_run(id);
@@ -95,6 +95,30 @@ TEST_CASE("store: epochs and routing statistics are recorded per split, layer an
   CHECK(row->status == "finished");
   CHECK_FALSE(row->finished_at.empty());
   CHECK(row->error.empty());
+}
+
+TEST_CASE("store: an epoch's named metrics come back by key, a new name needs no schema change") {
+  ResultStore db(":memory:");
+  auto id = db.create_run(sample_run());
+  auto epoch = sample_epoch(1);
+  epoch.set("test", "top5_acc", 0.75);
+  epoch.set("test", "AP50", 0.25);  // a task's own figure
+  db.record_epoch(id, epoch);
+  auto epochs = db.epochs(id);
+  REQUIRE(epochs.size() == 1);
+  CHECK(epochs[0].metrics.size() == 10);
+  CHECK(epochs[0].at("test_top5_acc") == 0.75);
+  CHECK(epochs[0].at("test_AP50") == 0.25);
+  CHECK(epochs[0].at("lr") == 1e-3);
+  CHECK_FALSE(epochs[0].find("train_top5_acc").has_value());
+  CHECK_THROWS_AS(epochs[0].at("train_top5_acc"), std::out_of_range);
+  const auto keys = db.metric_keys();
+  CHECK(keys == std::vector<std::string>{"aux_loss", "images_per_s", "lr", "seconds", "test_AP50", "test_acc",
+                                         "test_loss", "test_top5_acc", "train_acc", "train_loss"});
+  // Recording the epoch again replaces its rows (a metric it no longer has is gone).
+  auto again = sample_epoch(1);
+  db.record_epoch(id, again);
+  CHECK(db.epochs(id)[0].metrics.size() == 8);
 }
 
 TEST_CASE("store: resume drops the epochs after the checkpoint and marks the run running") {
@@ -289,7 +313,7 @@ TEST_CASE("store: evaluations are stored per setting with their routing, and sur
   ev.setting = "k=1";
   ev.k = 1;
   ev.samples = 100;
-  ev.accuracy = 0.8;
+  ev.metrics = {{"acc", 0.8}, {"loss", 0.4}};
   ev.class_samples = {50, 50};
   ev.class_correct = {40, 40};
   ev.routing = sample_epoch(1).test_routing;
@@ -298,7 +322,7 @@ TEST_CASE("store: evaluations are stored per setting with their routing, and sur
   REQUIRE(evals.size() == 1);
   CHECK(evals[0].id == eid);
   CHECK(evals[0].setting == "k=1");
-  CHECK(evals[0].accuracy == doctest::Approx(0.8));
+  CHECK(evals[0].metrics.at("acc") == doctest::Approx(0.8));
   db.resume_run(id, 0, "cpu", "h", 1);  // drops training snapshots after epoch 0, keeps the evaluation
   auto snaps = db.snapshots(id);
   REQUIRE(snaps.size() == 1);

@@ -29,7 +29,7 @@ ResultStore fixture() {
 
 std::vector<std::int64_t> ids(ResultStore& db, const std::string& filter) {
   std::vector<std::int64_t> out;
-  for (const auto& r : db.run_summaries(compile_filter(filter), std::nullopt)) {
+  for (const auto& r : db.run_summaries(compile_filter(filter, db.metric_keys()), std::nullopt)) {
     out.push_back(r.id);
   }
   return out;
@@ -37,7 +37,7 @@ std::vector<std::int64_t> ids(ResultStore& db, const std::string& filter) {
 
 std::string error_of(const std::string& filter) {
   try {
-    compile_filter(filter);
+    compile_filter(filter, {"test_acc"});
   } catch (const InputError& e) {
     return e.what();
   }
@@ -62,7 +62,7 @@ TEST_CASE("run filter: comparisons, IN, AND / OR / NOT and parentheses") {
 }
 
 TEST_CASE("run filter: user text is only ever a bound parameter") {
-  auto compiled = compile_filter("name = 'x; DROP TABLE runs; --' or constraint.kind = '\" OR 1=1 --'");
+  auto compiled = compile_filter("name = 'x; DROP TABLE runs; --' or constraint.kind = '\" OR 1=1 --'", {});
   CHECK(compiled.sql.find("DROP") == std::string::npos);
   CHECK(compiled.sql.find("1=1") == std::string::npos);
   auto db = fixture();
@@ -126,4 +126,35 @@ TEST_CASE("run filter: a generated filter with 10,000 terms or list values compi
 
 TEST_CASE("run filter: numbers must be finite") {
   CHECK(error_of("test_acc > 1e999").find("'1e999' is not a number") != std::string::npos);
+}
+
+TEST_CASE("run filter: any stored metric by name, at the run's final epoch; an unknown one is refused") {
+  auto db = fixture();
+  for (std::int64_t id = 1; id <= 3; ++id) {
+    for (int epoch = 1; epoch <= 2; ++epoch) {
+      EpochRecord r;
+      r.epoch = epoch;
+      // Final epochs: run 1 0.75, run 2 0.5, run 3 0.25; the first epoch is 0.6 for all.
+      r.set("test", "top5_acc", epoch == 1 ? 0.6 : 0.25 * static_cast<double>(4 - id));
+      r.set("", "lr", 0.1);
+      db.record_epoch(id, r);
+    }
+  }
+  const auto keys = db.metric_keys();
+  CHECK(keys == std::vector<std::string>{"lr", "test_top5_acc"});
+  CHECK(ids(db, "test_top5_acc > 0.4") == std::vector<std::int64_t>{1, 2});
+  CHECK(ids(db, "test_top5_acc in (0.25, 0.75) and lr = 0.1") == std::vector<std::int64_t>{1, 3});
+  CHECK(ids(db, "not (test_top5_acc < 0.4)") == std::vector<std::int64_t>{1, 2});
+  auto summaries = db.run_summaries(compile_filter("", keys), std::nullopt);
+  REQUIRE(summaries.size() == 3);
+  CHECK(summaries[0].metric("test_top5_acc") == 0.75);
+  CHECK(summaries[2].metric("test_top5_acc") == 0.25);
+  CHECK_FALSE(summaries[0].metric("test_acc").has_value());
+  try {
+    compile_filter("test_top5_ac > 0.5", keys);
+    FAIL("an unknown metric compiled");
+  } catch (const InputError& e) {
+    CHECK(std::string(e.what()).find("unknown key 'test_top5_ac' (did you mean 'test_top5_acc'?)") !=
+          std::string::npos);
+  }
 }

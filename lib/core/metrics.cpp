@@ -5,8 +5,50 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <stdexcept>
 
 namespace moexp {
+
+std::string metric_key(const std::string& split, const std::string& name) {
+  return split.empty() ? name : split + "_" + name;
+}
+
+Metric parse_metric_key(const std::string& key) {
+  for (const char* split : {"train", "test"}) {
+    const std::string prefix = std::string(split) + "_";
+    if (key.size() > prefix.size() && key.compare(0, prefix.size(), prefix) == 0) {
+      return {split, key.substr(prefix.size()), 0};
+    }
+  }
+  return {"", key, 0};
+}
+
+void EpochRecord::set(const std::string& split, const std::string& name, double value) {
+  for (auto& m : metrics) {
+    if (m.split == split && m.name == name) {
+      m.value = value;
+      return;
+    }
+  }
+  metrics.push_back({split, name, value});
+}
+
+std::optional<double> EpochRecord::find(const std::string& key) const {
+  const Metric wanted = parse_metric_key(key);
+  for (const auto& m : metrics) {
+    if (m.split == wanted.split && m.name == wanted.name) {
+      return m.value;
+    }
+  }
+  return std::nullopt;
+}
+
+double EpochRecord::at(const std::string& key) const {
+  if (auto v = find(key)) {
+    return *v;
+  }
+  throw std::out_of_range("epoch " + std::to_string(epoch) + " has no metric " + key);
+}
 
 double coefficient_of_variation(const std::vector<double>& values) {
   if (values.empty()) {

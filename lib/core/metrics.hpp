@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,19 +59,41 @@ double entropy(const std::vector<double>& p);
 // Population coefficient of variation std/mean of `values`; 0 for an empty or all-zero vector.
 double coefficient_of_variation(const std::vector<double>& values);
 
+// One named figure of an epoch or an evaluation. `split` is "train" or "test" for figures measured on that split
+// (loss, acc, top5_acc; detection adds AP, AP50, ...) and "" for figures of the epoch as a whole (lr, seconds,
+// images_per_s, aux_loss). Users name a metric by its key: "test_acc", "train_loss", "lr" (metric_key).
+struct Metric {
+  std::string split;
+  std::string name;
+  double value = 0;
+};
+
+// The split-less metrics every task reports per epoch (the trainer's own figures).
+inline constexpr const char* kAuxLossMetric = "aux_loss";          // mean summed auxiliary loss per training batch
+inline constexpr const char* kLrMetric = "lr";                     // learning rate of the epoch
+inline constexpr const char* kSecondsMetric = "seconds";           // wall time of the epoch (training + evaluation)
+inline constexpr const char* kImagesPerSecondMetric = "images_per_s";  // training images per second
+
+// The key users type for a metric: "<split>_<name>", or "<name>" when the split is "".
+std::string metric_key(const std::string& split, const std::string& name);
+
+// The inverse of metric_key: "test_top5_acc" -> {"test", "top5_acc"}; a key without a "train_" / "test_" prefix
+// has split "".
+Metric parse_metric_key(const std::string& key);
+
 // Everything recorded for one finished epoch.
 struct EpochRecord {
   int epoch = 0;  // 1-based
-  double train_loss = 0;  // mean cross-entropy over the epoch's training batches
-  double train_acc = 0;
-  double test_loss = 0;
-  double test_acc = 0;
-  double aux_loss = 0;  // mean summed auxiliary loss per training batch
-  double lr = 0;
-  double seconds = 0;       // wall time of the epoch (training + test evaluation)
-  double images_per_s = 0;  // training images per second
+  std::vector<Metric> metrics;              // named figures, at most one per (split, name)
   std::vector<LayerRouting> train_routing;  // routing actually used in training (noise, masking)
   std::vector<LayerRouting> test_routing;   // clean routing on the test split
+
+  // Set metric (split, name) to `value`, replacing an earlier value.
+  void set(const std::string& split, const std::string& name, double value);
+  // The value of the metric with key `key` ("test_acc"), or nullopt.
+  std::optional<double> find(const std::string& key) const;
+  // The value of the metric with key `key`; throws std::out_of_range naming it when absent.
+  double at(const std::string& key) const;
 };
 
 // Receives a run's epochs in order. Implementations must not throw on valid records.

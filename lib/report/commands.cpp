@@ -38,6 +38,8 @@ std::string fmt_opt(const std::optional<double>& v, double scale, int decimals) 
   return v ? fmt::format("{:.{}f}", *v * scale, decimals) : "-";
 }
 
+std::string json_opt(const std::optional<double>& v) { return v ? core::json_number(*v) : "null"; }
+
 // The routing figures of the first finished MoE run of each group.
 std::vector<RunFigures> representative_figures(store::ResultStore& db, const std::vector<store::RunSummary>& runs,
                                                const std::vector<std::string>& by) {
@@ -120,14 +122,14 @@ int run_report(const ReportRequest& req) {
     }
     title = fmt::format("moexp report: sweep {}", name);
   }
-  const auto filter = store::compile_filter(req.where);
+  const auto filter = store::compile_filter(req.where, db.metric_keys());
   const auto runs = db.run_summaries(filter, sweep_id, req.all_runs);
   if (runs.empty()) {
     throw InputError("report: no runs match");
   }
   std::vector<std::string> metrics = req.metrics;
   if (metrics.empty()) {
-    for (const auto& m : available_metrics()) {
+    for (const auto& m : default_report_metrics()) {
       metrics.push_back(m.name);
     }
   }
@@ -165,7 +167,7 @@ int run_runs(const RunsRequest& req) {
     throw InputError(fmt::format("runs: --format {}: use table, json or csv", req.format));
   }
   auto db = open_store(req.db_path);
-  auto runs = db.run_summaries(store::compile_filter(req.where), std::nullopt);
+  auto runs = db.run_summaries(store::compile_filter(req.where, db.metric_keys()), std::nullopt);
   std::string key = req.sort;
   const bool descending = !key.empty() && key.front() == '-';
   if (descending) {
@@ -183,10 +185,9 @@ int run_runs(const RunsRequest& req) {
     }
     return {-1e300, ""};
   };
-  if (key != "id" && key != "name" && key != "status" && !metric_value(store::RunSummary{}, key).has_value() &&
-      std::none_of(available_metrics().begin(), available_metrics().end(), [&](const auto& m) { return m.name == key; }) &&
+  if (key != "id" && key != "name" && key != "status" && config::find_key(key) == nullptr &&
       std::none_of(runs.begin(), runs.end(), [&](const auto& r) { return r.params.count(key) > 0; }) && !runs.empty()) {
-    throw InputError(fmt::format("runs: --sort {}: not a column, metric or config key", req.sort));
+    check_metric_name(runs, key, "runs: --sort");
   }
   std::stable_sort(runs.begin(), runs.end(), [&](const auto& a, const auto& b) {
     return descending ? sort_value(b) < sort_value(a) : sort_value(a) < sort_value(b);
@@ -206,8 +207,7 @@ int run_runs(const RunsRequest& req) {
       rows.push_back(fmt::format("{{\"id\": {}, \"name\": {}, \"status\": {}, \"epochs\": {}, \"test_acc\": {}, "
                                  "\"best_test_acc\": {}, \"wall_seconds\": {}, \"config\": {{{}}}}}",
                                  r.id, core::json_string(r.name), core::json_string(r.status), r.epochs_done,
-                                 r.test_acc ? core::json_number(*r.test_acc) : "null",
-                                 r.best_test_acc ? core::json_number(*r.best_test_acc) : "null",
+                                 json_opt(r.metric("test_acc")), json_opt(r.metric("best_test_acc")),
                                  core::json_number(r.wall_seconds), fmt::join(cfg, ", ")));
     }
     fmt::print("[{}]\n", fmt::join(rows, ",\n "));
@@ -221,8 +221,8 @@ int run_runs(const RunsRequest& req) {
     for (const auto& k : keys) {
       cells.push_back(display_value(r, k));
     }
-    cells.insert(cells.end(), {std::to_string(r.epochs_done), fmt_opt(r.test_acc, 100, 2),
-                               fmt_opt(r.best_test_acc, 100, 2), core::format_duration(r.wall_seconds), r.name});
+    cells.insert(cells.end(), {std::to_string(r.epochs_done), fmt_opt(r.metric("test_acc"), 100, 2),
+                               fmt_opt(r.metric("best_test_acc"), 100, 2), core::format_duration(r.wall_seconds), r.name});
     rows.push_back(cells);
   }
   if (req.format == "csv") {

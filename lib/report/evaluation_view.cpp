@@ -4,6 +4,7 @@
 #include "core/text_table.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <numeric>
@@ -128,9 +129,35 @@ std::vector<std::pair<std::size_t, double>> top_classes(const LayerRouting& laye
 std::string render_evaluation_text(const EvaluationView& view) {
   std::string out = fmt::format("run {} '{}', checkpoint after epoch {}, {} split ({} samples)\n\n", view.run_id,
                                 view.run_name, view.checkpoint_epoch, view.split, view.samples);
-  core::TextTable settings({"setting", "accuracy", "loss", "evaluation"});
+  // One column per metric of the settings: accuracy, top-5 accuracy and loss first, then any other by name.
+  std::vector<std::string> names;
+  for (const char* known : {"acc", "top5_acc", "loss"}) {
+    if (std::any_of(view.settings.begin(), view.settings.end(), [&](const auto& s) { return s.metrics.count(known); })) {
+      names.emplace_back(known);
+    }
+  }
   for (const auto& s : view.settings) {
-    settings.add_row({s.setting, pct(s.accuracy), fmt::format("{:.4f}", s.loss), fmt::format("#{}", s.evaluation_id)});
+    for (const auto& [name, value] : s.metrics) {
+      if (std::find(names.begin(), names.end(), name) == names.end()) {
+        names.push_back(name);
+      }
+    }
+  }
+  std::vector<std::string> head{"setting"};
+  for (const auto& name : names) {
+    head.push_back(name == "acc" ? "accuracy" : name == "top5_acc" ? "top-5 acc" : name);
+  }
+  head.emplace_back("evaluation");
+  core::TextTable settings(head);
+  for (const auto& s : view.settings) {
+    std::vector<std::string> cells{s.setting};
+    for (const auto& name : names) {
+      auto it = s.metrics.find(name);
+      const bool percent = name.size() >= 3 && name.compare(name.size() - 3, 3, "acc") == 0;
+      cells.push_back(it == s.metrics.end() ? "-" : percent ? pct(it->second) : fmt::format("{:.4f}", it->second));
+    }
+    cells.push_back(fmt::format("#{}", s.evaluation_id));
+    settings.add_row(cells);
   }
   out += settings.render();
   if (!view.settings.empty()) {
@@ -161,10 +188,18 @@ std::string render_evaluation_json(const EvaluationView& view) {
       layers += (l ? ", " : "") + layer_json(s.routing[l]);
     }
     layers += "]";
+    auto metric = [&](const char* name) {
+      auto it = s.metrics.find(name);
+      return it == s.metrics.end() ? std::string("null") : core::json_number(it->second);
+    };
+    std::vector<std::string> named;
+    for (const auto& [name, value] : s.metrics) {
+      named.push_back(fmt::format("{}: {}", core::json_string(name), core::json_number(value)));
+    }
     settings += fmt::format("{}{{\"evaluation_id\": {}, \"setting\": {}, \"accuracy\": {}, \"loss\": {}, "
-                            "\"class_samples\": {}, \"class_correct\": {}, \"layers\": {}}}",
-                            i ? ", " : "", s.evaluation_id, core::json_string(s.setting), core::json_number(s.accuracy),
-                            core::json_number(s.loss), core::json_array(s.class_samples),
+                            "\"metrics\": {{{}}}, \"class_samples\": {}, \"class_correct\": {}, \"layers\": {}}}",
+                            i ? ", " : "", s.evaluation_id, core::json_string(s.setting), metric("acc"),
+                            metric("loss"), fmt::join(named, ", "), core::json_array(s.class_samples),
                             core::json_array(s.class_correct), layers);
   }
   settings += "]";

@@ -4,6 +4,7 @@
 #include "core/metrics.hpp"
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,7 @@ namespace moexp::report {
 struct EvaluatedSetting {
   std::int64_t evaluation_id = 0;
   std::string setting;  // "trained", "k=N", "expert=I", "uniform"
-  double accuracy = 0;
-  double loss = 0;
+  std::map<std::string, double> metrics;  // named figures as stored: "acc", "top5_acc", "loss", ...
   std::vector<std::int64_t> class_samples;
   std::vector<std::int64_t> class_correct;
   std::vector<LayerRouting> routing;

@@ -12,32 +12,32 @@
 
 namespace moexp::report {
 
-const std::vector<MetricSpec>& available_metrics() {
-  static const std::vector<MetricSpec> metrics = {
-      {"test_acc", "final acc (%)", 100, 2},
-      {"best_test_acc", "best acc (%)", 100, 2},
-      {"importance_cv", "importance CV", 1, 3},
-      {"sample_cv", "sample CV", 1, 3},
-      {"living_experts", "living", 1, 2},
-      {"superclass_mi", "superclass MI", 1, 3},
-      {"superclass_mi_control", "MI control", 1, 3},
-      {"aux_loss", "aux loss", 1, 4},
-      {"wall_seconds", "time (s)", 1, 1},
-  };
-  return metrics;
+std::optional<double> metric_value(const store::RunSummary& r, const std::string& name) {
+  if (name == kWallSecondsMetric) {
+    return r.wall_seconds;
+  }
+  return r.metric(name);
 }
 
-std::optional<double> metric_value(const store::RunSummary& r, const std::string& name) {
-  if (name == "test_acc") return r.test_acc;
-  if (name == "best_test_acc") return r.best_test_acc;
-  if (name == "importance_cv") return r.importance_cv;
-  if (name == "sample_cv") return r.sample_cv;
-  if (name == "living_experts") return r.living_experts;
-  if (name == "superclass_mi") return r.superclass_mi;
-  if (name == "superclass_mi_control") return r.superclass_mi_control;
-  if (name == "aux_loss") return r.aux_loss;
-  if (name == "wall_seconds") return r.wall_seconds;
-  return std::nullopt;
+void check_metric_name(const std::vector<store::RunSummary>& runs, const std::string& name, const std::string& option) {
+  std::set<std::string> known;
+  for (const auto& m : default_report_metrics()) {
+    known.insert(m.name);
+  }
+  for (const auto& r : runs) {
+    for (const auto& [key, value] : r.metrics) {
+      known.insert(key);
+    }
+  }
+  if (known.count(name) || catalogued_metric(name)) {
+    return;
+  }
+  const std::vector<std::string> names(known.begin(), known.end());
+  auto msg = fmt::format("{}: unknown metric '{}'; metrics are {}", option, name, core::join_alternatives(names));
+  if (auto guess = core::did_you_mean(name, names)) {
+    msg += fmt::format(" (did you mean '{}'?)", *guess);
+  }
+  throw InputError(msg);
 }
 
 Stat aggregate(const std::vector<double>& values) {
@@ -128,20 +128,8 @@ ReportTable summarize(const std::vector<store::RunSummary>& runs, const std::vec
   ReportTable table;
   table.by = by;
   for (const auto& name : metrics) {
-    auto it = std::find_if(available_metrics().begin(), available_metrics().end(),
-                           [&](const MetricSpec& m) { return m.name == name; });
-    if (it == available_metrics().end()) {
-      std::vector<std::string> names;
-      for (const auto& m : available_metrics()) {
-        names.push_back(m.name);
-      }
-      auto msg = fmt::format("--metrics: unknown metric '{}'; metrics are {}", name, core::join_alternatives(names));
-      if (auto guess = core::did_you_mean(name, names)) {
-        msg += fmt::format(" (did you mean '{}'?)", *guess);
-      }
-      throw InputError(msg);
-    }
-    table.metrics.push_back(*it);
+    check_metric_name(runs, name, "--metrics");
+    table.metrics.push_back(metric_spec(name));
   }
   std::map<std::vector<std::string>, std::vector<const store::RunSummary*>> groups;
   std::vector<std::vector<std::string>> order;

@@ -1,6 +1,7 @@
 // Grouping runs by config keys and aggregating metrics over seeds: mean, standard deviation, 95% CI, n.
 #pragma once
 
+#include "core/metric_catalog.hpp"
 #include "store/result_store.hpp"
 
 #include <optional>
@@ -9,18 +10,14 @@
 
 namespace moexp::report {
 
-struct MetricSpec {
-  std::string name;   // e.g. "test_acc"
-  std::string title;  // column title, e.g. "final acc (%)"
-  double scale = 1;   // display factor (100 for accuracies)
-  int decimals = 3;
-};
-
-// The metrics a report can show, in default order.
-const std::vector<MetricSpec>& available_metrics();
+using moexp::MetricSpec;
 
 // The value of metric `name` for `run` (nullopt when the run has none, e.g. routing metrics of a dense run).
 std::optional<double> metric_value(const store::RunSummary& run, const std::string& name);
+
+// Throws InputError (naming `option`, with a did-you-mean) unless `name` is a metric of some run in `runs`, a
+// catalogued metric (core/metric_catalog.hpp) or wall_seconds.
+void check_metric_name(const std::vector<store::RunSummary>& runs, const std::string& name, const std::string& option);
 
 struct Stat {
   double mean = 0;

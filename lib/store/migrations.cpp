@@ -221,6 +221,48 @@ ALTER TABLE runs ADD COLUMN claim_host TEXT;
 ALTER TABLE runs ADD COLUMN claim_pid INTEGER;
 ALTER TABLE runs ADD COLUMN claim_started TEXT;
 )sql",
+    // 5: named metrics. An epoch's figures become rows (run, epoch, split, name, value) of epoch_metrics instead of
+    // the fixed columns of `epochs` (split 'train' / 'test', or '' for the epoch's own figures: lr, seconds,
+    // images_per_s, aux_loss); an evaluation's become rows of evaluation_metrics (loss, acc, ...). metric_names lists
+    // every (split, name) ever stored, so filters and reports know the names without scanning the rows.
+    R"sql(
+CREATE TABLE epoch_metrics (
+  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  epoch  INTEGER NOT NULL,
+  split  TEXT NOT NULL CHECK (split IN ('train','test','')),
+  name   TEXT NOT NULL,
+  value  REAL NOT NULL,
+  PRIMARY KEY (run_id, epoch, split, name)
+) WITHOUT ROWID;
+INSERT INTO epoch_metrics (run_id, epoch, split, name, value)
+  SELECT run_id, epoch, 'train', 'loss', train_loss FROM epochs WHERE train_loss IS NOT NULL
+  UNION ALL SELECT run_id, epoch, 'train', 'acc', train_acc FROM epochs WHERE train_acc IS NOT NULL
+  UNION ALL SELECT run_id, epoch, 'test', 'loss', test_loss FROM epochs WHERE test_loss IS NOT NULL
+  UNION ALL SELECT run_id, epoch, 'test', 'acc', test_acc FROM epochs WHERE test_acc IS NOT NULL
+  UNION ALL SELECT run_id, epoch, '', 'aux_loss', aux_loss FROM epochs WHERE aux_loss IS NOT NULL
+  UNION ALL SELECT run_id, epoch, '', 'lr', lr FROM epochs WHERE lr IS NOT NULL
+  UNION ALL SELECT run_id, epoch, '', 'seconds', seconds FROM epochs WHERE seconds IS NOT NULL
+  UNION ALL SELECT run_id, epoch, '', 'images_per_s', images_per_s FROM epochs WHERE images_per_s IS NOT NULL;
+DROP TABLE epochs;
+
+CREATE TABLE evaluation_metrics (
+  evaluation_id INTEGER NOT NULL REFERENCES evaluations (id) ON DELETE CASCADE,
+  name          TEXT NOT NULL,
+  value         REAL NOT NULL,
+  PRIMARY KEY (evaluation_id, name)
+) WITHOUT ROWID;
+INSERT INTO evaluation_metrics (evaluation_id, name, value)
+  SELECT id, 'loss', loss FROM evaluations UNION ALL SELECT id, 'acc', accuracy FROM evaluations;
+ALTER TABLE evaluations DROP COLUMN loss;
+ALTER TABLE evaluations DROP COLUMN accuracy;
+
+CREATE TABLE metric_names (
+  split TEXT NOT NULL,
+  name  TEXT NOT NULL,
+  PRIMARY KEY (split, name)
+) WITHOUT ROWID;
+INSERT INTO metric_names (split, name) SELECT DISTINCT split, name FROM epoch_metrics;
+)sql",
 };
 
 int user_version(Database& db) {

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace moexp::store {
 
 std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int64_t run_id) {
@@ -163,7 +165,7 @@ std::optional<RunRow> ResultStore::find_run_by_hash(const std::string& config_ha
 void ResultStore::resume_run(std::int64_t id, std::int64_t keep_epochs, const std::string& device,
                              const std::string& host, std::int64_t pid) {
   Transaction tx(*m_db);
-  for (const char* sql : {"DELETE FROM epochs WHERE run_id = ? AND epoch > ?",
+  for (const char* sql : {"DELETE FROM epoch_metrics WHERE run_id = ? AND epoch > ?",
                           "DELETE FROM routing_snapshots WHERE run_id = ? AND epoch > ? AND evaluation_id IS NULL"}) {
     Statement del(*m_db, sql);
     del.bind_all(id, keep_epochs);
@@ -172,7 +174,8 @@ void ResultStore::resume_run(std::int64_t id, std::int64_t keep_epochs, const st
   Statement update(*m_db, R"sql(
     UPDATE runs SET status = 'running', device = ?, host = ?, pid = ?, heartbeat_at = ?, finished_at = NULL,
                     error = NULL, epochs_done = ?,
-                    wall_seconds = coalesce((SELECT sum(seconds) FROM epochs WHERE run_id = ?), 0)
+                    wall_seconds = coalesce((SELECT sum(value) FROM epoch_metrics
+                                            WHERE run_id = ? AND split = '' AND name = 'seconds'), 0)
     WHERE id = ?)sql");
   update.bind_all(device, host, pid, core::now_iso8601(), keep_epochs, id, id);
   update.run();
@@ -181,13 +184,23 @@ void ResultStore::resume_run(std::int64_t id, std::int64_t keep_epochs, const st
 
 void ResultStore::record_epoch(std::int64_t id, const EpochRecord& r) {
   Transaction tx(*m_db);
-  Statement& epoch = m_db->prepared(R"sql(
-    INSERT OR REPLACE INTO epochs (run_id, epoch, train_loss, train_acc, test_loss, test_acc, aux_loss, lr,
-                                   seconds, images_per_s)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql");
-  epoch.bind_all(id, r.epoch, r.train_loss, r.train_acc, r.test_loss, r.test_acc, r.aux_loss, r.lr, r.seconds,
-                 r.images_per_s);
-  epoch.run();
+  Statement& drop_metrics = m_db->prepared("DELETE FROM epoch_metrics WHERE run_id = ? AND epoch = ?");
+  drop_metrics.bind_all(id, r.epoch);
+  drop_metrics.run();
+  RowInserter metrics(*m_db, "INSERT INTO epoch_metrics (run_id, epoch, split, name, value)", 5);
+  for (const auto& m : r.metrics) {
+    metrics.add(id, r.epoch, m.split, m.name, m.value);
+  }
+  metrics.flush();
+  std::vector<std::pair<std::string, std::string>> new_names;
+  for (const auto& m : r.metrics) {
+    if (!m_registered_metrics.count({m.split, m.name})) {
+      Statement& name = m_db->prepared("INSERT OR IGNORE INTO metric_names (split, name) VALUES (?, ?)");
+      name.bind_all(m.split, m.name);
+      name.run();
+      new_names.emplace_back(m.split, m.name);
+    }
+  }
   for (const char* split : {"train", "test"}) {
     Statement& drop = m_db->prepared(
         "DELETE FROM routing_snapshots WHERE run_id = ? AND epoch = ? AND split = ? "
@@ -199,9 +212,10 @@ void ResultStore::record_epoch(std::int64_t id, const EpochRecord& r) {
   write_snapshot(id, r.epoch, "test", std::nullopt, r.test_routing);
   Statement& update = m_db->prepared(R"sql(
     UPDATE runs SET epochs_done = ?, wall_seconds = wall_seconds + ?, heartbeat_at = ? WHERE id = ?)sql");
-  update.bind_all(r.epoch, r.seconds, core::now_iso8601(), id);
+  update.bind_all(r.epoch, r.find(kSecondsMetric).value_or(0.0), core::now_iso8601(), id);
   update.run();
   tx.commit();
+  m_registered_metrics.insert(new_names.begin(), new_names.end());
 }
 
 void ResultStore::finish_run(std::int64_t id, const std::string& status, const std::string& error) {
@@ -212,17 +226,28 @@ void ResultStore::finish_run(std::int64_t id, const std::string& status, const s
   update.run();
 }
 
-std::vector<EpochRow> ResultStore::epochs(std::int64_t id) {
-  Statement q(*m_db, R"sql(
-    SELECT epoch, train_loss, train_acc, test_loss, test_acc, aux_loss, lr, seconds, images_per_s
-    FROM epochs WHERE run_id = ? ORDER BY epoch)sql");
+std::vector<EpochRecord> ResultStore::epochs(std::int64_t id) {
+  Statement q(*m_db, "SELECT epoch, split, name, value FROM epoch_metrics WHERE run_id = ? ORDER BY epoch, split, name");
   q.bind(1, id);
-  std::vector<EpochRow> rows;
+  std::vector<EpochRecord> rows;
   while (q.step()) {
-    rows.push_back({q.column_int(0), q.column_double(1), q.column_double(2), q.column_double(3), q.column_double(4),
-                    q.column_double(5), q.column_double(6), q.column_double(7), q.column_double(8)});
+    const auto epoch = static_cast<int>(q.column_int(0));
+    if (rows.empty() || rows.back().epoch != epoch) {
+      rows.emplace_back().epoch = epoch;
+    }
+    rows.back().metrics.push_back({q.column_text(1), q.column_text(2), q.column_double(3)});
   }
   return rows;
+}
+
+std::vector<std::string> ResultStore::metric_keys() {
+  Statement q(*m_db, "SELECT split, name FROM metric_names");
+  std::vector<std::string> keys;
+  while (q.step()) {
+    keys.push_back(metric_key(q.column_text(0), q.column_text(1)));
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
 }
 
 std::vector<std::pair<std::string, std::string>> ResultStore::params(std::int64_t id) {

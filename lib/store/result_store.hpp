@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,12 +66,6 @@ struct RunRow {
   std::string claim_started;              // its start time (core::process_start_id), against pid reuse
 };
 
-struct EpochRow {
-  std::int64_t epoch = 0;
-  double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0, aux_loss = 0, lr = 0, seconds = 0,
-         images_per_s = 0;
-};
-
 // One routing snapshot: a training epoch's split, or an evaluation.
 struct SnapshotRow {
   std::int64_t id = 0;
@@ -104,8 +99,7 @@ struct NewEvaluation {
   std::optional<std::int64_t> forced_expert;
   bool uniform = false;
   std::int64_t samples = 0;
-  double loss = 0;
-  double accuracy = 0;
+  std::map<std::string, double> metrics;  // named figures on `split`: "loss", "acc", "top5_acc", ...
   std::vector<std::int64_t> class_samples;
   std::vector<std::int64_t> class_correct;
   std::vector<LayerRouting> routing;
@@ -115,9 +109,8 @@ struct EvaluationRow {
   std::int64_t id = 0;
   std::string setting;
   std::string split;
-  double accuracy = 0;
-  double loss = 0;
   std::int64_t samples = 0;
+  std::map<std::string, double> metrics;  // name -> value, as recorded
 };
 
 // A run as a sweep sees it.
@@ -131,7 +124,7 @@ struct SweepRunRow {
   std::string heartbeat_at;
   std::int64_t epochs_done = 0;
   std::int64_t attempts = 0;
-  std::optional<double> test_acc;  // of the last stored epoch
+  std::optional<double> metric;  // the requested metric (sweep_runs) at the last stored epoch
   double wall_seconds = 0;
   std::string error;
   std::string slurm;  // latest Slurm task of the run, "A_i STATE" ("" when never submitted)
@@ -169,11 +162,13 @@ struct RunSummary {
   std::map<std::string, std::string> params;  // dotted key -> TOML value text
   double wall_seconds = 0;
   std::int64_t epochs_done = 0;
-  std::optional<double> test_acc;       // final epoch
-  std::optional<double> best_test_acc;
-  std::optional<double> aux_loss;       // final epoch
-  // Final epoch's test routing, averaged over MoE layers (absent for dense runs).
-  std::optional<double> importance_cv, sample_cv, living_experts, superclass_mi, superclass_mi_control;
+  // Metric key -> value: every named metric of the final stored epoch ("test_acc", "aux_loss", ...), "best_test_acc"
+  // (the best test accuracy of any epoch) and the final epoch's test routing averaged over MoE layers
+  // ("importance_cv", "sample_cv", "living_experts", "superclass_mi", "superclass_mi_control"; absent when dense).
+  std::map<std::string, double> metrics;
+
+  // metrics[key], or nullopt.
+  std::optional<double> metric(const std::string& key) const;
 };
 
 struct CompiledFilter;
@@ -225,7 +220,8 @@ public:
   // Planning a sweep anew: begin_plan marks every linked run unplanned, link_sweep_run marks each planned one again.
   void begin_plan(std::int64_t sweep_id);
   void link_sweep_run(std::int64_t sweep_id, std::int64_t run_id, std::int64_t position, const std::string& label);
-  std::vector<SweepRunRow> sweep_runs(std::int64_t sweep_id);
+  // `metric_key` names the metric each row carries (its value at the run's last stored epoch).
+  std::vector<SweepRunRow> sweep_runs(std::int64_t sweep_id, const std::string& metric_key = "test_acc");
   void record_attempt(const AttemptRecord& attempt);
   std::int64_t attempt_count(std::int64_t run_id);
 
@@ -266,7 +262,10 @@ public:
   // Store one evaluation setting of a run with its per-class accuracy and routing statistics; returns its id.
   std::int64_t record_evaluation(const NewEvaluation& evaluation);
 
-  std::vector<EpochRow> epochs(std::int64_t id);
+  // Run `id`'s epochs in order, with their named metrics (routing is not read: see snapshots).
+  std::vector<EpochRecord> epochs(std::int64_t id);
+  // The key of every metric stored for any epoch of any run ("test_acc", "lr", ...), sorted.
+  std::vector<std::string> metric_keys();
   std::vector<LayerStatRow> layer_stats(std::int64_t id);    // training snapshots, by epoch, split, layer
   std::vector<ExpertStatRow> expert_stats(std::int64_t id);  // training snapshots, by epoch, split, layer, expert
   std::vector<std::pair<std::string, std::string>> params(std::int64_t id);
@@ -283,6 +282,7 @@ private:
                       std::optional<std::int64_t> evaluation_id, const std::vector<LayerRouting>& layers);
 
   std::unique_ptr<Database> m_db;
+  std::set<std::pair<std::string, std::string>> m_registered_metrics;  // (split, name) in metric_names, this session
 };
 
 } // namespace moexp::store

@@ -60,12 +60,17 @@ std::int64_t ResultStore::record_evaluation(const NewEvaluation& ev) {
   Transaction tx(*m_db);
   Statement insert(*m_db, R"sql(
     INSERT INTO evaluations (run_id, created_at, checkpoint, checkpoint_epoch, split, setting, k, forced_expert,
-                             uniform, samples, loss, accuracy)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql");
+                             uniform, samples)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql");
   insert.bind_all(ev.run_id, core::now_iso8601(), ev.checkpoint, ev.checkpoint_epoch, ev.split, ev.setting, ev.k,
-                  ev.forced_expert, ev.uniform ? 1 : 0, ev.samples, ev.loss, ev.accuracy);
+                  ev.forced_expert, ev.uniform ? 1 : 0, ev.samples);
   insert.run();
   const std::int64_t id = m_db->last_insert_rowid();
+  RowInserter metrics(*m_db, "INSERT INTO evaluation_metrics (evaluation_id, name, value)", 3);
+  for (const auto& [name, value] : ev.metrics) {
+    metrics.add(id, name, value);
+  }
+  metrics.flush();
   Statement cls(*m_db, "INSERT INTO evaluation_classes (evaluation_id, class, samples, correct) VALUES (?, ?, ?, ?)");
   for (std::size_t c = 0; c < ev.class_samples.size() && c < ev.class_correct.size(); ++c) {
     cls.reset();
@@ -116,13 +121,19 @@ std::vector<ClassInfo> ResultStore::classes(std::int64_t id) {
 }
 
 std::vector<EvaluationRow> ResultStore::evaluations(std::int64_t run_id) {
-  Statement q(*m_db,
-              "SELECT id, setting, split, accuracy, loss, samples FROM evaluations WHERE run_id = ? ORDER BY id");
+  Statement q(*m_db, "SELECT id, setting, split, samples FROM evaluations WHERE run_id = ? ORDER BY id");
   q.bind(1, run_id);
   std::vector<EvaluationRow> rows;
   while (q.step()) {
-    rows.push_back(
-        {q.column_int(0), q.column_text(1), q.column_text(2), q.column_double(3), q.column_double(4), q.column_int(5)});
+    rows.push_back({q.column_int(0), q.column_text(1), q.column_text(2), q.column_int(3), {}});
+  }
+  Statement metrics(*m_db, "SELECT name, value FROM evaluation_metrics WHERE evaluation_id = ?");
+  for (auto& row : rows) {
+    metrics.reset();
+    metrics.bind(1, row.id);
+    while (metrics.step()) {
+      row.metrics[metrics.column_text(0)] = metrics.column_double(1);
+    }
   }
   return rows;
 }

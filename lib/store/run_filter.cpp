@@ -3,6 +3,7 @@
 #include "config/schema.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/metrics.hpp"
 #include "core/text.hpp"
 
 #include <fmt/format.h>
@@ -116,13 +117,18 @@ const std::map<std::string, std::string> kAttributes = {
     {"epochs_done", "r.epochs_done"},
     {"wall_seconds", "r.wall_seconds"},
     {"config_hash", "r.config_hash"},
-    {"test_acc", "(SELECT e.test_acc FROM epochs e WHERE e.run_id = r.id ORDER BY e.epoch DESC LIMIT 1)"},
-    {"best_test_acc", "(SELECT max(e.test_acc) FROM epochs e WHERE e.run_id = r.id)"},
+    {"best_test_acc",
+     "(SELECT max(m.value) FROM epoch_metrics m WHERE m.run_id = r.id AND m.split = 'test' AND m.name = 'acc')"},
 };
+
+// How a key's value is read: a column or subquery (attribute), a run_params row (config key, bound by name), or the
+// final stored epoch's value of a named metric (bound by split and name).
+enum class KeyKind { attribute, config, metric };
 
 class Parser {
 public:
-  Parser(std::string text) : m_text(std::move(text)), m_tokens(tokenize(m_text)) {}
+  Parser(std::string text, const std::vector<std::string>& metric_keys)
+      : m_text(std::move(text)), m_tokens(tokenize(m_text)), m_metric_keys(metric_keys) {}
 
   CompiledFilter parse() {
     CompiledFilter out;
@@ -279,23 +285,28 @@ private:
       fail(key, key.kind == Token::end ? "expected a key" : fmt::format("expected a key, got '{}'", key.text));
     }
     std::string lhs;
-    bool config_key = false;
+    KeyKind kind = KeyKind::attribute;
     if (auto it = kAttributes.find(key.text); it != kAttributes.end()) {
       lhs = it->second;
     } else if (config::find_key(key.text) != nullptr || key.text == "moe.enabled") {
-      config_key = true;
+      kind = KeyKind::config;
       lhs = "p.value";
+    } else if (std::find(m_metric_keys.begin(), m_metric_keys.end(), key.text) != m_metric_keys.end()) {
+      kind = KeyKind::metric;
+      lhs = "m.value";
     } else {
       std::vector<std::string> known = config::experiment_key_names();
       for (const auto& [name, sql] : kAttributes) {
         known.push_back(name);
       }
+      known.insert(known.end(), m_metric_keys.begin(), m_metric_keys.end());
       auto msg = fmt::format("unknown key '{}'", key.text);
       if (auto guess = core::did_you_mean(key.text, known)) {
         msg += fmt::format(" (did you mean '{}'?)", *guess);
       }
       fail(key, msg);
     }
+    const bool config_key = kind == KeyKind::config;
     std::string sql;
     if (keyword("in")) {
       if (next().kind != Token::lparen) {
@@ -320,23 +331,33 @@ private:
       }
       sql = compare(out, lhs, config_key, op.text, value());
     }
-    if (!config_key) {
+    if (kind == KeyKind::attribute) {
       return sql;
     }
-    // The key name is bound too; the EXISTS is over that run's parameter row.
-    out.params.insert(out.params.end() - static_cast<std::ptrdiff_t>(std::count(sql.begin(), sql.end(), '?')),
-                      key.text);
-    return fmt::format("EXISTS (SELECT 1 FROM run_params p WHERE p.run_id = r.id AND p.key = ? AND {})", sql);
+    // The key is bound too, before the comparison's values; the EXISTS is over that run's one row for the key.
+    const auto at = out.params.end() - static_cast<std::ptrdiff_t>(std::count(sql.begin(), sql.end(), '?'));
+    if (config_key) {
+      out.params.insert(at, key.text);
+      return fmt::format("EXISTS (SELECT 1 FROM run_params p WHERE p.run_id = r.id AND p.key = ? AND {})", sql);
+    }
+    const Metric metric = parse_metric_key(key.text);
+    out.params.insert(out.params.insert(at, metric.name), metric.split);
+    return fmt::format("EXISTS (SELECT 1 FROM (SELECT value FROM epoch_metrics WHERE run_id = r.id AND split = ? "
+                       "AND name = ? ORDER BY epoch DESC LIMIT 1) m WHERE {})",
+                       sql);
   }
 
   std::string m_text;
   std::vector<Token> m_tokens;
+  const std::vector<std::string>& m_metric_keys;
   std::size_t m_pos = 0;
   int m_depth = 0;
 };
 
 } // namespace
 
-CompiledFilter compile_filter(const std::string& filter) { return Parser(filter).parse(); }
+CompiledFilter compile_filter(const std::string& filter, const std::vector<std::string>& metric_keys) {
+  return Parser(filter, metric_keys).parse();
+}
 
 } // namespace moexp::store

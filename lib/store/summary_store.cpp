@@ -12,9 +12,6 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
       WHERE s.run_id = r.id AND s.split = 'test' AND s.evaluation_id IS NULL AND s.epoch = r.epochs_done)sql";
   std::string sql = R"sql(
     SELECT r.id, r.name, r.status, r.wall_seconds, r.epochs_done,
-           (SELECT e.test_acc FROM epochs e WHERE e.run_id = r.id ORDER BY e.epoch DESC LIMIT 1),
-           (SELECT max(e.test_acc) FROM epochs e WHERE e.run_id = r.id),
-           (SELECT e.aux_loss FROM epochs e WHERE e.run_id = r.id ORDER BY e.epoch DESC LIMIT 1),
            (SELECT avg(l.importance_cv) )sql" + last_test + R"sql(),
            (SELECT avg(l.sample_cv) )sql" + last_test + R"sql(),
            (SELECT avg(l.living_experts) )sql" + last_test + R"sql(),
@@ -35,6 +32,8 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
     std::visit([&](const auto& v) { q.bind(++index, v); }, p);
   }
   std::vector<RunSummary> rows;
+  const char* const routing_keys[] = {"importance_cv", "sample_cv", "living_experts", "superclass_mi",
+                                      "superclass_mi_control"};
   while (q.step()) {
     RunSummary r;
     r.id = q.column_int(0);
@@ -42,15 +41,32 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
     r.status = q.column_text(2);
     r.wall_seconds = q.column_double(3);
     r.epochs_done = q.column_int(4);
-    r.test_acc = q.column_optional_double(5);
-    r.best_test_acc = q.column_optional_double(6);
-    r.aux_loss = q.column_optional_double(7);
-    r.importance_cv = q.column_optional_double(8);
-    r.sample_cv = q.column_optional_double(9);
-    r.living_experts = q.column_optional_double(10);
-    r.superclass_mi = q.column_optional_double(11);
-    r.superclass_mi_control = q.column_optional_double(12);
+    for (int i = 0; i < 5; ++i) {
+      if (auto v = q.column_optional_double(5 + i)) {
+        r.metrics[routing_keys[i]] = *v;
+      }
+    }
     rows.push_back(std::move(r));
+  }
+  // The final stored epoch's named metrics, and the best test accuracy over the epochs.
+  Statement last(*m_db, R"sql(
+    SELECT split, name, value FROM epoch_metrics
+    WHERE run_id = ?1 AND epoch = (SELECT max(epoch) FROM epoch_metrics WHERE run_id = ?1))sql");
+  Statement best(*m_db,
+                 "SELECT max(value) FROM epoch_metrics WHERE run_id = ? AND split = 'test' AND name = 'acc'");
+  for (auto& r : rows) {
+    last.reset();
+    last.bind(1, r.id);
+    while (last.step()) {
+      r.metrics[metric_key(last.column_text(0), last.column_text(1))] = last.column_double(2);
+    }
+    best.reset();
+    best.bind(1, r.id);
+    if (best.step()) {
+      if (auto v = best.column_optional_double(0)) {
+        r.metrics["best_test_acc"] = *v;
+      }
+    }
   }
   Statement params(*m_db, "SELECT key, value FROM run_params WHERE run_id = ?");
   for (auto& r : rows) {
@@ -61,6 +77,11 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
     }
   }
   return rows;
+}
+
+std::optional<double> RunSummary::metric(const std::string& key) const {
+  auto it = metrics.find(key);
+  return it == metrics.end() ? std::nullopt : std::optional<double>(it->second);
 }
 
 } // namespace moexp::store

@@ -82,17 +82,19 @@ void ResultStore::link_sweep_run(std::int64_t sweep_id, std::int64_t run_id, std
   link.run();
 }
 
-std::vector<SweepRunRow> ResultStore::sweep_runs(std::int64_t sweep_id) {
+std::vector<SweepRunRow> ResultStore::sweep_runs(std::int64_t sweep_id, const std::string& metric_key) {
+  const Metric metric = parse_metric_key(metric_key);
   Statement q(*m_db, R"sql(
     SELECT r.id, l.position, l.label, r.status, r.pid, coalesce(r.host, ''), coalesce(r.heartbeat_at, ''),
            r.epochs_done, (SELECT count(*) FROM attempts a WHERE a.run_id = r.id),
-           (SELECT e.test_acc FROM epochs e WHERE e.run_id = r.id ORDER BY e.epoch DESC LIMIT 1),
+           (SELECT m.value FROM epoch_metrics m WHERE m.run_id = r.id AND m.split = ? AND m.name = ?
+            ORDER BY m.epoch DESC LIMIT 1),
            r.wall_seconds, coalesce(r.error, ''),
            coalesce((SELECT t.array_job_id || '_' || t.task_index || ' ' || t.state FROM slurm_tasks t
                      WHERE t.run_id = r.id ORDER BY t.id DESC LIMIT 1), ''), l.planned
     FROM sweep_runs l JOIN runs r ON r.id = l.run_id
     WHERE l.sweep_id = ? ORDER BY l.position)sql");
-  q.bind(1, sweep_id);
+  q.bind_all(metric.split, metric.name, sweep_id);
   std::vector<SweepRunRow> rows;
   while (q.step()) {
     rows.push_back({q.column_int(0), q.column_int(1), q.column_text(2), q.column_text(3), q.column_optional_int(4),

@@ -5,6 +5,8 @@
 #include "config/sweep_spec.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/metric_catalog.hpp"
+#include "core/text.hpp"
 #include "core/text_table.hpp"
 #include "store/result_store.hpp"
 #include "core/progress.hpp"
@@ -18,6 +20,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <filesystem>
@@ -43,10 +46,18 @@ std::string state_of(const std::optional<store::RunRow>& row) {
   return row->status;
 }
 
-void print_status_table(store::ResultStore& db, std::int64_t sweep_id, const std::string& name) {
-  auto rows = db.sweep_runs(sweep_id);
+void print_status_table(store::ResultStore& db, std::int64_t sweep_id, const std::string& name,
+                        const std::string& metric_key = "test_acc") {
+  auto rows = db.sweep_runs(sweep_id, metric_key);
+  const MetricSpec metric = metric_spec(metric_key);
+  // test_acc keeps its historical heading and form ("test acc", 53.75%).
+  const std::string heading = metric_key == "test_acc" ? "test acc" : metric_key;
+  auto shown = [&](double v) {
+    return metric.scale == 100 ? fmt::format("{:.{}f}%", 100 * v, metric.decimals)
+                               : fmt::format("{:.{}f}", v * metric.scale, metric.decimals);
+  };
   const bool slurm = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return !r.slurm.empty(); });
-  std::vector<std::string> header{"#", "run", "status", "epochs", "attempts", "test acc", "time"};
+  std::vector<std::string> header{"#", "run", "status", "epochs", "attempts", heading, "time"};
   if (slurm) {
     header.emplace_back("slurm task");
   }
@@ -62,7 +73,7 @@ void print_status_table(store::ResultStore& db, std::int64_t sweep_id, const std
     ++counts[r.status];
     std::vector<std::string> cells{std::to_string(r.position + 1), std::to_string(r.run_id), r.status,
                                    std::to_string(r.epochs_done), std::to_string(r.attempts),
-                                   r.test_acc ? fmt::format("{:.2f}%", 100 * *r.test_acc) : "-",
+                                   r.metric ? shown(*r.metric) : "-",
                                    core::format_duration(r.wall_seconds)};
     if (slurm) {
       cells.push_back(r.slurm.empty() ? "-" : r.slurm);
@@ -378,7 +389,7 @@ int run_sweep(const SweepRequest& req) {
   return finish_sweep(db, sweep_id, spec.name, summary);
 }
 
-int sweep_status(const std::string& spec_or_name, const std::string& db_path) {
+int sweep_status(const std::string& spec_or_name, const std::string& db_path, const std::string& metric_key) {
   std::string name = spec_or_name;
   if (fs::is_regular_file(spec_or_name)) {
     name = config::load_sweep_spec(spec_or_name).name;
@@ -408,7 +419,16 @@ int sweep_status(const std::string& spec_or_name, const std::string& db_path) {
                  settled.attempts, db.open_slurm_tasks(*id).size());
     }
   }
-  print_status_table(db, *id, name);
+  if (const auto keys = db.metric_keys();
+      !catalogued_metric(metric_key) && std::find(keys.begin(), keys.end(), metric_key) == keys.end()) {
+    auto msg = fmt::format("sweep status: --metric {}: no run in {} stored it; metrics are {}", metric_key, db_path,
+                           core::join_alternatives(keys));
+    if (auto guess = core::did_you_mean(metric_key, keys)) {
+      msg += fmt::format(" (did you mean '{}'?)", *guess);
+    }
+    throw InputError(msg);
+  }
+  print_status_table(db, *id, name, metric_key);
   return 0;
 }
 

@@ -30,7 +30,9 @@ struct SweepRequest {
 int run_sweep(const SweepRequest& request);
 
 // Print the state of sweep `spec_or_name` (a spec file or a sweep name) from the database, after settling its
-// Slurm tasks that ended since the last look (when it has any and Slurm is reachable).
-int sweep_status(const std::string& spec_or_name, const std::string& db_path);
+// Slurm tasks that ended since the last look (when it has any and Slurm is reachable). The table shows metric
+// `metric_key` (e.g. "test_top5_acc") at each run's last stored epoch; InputError when no run stored it ever.
+int sweep_status(const std::string& spec_or_name, const std::string& db_path,
+                 const std::string& metric_key = "test_acc");
 
 } // namespace moexp::sweep

@@ -5,6 +5,11 @@
 
 namespace moexp::train {
 
+torch::Tensor top_k_hits(const torch::Tensor& logits_bc, const torch::Tensor& y_b, std::int64_t k) {
+  const auto top_bk = std::get<1>(logits_bc.topk(std::min(k, logits_bc.size(1)), 1));
+  return (top_bk == y_b.unsqueeze(1)).any(1);
+}
+
 RoutingLabels routing_labels(const data::DataSplits& data, double collapse_share) {
   return {data.num_classes, data.superclass_of, collapse_share};
 }
@@ -23,6 +28,7 @@ EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::
   auto loss_sum = torch::zeros({}, dopts);
   auto class_total = torch::zeros({data.num_classes}, dopts.dtype(torch::kLong));
   auto class_correct = torch::zeros({data.num_classes}, dopts.dtype(torch::kLong));
+  auto top5_correct = torch::zeros({}, dopts.dtype(torch::kLong));
   std::vector<std::vector<moe::MoeOutput>> kept;
   for (std::int64_t start = 0; start < ds.size(); start += options.batch_size) {
     const auto n = std::min(options.batch_size, ds.size() - start);
@@ -43,6 +49,7 @@ EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::
     auto hit = (out.logits_bn.argmax(1) == y).to(torch::kLong);
     class_total.index_add_(0, y, torch::ones_like(y));
     class_correct.index_add_(0, y, hit);
+    top5_correct += top_k_hits(out.logits_bn, y, 5).sum();
     routing.add(out.routing, y);
     if (options.keep_samples) {
       kept.push_back(out.routing);
@@ -58,6 +65,8 @@ EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::
   r.class_correct.assign(correct.data_ptr<std::int64_t>(), correct.data_ptr<std::int64_t>() + correct.numel());
   r.accuracy = static_cast<double>(correct.sum().item<std::int64_t>()) /
                static_cast<double>(std::max<std::int64_t>(1, ds.size()));
+  r.top5_accuracy = static_cast<double>(top5_correct.item<std::int64_t>()) /
+                    static_cast<double>(std::max<std::int64_t>(1, ds.size()));
   r.routing = routing.summarize();
   for (std::size_t l = 0; l < layers.size() && !kept.empty(); ++l) {
     std::vector<torch::Tensor> logits, weights, chosen;

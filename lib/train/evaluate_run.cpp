@@ -209,11 +209,12 @@ int run_evaluate(const EvaluateRequest& req) {
     if (keep) {
       dump_routing_csv(req.dump_routing, r, ds, data);
     }
-    store::NewEvaluation ev{t.run.id,    t.checkpoint.string(), info.epoch,         req.split,       s.name,
-                            s.k,         s.forced,              s.uniform,          r.samples,       r.loss,
-                            r.accuracy,  r.class_samples,       r.class_correct,    r.routing};
+    const std::map<std::string, double> metrics{{"acc", r.accuracy}, {"top5_acc", r.top5_accuracy}, {"loss", r.loss}};
+    store::NewEvaluation ev{t.run.id, t.checkpoint.string(), info.epoch,      req.split,         s.name,
+                            s.k,      s.forced,              s.uniform,       r.samples,         metrics,
+                            r.class_samples, r.class_correct, r.routing};
     const auto id = db.record_evaluation(ev);
-    view.settings.push_back({id, s.name, r.accuracy, r.loss, r.class_samples, r.class_correct, r.routing});
+    view.settings.push_back({id, s.name, metrics, r.class_samples, r.class_correct, r.routing});
   }
   set_routing(model, {});
   fmt::print("{}", req.json ? report::render_evaluation_json(view) : report::render_evaluation_text(view));

@@ -35,8 +35,9 @@ public:
     }
     fmt::print("epoch {:>3}/{}  train loss {:.4f} acc {:6.2f}%  test loss {:.4f} acc {:6.2f}%  aux {:.4f}  lr {:.2g}"
                "  {:.1f}s  {:.0f} img/s{}\n",
-               r.epoch, m_epochs, r.train_loss, 100 * r.train_acc, r.test_loss, 100 * r.test_acc, r.aux_loss, r.lr,
-               r.seconds, r.images_per_s, routing);
+               r.epoch, m_epochs, r.at("train_loss"), 100 * r.at("train_acc"), r.at("test_loss"),
+               100 * r.at("test_acc"), r.at(kAuxLossMetric), r.at(kLrMetric), r.at(kSecondsMetric),
+               r.at(kImagesPerSecondMetric), routing);
     std::fflush(stdout);
   }
 
@@ -162,6 +163,12 @@ int run_train(const TrainRequest& req) {
       // The store itself failed (a full disk): the row stays 'running' with this dead process, which --resume takes.
       throw Error(fmt::format("run {} failed: {}; it stays 'running' in the database (`moexp train --resume {}` "
                               "continues it)",
+                              run_id, what, run_id));
+    }
+    if (dynamic_cast<const StoreError*>(&e) != nullptr) {
+      // The epoch's commit failed (a full disk) but the failure was recorded: the checkpoint is intact.
+      throw Error(fmt::format("run {} failed: {}; `moexp train --resume {}` continues it once the database can be "
+                              "written",
                               run_id, what, run_id));
     }
     throw Error(fmt::format("run {} failed: {}", run_id, what));

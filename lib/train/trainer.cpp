@@ -132,6 +132,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
     auto loss_sum = torch::zeros({}, dopts);
     auto aux_sum = torch::zeros({}, dopts);
     auto correct = torch::zeros({}, dopts.dtype(torch::kLong));
+    auto correct_top5 = torch::zeros({}, dopts.dtype(torch::kLong));
     if (progress != nullptr) {
       progress->start(fmt::format("epoch {}/{}", epoch, t.epochs), batches);
     }
@@ -163,6 +164,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
       loss_sum += ce.detach().to(torch::kDouble) * static_cast<double>(idx.size(0));
       aux_sum += out.aux_loss.detach().to(torch::kDouble);
       correct += (out.logits_bn.detach().argmax(1) == y).sum();
+      correct_top5 += top_k_hits(out.logits_bn.detach(), y, 5).sum();
       routing.add(out.routing, y);
       if ((b + 1) % kSyncEvery == 0 || b + 1 == batches) {
         const double seen = static_cast<double>(std::min(n, (b + 1) * t.batch_size));
@@ -191,14 +193,16 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
 
     EpochRecord rec;
     rec.epoch = static_cast<int>(epoch);
-    rec.train_loss = loss_sum.item<double>() / static_cast<double>(n);
-    rec.train_acc = static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(n);
-    rec.test_loss = test.loss;
-    rec.test_acc = test.accuracy;
-    rec.aux_loss = aux_sum.item<double>() / static_cast<double>(batches);
-    rec.lr = lr;
-    rec.seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
-    rec.images_per_s = static_cast<double>(n) / train_seconds;
+    rec.set("train", "loss", loss_sum.item<double>() / static_cast<double>(n));
+    rec.set("train", "acc", static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(n));
+    rec.set("train", "top5_acc", static_cast<double>(correct_top5.item<std::int64_t>()) / static_cast<double>(n));
+    rec.set("test", "loss", test.loss);
+    rec.set("test", "acc", test.accuracy);
+    rec.set("test", "top5_acc", test.top5_accuracy);
+    rec.set("", kAuxLossMetric, aux_sum.item<double>() / static_cast<double>(batches));
+    rec.set("", kLrMetric, lr);
+    rec.set("", kSecondsMetric, std::chrono::duration<double>(clock::now() - epoch_start).count());
+    rec.set("", kImagesPerSecondMetric, static_cast<double>(n) / train_seconds);
     rec.train_routing = routing.summarize();
     rec.test_routing = std::move(test.routing);
     sink.record_epoch(rec);

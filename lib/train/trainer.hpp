@@ -40,12 +40,16 @@ struct SampleRouting {
 struct EvalResult {
   double loss = 0;
   double accuracy = 0;
+  double top5_accuracy = 0;  // the label among the 5 highest logits (all of them when there are fewer classes)
   std::int64_t samples = 0;
   std::vector<std::int64_t> class_samples;  // per class
   std::vector<std::int64_t> class_correct;  // per class
   std::vector<LayerRouting> routing;
   std::vector<SampleRouting> per_sample;    // one per MoE layer when keep_samples
 };
+
+// Per sample (bool [B]): whether label y_b is among the `k` highest of logits_bc (all C when C < k).
+torch::Tensor top_k_hits(const torch::Tensor& logits_bc, const torch::Tensor& y_b, std::int64_t k);
 
 // The labels side of routing statistics for `data`.
 RoutingLabels routing_labels(const data::DataSplits& data, double collapse_share);

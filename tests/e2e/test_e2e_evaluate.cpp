@@ -32,8 +32,8 @@ TEST_CASE("e2e evaluate: every setting is printed, stored and consistent with tr
   CHECK(evals[2].setting == "k=2");
   CHECK(evals[9].setting == "uniform");
   // k equal to the trained k reproduces the model's own accuracy, which is the last epoch's test accuracy.
-  CHECK(evals[2].accuracy == evals[0].accuracy);
-  CHECK(evals[0].accuracy == doctest::Approx(db.epochs(1).back().test_acc));
+  CHECK(evals[2].metrics.at("acc") == evals[0].metrics.at("acc"));
+  CHECK(evals[0].metrics.at("acc") == doctest::Approx(db.epochs(1).back().at("test_acc")));
   // Invariants of the stored routing of each evaluation.
   std::size_t evaluation_snapshots = 0;
   for (const auto& snap : db.snapshots(1)) {

@@ -23,7 +23,7 @@ report::ReportTable fixture_table() {
         r.params = {{"constraint.kind", std::string("'") + kind + "'"},
                     {"moe.num_experts", std::to_string(experts)},
                     {"moe.enabled", "true"}};
-        r.test_acc = 0.7 + 0.01 * seed + (experts == 10 ? 0.02 : 0.0) + (kind[0] == 'r' ? 0.03 : 0.0);
+        r.metrics["test_acc"] = 0.7 + 0.01 * seed + (experts == 10 ? 0.02 : 0.0) + (kind[0] == 'r' ? 0.03 : 0.0);
         runs.push_back(r);
       }
     }

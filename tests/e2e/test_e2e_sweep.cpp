@@ -167,11 +167,11 @@ TEST_CASE("e2e sweep: SIGKILL of the sweep right after it claims its first runs,
 }
 
 TEST_CASE("e2e sweep: SIGKILL of the sweep once its children run, then a rerun waits for them and runs the rest once") {
-  SweepDir d(1);
+  SweepDir d(3);  // three epochs: two children overlap long enough to be seen running together on a loaded machine
   REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows) {
     return std::count_if(rows.begin(), rows.end(), [](const auto& r) { return r.status == "running" && r.pid; }) >= 2;
   }));
-  check_rerun_completes(d, 1);
+  check_rerun_completes(d, 3);
 }
 
 TEST_CASE("e2e sweep: a bad spec exits 2 before anything runs") {

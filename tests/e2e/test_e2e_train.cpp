@@ -52,6 +52,26 @@ TEST_CASE("e2e train: a tiny synthetic experiment ends finished with consistent 
     CHECK(s.first == doctest::Approx(1.0));
     CHECK(s.second == doctest::Approx(2.0));
   }
+  // Named metrics: top-5 accuracy is recorded per split, at least the top-1 accuracy, and readable by name.
+  for (const auto& e : db.epochs(1)) {
+    CHECK(e.at("test_top5_acc") >= e.at("test_acc"));
+    CHECK(e.at("train_top5_acc") >= e.at("train_acc"));
+    CHECK(e.at("test_top5_acc") <= 1.0);
+  }
+  auto report = test::run({MOEXP_BIN, "report", "--db", db_path.string(), "--metrics", "test_top5_acc", "--format", "csv"},
+                    dir.path());
+  INFO(report.err);
+  CHECK(report.exit_code == 0);
+  CHECK(report.out.find("test_top5_acc_mean,test_top5_acc_std") != std::string::npos);
+  auto listed = test::run({MOEXP_BIN, "runs", "--db", db_path.string(), "--where", "test_top5_acc >= 0", "--sort",
+                     "-test_top5_acc", "--format", "csv"},
+                    dir.path());
+  CHECK(listed.exit_code == 0);
+  CHECK(listed.out.find("\n1,finished,") != std::string::npos);
+  auto typo = test::run({MOEXP_BIN, "runs", "--db", db_path.string(), "--sort", "test_top5_ac"}, dir.path());
+  CHECK(typo.exit_code == 2);
+  CHECK(typo.err.find("unknown metric 'test_top5_ac'") != std::string::npos);
+  CHECK(typo.err.find("did you mean 'test_top5_acc'?") != std::string::npos);
 }
 
 TEST_CASE("e2e train: bad input exits 2 with one line and writes nothing") {
@@ -116,9 +136,9 @@ TEST_CASE("e2e train: a run killed mid-way resumes and reproduces the uninterrup
   REQUIRE(eb.size() == 4);
   for (std::size_t i = 0; i < 4; ++i) {
     INFO("epoch " << i + 1);
-    CHECK(eb[i].train_loss == doctest::Approx(ea[i].train_loss).epsilon(1e-6));
-    CHECK(eb[i].test_loss == doctest::Approx(ea[i].test_loss).epsilon(1e-6));
-    CHECK(eb[i].test_acc == ea[i].test_acc);
+    CHECK(eb[i].at("train_loss") == doctest::Approx(ea[i].at("train_loss")).epsilon(1e-6));
+    CHECK(eb[i].at("test_loss") == doctest::Approx(ea[i].at("test_loss")).epsilon(1e-6));
+    CHECK(eb[i].at("test_acc") == ea[i].at("test_acc"));
   }
   CHECK(b.expert_stats(1).size() == a.expert_stats(1).size());
   auto again = run({MOEXP_BIN, "train", "--resume", "1", "--db", db_path.string()}, dir.path());

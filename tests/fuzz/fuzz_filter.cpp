@@ -31,7 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string filter(reinterpret_cast<const char*>(data), size);
   auto& store = empty_store();
   moexp::fuzz::expect_clean([&] {
-    const auto compiled = moexp::store::compile_filter(filter);
+    static const std::vector<std::string> metric_keys{"test_acc", "test_top5_acc", "aux_loss", "lr"};
+    const auto compiled = moexp::store::compile_filter(filter, metric_keys);
     try {
       (void)store.run_summaries(compiled, std::nullopt);
     } catch (const std::exception& e) {

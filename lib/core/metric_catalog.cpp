@@ -1,0 +1,66 @@
+#include "core/metric_catalog.hpp"
+
+#include <algorithm>
+
+namespace moexp {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Metrics with a title of their own, beyond the report defaults.
+const std::vector<MetricSpec>& other_known_metrics() {
+  static const std::vector<MetricSpec> metrics = {
+      {"test_top5_acc", "final top-5 acc (%)", 100, 2},
+      {"test_loss", "test loss", 1, 4},
+      {"train_acc", "train acc (%)", 100, 2},
+      {"train_top5_acc", "train top-5 acc (%)", 100, 2},
+      {"train_loss", "train loss", 1, 4},
+      {"lr", "lr", 1, 6},
+      {"seconds", "epoch time (s)", 1, 1},
+      {"images_per_s", "images/s", 1, 0},
+  };
+  return metrics;
+}
+
+} // namespace
+
+const std::vector<MetricSpec>& default_report_metrics() {
+  static const std::vector<MetricSpec> metrics = {
+      {"test_acc", "final acc (%)", 100, 2},
+      {"best_test_acc", "best acc (%)", 100, 2},
+      {"importance_cv", "importance CV", 1, 3},
+      {"sample_cv", "sample CV", 1, 3},
+      {"living_experts", "living", 1, 2},
+      {"superclass_mi", "superclass MI", 1, 3},
+      {"superclass_mi_control", "MI control", 1, 3},
+      {"aux_loss", "aux loss", 1, 4},
+      {kWallSecondsMetric, "time (s)", 1, 1},
+  };
+  return metrics;
+}
+
+bool catalogued_metric(const std::string& key) {
+  for (const auto* list : {&default_report_metrics(), &other_known_metrics()}) {
+    if (std::any_of(list->begin(), list->end(), [&](const MetricSpec& m) { return m.name == key; })) {
+      return true;
+    }
+  }
+  return false;
+}
+
+MetricSpec metric_spec(const std::string& key) {
+  for (const auto* list : {&default_report_metrics(), &other_known_metrics()}) {
+    auto it = std::find_if(list->begin(), list->end(), [&](const MetricSpec& m) { return m.name == key; });
+    if (it != list->end()) {
+      return *it;
+    }
+  }
+  if (ends_with(key, "acc")) {
+    return {key, key + " (%)", 100, 2};
+  }
+  return {key, key, 1, 4};
+}
+
+} // namespace moexp

@@ -1,0 +1,31 @@
+// How metrics are shown: the title, display scale and decimals of each metric key a report, a listing or a sweep
+// status can print, and the default columns of a report. Metrics not listed here (a task's own, e.g. detection's
+// AP) are shown under their key. Torch-free.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace moexp {
+
+struct MetricSpec {
+  std::string name;   // metric key, e.g. "test_acc"
+  std::string title;  // column title, e.g. "final acc (%)"
+  double scale = 1;   // display factor (100 for accuracies)
+  int decimals = 3;
+};
+
+// The display properties of metric `key`: from the catalog when listed, else titled by the key itself (accuracies,
+// keys ending in "acc", as percentages).
+MetricSpec metric_spec(const std::string& key);
+
+// Whether `key` is in the catalog (has a title of its own).
+bool catalogued_metric(const std::string& key);
+
+// The metrics a report shows when none are asked for, in order.
+const std::vector<MetricSpec>& default_report_metrics();
+
+// The run-level metric every run has (not a named epoch metric): the run's total training time.
+inline constexpr const char* kWallSecondsMetric = "wall_seconds";
+
+} // namespace moexp

@@ -1,0 +1,158 @@
+// The schema migration against a database written by the schema-4 release (tests/data/schema4): after migrating,
+// `runs`, `report` (every format) and `sweep status` print byte for byte what that release printed, every stored
+// epoch and evaluation number survives, and the migrated schema equals a fresh database's.
+#include "e2e/process.hpp"
+#include "store/migrations.hpp"
+#include "store/result_store.hpp"
+#include "store/sqlite.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <map>
+#include <tuple>
+
+using namespace moexp;
+using namespace moexp::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kFixture = fs::path(MOEXP_SOURCE_DIR) / "tests/data/schema4";
+
+// A private copy of the fixture database (tests never write the committed file).
+fs::path copy_fixture(const TempDir& dir) {
+  const auto db = dir / "results/moexp.db";
+  fs::create_directories(db.parent_path());
+  fs::copy_file(kFixture / "moexp-v4.db", db);
+  return db;
+}
+
+int user_version(store::Database& db) {
+  store::Statement q(db, "PRAGMA user_version");
+  q.step();
+  return static_cast<int>(q.column_int(0));
+}
+
+// Every table and index as SQLite stores its definition, by name.
+std::map<std::string, std::string> schema_of(const std::string& path) {
+  store::Database db(path, store::OpenMode::read_only);
+  store::Statement q(db, "SELECT name, coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'");
+  std::map<std::string, std::string> schema;
+  while (q.step()) {
+    schema[q.column_text(0)] = q.column_text(1);
+  }
+  return schema;
+}
+
+} // namespace
+
+TEST_CASE("e2e migration: a schema-4 database, migrated, prints what schema 4 printed (runs, report, sweep status)") {
+  TempDir dir;
+  const auto db = copy_fixture(dir);
+  {
+    store::Database raw(db.string(), store::OpenMode::read_only);
+    REQUIRE(user_version(raw) == 4);
+  }
+  // A reading command refuses the old file and says what upgrades it; it changes nothing.
+  auto refused = run({MOEXP_BIN, "runs", "--db", db.string()}, dir.path());
+  CHECK(refused.exit_code != 0);
+  CHECK(refused.err.find("older than this moexp's") != std::string::npos);
+  store::ResultStore(db.string());  // a writing command's open: migrates
+  {
+    store::Database raw(db.string(), store::OpenMode::read_only);
+    CHECK(user_version(raw) == store::current_schema_version());
+  }
+  const auto expected = kFixture / "expected";
+  auto check_output = [&](const std::vector<std::string>& args, const std::string& file) {
+    std::vector<std::string> argv{MOEXP_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--db", db.string()});
+    auto r = run(argv, dir.path());
+    INFO(file << ": " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == read_file(expected / file));
+  };
+  check_output({"runs", "--format", "csv"}, "runs.csv");
+  for (const char* format : {"text", "markdown", "csv", "json", "latex", "html"}) {
+    check_output({"report", "--format", format}, std::string("report.") + format);
+  }
+  check_output({"report", "fixture-local", "--format", "csv"}, "report-sweep.csv");
+  check_output({"sweep", "status", "fixture-local"}, "sweep-status.txt");
+}
+
+TEST_CASE("e2e migration: every epoch and evaluation number of schema 4 is a named metric after migrating") {
+  TempDir dir;
+  const auto db = copy_fixture(dir);
+  // What schema 4 stored, read with the old column names.
+  std::map<std::tuple<std::int64_t, std::int64_t, std::string>, double> old_epochs;
+  std::map<std::int64_t, std::pair<double, double>> old_evaluations;  // id -> (loss, accuracy)
+  {
+    store::Database raw(db.string(), store::OpenMode::read_only);
+    store::Statement q(raw, "SELECT run_id, epoch, train_loss, train_acc, test_loss, test_acc, aux_loss, lr, seconds, "
+                            "images_per_s FROM epochs");
+    const char* keys[] = {"train_loss", "train_acc", "test_loss", "test_acc", "aux_loss", "lr", "seconds",
+                          "images_per_s"};
+    while (q.step()) {
+      for (int i = 0; i < 8; ++i) {
+        old_epochs[{q.column_int(0), q.column_int(1), keys[i]}] = q.column_double(2 + i);
+      }
+    }
+    store::Statement ev(raw, "SELECT id, loss, accuracy FROM evaluations");
+    while (ev.step()) {
+      old_evaluations[ev.column_int(0)] = {ev.column_double(1), ev.column_double(2)};
+    }
+  }
+  REQUIRE(old_epochs.size() > 200);
+  REQUIRE(old_evaluations.size() > 5);
+  store::ResultStore store(db.string());
+  std::size_t seen = 0;
+  for (std::int64_t run = 1; run <= 17; ++run) {
+    for (const auto& epoch : store.epochs(run)) {
+      for (const auto& m : epoch.metrics) {
+        const auto key = metric_key(m.split, m.name);
+        INFO("run " << run << " epoch " << epoch.epoch << " " << key);
+        auto it = old_epochs.find({run, epoch.epoch, key});
+        REQUIRE(it != old_epochs.end());
+        CHECK(m.value == it->second);  // the same double, bit for bit
+        ++seen;
+      }
+    }
+  }
+  CHECK(seen == old_epochs.size());
+  std::size_t evaluations = 0;
+  for (std::int64_t run = 1; run <= 17; ++run) {
+    for (const auto& ev : store.evaluations(run)) {
+      INFO("evaluation " << ev.id);
+      REQUIRE(old_evaluations.count(ev.id));
+      CHECK(ev.metrics.size() == 2);
+      CHECK(ev.metrics.at("loss") == old_evaluations.at(ev.id).first);
+      CHECK(ev.metrics.at("acc") == old_evaluations.at(ev.id).second);
+      ++evaluations;
+    }
+  }
+  CHECK(evaluations == old_evaluations.size());
+  const auto keys = store.metric_keys();
+  CHECK(keys == std::vector<std::string>{"aux_loss", "images_per_s", "lr", "seconds", "test_acc", "test_loss",
+                                         "train_acc", "train_loss"});
+  CHECK(store.integrity_problems().empty());
+}
+
+TEST_CASE("e2e migration: a migrated database and a fresh one have the same schema") {
+  TempDir dir;
+  const auto migrated = copy_fixture(dir);
+  store::ResultStore(migrated.string());
+  const auto fresh = dir / "fresh.db";
+  store::ResultStore(fresh.string());
+  const auto a = schema_of(migrated.string());
+  const auto b = schema_of(fresh.string());
+  CHECK(a.size() == b.size());
+  for (const auto& [name, sql] : b) {
+    INFO(name);
+    REQUIRE(a.count(name));
+    CHECK(a.at(name) == sql);
+  }
+  CHECK(a.count("epochs") == 0);
+  CHECK(b.count("epoch_metrics") == 1);
+}
