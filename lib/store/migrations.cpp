@@ -224,7 +224,8 @@ ALTER TABLE runs ADD COLUMN claim_started TEXT;
     // 5: named metrics. An epoch's figures become rows (run, epoch, split, name, value) of epoch_metrics instead of
     // the fixed columns of `epochs` (split 'train' / 'test', or '' for the epoch's own figures: lr, seconds,
     // images_per_s, aux_loss); an evaluation's become rows of evaluation_metrics (loss, acc, ...). metric_names lists
-    // every (split, name) ever stored, so filters and reports know the names without scanning the rows.
+    // every (split, name) ever stored, so filters and reports know the names without scanning the rows. The index
+    // epoch_metrics_series reads one metric's series of a run without the other metrics' rows.
     R"sql(
 CREATE TABLE epoch_metrics (
   run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
@@ -234,6 +235,8 @@ CREATE TABLE epoch_metrics (
   value  REAL NOT NULL,
   PRIMARY KEY (run_id, epoch, split, name)
 ) WITHOUT ROWID;
+-- One metric's series per run, in epoch order, with its values (best of a run, a filter's last value, curves).
+CREATE INDEX epoch_metrics_series ON epoch_metrics (run_id, split, name, epoch, value);
 INSERT INTO epoch_metrics (run_id, epoch, split, name, value)
   SELECT run_id, epoch, 'train', 'loss', train_loss FROM epochs WHERE train_loss IS NOT NULL
   UNION ALL SELECT run_id, epoch, 'train', 'acc', train_acc FROM epochs WHERE train_acc IS NOT NULL
