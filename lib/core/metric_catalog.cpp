@@ -41,21 +41,26 @@ const std::vector<MetricSpec>& default_report_metrics() {
   return metrics;
 }
 
-bool catalogued_metric(const std::string& key) {
-  for (const auto* list : {&default_report_metrics(), &other_known_metrics()}) {
-    if (std::any_of(list->begin(), list->end(), [&](const MetricSpec& m) { return m.name == key; })) {
-      return true;
-    }
-  }
-  return false;
-}
+namespace {
 
-MetricSpec metric_spec(const std::string& key) {
+// The catalog entry of `key`, or null.
+const MetricSpec* find_catalogued(const std::string& key) {
   for (const auto* list : {&default_report_metrics(), &other_known_metrics()}) {
     auto it = std::find_if(list->begin(), list->end(), [&](const MetricSpec& m) { return m.name == key; });
     if (it != list->end()) {
-      return *it;
+      return &*it;
     }
+  }
+  return nullptr;
+}
+
+} // namespace
+
+bool catalogued_metric(const std::string& key) { return find_catalogued(key) != nullptr; }
+
+MetricSpec metric_spec(const std::string& key) {
+  if (const auto* known = find_catalogued(key)) {
+    return *known;
   }
   if (ends_with(key, "acc")) {
     return {key, key + " (%)", 100, 2};

@@ -1,6 +1,7 @@
 #include "report/evaluation_view.hpp"
 
 #include "core/json.hpp"
+#include "core/metric_catalog.hpp"
 #include "core/text_table.hpp"
 
 #include <fmt/format.h>
@@ -153,7 +154,7 @@ std::string render_evaluation_text(const EvaluationView& view) {
     std::vector<std::string> cells{s.setting};
     for (const auto& name : names) {
       auto it = s.metrics.find(name);
-      const bool percent = name.size() >= 3 && name.compare(name.size() - 3, 3, "acc") == 0;
+      const bool percent = metric_spec(name).scale == 100;  // accuracies, as everywhere else
       cells.push_back(it == s.metrics.end() ? "-" : percent ? pct(it->second) : fmt::format("{:.4f}", it->second));
     }
     cells.push_back(fmt::format("#{}", s.evaluation_id));
