@@ -402,6 +402,16 @@ int sweep_status(const std::string& spec_or_name, const std::string& db_path, co
   if (!id) {
     throw InputError(fmt::format("sweep status: no sweep '{}' in {}", name, db_path));
   }
+  // Bad input is refused before Slurm tasks are settled (nothing is written for it).
+  if (const auto keys = db.metric_keys();
+      !catalogued_metric(metric_key) && std::find(keys.begin(), keys.end(), metric_key) == keys.end()) {
+    auto msg = fmt::format("sweep status: --metric {}: no run in {} stored it; metrics are {}", metric_key, db_path,
+                           core::join_alternatives(keys));
+    if (auto guess = core::did_you_mean(metric_key, keys)) {
+      msg += fmt::format(" (did you mean '{}'?)", *guess);
+    }
+    throw InputError(msg);
+  }
   if (auto open = db.open_slurm_tasks(*id); !open.empty()) {
     if (!slurm_available()) {
       fmt::print("{} Slurm task(s) not settled yet; Slurm cannot be reached from here (no sbatch on PATH)\n",
@@ -418,15 +428,6 @@ int sweep_status(const std::string& spec_or_name, const std::string& db_path, co
       fmt::print("reconciled with Slurm: {} task(s) ended since the last look, {} queued or running\n",
                  settled.attempts, db.open_slurm_tasks(*id).size());
     }
-  }
-  if (const auto keys = db.metric_keys();
-      !catalogued_metric(metric_key) && std::find(keys.begin(), keys.end(), metric_key) == keys.end()) {
-    auto msg = fmt::format("sweep status: --metric {}: no run in {} stored it; metrics are {}", metric_key, db_path,
-                           core::join_alternatives(keys));
-    if (auto guess = core::did_you_mean(metric_key, keys)) {
-      msg += fmt::format(" (did you mean '{}'?)", *guess);
-    }
-    throw InputError(msg);
   }
   print_status_table(db, *id, name, metric_key);
   return 0;
