@@ -1,5 +1,5 @@
 // Store ingest: what `moexp train` writes per epoch (the epoch's metrics and its train and test routing snapshots:
-// shares, CVs, class x expert and superclass x expert matrices, co-activation) for TRIALS runs x EPOCHS epochs,
+// shares, CVs, class x expert and superclass x expert matrices with samples per group, co-activation) for TRIALS runs x EPOCHS epochs,
 // through ResultStore, timed from opening the database to the last commit. bench/store_ingest.sh runs it next to
 // Optuna's SQLite storage recording the same per-epoch values (bench/store_ingest_optuna.py).
 // Usage: build/bench/moexp_bench_store DB_PATH [trials] [epochs]    Prints "seconds S values V rows R".
@@ -24,17 +24,16 @@ LayerRouting routing(int epoch) {
     l.importance_share.push_back(0.25 + 0.01 * ((e + epoch) % 3 - 1));
     l.sample_share.push_back(2.0 * l.importance_share.back());
   }
-  l.class_expert.assign(kClasses, l.importance_share);
-  l.superclass_expert.assign(kSuperclasses, l.importance_share);
-  l.class_samples.assign(kClasses, 1000);
+  l.groups.push_back({kClassGroup, std::vector<std::vector<double>>(kClasses, l.importance_share),
+                      std::vector<std::int64_t>(kClasses, 1000), 0.3, 0.01});
+  l.groups.push_back({kSuperclassGroup, std::vector<std::vector<double>>(kSuperclasses, l.importance_share),
+                      std::vector<std::int64_t>(kSuperclasses, 2500), 0.2, 0.01});
   l.coactivation.assign(kExperts * kExperts, 0);
   for (int i = 0; i < kExperts; ++i) {
     for (int j = i + 1; j < kExperts; ++j) {
       l.coactivation[static_cast<std::size_t>(i * kExperts + j)] = 1000 + i + j;
     }
   }
-  l.class_mi = 0.3;
-  l.superclass_mi = 0.2;
   summarize_routing(l);
   return l;
 }

@@ -13,10 +13,9 @@ report::EvaluationView sample_view() {
   lr.samples = 4;
   lr.importance_share = {0.75, 0.25};
   lr.sample_share = {1.0, 1.0};
-  lr.class_expert = {{0.9, 0.1}, {0.6, 0.4}, {0.2, 0.8}};
-  lr.superclass_expert = {{0.75, 0.25}};
+  lr.groups.push_back({kClassGroup, {{0.9, 0.1}, {0.6, 0.4}, {0.2, 0.8}}, {2, 1, 1}, 0.5, 0.0});
+  lr.groups.push_back({kSuperclassGroup, {{0.75, 0.25}}, {4}, 0.0, 0.0});
   lr.coactivation = {0, 4, 0, 0};
-  lr.class_mi = 0.5;
   summarize_routing(lr);
   report::EvaluationView view;
   view.run_id = 3;
@@ -63,5 +62,20 @@ TEST_CASE("evaluation view: JSON carries the same numbers with escaped strings")
   CHECK(json.find("{\"run_id\": 3, \"name\": \"r\\\"x\"") == 0);
   CHECK(json.find("\"class_expert\": [[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]]") != std::string::npos);
   CHECK(json.find("\"coactivation\": [0, 4, 0, 0]") != std::string::npos);
+  CHECK(json.find("\"class_mi\": 0.5, \"class_mi_control\": 0, \"superclass_mi\": 0, \"superclass_mi_control\": 0, "
+                  "\"sample_entropy\"") != std::string::npos);
   CHECK(json.find("\"setting\": \"k=1\"") != std::string::npos);
+}
+
+TEST_CASE("evaluation view: every group kind a layer has is printed, named by its kind") {
+  auto view = sample_view();
+  view.settings[0].routing[0].groups.push_back({"size", {{0.7, 0.3}, {0.1, 0.9}}, {5, 5}, 0.25, 0.01});
+  const auto text = report::render_evaluation_text(view);
+  CHECK(text.find("class 0.500 (shuffled-label control 0.000), superclass 0.000 (control 0.000), size 0.250 "
+                  "(control 0.010)") != std::string::npos);
+  CHECK(text.find("\nsize x expert (mean gate weight):\n") != std::string::npos);
+  CHECK(text.find("1  0.100  0.900") != std::string::npos);  // groups without names are numbered
+  const auto json = report::render_evaluation_json(view);
+  CHECK(json.find("\"size_mi\": 0.25, \"size_mi_control\": 0.01") != std::string::npos);
+  CHECK(json.find("\"size_expert\": [[0.7, 0.3], [0.1, 0.9]]") != std::string::npos);
 }

@@ -10,8 +10,8 @@ TEST_CASE("routing statistics: hand-computed shares, matrices and co-activation"
   out.weights_be = torch::tensor({{0.75, 0.25, 0.0}, {0.5, 0.5, 0.0}, {0.0, 0.5, 0.5}, {0.0, 0.25, 0.75}},
                                  torch::kFloat);
   out.topk_idx_bk = torch::tensor({{0, 1}, {1, 0}, {1, 2}, {2, 1}}, torch::kLong);
-  train::RoutingAccumulator acc({1}, 3, {3, {0, 1, 1}, 0.9});
-  acc.add({out}, torch::tensor({0, 0, 1, 2}, torch::kLong));
+  train::RoutingAccumulator acc({1}, 3, {{{kClassGroup, 3}, {kSuperclassGroup, 2}}, 0.9});
+  acc.add({out}, torch::tensor({{0, 0}, {0, 0}, {1, 1}, {2, 1}}, torch::kLong));
   auto layers = acc.summarize();
   REQUIRE(layers.size() == 1);
   const auto& l = layers[0];
@@ -20,15 +20,21 @@ TEST_CASE("routing statistics: hand-computed shares, matrices and co-activation"
   CHECK(l.importance_share[1] == doctest::Approx(1.5 / 4));
   CHECK(l.importance_share[2] == doctest::Approx(1.25 / 4));
   CHECK(l.sample_share == std::vector<double>{0.5, 1.0, 0.5});
+  REQUIRE(l.groups.size() == 2);
+  const auto& classes = l.groups[0];
+  const auto& superclasses = l.groups[1];
+  CHECK(classes.kind == "class");
+  CHECK(superclasses.kind == "superclass");
   // class 0: mean of rows 0 and 1
-  CHECK(l.class_expert[0][0] == doctest::Approx(0.625));
-  CHECK(l.class_expert[0][1] == doctest::Approx(0.375));
-  CHECK(l.class_expert[2][2] == doctest::Approx(0.75));
-  CHECK(l.class_samples == std::vector<std::int64_t>{2, 1, 1});
+  CHECK(classes.group_expert[0][0] == doctest::Approx(0.625));
+  CHECK(classes.group_expert[0][1] == doctest::Approx(0.375));
+  CHECK(classes.group_expert[2][2] == doctest::Approx(0.75));
+  CHECK(classes.group_samples == std::vector<std::int64_t>{2, 1, 1});
   // superclass 1 = samples 2 and 3
-  CHECK(l.superclass_expert[1][1] == doctest::Approx(0.375));
-  CHECK(l.superclass_expert[1][2] == doctest::Approx(0.625));
-  for (const auto& row : l.class_expert) {
+  CHECK(superclasses.group_expert[1][1] == doctest::Approx(0.375));
+  CHECK(superclasses.group_expert[1][2] == doctest::Approx(0.625));
+  CHECK(superclasses.group_samples == std::vector<std::int64_t>{2, 2});
+  for (const auto& row : classes.group_expert) {
     double sum = 0;
     for (double w : row) sum += w;
     CHECK(sum == doctest::Approx(1.0));
@@ -38,8 +44,35 @@ TEST_CASE("routing statistics: hand-computed shares, matrices and co-activation"
   CHECK(l.coactivation[1 * 3 + 2] == 2);
   CHECK(l.coactivation[0 * 3 + 2] == 0);
   // the chosen set is a function of the superclass: superclass MI is 1
-  CHECK(l.superclass_mi == doctest::Approx(1.0));
-  CHECK(l.class_mi == doctest::Approx(1.0));
+  CHECK(superclasses.mi == doctest::Approx(1.0));
+  CHECK(classes.mi == doctest::Approx(1.0));
   CHECK(l.sample_entropy > 0.0);
   CHECK_FALSE(l.collapsed);
+}
+
+TEST_CASE("routing statistics: tokens are rows, so several tokens per image (detection levels) fit") {
+  // 3 images x 2 levels = 6 tokens, E = 2, k = 1, labelled by one kind ("level": 0 or 1). Level 0 always goes to
+  // expert 0 and level 1 to expert 1, so the chosen set is a function of the level.
+  moe::MoeOutput out;
+  out.weights_be = torch::tensor({{1.0, 0.0}, {0.0, 1.0}, {1.0, 0.0}, {0.0, 1.0}, {1.0, 0.0}, {0.0, 1.0}});
+  out.topk_idx_bk = torch::tensor({{0}, {1}, {0}, {1}, {0}, {1}}, torch::kLong);
+  train::RoutingAccumulator acc({3}, 2, {{{"level", 2}}, 0.9});
+  acc.add({out}, torch::tensor({{0}, {1}, {0}, {1}, {0}, {1}}, torch::kLong));
+  const auto layers = acc.summarize();
+  REQUIRE(layers.size() == 1);
+  CHECK(layers[0].samples == 6);
+  REQUIRE(layers[0].group("level") != nullptr);
+  const auto& level = *layers[0].group("level");
+  CHECK(level.group_expert == std::vector<std::vector<double>>{{1.0, 0.0}, {0.0, 1.0}});
+  CHECK(level.group_samples == std::vector<std::int64_t>{3, 3});
+  CHECK(level.mi == doctest::Approx(1.0));
+  CHECK(layers[0].group(kClassGroup) == nullptr);
+}
+
+TEST_CASE("routing statistics: labels with the wrong number of kinds are refused") {
+  moe::MoeOutput out;
+  out.weights_be = torch::tensor({{1.0, 0.0}});
+  out.topk_idx_bk = torch::tensor({{0}}, torch::kLong);
+  train::RoutingAccumulator acc({1}, 2, {{{kClassGroup, 2}, {kSuperclassGroup, 1}}, 0.9});
+  CHECK_THROWS(acc.add({out}, torch::tensor({0}, torch::kLong)));
 }

@@ -131,4 +131,23 @@ void summarize_routing(LayerRouting& layer, double collapse_share) {
   layer.collapsed = layer.max_share > collapse_share;
 }
 
+const GroupRouting* LayerRouting::group(const std::string& kind) const {
+  for (const auto& g : groups) {
+    if (g.kind == kind) {
+      return &g;
+    }
+  }
+  return nullptr;
+}
+
+GroupRouting& LayerRouting::group_or_add(const std::string& kind) {
+  for (auto& g : groups) {
+    if (g.kind == kind) {
+      return g;
+    }
+  }
+  groups.push_back({kind, {}, {}, 0, 0});
+  return groups.back();
+}
+
 } // namespace moexp

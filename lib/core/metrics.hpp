@@ -9,29 +9,41 @@
 
 namespace moexp {
 
+// The group kinds classification summarises routing over (detection adds object-size buckets and FPN levels).
+inline constexpr const char* kClassGroup = "class";
+inline constexpr const char* kSuperclassGroup = "superclass";
+
+// Routing of one MoE layer over the groups of one kind (spec §3.3): which experts serve which group, and how much
+// the chosen set tells about the group. Groups are numbered 0..G-1 by the code that produces their labels.
+struct GroupRouting {
+  std::string kind;                               // "class", "superclass"; any other name a task labels tokens with
+  std::vector<std::vector<double>> group_expert;  // G x E: mean gate weight per group (rows sum to 1)
+  std::vector<std::int64_t> group_samples;        // routed tokens per group (not stored: the split's label counts)
+  double mi = 0;                                  // I(chosen set; group) / H(chosen set), in [0, 1]
+  double mi_control = 0;                          // the same with the group labels shuffled
+};
+
 // Routing statistics of one MoE layer over one split of one epoch.
 struct LayerRouting {
   int layer = 0;                         // index of the MoE layer in the network (0-based, in forward order)
   int position = 0;                      // network position the layer replaces (0 = stem, 1.. = stage)
-  std::int64_t samples = 0;              // samples routed through the layer
-  std::vector<double> importance_share;  // per expert: mean gate weight per sample (sums to 1)
-  std::vector<double> sample_share;      // per expert: fraction of samples routed to it (sums to k)
+  std::int64_t samples = 0;              // tokens routed through the layer (an image in classification)
+  std::vector<double> importance_share;  // per expert: mean gate weight per token (sums to 1)
+  std::vector<double> sample_share;      // per expert: fraction of tokens routed to it (sums to k)
   double importance_cv = 0;              // population std / mean of importance_share
   double sample_cv = 0;                  // population std / mean of sample_share
   int living_experts = 0;                // experts with importance share > kLivingShare
-  // Specialisation (spec §3.3; moexp's figures). Matrices are [class][expert] mean gate weights.
-  std::vector<std::vector<double>> class_expert;       // classes x E: mean weight per class (rows sum to 1)
-  std::vector<std::vector<double>> superclass_expert;  // superclasses x E
-  std::vector<std::int64_t> class_samples;             // samples per class
-  std::vector<std::int64_t> coactivation;              // E x E, row-major: samples whose chosen set holds both i<j
-  double class_mi = 0;                // I(chosen set; class) / H(chosen set), in [0, 1]
-  double class_mi_control = 0;        // the same with the class labels shuffled
-  double superclass_mi = 0;
-  double superclass_mi_control = 0;
-  double sample_entropy = 0;          // mean over samples of the entropy of the routing weights (nats)
+  std::vector<GroupRouting> groups;      // one per group kind the tokens were labelled with, in the task's order
+  std::vector<std::int64_t> coactivation;  // E x E, row-major: tokens whose chosen set holds both i<j
+  double sample_entropy = 0;          // mean over tokens of the entropy of the routing weights (nats)
   double mean_entropy = 0;            // entropy of the mean routing distribution (importance shares, nats)
   double max_share = 0;               // largest importance share
   bool collapsed = false;             // max_share > the collapse threshold
+
+  // The routing over groups of kind `kind`, or nullptr when the layer has none.
+  const GroupRouting* group(const std::string& kind) const;
+  // The routing over groups of kind `kind`, appended (empty) when absent.
+  GroupRouting& group_or_add(const std::string& kind);
 };
 
 // An expert counts as living when its importance share exceeds this (spec §3.2).

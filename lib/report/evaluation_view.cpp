@@ -37,6 +37,12 @@ std::string matrix_table(const std::vector<std::vector<double>>& rows, const std
   return table.render();
 }
 
+// Display names of the groups of kind `kind` (empty: groups are shown by number).
+const std::vector<std::string>& group_names(const EvaluationView& view, const std::string& kind) {
+  static const std::vector<std::string> kNone;
+  return kind == kClassGroup ? view.class_names : kind == kSuperclassGroup ? view.superclass_names : kNone;
+}
+
 std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const EvaluatedSetting& s) {
   std::string out = fmt::format("\nMoE layer {} (position {}), trained routing (k={}):\n", lr.layer, lr.position,
                                 view.trained_k);
@@ -54,21 +60,31 @@ std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const
   out += fmt::format("importance CV {:.3f}, sample CV {:.3f}, living experts {}, max share {:.3f}{}\n",
                      lr.importance_cv, lr.sample_cv, lr.living_experts, lr.max_share,
                      lr.collapsed ? "  ** COLLAPSED **" : "");
-  out += fmt::format("specialisation (normalised MI of the chosen set): class {:.3f} (shuffled-label control {:.3f}), "
-                     "superclass {:.3f} (control {:.3f})\n",
-                     lr.class_mi, lr.class_mi_control, lr.superclass_mi, lr.superclass_mi_control);
+  std::string mi;
+  for (const auto& g : lr.groups) {
+    mi += fmt::format("{}{} {:.3f} ({}control {:.3f})", mi.empty() ? "" : ", ", g.kind, g.mi,
+                      mi.empty() ? "shuffled-label " : "", g.mi_control);
+  }
+  if (!mi.empty()) {
+    out += "specialisation (normalised MI of the chosen set): " + mi + "\n";
+  }
   out += fmt::format("routing entropy: per sample {:.3f} nats, of the mean routing {:.3f} nats\n", lr.sample_entropy,
                      lr.mean_entropy);
-  std::vector<std::string> class_acc;
-  for (std::size_t c = 0; c < s.class_samples.size(); ++c) {
-    class_acc.push_back(s.class_samples[c] ? pct(static_cast<double>(s.class_correct[c]) /
-                                                 static_cast<double>(s.class_samples[c]))
-                                           : "-");
+  for (const auto& g : lr.groups) {
+    if (g.kind == kClassGroup) {
+      std::vector<std::string> class_acc;
+      for (std::size_t c = 0; c < s.class_samples.size(); ++c) {
+        class_acc.push_back(s.class_samples[c] ? pct(static_cast<double>(s.class_correct[c]) /
+                                                     static_cast<double>(s.class_samples[c]))
+                                               : "-");
+      }
+      out += "\nclass x expert (mean gate weight; rows sum to 1):\n";
+      out += matrix_table(g.group_expert, view.class_names, {"accuracy"}, class_acc);
+    } else {
+      out += fmt::format("\n{} x expert (mean gate weight):\n", g.kind);
+      out += matrix_table(g.group_expert, group_names(view, g.kind), {}, {});
+    }
   }
-  out += "\nclass x expert (mean gate weight; rows sum to 1):\n";
-  out += matrix_table(lr.class_expert, view.class_names, {"accuracy"}, class_acc);
-  out += "\nsuperclass x expert (mean gate weight):\n";
-  out += matrix_table(lr.superclass_expert, view.superclass_names, {}, {});
   const std::size_t e = lr.importance_share.size();
   if (lr.coactivation.size() == e * e && view.trained_k > 1) {
     out += "\npair co-activation (samples whose chosen experts include both):\n";
@@ -97,19 +113,21 @@ std::string layer_json(const LayerRouting& lr) {
     }
     return out + "]";
   };
+  // Per group kind: "<kind>_mi", "<kind>_mi_control" and the "<kind>_expert" matrix ("class_mi", ...).
+  std::string mi, matrices;
+  for (const auto& g : lr.groups) {
+    mi += fmt::format("{}: {}, {}: {}, ", core::json_string(g.kind + "_mi"), core::json_number(g.mi),
+                      core::json_string(g.kind + "_mi_control"), core::json_number(g.mi_control));
+    matrices += fmt::format("{}: {}, ", core::json_string(g.kind + "_expert"), rows(g.group_expert));
+  }
   return fmt::format(
       "{{\"layer\": {}, \"position\": {}, \"samples\": {}, \"importance_share\": {}, \"sample_share\": {}, "
       "\"importance_cv\": {}, \"sample_cv\": {}, \"living_experts\": {}, \"max_share\": {}, \"collapsed\": {}, "
-      "\"class_mi\": {}, \"class_mi_control\": {}, \"superclass_mi\": {}, \"superclass_mi_control\": {}, "
-      "\"sample_entropy\": {}, \"mean_entropy\": {}, \"class_expert\": {}, \"superclass_expert\": {}, "
-      "\"coactivation\": {}}}",
+      "{}\"sample_entropy\": {}, \"mean_entropy\": {}, {}\"coactivation\": {}}}",
       lr.layer, lr.position, lr.samples, core::json_array(lr.importance_share), core::json_array(lr.sample_share),
       core::json_number(lr.importance_cv), core::json_number(lr.sample_cv), lr.living_experts,
-      core::json_number(lr.max_share), lr.collapsed ? "true" : "false", core::json_number(lr.class_mi),
-      core::json_number(lr.class_mi_control), core::json_number(lr.superclass_mi),
-      core::json_number(lr.superclass_mi_control), core::json_number(lr.sample_entropy),
-      core::json_number(lr.mean_entropy), rows(lr.class_expert), rows(lr.superclass_expert),
-      core::json_array(lr.coactivation));
+      core::json_number(lr.max_share), lr.collapsed ? "true" : "false", mi, core::json_number(lr.sample_entropy),
+      core::json_number(lr.mean_entropy), matrices, core::json_array(lr.coactivation));
 }
 
 } // namespace
@@ -117,9 +135,10 @@ std::string layer_json(const LayerRouting& lr) {
 std::vector<std::pair<std::size_t, double>> top_classes(const LayerRouting& layer, std::size_t expert,
                                                         std::size_t top) {
   std::vector<std::pair<std::size_t, double>> ranked;
-  for (std::size_t c = 0; c < layer.class_expert.size(); ++c) {
-    if (expert < layer.class_expert[c].size()) {
-      ranked.emplace_back(c, layer.class_expert[c][expert]);
+  const GroupRouting* classes = layer.group(kClassGroup);
+  for (std::size_t c = 0; classes != nullptr && c < classes->group_expert.size(); ++c) {
+    if (expert < classes->group_expert[c].size()) {
+      ranked.emplace_back(c, classes->group_expert[c][expert]);
     }
   }
   std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });

@@ -162,8 +162,14 @@ std::string figures_html(const std::vector<RunFigures>& runs) {
     for (std::size_t e = 0; e < r.routing.importance_share.size(); ++e) {
       experts.push_back(fmt::format("e{}", e));
     }
-    out += svg_heatmap(r.routing.class_expert, r.class_names, experts, "class x expert (mean gate weight)");
-    out += svg_heatmap(r.routing.superclass_expert, r.superclass_names, experts, "superclass x expert");
+    for (const auto& g : r.routing.groups) {
+      static const std::vector<std::string> kNumbered;
+      const auto& names = g.kind == kClassGroup ? r.class_names
+                          : g.kind == kSuperclassGroup ? r.superclass_names
+                                                       : kNumbered;
+      out += svg_heatmap(g.group_expert, names, experts,
+                         g.kind == kClassGroup ? "class x expert (mean gate weight)" : g.kind + " x expert");
+    }
     const std::size_t e = experts.size();
     if (r.routing.coactivation.size() == e * e && e > 1) {
       std::vector<std::vector<double>> pairs(e, std::vector<double>(e, 0.0));

@@ -266,6 +266,57 @@ CREATE TABLE metric_names (
 ) WITHOUT ROWID;
 INSERT INTO metric_names (split, name) SELECT DISTINCT split, name FROM epoch_metrics;
 )sql",
+    // 6: group x expert routing. A routing snapshot's specialisation figures are kept per group kind (group_kinds:
+    // 'class', 'superclass'; detection adds size buckets and FPN levels): layer_groups holds each layer's MI per
+    // kind (formerly layer_stats.class_mi ... superclass_mi_control), group_expert the group x expert mean weights
+    // (formerly class_expert and superclass_expert). Kinds are numbered so that the rows stay as small as those of
+    // the tables they replace. Tokens per group are not stored: they are a property of the split's labels, the same
+    // in every epoch's snapshot. Two indexes stop costing every epoch's commit pages:
+    // epoch_metrics_series goes (a run's final epoch and a metric's last value walk the primary key backwards from
+    // the run's last epoch), and snapshots_by_evaluation becomes partial (a training snapshot has no evaluation).
+    R"sql(
+CREATE TABLE group_kinds (
+  id   INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+INSERT INTO group_kinds (id, name) VALUES (1, 'class'), (2, 'superclass');
+
+CREATE TABLE layer_groups (
+  snapshot_id INTEGER NOT NULL REFERENCES routing_snapshots (id) ON DELETE CASCADE,
+  layer       INTEGER NOT NULL,
+  kind_id     INTEGER NOT NULL,  -- group_kinds.id (no foreign key: checking one per row costs ingest 30 %)
+  mi          REAL NOT NULL,
+  mi_control  REAL NOT NULL,
+  PRIMARY KEY (snapshot_id, layer, kind_id)
+) WITHOUT ROWID;
+INSERT INTO layer_groups (snapshot_id, layer, kind_id, mi, mi_control)
+  SELECT snapshot_id, layer, 1, class_mi, class_mi_control FROM layer_stats
+  UNION ALL SELECT snapshot_id, layer, 2, superclass_mi, superclass_mi_control FROM layer_stats;
+ALTER TABLE layer_stats DROP COLUMN class_mi;
+ALTER TABLE layer_stats DROP COLUMN class_mi_control;
+ALTER TABLE layer_stats DROP COLUMN superclass_mi;
+ALTER TABLE layer_stats DROP COLUMN superclass_mi_control;
+
+CREATE TABLE group_expert (
+  snapshot_id INTEGER NOT NULL REFERENCES routing_snapshots (id) ON DELETE CASCADE,
+  layer       INTEGER NOT NULL,
+  kind_id     INTEGER NOT NULL,  -- group_kinds.id (no foreign key: checking one per row costs ingest 30 %)
+  grp         INTEGER NOT NULL,
+  expert      INTEGER NOT NULL,
+  mean_weight REAL NOT NULL,
+  PRIMARY KEY (snapshot_id, layer, kind_id, grp, expert)
+) WITHOUT ROWID;
+INSERT INTO group_expert (snapshot_id, layer, kind_id, grp, expert, mean_weight)
+  SELECT snapshot_id, layer, 1, class, expert, mean_weight FROM class_expert
+  UNION ALL SELECT snapshot_id, layer, 2, superclass, expert, mean_weight FROM superclass_expert;
+DROP TABLE class_expert;
+DROP TABLE superclass_expert;
+
+
+DROP INDEX epoch_metrics_series;
+DROP INDEX snapshots_by_evaluation;
+CREATE INDEX snapshots_by_evaluation ON routing_snapshots (evaluation_id) WHERE evaluation_id IS NOT NULL;
+)sql",
 };
 
 int user_version(Database& db) {

@@ -280,6 +280,8 @@ private:
   // Insert a snapshot row and all of `layers`' statistics (inside the caller's transaction).
   void write_snapshot(std::int64_t run_id, std::optional<std::int64_t> epoch, const std::string& split,
                       std::optional<std::int64_t> evaluation_id, const std::vector<LayerRouting>& layers);
+  // The id of group kind `kind` in group_kinds, registered on first use (inside the caller's transaction).
+  std::int64_t group_kind_id(const std::string& kind);
 
   std::unique_ptr<Database> m_db;
   std::set<std::pair<std::string, std::string>> m_registered_metrics;  // (split, name) in metric_names, this session

@@ -1,9 +1,32 @@
 // ResultStore: routing snapshots (per training epoch and split, or per evaluation) and evaluations.
 #include "core/clock.hpp"
+#include "core/error.hpp"
 #include "store/result_store.hpp"
 #include "store/sqlite.hpp"
 
+#include <fmt/format.h>
+
+#include <map>
+
 namespace moexp::store {
+
+std::int64_t ResultStore::group_kind_id(const std::string& kind) {
+  for (int attempt = 0;; ++attempt) {
+    Statement& find = m_db->prepared("SELECT id FROM group_kinds WHERE name = ?");
+    find.bind_all(kind);
+    if (find.step()) {
+      const std::int64_t id = find.column_int(0);
+      find.reset();
+      return id;
+    }
+    if (attempt > 0) {
+      throw StoreError(fmt::format("database {}: group kind '{}' could not be registered", m_db->path(), kind));
+    }
+    Statement& add = m_db->prepared("INSERT OR IGNORE INTO group_kinds (name) VALUES (?)");
+    add.bind_all(kind);
+    add.run();
+  }
+}
 
 void ResultStore::write_snapshot(std::int64_t run_id, std::optional<std::int64_t> epoch, const std::string& split,
                                  std::optional<std::int64_t> evaluation_id, const std::vector<LayerRouting>& layers) {
@@ -17,32 +40,35 @@ void ResultStore::write_snapshot(std::int64_t run_id, std::optional<std::int64_t
   const std::int64_t sid = m_db->last_insert_rowid();
   RowInserter layer(*m_db, R"sql(
     INSERT INTO layer_stats (snapshot_id, layer, position, samples, importance_cv, sample_cv, living_experts,
-                             class_mi, class_mi_control, superclass_mi, superclass_mi_control, sample_entropy,
-                             mean_entropy, max_share, collapsed))sql",
-                    15);
+                             sample_entropy, mean_entropy, max_share, collapsed))sql",
+                    11);
   RowInserter expert(*m_db, "INSERT INTO expert_stats (snapshot_id, layer, expert, importance_share, sample_share)", 5);
-  RowInserter cls(*m_db, "INSERT INTO class_expert (snapshot_id, layer, class, expert, mean_weight)", 5);
-  RowInserter sup(*m_db, "INSERT INTO superclass_expert (snapshot_id, layer, superclass, expert, mean_weight)", 5);
+  RowInserter kinds(*m_db, "INSERT INTO layer_groups (snapshot_id, layer, kind_id, mi, mi_control)", 5);
+  RowInserter weights(*m_db, "INSERT INTO group_expert (snapshot_id, layer, kind_id, grp, expert, mean_weight)", 6);
+  std::map<std::string, std::int64_t> kind_ids;
   RowInserter pair(*m_db, "INSERT INTO coactivation (snapshot_id, layer, expert_a, expert_b, count)", 5);
-  auto matrix = [&](RowInserter& rows_out, std::int64_t l, const std::vector<std::vector<double>>& rows) {
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      for (std::size_t e = 0; e < rows[r].size(); ++e) {
-        rows_out.add(sid, l, static_cast<std::int64_t>(r), static_cast<std::int64_t>(e), rows[r][e]);
-      }
-    }
-  };
   for (const auto& lr : layers) {
     const std::int64_t l = lr.layer;
-    layer.add(sid, l, lr.position, lr.samples, lr.importance_cv, lr.sample_cv, lr.living_experts, lr.class_mi,
-              lr.class_mi_control, lr.superclass_mi, lr.superclass_mi_control, lr.sample_entropy, lr.mean_entropy,
-              lr.max_share, lr.collapsed ? 1 : 0);
+    layer.add(sid, l, lr.position, lr.samples, lr.importance_cv, lr.sample_cv, lr.living_experts, lr.sample_entropy,
+              lr.mean_entropy, lr.max_share, lr.collapsed ? 1 : 0);
     const auto experts = static_cast<std::int64_t>(lr.importance_share.size());
     for (std::int64_t e = 0; e < experts; ++e) {
       expert.add(sid, l, e, lr.importance_share[static_cast<std::size_t>(e)],
                  lr.sample_share[static_cast<std::size_t>(e)]);
     }
-    matrix(cls, l, lr.class_expert);
-    matrix(sup, l, lr.superclass_expert);
+    for (const auto& g : lr.groups) {
+      auto [it, added] = kind_ids.emplace(g.kind, 0);
+      if (added) {
+        it->second = group_kind_id(g.kind);
+      }
+      const std::int64_t kind = it->second;
+      kinds.add(sid, l, kind, g.mi, g.mi_control);
+      for (std::size_t r = 0; r < g.group_expert.size(); ++r) {
+        for (std::size_t e = 0; e < g.group_expert[r].size(); ++e) {
+          weights.add(sid, l, kind, static_cast<std::int64_t>(r), static_cast<std::int64_t>(e), g.group_expert[r][e]);
+        }
+      }
+    }
     if (lr.coactivation.size() == static_cast<std::size_t>(experts * experts)) {
       for (std::int64_t a = 0; a < experts; ++a) {
         for (std::int64_t b = a + 1; b < experts; ++b) {
@@ -51,7 +77,7 @@ void ResultStore::write_snapshot(std::int64_t run_id, std::optional<std::int64_t
       }
     }
   }
-  for (RowInserter* rows : {&layer, &expert, &cls, &sup, &pair}) {
+  for (RowInserter* rows : {&layer, &expert, &kinds, &weights, &pair}) {
     rows->flush();
   }
 }
@@ -153,8 +179,8 @@ std::vector<SnapshotRow> ResultStore::snapshots(std::int64_t id) {
 std::vector<LayerRouting> ResultStore::snapshot_routing(std::int64_t snapshot_id) {
   std::vector<LayerRouting> layers;
   Statement q(*m_db, R"sql(
-    SELECT layer, position, samples, importance_cv, sample_cv, living_experts, class_mi, class_mi_control,
-           superclass_mi, superclass_mi_control, sample_entropy, mean_entropy, max_share, collapsed
+    SELECT layer, position, samples, importance_cv, sample_cv, living_experts, sample_entropy, mean_entropy,
+           max_share, collapsed
     FROM layer_stats WHERE snapshot_id = ? ORDER BY layer)sql");
   q.bind(1, snapshot_id);
   while (q.step()) {
@@ -165,14 +191,10 @@ std::vector<LayerRouting> ResultStore::snapshot_routing(std::int64_t snapshot_id
     lr.importance_cv = q.column_double(3);
     lr.sample_cv = q.column_double(4);
     lr.living_experts = static_cast<int>(q.column_int(5));
-    lr.class_mi = q.column_double(6);
-    lr.class_mi_control = q.column_double(7);
-    lr.superclass_mi = q.column_double(8);
-    lr.superclass_mi_control = q.column_double(9);
-    lr.sample_entropy = q.column_double(10);
-    lr.mean_entropy = q.column_double(11);
-    lr.max_share = q.column_double(12);
-    lr.collapsed = q.column_int(13) != 0;
+    lr.sample_entropy = q.column_double(6);
+    lr.mean_entropy = q.column_double(7);
+    lr.max_share = q.column_double(8);
+    lr.collapsed = q.column_int(9) != 0;
     layers.push_back(std::move(lr));
   }
   auto layer_of = [&](std::int64_t l) -> LayerRouting& { return layers.at(static_cast<std::size_t>(l)); };
@@ -185,20 +207,27 @@ std::vector<LayerRouting> ResultStore::snapshot_routing(std::int64_t snapshot_id
     lr.importance_share.push_back(experts.column_double(2));
     lr.sample_share.push_back(experts.column_double(3));
   }
-  for (const char* table : {"class_expert", "superclass_expert"}) {
-    const std::string row_column = std::string(table) == "class_expert" ? "class" : "superclass";
-    Statement m(*m_db, "SELECT layer, " + row_column + ", expert, mean_weight FROM " + table +
-                           " WHERE snapshot_id = ? ORDER BY layer, " + row_column + ", expert");
-    m.bind(1, snapshot_id);
-    while (m.step()) {
-      auto& lr = layer_of(m.column_int(0));
-      auto& rows = row_column == "class" ? lr.class_expert : lr.superclass_expert;
-      const auto r = static_cast<std::size_t>(m.column_int(1));
-      if (rows.size() <= r) {
-        rows.resize(r + 1);
-      }
-      rows[r].push_back(m.column_double(3));
+  // Group kinds in the order they were first registered (class, superclass, then any other).
+  Statement kinds(*m_db, R"sql(
+    SELECT l.layer, k.name, l.mi, l.mi_control FROM layer_groups l JOIN group_kinds k ON k.id = l.kind_id
+    WHERE l.snapshot_id = ? ORDER BY l.layer, l.kind_id)sql");
+  kinds.bind(1, snapshot_id);
+  while (kinds.step()) {
+    auto& g = layer_of(kinds.column_int(0)).group_or_add(kinds.column_text(1));
+    g.mi = kinds.column_double(2);
+    g.mi_control = kinds.column_double(3);
+  }
+  Statement weights(*m_db, R"sql(
+    SELECT g.layer, k.name, g.grp, g.mean_weight FROM group_expert g JOIN group_kinds k ON k.id = g.kind_id
+    WHERE g.snapshot_id = ? ORDER BY g.layer, g.kind_id, g.grp, g.expert)sql");
+  weights.bind(1, snapshot_id);
+  while (weights.step()) {
+    auto& rows = layer_of(weights.column_int(0)).group_or_add(weights.column_text(1)).group_expert;
+    const auto r = static_cast<std::size_t>(weights.column_int(2));
+    if (rows.size() <= r) {
+      rows.resize(r + 1);
     }
+    rows[r].push_back(weights.column_double(3));
   }
   Statement pairs(*m_db, "SELECT layer, expert_a, expert_b, count FROM coactivation WHERE snapshot_id = ?");
   pairs.bind(1, snapshot_id);

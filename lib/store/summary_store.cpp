@@ -10,13 +10,17 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
   const std::string last_test = R"sql(
       FROM layer_stats l JOIN routing_snapshots s ON s.id = l.snapshot_id
       WHERE s.run_id = r.id AND s.split = 'test' AND s.evaluation_id IS NULL AND s.epoch = r.epochs_done)sql";
+  const std::string last_test_superclass = R"sql(
+      FROM layer_groups l JOIN routing_snapshots s ON s.id = l.snapshot_id
+      WHERE s.run_id = r.id AND s.split = 'test' AND s.evaluation_id IS NULL AND s.epoch = r.epochs_done
+        AND l.kind_id = (SELECT id FROM group_kinds WHERE name = 'superclass'))sql";
   std::string sql = R"sql(
     SELECT r.id, r.name, r.status, r.wall_seconds, r.epochs_done,
            (SELECT avg(l.importance_cv) )sql" + last_test + R"sql(),
            (SELECT avg(l.sample_cv) )sql" + last_test + R"sql(),
            (SELECT avg(l.living_experts) )sql" + last_test + R"sql(),
-           (SELECT avg(l.superclass_mi) )sql" + last_test + R"sql(),
-           (SELECT avg(l.superclass_mi_control) )sql" + last_test + R"sql()
+           (SELECT avg(l.mi) )sql" + last_test_superclass + R"sql(),
+           (SELECT avg(l.mi_control) )sql" + last_test_superclass + R"sql()
     FROM runs r )sql";
   if (sweep_id) {
     sql += include_unplanned ? "JOIN sweep_runs sr ON sr.run_id = r.id AND sr.sweep_id = ? "

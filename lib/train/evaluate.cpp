@@ -3,6 +3,8 @@
 #include "train/routing_stats.hpp"
 #include "train/trainer.hpp"
 
+#include <algorithm>
+
 namespace moexp::train {
 
 torch::Tensor top_k_hits(const torch::Tensor& logits_bc, const torch::Tensor& y_b, std::int64_t k) {
@@ -10,8 +12,22 @@ torch::Tensor top_k_hits(const torch::Tensor& logits_bc, const torch::Tensor& y_
   return (top_bk == y_b.unsqueeze(1)).any(1);
 }
 
-RoutingLabels routing_labels(const data::DataSplits& data, double collapse_share) {
-  return {data.num_classes, data.superclass_of, collapse_share};
+ClassGroups::ClassGroups(const data::DataSplits& data, const torch::Device& device, double collapse_share) {
+  m_labels.kinds.push_back({kClassGroup, data.num_classes});
+  m_labels.collapse_share = collapse_share;
+  if (!data.superclass_of.empty()) {
+    const auto groups = *std::max_element(data.superclass_of.begin(), data.superclass_of.end()) + 1;
+    m_labels.kinds.push_back({kSuperclassGroup, groups});
+    m_superclass_of_c = torch::tensor(data.superclass_of, torch::kLong).to(device);
+  }
+}
+
+torch::Tensor ClassGroups::labels_bg(const torch::Tensor& y_b) const {
+  auto class_b = y_b.to(torch::kLong);
+  if (!m_superclass_of_c.defined()) {
+    return class_b.unsqueeze(1);
+  }
+  return torch::stack({class_b, m_superclass_of_c.index_select(0, class_b)}, 1);
 }
 
 EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::DataSplits& data,
@@ -20,8 +36,9 @@ EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::
   const bool was_training = model->is_training();
   model->eval();
   const auto& layers = model->moe_layers();
+  const ClassGroups groups(data, device, options.collapse_share);
   RoutingAccumulator routing(model->moe_positions(), layers.empty() ? 0 : layers.front()->options().num_experts,
-                             routing_labels(data, options.collapse_share));
+                             groups.labels());
   auto gen = data::epoch_generator(0, 0, 0);
   const data::Augmentation none;
   const auto dopts = torch::TensorOptions().dtype(torch::kDouble).device(device);
@@ -50,7 +67,7 @@ EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::
     class_total.index_add_(0, y, torch::ones_like(y));
     class_correct.index_add_(0, y, hit);
     top5_correct += top_k_hits(out.logits_bn, y, 5).sum();
-    routing.add(out.routing, y);
+    routing.add(out.routing, groups.labels_bg(y));
     if (options.keep_samples) {
       kept.push_back(out.routing);
     }

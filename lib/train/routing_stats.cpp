@@ -32,33 +32,43 @@ RoutingAccumulator::RoutingAccumulator(std::vector<std::int64_t> positions, std:
     : m_positions(std::move(positions)), m_num_experts(num_experts), m_labels(std::move(labels)),
       m_layers(m_positions.size()) {}
 
-void RoutingAccumulator::add(const std::vector<moe::MoeOutput>& routing, const torch::Tensor& labels_b) {
+void RoutingAccumulator::add(const std::vector<moe::MoeOutput>& routing, const torch::Tensor& group_labels_bg) {
   if (routing.empty()) {
     return;
   }
-  m_label_batches.push_back(labels_b.to(torch::kLong));
+  const auto kinds = static_cast<std::int64_t>(m_labels.kinds.size());
+  TORCH_CHECK(group_labels_bg.dim() == 2 && group_labels_bg.size(1) == kinds, "routing labels: expected [B, ", kinds,
+              "] group labels, got ", group_labels_bg.sizes());
+  m_label_batches.push_back(group_labels_bg.to(torch::kLong));
   for (std::size_t l = 0; l < routing.size() && l < m_layers.size(); ++l) {
     const auto& r = routing[l];
     auto& layer = m_layers[l];
     auto w_be = r.weights_be.to(torch::kDouble);
     const auto opts = w_be.options();
-    auto labels = labels_b.to(w_be.device(), torch::kLong);
+    auto labels_bg = group_labels_bg.to(w_be.device(), torch::kLong);
     auto idx_bk = r.topk_idx_bk;
     auto importance_e = w_be.sum(0);
     auto selected_e =
         torch::zeros({m_num_experts}, opts).index_add_(0, idx_bk.flatten(), torch::ones({idx_bk.numel()}, opts));
-    auto class_sum_ce = torch::zeros({m_labels.num_classes, m_num_experts}, opts).index_add_(0, labels, w_be);
     auto entropy = -(w_be * torch::log(w_be.clamp_min(1e-300))).sum();
-    if (!layer.importance_sum_e.defined()) {
+    const bool first = !layer.importance_sum_e.defined();
+    if (first) {
       layer.importance_sum_e = importance_e;
       layer.selected_e = selected_e;
-      layer.class_sum_ce = class_sum_ce;
       layer.entropy_sum = entropy;
     } else {
       layer.importance_sum_e += importance_e;
       layer.selected_e += selected_e;
-      layer.class_sum_ce += class_sum_ce;
       layer.entropy_sum += entropy;
+    }
+    for (std::int64_t g = 0; g < kinds; ++g) {
+      auto sum_ge = torch::zeros({m_labels.kinds[static_cast<std::size_t>(g)].groups, m_num_experts}, opts)
+                        .index_add_(0, labels_bg.select(1, g), w_be);
+      if (first) {
+        layer.group_sum_ge.push_back(sum_ge);
+      } else {
+        layer.group_sum_ge[static_cast<std::size_t>(g)] += sum_ge;
+      }
     }
     layer.symbols.push_back(torch::bitwise_left_shift(torch::ones_like(idx_bk), idx_bk).sum(1));
     layer.samples += w_be.size(0);
@@ -67,21 +77,16 @@ void RoutingAccumulator::add(const std::vector<moe::MoeOutput>& routing, const t
 
 std::vector<LayerRouting> RoutingAccumulator::summarize() const {
   std::vector<LayerRouting> out;
-  const auto labels = m_label_batches.empty() ? std::vector<std::int64_t>{}
-                                              : to_int_vector(torch::cat(m_label_batches));
-  std::vector<std::int64_t> coarse;
-  for (auto c : labels) {
-    coarse.push_back(m_labels.superclass_of.empty() ? 0 : m_labels.superclass_of[static_cast<std::size_t>(c)]);
+  const auto kinds = m_labels.kinds.size();
+  const auto labels_ng = m_label_batches.empty() ? torch::zeros({0, static_cast<std::int64_t>(kinds)}, torch::kLong)
+                                                 : torch::cat(m_label_batches).cpu();
+  std::vector<std::vector<std::int64_t>> labels_of_kind;
+  std::vector<torch::Tensor> count_of_kind;
+  for (std::size_t g = 0; g < kinds; ++g) {
+    auto labels_n = labels_ng.select(1, static_cast<std::int64_t>(g)).contiguous();
+    labels_of_kind.push_back(to_int_vector(labels_n));
+    count_of_kind.push_back(torch::bincount(labels_n, {}, m_labels.kinds[g].groups).to(torch::kDouble));
   }
-  const auto num_super = m_labels.superclass_of.empty()
-                             ? 1
-                             : *std::max_element(m_labels.superclass_of.begin(), m_labels.superclass_of.end()) + 1;
-  const auto class_count_c =
-      torch::bincount(torch::tensor(labels, torch::kLong), {}, m_labels.num_classes).to(torch::kDouble);
-  const auto super_of = torch::tensor(m_labels.superclass_of.empty()
-                                          ? std::vector<std::int64_t>(static_cast<std::size_t>(m_labels.num_classes), 0)
-                                          : m_labels.superclass_of,
-                                      torch::kLong);
   for (std::size_t l = 0; l < m_layers.size(); ++l) {
     const auto& layer = m_layers[l];
     LayerRouting lr;
@@ -99,20 +104,18 @@ std::vector<LayerRouting> RoutingAccumulator::summarize() const {
     lr.importance_share = to_vector(layer.importance_sum_e / n);
     lr.sample_share = to_vector(layer.selected_e / n);
     summarize_routing(lr, m_labels.collapse_share);
-
-    auto class_sum_ce = layer.class_sum_ce.cpu();
-    lr.class_expert = row_means(class_sum_ce, class_count_c);
-    lr.class_samples = to_int_vector(class_count_c);
-    auto super_sum_se = torch::zeros({num_super, m_num_experts}, torch::kDouble).index_add_(0, super_of, class_sum_ce);
-    auto super_count_s = torch::zeros({num_super}, torch::kDouble).index_add_(0, super_of, class_count_c);
-    lr.superclass_expert = row_means(super_sum_se, super_count_s);
     lr.sample_entropy = layer.entropy_sum.item<double>() / n;
 
     const auto symbols = to_int_vector(torch::cat(layer.symbols));
-    lr.class_mi = normalized_mutual_information(labels, symbols);
-    lr.class_mi_control = shuffled_mutual_information(labels, symbols);
-    lr.superclass_mi = normalized_mutual_information(coarse, symbols);
-    lr.superclass_mi_control = shuffled_mutual_information(coarse, symbols);
+    for (std::size_t g = 0; g < kinds; ++g) {
+      GroupRouting group;
+      group.kind = m_labels.kinds[g].kind;
+      group.group_expert = row_means(layer.group_sum_ge[g].cpu(), count_of_kind[g]);
+      group.group_samples = to_int_vector(count_of_kind[g]);
+      group.mi = normalized_mutual_information(labels_of_kind[g], symbols);
+      group.mi_control = shuffled_mutual_information(labels_of_kind[g], symbols);
+      lr.groups.push_back(std::move(group));
+    }
 
     std::map<std::int64_t, std::int64_t> per_set;
     for (auto s : symbols) {

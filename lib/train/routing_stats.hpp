@@ -1,6 +1,8 @@
 // Accumulates the routing of MoE layers over an epoch (or an evaluation) into per-layer statistics: expert shares,
-// class x expert and superclass x expert matrices, pair co-activation, specialisation (MI) and entropies.
-// Shapes: B batch, E experts, K experts chosen per sample, C classes, S superclasses.
+// a group x expert matrix and the specialisation (MI) per group kind, pair co-activation and entropies.
+// Routing is counted per token: one row of a layer's weights (an image in classification; an (image, FPN level)
+// pair in detection), each token labelled with one group per kind.
+// Shapes: B tokens, E experts, K experts chosen per token, G group kinds.
 #pragma once
 
 #include "core/metrics.hpp"
@@ -8,13 +10,20 @@
 
 #include <torch/torch.h>
 
+#include <string>
 #include <vector>
 
 namespace moexp::train {
 
+// One kind of group tokens are labelled with: its name and how many groups (labels 0..groups-1) it has.
+struct GroupKind {
+  std::string kind;
+  std::int64_t groups = 0;
+};
+
+// The group kinds of a task, in the order of the columns of RoutingAccumulator::add's labels.
 struct RoutingLabels {
-  std::int64_t num_classes = 0;
-  std::vector<std::int64_t> superclass_of;  // class -> superclass
+  std::vector<GroupKind> kinds;
   double collapse_share = kCollapseShare;
 };
 
@@ -23,25 +32,26 @@ public:
   // One entry per MoE layer: the position it replaces; all layers have `num_experts` experts (<= 64).
   RoutingAccumulator(std::vector<std::int64_t> positions, std::int64_t num_experts, RoutingLabels labels);
 
-  // Add one batch's routing (one MoeOutput per layer, in position order) for samples with `labels_b` (class ids).
-  void add(const std::vector<moe::MoeOutput>& routing, const torch::Tensor& labels_b);
+  // Add one batch's routing (one MoeOutput per layer, in position order). Row b of every layer's weights is token b,
+  // and `group_labels_bg[b][g]` is its group of kind g (int64 [B, G], G = the number of kinds).
+  void add(const std::vector<moe::MoeOutput>& routing, const torch::Tensor& group_labels_bg);
 
   // Per-layer statistics of everything added so far.
   std::vector<LayerRouting> summarize() const;
 
 private:
   struct Layer {
-    torch::Tensor importance_sum_e;  // Σ_b W[b, i]
-    torch::Tensor selected_e;        // #samples whose chosen set contains i
-    torch::Tensor class_sum_ce;      // Σ over samples of class c of W[b, i]
-    torch::Tensor entropy_sum;       // Σ_b H(W[b, :])
+    torch::Tensor importance_sum_e;           // Σ_b W[b, i]
+    torch::Tensor selected_e;                 // #tokens whose chosen set contains i
+    std::vector<torch::Tensor> group_sum_ge;  // per kind: Σ over tokens of group g of W[b, i]
+    torch::Tensor entropy_sum;                // Σ_b H(W[b, :])
     std::vector<torch::Tensor> symbols;  // per batch: bitmask of the chosen set, int64 [B]
     std::int64_t samples = 0;
   };
   std::vector<std::int64_t> m_positions;
   std::int64_t m_num_experts;
   RoutingLabels m_labels;
-  std::vector<torch::Tensor> m_label_batches;  // int64 [B] per batch
+  std::vector<torch::Tensor> m_label_batches;  // int64 [B, G] per batch
   std::vector<Layer> m_layers;
 };
 

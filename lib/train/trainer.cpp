@@ -116,6 +116,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
   const std::int64_t batches = (n + t.batch_size - 1) / t.batch_size;
   const auto augmentation = data::training_augmentation(m_data, m_cfg.data.augment);
   const std::int64_t num_experts = m_cfg.moe.enabled ? m_cfg.moe.num_experts : 0;
+  const ClassGroups groups(m_data, m_device, m_cfg.moe.collapse_share);
   const auto dopts = torch::TensorOptions().dtype(torch::kDouble).device(m_device);
 
   FitResult result{"finished", m_epochs_done, ""};
@@ -127,8 +128,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
     m_model->train();
     auto order = data::epoch_permutation(n, t.seed, epoch);
     auto gen = data::epoch_generator(t.seed, epoch, 2);
-    RoutingAccumulator routing(m_model->moe_positions(), num_experts,
-                               routing_labels(m_data, m_cfg.moe.collapse_share));
+    RoutingAccumulator routing(m_model->moe_positions(), num_experts, groups.labels());
     auto loss_sum = torch::zeros({}, dopts);
     auto aux_sum = torch::zeros({}, dopts);
     auto correct = torch::zeros({}, dopts.dtype(torch::kLong));
@@ -165,7 +165,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
       aux_sum += out.aux_loss.detach().to(torch::kDouble);
       correct += (out.logits_bn.detach().argmax(1) == y).sum();
       correct_top5 += top_k_hits(out.logits_bn.detach(), y, 5).sum();
-      routing.add(out.routing, y);
+      routing.add(out.routing, groups.labels_bg(y));
       if ((b + 1) % kSyncEvery == 0 || b + 1 == batches) {
         const double seen = static_cast<double>(std::min(n, (b + 1) * t.batch_size));
         const double mean_loss = loss_sum.item<double>() / seen;

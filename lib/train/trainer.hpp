@@ -51,8 +51,20 @@ struct EvalResult {
 // Per sample (bool [B]): whether label y_b is among the `k` highest of logits_bc (all C when C < k).
 torch::Tensor top_k_hits(const torch::Tensor& logits_bc, const torch::Tensor& y_b, std::int64_t k);
 
-// The labels side of routing statistics for `data`.
-RoutingLabels routing_labels(const data::DataSplits& data, double collapse_share);
+// Classification's routing groups: each image is one routing token, labelled with its class and, when the data set
+// groups its classes, its superclass.
+class ClassGroups {
+public:
+  ClassGroups(const data::DataSplits& data, const torch::Device& device, double collapse_share);
+  // The group kinds (class, then superclass) for a RoutingAccumulator.
+  const RoutingLabels& labels() const { return m_labels; }
+  // Group labels int64 [B, G] of the images with class ids y_b, in labels()' order.
+  torch::Tensor labels_bg(const torch::Tensor& y_b) const;
+
+private:
+  RoutingLabels m_labels;
+  torch::Tensor m_superclass_of_c;  // class -> superclass on the device; undefined without superclasses
+};
 
 // Evaluate `model` (eval mode, no gradients, routing as set on its MoE layers) on `ds`.
 EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::DataSplits& data,

@@ -44,11 +44,13 @@ TEST_CASE("e2e evaluate: every setting is printed, stored and consistent with tr
     for (const auto& layer : db.snapshot_routing(snap.id)) {
       CHECK(std::accumulate(layer.importance_share.begin(), layer.importance_share.end(), 0.0) ==
             doctest::Approx(1.0));
-      for (const auto& row : layer.class_expert) {
+      const GroupRouting* classes = layer.group(kClassGroup);
+      REQUIRE(classes != nullptr);
+      for (const auto& row : classes->group_expert) {
         CHECK(std::accumulate(row.begin(), row.end(), 0.0) == doctest::Approx(1.0));
       }
-      CHECK(layer.class_mi >= 0.0);
-      CHECK(layer.class_mi <= 1.0);
+      CHECK(classes->mi >= 0.0);
+      CHECK(classes->mi <= 1.0);
     }
   }
   CHECK(evaluation_snapshots == 10);

@@ -1,6 +1,7 @@
 // The schema migration against a database written by the schema-4 release (tests/data/schema4): after migrating,
 // `runs`, `report` (every format) and `sweep status` print byte for byte what that release printed, every stored
-// epoch and evaluation number survives, and the migrated schema equals a fresh database's.
+// epoch and evaluation number and every class / superclass routing figure survives, and the migrated schema equals
+// a fresh database's.
 #include "e2e/process.hpp"
 #include "store/migrations.hpp"
 #include "store/result_store.hpp"
@@ -8,6 +9,7 @@
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <filesystem>
 #include <map>
@@ -137,6 +139,59 @@ TEST_CASE("e2e migration: every epoch and evaluation number of schema 4 is a nam
   CHECK(keys == std::vector<std::string>{"aux_loss", "images_per_s", "lr", "seconds", "test_acc", "test_loss",
                                          "train_acc", "train_loss"});
   CHECK(store.integrity_problems().empty());
+}
+
+TEST_CASE("e2e migration: every class and superclass matrix and MI of schema 4 is a group of its layer after migrating") {
+  TempDir dir;
+  const auto db = copy_fixture(dir);
+  // (snapshot, layer, kind, group, expert) -> mean weight; (snapshot, layer, kind) -> (MI, control).
+  std::map<std::tuple<std::int64_t, std::int64_t, std::string, std::int64_t, std::int64_t>, double> old_weights;
+  std::map<std::tuple<std::int64_t, std::int64_t, std::string>, std::pair<double, double>> old_mi;
+  {
+    store::Database raw(db.string(), store::OpenMode::read_only);
+    for (const char* kind : {"class", "superclass"}) {
+      store::Statement m(raw, fmt::format("SELECT snapshot_id, layer, {0}, expert, mean_weight FROM {0}_expert", kind));
+      while (m.step()) {
+        old_weights[{m.column_int(0), m.column_int(1), kind, m.column_int(2), m.column_int(3)}] = m.column_double(4);
+      }
+      store::Statement l(raw, fmt::format("SELECT snapshot_id, layer, {0}_mi, {0}_mi_control FROM layer_stats", kind));
+      while (l.step()) {
+        old_mi[{l.column_int(0), l.column_int(1), kind}] = {l.column_double(2), l.column_double(3)};
+      }
+    }
+  }
+  REQUIRE(old_weights.size() > 1000);
+  REQUIRE(old_mi.size() > 100);
+  store::ResultStore store(db.string());
+  std::size_t weights = 0, groups = 0;
+  for (std::int64_t run = 1; run <= 17; ++run) {
+    for (const auto& snap : store.snapshots(run)) {
+      for (const auto& layer : store.snapshot_routing(snap.id)) {
+        REQUIRE(layer.groups.size() == 2);
+        CHECK(layer.groups[0].kind == "class");
+        CHECK(layer.groups[1].kind == "superclass");
+        for (const auto& g : layer.groups) {
+          INFO("snapshot " << snap.id << " layer " << layer.layer << " " << g.kind);
+          const auto mi = old_mi.find({snap.id, layer.layer, g.kind});
+          REQUIRE(mi != old_mi.end());
+          CHECK(g.mi == mi->second.first);  // bit for bit
+          CHECK(g.mi_control == mi->second.second);
+          ++groups;
+          for (std::size_t r = 0; r < g.group_expert.size(); ++r) {
+            for (std::size_t e = 0; e < g.group_expert[r].size(); ++e) {
+              const auto w = old_weights.find({snap.id, layer.layer, g.kind, static_cast<std::int64_t>(r),
+                                               static_cast<std::int64_t>(e)});
+              REQUIRE(w != old_weights.end());
+              CHECK(g.group_expert[r][e] == w->second);
+              ++weights;
+            }
+          }
+        }
+      }
+    }
+  }
+  CHECK(weights == old_weights.size());
+  CHECK(groups == old_mi.size());
 }
 
 TEST_CASE("e2e migration: a migrated database and a fresh one have the same schema") {
