@@ -7,13 +7,13 @@
 
 namespace moexp::train {
 
-void save_checkpoint(const std::filesystem::path& path, models::ResNet& model, torch::optim::Optimizer* optimizer,
+void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
                      const CheckpointInfo& info) {
   // Streamed through our own writer: torch's file writer aborts the process when the disk fills up.
   core::stream_file_atomic(path, [&](const core::ByteSink& sink) {
     torch::serialize::OutputArchive archive;
     torch::serialize::OutputArchive model_archive;
-    model->save(model_archive);
+    model.save(model_archive);
     archive.write("model", model_archive);
     if (optimizer != nullptr) {
       torch::serialize::OutputArchive optimizer_archive;
@@ -31,7 +31,7 @@ void save_checkpoint(const std::filesystem::path& path, models::ResNet& model, t
   });
 }
 
-CheckpointInfo load_checkpoint(const std::filesystem::path& path, models::ResNet& model,
+CheckpointInfo load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
                                torch::optim::Optimizer* optimizer) {
   if (!std::filesystem::is_regular_file(path)) {
     throw InputError(fmt::format("{}: checkpoint not found", path.string()));
@@ -42,7 +42,7 @@ CheckpointInfo load_checkpoint(const std::filesystem::path& path, models::ResNet
     archive.load_from(path.string());
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
-    model->load(model_archive);
+    model.load(model_archive);
     if (optimizer != nullptr) {
       torch::serialize::InputArchive optimizer_archive;
       archive.read("optimizer", optimizer_archive);

@@ -1,8 +1,6 @@
 // Checkpoints: model (incl. BN statistics and hard-constraint buffers), optimizer, epoch, RNG state, config hash.
 #pragma once
 
-#include "models/resnet.hpp"
-
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -17,12 +15,12 @@ struct CheckpointInfo {
 };
 
 // Save atomically (temp + rename) to `path`.
-void save_checkpoint(const std::filesystem::path& path, models::ResNet& model, torch::optim::Optimizer* optimizer,
+void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
                      const CheckpointInfo& info);
 
 // Load `path` into `model` (and `optimizer` when given). Throws InputError naming the file when it is unreadable,
 // corrupt or does not fit the model (a checkpoint of another config).
-CheckpointInfo load_checkpoint(const std::filesystem::path& path, models::ResNet& model,
+CheckpointInfo load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
                                torch::optim::Optimizer* optimizer);
 
 } // namespace moexp::train

@@ -8,9 +8,9 @@
 #include "report/evaluation_view.hpp"
 #include "store/result_store.hpp"
 #include "train/checkpoint.hpp"
+#include "train/classification_task.hpp"
 #include "train/device.hpp"
 #include "train/run.hpp"
-#include "train/trainer.hpp"
 
 #include <fmt/format.h>
 
@@ -169,7 +169,7 @@ int run_evaluate(const EvaluateRequest& req) {
   torch::manual_seed(static_cast<std::uint64_t>(cfg.train.seed));
   models::ResNet model(cfg, data.channels, data.num_classes);
   model->to(device);
-  const auto info = load_checkpoint(t.checkpoint, model, nullptr);
+  const auto info = load_checkpoint(t.checkpoint, *model, nullptr);
   const auto exec = resolve_execution(cfg.train.precision, cfg.train.memory_format, device);
   if (exec.channels_last) {
     to_channels_last(*model);

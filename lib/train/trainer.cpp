@@ -4,8 +4,8 @@
 #include "core/error.hpp"
 #include "data/batches.hpp"
 #include "train/checkpoint.hpp"
+#include "train/classification_task.hpp"
 #include "train/device.hpp"
-#include "train/routing_stats.hpp"
 
 #include <fmt/format.h>
 
@@ -73,20 +73,25 @@ double learning_rate(const config::TrainConfig& t, std::int64_t epoch) {
   return t.lr;
 }
 
-Trainer::Trainer(const config::ExperimentConfig& cfg, const data::DataSplits& data, const torch::Device& device)
-    : m_cfg(cfg), m_data(data), m_device(device) {
-  torch::manual_seed(static_cast<std::uint64_t>(cfg.train.seed));
-  m_model = models::ResNet(cfg, data.channels, data.num_classes);
-  m_model->to(device);
+Trainer::Trainer(const config::ExperimentConfig& cfg, const TaskFactory& make_task, const torch::Device& device)
+    : m_cfg(cfg), m_device(device) {
   m_exec = resolve_execution(cfg.train.precision, cfg.train.memory_format, device);
+  torch::manual_seed(static_cast<std::uint64_t>(cfg.train.seed));
+  m_task = make_task(m_exec);
   if (m_exec.channels_last) {
-    to_channels_last(*m_model);
+    to_channels_last(m_task->model());
   }
-  m_optimizer = make_optimizer(cfg.train, m_model->parameters());
+  m_optimizer = make_optimizer(cfg.train, m_task->model().parameters());
 }
 
+Trainer::Trainer(const config::ExperimentConfig& cfg, const data::DataSplits& data, const torch::Device& device)
+    : Trainer(
+          cfg,
+          [&](const Execution& exec) { return std::make_unique<ClassificationTask>(cfg, data, device, exec); },
+          device) {}
+
 std::int64_t Trainer::restore(const std::filesystem::path& path) {
-  auto info = load_checkpoint(path, m_model, m_optimizer.get());
+  auto info = load_checkpoint(path, m_task->model(), m_optimizer.get());
   const auto hash = config::config_hash(m_cfg);
   if (info.config_hash != hash) {
     throw InputError(fmt::format("{}: the checkpoint was written for another config (hash {}, this run's is {}); "
@@ -102,7 +107,7 @@ std::int64_t Trainer::restore(const std::filesystem::path& path) {
   }
   m_epochs_done = info.epoch;
   if (m_exec.channels_last) {
-    to_channels_last(*m_model);
+    to_channels_last(m_task->model());
   }
   return m_epochs_done;
 }
@@ -111,12 +116,10 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
                        core::ProgressBar* progress) {
   using clock = std::chrono::steady_clock;
   const auto& t = m_cfg.train;
-  const auto& train_set = m_data.train;
-  const std::int64_t n = train_set.size();
+  auto& task = *m_task;
+  auto& model = task.model();
+  const std::int64_t n = task.train_examples();
   const std::int64_t batches = (n + t.batch_size - 1) / t.batch_size;
-  const auto augmentation = data::training_augmentation(m_data, m_cfg.data.augment);
-  const std::int64_t num_experts = m_cfg.moe.enabled ? m_cfg.moe.num_experts : 0;
-  const ClassGroups groups(m_data, m_device, m_cfg.moe.collapse_share);
   const auto dopts = torch::TensorOptions().dtype(torch::kDouble).device(m_device);
 
   FitResult result{"finished", m_epochs_done, ""};
@@ -125,14 +128,12 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
     torch::manual_seed(noise_seed(t.seed, epoch));
     const double lr = learning_rate(t, epoch - 1);
     set_learning_rate(*m_optimizer, lr);
-    m_model->train();
+    model.train();
     auto order = data::epoch_permutation(n, t.seed, epoch);
     auto gen = data::epoch_generator(t.seed, epoch, 2);
-    RoutingAccumulator routing(m_model->moe_positions(), num_experts, groups.labels());
+    task.begin_epoch();
     auto loss_sum = torch::zeros({}, dopts);
     auto aux_sum = torch::zeros({}, dopts);
-    auto correct = torch::zeros({}, dopts.dtype(torch::kLong));
-    auto correct_top5 = torch::zeros({}, dopts.dtype(torch::kLong));
     if (progress != nullptr) {
       progress->start(fmt::format("epoch {}/{}", epoch, t.epochs), batches);
     }
@@ -144,43 +145,28 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
         return {"interrupted", m_epochs_done, "stopped by a signal"};
       }
       auto idx = order.narrow(0, b * t.batch_size, std::min(t.batch_size, n - b * t.batch_size));
-      auto x = data::make_batch(train_set, idx, m_data, augmentation, gen, m_device);
-      if (m_exec.channels_last) {
-        x = x.contiguous(at::MemoryFormat::ChannelsLast);
-      }
-      auto y = train_set.labels_n.index_select(0, idx).to(m_device);
-      models::ModelOutput out;
-      torch::Tensor ce, loss;
-      {
-        AutocastScope autocast(m_exec.bf16, m_device);
-        out = m_model->forward(x);
-        ce = torch::nn::functional::cross_entropy(out.logits_bn, y);
-        loss = ce + out.aux_loss;
-      }
+      const BatchLoss batch = task.train_batch(idx, gen);
+      auto loss = batch.task_loss + batch.aux_loss;
       clear_gradients(*m_optimizer);
       loss.backward();
       m_optimizer->step();
 
-      loss_sum += ce.detach().to(torch::kDouble) * static_cast<double>(idx.size(0));
-      aux_sum += out.aux_loss.detach().to(torch::kDouble);
-      correct += (out.logits_bn.detach().argmax(1) == y).sum();
-      correct_top5 += top_k_hits(out.logits_bn.detach(), y, 5).sum();
-      routing.add(out.routing, groups.labels_bg(y));
+      loss_sum += batch.task_loss.detach().to(torch::kDouble) * static_cast<double>(batch.examples);
+      aux_sum += batch.aux_loss.detach().to(torch::kDouble);
       if ((b + 1) % kSyncEvery == 0 || b + 1 == batches) {
-        const double seen = static_cast<double>(std::min(n, (b + 1) * t.batch_size));
-        const double mean_loss = loss_sum.item<double>() / seen;
+        const auto seen = std::min(n, (b + 1) * t.batch_size);
+        const double mean_loss = loss_sum.item<double>() / static_cast<double>(seen);
         const double aux = aux_sum.item<double>();
         if (!std::isfinite(mean_loss) || !std::isfinite(aux)) {
           if (progress != nullptr) {
             progress->finish();
           }
           return {"diverged", m_epochs_done,
-                  fmt::format("non-finite loss in epoch {} by batch {} (cross-entropy {}, aux {})", epoch, b + 1,
-                              mean_loss, aux)};
+                  fmt::format("non-finite loss in epoch {} by batch {} ({} {}, aux {})", epoch, b + 1,
+                              task.loss_name(), mean_loss, aux)};
         }
         if (progress != nullptr) {
-          progress->update(b + 1, fmt::format("loss {:.4f} acc {:.2f}%", mean_loss,
-                                              100.0 * static_cast<double>(correct.item<std::int64_t>()) / seen));
+          progress->update(b + 1, fmt::format("loss {:.4f} {}", mean_loss, task.progress_text(seen)));
         }
       }
     }
@@ -188,27 +174,28 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
       progress->finish();
     }
     const double train_seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
-    EvalResult test =
-        evaluate(m_model, m_data.test, m_data, m_device, {t.eval_batch_size, m_cfg.moe.collapse_share, false, m_exec.bf16, m_exec.channels_last});
+    SplitFigures trained = task.end_epoch();
+    SplitFigures test = task.evaluate_test();
 
     EpochRecord rec;
     rec.epoch = static_cast<int>(epoch);
     rec.set("train", "loss", loss_sum.item<double>() / static_cast<double>(n));
-    rec.set("train", "acc", static_cast<double>(correct.item<std::int64_t>()) / static_cast<double>(n));
-    rec.set("train", "top5_acc", static_cast<double>(correct_top5.item<std::int64_t>()) / static_cast<double>(n));
-    rec.set("test", "loss", test.loss);
-    rec.set("test", "acc", test.accuracy);
-    rec.set("test", "top5_acc", test.top5_accuracy);
+    for (const auto& [name, value] : trained.metrics) {
+      rec.set("train", name, value);
+    }
+    for (const auto& [name, value] : test.metrics) {
+      rec.set("test", name, value);
+    }
     rec.set("", kAuxLossMetric, aux_sum.item<double>() / static_cast<double>(batches));
     rec.set("", kLrMetric, lr);
     rec.set("", kSecondsMetric, std::chrono::duration<double>(clock::now() - epoch_start).count());
     rec.set("", kImagesPerSecondMetric, static_cast<double>(n) / train_seconds);
-    rec.train_routing = routing.summarize();
+    rec.train_routing = std::move(trained.routing);
     rec.test_routing = std::move(test.routing);
     sink.record_epoch(rec);
     m_epochs_done = epoch;
     if (!checkpoint.empty()) {
-      save_checkpoint(checkpoint, m_model, m_optimizer.get(), {epoch, config::config_hash(m_cfg), m_run_uid});
+      save_checkpoint(checkpoint, model, m_optimizer.get(), {epoch, config::config_hash(m_cfg), m_run_uid});
     }
     result.epochs_done = epoch;
   }

@@ -1,7 +1,10 @@
+#include "train/classification_task.hpp"
+
 #include "data/batches.hpp"
 #include "train/device.hpp"
 #include "train/routing_stats.hpp"
-#include "train/trainer.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 
@@ -95,6 +98,65 @@ EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::
     r.per_sample.push_back({torch::cat(logits), torch::cat(weights), torch::cat(chosen)});
   }
   return r;
+}
+
+ClassificationTask::ClassificationTask(const config::ExperimentConfig& cfg, const data::DataSplits& data,
+                                       const torch::Device& device, const Execution& exec)
+    : m_cfg(cfg), m_data(data), m_device(device), m_exec(exec),
+      m_model(models::ResNet(cfg, data.channels, data.num_classes)),
+      m_augmentation(data::training_augmentation(data, cfg.data.augment)),
+      m_groups(data, device, cfg.moe.collapse_share) {
+  m_model->to(device);
+}
+
+void ClassificationTask::begin_epoch() {
+  const std::int64_t num_experts = m_cfg.moe.enabled ? m_cfg.moe.num_experts : 0;
+  m_routing.emplace(m_model->moe_positions(), num_experts, m_groups.labels());
+  const auto counts = torch::TensorOptions().dtype(torch::kLong).device(m_device);
+  m_correct = torch::zeros({}, counts);
+  m_correct_top5 = torch::zeros({}, counts);
+}
+
+BatchLoss ClassificationTask::train_batch(const torch::Tensor& idx_b, torch::Generator& augment) {
+  auto x = data::make_batch(m_data.train, idx_b, m_data, m_augmentation, augment, m_device);
+  if (m_exec.channels_last) {
+    x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  }
+  auto y = m_data.train.labels_n.index_select(0, idx_b).to(m_device);
+  models::ModelOutput out;
+  torch::Tensor ce;
+  {
+    AutocastScope autocast(m_exec.bf16, m_device);
+    out = m_model->forward(x);
+    ce = torch::nn::functional::cross_entropy(out.logits_bn, y);
+  }
+  const auto logits_bc = out.logits_bn.detach();
+  m_correct += (logits_bc.argmax(1) == y).sum();
+  m_correct_top5 += top_k_hits(logits_bc, y, 5).sum();
+  m_routing->add(out.routing, m_groups.labels_bg(y));
+  return {ce, out.aux_loss, idx_b.size(0)};
+}
+
+std::string ClassificationTask::progress_text(std::int64_t seen) {
+  return fmt::format("acc {:.2f}%", 100.0 * static_cast<double>(m_correct.item<std::int64_t>()) /
+                                        static_cast<double>(seen));
+}
+
+SplitFigures ClassificationTask::end_epoch() {
+  const auto n = static_cast<double>(m_data.train.size());
+  SplitFigures figures;
+  figures.metrics = {{"acc", static_cast<double>(m_correct.item<std::int64_t>()) / n},
+                     {"top5_acc", static_cast<double>(m_correct_top5.item<std::int64_t>()) / n}};
+  figures.routing = m_routing->summarize();
+  m_routing.reset();
+  return figures;
+}
+
+SplitFigures ClassificationTask::evaluate_test() {
+  EvalResult test = evaluate(m_model, m_data.test, m_data, m_device,
+                             {m_cfg.train.eval_batch_size, m_cfg.moe.collapse_share, false, m_exec.bf16,
+                              m_exec.channels_last});
+  return {{{"loss", test.loss}, {"acc", test.accuracy}, {"top5_acc", test.top5_accuracy}}, std::move(test.routing)};
 }
 
 } // namespace moexp::train
