@@ -271,9 +271,11 @@ INSERT INTO metric_names (split, name) SELECT DISTINCT split, name FROM epoch_me
     // kind (formerly layer_stats.class_mi ... superclass_mi_control), group_expert the group x expert mean weights
     // (formerly class_expert and superclass_expert). Kinds are numbered so that the rows stay as small as those of
     // the tables they replace. Tokens per group are not stored: they are a property of the split's labels, the same
-    // in every epoch's snapshot. Two indexes stop costing every epoch's commit pages:
-    // epoch_metrics_series goes (a run's final epoch and a metric's last value walk the primary key backwards from
-    // the run's last epoch), and snapshots_by_evaluation becomes partial (a training snapshot has no evaluation).
+    // in every epoch's snapshot. epoch_metrics is rebuilt without its series index and with its split CHECK written
+    // as comparisons (SQLite builds a temporary b-tree for each statement that checks a three-value IN list); a
+    // run's final epoch and a metric's last value walk its primary key backwards from the run's last epoch.
+    // snapshots_by_evaluation becomes partial (a training snapshot has no evaluation). Together these keep an
+    // epoch's commit about as cheap as schema 4's (bench/RESULTS.md).
     R"sql(
 CREATE TABLE group_kinds (
   id   INTEGER PRIMARY KEY,
@@ -313,7 +315,19 @@ DROP TABLE class_expert;
 DROP TABLE superclass_expert;
 
 
-DROP INDEX epoch_metrics_series;
+CREATE TABLE epoch_metrics_v6 (
+  run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  epoch  INTEGER NOT NULL,
+  split  TEXT NOT NULL CHECK (split = 'train' OR split = 'test' OR split = ''),
+  name   TEXT NOT NULL,
+  value  REAL NOT NULL,
+  PRIMARY KEY (run_id, epoch, split, name)
+) WITHOUT ROWID;
+INSERT INTO epoch_metrics_v6 (run_id, epoch, split, name, value)
+  SELECT run_id, epoch, split, name, value FROM epoch_metrics;
+DROP TABLE epoch_metrics;
+ALTER TABLE epoch_metrics_v6 RENAME TO epoch_metrics;
+CREATE INDEX epoch_metrics_best_test_acc ON epoch_metrics (run_id, value) WHERE split = 'test' AND name = 'acc';
 DROP INDEX snapshots_by_evaluation;
 CREATE INDEX snapshots_by_evaluation ON routing_snapshots (evaluation_id) WHERE evaluation_id IS NOT NULL;
 )sql",

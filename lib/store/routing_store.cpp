@@ -11,6 +11,13 @@
 namespace moexp::store {
 
 std::int64_t ResultStore::group_kind_id(const std::string& kind) {
+  // The kinds every database has since migration 6, without a lookup.
+  if (kind == kClassGroup) {
+    return 1;
+  }
+  if (kind == kSuperclassGroup) {
+    return 2;
+  }
   for (int attempt = 0;; ++attempt) {
     Statement& find = m_db->prepared("SELECT id FROM group_kinds WHERE name = ?");
     find.bind_all(kind);
