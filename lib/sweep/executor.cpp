@@ -1,4 +1,5 @@
 #include "sweep/executor.hpp"
+#include "sweep/settle.hpp"
 
 #include "core/clock.hpp"
 #include "core/host.hpp"
@@ -184,26 +185,21 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
   } else {
     outcome = "failed";
   }
-  // The child could not record its own end (killed, crashed, timed out): record it here.
-  if (status == store::kRunning || (outcome == "timeout" && status != store::kFailed) ||
-      (outcome == "interrupted" && status != store::kInterrupted)) {
-    std::string why = outcome == "timeout" ? fmt::format("timed out after {:.0f} s", m_options.timeout_s)
-                      : exit.signal       ? fmt::format("killed by signal {}", *exit.signal)
-                                          : core::last_line(tail);
-    m_store.finish_run(job.item.run_id, outcome == "interrupted" ? store::kInterrupted : store::kFailed, why);
-  }
-  m_store.record_attempt({job.item.run_id, m_options.sweep_id, job.started_at, seconds, job.slot->name,
-                          exit.exit_code ? std::optional<std::int64_t>(*exit.exit_code) : std::nullopt,
-                          exit.signal ? std::optional<std::int64_t>(*exit.signal) : std::nullopt, outcome, tail});
-  m_store.release_claim(job.item.run_id);
-  const bool retry =
-      is_retryable(outcome) && !stopping && m_store.attempt_count(job.item.run_id) <= m_options.retries;
-  summary.count(outcome, retry);
-  if (retry) {
+  const std::string why = outcome == "timeout" ? fmt::format("timed out after {:.0f} s", m_options.timeout_s)
+                          : exit.signal       ? fmt::format("killed by signal {}", *exit.signal)
+                                              : core::last_line(tail);
+  const EndedAttempt ended{job.item,
+                           job.slot->name,
+                           job.started_at,
+                           seconds,
+                           exit.exit_code ? std::optional<std::int64_t>(*exit.exit_code) : std::nullopt,
+                           exit.signal ? std::optional<std::int64_t>(*exit.signal) : std::nullopt,
+                           outcome,
+                           tail,
+                           why};
+  const SettleRules rules{m_store, m_options.sweep_id, m_options.retries, m_on_event};
+  if (settle_attempt(rules, ended, !stopping, summary, [&] { m_store.release_claim(job.item.run_id); })) {
     queue.push_back(job.item);
-  }
-  if (m_on_event) {
-    m_on_event({ExecutorEvent::Kind::ended, job.item.run_id, job.item.label, job.slot->name, outcome, seconds, retry});
   }
 }
 

@@ -1,4 +1,5 @@
 #include "sweep/slurm_executor.hpp"
+#include "sweep/settle.hpp"
 
 #include "core/atomic_file.hpp"
 #include "core/clock.hpp"
@@ -96,34 +97,29 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
     code = record->exit_code;
     sig = record->signal;
   }
-  // The run could not record its own end (never started, killed, timed out): record it here.
-  auto row = m_store.find_run(task.run_id);
-  if (row && (row->status == store::kRunning || row->status == store::kPending) &&
-      (outcome == "failed" || outcome == "timeout" || outcome == "interrupted")) {
-    std::string why = outcome == "timeout"       ? fmt::format("Slurm ended task {}_{}: time limit", task.array_job_id,
-                                                               task.task_index)
-                      : outcome == "interrupted" ? fmt::format("Slurm task {}_{} cancelled", task.array_job_id,
-                                                               task.task_index)
-                      : !core::last_line(tail).empty() ? core::last_line(tail)
-                                                       : fmt::format("Slurm task {}_{} ended {}{}", task.array_job_id,
-                                                                     task.task_index, state,
-                                                                     record && !record->reason.empty() &&
-                                                                             record->reason != "None"
-                                                                         ? " (" + record->reason + ")"
-                                                                         : "");
-    m_store.finish_run(task.run_id, outcome == "interrupted" ? store::kInterrupted : store::kFailed, why);
-  }
-  const std::string slot = fmt::format("slurm {}_{}", task.array_job_id, task.task_index);
-  m_store.record_attempt({task.run_id, m_options.sweep_id, task.started_at.empty() ? task.submitted_at : task.started_at,
-                          seconds, slot, code, sig, outcome, tail});
-  m_store.settle_slurm_task(task.id, state, outcome);
-  const bool again = is_retryable(outcome) && retry && m_store.attempt_count(task.run_id) <= m_options.retries;
-  summary.count(outcome, again);
-  if (again) {
-    retries.push_back({task.run_id, label_of(task.run_id)});
-  }
-  if (m_on_event) {
-    m_on_event({ExecutorEvent::Kind::ended, task.run_id, label_of(task.run_id), slot, outcome, seconds, again});
+  const std::string why = outcome == "timeout"       ? fmt::format("Slurm ended task {}_{}: time limit", task.array_job_id,
+                                                                   task.task_index)
+                          : outcome == "interrupted" ? fmt::format("Slurm task {}_{} cancelled", task.array_job_id,
+                                                                   task.task_index)
+                          : !core::last_line(tail).empty() ? core::last_line(tail)
+                                                           : fmt::format("Slurm task {}_{} ended {}{}", task.array_job_id,
+                                                                         task.task_index, state,
+                                                                         record && !record->reason.empty() &&
+                                                                                 record->reason != "None"
+                                                                             ? " (" + record->reason + ")"
+                                                                             : "");
+  const EndedAttempt ended{{task.run_id, label_of(task.run_id)},
+                           fmt::format("slurm {}_{}", task.array_job_id, task.task_index),
+                           task.started_at.empty() ? task.submitted_at : task.started_at,
+                           seconds,
+                           code,
+                           sig,
+                           outcome,
+                           tail,
+                           why};
+  const SettleRules rules{m_store, m_options.sweep_id, m_options.retries, m_on_event};
+  if (settle_attempt(rules, ended, retry, summary, [&] { m_store.settle_slurm_task(task.id, state, outcome); })) {
+    retries.push_back(ended.item);
   }
 }
 

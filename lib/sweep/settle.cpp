@@ -1,0 +1,37 @@
+#include "sweep/settle.hpp"
+
+namespace moexp::sweep {
+
+bool end_unrecorded(const std::string& status, const std::string& outcome) {
+  if (outcome == "finished" || outcome == "diverged") {
+    return false;
+  }
+  if (status == store::kRunning || status == store::kPending) {
+    return true;
+  }
+  return outcome == "timeout" && status != store::kFailed;
+}
+
+bool settle_attempt(const SettleRules& rules, const EndedAttempt& ended, bool may_retry, SweepSummary& summary,
+                    const std::function<void()>& after_record) {
+  const std::int64_t run_id = ended.item.run_id;
+  const auto row = rules.store.find_run(run_id);
+  if (row && end_unrecorded(row->status, ended.outcome)) {
+    rules.store.finish_run(run_id, ended.outcome == "interrupted" ? store::kInterrupted : store::kFailed, ended.why);
+  }
+  rules.store.record_attempt({run_id, rules.sweep_id, ended.started_at, ended.seconds, ended.slot, ended.exit_code,
+                              ended.signal, ended.outcome, ended.stderr_tail});
+  if (after_record) {
+    after_record();
+  }
+  const bool retry =
+      is_retryable(ended.outcome) && may_retry && rules.store.attempt_count(run_id) <= rules.retries;
+  summary.count(ended.outcome, retry);
+  if (rules.on_event) {
+    rules.on_event(
+        {ExecutorEvent::Kind::ended, run_id, ended.item.label, ended.slot, ended.outcome, ended.seconds, retry});
+  }
+  return retry;
+}
+
+} // namespace moexp::sweep

@@ -1,0 +1,97 @@
+#include "store/result_store.hpp"
+#include "sweep/settle.hpp"
+
+#include <doctest/doctest.h>
+
+#include <vector>
+
+using namespace moexp;
+using namespace moexp::sweep;
+
+namespace {
+
+struct Fixture {
+  store::ResultStore db{":memory:"};
+  std::vector<ExecutorEvent> events;
+  std::function<void(const ExecutorEvent&)> on_event = [this](const ExecutorEvent& e) { events.push_back(e); };
+  std::int64_t run = 0;
+
+  explicit Fixture(const std::string& status) {
+    run = db.create_pending_run({"r", "", "hash", {}, "", "", 0, {}});
+    if (status != store::kPending) {
+      REQUIRE(db.claim_run(run, store::kPending, std::nullopt));
+      if (status != store::kRunning) {
+        db.finish_run(run, status, status == store::kFinished ? "" : "the child's own words");
+      }
+    }
+  }
+
+  EndedAttempt ended(const std::string& outcome) const {
+    return {{run, "label"}, "cpu0", "2026-12-02T10:00:00Z", 2.5, 1, std::nullopt, outcome, "tail", "what ended it"};
+  }
+};
+
+} // namespace
+
+TEST_CASE("settle: end_unrecorded - the child's own record stands unless it could not write one") {
+  for (const char* outcome : {"finished", "diverged"}) {
+    CHECK_FALSE(end_unrecorded(store::kRunning, outcome));
+  }
+  for (const char* outcome : {"failed", "timeout", "interrupted"}) {
+    CHECK(end_unrecorded(store::kRunning, outcome));
+    CHECK(end_unrecorded(store::kPending, outcome));  // never started (a Slurm task cancelled while queued)
+    CHECK_FALSE(end_unrecorded(store::kFailed, outcome));
+  }
+  CHECK(end_unrecorded(store::kInterrupted, "timeout"));  // moexp caught the time limit's SIGTERM
+  CHECK_FALSE(end_unrecorded(store::kInterrupted, "interrupted"));
+  CHECK_FALSE(end_unrecorded(store::kInterrupted, "failed"));
+}
+
+TEST_CASE("settle: a killed child's run is marked failed with the backend's words, recorded and retried once") {
+  Fixture f(store::kRunning);
+  bool after = false;
+  const SettleRules rules{f.db, std::nullopt, 1, f.on_event};
+  SweepSummary summary;
+  CHECK(settle_attempt(rules, f.ended("failed"), true, summary, [&] {
+    after = true;
+    CHECK(f.db.attempt_count(f.run) == 1);  // the attempt is recorded before the backend's own step
+  }));
+  CHECK(after);
+  CHECK(f.db.find_run(f.run)->status == store::kFailed);
+  CHECK(f.db.find_run(f.run)->error == "what ended it");
+  CHECK(summary.attempts == 1);
+  CHECK(summary.failed == 0);  // it will be retried
+  REQUIRE(f.events.size() == 1);
+  CHECK(f.events[0].kind == ExecutorEvent::Kind::ended);
+  CHECK(f.events[0].outcome == "failed");
+  CHECK(f.events[0].will_retry);
+  // The second failure is over the budget of one retry.
+  CHECK_FALSE(settle_attempt(rules, f.ended("failed"), true, summary));
+  CHECK(summary.failed == 1);
+  CHECK_FALSE(f.events.back().will_retry);
+}
+
+TEST_CASE("settle: a finished run keeps its row, an interrupted one is never retried, a stop forbids retries") {
+  {
+    Fixture f(store::kFinished);
+    SweepSummary summary;
+    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended("finished"), true, summary));
+    CHECK(f.db.find_run(f.run)->status == store::kFinished);
+    CHECK(summary.finished == 1);
+  }
+  {
+    Fixture f(store::kRunning);
+    SweepSummary summary;
+    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended("interrupted"), true, summary));
+    CHECK(f.db.find_run(f.run)->status == store::kInterrupted);
+    CHECK(summary.interrupted == 1);
+  }
+  {
+    Fixture f(store::kInterrupted);  // the time limit's SIGTERM was caught and recorded as an interruption
+    SweepSummary summary;
+    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended("timeout"), false, summary));
+    CHECK(f.db.find_run(f.run)->status == store::kFailed);
+    CHECK(f.db.find_run(f.run)->error == "what ended it");
+    CHECK(summary.failed == 1);  // retryable, but the sweep is stopping
+  }
+}
