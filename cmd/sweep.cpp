@@ -3,6 +3,7 @@
 // moexp sweep status SPEC|NAME [--db PATH]
 #include "commands.hpp"
 
+#include "config/sweep_backends.hpp"
 #include "core/error.hpp"
 #include "sweep/run_sweep.hpp"
 
@@ -29,7 +30,7 @@ Action setup_sweep(CLI::App& app) {
   auto parallelism = std::make_shared<std::int64_t>(0);
   auto* backend_opt = app.add_option("--backend", *backend, "where runs execute: local child processes or a Slurm "
                                                             "job array (overrides executor.backend)")
-                          ->check(CLI::IsMember({"local", "slurm"}));
+                          ->check(CLI::IsMember(config::sweep_backend_names()));
   auto* partition_opt = app.add_option("--partition", *partition, "Slurm partition (overrides slurm.partition)");
   auto* parallelism_opt =
       app.add_option("--array-parallelism", *parallelism, "Slurm: at most N tasks at once (overrides "

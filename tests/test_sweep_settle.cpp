@@ -1,4 +1,6 @@
 #include "store/result_store.hpp"
+#include "config/sweep_backends.hpp"
+#include "sweep/run_sweep.hpp"
 #include "sweep/settle.hpp"
 
 #include <doctest/doctest.h>
@@ -94,4 +96,14 @@ TEST_CASE("settle: a finished run keeps its row, an interrupted one is never ret
     CHECK(f.db.find_run(f.run)->error == "what ended it");
     CHECK(summary.failed == 1);  // retryable, but the sweep is stopping
   }
+}
+
+TEST_CASE("sweep backends: every backend of the registry has a runner, and only those names are accepted") {
+  for (const auto& backend : config::kSweepBackends) {
+    CHECK(has_backend_runner(backend.name));
+    CHECK(config::find_sweep_backend(backend.name) == &backend);
+  }
+  CHECK_FALSE(has_backend_runner("pbs"));
+  CHECK(config::find_sweep_backend("pbs") == nullptr);
+  CHECK(config::sweep_backend_choices() == "\"local\" or \"slurm\"");
 }

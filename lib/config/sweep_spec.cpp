@@ -1,5 +1,7 @@
 #include "config/sweep_spec.hpp"
 
+#include "config/sweep_backends.hpp"
+
 #include "config/toml_values.hpp"
 #include "core/error.hpp"
 #include "core/hash.hpp"
@@ -147,8 +149,8 @@ public:
         e.timeout_s = *seconds;
       } else if (key == "backend") {
         auto s = node.as_string();
-        if (s == nullptr || (s->get() != "local" && s->get() != "slurm")) {
-          fail(node.source(), "executor.backend: expected \"local\" or \"slurm\"");
+        if (s == nullptr || find_sweep_backend(s->get()) == nullptr) {
+          fail(node.source(), "executor.backend: expected " + sweep_backend_choices());
         }
         e.backend = s->get();
       } else {

@@ -35,7 +35,7 @@ struct ExecutorSettings {
   std::int64_t threads = 0;         // train.threads of each run; 0: cores / slots
   double timeout_s = 0;             // per-run wall-clock limit (0: none)
   std::int64_t retries = 1;         // extra attempts for a failed run (not for diverged ones)
-  std::string backend = "local";    // local | slurm
+  std::string backend = "local";    // a name in config::kSweepBackends (sweep_backends.hpp)
 };
 
 // The [slurm] table: how array tasks are submitted (docs/sweeps.md). Empty strings leave Slurm's defaults.

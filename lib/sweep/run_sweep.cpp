@@ -2,6 +2,7 @@
 
 #include "config/canonical.hpp"
 #include "config/schema.hpp"
+#include "config/sweep_backends.hpp"
 #include "config/sweep_spec.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
@@ -23,6 +24,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <filesystem>
 #include <thread>
 #include <unistd.h>
@@ -267,69 +269,8 @@ int run_on_slurm(const config::SweepSpec& spec, const Plan& plan, const SweepReq
   return finish_sweep(db, sweep_id, spec.name, summary);
 }
 
-// The command line's overrides obey the same rules as the spec's keys (executor.jobs >= 1, ...).
-void check_overrides(const SweepRequest& req) {
-  auto at_least = [](const std::optional<std::int64_t>& v, const char* option, std::int64_t min) {
-    if (v && *v < min) {
-      throw InputError(fmt::format("sweep: {} {}: expected an integer >= {}", option, *v, min));
-    }
-  };
-  at_least(req.jobs, "--jobs", 1);
-  at_least(req.per_gpu, "--per-gpu", 1);
-  at_least(req.array_parallelism, "--array-parallelism", 1);
-  if (req.gpus) {
-    for (auto id : *req.gpus) {
-      if (id < 0) {
-        throw InputError(fmt::format("sweep: --gpus: {} is not a GPU id (ids are >= 0)", id));
-      }
-    }
-  }
-  if (!req.moexp_exe.empty() && ::access(req.moexp_exe.c_str(), X_OK) != 0) {
-    throw InputError(fmt::format("sweep: --moexp {}: not an executable file", req.moexp_exe));
-  }
-  if (!req.moexp_exe.empty() && fs::is_directory(req.moexp_exe)) {
-    throw InputError(fmt::format("sweep: --moexp {}: is a folder, not the moexp binary", req.moexp_exe));
-  }
-}
-
-// `target` = the command line's `value` when it gave one.
-template <typename T, typename U>
-void override_with(T& target, const std::optional<U>& value) {
-  if (value) {
-    target = *value;
-  }
-}
-
-} // namespace
-
-int run_sweep(const SweepRequest& req) {
-  check_overrides(req);
-  auto spec = config::load_sweep_spec(req.spec);
-  override_with(spec.executor.jobs, req.jobs);
-  override_with(spec.executor.gpus, req.gpus);
-  override_with(spec.executor.per_gpu, req.per_gpu);
-  override_with(spec.executor.backend, req.backend);
-  override_with(spec.slurm.partition, req.partition);
-  override_with(spec.slurm.array_parallelism, req.array_parallelism);
-  spec.slurm.args.insert(spec.slurm.args.end(), req.slurm_args.begin(), req.slurm_args.end());
-  // A dry run plans and prints without the data (it reads no data files); a real sweep needs it before it starts.
-  Plan plan = plan_sweep(spec, req.dry_run ? MissingData::warn : MissingData::refuse);
-  for (const auto& warning : spec.warnings) {
-    fmt::print(stderr, "moexp: warning: {}\n", warning);
-  }
-  for (const auto& missing : plan.missing_data) {
-    fmt::print(stderr, "moexp: warning: {}; the dry run plans without it\n", missing);
-  }
-  if (spec.sample > 0 && static_cast<std::size_t>(spec.sample) > plan.runs.size()) {
-    fmt::print(stderr, "moexp: warning: {}: sample.count = {} exceeds the {} planned runs; all of them run\n",
-               spec.file.string(), spec.sample, plan.runs.size());
-  }
-  if (spec.executor.backend == "slurm") {
-    return run_on_slurm(spec, plan, req);
-  }
-  if (req.detach) {
-    throw InputError("sweep: --detach needs the Slurm backend (--backend slurm)");
-  }
+// The local backend: run the plan's pending runs as child processes on this machine's slots.
+int run_locally(const config::SweepSpec& spec, const Plan& plan, const SweepRequest& req) {
   const auto slots = make_slots(spec.executor.jobs, spec.executor.gpus, spec.executor.per_gpu);
   const std::int64_t cores = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::thread::hardware_concurrency()));
   const std::int64_t threads =
@@ -388,6 +329,103 @@ int run_sweep(const SweepRequest& req) {
   }
   return finish_sweep(db, sweep_id, spec.name, summary);
 }
+
+using BackendRunner = int (*)(const config::SweepSpec&, const Plan&, const SweepRequest&);
+
+// Each backend's runner, by name (one line per entry of config::kSweepBackends), or nullptr.
+BackendRunner find_runner(std::string_view name) {
+  static const std::map<std::string_view, BackendRunner> kRunners = {
+      {"local", run_locally},
+      {"slurm", run_on_slurm},
+  };
+  const auto it = kRunners.find(name);
+  return it == kRunners.end() ? nullptr : it->second;
+}
+
+// "slurm": the backends that detach, for messages.
+std::string detaching_backends() {
+  std::vector<std::string> names;
+  for (const auto& backend : config::kSweepBackends) {
+    if (backend.detaches) {
+      names.emplace_back(backend.name);
+    }
+  }
+  return fmt::format("{}", fmt::join(names, " | "));
+}
+
+// The command line's overrides obey the same rules as the spec's keys (executor.jobs >= 1, ...).
+void check_overrides(const SweepRequest& req) {
+  auto at_least = [](const std::optional<std::int64_t>& v, const char* option, std::int64_t min) {
+    if (v && *v < min) {
+      throw InputError(fmt::format("sweep: {} {}: expected an integer >= {}", option, *v, min));
+    }
+  };
+  at_least(req.jobs, "--jobs", 1);
+  at_least(req.per_gpu, "--per-gpu", 1);
+  at_least(req.array_parallelism, "--array-parallelism", 1);
+  if (req.gpus) {
+    for (auto id : *req.gpus) {
+      if (id < 0) {
+        throw InputError(fmt::format("sweep: --gpus: {} is not a GPU id (ids are >= 0)", id));
+      }
+    }
+  }
+  if (!req.moexp_exe.empty() && ::access(req.moexp_exe.c_str(), X_OK) != 0) {
+    throw InputError(fmt::format("sweep: --moexp {}: not an executable file", req.moexp_exe));
+  }
+  if (!req.moexp_exe.empty() && fs::is_directory(req.moexp_exe)) {
+    throw InputError(fmt::format("sweep: --moexp {}: is a folder, not the moexp binary", req.moexp_exe));
+  }
+}
+
+// `target` = the command line's `value` when it gave one.
+template <typename T, typename U>
+void override_with(T& target, const std::optional<U>& value) {
+  if (value) {
+    target = *value;
+  }
+}
+
+} // namespace
+
+int run_sweep(const SweepRequest& req) {
+  check_overrides(req);
+  auto spec = config::load_sweep_spec(req.spec);
+  override_with(spec.executor.jobs, req.jobs);
+  override_with(spec.executor.gpus, req.gpus);
+  override_with(spec.executor.per_gpu, req.per_gpu);
+  override_with(spec.executor.backend, req.backend);
+  override_with(spec.slurm.partition, req.partition);
+  override_with(spec.slurm.array_parallelism, req.array_parallelism);
+  spec.slurm.args.insert(spec.slurm.args.end(), req.slurm_args.begin(), req.slurm_args.end());
+  // A dry run plans and prints without the data (it reads no data files); a real sweep needs it before it starts.
+  Plan plan = plan_sweep(spec, req.dry_run ? MissingData::warn : MissingData::refuse);
+  for (const auto& warning : spec.warnings) {
+    fmt::print(stderr, "moexp: warning: {}\n", warning);
+  }
+  for (const auto& missing : plan.missing_data) {
+    fmt::print(stderr, "moexp: warning: {}; the dry run plans without it\n", missing);
+  }
+  if (spec.sample > 0 && static_cast<std::size_t>(spec.sample) > plan.runs.size()) {
+    fmt::print(stderr, "moexp: warning: {}: sample.count = {} exceeds the {} planned runs; all of them run\n",
+               spec.file.string(), spec.sample, plan.runs.size());
+  }
+  const auto* backend = config::find_sweep_backend(spec.executor.backend);
+  if (backend == nullptr) {  // the spec and the command line accept only kSweepBackends' names
+    throw InputError(fmt::format("sweep: unknown backend '{}'", spec.executor.backend));
+  }
+  if (req.detach && !backend->detaches) {
+    throw InputError(fmt::format("sweep: --detach needs a backend whose runs go on without this process (--backend {})",
+                                 detaching_backends()));
+  }
+  const BackendRunner runner = find_runner(backend->name);
+  if (runner == nullptr) {
+    throw std::logic_error(fmt::format("sweep backend '{}' has no runner", backend->name));
+  }
+  return runner(spec, plan, req);
+}
+
+bool has_backend_runner(std::string_view name) { return find_runner(name) != nullptr; }
 
 int sweep_status(const std::string& spec_or_name, const std::string& db_path, const std::string& metric_key) {
   std::string name = spec_or_name;

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace moexp::sweep {
@@ -18,7 +19,7 @@ struct SweepRequest {
   bool retry_failed = false;  // rerun failed configs whose retries are used up
   std::string moexp_exe;      // the binary children run (default: this one)
   // Slurm (overrides of the spec's executor.backend and [slurm] table).
-  std::optional<std::string> backend;  // "local" | "slurm"
+  std::optional<std::string> backend;  // a name in config::kSweepBackends
   std::optional<std::string> partition;
   std::optional<std::int64_t> array_parallelism;
   std::vector<std::string> slurm_args;  // appended to [slurm] args
@@ -28,6 +29,9 @@ struct SweepRequest {
 // Plan, record and execute a sweep. Returns 0 when every run finished (or diverged), 1 when some failed, 130 when
 // stopped by a signal. Bad input throws InputError before anything runs.
 int run_sweep(const SweepRequest& request);
+
+// Whether run_sweep has a runner for backend `name` (every entry of config::kSweepBackends must).
+bool has_backend_runner(std::string_view name);
 
 // Print the state of sweep `spec_or_name` (a spec file or a sweep name) from the database, after settling its
 // Slurm tasks that ended since the last look (when it has any and Slurm is reachable). The table shows metric
