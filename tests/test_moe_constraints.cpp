@@ -55,7 +55,7 @@ TEST_CASE("constraints: load loss is zero for k = E, balanced-minimal, and diffe
 }
 
 TEST_CASE("constraints: relative importance accumulates (Imp − B/E)/(B/E) and blocks above tau") {
-  HardConstraint hc("relative", 4, 2, 0.5);
+  HardConstraint hc(moexp::Constraint::relative, 4, 2, 0.5);
   CHECK_FALSE(hc->blocked_experts().any().item<bool>());
   // Batch of 4 all to expert 0 with weight 1: Imp = (4,0,0,0), B/E = 1 -> r = (3,-1,-1,-1)
   hc->update(one_hot_routing({0, 0, 0, 0}, 4));
@@ -70,7 +70,7 @@ TEST_CASE("constraints: relative importance accumulates (Imp − B/E)/(B/E) and 
 }
 
 TEST_CASE("constraints: absolute importance is a running mean of batch shares") {
-  HardConstraint hc("absolute", 4, 1, 0.3);
+  HardConstraint hc(moexp::Constraint::absolute, 4, 1, 0.3);
   hc->update(one_hot_routing({0, 0, 0, 0}, 4));  // share (1,0,0,0)
   hc->update(one_hot_routing({1, 1, 1, 1}, 4));  // share (0,1,0,0) -> mean (0.5,0.5,0,0)
   CHECK(torch::allclose(hc->usage_score() + 0.25, torch::tensor({0.5, 0.5, 0.0, 0.0}, torch::kDouble)));
@@ -81,7 +81,7 @@ TEST_CASE("constraints: absolute importance is a running mean of batch shares") 
 }
 
 TEST_CASE("constraints: the guard never blocks more than E − k experts") {
-  HardConstraint hc("relative", 4, 2, 0.1);
+  HardConstraint hc(moexp::Constraint::relative, 4, 2, 0.1);
   // Usage (3, 1, 0.5, -1)... built from routings: force r over tau for three experts.
   hc->update(one_hot_routing({0, 0, 1, 2}, 4));  // Imp (2,1,1,0): r = (1, 0, 0, -1)
   hc->update(one_hot_routing({0, 1, 1, 2}, 4));  // Imp (1,2,1,0): r = (1, 1, 0, -2)
@@ -89,13 +89,13 @@ TEST_CASE("constraints: the guard never blocks more than E − k experts") {
   auto blocked = hc->blocked_experts();
   CHECK(blocked.sum().item<std::int64_t>() == 2);  // three over tau, only E−k = 2 blocked
   CHECK_FALSE(blocked[3].item<bool>());
-  HardConstraint k_equals_e("relative", 2, 2, 0.0);
+  HardConstraint k_equals_e(moexp::Constraint::relative, 2, 2, 0.0);
   k_equals_e->update(one_hot_routing({0, 0}, 2));
   CHECK_FALSE(k_equals_e->blocked_experts().any().item<bool>());
 }
 
 TEST_CASE("constraints: hard state lives in registered buffers") {
-  HardConstraint hc("absolute", 3, 1, 0.3);
+  HardConstraint hc(moexp::Constraint::absolute, 3, 1, 0.3);
   auto buffers = hc->named_buffers();
   CHECK(buffers.contains("usage"));
   CHECK(buffers.contains("steps"));

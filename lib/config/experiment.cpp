@@ -1,14 +1,23 @@
 #include "config/experiment.hpp"
 
+#include "core/constraint_kinds.hpp"
+
 namespace moexp::config {
 
 bool is_soft_constraint(const std::string& kind) {
-  return kind == "importance" || kind == "kl" || kind == "load";
+  const auto* c = find_constraint(kind);
+  return c != nullptr && c->soft;
 }
 
-bool is_hard_constraint(const std::string& kind) { return kind == "relative" || kind == "absolute"; }
+bool is_hard_constraint(const std::string& kind) {
+  const auto* c = find_constraint(kind);
+  return c != nullptr && c->hard;
+}
 
-double default_threshold(const std::string& kind) { return kind == "absolute" ? 0.3 : 0.5; }
+double default_threshold(const std::string& kind) {
+  const auto* c = find_constraint(kind);
+  return c != nullptr ? c->default_threshold : 0.5;
+}
 
 double effective_threshold(const ConstraintConfig& c) {
   return c.threshold >= 0 ? c.threshold : default_threshold(c.kind);

@@ -25,7 +25,7 @@ struct MoeConfig {
 };
 
 struct ConstraintConfig {
-  std::string kind = "importance";  // none | importance | kl | load | relative | absolute
+  std::string kind = "importance";  // a name in kConstraints (core/constraint_kinds.hpp)
   double weight = 0.5;              // weight of the soft auxiliary loss
   double threshold = -1;            // tau of the hard constraints; < 0 means the kind's default (0.5 / 0.3)
 };

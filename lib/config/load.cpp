@@ -3,6 +3,7 @@
 #include "config/data_files.hpp"
 #include "config/schema.hpp"
 #include "config/toml_values.hpp"
+#include "core/constraint_kinds.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 
@@ -196,8 +197,9 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
       }
     }
     std::sort(cfg.moe.position.begin(), cfg.moe.position.end());
-    if (cfg.constraint.kind == "load" && !cfg.moe.noise) {
-      fail("constraint.kind", "the load loss needs moe.noise = true (it is defined through the gate noise)");
+    if (const auto* c = find_constraint(cfg.constraint.kind); c != nullptr && c->needs_noise && !cfg.moe.noise) {
+      fail("constraint.kind",
+           fmt::format("the {} loss needs moe.noise = true (it is defined through the gate noise)", c->name));
     }
     cfg.constraint.threshold = effective_threshold(cfg.constraint);
   }

@@ -1,5 +1,6 @@
 #include "config/schema.hpp"
 
+#include "core/constraint_kinds.hpp"
 #include "core/text.hpp"
 
 #include <fmt/format.h>
@@ -105,7 +106,7 @@ std::vector<KeySpec> make_keys() {
       0.0, 1.0))));
   keys.push_back(bound<&E::constraint, &ConstraintConfig::kind>(
       with_choices(entry("constraint.kind", T::string, "constraint scheme"),
-                   {"none", "importance", "kl", "load", "relative", "absolute"})));
+                   constraint_names())));
   keys.push_back(bound<&E::constraint, &ConstraintConfig::weight>(
       with_range(entry("constraint.weight", T::floating, "weight of the soft auxiliary loss"), 0.0)));
   keys.push_back(bound<&E::constraint, &ConstraintConfig::threshold>(with_range(

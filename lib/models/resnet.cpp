@@ -1,5 +1,6 @@
 #include "models/resnet.hpp"
 
+#include "core/constraint_kinds.hpp"
 #include "core/error.hpp"
 #include "models/blocks.hpp"
 
@@ -43,7 +44,7 @@ moe::MoeLayerOptions layer_options(const config::ExperimentConfig& cfg, std::int
   o.k = cfg.moe.k;
   o.gate = cfg.moe.gate;
   o.noise = cfg.moe.noise;
-  o.constraint = cfg.constraint.kind;
+  o.constraint = find_constraint(cfg.constraint.kind)->id;  // validated by config::load
   o.weight = cfg.constraint.weight;
   o.threshold = config::effective_threshold(cfg.constraint);
   return o;

@@ -40,14 +40,14 @@ torch::Tensor load_loss(const torch::Tensor& clean_logits_be, const torch::Tenso
   return weight * cv_squared(load_e);
 }
 
-HardConstraintImpl::HardConstraintImpl(std::string kind, std::int64_t num_experts, std::int64_t k, double threshold)
-    : m_kind(std::move(kind)), m_num_experts(num_experts), m_k(k), m_threshold(threshold) {
+HardConstraintImpl::HardConstraintImpl(Constraint kind, std::int64_t num_experts, std::int64_t k, double threshold)
+    : m_kind(kind), m_num_experts(num_experts), m_k(k), m_threshold(threshold) {
   m_usage_e = register_buffer("usage", torch::zeros({num_experts}, torch::kFloat64));
   m_steps = register_buffer("steps", torch::zeros({}, torch::kFloat64));
 }
 
 torch::Tensor HardConstraintImpl::usage_score() const {
-  if (m_kind == "absolute") {
+  if (m_kind == Constraint::absolute) {
     return m_usage_e - 1.0 / static_cast<double>(m_num_experts);
   }
   return m_usage_e;
@@ -72,7 +72,7 @@ void HardConstraintImpl::update(const torch::Tensor& weights_be) {
   torch::NoGradGuard no_grad;
   const auto batch = static_cast<double>(weights_be.size(0));
   auto importance_e = weights_be.detach().sum(0).to(m_usage_e.device(), torch::kFloat64);
-  if (m_kind == "relative") {
+  if (m_kind == Constraint::relative) {
     const double uniform = batch / static_cast<double>(m_num_experts);
     m_usage_e.add_((importance_e - uniform) / uniform);
   } else {

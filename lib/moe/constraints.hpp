@@ -3,6 +3,8 @@
 // Shapes: B batch, E experts, K experts chosen per sample.
 #pragma once
 
+#include "core/constraint_kinds.hpp"
+
 #include <torch/torch.h>
 
 #include <string>
@@ -26,8 +28,8 @@ torch::Tensor load_loss(const torch::Tensor& clean_logits_be, const torch::Tenso
 // Hard constraint state and rule (§2.6 relative, §2.7 absolute), active in training only.
 class HardConstraintImpl : public torch::nn::Module {
 public:
-  // `kind` is "relative" or "absolute"; `threshold` is tau.
-  HardConstraintImpl(std::string kind, std::int64_t num_experts, std::int64_t k, double threshold);
+  // `kind` is Constraint::relative or Constraint::absolute; `threshold` is tau.
+  HardConstraintImpl(Constraint kind, std::int64_t num_experts, std::int64_t k, double threshold);
 
   // Experts blocked for this step (bool [E]): usage above tau, but never more than E−k of them (the most
   // over-used are blocked first), so at least k experts stay selectable.
@@ -40,10 +42,10 @@ public:
   // The rule's score per expert: r (relative) or m − 1/E (absolute); blocked when score > tau.
   torch::Tensor usage_score() const;
 
-  const std::string& kind() const { return m_kind; }
+  Constraint kind() const { return m_kind; }
 
 private:
-  std::string m_kind;
+  Constraint m_kind;
   std::int64_t m_num_experts;
   std::int64_t m_k;
   double m_threshold;

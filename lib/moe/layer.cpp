@@ -16,7 +16,7 @@ MoeLayerImpl::MoeLayerImpl(const MoeLayerOptions& options,
   if (!m_shortcut.is_empty()) {
     register_module("shortcut", m_shortcut.ptr());
   }
-  if (options.constraint == "relative" || options.constraint == "absolute") {
+  if (constraint_info(options.constraint).hard) {
     m_hard = register_module("constraint",
                              HardConstraint(options.constraint, options.num_experts, options.k, options.threshold));
   }
@@ -76,11 +76,11 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x_bchw) {
   Routing routing = route(gate_out, x_bchw.size(0));
 
   MoeOutput out;
-  if (is_training() && m_options.constraint == "importance") {
+  if (is_training() && m_options.constraint == Constraint::importance) {
     out.aux_loss = importance_loss(routing.weights_be, m_options.weight);
-  } else if (is_training() && m_options.constraint == "kl") {
+  } else if (is_training() && m_options.constraint == Constraint::kl) {
     out.aux_loss = kl_uniform_loss(routing.weights_be, m_options.weight);
-  } else if (is_training() && m_options.constraint == "load") {
+  } else if (is_training() && m_options.constraint == Constraint::load) {
     out.aux_loss =
         load_loss(gate_out.clean_logits_be, gate_out.logits_be, gate_out.noise_std_be, m_options.k, m_options.weight);
   } else {

@@ -20,7 +20,7 @@ struct MoeLayerOptions {
   std::int64_t k = 2;
   std::string gate = "gap_fc";
   bool noise = true;
-  std::string constraint = "none";  // none | importance | kl | load | relative | absolute
+  Constraint constraint = Constraint::none;
   double weight = 0.5;              // soft constraint weight
   double threshold = 0.5;           // hard constraint tau
 };

@@ -1,0 +1,21 @@
+#include "config/experiment.hpp"
+#include "core/constraint_kinds.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace moexp;
+
+TEST_CASE("constraint kinds: one table names every scheme, its family and its default threshold") {
+  CHECK(constraint_names() == std::vector<std::string>{"none", "importance", "kl", "load", "relative", "absolute"});
+  for (const auto& c : kConstraints) {
+    CHECK(find_constraint(c.name) == &c);
+    CHECK(&constraint_info(c.id) == &c);
+    CHECK_FALSE((c.soft && c.hard));
+    CHECK(config::is_soft_constraint(std::string(c.name)) == c.soft);
+    CHECK(config::is_hard_constraint(std::string(c.name)) == c.hard);
+  }
+  CHECK(find_constraint("Importance") == nullptr);
+  CHECK(constraint_info(Constraint::load).needs_noise);
+  CHECK(config::default_threshold("absolute") == 0.3);
+  CHECK(config::default_threshold("relative") == 0.5);
+}
