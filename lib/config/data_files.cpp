@@ -2,6 +2,7 @@
 
 #include "fetch/catalog.hpp"
 
+#include "core/dataset_kinds.hpp"
 #include "core/error.hpp"
 
 #include <fmt/format.h>
@@ -59,7 +60,8 @@ std::string default_data_path(const std::string& dataset) {
 SplitFiles locate_split_files(const DataConfig& data, const std::string& split, const std::string& where) {
   const fs::path dir = data.path;
   SplitFiles files;
-  if (data.dataset == "fashion_mnist" || data.dataset == "mnist") {
+  const auto* kind = find_dataset_kind(data.dataset);
+  if (kind != nullptr && kind->format == DatasetFormat::idx) {
     const std::string prefix = split == "train" ? "train" : "t10k";
     const std::string hint = fetch_hint(data);
     auto images = idx_file(dir, prefix + "-images-idx3-ubyte");

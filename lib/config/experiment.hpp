@@ -31,7 +31,7 @@ struct ConstraintConfig {
 };
 
 struct DataConfig {
-  std::string dataset = "fashion_mnist";  // fashion_mnist | mnist | cifar10 | cifar100 | synthetic
+  std::string dataset = "fashion_mnist";  // a name in kDatasets (core/dataset_kinds.hpp)
   std::string path;                       // folder with the dataset's files; empty: the dataset's default
   std::int64_t limit_train = 0;           // use only the first N training samples (0 = all)
   std::int64_t limit_test = 0;            // use only the first N test samples (0 = all)

@@ -4,6 +4,7 @@
 #include "config/schema.hpp"
 #include "config/toml_values.hpp"
 #include "core/constraint_kinds.hpp"
+#include "core/dataset_kinds.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 
@@ -208,7 +209,7 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
       fail("train.lr_milestones", "milestones must be strictly increasing");
     }
   }
-  if (cfg.data.dataset == "synthetic") {
+  if (is_generated_dataset(cfg.data.dataset)) {
     cfg.data.path.clear();
     return;
   }

@@ -1,6 +1,7 @@
 #include "config/schema.hpp"
 
 #include "core/constraint_kinds.hpp"
+#include "core/dataset_kinds.hpp"
 #include "core/text.hpp"
 
 #include <fmt/format.h>
@@ -114,7 +115,7 @@ std::vector<KeySpec> make_keys() {
       0.0)));
 
   keys.push_back(bound<&E::data, &DataConfig::dataset>(with_choices(
-      entry("data.dataset", T::string, "dataset"), {"fashion_mnist", "mnist", "cifar10", "cifar100", "synthetic"})));
+      entry("data.dataset", T::string, "dataset"), dataset_kind_names())));
   keys.push_back(bound<&E::data, &DataConfig::path>(
       entry("data.path", T::string, "folder holding the dataset's files")));
   keys.push_back(bound<&E::data, &DataConfig::limit_train>(
@@ -277,10 +278,10 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
     return true;
   }
   if (starts("data.synthetic_")) {
-    return cfg.data.dataset == "synthetic";
+    return is_generated_dataset(cfg.data.dataset);
   }
   if (key == "data.path") {
-    return cfg.data.dataset != "synthetic";
+    return !is_generated_dataset(cfg.data.dataset);
   }
   if (key == "train.momentum") {
     return cfg.train.optimizer == "sgd";

@@ -1,6 +1,7 @@
 #include "data/dataset.hpp"
 
 #include "config/data_files.hpp"
+#include "core/dataset_kinds.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "data/formats.hpp"
@@ -65,7 +66,11 @@ torch::Tensor map_superclasses(const torch::Tensor& labels_n, const std::vector<
 DataSplits load_data(const config::DataConfig& cfg) {
   DataSplits d;
   d.name = cfg.dataset;
-  if (cfg.dataset == "fashion_mnist" || cfg.dataset == "mnist") {
+  const auto* kind = find_dataset_kind(cfg.dataset);
+  if (kind == nullptr) {
+    throw DataError(fmt::format("unknown dataset '{}'", cfg.dataset));
+  }
+  if (kind->format == DatasetFormat::idx) {
     auto train = config::locate_split_files(cfg, "train");
     auto test = config::locate_split_files(cfg, "test");
     d.train = read_idx(train.images.front(), train.labels, 10);
@@ -89,7 +94,7 @@ DataSplits load_data(const config::DataConfig& cfg) {
       d.std = {0.3081};
       d.flip = false;
     }
-  } else if (cfg.dataset == "cifar10" || cfg.dataset == "cifar100") {
+  } else if (kind->format == DatasetFormat::cifar) {
     const bool cifar100 = cfg.dataset == "cifar100";
     d.train = read_cifar(config::locate_split_files(cfg, "train").images, cifar100);
     d.test = read_cifar(config::locate_split_files(cfg, "test").images, cifar100);
@@ -110,7 +115,7 @@ DataSplits load_data(const config::DataConfig& cfg) {
       d.mean = {0.4914, 0.4822, 0.4465};
       d.std = {0.2470, 0.2435, 0.2616};
     }
-  } else if (cfg.dataset == "synthetic") {
+  } else {  // DatasetFormat::generated
     d.train = make_synthetic(cfg.synthetic_train, cfg.synthetic_classes, cfg.synthetic_channels,
                              cfg.synthetic_image_size, 1);
     d.test = make_synthetic(cfg.synthetic_test, cfg.synthetic_classes, cfg.synthetic_channels,
@@ -124,8 +129,6 @@ DataSplits load_data(const config::DataConfig& cfg) {
     d.superclass_names = {"low", "high"};
     d.mean.assign(static_cast<std::size_t>(d.channels), 0.5);
     d.std.assign(static_cast<std::size_t>(d.channels), 0.25);
-  } else {
-    throw DataError(fmt::format("unknown dataset '{}'", cfg.dataset));
   }
   check_labels(d.train, d.num_classes, fmt::format("{} training split in {}", cfg.dataset, cfg.path));
   check_labels(d.test, d.num_classes, fmt::format("{} test split in {}", cfg.dataset, cfg.path));

@@ -1,5 +1,6 @@
 #include "fetch/commands.hpp"
 
+#include "core/dataset_kinds.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/text.hpp"
@@ -24,8 +25,8 @@ int run_data_fetch(const DataFetchRequest& request) {
   for (const auto& name : request.datasets) {  // every name checked before the first download
     if (find_dataset(catalog, name) == nullptr) {
       auto msg = fmt::format("data fetch: unknown dataset '{}'; datasets are {}", name, core::join_alternatives(names));
-      if (name == "synthetic") {
-        msg = "data fetch: 'synthetic' is generated in memory and needs no files";
+      if (is_generated_dataset(name)) {
+        msg = fmt::format("data fetch: '{}' is generated in memory and needs no files", name);
       } else if (auto guess = core::did_you_mean(name, names)) {
         msg += fmt::format(" (did you mean '{}'?)", *guess);
       }
