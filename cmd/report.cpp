@@ -1,7 +1,9 @@
 // moexp report [SWEEP] [--where FILTER] [--by KEYS] [--metrics LIST] [--format FMT] [--out PATH] [--db PATH]
 #include "commands.hpp"
 
+#include "core/text.hpp"
 #include "report/commands.hpp"
+#include "report/render.hpp"
 
 namespace moexp::cli {
 
@@ -14,7 +16,8 @@ Action setup_report(CLI::App& app) {
       ->delimiter(',');
   app.add_option("--metrics", req->metrics, "metrics (default: all): test_acc,best_test_acc,importance_cv,...")
       ->delimiter(',');
-  app.add_option("--format", req->format, "text, markdown, csv, json, latex or html")->capture_default_str();
+  app.add_option("--format", req->format, core::join_alternatives(report::report_formats(), false))
+      ->capture_default_str();
   app.add_option("--out", req->out, "write to this file instead of stdout");
   app.add_option("--compare", req->compare, "paired-by-seed comparison of two schemes (B - A) with a t-test")
       ->expected(2)

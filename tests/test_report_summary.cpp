@@ -89,6 +89,15 @@ TEST_CASE("report: golden outputs in every format") {
   CHECK(html.find("<polyline") != std::string::npos);
   CHECK(html.find("http") == html.find("http://www.w3.org/2000/svg"));  // no network references besides the SVG ns
   CHECK_THROWS_AS(render(t, "pdf", ""), InputError);
+  // Every format of the registry renders through render(), by name and by alias.
+  CHECK(report_formats() == std::vector<std::string>{"text", "markdown", "csv", "json", "latex", "html"});
+  for (const auto& f : report_format_table()) {
+    CHECK(find_report_format(f.name) == &f);
+    CHECK_FALSE(render(t, std::string(f.name), "title").empty());
+  }
+  CHECK(find_report_format("md") == find_report_format("markdown"));
+  CHECK(render(t, "md", "") == render_markdown(t));
+  CHECK(render(t, "html", "title <x>") == html);
 }
 
 TEST_CASE("report compare: the t-test p-value matches tables") {

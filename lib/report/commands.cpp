@@ -105,6 +105,10 @@ std::vector<RunFigures> representative_figures(store::ResultStore& db, const std
 
 int run_report(const ReportRequest& req) {
   check_group_keys(req.by);
+  const ReportFormat* format = find_report_format(req.format);
+  if (format == nullptr) {
+    throw InputError(fmt::format("report: --format {}: use {}", req.format, core::join_alternatives(report_formats())));
+  }
   if (!req.out.empty()) {
     core::check_output_path(req.out, "--out");
   }
@@ -139,16 +143,21 @@ int run_report(const ReportRequest& req) {
     if (req.compare.size() != 2) {
       throw InputError("report: --compare takes two schemes, e.g. --compare importance relative");
     }
-    if (req.format != "text" && req.format != "markdown") {
-      throw InputError("report: --compare prints text or markdown");
+    if (!format->compare) {
+      std::vector<std::string> names;
+      for (const auto& f : report_format_table()) {
+        if (f.compare) {
+          names.emplace_back(f.name);
+        }
+      }
+      throw InputError(fmt::format("report: --compare prints {}", core::join_alternatives(names, false)));
     }
     text = render_compare(compare_schemes(runs, by, req.compare[0], req.compare[1],
                                           req.metrics.empty() ? "test_acc" : req.metrics.front()),
-                          req.format == "markdown");
-  } else if (req.format == "html") {
-    text = render_html(summarize(runs, by, metrics), title, representative_figures(db, runs, by));
+                          format->name == "markdown");
   } else {
-    text = render(summarize(runs, by, metrics), req.format, title);
+    const auto figures = format->figures ? representative_figures(db, runs, by) : std::vector<RunFigures>{};
+    text = render(summarize(runs, by, metrics), req.format, title, figures);
   }
   if (req.out.empty()) {
     fmt::print("{}", text);

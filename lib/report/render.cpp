@@ -413,16 +413,47 @@ unfinished ones.</p>
                      svg_plot(t), figures_html(runs));
 }
 
-std::vector<std::string> report_formats() { return {"text", "markdown", "csv", "json", "latex", "html"}; }
+const std::vector<ReportFormat>& report_format_table() {
+  using Figures = std::vector<RunFigures>;
+  static const std::vector<ReportFormat> kFormats = {
+      {"text", "", true, false, [](const ReportTable& t, const std::string&, const Figures&) { return render_text(t); }},
+      {"markdown", "md", true, false,
+       [](const ReportTable& t, const std::string&, const Figures&) { return render_markdown(t); }},
+      {"csv", "", false, false, [](const ReportTable& t, const std::string&, const Figures&) { return render_csv(t); }},
+      {"json", "", false, false,
+       [](const ReportTable& t, const std::string&, const Figures&) { return render_json(t); }},
+      {"latex", "", false, false,
+       [](const ReportTable& t, const std::string&, const Figures&) { return render_latex(t); }},
+      {"html", "", false, true,
+       [](const ReportTable& t, const std::string& title, const Figures& runs) { return render_html(t, title, runs); }},
+  };
+  return kFormats;
+}
 
-std::string render(const ReportTable& table, const std::string& format, const std::string& title) {
-  if (format == "text") return render_text(table);
-  if (format == "markdown" || format == "md") return render_markdown(table);
-  if (format == "csv") return render_csv(table);
-  if (format == "json") return render_json(table);
-  if (format == "latex") return render_latex(table);
-  if (format == "html") return render_html(table, title);
-  throw InputError(fmt::format("--format {}: use {}", format, core::join_alternatives(report_formats())));
+const ReportFormat* find_report_format(std::string_view name) {
+  for (const auto& f : report_format_table()) {
+    if (f.name == name || (!f.alias.empty() && f.alias == name)) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> report_formats() {
+  std::vector<std::string> names;
+  for (const auto& f : report_format_table()) {
+    names.emplace_back(f.name);
+  }
+  return names;
+}
+
+std::string render(const ReportTable& table, const std::string& format, const std::string& title,
+                   const std::vector<RunFigures>& runs) {
+  const ReportFormat* f = find_report_format(format);
+  if (f == nullptr) {
+    throw InputError(fmt::format("--format {}: use {}", format, core::join_alternatives(report_formats())));
+  }
+  return f->render(table, title, runs);
 }
 
 } // namespace moexp::report

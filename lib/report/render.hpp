@@ -38,10 +38,28 @@ std::string svg_lines(const std::vector<std::vector<double>>& series, const std:
 // The HTML page with, after the table and plot, the figures of `runs`.
 std::string render_html(const ReportTable& table, const std::string& title, const std::vector<RunFigures>& runs);
 
+// The report formats, defined once: `report --format` accepts their names (and aliases), `--compare` the ones that
+// can print a comparison, and render() dispatches on them. A new format is one entry here and its renderer.
+struct ReportFormat {
+  std::string_view name;
+  std::string_view alias;  // another accepted spelling ("md"), or ""
+  bool compare;            // `report --compare` prints it (text / markdown tables)
+  bool figures;            // the renderer shows the representative runs' routing figures
+  std::string (*render)(const ReportTable& table, const std::string& title, const std::vector<RunFigures>& runs);
+};
+
+// Every format, in the order help texts list them.
+const std::vector<ReportFormat>& report_format_table();
+
+// The format called `name` (or aliased so), or nullptr.
+const ReportFormat* find_report_format(std::string_view name);
+
 // Every format name render() takes.
 std::vector<std::string> report_formats();
 
-// Dispatch on `format` (text, markdown, csv, json, latex, html). Throws InputError for an unknown format.
-std::string render(const ReportTable& table, const std::string& format, const std::string& title);
+// Render `table` in `format` (a name or alias of report_format_table()), with `runs`' figures where the format shows
+// them. Throws InputError for an unknown format.
+std::string render(const ReportTable& table, const std::string& format, const std::string& title,
+                   const std::vector<RunFigures>& runs = {});
 
 } // namespace moexp::report
