@@ -28,7 +28,7 @@ struct Fixture {
     }
   }
 
-  EndedAttempt ended(const std::string& outcome) const {
+  EndedAttempt ended(AttemptOutcome outcome) const {
     return {{run, "label"}, "cpu0", "2026-12-02T10:00:00Z", 2.5, 1, std::nullopt, outcome, "tail", "what ended it"};
   }
 };
@@ -36,17 +36,17 @@ struct Fixture {
 } // namespace
 
 TEST_CASE("settle: end_unrecorded - the child's own record stands unless it could not write one") {
-  for (const char* outcome : {"finished", "diverged"}) {
+  for (auto outcome : {AttemptOutcome::finished, AttemptOutcome::diverged}) {
     CHECK_FALSE(end_unrecorded(store::kRunning, outcome));
   }
-  for (const char* outcome : {"failed", "timeout", "interrupted"}) {
+  for (auto outcome : {AttemptOutcome::failed, AttemptOutcome::timeout, AttemptOutcome::interrupted}) {
     CHECK(end_unrecorded(store::kRunning, outcome));
     CHECK(end_unrecorded(store::kPending, outcome));  // never started (a Slurm task cancelled while queued)
     CHECK_FALSE(end_unrecorded(store::kFailed, outcome));
   }
-  CHECK(end_unrecorded(store::kInterrupted, "timeout"));  // moexp caught the time limit's SIGTERM
-  CHECK_FALSE(end_unrecorded(store::kInterrupted, "interrupted"));
-  CHECK_FALSE(end_unrecorded(store::kInterrupted, "failed"));
+  CHECK(end_unrecorded(store::kInterrupted, AttemptOutcome::timeout));  // moexp caught the time limit's SIGTERM
+  CHECK_FALSE(end_unrecorded(store::kInterrupted, AttemptOutcome::interrupted));
+  CHECK_FALSE(end_unrecorded(store::kInterrupted, AttemptOutcome::failed));
 }
 
 TEST_CASE("settle: a killed child's run is marked failed with the backend's words, recorded and retried once") {
@@ -54,7 +54,7 @@ TEST_CASE("settle: a killed child's run is marked failed with the backend's word
   bool after = false;
   const SettleRules rules{f.db, std::nullopt, 1, f.on_event};
   SweepSummary summary;
-  CHECK(settle_attempt(rules, f.ended("failed"), true, summary, [&] {
+  CHECK(settle_attempt(rules, f.ended(AttemptOutcome::failed), true, summary, [&] {
     after = true;
     CHECK(f.db.attempt_count(f.run) == 1);  // the attempt is recorded before the backend's own step
   }));
@@ -65,10 +65,10 @@ TEST_CASE("settle: a killed child's run is marked failed with the backend's word
   CHECK(summary.failed == 0);  // it will be retried
   REQUIRE(f.events.size() == 1);
   CHECK(f.events[0].kind == ExecutorEvent::Kind::ended);
-  CHECK(f.events[0].outcome == "failed");
+  CHECK(f.events[0].outcome == AttemptOutcome::failed);
   CHECK(f.events[0].will_retry);
   // The second failure is over the budget of one retry.
-  CHECK_FALSE(settle_attempt(rules, f.ended("failed"), true, summary));
+  CHECK_FALSE(settle_attempt(rules, f.ended(AttemptOutcome::failed), true, summary));
   CHECK(summary.failed == 1);
   CHECK_FALSE(f.events.back().will_retry);
 }
@@ -77,21 +77,21 @@ TEST_CASE("settle: a finished run keeps its row, an interrupted one is never ret
   {
     Fixture f(store::kFinished);
     SweepSummary summary;
-    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended("finished"), true, summary));
+    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::finished), true, summary));
     CHECK(f.db.find_run(f.run)->status == store::kFinished);
     CHECK(summary.finished == 1);
   }
   {
     Fixture f(store::kRunning);
     SweepSummary summary;
-    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended("interrupted"), true, summary));
+    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::interrupted), true, summary));
     CHECK(f.db.find_run(f.run)->status == store::kInterrupted);
     CHECK(summary.interrupted == 1);
   }
   {
     Fixture f(store::kInterrupted);  // the time limit's SIGTERM was caught and recorded as an interruption
     SweepSummary summary;
-    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended("timeout"), false, summary));
+    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::timeout), false, summary));
     CHECK(f.db.find_run(f.run)->status == store::kFailed);
     CHECK(f.db.find_run(f.run)->error == "what ended it");
     CHECK(summary.failed == 1);  // retryable, but the sweep is stopping

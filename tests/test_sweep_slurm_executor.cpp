@@ -259,24 +259,24 @@ TEST_CASE("slurm submission: task outcomes from Slurm's record, the exit file an
   CHECK_FALSE(task_outcome(e));  // the wrapper has not exited yet
   e.record = rec("COMPLETED");
   e.run_status = "finished";
-  CHECK(task_outcome(e) == "finished");
+  CHECK(task_outcome(e) == AttemptOutcome::finished);
   e.record = rec("FAILED");
   e.run_status = "diverged";
-  CHECK(task_outcome(e) == "diverged");
+  CHECK(task_outcome(e) == AttemptOutcome::diverged);
   e.run_status = "failed";
-  CHECK(task_outcome(e) == "failed");
+  CHECK(task_outcome(e) == AttemptOutcome::failed);
   e.record = rec("TIMEOUT");
   e.run_status = "interrupted";  // moexp caught the SIGTERM of the time limit
-  CHECK(task_outcome(e) == "timeout");
+  CHECK(task_outcome(e) == AttemptOutcome::timeout);
   e.record = rec("CANCELLED");
-  CHECK(task_outcome(e) == "interrupted");
+  CHECK(task_outcome(e) == AttemptOutcome::interrupted);
   e.record.reset();
   e.exit.reset();
   e.run_status = "pending";
-  CHECK(task_outcome(e) == "failed");  // gone without a trace
+  CHECK(task_outcome(e) == AttemptOutcome::failed);  // gone without a trace
   e.cancelled = true;
-  CHECK(task_outcome(e) == "interrupted");
+  CHECK(task_outcome(e) == AttemptOutcome::interrupted);
   e.cancelled = false;
   e.exit = TaskExit{130, 2};
-  CHECK(task_outcome(e) == "interrupted");
+  CHECK(task_outcome(e) == AttemptOutcome::interrupted);
 }

@@ -1,6 +1,7 @@
 // ResultStore: the results database (runs, epoch metrics, routing statistics). The only code that speaks SQL.
 #pragma once
 
+#include "core/attempt_outcome.hpp"
 #include "core/metrics.hpp"
 #include "store/open_mode.hpp"
 
@@ -150,7 +151,7 @@ struct AttemptRecord {
   std::string slot;
   std::optional<std::int64_t> exit_code;
   std::optional<std::int64_t> signal;
-  std::string outcome;  // finished | failed | diverged | interrupted | timeout
+  AttemptOutcome outcome = AttemptOutcome::failed;  // stored as its text (to_text)
   std::string stderr_tail;
 };
 
@@ -231,7 +232,7 @@ public:
                           const std::vector<std::int64_t>& run_ids);
   std::vector<SlurmTaskRow> open_slurm_tasks(std::optional<std::int64_t> sweep_id);
   void update_slurm_task(std::int64_t id, const std::string& state, bool started);
-  void settle_slurm_task(std::int64_t id, const std::string& state, const std::string& outcome);
+  void settle_slurm_task(std::int64_t id, const std::string& state, AttemptOutcome outcome);
 
   // Runs matching `filter` (and linked to `sweep_id` when given: those its current spec plans, or every linked run
   // with `include_unplanned`), by id, with their summaries.

@@ -111,7 +111,7 @@ void ResultStore::record_attempt(const AttemptRecord& a) {
                           stderr_tail)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?))sql");
   insert.bind_all(a.run_id, a.sweep_id, a.started_at, core::now_iso8601(), a.seconds, a.slot, a.exit_code, a.signal,
-                  a.outcome, a.stderr_tail);
+                  std::string(to_text(a.outcome)), a.stderr_tail);
   insert.run();
 }
 
@@ -158,9 +158,9 @@ void ResultStore::update_slurm_task(std::int64_t id, const std::string& state, b
   update.run();
 }
 
-void ResultStore::settle_slurm_task(std::int64_t id, const std::string& state, const std::string& outcome) {
+void ResultStore::settle_slurm_task(std::int64_t id, const std::string& state, AttemptOutcome outcome) {
   Statement update(*m_db, "UPDATE slurm_tasks SET state = ?, outcome = ?, ended_at = ? WHERE id = ?");
-  update.bind_all(state, outcome, core::now_iso8601(), id);
+  update.bind_all(state, std::string(to_text(outcome)), core::now_iso8601(), id);
   update.run();
 }
 

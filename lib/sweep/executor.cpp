@@ -45,10 +45,11 @@ bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& ro
   if (row.status == store::kRunning && row.pid && core::process_alive(row.host, *row.pid)) {
     return false;  // the orphaned child still runs: reconciled once it has ended
   }
-  std::string outcome = row.status;
+  // A run that recorded its end keeps it as the attempt's outcome.
+  AttemptOutcome outcome = outcome_of_status(row.status).value_or(AttemptOutcome::failed);
   if (row.status == store::kRunning || row.status == store::kPending) {
     // The child died without recording its end, or never started: a crash, retried like any failure.
-    outcome = "failed";
+    outcome = AttemptOutcome::failed;
     store.finish_run(row.id, store::kFailed, "crashed: the sweep that started it was killed and the run did not end");
   }
   store.record_attempt({row.id, sweep_id, row.started_at.empty() ? row.heartbeat_at : row.started_at, 0, "reconciled",
@@ -69,15 +70,13 @@ std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::vect
   return reconciled;
 }
 
-bool is_retryable(const std::string& outcome) { return outcome == "failed" || outcome == "timeout"; }
-
-void SweepSummary::count(const std::string& outcome, bool will_retry) {
+void SweepSummary::count(AttemptOutcome outcome, bool will_retry) {
   ++attempts;
   if (is_retryable(outcome)) {
     failed += will_retry ? 0 : 1;
-  } else if (outcome == "finished") {
+  } else if (outcome == AttemptOutcome::finished) {
     ++finished;
-  } else if (outcome == "diverged") {
+  } else if (outcome == AttemptOutcome::diverged) {
     ++diverged;
   } else {
     ++interrupted;
@@ -131,7 +130,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
   if (held_by_live_process(*row) || !m_store.claim_run(item.run_id, row->status, row->pid, row->claim_pid)) {
     waiting.push_back(item);  // another process has it; look again later
     if (m_on_event) {
-      m_on_event({ExecutorEvent::Kind::waiting, item.run_id, item.label, slot.name, "", 0, false});
+      m_on_event({ExecutorEvent::Kind::waiting, item.run_id, item.label, slot.name, AttemptOutcome::finished, 0, false});
     }
     return false;
   }
@@ -155,14 +154,14 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
   } catch (const std::exception& e) {
     m_store.finish_run(item.run_id, store::kFailed, e.what());
     m_store.record_attempt({item.run_id, m_options.sweep_id, job.started_at, 0, slot.name, std::nullopt,
-                            std::nullopt, "failed", e.what()});
+                            std::nullopt, AttemptOutcome::failed, e.what()});
     m_store.release_claim(item.run_id);
-    summary.count("failed", false);
+    summary.count(AttemptOutcome::failed, false);
     return false;
   }
   active.push_back(job);
   if (m_on_event) {
-    m_on_event({ExecutorEvent::Kind::started, item.run_id, item.label, slot.name, "", 0, false});
+    m_on_event({ExecutorEvent::Kind::started, item.run_id, item.label, slot.name, AttemptOutcome::finished, 0, false});
   }
   return true;
 }
@@ -173,19 +172,17 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
   const auto tail = core::file_tail(store::run_folder(m_options.db_path, job.item.run_id) / "stderr.log");
   auto row = m_store.find_run(job.item.run_id);
   const std::string status = row ? row->status : store::kFailed;
-  std::string outcome;
+  AttemptOutcome outcome = AttemptOutcome::failed;
   if (status == store::kFinished && exit.exit_code == 0) {
-    outcome = "finished";
+    outcome = AttemptOutcome::finished;
   } else if (status == store::kDiverged) {
-    outcome = "diverged";
+    outcome = AttemptOutcome::diverged;
   } else if (job.timed_out) {
-    outcome = "timeout";
+    outcome = AttemptOutcome::timeout;
   } else if (stopping || status == store::kInterrupted) {
-    outcome = "interrupted";
-  } else {
-    outcome = "failed";
+    outcome = AttemptOutcome::interrupted;
   }
-  const std::string why = outcome == "timeout" ? fmt::format("timed out after {:.0f} s", m_options.timeout_s)
+  const std::string why = outcome == AttemptOutcome::timeout ? fmt::format("timed out after {:.0f} s", m_options.timeout_s)
                           : exit.signal       ? fmt::format("killed by signal {}", *exit.signal)
                                               : core::last_line(tail);
   const EndedAttempt ended{job.item,

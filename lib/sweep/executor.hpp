@@ -46,7 +46,7 @@ struct ExecutorEvent {
   std::int64_t run_id = 0;
   std::string label;
   std::string slot;
-  std::string outcome;  // ended: finished | failed | diverged | interrupted | timeout
+  AttemptOutcome outcome = AttemptOutcome::finished;  // ended events only
   double seconds = 0;
   bool will_retry = false;
 };
@@ -57,11 +57,9 @@ struct SweepSummary {
   bool stopped = false;  // the stop flag ended the sweep early
 
   // Count one ended attempt; a failed or timed-out one counts as failed only when it will not be retried.
-  void count(const std::string& outcome, bool will_retry);
+  void count(AttemptOutcome outcome, bool will_retry);
 };
 
-// Outcomes a sweep retries within its budget: "failed" and "timeout" (never a diverged or interrupted run).
-bool is_retryable(const std::string& outcome);
 
 // Whether `row` is taken by a live process: its child runs, or the sweep that claimed it is still alive.
 bool held_by_live_process(const store::RunRow& row);

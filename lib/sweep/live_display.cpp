@@ -19,7 +19,7 @@ void LiveDisplay::on_event(const ExecutorEvent& e) {
   } else if (e.kind == ExecutorEvent::Kind::ended) {
     m_slots.erase(e.slot);
     if (!e.will_retry) {
-      (e.outcome == "finished" ? m_finished : e.outcome == "failed" || e.outcome == "timeout" ? m_failed : m_other)++;
+      (e.outcome == AttemptOutcome::finished ? m_finished : is_retryable(e.outcome) ? m_failed : m_other)++;
     }
   }
   tick(true);

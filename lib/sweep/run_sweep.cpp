@@ -127,7 +127,7 @@ public:
       const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count();
       const double eta =
           m_ended > 0 ? elapsed / static_cast<double>(m_ended) * static_cast<double>(m_total - m_ended) : -1;
-      fmt::print("[{}] {:<8} run {} after {} ({}/{} done, ETA {}){}\n", e.slot, e.outcome, e.run_id,
+      fmt::print("[{}] {:<8} run {} after {} ({}/{} done, ETA {}){}\n", e.slot, to_text(e.outcome), e.run_id,
                  core::format_duration(e.seconds), m_ended, m_total, core::format_duration(eta),
                  e.will_retry ? ", will retry" : "");
     }

@@ -17,7 +17,7 @@ namespace moexp::sweep {
 // Whether the run row (status `status`) still lacks the end `outcome` describes: the child was killed, crashed,
 // never started or ran out of time before it could record it (the row is still running or pending), or it recorded
 // "interrupted" for the signal a time limit sent. Finished and diverged outcomes are the child's own record.
-bool end_unrecorded(const std::string& status, const std::string& outcome);
+bool end_unrecorded(const std::string& status, AttemptOutcome outcome);
 
 // One ended attempt, as its backend saw it.
 struct EndedAttempt {
@@ -27,7 +27,7 @@ struct EndedAttempt {
   double seconds = 0;
   std::optional<std::int64_t> exit_code;
   std::optional<std::int64_t> signal;
-  std::string outcome;      // finished | failed | diverged | interrupted | timeout
+  AttemptOutcome outcome = AttemptOutcome::failed;
   std::string stderr_tail;  // the last lines of the child's stderr.log
   std::string why;          // the run's error when end_unrecorded: what ended it ("timed out after 60 s")
 };

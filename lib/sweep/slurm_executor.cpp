@@ -81,7 +81,7 @@ std::set<std::int64_t> SlurmExecutor::runs_in_flight() {
 }
 
 void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<slurm::TaskRecord>& record,
-                           const std::string& outcome, std::optional<TaskExit> exit, bool retry,
+                           AttemptOutcome outcome, std::optional<TaskExit> exit, bool retry,
                            std::vector<WorkItem>& retries, SweepSummary& summary) {
   const auto dir = store::run_folder(m_options.db_path, task.run_id);
   const auto tail = core::file_tail(dir / "stderr.log");
@@ -97,9 +97,9 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
     code = record->exit_code;
     sig = record->signal;
   }
-  const std::string why = outcome == "timeout"       ? fmt::format("Slurm ended task {}_{}: time limit", task.array_job_id,
+  const std::string why = outcome == AttemptOutcome::timeout ? fmt::format("Slurm ended task {}_{}: time limit", task.array_job_id,
                                                                    task.task_index)
-                          : outcome == "interrupted" ? fmt::format("Slurm task {}_{} cancelled", task.array_job_id,
+                          : outcome == AttemptOutcome::interrupted ? fmt::format("Slurm task {}_{} cancelled", task.array_job_id,
                                                                    task.task_index)
                           : !core::last_line(tail).empty() ? core::last_line(tail)
                                                            : fmt::format("Slurm task {}_{} ended {}{}", task.array_job_id,
@@ -156,7 +156,7 @@ std::vector<WorkItem> SlurmExecutor::poll_once(bool retry, SweepSummary& summary
       m_store.update_slurm_task(task.id, record->state, running);
       if (running && task.started_at.empty() && m_on_event) {
         m_on_event({ExecutorEvent::Kind::started, task.run_id, label_of(task.run_id),
-                    fmt::format("slurm {}_{}", task.array_job_id, task.task_index), "", 0, false});
+                    fmt::format("slurm {}_{}", task.array_job_id, task.task_index), AttemptOutcome::finished, 0, false});
       }
     }
   }
@@ -199,7 +199,7 @@ SweepSummary SlurmExecutor::watch(const std::atomic<bool>& stop) {
     if (stopping && clock::now() > cancel_deadline) {
       for (const auto& task : open) {  // Slurm never confirmed the cancel: record what we know
         std::vector<WorkItem> none;
-        settle(task, std::nullopt, "interrupted", std::nullopt, false, none, summary);
+        settle(task, std::nullopt, AttemptOutcome::interrupted, std::nullopt, false, none, summary);
       }
       break;
     }

@@ -56,7 +56,7 @@ public:
 
 private:
   void settle(const store::SlurmTaskRow& task, const std::optional<slurm::TaskRecord>& record,
-              const std::string& outcome, std::optional<TaskExit> exit, bool retry, std::vector<WorkItem>& retries,
+              AttemptOutcome outcome, std::optional<TaskExit> exit, bool retry, std::vector<WorkItem>& retries,
               SweepSummary& summary);
   std::string label_of(std::int64_t run_id);
 

@@ -113,27 +113,27 @@ std::optional<TaskExit> read_exit_file(const std::filesystem::path& path) {
   return TaskExit{code, std::max(0.0, end - start)};
 }
 
-std::optional<std::string> task_outcome(const TaskEvidence& e) {
+std::optional<AttemptOutcome> task_outcome(const TaskEvidence& e) {
   const std::string state = e.record ? e.record->state : "";
   if (e.record && !slurm::is_terminal(state)) {
     return std::nullopt;
   }
   if (e.run_status == store::kFinished) {
-    return "finished";
+    return AttemptOutcome::finished;
   }
   if (e.run_status == store::kDiverged) {
-    return "diverged";
+    return AttemptOutcome::diverged;
   }
   if (state == "TIMEOUT" || state == "DEADLINE") {
-    return "timeout";
+    return AttemptOutcome::timeout;
   }
   if (state == "CANCELLED" || state == "PREEMPTED" || (!e.record && !e.exit && e.cancelled)) {
-    return "interrupted";
+    return AttemptOutcome::interrupted;
   }
   if ((e.exit && e.exit->code == 130) || e.run_status == store::kInterrupted) {
-    return "interrupted";
+    return AttemptOutcome::interrupted;
   }
-  return "failed";
+  return AttemptOutcome::failed;
 }
 
 } // namespace moexp::sweep

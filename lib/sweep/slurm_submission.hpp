@@ -4,6 +4,7 @@
 #pragma once
 
 #include "config/sweep_spec.hpp"
+#include "core/attempt_outcome.hpp"
 #include "sweep/slurm_records.hpp"
 
 #include <cstdint>
@@ -62,6 +63,6 @@ struct TaskEvidence {
 // The attempt's outcome (finished | diverged | failed | timeout | interrupted), or nullopt while Slurm still has
 // the task queued or running. The run's own record wins for finished/diverged; Slurm's TIMEOUT and CANCELLED
 // come next; a task Slurm no longer knows, without an exit file, counts as interrupted when cancelled, else failed.
-std::optional<std::string> task_outcome(const TaskEvidence& evidence);
+std::optional<AttemptOutcome> task_outcome(const TaskEvidence& evidence);
 
 } // namespace moexp::sweep
