@@ -45,7 +45,7 @@ std::vector<RunFigures> representative_figures(store::ResultStore& db, const std
                                                const std::vector<std::string>& by) {
   std::vector<std::pair<std::vector<std::string>, const store::RunSummary*>> chosen;
   for (const auto& r : runs) {
-    if (r.status != "finished" || display_value(r, "constraint.kind") == "dense") {
+    if (r.status != store::kFinished || display_value(r, "constraint.kind") == "dense") {
       continue;
     }
     std::vector<std::string> key;

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdio>
 #include <unistd.h>
 
@@ -33,10 +34,21 @@ public:
       routing += fmt::format("  moe@{} cv {:.2f} living {}", layer.position, layer.importance_cv,
                              layer.living_experts);
     }
-    fmt::print("epoch {:>3}/{}  train loss {:.4f} acc {:6.2f}%  test loss {:.4f} acc {:6.2f}%  aux {:.4f}  lr {:.2g}"
-               "  {:.1f}s  {:.0f} img/s{}\n",
-               r.epoch, m_epochs, r.at("train_loss"), 100 * r.at("train_acc"), r.at("test_loss"),
-               100 * r.at("test_acc"), r.at(kAuxLossMetric), r.at(kLrMetric), r.at(kSecondsMetric),
+    // Each split's loss, then its accuracy when the task has one (classification), else its other figures.
+    auto split = [&](const char* name) {
+      std::string out = fmt::format("{} loss {:.4f}", name, r.find(metric_key(name, "loss")).value_or(NAN));
+      if (auto acc = r.find(metric_key(name, "acc"))) {
+        return out + fmt::format(" acc {:6.2f}%", 100 * *acc);
+      }
+      for (const auto& m : r.metrics) {
+        if (m.split == name && m.name != "loss") {
+          out += fmt::format(" {} {:.4g}", m.name, m.value);
+        }
+      }
+      return out;
+    };
+    fmt::print("epoch {:>3}/{}  {}  {}  aux {:.4f}  lr {:.2g}  {:.1f}s  {:.0f} img/s{}\n", r.epoch, m_epochs,
+               split("train"), split("test"), r.at(kAuxLossMetric), r.at(kLrMetric), r.at(kSecondsMetric),
                r.at(kImagesPerSecondMetric), routing);
     std::fflush(stdout);
   }
