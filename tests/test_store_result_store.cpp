@@ -121,6 +121,23 @@ TEST_CASE("store: an epoch's named metrics come back by key, a new name needs no
   CHECK(db.epochs(id)[0].metrics.size() == 8);
 }
 
+TEST_CASE("store: last_metric is a metric's latest value with its epoch") {
+  ResultStore db(":memory:");
+  auto id = db.create_run(sample_run());
+  CHECK_FALSE(db.last_metric(id, "test_acc").has_value());
+  for (int e = 1; e <= 3; ++e) {
+    auto epoch = sample_epoch(e);
+    epoch.set("test", "acc", 0.1 * e);
+    db.record_epoch(id, epoch);
+  }
+  const auto last = db.last_metric(id, "test_acc");
+  REQUIRE(last.has_value());
+  CHECK(last->first == 3);
+  CHECK(last->second == doctest::Approx(0.3));
+  CHECK(db.last_metric(id, "lr").has_value());
+  CHECK_FALSE(db.last_metric(id, "test_AP").has_value());
+}
+
 TEST_CASE("store: resume drops the epochs after the checkpoint and marks the run running") {
   ResultStore db(":memory:");
   auto id = db.create_run(sample_run());

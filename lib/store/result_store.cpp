@@ -226,6 +226,19 @@ void ResultStore::finish_run(std::int64_t id, const std::string& status, const s
   update.run();
 }
 
+std::optional<std::pair<std::int64_t, double>> ResultStore::last_metric(std::int64_t id, const std::string& key) {
+  const Metric metric = parse_metric_key(key);
+  Statement& q = m_db->prepared(
+      "SELECT epoch, value FROM epoch_metrics WHERE run_id = ? AND split = ? AND name = ? ORDER BY epoch DESC LIMIT 1");
+  q.bind_all(id, metric.split, metric.name);
+  if (!q.step()) {
+    return std::nullopt;
+  }
+  std::pair<std::int64_t, double> last{q.column_int(0), q.column_double(1)};
+  q.reset();
+  return last;
+}
+
 std::vector<EpochRecord> ResultStore::epochs(std::int64_t id) {
   Statement q(*m_db, "SELECT epoch, split, name, value FROM epoch_metrics WHERE run_id = ? ORDER BY epoch, split, name");
   q.bind(1, id);

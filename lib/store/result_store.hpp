@@ -265,6 +265,10 @@ public:
 
   // Run `id`'s epochs in order, with their named metrics (routing is not read: see snapshots).
   std::vector<EpochRecord> epochs(std::int64_t id);
+
+  // The last stored value of metric `key` ("test_acc") for run `id` and the epoch it is from, or nullopt; one short
+  // walk back from the run's last epoch (for displays that redraw every second).
+  std::optional<std::pair<std::int64_t, double>> last_metric(std::int64_t id, const std::string& key);
   // The key of every metric stored for any epoch of any run ("test_acc", "lr", ...), sorted.
   std::vector<std::string> metric_keys();
   std::vector<LayerStatRow> layer_stats(std::int64_t id);    // training snapshots, by epoch, split, layer

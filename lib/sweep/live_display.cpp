@@ -42,10 +42,9 @@ void LiveDisplay::tick(bool force) {
       continue;
     }
     const auto& s = it->second;
-    const auto epochs = m_store.epochs(s.run_id);
-    const std::string progress = epochs.empty() ? std::string("epoch 0")
-                                                : fmt::format("epoch {} test acc {:.2f}%", epochs.back().epoch,
-                                                              100 * epochs.back().find("test_acc").value_or(0));
+    const auto last = m_store.last_metric(s.run_id, "test_acc");
+    const std::string progress =
+        last ? fmt::format("epoch {} test acc {:.2f}%", last->first, 100 * last->second) : std::string("epoch 0");
     const double elapsed = std::chrono::duration<double>(now - s.started).count();
     text += fmt::format("\r\033[K{:<8} run {:<5} {:<28} {:>7}  {}\n", name, s.run_id, progress,
                         core::format_duration(elapsed), s.label.substr(0, 70));
