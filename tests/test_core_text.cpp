@@ -11,6 +11,13 @@ TEST_CASE("text: edit_distance") {
   CHECK(edit_distance("num_expert", "num_experts") == 1);
 }
 
+TEST_CASE("text: with_suggestion appends the did-you-mean tail only when there is a plausible candidate") {
+  const std::vector<std::string> keys{"train.epochs", "moe.num_experts"};
+  CHECK(with_suggestion("unknown key 'train.epoch'", "train.epoch", keys) ==
+        "unknown key 'train.epoch' (did you mean 'train.epochs'?)");
+  CHECK(with_suggestion("unknown key 'zzz'", "zzz", keys) == "unknown key 'zzz'");
+}
+
 TEST_CASE("text: did_you_mean picks the closest plausible candidate") {
   std::vector<std::string> keys{"moe.num_experts", "moe.k", "train.epochs"};
   CHECK(did_you_mean("moe.num_expert", keys) == std::optional<std::string>("moe.num_experts"));

@@ -218,9 +218,7 @@ std::optional<std::string> check_value(const KeySpec& spec, const Value& value) 
     const auto& s = std::get<std::string>(value);
     if (std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end()) {
       auto msg = fmt::format("'{}' is not allowed; use {}", s, core::join_alternatives(spec.choices));
-      if (auto guess = core::did_you_mean(s, spec.choices)) {
-        msg += fmt::format(" (did you mean '{}'?)", *guess);
-      }
+      msg = core::with_suggestion(std::move(msg), s, spec.choices);
       return msg;
     }
   }

@@ -155,9 +155,7 @@ public:
         e.backend = s->get();
       } else {
         auto msg = fmt::format("unknown executor key '{}'; keys are {}", key, core::join_alternatives(kExecutorKeys));
-        if (auto guess = core::did_you_mean(key, kExecutorKeys)) {
-          msg += fmt::format(" (did you mean '{}'?)", *guess);
-        }
+        msg = core::with_suggestion(std::move(msg), key, kExecutorKeys);
         fail(k.source(), msg);
       }
     }
@@ -212,9 +210,7 @@ public:
         }
       } else {
         auto msg = fmt::format("unknown slurm key '{}'; keys are {}", key, core::join_alternatives(kSlurmKeys));
-        if (auto guess = core::did_you_mean(key, kSlurmKeys)) {
-          msg += fmt::format(" (did you mean '{}'?)", *guess);
-        }
+        msg = core::with_suggestion(std::move(msg), key, kSlurmKeys);
         fail(k.source(), msg);
       }
     }
@@ -456,9 +452,7 @@ SweepSpec load_sweep_spec(const fs::path& file) {
       }
     } else {
       auto msg = fmt::format("unknown key '{}'; sweep keys are {}", key, core::join_alternatives(kTopKeys));
-      if (auto guess = core::did_you_mean(key, kTopKeys)) {
-        msg += fmt::format(" (did you mean '{}'?)", *guess);
-      }
+      msg = core::with_suggestion(std::move(msg), key, kTopKeys);
       r.fail(k.source(), msg);
     }
   }

@@ -40,6 +40,13 @@ std::optional<std::string> did_you_mean(std::string_view name, const std::vector
   return best;
 }
 
+std::string with_suggestion(std::string message, std::string_view name, const std::vector<std::string>& candidates) {
+  if (auto guess = did_you_mean(name, candidates)) {
+    message += fmt::format(" (did you mean '{}'?)", *guess);
+  }
+  return message;
+}
+
 std::string join_alternatives(const std::vector<std::string>& items, bool quote) {
   std::string out;
   for (std::size_t i = 0; i < items.size(); ++i) {

@@ -15,6 +15,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 // The candidate closest to `name` when it is close enough to be a plausible misspelling, else nullopt.
 std::optional<std::string> did_you_mean(std::string_view name, const std::vector<std::string>& candidates);
 
+// `message` followed by " (did you mean 'x'?)" when did_you_mean finds x for `name`: the tail of every
+// "unknown ..." error.
+std::string with_suggestion(std::string message, std::string_view name, const std::vector<std::string>& candidates);
+
 // "a, b or c" (with quotes around each item when `quote`).
 std::string join_alternatives(const std::vector<std::string>& items, bool quote = true);
 

@@ -24,13 +24,12 @@ int run_data_fetch(const DataFetchRequest& request) {
   const auto names = dataset_names(catalog);
   for (const auto& name : request.datasets) {  // every name checked before the first download
     if (find_dataset(catalog, name) == nullptr) {
-      auto msg = fmt::format("data fetch: unknown dataset '{}'; datasets are {}", name, core::join_alternatives(names));
       if (is_generated_dataset(name)) {
-        msg = fmt::format("data fetch: '{}' is generated in memory and needs no files", name);
-      } else if (auto guess = core::did_you_mean(name, names)) {
-        msg += fmt::format(" (did you mean '{}'?)", *guess);
+        throw InputError(fmt::format("data fetch: '{}' is generated in memory and needs no files", name));
       }
-      throw InputError(msg);
+      throw InputError(core::with_suggestion(
+          fmt::format("data fetch: unknown dataset '{}'; datasets are {}", name, core::join_alternatives(names)), name,
+          names));
     }
   }
   const fs::path root = root_of(request.to);

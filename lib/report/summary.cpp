@@ -34,9 +34,7 @@ void check_metric_name(const std::vector<store::RunSummary>& runs, const std::st
   }
   const std::vector<std::string> names(known.begin(), known.end());
   auto msg = fmt::format("{}: unknown metric '{}'; metrics are {}", option, name, core::join_alternatives(names));
-  if (auto guess = core::did_you_mean(name, names)) {
-    msg += fmt::format(" (did you mean '{}'?)", *guess);
-  }
+  msg = core::with_suggestion(std::move(msg), name, names);
   throw InputError(msg);
 }
 

@@ -300,10 +300,7 @@ private:
         known.push_back(name);
       }
       known.insert(known.end(), m_metric_keys.begin(), m_metric_keys.end());
-      auto msg = fmt::format("unknown key '{}'", key.text);
-      if (auto guess = core::did_you_mean(key.text, known)) {
-        msg += fmt::format(" (did you mean '{}'?)", *guess);
-      }
+      auto msg = core::with_suggestion(fmt::format("unknown key '{}'", key.text), key.text, known);
       fail(key, msg);
     }
     const bool config_key = kind == KeyKind::config;

@@ -445,9 +445,7 @@ int sweep_status(const std::string& spec_or_name, const std::string& db_path, co
       !catalogued_metric(metric_key) && std::find(keys.begin(), keys.end(), metric_key) == keys.end()) {
     auto msg = fmt::format("sweep status: --metric {}: no run in {} stored it; metrics are {}", metric_key, db_path,
                            core::join_alternatives(keys));
-    if (auto guess = core::did_you_mean(metric_key, keys)) {
-      msg += fmt::format(" (did you mean '{}'?)", *guess);
-    }
+    msg = core::with_suggestion(std::move(msg), metric_key, keys);
     throw InputError(msg);
   }
   if (auto open = db.open_slurm_tasks(*id); !open.empty()) {
