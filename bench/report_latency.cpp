@@ -60,7 +60,7 @@ void generate(const std::string& path) {
       }
       db.record_epoch(id, r);
     }
-    db.finish_run(id, store::kFinished);
+    db.finish_run(id, RunStatus::finished);
     if (run % 100 == 99) {
       fmt::print(stderr, "generated {} runs\n", run + 1);
     }

@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
       r.test_routing.push_back(routing(epoch + 1));
       db.record_epoch(id, r);
     }
-    db.finish_run(id, store::kFinished);
+    db.finish_run(id, RunStatus::finished);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // The values Optuna records too: 8 epoch scalars + per split and expert the importance and sample shares.

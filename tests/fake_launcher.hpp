@@ -15,7 +15,7 @@ namespace moexp::test {
 
 struct FakeBehaviour {
   int exit_code = 0;
-  std::string final_status = "finished";  // what the "child" records before exiting (finished/failed/diverged)
+  RunStatus final_status = RunStatus::finished;  // what the "child" records before exiting (finished/failed/diverged)
   int ticks = 2;                          // wait_any calls before it ends (-1: only a signal ends it)
   bool honours_sigterm = true;            // ends (as interrupted, exit 130) on SIGTERM
 };
@@ -49,7 +49,7 @@ public:
       if (state.pending_signal == SIGKILL || (state.pending_signal == SIGTERM && state.behaviour.honours_sigterm)) {
         sweep::JobExit exit{job, std::nullopt, std::nullopt};
         if (state.pending_signal == SIGTERM) {
-          m_store.finish_run(state.run_id, store::kInterrupted, "stopped by a signal");
+          m_store.finish_run(state.run_id, RunStatus::interrupted, "stopped by a signal");
           exit.exit_code = 130;
         } else {
           exit.signal = SIGKILL;

@@ -16,7 +16,8 @@ TEST_CASE("attempt outcome: text only at the edges, round-trips, and which outco
   CHECK_FALSE(is_retryable(AttemptOutcome::diverged));
   CHECK_FALSE(is_retryable(AttemptOutcome::interrupted));
   // A run's own end becomes the attempt's outcome; running / pending are not ends, and no run is "timeout".
-  CHECK(outcome_of_status("diverged") == AttemptOutcome::diverged);
-  CHECK_FALSE(outcome_of_status("running").has_value());
-  CHECK_FALSE(outcome_of_status("timeout").has_value());
+  CHECK(outcome_of_status(RunStatus::diverged) == AttemptOutcome::diverged);
+  CHECK(outcome_of_status(RunStatus::finished) == AttemptOutcome::finished);
+  CHECK_FALSE(outcome_of_status(RunStatus::running).has_value());
+  CHECK_FALSE(outcome_of_status(RunStatus::pending).has_value());
 }

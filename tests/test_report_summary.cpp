@@ -12,7 +12,7 @@ using namespace moexp::report;
 
 namespace {
 
-store::RunSummary run(const std::string& kind, int experts, std::optional<double> acc, const char* status = "finished") {
+store::RunSummary run(const std::string& kind, int experts, std::optional<double> acc, RunStatus status = RunStatus::finished) {
   store::RunSummary r;
   r.status = status;
   r.params = {{"constraint.kind", "'" + kind + "'"}, {"moe.num_experts", std::to_string(experts)},
@@ -26,8 +26,8 @@ store::RunSummary run(const std::string& kind, int experts, std::optional<double
 
 ReportTable fixture() {
   std::vector<store::RunSummary> runs{run("kl", 4, 0.80), run("kl", 4, 0.82), run("kl", 4, 0.84),
-                                      run("relative", 4, 0.90), run("relative", 4, std::nullopt, "failed"),
-                                      run("relative", 10, 0.70, "diverged")};
+                                      run("relative", 4, 0.90), run("relative", 4, std::nullopt, RunStatus::failed),
+                                      run("relative", 10, 0.70, RunStatus::diverged)};
   return summarize(runs, default_group_keys(runs), {"test_acc", "importance_cv"});
 }
 
@@ -118,7 +118,7 @@ TEST_CASE("report compare: runs pair by seed within a group, B - A") {
     runs.push_back(ra);
     runs.push_back(rb);
   }
-  runs.push_back(run("relative", 4, std::nullopt, "failed"));
+  runs.push_back(run("relative", 4, std::nullopt, RunStatus::failed));
   auto t = compare_schemes(runs, {"constraint.kind", "moe.num_experts"}, "kl", "relative", "test_acc");
   REQUIRE(t.rows.size() == 1);
   const auto& r = t.rows[0];

@@ -66,7 +66,7 @@ TEST_CASE("store: a run round-trips with its params") {
   auto row = db.find_run(id);
   REQUIRE(row);
   CHECK(row->name == "r");
-  CHECK(row->status == "running");
+  CHECK(row->status == RunStatus::running);
   CHECK(row->config_hash == "0123456789abcdef");
   CHECK(row->pid == std::optional<std::int64_t>(42));
   CHECK(row->moexp_version == MOEXP_VERSION);
@@ -90,9 +90,9 @@ TEST_CASE("store: epochs and routing statistics are recorded per split, layer an
   auto row = db.find_run(id);
   CHECK(row->epochs_done == 2);
   CHECK(row->wall_seconds == doctest::Approx(4.0));
-  db.finish_run(id, kFinished);
+  db.finish_run(id, RunStatus::finished);
   row = db.find_run(id);
-  CHECK(row->status == "finished");
+  CHECK(row->status == RunStatus::finished);
   CHECK_FALSE(row->finished_at.empty());
   CHECK(row->error.empty());
 }
@@ -144,10 +144,10 @@ TEST_CASE("store: resume drops the epochs after the checkpoint and marks the run
   for (int e = 1; e <= 3; ++e) {
     db.record_epoch(id, sample_epoch(e));
   }
-  db.finish_run(id, kInterrupted, "stopped");
+  db.finish_run(id, RunStatus::interrupted, "stopped");
   db.resume_run(id, 2, "cpu", "host2", 7);
   auto row = db.find_run(id);
-  CHECK(row->status == "running");
+  CHECK(row->status == RunStatus::running);
   CHECK(row->epochs_done == 2);
   CHECK(row->host == "host2");
   CHECK(row->error.empty());

@@ -13,7 +13,7 @@ namespace {
 // Three runs: relative/4 finished, kl/10 finished, relative/10 failed.
 ResultStore fixture() {
   ResultStore db(":memory:");
-  auto add = [&](const std::string& kind, int experts, const char* status) {
+  auto add = [&](const std::string& kind, int experts, RunStatus status) {
     NewRun run{kind, "", kind + std::to_string(experts),
                {{"constraint.kind", "'" + kind + "'"}, {"moe.num_experts", std::to_string(experts)},
                 {"moe.enabled", "true"}},
@@ -21,9 +21,9 @@ ResultStore fixture() {
     auto id = db.create_run(run);
     db.finish_run(id, status);
   };
-  add("relative", 4, "finished");
-  add("kl", 10, "finished");
-  add("relative", 10, "failed");
+  add("relative", 4, RunStatus::finished);
+  add("kl", 10, RunStatus::finished);
+  add("relative", 10, RunStatus::failed);
   return db;
 }
 

@@ -58,7 +58,7 @@ TEST_CASE("executor: runs every item in order, never more at once than there are
     CHECK(f.launcher.started[i].argv ==
           std::vector<std::string>{"/bin/moexp", "train", "--resume", std::to_string(f.queue[i].run_id), "--db",
                                    f.db_path, "--device", "cpu"});
-    CHECK(f.db.find_run(f.queue[i].run_id)->status == "finished");
+    CHECK(f.db.find_run(f.queue[i].run_id)->status == RunStatus::finished);
   }
 }
 
@@ -81,9 +81,9 @@ TEST_CASE("executor: GPU slots pin CUDA_VISIBLE_DEVICES") {
 TEST_CASE("executor: a failed run is retried up to the budget with one row per attempt, but a diverged run is not") {
   Fixture f(3);
   const auto failing = f.queue[0].run_id, flaky = f.queue[1].run_id, diverging = f.queue[2].run_id;
-  f.launcher.script[failing] = {{1, "failed"}};
-  f.launcher.script[flaky] = {{1, "failed"}, {0, "finished"}};
-  f.launcher.script[diverging] = {{3, "diverged"}};
+  f.launcher.script[failing] = {{1, RunStatus::failed}};
+  f.launcher.script[flaky] = {{1, RunStatus::failed}, {0, RunStatus::finished}};
+  f.launcher.script[diverging] = {{3, RunStatus::diverged}};
   auto summary = f.run(make_slots(1, {}, 1), 0, /*retries=*/2);
   CHECK(summary.failed == 1);
   CHECK(summary.finished == 1);
@@ -91,28 +91,28 @@ TEST_CASE("executor: a failed run is retried up to the budget with one row per a
   CHECK(f.db.attempt_count(failing) == 3);
   CHECK(f.db.attempt_count(flaky) == 2);
   CHECK(f.db.attempt_count(diverging) == 1);
-  CHECK(f.db.find_run(failing)->status == "failed");
-  CHECK(f.db.find_run(flaky)->status == "finished");
+  CHECK(f.db.find_run(failing)->status == RunStatus::failed);
+  CHECK(f.db.find_run(flaky)->status == RunStatus::finished);
 }
 
 TEST_CASE("executor: a run over its timeout gets SIGTERM, then SIGKILL, and counts as a failed attempt") {
   Fixture f(1);
   const auto id = f.queue[0].run_id;
-  f.launcher.script[id] = {{0, "finished", -1, /*honours_sigterm=*/false}};
+  f.launcher.script[id] = {{0, RunStatus::finished, -1, /*honours_sigterm=*/false}};
   auto summary = f.run(make_slots(1, {}, 1), /*timeout=*/0.05, /*retries=*/0);
   CHECK(summary.failed == 1);
   REQUIRE(f.launcher.signals.size() == 2);
   CHECK(f.launcher.signals[0].second == SIGTERM);
   CHECK(f.launcher.signals[1].second == SIGKILL);
   auto row = f.db.find_run(id);
-  CHECK(row->status == "failed");
+  CHECK(row->status == RunStatus::failed);
   CHECK(row->error.find("timed out") != std::string::npos);
 }
 
 TEST_CASE("executor: a stop request interrupts the running children and starts nothing more") {
   Fixture f(4);
   for (const auto& item : f.queue) {
-    f.launcher.script[item.run_id] = {{0, "finished", -1, true}};
+    f.launcher.script[item.run_id] = {{0, RunStatus::finished, -1, true}};
   }
   std::atomic<bool> stop{false};
   ExecutorOptions options;
@@ -130,25 +130,25 @@ TEST_CASE("executor: a stop request interrupts the running children and starts n
   CHECK(summary.stopped);
   CHECK(summary.interrupted == 2);
   CHECK(f.launcher.started.size() == 2);
-  CHECK(f.db.find_run(f.queue[0].run_id)->status == "interrupted");
-  CHECK(f.db.find_run(f.queue[3].run_id)->status == "pending");
+  CHECK(f.db.find_run(f.queue[0].run_id)->status == RunStatus::interrupted);
+  CHECK(f.db.find_run(f.queue[3].run_id)->status == RunStatus::pending);
 }
 
 TEST_CASE("executor: runs already ended are skipped, and a run held by a live process waits for it") {
   Fixture f(2);
-  f.db.finish_run(f.queue[0].run_id, store::kFinished);
+  f.db.finish_run(f.queue[0].run_id, RunStatus::finished);
   // Held by this (live) process: the executor waits until it lets go.
   f.db.resume_run(f.queue[1].run_id, 0, "cpu", core::host_name(), ::getpid());
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     store::ResultStore other(f.db_path);
-    other.finish_run(f.queue[1].run_id, store::kInterrupted, "");
+    other.finish_run(f.queue[1].run_id, RunStatus::interrupted, "");
   });
   auto summary = f.run(make_slots(1, {}, 1));
   release.join();
   CHECK(summary.skipped == 1);
   CHECK(summary.finished == 1);
-  CHECK(f.db.find_run(f.queue[1].run_id)->status == "finished");
+  CHECK(f.db.find_run(f.queue[1].run_id)->status == RunStatus::finished);
 }
 
 namespace {
@@ -156,12 +156,12 @@ namespace {
 // Claim run `id` from a short-lived child process, as a sweep killed right after claiming leaves it: `running`,
 // no child pid, a claimer that is gone. `then_status` is what the run's orphaned child recorded afterwards
 // ("running": nothing).
-void claim_from_dead_process(const std::string& db_path, std::int64_t id, const char* then_status) {
+void claim_from_dead_process(const std::string& db_path, std::int64_t id, RunStatus then_status) {
   const pid_t child = ::fork();
   if (child == 0) {
     store::ResultStore db(db_path);
-    const bool claimed = db.claim_run(id, "pending", std::nullopt);
-    if (claimed && std::string(then_status) != "running") {
+    const bool claimed = db.claim_run(id, RunStatus::pending, std::nullopt);
+    if (claimed && then_status != RunStatus::running) {
       db.finish_run(id, then_status);
     }
     ::_exit(claimed ? 0 : 1);
@@ -176,15 +176,15 @@ void claim_from_dead_process(const std::string& db_path, std::int64_t id, const 
 
 TEST_CASE("executor: a claim whose sweep died before its child started is retried, not waited on forever") {
   Fixture f(2);
-  claim_from_dead_process(f.db_path, f.queue[0].run_id, "running");
+  claim_from_dead_process(f.db_path, f.queue[0].run_id, RunStatus::running);
   auto row = f.db.find_run(f.queue[0].run_id);
-  REQUIRE(row->status == "running");
+  REQUIRE(row->status == RunStatus::running);
   CHECK_FALSE(row->pid.has_value());
   CHECK(row->claim_pid.has_value());
   CHECK_FALSE(held_by_live_process(*row));
   auto summary = f.run(make_slots(1, {}, 1), 0, 1);
   CHECK(summary.finished == 2);
-  CHECK(f.db.find_run(f.queue[0].run_id)->status == "finished");
+  CHECK(f.db.find_run(f.queue[0].run_id)->status == RunStatus::finished);
   CHECK_FALSE(f.db.find_run(f.queue[0].run_id)->claim_pid.has_value());  // released with the attempt
   // The crashed attempt is on record, then the real one.
   CHECK(f.db.attempt_count(f.queue[0].run_id) == 2);
@@ -192,20 +192,20 @@ TEST_CASE("executor: a claim whose sweep died before its child started is retrie
 
 TEST_CASE("executor: a live claimer still holds its run") {
   Fixture f(1);
-  REQUIRE(f.db.claim_run(f.queue[0].run_id, "pending", std::nullopt));  // this process: alive
+  REQUIRE(f.db.claim_run(f.queue[0].run_id, RunStatus::pending, std::nullopt));  // this process: alive
   CHECK(held_by_live_process(*f.db.find_run(f.queue[0].run_id)));
 }
 
 TEST_CASE("executor: attempts that ended while no sweep was alive are recorded by the next one") {
   Fixture f(3);
-  claim_from_dead_process(f.db_path, f.queue[0].run_id, "finished");
-  claim_from_dead_process(f.db_path, f.queue[1].run_id, "failed");
+  claim_from_dead_process(f.db_path, f.queue[0].run_id, RunStatus::finished);
+  claim_from_dead_process(f.db_path, f.queue[1].run_id, RunStatus::failed);
   std::vector<std::int64_t> ids{f.queue[0].run_id, f.queue[1].run_id, f.queue[2].run_id};
   CHECK(reconcile_orphaned_claims(f.db, ids, std::nullopt) == 2);
   CHECK(f.db.attempt_count(f.queue[0].run_id) == 1);
   CHECK(f.db.attempt_count(f.queue[1].run_id) == 1);
   CHECK(f.db.attempt_count(f.queue[2].run_id) == 0);  // never claimed
-  CHECK(f.db.find_run(f.queue[0].run_id)->status == "finished");
+  CHECK(f.db.find_run(f.queue[0].run_id)->status == RunStatus::finished);
   CHECK(reconcile_orphaned_claims(f.db, ids, std::nullopt) == 0);  // once only
 }
 
@@ -213,7 +213,7 @@ TEST_CASE("executor: a run that ended well while no sweep was alive gets its att
   // The e2e drill's case: the orphaned child finishes while the next sweep waits for it, after that sweep's
   // up-front reconciliation ran. The executor must record the attempt before skipping the finished run.
   Fixture f(2);
-  claim_from_dead_process(f.db_path, f.queue[0].run_id, "finished");
+  claim_from_dead_process(f.db_path, f.queue[0].run_id, RunStatus::finished);
   auto summary = f.run(make_slots(1, {}, 1), 0, 1);
   CHECK(summary.skipped == 1);
   CHECK(summary.finished == 1);

@@ -18,12 +18,12 @@ struct Fixture {
   std::function<void(const ExecutorEvent&)> on_event = [this](const ExecutorEvent& e) { events.push_back(e); };
   std::int64_t run = 0;
 
-  explicit Fixture(const std::string& status) {
+  explicit Fixture(RunStatus status) {
     run = db.create_pending_run({"r", "", "hash", {}, "", "", 0, {}});
-    if (status != store::kPending) {
-      REQUIRE(db.claim_run(run, store::kPending, std::nullopt));
-      if (status != store::kRunning) {
-        db.finish_run(run, status, status == store::kFinished ? "" : "the child's own words");
+    if (status != RunStatus::pending) {
+      REQUIRE(db.claim_run(run, RunStatus::pending, std::nullopt));
+      if (status != RunStatus::running) {
+        db.finish_run(run, status, status == RunStatus::finished ? "" : "the child's own words");
       }
     }
   }
@@ -37,20 +37,20 @@ struct Fixture {
 
 TEST_CASE("settle: end_unrecorded - the child's own record stands unless it could not write one") {
   for (auto outcome : {AttemptOutcome::finished, AttemptOutcome::diverged}) {
-    CHECK_FALSE(end_unrecorded(store::kRunning, outcome));
+    CHECK_FALSE(end_unrecorded(RunStatus::running, outcome));
   }
   for (auto outcome : {AttemptOutcome::failed, AttemptOutcome::timeout, AttemptOutcome::interrupted}) {
-    CHECK(end_unrecorded(store::kRunning, outcome));
-    CHECK(end_unrecorded(store::kPending, outcome));  // never started (a Slurm task cancelled while queued)
-    CHECK_FALSE(end_unrecorded(store::kFailed, outcome));
+    CHECK(end_unrecorded(RunStatus::running, outcome));
+    CHECK(end_unrecorded(RunStatus::pending, outcome));  // never started (a Slurm task cancelled while queued)
+    CHECK_FALSE(end_unrecorded(RunStatus::failed, outcome));
   }
-  CHECK(end_unrecorded(store::kInterrupted, AttemptOutcome::timeout));  // moexp caught the time limit's SIGTERM
-  CHECK_FALSE(end_unrecorded(store::kInterrupted, AttemptOutcome::interrupted));
-  CHECK_FALSE(end_unrecorded(store::kInterrupted, AttemptOutcome::failed));
+  CHECK(end_unrecorded(RunStatus::interrupted, AttemptOutcome::timeout));  // moexp caught the time limit's SIGTERM
+  CHECK_FALSE(end_unrecorded(RunStatus::interrupted, AttemptOutcome::interrupted));
+  CHECK_FALSE(end_unrecorded(RunStatus::interrupted, AttemptOutcome::failed));
 }
 
 TEST_CASE("settle: a killed child's run is marked failed with the backend's words, recorded and retried once") {
-  Fixture f(store::kRunning);
+  Fixture f(RunStatus::running);
   bool after = false;
   const SettleRules rules{f.db, std::nullopt, 1, f.on_event};
   SweepSummary summary;
@@ -59,7 +59,7 @@ TEST_CASE("settle: a killed child's run is marked failed with the backend's word
     CHECK(f.db.attempt_count(f.run) == 1);  // the attempt is recorded before the backend's own step
   }));
   CHECK(after);
-  CHECK(f.db.find_run(f.run)->status == store::kFailed);
+  CHECK(f.db.find_run(f.run)->status == RunStatus::failed);
   CHECK(f.db.find_run(f.run)->error == "what ended it");
   CHECK(summary.attempts == 1);
   CHECK(summary.failed == 0);  // it will be retried
@@ -75,24 +75,24 @@ TEST_CASE("settle: a killed child's run is marked failed with the backend's word
 
 TEST_CASE("settle: a finished run keeps its row, an interrupted one is never retried, a stop forbids retries") {
   {
-    Fixture f(store::kFinished);
+    Fixture f(RunStatus::finished);
     SweepSummary summary;
     CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::finished), true, summary));
-    CHECK(f.db.find_run(f.run)->status == store::kFinished);
+    CHECK(f.db.find_run(f.run)->status == RunStatus::finished);
     CHECK(summary.finished == 1);
   }
   {
-    Fixture f(store::kRunning);
+    Fixture f(RunStatus::running);
     SweepSummary summary;
     CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::interrupted), true, summary));
-    CHECK(f.db.find_run(f.run)->status == store::kInterrupted);
+    CHECK(f.db.find_run(f.run)->status == RunStatus::interrupted);
     CHECK(summary.interrupted == 1);
   }
   {
-    Fixture f(store::kInterrupted);  // the time limit's SIGTERM was caught and recorded as an interruption
+    Fixture f(RunStatus::interrupted);  // the time limit's SIGTERM was caught and recorded as an interruption
     SweepSummary summary;
     CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::timeout), false, summary));
-    CHECK(f.db.find_run(f.run)->status == store::kFailed);
+    CHECK(f.db.find_run(f.run)->status == RunStatus::failed);
     CHECK(f.db.find_run(f.run)->error == "what ended it");
     CHECK(summary.failed == 1);  // retryable, but the sweep is stopping
   }

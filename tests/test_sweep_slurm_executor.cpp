@@ -95,7 +95,7 @@ struct Fixture {
     return o;
   }
   // What a task's wrapper and moexp itself leave behind when the run ends with `code`.
-  void run_ends(std::int64_t array, std::int64_t task, std::int64_t run_id, int code, const char* status) {
+  void run_ends(std::int64_t array, std::int64_t task, std::int64_t run_id, int code, RunStatus status) {
     db.resume_run(run_id, 0, "cpu", "node1", 4242);
     db.finish_run(run_id, status);
     const auto dir_ = db_path.parent_path() / "runs" / std::to_string(run_id);
@@ -103,7 +103,7 @@ struct Fixture {
     std::ofstream(exit_file(dir_, array, task)) << code << " 100.0 112.5\n";
     slurm.set(array, task, code == 0 ? "COMPLETED" : "FAILED", code);
   }
-  std::string status(std::int64_t run_id) { return db.find_run(run_id)->status; }
+  RunStatus status(std::int64_t run_id) { return db.find_run(run_id)->status; }
 };
 
 } // namespace
@@ -140,9 +140,9 @@ TEST_CASE("slurm executor: running, finished, diverged and failed tasks become a
   CHECK(f.events[0].kind == ExecutorEvent::Kind::started);
   CHECK(f.events[0].slot == "slurm 100_0");
 
-  f.run_ends(100, 0, 1, 0, store::kFinished);
-  f.run_ends(100, 1, 2, 3, store::kDiverged);
-  f.run_ends(100, 2, 3, 1, store::kFailed);
+  f.run_ends(100, 0, 1, 0, RunStatus::finished);
+  f.run_ends(100, 1, 2, 3, RunStatus::diverged);
+  f.run_ends(100, 2, 3, 1, RunStatus::failed);
   f.slurm.set(100, 3, "NODE_FAIL");  // its node died: no exit file, the run row still says pending
   auto retries = f.executor.poll_once(true, summary);
   CHECK(summary.finished == 1);
@@ -150,7 +150,7 @@ TEST_CASE("slurm executor: running, finished, diverged and failed tasks become a
   REQUIRE(retries.size() == 2);
   CHECK(retries[0].run_id == 3);
   CHECK(retries[1].run_id == 4);
-  CHECK(f.status(4) == "failed");
+  CHECK(f.status(4) == RunStatus::failed);
   CHECK(f.db.find_run(4)->error == "Slurm task 100_3 ended NODE_FAIL");
   CHECK(f.db.open_slurm_tasks(std::nullopt).empty());
   CHECK(f.db.attempt_count(3) == 1);
@@ -161,9 +161,9 @@ TEST_CASE("slurm executor: running, finished, diverged and failed tasks become a
 TEST_CASE("slurm executor: watch resubmits within the retry budget and stops when every task settled") {
   Fixture f(2, 1);
   f.executor.submit(f.items);
-  f.run_ends(100, 0, 1, 0, store::kFinished);
-  f.run_ends(100, 1, 2, 1, store::kFailed);
-  f.slurm.on_submit = [&](std::int64_t array) { f.run_ends(array, 0, 2, 1, store::kFailed); };  // fails again
+  f.run_ends(100, 0, 1, 0, RunStatus::finished);
+  f.run_ends(100, 1, 2, 1, RunStatus::failed);
+  f.slurm.on_submit = [&](std::int64_t array) { f.run_ends(array, 0, 2, 1, RunStatus::failed); };  // fails again
   std::atomic<bool> stop{false};
   auto summary = f.executor.watch(stop);
   CHECK(summary.finished == 1);
@@ -172,7 +172,7 @@ TEST_CASE("slurm executor: watch resubmits within the retry budget and stops whe
   CHECK(f.slurm.submitted.size() == 2);  // the retry; no third attempt
   CHECK(f.slurm.submitted[1][0] == "--array=0-0");
   CHECK(f.db.attempt_count(2) == 2);
-  CHECK(f.status(2) == "failed");
+  CHECK(f.status(2) == RunStatus::failed);
   CHECK(f.db.open_slurm_tasks(std::nullopt).empty());
 }
 
@@ -189,7 +189,7 @@ TEST_CASE("slurm executor: a stop cancels the arrays and marks running and pendi
   CHECK(f.slurm.cancelled == std::vector<std::int64_t>{100});
   CHECK(summary.interrupted == 3);
   for (std::int64_t id = 1; id <= 3; ++id) {
-    CHECK(f.status(id) == "interrupted");
+    CHECK(f.status(id) == RunStatus::interrupted);
   }
   CHECK(f.db.open_slurm_tasks(std::nullopt).empty());
 }
@@ -206,7 +206,7 @@ TEST_CASE("slurm executor: an unreachable controller changes nothing and vanishe
   f.slurm.arrays[100].clear();  // purged, and no jobcomp record
   auto retries = f.executor.poll_once(true, summary);
   CHECK(retries.size() == 2);
-  CHECK(f.status(1) == "failed");
+  CHECK(f.status(1) == RunStatus::failed);
 }
 
 TEST_CASE("slurm executor: a refused submission throws with sbatch's words and records nothing") {
@@ -252,27 +252,27 @@ TEST_CASE("slurm submission: task outcomes from Slurm's record, the exit file an
   auto rec = [](const char* state) { return slurm::TaskRecord{0, state, "", std::nullopt, std::nullopt}; };
   TaskEvidence e;
   e.record = rec("RUNNING");
-  e.run_status = "running";
+  e.run_status = RunStatus::running;
   CHECK_FALSE(task_outcome(e));
   e.record = rec("COMPLETING");
   e.exit = TaskExit{0, 1};
   CHECK_FALSE(task_outcome(e));  // the wrapper has not exited yet
   e.record = rec("COMPLETED");
-  e.run_status = "finished";
+  e.run_status = RunStatus::finished;
   CHECK(task_outcome(e) == AttemptOutcome::finished);
   e.record = rec("FAILED");
-  e.run_status = "diverged";
+  e.run_status = RunStatus::diverged;
   CHECK(task_outcome(e) == AttemptOutcome::diverged);
-  e.run_status = "failed";
+  e.run_status = RunStatus::failed;
   CHECK(task_outcome(e) == AttemptOutcome::failed);
   e.record = rec("TIMEOUT");
-  e.run_status = "interrupted";  // moexp caught the SIGTERM of the time limit
+  e.run_status = RunStatus::interrupted;  // moexp caught the SIGTERM of the time limit
   CHECK(task_outcome(e) == AttemptOutcome::timeout);
   e.record = rec("CANCELLED");
   CHECK(task_outcome(e) == AttemptOutcome::interrupted);
   e.record.reset();
   e.exit.reset();
-  e.run_status = "pending";
+  e.run_status = RunStatus::pending;
   CHECK(task_outcome(e) == AttemptOutcome::failed);  // gone without a trace
   e.cancelled = true;
   CHECK(task_outcome(e) == AttemptOutcome::interrupted);

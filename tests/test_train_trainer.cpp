@@ -26,7 +26,7 @@ std::vector<EpochRecord> run_epochs(const config::ExperimentConfig& cfg, const d
   MemorySink sink;
   std::atomic<bool> stop{false};
   auto result = trainer.fit(sink, stop, checkpoint, nullptr);
-  CHECK(result.status == "finished");
+  CHECK(result.status == RunStatus::finished);
   return sink.epochs;
 }
 
@@ -44,7 +44,7 @@ void interrupt_after(const config::ExperimentConfig& cfg, const data::DataSplits
   trainer.set_run_uid(run_uid);
   std::atomic<bool> stop{false};
   StopAt sink(stop, epochs);
-  CHECK(trainer.fit(sink, stop, checkpoint, nullptr).status == "interrupted");
+  CHECK(trainer.fit(sink, stop, checkpoint, nullptr).status == RunStatus::interrupted);
 }
 
 double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
@@ -144,7 +144,7 @@ TEST_CASE("trainer: a stop request ends the run as interrupted") {
   MemorySink sink;
   std::atomic<bool> stop{true};
   auto result = trainer.fit(sink, stop, {}, nullptr);
-  CHECK(result.status == "interrupted");
+  CHECK(result.status == RunStatus::interrupted);
   CHECK(sink.epochs.empty());
 }
 
@@ -155,7 +155,7 @@ TEST_CASE("trainer: a diverging run ends as diverged") {
   MemorySink sink;
   std::atomic<bool> stop{false};
   auto result = trainer.fit(sink, stop, {}, nullptr);
-  CHECK(result.status == "diverged");
+  CHECK(result.status == RunStatus::diverged);
   CHECK(result.error.find("non-finite loss") != std::string::npos);
 }
 

@@ -1,25 +1,14 @@
 #include "config/sweep_backends.hpp"
 
+#include "core/name_table.hpp"
+
 #include <fmt/format.h>
 
 namespace moexp::config {
 
-const SweepBackendInfo* find_sweep_backend(std::string_view name) {
-  for (const auto& backend : kSweepBackends) {
-    if (backend.name == name) {
-      return &backend;
-    }
-  }
-  return nullptr;
-}
+const SweepBackendInfo* find_sweep_backend(std::string_view name) { return core::find_by_name(kSweepBackends, name); }
 
-std::vector<std::string> sweep_backend_names() {
-  std::vector<std::string> names;
-  for (const auto& backend : kSweepBackends) {
-    names.emplace_back(backend.name);
-  }
-  return names;
-}
+std::vector<std::string> sweep_backend_names() { return core::names_of(kSweepBackends); }
 
 std::string sweep_backend_choices() {
   std::string out;

@@ -1,5 +1,7 @@
 #include "core/constraint_kinds.hpp"
 
+#include "core/name_table.hpp"
+
 namespace moexp {
 namespace {
 
@@ -15,23 +17,10 @@ static_assert(in_enum_order(), "kConstraints lists the schemes in the order of e
 
 } // namespace
 
-const ConstraintInfo* find_constraint(std::string_view name) {
-  for (const auto& c : kConstraints) {
-    if (c.name == name) {
-      return &c;
-    }
-  }
-  return nullptr;
-}
+const ConstraintInfo* find_constraint(std::string_view name) { return core::find_by_name(kConstraints, name); }
 
 const ConstraintInfo& constraint_info(Constraint id) { return kConstraints.at(static_cast<std::size_t>(id)); }
 
-std::vector<std::string> constraint_names() {
-  std::vector<std::string> names;
-  for (const auto& c : kConstraints) {
-    names.emplace_back(c.name);
-  }
-  return names;
-}
+std::vector<std::string> constraint_names() { return core::names_of(kConstraints); }
 
 } // namespace moexp

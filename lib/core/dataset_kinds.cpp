@@ -1,27 +1,16 @@
 #include "core/dataset_kinds.hpp"
 
+#include "core/name_table.hpp"
+
 namespace moexp {
 
-const DatasetInfo* find_dataset_kind(std::string_view name) {
-  for (const auto& d : kDatasets) {
-    if (d.name == name) {
-      return &d;
-    }
-  }
-  return nullptr;
-}
+const DatasetInfo* find_dataset_kind(std::string_view name) { return core::find_by_name(kDatasets, name); }
 
 bool is_generated_dataset(std::string_view name) {
   const auto* d = find_dataset_kind(name);
   return d != nullptr && d->format == DatasetFormat::generated;
 }
 
-std::vector<std::string> dataset_kind_names() {
-  std::vector<std::string> names;
-  for (const auto& d : kDatasets) {
-    names.emplace_back(d.name);
-  }
-  return names;
-}
+std::vector<std::string> dataset_kind_names() { return core::names_of(kDatasets); }
 
 } // namespace moexp

@@ -45,7 +45,7 @@ std::vector<RunFigures> representative_figures(store::ResultStore& db, const std
                                                const std::vector<std::string>& by) {
   std::vector<std::pair<std::vector<std::string>, const store::RunSummary*>> chosen;
   for (const auto& r : runs) {
-    if (r.status != store::kFinished || display_value(r, "constraint.kind") == "dense") {
+    if (r.status != RunStatus::finished || display_value(r, "constraint.kind") == "dense") {
       continue;
     }
     std::vector<std::string> key;
@@ -185,7 +185,7 @@ int run_runs(const RunsRequest& req) {
   auto sort_value = [&](const store::RunSummary& r) -> std::pair<double, std::string> {
     if (key == "id") return {static_cast<double>(r.id), ""};
     if (key == "name") return {0, r.name};
-    if (key == "status") return {0, r.status};
+    if (key == "status") return {0, std::string(to_text(r.status))};
     if (auto v = metric_value(r, key)) return {*v, ""};
     if (r.params.count(key)) {
       char* end = nullptr;
@@ -215,7 +215,7 @@ int run_runs(const RunsRequest& req) {
       }
       rows.push_back(fmt::format("{{\"id\": {}, \"name\": {}, \"status\": {}, \"epochs\": {}, \"test_acc\": {}, "
                                  "\"best_test_acc\": {}, \"wall_seconds\": {}, \"config\": {{{}}}}}",
-                                 r.id, core::json_string(r.name), core::json_string(r.status), r.epochs_done,
+                                 r.id, core::json_string(r.name), core::json_string(to_text(r.status)), r.epochs_done,
                                  json_opt(r.metric("test_acc")), json_opt(r.metric("best_test_acc")),
                                  core::json_number(r.wall_seconds), fmt::join(cfg, ", ")));
     }
@@ -226,7 +226,7 @@ int run_runs(const RunsRequest& req) {
                                 "test acc", "best acc", "time", "name"};
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : runs) {
-    std::vector<std::string> cells{std::to_string(r.id), r.status};
+    std::vector<std::string> cells{std::to_string(r.id), std::string(to_text(r.status))};
     for (const auto& k : keys) {
       cells.push_back(display_value(r, k));
     }

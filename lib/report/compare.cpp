@@ -71,7 +71,7 @@ CompareTable compare_schemes(const std::vector<store::RunSummary>& runs, std::ve
       groups;
   for (const auto& r : runs) {
     const auto kind = display_value(r, "constraint.kind");
-    if (r.status != store::kFinished || (kind != a && kind != b)) {
+    if (r.status != RunStatus::finished || (kind != a && kind != b)) {
       continue;
     }
     std::vector<std::string> key;

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/name_table.hpp"
 #include "core/text.hpp"
 #include "core/text_table.hpp"
 
@@ -439,13 +440,7 @@ const ReportFormat* find_report_format(std::string_view name) {
   return nullptr;
 }
 
-std::vector<std::string> report_formats() {
-  std::vector<std::string> names;
-  for (const auto& f : report_format_table()) {
-    names.emplace_back(f.name);
-  }
-  return names;
-}
+std::vector<std::string> report_formats() { return core::names_of(report_format_table()); }
 
 std::string render(const ReportTable& table, const std::string& format, const std::string& title,
                    const std::vector<RunFigures>& runs) {

@@ -148,11 +148,11 @@ ReportTable summarize(const std::vector<store::RunSummary>& runs, const std::vec
     const auto& members = groups[key];
     for (const auto* r : members) {
       ++row.runs;
-      if (r->status == "finished") {
+      if (r->status == RunStatus::finished) {
         ++row.finished;
-      } else if (r->status == "failed") {
+      } else if (r->status == RunStatus::failed) {
         ++row.failed;
-      } else if (r->status == "diverged") {
+      } else if (r->status == RunStatus::diverged) {
         ++row.diverged;
       } else {
         ++row.other;
@@ -161,7 +161,7 @@ ReportTable summarize(const std::vector<store::RunSummary>& runs, const std::vec
     for (const auto& m : table.metrics) {
       std::vector<double> values;
       for (const auto* r : members) {
-        if (r->status != "finished") {
+        if (r->status != RunStatus::finished) {
           continue;
         }
         if (auto v = metric_value(*r, m.name)) {

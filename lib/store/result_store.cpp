@@ -108,26 +108,9 @@ const char* const kRunColumns = R"sql(
 
 RunRow read_run(const Statement& q) {
   RunRow row;
-  row.id = q.column_int(0);
-  row.name = q.column_text(1);
-  row.config_toml = q.column_text(2);
-  row.config_hash = q.column_text(3);
-  row.status = q.column_text(4);
-  row.device = q.column_text(5);
-  row.host = q.column_text(6);
-  row.pid = q.column_optional_int(7);
-  row.moexp_version = q.column_text(8);
-  row.created_at = q.column_text(9);
-  row.started_at = q.column_text(10);
-  row.finished_at = q.column_text(11);
-  row.heartbeat_at = q.column_text(12);
-  row.wall_seconds = q.column_double(13);
-  row.epochs_done = q.column_int(14);
-  row.error = q.column_text(15);
-  row.uid = q.column_text(16);
-  row.claim_host = q.column_text(17);
-  row.claim_pid = q.column_optional_int(18);
-  row.claim_started = q.column_text(19);
+  q.read(row.id, row.name, row.config_toml, row.config_hash, row.status, row.device, row.host, row.pid,
+         row.moexp_version, row.created_at, row.started_at, row.finished_at, row.heartbeat_at, row.wall_seconds,
+         row.epochs_done, row.error, row.uid, row.claim_host, row.claim_pid, row.claim_started);
   return row;
 }
 
@@ -218,10 +201,10 @@ void ResultStore::record_epoch(std::int64_t id, const EpochRecord& r) {
   m_registered_metrics.insert(new_names.begin(), new_names.end());
 }
 
-void ResultStore::finish_run(std::int64_t id, const std::string& status, const std::string& error) {
+void ResultStore::finish_run(std::int64_t id, RunStatus status, const std::string& error) {
   Statement update(*m_db, "UPDATE runs SET status = ?, error = ?, finished_at = ?, heartbeat_at = ? WHERE id = ?");
   const std::string now = core::now_iso8601();
-  update.bind_all(status, error.empty() ? std::optional<std::string>() : std::optional<std::string>(error), now, now,
+  update.bind_all(to_text(status), error.empty() ? std::optional<std::string>() : std::optional<std::string>(error), now, now,
                   id);
   update.run();
 }

@@ -3,6 +3,7 @@
 
 #include "core/attempt_outcome.hpp"
 #include "core/metrics.hpp"
+#include "core/run_status.hpp"
 #include "store/open_mode.hpp"
 
 #include <cstdint>
@@ -18,14 +19,6 @@
 namespace moexp::store {
 
 class Database;
-
-// Run states. A run starts `running` and ends in one of the others.
-inline constexpr const char* kPending = "pending";
-inline constexpr const char* kRunning = "running";
-inline constexpr const char* kFinished = "finished";
-inline constexpr const char* kFailed = "failed";
-inline constexpr const char* kDiverged = "diverged";
-inline constexpr const char* kInterrupted = "interrupted";
 
 struct ClassInfo {
   std::string name;
@@ -49,7 +42,7 @@ struct RunRow {
   std::string name;
   std::string config_toml;
   std::string config_hash;
-  std::string status;
+  RunStatus status = RunStatus::pending;  // runs.status, as text in the database
   std::string device;
   std::string host;
   std::optional<std::int64_t> pid;
@@ -119,7 +112,7 @@ struct SweepRunRow {
   std::int64_t run_id = 0;
   std::int64_t position = 0;
   std::string label;
-  std::string status;
+  RunStatus status = RunStatus::pending;
   std::optional<std::int64_t> pid;
   std::string host;
   std::string heartbeat_at;
@@ -159,7 +152,7 @@ struct AttemptRecord {
 struct RunSummary {
   std::int64_t id = 0;
   std::string name;
-  std::string status;
+  RunStatus status = RunStatus::pending;
   std::map<std::string, std::string> params;  // dotted key -> TOML value text
   double wall_seconds = 0;
   std::int64_t epochs_done = 0;
@@ -209,7 +202,7 @@ public:
   // changed the row first (two sweeps never take the same run).
   // The claim names this process (host, pid, start time) and succeeds only while the row's claimer is still
   // `claim_pid` (so two sweeps taking over one crashed claim cannot both win).
-  bool claim_run(std::int64_t id, const std::string& status, std::optional<std::int64_t> pid,
+  bool claim_run(std::int64_t id, RunStatus status, std::optional<std::int64_t> pid,
                  std::optional<std::int64_t> claim_pid = std::nullopt);
 
   // Forget run `id`'s claim (its attempt is recorded).
@@ -255,7 +248,7 @@ public:
   void record_epoch(std::int64_t id, const EpochRecord& record);
 
   // End run `id` with `status` (finished, failed, diverged, interrupted) and `error` text ("" for none).
-  void finish_run(std::int64_t id, const std::string& status, const std::string& error = "");
+  void finish_run(std::int64_t id, RunStatus status, const std::string& error = "");
 
   // The newest run whose config hash is `config_hash`, or nullopt.
   std::optional<RunRow> find_run_by_hash(const std::string& config_hash);

@@ -184,6 +184,15 @@ std::string Statement::column_text(int index) const {
   return text ? std::string(reinterpret_cast<const char*>(text), sqlite3_column_bytes(m_stmt, index)) : std::string();
 }
 
+void Statement::read_column(int index, RunStatus& out) const {
+  const std::string text = column_text(index);
+  const auto status = parse_run_status(text);
+  if (!status) {
+    throw StoreError(fmt::format("database {}: unknown run status '{}'", m_db.path(), text));
+  }
+  out = *status;
+}
+
 bool Statement::column_is_null(int index) const {
   return sqlite3_column_type(m_stmt, index) == SQLITE_NULL;
 }

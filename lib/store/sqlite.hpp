@@ -2,6 +2,7 @@
 // Only lib/store uses it; sqlite3.h is included in sqlite.cpp alone.
 #pragma once
 
+#include "core/run_status.hpp"
 #include "store/open_mode.hpp"
 
 #include <cstdint>
@@ -102,6 +103,15 @@ public:
   // Set every parameter back to NULL.
   void clear_bindings();
 
+  // Read the current row's columns 0..N-1 into `out...`, each by its type: std::int64_t, int, double, bool,
+  // std::string, std::optional<std::int64_t>, std::optional<double> or RunStatus (NULL reads as 0, "" or nullopt).
+  // One call per row replaces hand-numbered column reads.
+  template <typename... Ts>
+  void read(Ts&... out) const {
+    int index = 0;
+    (read_column(index++, out), ...);
+  }
+
   std::int64_t column_int(int index) const;
   double column_double(int index) const;
   std::string column_text(int index) const;
@@ -110,6 +120,16 @@ public:
   std::optional<double> column_optional_double(int index) const;
 
 private:
+  void read_column(int index, std::int64_t& out) const { out = column_int(index); }
+  void read_column(int index, int& out) const { out = static_cast<int>(column_int(index)); }
+  void read_column(int index, double& out) const { out = column_double(index); }
+  void read_column(int index, bool& out) const { out = column_int(index) != 0; }
+  void read_column(int index, std::string& out) const { out = column_text(index); }
+  void read_column(int index, std::optional<std::int64_t>& out) const { out = column_optional_int(index); }
+  void read_column(int index, std::optional<double>& out) const { out = column_optional_double(index); }
+  // Throws StoreError for a status this version does not know.
+  void read_column(int index, RunStatus& out) const;
+
   Database& m_db;
   sqlite3_stmt* m_stmt = nullptr;
 };

@@ -40,14 +40,12 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
                                       "superclass_mi_control"};
   while (q.step()) {
     RunSummary r;
-    r.id = q.column_int(0);
-    r.name = q.column_text(1);
-    r.status = q.column_text(2);
-    r.wall_seconds = q.column_double(3);
-    r.epochs_done = q.column_int(4);
+    std::optional<double> routing[5];
+    q.read(r.id, r.name, r.status, r.wall_seconds, r.epochs_done, routing[0], routing[1], routing[2], routing[3],
+           routing[4]);
     for (int i = 0; i < 5; ++i) {
-      if (auto v = q.column_optional_double(5 + i)) {
-        r.metrics[routing_keys[i]] = *v;
+      if (routing[i]) {
+        r.metrics[routing_keys[i]] = *routing[i];
       }
     }
     rows.push_back(std::move(r));

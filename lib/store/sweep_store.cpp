@@ -28,13 +28,13 @@ void ResultStore::ensure_run_classes(std::int64_t id, const std::vector<ClassInf
   tx.commit();
 }
 
-bool ResultStore::claim_run(std::int64_t id, const std::string& status, std::optional<std::int64_t> pid,
+bool ResultStore::claim_run(std::int64_t id, RunStatus status, std::optional<std::int64_t> pid,
                             std::optional<std::int64_t> claim_pid) {
   const auto self = static_cast<std::int64_t>(::getpid());
   Statement update(*m_db, R"sql(
     UPDATE runs SET status = 'running', pid = NULL, heartbeat_at = ?, claim_host = ?, claim_pid = ?, claim_started = ?
     WHERE id = ? AND status = ? AND coalesce(pid, -1) = coalesce(?, -1) AND coalesce(claim_pid, -1) = coalesce(?, -1))sql");
-  update.bind_all(core::now_iso8601(), core::host_name(), self, core::process_start_id(self), id, status, pid,
+  update.bind_all(core::now_iso8601(), core::host_name(), self, core::process_start_id(self), id, to_text(status), pid,
                   claim_pid);
   update.run();
   return m_db->changes() == 1;
@@ -97,10 +97,9 @@ std::vector<SweepRunRow> ResultStore::sweep_runs(std::int64_t sweep_id, const st
   q.bind_all(metric.split, metric.name, sweep_id);
   std::vector<SweepRunRow> rows;
   while (q.step()) {
-    rows.push_back({q.column_int(0), q.column_int(1), q.column_text(2), q.column_text(3), q.column_optional_int(4),
-                    q.column_text(5), q.column_text(6), q.column_int(7), q.column_int(8),
-                    q.column_optional_double(9), q.column_double(10), q.column_text(11), q.column_text(12),
-                    q.column_int(13) != 0});
+    SweepRunRow& row = rows.emplace_back();
+    q.read(row.run_id, row.position, row.label, row.status, row.pid, row.host, row.heartbeat_at, row.epochs_done,
+           row.attempts, row.metric, row.wall_seconds, row.error, row.slurm, row.planned);
   }
   return rows;
 }

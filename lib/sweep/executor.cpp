@@ -25,7 +25,7 @@ bool claimed_by_me(const store::RunRow& row) {
 } // namespace
 
 bool held_by_live_process(const store::RunRow& row) {
-  if (row.status != store::kRunning) {
+  if (row.status != RunStatus::running) {
     return false;
   }
   if (row.pid) {
@@ -42,15 +42,15 @@ bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& ro
       core::process_alive_since(row.claim_host, *row.claim_pid, row.claim_started)) {
     return false;  // no claim, or its sweep still runs and will record the attempt itself
   }
-  if (row.status == store::kRunning && row.pid && core::process_alive(row.host, *row.pid)) {
+  if (row.status == RunStatus::running && row.pid && core::process_alive(row.host, *row.pid)) {
     return false;  // the orphaned child still runs: reconciled once it has ended
   }
   // A run that recorded its end keeps it as the attempt's outcome.
   AttemptOutcome outcome = outcome_of_status(row.status).value_or(AttemptOutcome::failed);
-  if (row.status == store::kRunning || row.status == store::kPending) {
+  if (row.status == RunStatus::running || row.status == RunStatus::pending) {
     // The child died without recording its end, or never started: a crash, retried like any failure.
     outcome = AttemptOutcome::failed;
-    store.finish_run(row.id, store::kFailed, "crashed: the sweep that started it was killed and the run did not end");
+    store.finish_run(row.id, RunStatus::failed, "crashed: the sweep that started it was killed and the run did not end");
   }
   store.record_attempt({row.id, sweep_id, row.started_at.empty() ? row.heartbeat_at : row.started_at, 0, "reconciled",
                         std::nullopt, std::nullopt, outcome,
@@ -123,7 +123,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
     // recorded and the claim released.
     row = m_store.find_run(item.run_id);
   }
-  if (!row || row->status == store::kFinished || row->status == store::kDiverged) {
+  if (!row || row->status == RunStatus::finished || row->status == RunStatus::diverged) {
     ++summary.skipped;
     return false;
   }
@@ -152,7 +152,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
   try {
     job.job = m_launcher.start(request);
   } catch (const std::exception& e) {
-    m_store.finish_run(item.run_id, store::kFailed, e.what());
+    m_store.finish_run(item.run_id, RunStatus::failed, e.what());
     m_store.record_attempt({item.run_id, m_options.sweep_id, job.started_at, 0, slot.name, std::nullopt,
                             std::nullopt, AttemptOutcome::failed, e.what()});
     m_store.release_claim(item.run_id);
@@ -171,15 +171,15 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
   const double seconds = std::chrono::duration<double>(clock::now() - job.started).count();
   const auto tail = core::file_tail(store::run_folder(m_options.db_path, job.item.run_id) / "stderr.log");
   auto row = m_store.find_run(job.item.run_id);
-  const std::string status = row ? row->status : store::kFailed;
+  const RunStatus status = row ? row->status : RunStatus::failed;
   AttemptOutcome outcome = AttemptOutcome::failed;
-  if (status == store::kFinished && exit.exit_code == 0) {
+  if (status == RunStatus::finished && exit.exit_code == 0) {
     outcome = AttemptOutcome::finished;
-  } else if (status == store::kDiverged) {
+  } else if (status == RunStatus::diverged) {
     outcome = AttemptOutcome::diverged;
   } else if (job.timed_out) {
     outcome = AttemptOutcome::timeout;
-  } else if (stopping || status == store::kInterrupted) {
+  } else if (stopping || status == RunStatus::interrupted) {
     outcome = AttemptOutcome::interrupted;
   }
   const std::string why = outcome == AttemptOutcome::timeout ? fmt::format("timed out after {:.0f} s", m_options.timeout_s)

@@ -45,7 +45,7 @@ std::string state_of(const std::optional<store::RunRow>& row) {
   if (!row) {
     return "new";
   }
-  return row->status;
+  return std::string(to_text(row->status));
 }
 
 void print_status_table(store::ResultStore& db, std::int64_t sweep_id, const std::string& name,
@@ -72,8 +72,8 @@ void print_status_table(store::ResultStore& db, std::int64_t sweep_id, const std
       ++unplanned;
       continue;
     }
-    ++counts[r.status];
-    std::vector<std::string> cells{std::to_string(r.position + 1), std::to_string(r.run_id), r.status,
+    ++counts[std::string(to_text(r.status))];
+    std::vector<std::string> cells{std::to_string(r.position + 1), std::to_string(r.run_id), std::string(to_text(r.status)),
                                    std::to_string(r.epochs_done), std::to_string(r.attempts),
                                    r.metric ? shown(*r.metric) : "-",
                                    core::format_duration(r.wall_seconds)};
@@ -154,8 +154,8 @@ Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::S
     const auto& run = plan.runs[i];
     auto existing = db.find_run_by_hash(run.config_hash);
     const bool ended_ok =
-        existing && (existing->status == store::kFinished || existing->status == store::kDiverged);
-    const bool exhausted = existing && existing->status == store::kFailed &&
+        existing && (existing->status == RunStatus::finished || existing->status == RunStatus::diverged);
+    const bool exhausted = existing && existing->status == RunStatus::failed &&
                            db.attempt_count(existing->id) > spec.executor.retries && !req.retry_failed;
     std::int64_t run_id = 0;
     if (!existing || (req.force && ended_ok)) {
@@ -184,7 +184,7 @@ Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::S
   std::vector<std::string> dropped;
   for (const auto& r : db.sweep_runs(sweep_id)) {
     if (!r.planned) {
-      dropped.push_back(fmt::format("{} ({}, {})", r.run_id, r.label, r.status));
+      dropped.push_back(fmt::format("{} ({}, {})", r.run_id, r.label, to_text(r.status)));
     }
   }
   if (!dropped.empty()) {

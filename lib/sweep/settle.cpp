@@ -2,14 +2,14 @@
 
 namespace moexp::sweep {
 
-bool end_unrecorded(const std::string& status, AttemptOutcome outcome) {
+bool end_unrecorded(RunStatus status, AttemptOutcome outcome) {
   if (outcome == AttemptOutcome::finished || outcome == AttemptOutcome::diverged) {
     return false;
   }
-  if (status == store::kRunning || status == store::kPending) {
+  if (status == RunStatus::running || status == RunStatus::pending) {
     return true;
   }
-  return outcome == AttemptOutcome::timeout && status != store::kFailed;
+  return outcome == AttemptOutcome::timeout && status != RunStatus::failed;
 }
 
 bool settle_attempt(const SettleRules& rules, const EndedAttempt& ended, bool may_retry, SweepSummary& summary,
@@ -17,7 +17,7 @@ bool settle_attempt(const SettleRules& rules, const EndedAttempt& ended, bool ma
   const std::int64_t run_id = ended.item.run_id;
   const auto row = rules.store.find_run(run_id);
   if (row && end_unrecorded(row->status, ended.outcome)) {
-    rules.store.finish_run(run_id, ended.outcome == AttemptOutcome::interrupted ? store::kInterrupted : store::kFailed,
+    rules.store.finish_run(run_id, ended.outcome == AttemptOutcome::interrupted ? RunStatus::interrupted : RunStatus::failed,
                            ended.why);
   }
   rules.store.record_attempt({run_id, rules.sweep_id, ended.started_at, ended.seconds, ended.slot, ended.exit_code,

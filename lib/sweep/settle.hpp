@@ -17,7 +17,7 @@ namespace moexp::sweep {
 // Whether the run row (status `status`) still lacks the end `outcome` describes: the child was killed, crashed,
 // never started or ran out of time before it could record it (the row is still running or pending), or it recorded
 // "interrupted" for the signal a time limit sent. Finished and diverged outcomes are the child's own record.
-bool end_unrecorded(const std::string& status, AttemptOutcome outcome);
+bool end_unrecorded(RunStatus status, AttemptOutcome outcome);
 
 // One ended attempt, as its backend saw it.
 struct EndedAttempt {

@@ -145,7 +145,7 @@ std::vector<WorkItem> SlurmExecutor::poll_once(bool retry, SweepSummary& summary
     evidence.exit = read_exit_file(exit_file(store::run_folder(m_options.db_path, task.run_id), task.array_job_id,
                                              task.task_index));
     auto row = m_store.find_run(task.run_id);
-    evidence.run_status = row ? row->status : store::kFailed;
+    evidence.run_status = row ? row->status : RunStatus::failed;
     evidence.cancelled = m_cancelled.count(task.array_job_id) > 0;
     if (auto outcome = task_outcome(evidence)) {
       settle(task, record, *outcome, evidence.exit, retry, retries, summary);
@@ -187,7 +187,7 @@ SweepSummary SlurmExecutor::watch(const std::atomic<bool>& stop) {
         submit(retries);
       } catch (const Error& e) {
         for (const auto& item : retries) {
-          m_store.finish_run(item.run_id, store::kFailed, e.what());
+          m_store.finish_run(item.run_id, RunStatus::failed, e.what());
           ++summary.failed;
         }
       }

@@ -118,10 +118,10 @@ std::optional<AttemptOutcome> task_outcome(const TaskEvidence& e) {
   if (e.record && !slurm::is_terminal(state)) {
     return std::nullopt;
   }
-  if (e.run_status == store::kFinished) {
+  if (e.run_status == RunStatus::finished) {
     return AttemptOutcome::finished;
   }
-  if (e.run_status == store::kDiverged) {
+  if (e.run_status == RunStatus::diverged) {
     return AttemptOutcome::diverged;
   }
   if (state == "TIMEOUT" || state == "DEADLINE") {
@@ -130,7 +130,7 @@ std::optional<AttemptOutcome> task_outcome(const TaskEvidence& e) {
   if (state == "CANCELLED" || state == "PREEMPTED" || (!e.record && !e.exit && e.cancelled)) {
     return AttemptOutcome::interrupted;
   }
-  if ((e.exit && e.exit->code == 130) || e.run_status == store::kInterrupted) {
+  if ((e.exit && e.exit->code == 130) || e.run_status == RunStatus::interrupted) {
     return AttemptOutcome::interrupted;
   }
   return AttemptOutcome::failed;

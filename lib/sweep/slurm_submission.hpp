@@ -5,6 +5,7 @@
 
 #include "config/sweep_spec.hpp"
 #include "core/attempt_outcome.hpp"
+#include "core/run_status.hpp"
 #include "sweep/slurm_records.hpp"
 
 #include <cstdint>
@@ -56,7 +57,7 @@ std::optional<TaskExit> read_exit_file(const std::filesystem::path& path);
 struct TaskEvidence {
   std::optional<slurm::TaskRecord> record;  // Slurm's record of the task (or of its whole array); none when absent
   std::optional<TaskExit> exit;             // the wrapper's own exit-code file
-  std::string run_status;                   // the run row's status now
+  RunStatus run_status = RunStatus::running;  // the run row's status now
   bool cancelled = false;                   // this sweep cancelled the array
 };
 

@@ -92,13 +92,13 @@ Prepared prepare(const TrainRequest& req) {
   if (!row) {
     throw InputError(fmt::format("--resume {}: no run {} in {}", id, id, req.db_path));
   }
-  if (row->status == store::kFinished) {
+  if (row->status == RunStatus::finished) {
     throw InputError(fmt::format("--resume {}: run {} already finished", id, id));
   }
-  if (row->status == store::kDiverged) {
+  if (row->status == RunStatus::diverged) {
     throw InputError(fmt::format("--resume {}: run {} diverged; start a new run with other settings", id, id));
   }
-  if (row->status == store::kRunning && row->host == core::host_name() && row->pid && ::kill(static_cast<pid_t>(*row->pid), 0) == 0 &&
+  if (row->status == RunStatus::running && row->host == core::host_name() && row->pid && ::kill(static_cast<pid_t>(*row->pid), 0) == 0 &&
       *row->pid != ::getpid()) {
     throw InputError(fmt::format("--resume {}: run {} is still running (pid {})", id, id, *row->pid));
   }
@@ -170,7 +170,7 @@ int run_train(const TrainRequest& req) {
     std::string what = e.what();
     what = what.substr(0, what.find('\n'));
     try {
-      db.finish_run(run_id, store::kFailed, what);
+      db.finish_run(run_id, RunStatus::failed, what);
     } catch (const std::exception& again) {
       // The store itself failed (a full disk): the row stays 'running' with this dead process, which --resume takes.
       throw Error(fmt::format("run {} failed: {}; it stays 'running' in the database (`moexp train --resume {}` "
@@ -186,13 +186,13 @@ int run_train(const TrainRequest& req) {
     throw Error(fmt::format("run {} failed: {}", run_id, what));
   }
   db.finish_run(run_id, result.status, result.error);
-  fmt::print("run {}: {} after {} epoch(s){}; results in {} (run {}), files in {}\n", run_id, result.status,
+  fmt::print("run {}: {} after {} epoch(s){}; results in {} (run {}), files in {}\n", run_id, to_text(result.status),
              result.epochs_done, result.error.empty() ? "" : " (" + result.error + ")", req.db_path, run_id,
              folder.string());
-  if (result.status == store::kDiverged) {
+  if (result.status == RunStatus::diverged) {
     return kExitDiverged;
   }
-  if (result.status == store::kInterrupted) {
+  if (result.status == RunStatus::interrupted) {
     return kExitInterrupted;
   }
   return kExitOk;

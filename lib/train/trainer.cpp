@@ -122,7 +122,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
   const std::int64_t batches = (n + t.batch_size - 1) / t.batch_size;
   const auto dopts = torch::TensorOptions().dtype(torch::kDouble).device(m_device);
 
-  FitResult result{"finished", m_epochs_done, ""};
+  FitResult result{RunStatus::finished, m_epochs_done, ""};
   for (std::int64_t epoch = m_epochs_done + 1; epoch <= t.epochs; ++epoch) {
     const auto epoch_start = clock::now();
     torch::manual_seed(noise_seed(t.seed, epoch));
@@ -142,7 +142,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
         if (progress != nullptr) {
           progress->finish();
         }
-        return {"interrupted", m_epochs_done, "stopped by a signal"};
+        return {RunStatus::interrupted, m_epochs_done, "stopped by a signal"};
       }
       auto idx = order.narrow(0, b * t.batch_size, std::min(t.batch_size, n - b * t.batch_size));
       const BatchLoss batch = task.train_batch(idx, gen);
@@ -161,7 +161,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
           if (progress != nullptr) {
             progress->finish();
           }
-          return {"diverged", m_epochs_done,
+          return {RunStatus::diverged, m_epochs_done,
                   fmt::format("non-finite loss in epoch {} by batch {} ({} {}, aux {})", epoch, b + 1,
                               task.loss_name(), mean_loss, aux)};
         }

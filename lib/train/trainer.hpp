@@ -6,6 +6,7 @@
 #include "config/experiment.hpp"
 #include "core/metrics.hpp"
 #include "core/progress.hpp"
+#include "core/run_status.hpp"
 #include "data/dataset.hpp"
 #include "train/device.hpp"
 #include "train/task.hpp"
@@ -24,7 +25,7 @@ namespace moexp::train {
 double learning_rate(const config::TrainConfig& t, std::int64_t epoch);
 
 struct FitResult {
-  std::string status;  // store status: finished | diverged | interrupted
+  RunStatus status = RunStatus::finished;  // finished | diverged | interrupted
   std::int64_t epochs_done = 0;
   std::string error;   // why it diverged
 };

@@ -94,7 +94,7 @@ TEST_CASE("e2e fault drill: a full disk while checkpointing is one line, the old
   {
     store::ResultStore store(db.string());
     auto row = store.find_run(1);
-    CHECK(row->status == "failed");
+    CHECK(row->status == RunStatus::failed);
     CHECK(row->epochs_done == 2);  // the epoch whose checkpoint failed is recorded; resume replays it
   }
   // More room, then resume from the intact checkpoint of epoch 1.
@@ -104,7 +104,7 @@ TEST_CASE("e2e fault drill: a full disk while checkpointing is one line, the old
   CHECK(resumed.exit_code == 0);
   CHECK(resumed.out.find("resuming 'tiny' after epoch 1/3") != std::string::npos);
   store::ResultStore store(db.string());
-  CHECK(store.find_run(1)->status == "finished");
+  CHECK(store.find_run(1)->status == RunStatus::finished);
   CHECK(store.epochs(1).size() == 3);
 }
 
@@ -186,6 +186,6 @@ TEST_CASE("e2e fault drill: a full disk while committing an epoch is one line, t
   CHECK(resumed.exit_code == 0);
   CHECK(resumed.out.find("resuming 'tiny' after epoch 1/4") != std::string::npos);
   store::ResultStore store(db.string());
-  CHECK(store.find_run(1)->status == "finished");
+  CHECK(store.find_run(1)->status == RunStatus::finished);
   CHECK(store.epochs(1).size() == 4);
 }

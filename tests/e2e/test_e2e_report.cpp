@@ -19,7 +19,7 @@ report::ReportTable fixture_table() {
     for (int experts : {4, 10}) {
       for (int seed = 0; seed < 3; ++seed) {
         store::RunSummary r;
-        r.status = "finished";
+        r.status = RunStatus::finished;
         r.params = {{"constraint.kind", std::string("'") + kind + "'"},
                     {"moe.num_experts", std::to_string(experts)},
                     {"moe.enabled", "true"}};

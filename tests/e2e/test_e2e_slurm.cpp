@@ -70,7 +70,7 @@ TEST_CASE("e2e slurm: four runs as one array, one fails once and is retried, all
   CHECK(r.out.find("sweep 'slurm-e2e': 4 runs, 4 finished") != std::string::npos);
   store::ResultStore db(s.db_path);
   for (std::int64_t id = 1; id <= 4; ++id) {
-    CHECK(db.find_run(id)->status == "finished");
+    CHECK(db.find_run(id)->status == RunStatus::finished);
     CHECK(db.attempt_count(id) == (id == 2 ? 2 : 1));
   }
   CHECK(db.open_slurm_tasks(std::nullopt).empty());
@@ -109,7 +109,7 @@ TEST_CASE("e2e slurm: Ctrl-C cancels the array and marks runs interrupted and a 
     store::ResultStore db(s.db_path);
     for (std::int64_t id = 1; id <= 4; ++id) {
       INFO("run " << id);
-      CHECK(db.find_run(id)->status == "interrupted");
+      CHECK(db.find_run(id)->status == RunStatus::interrupted);
     }
     CHECK(db.find_run(1)->epochs_done < 20);
     CHECK(db.open_slurm_tasks(std::nullopt).empty());
@@ -119,7 +119,7 @@ TEST_CASE("e2e slurm: Ctrl-C cancels the array and marks runs interrupted and a 
   CHECK(rerun.exit_code == 0);
   store::ResultStore db(s.db_path);
   for (std::int64_t id = 1; id <= 4; ++id) {
-    CHECK(db.find_run(id)->status == "finished");
+    CHECK(db.find_run(id)->status == RunStatus::finished);
     CHECK(db.epochs(id).size() == 20);
   }
   CHECK_FALSE(db.find_run(5));

@@ -120,7 +120,7 @@ void check_rerun_completes(SweepDir& d, int epochs) {
   for (std::int64_t id = 1; id <= 6; ++id) {
     auto row = db.find_run(id);
     REQUIRE(row);
-    CHECK(row->status == "finished");
+    CHECK(row->status == RunStatus::finished);
     CHECK(row->epochs_done == epochs);
     CHECK(db.epochs(id).size() == static_cast<std::size_t>(epochs));
     CHECK_FALSE(row->claim_pid);  // every claim released
@@ -145,7 +145,7 @@ TEST_CASE("e2e sweep: SIGKILL of the sweep midway, then a rerun, finishes every 
       finished = 0;
       for (std::int64_t id = 1; id <= 6; ++id) {
         auto row = db.find_run(id);
-        finished += row && row->status == "finished";
+        finished += row && row->status == RunStatus::finished;
       }
     }
   }
@@ -161,7 +161,7 @@ TEST_CASE("e2e sweep: SIGKILL of the sweep right after it claims its first runs,
   SweepDir d(1);
   // The first claim: the child may not exist yet or not have written its pid (the orphaned-claim case).
   REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows) {
-    return std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.status == "running"; });
+    return std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.status == RunStatus::running; });
   }));
   check_rerun_completes(d, 1);
 }
@@ -169,7 +169,7 @@ TEST_CASE("e2e sweep: SIGKILL of the sweep right after it claims its first runs,
 TEST_CASE("e2e sweep: SIGKILL of the sweep once its children run, then a rerun waits for them and runs the rest once") {
   SweepDir d(3);  // three epochs: two children overlap long enough to be seen running together on a loaded machine
   REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows) {
-    return std::count_if(rows.begin(), rows.end(), [](const auto& r) { return r.status == "running" && r.pid; }) >= 2;
+    return std::count_if(rows.begin(), rows.end(), [](const auto& r) { return r.status == RunStatus::running && r.pid; }) >= 2;
   }));
   check_rerun_completes(d, 3);
 }

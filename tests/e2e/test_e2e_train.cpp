@@ -38,7 +38,7 @@ TEST_CASE("e2e train: a tiny synthetic experiment ends finished with consistent 
   store::ResultStore db(db_path.string());
   auto run = db.find_run(1);
   REQUIRE(run);
-  CHECK(run->status == "finished");
+  CHECK(run->status == RunStatus::finished);
   CHECK(run->epochs_done == 2);
   CHECK(db.epochs(1).size() == 2);
   std::map<std::tuple<std::int64_t, std::string, std::int64_t>, std::pair<double, double>> sums;
@@ -120,7 +120,7 @@ TEST_CASE("e2e train: a run killed mid-way resumes and reproduces the uninterrup
   REQUIRE(done >= 1);
   {
     store::ResultStore db(db_path.string());
-    CHECK(db.find_run(1)->status == "running");  // killed: nobody marked it
+    CHECK(db.find_run(1)->status == RunStatus::running);  // killed: nobody marked it
   }
   auto resumed = run({MOEXP_BIN, "train", "--resume", "1", "--db", db_path.string(), "--device", "cpu"}, dir.path());
   INFO(resumed.out << resumed.err);
@@ -129,7 +129,7 @@ TEST_CASE("e2e train: a run killed mid-way resumes and reproduces the uninterrup
 
   store::ResultStore a(reference_db.string());
   store::ResultStore b(db_path.string());
-  CHECK(b.find_run(1)->status == "finished");
+  CHECK(b.find_run(1)->status == RunStatus::finished);
   auto ea = a.epochs(1);
   auto eb = b.epochs(1);
   REQUIRE(ea.size() == 4);
@@ -159,7 +159,7 @@ TEST_CASE("e2e train: SIGTERM stops a run cleanly: exit 130, status interrupted"
   store::ResultStore db(db_path.string());
   auto row = db.find_run(1);
   REQUIRE(row);
-  CHECK(row->status == "interrupted");
+  CHECK(row->status == RunStatus::interrupted);
   CHECK(row->epochs_done < 50);
   CHECK_FALSE(row->finished_at.empty());
 }
