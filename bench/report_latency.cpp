@@ -34,7 +34,7 @@ void generate(const std::string& path) {
                        {"moe.enabled", "true"}, {"moe.position", "[1, 2, 3, 4]"}, {"train.seed", std::to_string(run / 8)},
                        {"data.dataset", "\"cifar100\""}},
                       "cpu", "bench", 0, {}};
-    const auto id = db.create_run(row);
+    const auto id = db.runs().create(row);
     for (int epoch = 1; epoch <= 150; ++epoch) {
       EpochRecord r;
       r.epoch = epoch;
@@ -60,7 +60,7 @@ void generate(const std::string& path) {
       }
       db.record_epoch(id, r);
     }
-    db.finish_run(id, RunStatus::finished);
+    db.runs().finish(id, RunStatus::finished);
     if (run % 100 == 99) {
       fmt::print(stderr, "generated {} runs\n", run + 1);
     }

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     store::NewRun row{fmt::format("trial-{}", t), "", fmt::format("{:016x}", t),
                       {{"constraint.kind", "\"importance\""}, {"train.seed", std::to_string(t)}},
                       "cpu", "bench", 0, {}};
-    const auto id = db.create_run(row);
+    const auto id = db.runs().create(row);
     for (int epoch = 1; epoch <= epochs; ++epoch) {
       EpochRecord r;
       r.epoch = epoch;
@@ -71,7 +71,7 @@ int main(int argc, char** argv) {
       r.test_routing.push_back(routing(epoch + 1));
       db.record_epoch(id, r);
     }
-    db.finish_run(id, RunStatus::finished);
+    db.runs().finish(id, RunStatus::finished);
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // The values Optuna records too: 8 epoch scalars + per split and expert the importance and sample shares.

@@ -49,7 +49,7 @@ public:
       if (state.pending_signal == SIGKILL || (state.pending_signal == SIGTERM && state.behaviour.honours_sigterm)) {
         sweep::JobExit exit{job, std::nullopt, std::nullopt};
         if (state.pending_signal == SIGTERM) {
-          m_store.finish_run(state.run_id, RunStatus::interrupted, "stopped by a signal");
+          m_store.runs().finish(state.run_id, RunStatus::interrupted, "stopped by a signal");
           exit.exit_code = 130;
         } else {
           exit.signal = SIGKILL;
@@ -60,7 +60,7 @@ public:
     }
     for (auto& [job, state] : m_jobs) {
       if (state.ticks_left > 0 && --state.ticks_left == 0) {
-        m_store.finish_run(state.run_id, state.behaviour.final_status, state.behaviour.exit_code ? "boom" : "");
+        m_store.runs().finish(state.run_id, state.behaviour.final_status, state.behaviour.exit_code ? "boom" : "");
         sweep::JobExit exit{job, state.behaviour.exit_code, std::nullopt};
         m_jobs.erase(job);
         return exit;

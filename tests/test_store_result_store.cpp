@@ -52,18 +52,18 @@ std::unique_ptr<Statement> single_value(Database& db, const std::string& sql) {
 
 // The routing read back from run `id`'s only epoch snapshot of `split`.
 std::vector<LayerRouting> stored_routing(ResultStore& db, std::int64_t id, const std::string& split) {
-  auto snaps = db.snapshots(id);
+  auto snaps = db.routing().snapshots(id);
   REQUIRE(snaps.size() == 2);
-  return db.snapshot_routing(snaps[0].split == split ? snaps[0].id : snaps[1].id);
+  return db.routing().snapshot(snaps[0].split == split ? snaps[0].id : snaps[1].id);
 }
 
 } // namespace
 
 TEST_CASE("store: a run round-trips with its params") {
   ResultStore db(":memory:");
-  auto id = db.create_run(sample_run());
+  auto id = db.runs().create(sample_run());
   CHECK(id == 1);
-  auto row = db.find_run(id);
+  auto row = db.runs().find(id);
   REQUIRE(row);
   CHECK(row->name == "r");
   CHECK(row->status == RunStatus::running);
@@ -71,27 +71,27 @@ TEST_CASE("store: a run round-trips with its params") {
   CHECK(row->pid == std::optional<std::int64_t>(42));
   CHECK(row->moexp_version == MOEXP_VERSION);
   CHECK_FALSE(row->started_at.empty());
-  CHECK(db.params(id) == std::vector<std::pair<std::string, std::string>>{{"model.arch", "\"resnet8\""}});
-  CHECK_FALSE(db.find_run(99));
+  CHECK(db.runs().params(id) == std::vector<std::pair<std::string, std::string>>{{"model.arch", "\"resnet8\""}});
+  CHECK_FALSE(db.runs().find(99));
 }
 
 TEST_CASE("store: epochs and routing statistics are recorded per split, layer and expert") {
   ResultStore db(":memory:");
-  auto id = db.create_run(sample_run());
+  auto id = db.runs().create(sample_run());
   StoreSink sink(db, id);
   sink.record_epoch(sample_epoch(1));
   sink.record_epoch(sample_epoch(2));
-  auto epochs = db.epochs(id);
+  auto epochs = db.metrics().epochs(id);
   REQUIRE(epochs.size() == 2);
   CHECK(epochs[1].epoch == 2);
   CHECK(epochs[1].at("test_acc") == doctest::Approx(0.45));
-  CHECK(db.layer_stats(id).size() == 4);    // 2 epochs x 2 splits x 1 layer
-  CHECK(db.expert_stats(id).size() == 16);  // ... x 4 experts
-  auto row = db.find_run(id);
+  CHECK(db.routing().layer_stats(id).size() == 4);    // 2 epochs x 2 splits x 1 layer
+  CHECK(db.routing().expert_stats(id).size() == 16);  // ... x 4 experts
+  auto row = db.runs().find(id);
   CHECK(row->epochs_done == 2);
   CHECK(row->wall_seconds == doctest::Approx(4.0));
-  db.finish_run(id, RunStatus::finished);
-  row = db.find_run(id);
+  db.runs().finish(id, RunStatus::finished);
+  row = db.runs().find(id);
   CHECK(row->status == RunStatus::finished);
   CHECK_FALSE(row->finished_at.empty());
   CHECK(row->error.empty());
@@ -99,12 +99,12 @@ TEST_CASE("store: epochs and routing statistics are recorded per split, layer an
 
 TEST_CASE("store: an epoch's named metrics come back by key, a new name needs no schema change") {
   ResultStore db(":memory:");
-  auto id = db.create_run(sample_run());
+  auto id = db.runs().create(sample_run());
   auto epoch = sample_epoch(1);
   epoch.set("test", "top5_acc", 0.75);
   epoch.set("test", "AP50", 0.25);  // a task's own figure
   db.record_epoch(id, epoch);
-  auto epochs = db.epochs(id);
+  auto epochs = db.metrics().epochs(id);
   REQUIRE(epochs.size() == 1);
   CHECK(epochs[0].metrics.size() == 10);
   CHECK(epochs[0].at("test_top5_acc") == 0.75);
@@ -112,48 +112,48 @@ TEST_CASE("store: an epoch's named metrics come back by key, a new name needs no
   CHECK(epochs[0].at("lr") == 1e-3);
   CHECK_FALSE(epochs[0].find("train_top5_acc").has_value());
   CHECK_THROWS_AS(epochs[0].at("train_top5_acc"), std::out_of_range);
-  const auto keys = db.metric_keys();
+  const auto keys = db.metrics().keys();
   CHECK(keys == std::vector<std::string>{"aux_loss", "images_per_s", "lr", "seconds", "test_AP50", "test_acc",
                                          "test_loss", "test_top5_acc", "train_acc", "train_loss"});
   // Recording the epoch again replaces its rows (a metric it no longer has is gone).
   auto again = sample_epoch(1);
   db.record_epoch(id, again);
-  CHECK(db.epochs(id)[0].metrics.size() == 8);
+  CHECK(db.metrics().epochs(id)[0].metrics.size() == 8);
 }
 
 TEST_CASE("store: last_metric is a metric's latest value with its epoch") {
   ResultStore db(":memory:");
-  auto id = db.create_run(sample_run());
-  CHECK_FALSE(db.last_metric(id, "test_acc").has_value());
+  auto id = db.runs().create(sample_run());
+  CHECK_FALSE(db.metrics().last(id, "test_acc").has_value());
   for (int e = 1; e <= 3; ++e) {
     auto epoch = sample_epoch(e);
     epoch.set("test", "acc", 0.1 * e);
     db.record_epoch(id, epoch);
   }
-  const auto last = db.last_metric(id, "test_acc");
+  const auto last = db.metrics().last(id, "test_acc");
   REQUIRE(last.has_value());
   CHECK(last->first == 3);
   CHECK(last->second == doctest::Approx(0.3));
-  CHECK(db.last_metric(id, "lr").has_value());
-  CHECK_FALSE(db.last_metric(id, "test_AP").has_value());
+  CHECK(db.metrics().last(id, "lr").has_value());
+  CHECK_FALSE(db.metrics().last(id, "test_AP").has_value());
 }
 
 TEST_CASE("store: resume drops the epochs after the checkpoint and marks the run running") {
   ResultStore db(":memory:");
-  auto id = db.create_run(sample_run());
+  auto id = db.runs().create(sample_run());
   for (int e = 1; e <= 3; ++e) {
     db.record_epoch(id, sample_epoch(e));
   }
-  db.finish_run(id, RunStatus::interrupted, "stopped");
+  db.runs().finish(id, RunStatus::interrupted, "stopped");
   db.resume_run(id, 2, "cpu", "host2", 7);
-  auto row = db.find_run(id);
+  auto row = db.runs().find(id);
   CHECK(row->status == RunStatus::running);
   CHECK(row->epochs_done == 2);
   CHECK(row->host == "host2");
   CHECK(row->error.empty());
   CHECK(row->wall_seconds == doctest::Approx(4.0));
-  CHECK(db.epochs(id).size() == 2);
-  CHECK(db.expert_stats(id).size() == 16);
+  CHECK(db.metrics().epochs(id).size() == 2);
+  CHECK(db.routing().expert_stats(id).size() == 16);
 }
 
 TEST_CASE("store: a file database is created with WAL and the current schema version, and reopens") {
@@ -161,10 +161,10 @@ TEST_CASE("store: a file database is created with WAL and the current schema ver
   const auto path = (dir / "sub/moexp.db").string();
   {
     ResultStore db(path);
-    db.create_run(sample_run());
+    db.runs().create(sample_run());
   }
   ResultStore again(path);
-  CHECK(again.find_run(1));
+  CHECK(again.runs().find(1));
   Database raw(path);
   CHECK(single_value(raw, "PRAGMA user_version")->column_int(0) == current_schema_version());
   CHECK(single_value(raw, "PRAGMA journal_mode")->column_text(0) == "wal");
@@ -260,13 +260,13 @@ TEST_CASE("store: bound parameters keep quotes and SQL text as data") {
   ResultStore db(":memory:");
   auto run = sample_run();
   run.name = "x'); DROP TABLE runs; --";
-  auto id = db.create_run(run);
-  CHECK(db.find_run(id)->name == run.name);
+  auto id = db.runs().create(run);
+  CHECK(db.runs().find(id)->name == run.name);
 }
 
 TEST_CASE("store: a routing snapshot round-trips group x expert matrices, co-activation and specialisation") {
   ResultStore db(":memory:");
-  auto id = db.create_run(sample_run());
+  auto id = db.runs().create(sample_run());
   auto rec = sample_epoch(1);
   auto& l = rec.test_routing[0];
   l.groups.push_back({kClassGroup, {{0.5, 0.25, 0.25, 0.0}, {0.1, 0.2, 0.3, 0.4}}, {3, 5}, 0.4, 0.01});
@@ -288,13 +288,13 @@ TEST_CASE("store: a routing snapshot round-trips group x expert matrices, co-act
   CHECK(back[0].coactivation == l.coactivation);
   CHECK(back[0].sample_entropy == doctest::Approx(0.6));
   CHECK(back[0].importance_share == l.importance_share);
-  CHECK(db.classes(id).size() == 2);
-  CHECK(db.classes(id)[1].superclass_name == "B");
+  CHECK(db.runs().classes(id).size() == 2);
+  CHECK(db.runs().classes(id)[1].superclass_name == "B");
 }
 
 TEST_CASE("store: a new group kind is stored and read back with no change to the store") {
   ResultStore db(":memory:");
-  auto id = db.create_run(sample_run());
+  auto id = db.runs().create(sample_run());
   auto rec = sample_epoch(1);
   for (auto* layers : {&rec.train_routing, &rec.test_routing}) {
     auto& l = layers->at(0);
@@ -321,7 +321,7 @@ TEST_CASE("store: a new group kind is stored and read back with no change to the
 
 TEST_CASE("store: a CIFAR-100-sized snapshot (100 classes x 16 experts, several chunks) round-trips") {
   ResultStore db(":memory:");
-  auto id = db.create_run(sample_run());
+  auto id = db.runs().create(sample_run());
   auto rec = sample_epoch(1);
   auto& l = rec.train_routing[0];
   l.importance_share.assign(16, 1.0 / 16);
@@ -353,7 +353,7 @@ TEST_CASE("store: a CIFAR-100-sized snapshot (100 classes x 16 experts, several 
 
 TEST_CASE("store: evaluations are stored per setting with their routing, and survive resume") {
   ResultStore db(":memory:");
-  auto id = db.create_run(sample_run());
+  auto id = db.runs().create(sample_run());
   db.record_epoch(id, sample_epoch(1));
   NewEvaluation ev;
   ev.run_id = id;
@@ -368,30 +368,30 @@ TEST_CASE("store: evaluations are stored per setting with their routing, and sur
   ev.class_correct = {40, 40};
   ev.routing = sample_epoch(1).test_routing;
   auto eid = db.record_evaluation(ev);
-  auto evals = db.evaluations(id);
+  auto evals = db.metrics().evaluations(id);
   REQUIRE(evals.size() == 1);
   CHECK(evals[0].id == eid);
   CHECK(evals[0].setting == "k=1");
   CHECK(evals[0].metrics.at("acc") == doctest::Approx(0.8));
   db.resume_run(id, 0, "cpu", "h", 1);  // drops training snapshots after epoch 0, keeps the evaluation
-  auto snaps = db.snapshots(id);
+  auto snaps = db.routing().snapshots(id);
   REQUIRE(snaps.size() == 1);
   CHECK(snaps[0].evaluation_id == std::optional<std::int64_t>(eid));
 }
 
 TEST_CASE("store: runs a sweep's edited spec no longer plans stay linked but leave its report") {
   ResultStore db(":memory:");
-  auto add = [&](const char* hash) { return db.create_pending_run({hash, "", hash, {}, "", "", 0, {}}); };
-  const auto sweep = db.upsert_sweep("s", "s.toml", "h1");
+  auto add = [&](const char* hash) { return db.runs().create_pending({hash, "", hash, {}, "", "", 0, {}}); };
+  const auto sweep = db.sweeps().upsert("s", "s.toml", "h1");
   const auto a = add("a"), b = add("b"), dense = add("dense");
-  db.begin_plan(sweep);
+  db.sweeps().begin_plan(sweep);
   for (auto id : {a, b, dense}) {
-    db.link_sweep_run(sweep, id, id, "x");
+    db.sweeps().link_run(sweep, id, id, "x");
   }
   // The spec is edited: the dense run is gone from it.
-  db.begin_plan(sweep);
-  db.link_sweep_run(sweep, a, 0, "x");
-  db.link_sweep_run(sweep, b, 1, "x");
+  db.sweeps().begin_plan(sweep);
+  db.sweeps().link_run(sweep, a, 0, "x");
+  db.sweeps().link_run(sweep, b, 1, "x");
   auto ids = [&](bool all) {
     std::vector<std::int64_t> out;
     for (const auto& r : db.run_summaries(CompiledFilter{}, sweep, all)) {
@@ -401,7 +401,7 @@ TEST_CASE("store: runs a sweep's edited spec no longer plans stay linked but lea
   };
   CHECK(ids(false) == std::vector<std::int64_t>{a, b});
   CHECK(ids(true) == std::vector<std::int64_t>{a, b, dense});
-  auto rows = db.sweep_runs(sweep);
+  auto rows = db.sweeps().runs(sweep);
   REQUIRE(rows.size() == 3);
   CHECK(std::count_if(rows.begin(), rows.end(), [](const auto& r) { return !r.planned; }) == 1);
 }
@@ -415,8 +415,8 @@ TEST_CASE("store: read-only opens never create, write or migrate") {
   CHECK_THROWS_AS(ResultStore((dir / "missing.db").string(), OpenMode::read_only), InputError);
   CHECK_FALSE(std::filesystem::exists(dir / "missing.db"));
   const auto path = (dir / "real.db").string();
-  { ResultStore db(path); db.create_run({"r", "", "h", {}, "cpu", "host", 1, {}}); }
+  { ResultStore db(path); db.runs().create({"r", "", "h", {}, "cpu", "host", 1, {}}); }
   ResultStore reader(path, OpenMode::read_only);
-  CHECK(reader.find_run(1)->name == "r");
-  CHECK_THROWS_AS(reader.create_run({"r2", "", "h2", {}, "cpu", "host", 1, {}}), StoreError);
+  CHECK(reader.runs().find(1)->name == "r");
+  CHECK_THROWS_AS(reader.runs().create({"r2", "", "h2", {}, "cpu", "host", 1, {}}), StoreError);
 }

@@ -18,8 +18,8 @@ ResultStore fixture() {
                {{"constraint.kind", "'" + kind + "'"}, {"moe.num_experts", std::to_string(experts)},
                 {"moe.enabled", "true"}},
                "cpu", "h", 1, {}};
-    auto id = db.create_run(run);
-    db.finish_run(id, status);
+    auto id = db.runs().create(run);
+    db.runs().finish(id, status);
   };
   add("relative", 4, RunStatus::finished);
   add("kl", 10, RunStatus::finished);
@@ -29,7 +29,7 @@ ResultStore fixture() {
 
 std::vector<std::int64_t> ids(ResultStore& db, const std::string& filter) {
   std::vector<std::int64_t> out;
-  for (const auto& r : db.run_summaries(compile_filter(filter, db.metric_keys()), std::nullopt)) {
+  for (const auto& r : db.run_summaries(compile_filter(filter, db.metrics().keys()), std::nullopt)) {
     out.push_back(r.id);
   }
   return out;
@@ -140,7 +140,7 @@ TEST_CASE("run filter: any stored metric by name, at the run's final epoch; an u
       db.record_epoch(id, r);
     }
   }
-  const auto keys = db.metric_keys();
+  const auto keys = db.metrics().keys();
   CHECK(keys == std::vector<std::string>{"lr", "test_top5_acc"});
   CHECK(ids(db, "test_top5_acc > 0.4") == std::vector<std::int64_t>{1, 2});
   CHECK(ids(db, "test_top5_acc in (0.25, 0.75) and lr = 0.1") == std::vector<std::int64_t>{1, 3});

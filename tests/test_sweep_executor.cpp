@@ -25,7 +25,7 @@ struct Fixture {
   explicit Fixture(int runs) {
     for (int i = 0; i < runs; ++i) {
       store::NewRun row{"r" + std::to_string(i), "", "hash" + std::to_string(i), {}, "", "", 0, {}};
-      queue.push_back({db.create_pending_run(row), "r" + std::to_string(i)});
+      queue.push_back({db.runs().create_pending(row), "r" + std::to_string(i)});
     }
   }
 
@@ -58,7 +58,7 @@ TEST_CASE("executor: runs every item in order, never more at once than there are
     CHECK(f.launcher.started[i].argv ==
           std::vector<std::string>{"/bin/moexp", "train", "--resume", std::to_string(f.queue[i].run_id), "--db",
                                    f.db_path, "--device", "cpu"});
-    CHECK(f.db.find_run(f.queue[i].run_id)->status == RunStatus::finished);
+    CHECK(f.db.runs().find(f.queue[i].run_id)->status == RunStatus::finished);
   }
 }
 
@@ -88,11 +88,11 @@ TEST_CASE("executor: a failed run is retried up to the budget with one row per a
   CHECK(summary.failed == 1);
   CHECK(summary.finished == 1);
   CHECK(summary.diverged == 1);
-  CHECK(f.db.attempt_count(failing) == 3);
-  CHECK(f.db.attempt_count(flaky) == 2);
-  CHECK(f.db.attempt_count(diverging) == 1);
-  CHECK(f.db.find_run(failing)->status == RunStatus::failed);
-  CHECK(f.db.find_run(flaky)->status == RunStatus::finished);
+  CHECK(f.db.sweeps().attempt_count(failing) == 3);
+  CHECK(f.db.sweeps().attempt_count(flaky) == 2);
+  CHECK(f.db.sweeps().attempt_count(diverging) == 1);
+  CHECK(f.db.runs().find(failing)->status == RunStatus::failed);
+  CHECK(f.db.runs().find(flaky)->status == RunStatus::finished);
 }
 
 TEST_CASE("executor: a run over its timeout gets SIGTERM, then SIGKILL, and counts as a failed attempt") {
@@ -104,7 +104,7 @@ TEST_CASE("executor: a run over its timeout gets SIGTERM, then SIGKILL, and coun
   REQUIRE(f.launcher.signals.size() == 2);
   CHECK(f.launcher.signals[0].second == SIGTERM);
   CHECK(f.launcher.signals[1].second == SIGKILL);
-  auto row = f.db.find_run(id);
+  auto row = f.db.runs().find(id);
   CHECK(row->status == RunStatus::failed);
   CHECK(row->error.find("timed out") != std::string::npos);
 }
@@ -130,25 +130,25 @@ TEST_CASE("executor: a stop request interrupts the running children and starts n
   CHECK(summary.stopped);
   CHECK(summary.interrupted == 2);
   CHECK(f.launcher.started.size() == 2);
-  CHECK(f.db.find_run(f.queue[0].run_id)->status == RunStatus::interrupted);
-  CHECK(f.db.find_run(f.queue[3].run_id)->status == RunStatus::pending);
+  CHECK(f.db.runs().find(f.queue[0].run_id)->status == RunStatus::interrupted);
+  CHECK(f.db.runs().find(f.queue[3].run_id)->status == RunStatus::pending);
 }
 
 TEST_CASE("executor: runs already ended are skipped, and a run held by a live process waits for it") {
   Fixture f(2);
-  f.db.finish_run(f.queue[0].run_id, RunStatus::finished);
+  f.db.runs().finish(f.queue[0].run_id, RunStatus::finished);
   // Held by this (live) process: the executor waits until it lets go.
   f.db.resume_run(f.queue[1].run_id, 0, "cpu", core::host_name(), ::getpid());
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     store::ResultStore other(f.db_path);
-    other.finish_run(f.queue[1].run_id, RunStatus::interrupted, "");
+    other.runs().finish(f.queue[1].run_id, RunStatus::interrupted, "");
   });
   auto summary = f.run(make_slots(1, {}, 1));
   release.join();
   CHECK(summary.skipped == 1);
   CHECK(summary.finished == 1);
-  CHECK(f.db.find_run(f.queue[1].run_id)->status == RunStatus::finished);
+  CHECK(f.db.runs().find(f.queue[1].run_id)->status == RunStatus::finished);
 }
 
 namespace {
@@ -160,9 +160,9 @@ void claim_from_dead_process(const std::string& db_path, std::int64_t id, RunSta
   const pid_t child = ::fork();
   if (child == 0) {
     store::ResultStore db(db_path);
-    const bool claimed = db.claim_run(id, RunStatus::pending, std::nullopt);
+    const bool claimed = db.runs().claim(id, RunStatus::pending, std::nullopt);
     if (claimed && then_status != RunStatus::running) {
-      db.finish_run(id, then_status);
+      db.runs().finish(id, then_status);
     }
     ::_exit(claimed ? 0 : 1);
   }
@@ -177,23 +177,23 @@ void claim_from_dead_process(const std::string& db_path, std::int64_t id, RunSta
 TEST_CASE("executor: a claim whose sweep died before its child started is retried, not waited on forever") {
   Fixture f(2);
   claim_from_dead_process(f.db_path, f.queue[0].run_id, RunStatus::running);
-  auto row = f.db.find_run(f.queue[0].run_id);
+  auto row = f.db.runs().find(f.queue[0].run_id);
   REQUIRE(row->status == RunStatus::running);
   CHECK_FALSE(row->pid.has_value());
   CHECK(row->claim_pid.has_value());
   CHECK_FALSE(held_by_live_process(*row));
   auto summary = f.run(make_slots(1, {}, 1), 0, 1);
   CHECK(summary.finished == 2);
-  CHECK(f.db.find_run(f.queue[0].run_id)->status == RunStatus::finished);
-  CHECK_FALSE(f.db.find_run(f.queue[0].run_id)->claim_pid.has_value());  // released with the attempt
+  CHECK(f.db.runs().find(f.queue[0].run_id)->status == RunStatus::finished);
+  CHECK_FALSE(f.db.runs().find(f.queue[0].run_id)->claim_pid.has_value());  // released with the attempt
   // The crashed attempt is on record, then the real one.
-  CHECK(f.db.attempt_count(f.queue[0].run_id) == 2);
+  CHECK(f.db.sweeps().attempt_count(f.queue[0].run_id) == 2);
 }
 
 TEST_CASE("executor: a live claimer still holds its run") {
   Fixture f(1);
-  REQUIRE(f.db.claim_run(f.queue[0].run_id, RunStatus::pending, std::nullopt));  // this process: alive
-  CHECK(held_by_live_process(*f.db.find_run(f.queue[0].run_id)));
+  REQUIRE(f.db.runs().claim(f.queue[0].run_id, RunStatus::pending, std::nullopt));  // this process: alive
+  CHECK(held_by_live_process(*f.db.runs().find(f.queue[0].run_id)));
 }
 
 TEST_CASE("executor: attempts that ended while no sweep was alive are recorded by the next one") {
@@ -202,10 +202,10 @@ TEST_CASE("executor: attempts that ended while no sweep was alive are recorded b
   claim_from_dead_process(f.db_path, f.queue[1].run_id, RunStatus::failed);
   std::vector<std::int64_t> ids{f.queue[0].run_id, f.queue[1].run_id, f.queue[2].run_id};
   CHECK(reconcile_orphaned_claims(f.db, ids, std::nullopt) == 2);
-  CHECK(f.db.attempt_count(f.queue[0].run_id) == 1);
-  CHECK(f.db.attempt_count(f.queue[1].run_id) == 1);
-  CHECK(f.db.attempt_count(f.queue[2].run_id) == 0);  // never claimed
-  CHECK(f.db.find_run(f.queue[0].run_id)->status == RunStatus::finished);
+  CHECK(f.db.sweeps().attempt_count(f.queue[0].run_id) == 1);
+  CHECK(f.db.sweeps().attempt_count(f.queue[1].run_id) == 1);
+  CHECK(f.db.sweeps().attempt_count(f.queue[2].run_id) == 0);  // never claimed
+  CHECK(f.db.runs().find(f.queue[0].run_id)->status == RunStatus::finished);
   CHECK(reconcile_orphaned_claims(f.db, ids, std::nullopt) == 0);  // once only
 }
 
@@ -217,7 +217,7 @@ TEST_CASE("executor: a run that ended well while no sweep was alive gets its att
   auto summary = f.run(make_slots(1, {}, 1), 0, 1);
   CHECK(summary.skipped == 1);
   CHECK(summary.finished == 1);
-  CHECK(f.db.attempt_count(f.queue[0].run_id) == 1);
-  CHECK_FALSE(f.db.find_run(f.queue[0].run_id)->claim_pid.has_value());
-  CHECK(f.db.attempt_count(f.queue[1].run_id) == 1);
+  CHECK(f.db.sweeps().attempt_count(f.queue[0].run_id) == 1);
+  CHECK_FALSE(f.db.runs().find(f.queue[0].run_id)->claim_pid.has_value());
+  CHECK(f.db.sweeps().attempt_count(f.queue[1].run_id) == 1);
 }

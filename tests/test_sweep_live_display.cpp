@@ -26,7 +26,7 @@ std::string drawn(std::FILE* f) {
 
 TEST_CASE("live display: a running slot shows its run's last epoch and test accuracy; the bar counts outcomes") {
   store::ResultStore db(":memory:");
-  const auto run = db.create_run({"r", "", "hash", {}, "cpu", "host", 0, {}});
+  const auto run = db.runs().create({"r", "", "hash", {}, "cpu", "host", 0, {}});
   for (int e = 1; e <= 2; ++e) {
     EpochRecord rec;
     rec.epoch = e;
@@ -36,7 +36,7 @@ TEST_CASE("live display: a running slot shows its run's last epoch and test accu
   }
   std::FILE* out = std::tmpfile();
   REQUIRE(out != nullptr);
-  LiveDisplay display(out, db, make_slots(2, {}, 1), 3);
+  LiveDisplay display(out, db.metrics(), make_slots(2, {}, 1), 3);
   display.on_event({ExecutorEvent::Kind::started, run, "constraint.kind=kl", "cpu0", AttemptOutcome::finished, 0,
                     false});
   display.on_event({ExecutorEvent::Kind::ended, 99, "other", "cpu1", AttemptOutcome::timeout, 5, false});

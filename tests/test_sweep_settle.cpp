@@ -19,11 +19,11 @@ struct Fixture {
   std::int64_t run = 0;
 
   explicit Fixture(RunStatus status) {
-    run = db.create_pending_run({"r", "", "hash", {}, "", "", 0, {}});
+    run = db.runs().create_pending({"r", "", "hash", {}, "", "", 0, {}});
     if (status != RunStatus::pending) {
-      REQUIRE(db.claim_run(run, RunStatus::pending, std::nullopt));
+      REQUIRE(db.runs().claim(run, RunStatus::pending, std::nullopt));
       if (status != RunStatus::running) {
-        db.finish_run(run, status, status == RunStatus::finished ? "" : "the child's own words");
+        db.runs().finish(run, status, status == RunStatus::finished ? "" : "the child's own words");
       }
     }
   }
@@ -52,15 +52,15 @@ TEST_CASE("settle: end_unrecorded - the child's own record stands unless it coul
 TEST_CASE("settle: a killed child's run is marked failed with the backend's words, recorded and retried once") {
   Fixture f(RunStatus::running);
   bool after = false;
-  const SettleRules rules{f.db, std::nullopt, 1, f.on_event};
+  const SettleRules rules{f.db.runs(), f.db.sweeps(), std::nullopt, 1, f.on_event};
   SweepSummary summary;
   CHECK(settle_attempt(rules, f.ended(AttemptOutcome::failed), true, summary, [&] {
     after = true;
-    CHECK(f.db.attempt_count(f.run) == 1);  // the attempt is recorded before the backend's own step
+    CHECK(f.db.sweeps().attempt_count(f.run) == 1);  // the attempt is recorded before the backend's own step
   }));
   CHECK(after);
-  CHECK(f.db.find_run(f.run)->status == RunStatus::failed);
-  CHECK(f.db.find_run(f.run)->error == "what ended it");
+  CHECK(f.db.runs().find(f.run)->status == RunStatus::failed);
+  CHECK(f.db.runs().find(f.run)->error == "what ended it");
   CHECK(summary.attempts == 1);
   CHECK(summary.failed == 0);  // it will be retried
   REQUIRE(f.events.size() == 1);
@@ -77,23 +77,23 @@ TEST_CASE("settle: a finished run keeps its row, an interrupted one is never ret
   {
     Fixture f(RunStatus::finished);
     SweepSummary summary;
-    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::finished), true, summary));
-    CHECK(f.db.find_run(f.run)->status == RunStatus::finished);
+    CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::finished), true, summary));
+    CHECK(f.db.runs().find(f.run)->status == RunStatus::finished);
     CHECK(summary.finished == 1);
   }
   {
     Fixture f(RunStatus::running);
     SweepSummary summary;
-    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::interrupted), true, summary));
-    CHECK(f.db.find_run(f.run)->status == RunStatus::interrupted);
+    CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::interrupted), true, summary));
+    CHECK(f.db.runs().find(f.run)->status == RunStatus::interrupted);
     CHECK(summary.interrupted == 1);
   }
   {
     Fixture f(RunStatus::interrupted);  // the time limit's SIGTERM was caught and recorded as an interruption
     SweepSummary summary;
-    CHECK_FALSE(settle_attempt({f.db, std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::timeout), false, summary));
-    CHECK(f.db.find_run(f.run)->status == RunStatus::failed);
-    CHECK(f.db.find_run(f.run)->error == "what ended it");
+    CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::timeout), false, summary));
+    CHECK(f.db.runs().find(f.run)->status == RunStatus::failed);
+    CHECK(f.db.runs().find(f.run)->error == "what ended it");
     CHECK(summary.failed == 1);  // retryable, but the sweep is stopping
   }
 }

@@ -81,7 +81,7 @@ struct Fixture {
     for (int i = 0; i < runs; ++i) {
       const auto name = fmt::format("r{}", i);
       store::NewRun row{name, "", fmt::format("hash{}", i), {}, "", "", 0, {}};
-      items.push_back({db.create_pending_run(row), name});
+      items.push_back({db.runs().create_pending(row), name});
     }
   }
   SlurmExecutorOptions options(std::int64_t retries) {
@@ -97,13 +97,13 @@ struct Fixture {
   // What a task's wrapper and moexp itself leave behind when the run ends with `code`.
   void run_ends(std::int64_t array, std::int64_t task, std::int64_t run_id, int code, RunStatus status) {
     db.resume_run(run_id, 0, "cpu", "node1", 4242);
-    db.finish_run(run_id, status);
+    db.runs().finish(run_id, status);
     const auto dir_ = db_path.parent_path() / "runs" / std::to_string(run_id);
     std::filesystem::create_directories(dir_);
     std::ofstream(exit_file(dir_, array, task)) << code << " 100.0 112.5\n";
     slurm.set(array, task, code == 0 ? "COMPLETED" : "FAILED", code);
   }
-  RunStatus status(std::int64_t run_id) { return db.find_run(run_id)->status; }
+  RunStatus status(std::int64_t run_id) { return db.runs().find(run_id)->status; }
 };
 
 } // namespace
@@ -122,7 +122,7 @@ TEST_CASE("slurm executor: one array per submission, a script per array, one ope
   CHECK(text.find("RUNS=( 1 2 3 )") != std::string::npos);
   CHECK(text.find("'/opt/moexp/bin/moexp' train --resume \"$RUN\"") != std::string::npos);
   CHECK(text.find("--device cpu") != std::string::npos);
-  CHECK(f.db.open_slurm_tasks(std::nullopt).size() == 3);
+  CHECK(f.db.sweeps().open_slurm_tasks(std::nullopt).size() == 3);
   CHECK(f.executor.runs_in_flight() == std::set<std::int64_t>{1, 2, 3});
   // A second submission gets its own script.
   f.executor.submit({f.items[0]});
@@ -151,10 +151,10 @@ TEST_CASE("slurm executor: running, finished, diverged and failed tasks become a
   CHECK(retries[0].run_id == 3);
   CHECK(retries[1].run_id == 4);
   CHECK(f.status(4) == RunStatus::failed);
-  CHECK(f.db.find_run(4)->error == "Slurm task 100_3 ended NODE_FAIL");
-  CHECK(f.db.open_slurm_tasks(std::nullopt).empty());
-  CHECK(f.db.attempt_count(3) == 1);
-  auto rows = f.db.sweep_runs(0);  // no sweep linked: empty
+  CHECK(f.db.runs().find(4)->error == "Slurm task 100_3 ended NODE_FAIL");
+  CHECK(f.db.sweeps().open_slurm_tasks(std::nullopt).empty());
+  CHECK(f.db.sweeps().attempt_count(3) == 1);
+  auto rows = f.db.sweeps().runs(0);  // no sweep linked: empty
   CHECK(rows.empty());
 }
 
@@ -171,9 +171,9 @@ TEST_CASE("slurm executor: watch resubmits within the retry budget and stops whe
   CHECK(summary.attempts == 3);
   CHECK(f.slurm.submitted.size() == 2);  // the retry; no third attempt
   CHECK(f.slurm.submitted[1][0] == "--array=0-0");
-  CHECK(f.db.attempt_count(2) == 2);
+  CHECK(f.db.sweeps().attempt_count(2) == 2);
   CHECK(f.status(2) == RunStatus::failed);
-  CHECK(f.db.open_slurm_tasks(std::nullopt).empty());
+  CHECK(f.db.sweeps().open_slurm_tasks(std::nullopt).empty());
 }
 
 TEST_CASE("slurm executor: a stop cancels the arrays and marks running and pending runs interrupted") {
@@ -191,7 +191,7 @@ TEST_CASE("slurm executor: a stop cancels the arrays and marks running and pendi
   for (std::int64_t id = 1; id <= 3; ++id) {
     CHECK(f.status(id) == RunStatus::interrupted);
   }
-  CHECK(f.db.open_slurm_tasks(std::nullopt).empty());
+  CHECK(f.db.sweeps().open_slurm_tasks(std::nullopt).empty());
 }
 
 TEST_CASE("slurm executor: an unreachable controller changes nothing and vanished tasks count as failed") {
@@ -201,7 +201,7 @@ TEST_CASE("slurm executor: an unreachable controller changes nothing and vanishe
   SweepSummary summary;
   CHECK(f.executor.poll_once(true, summary).empty());
   CHECK(summary.attempts == 0);
-  CHECK(f.db.open_slurm_tasks(std::nullopt).size() == 2);
+  CHECK(f.db.sweeps().open_slurm_tasks(std::nullopt).size() == 2);
   f.slurm.reachable = true;
   f.slurm.arrays[100].clear();  // purged, and no jobcomp record
   auto retries = f.executor.poll_once(true, summary);
@@ -213,7 +213,7 @@ TEST_CASE("slurm executor: a refused submission throws with sbatch's words and r
   Fixture f(1);
   f.slurm.refuse = true;
   CHECK_THROWS_WITH_AS(f.executor.submit(f.items), doctest::Contains("Invalid partition name"), Error);
-  CHECK(f.db.open_slurm_tasks(std::nullopt).empty());
+  CHECK(f.db.sweeps().open_slurm_tasks(std::nullopt).empty());
 }
 
 TEST_CASE("slurm submission: sbatch arguments from the [slurm] table and the executor timeout") {

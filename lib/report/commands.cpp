@@ -65,7 +65,7 @@ std::vector<RunFigures> representative_figures(store::ResultStore& db, const std
       group += fmt::format("{}{}={}", i ? ", " : "", by[i], key[i]);
     }
     f.caption = fmt::format("{}: run {} (seed {}), final test epoch", group, run->id, display_value(*run, "train.seed"));
-    for (const auto& c : db.classes(run->id)) {
+    for (const auto& c : db.runs().classes(run->id)) {
       f.class_names.push_back(c.name);
       if (std::find(f.superclass_names.begin(), f.superclass_names.end(), c.superclass_name) ==
           f.superclass_names.end()) {
@@ -73,7 +73,7 @@ std::vector<RunFigures> representative_figures(store::ResultStore& db, const std
       }
     }
     std::optional<store::SnapshotRow> last;
-    for (const auto& snap : db.snapshots(run->id)) {
+    for (const auto& snap : db.routing().snapshots(run->id)) {
       if (snap.epoch && snap.split == "test" && (!last || *snap.epoch > *last->epoch)) {
         last = snap;
       }
@@ -81,12 +81,12 @@ std::vector<RunFigures> representative_figures(store::ResultStore& db, const std
     if (!last) {
       continue;
     }
-    auto layers = db.snapshot_routing(last->id);
+    auto layers = db.routing().snapshot(last->id);
     if (layers.empty()) {
       continue;
     }
     f.routing = layers.front();
-    for (const auto& row : db.expert_stats(run->id)) {
+    for (const auto& row : db.routing().expert_stats(run->id)) {
       if (row.split != "test" || row.layer != 0) {
         continue;
       }
@@ -120,13 +120,13 @@ int run_report(const ReportRequest& req) {
     if (fs::is_regular_file(req.sweep)) {
       name = config::load_sweep_spec(req.sweep).name;
     }
-    sweep_id = db.find_sweep(name);
+    sweep_id = db.sweeps().find(name);
     if (!sweep_id) {
       throw InputError(fmt::format("report: no sweep '{}' in {}", name, req.db_path));
     }
     title = fmt::format("moexp report: sweep {}", name);
   }
-  const auto filter = store::compile_filter(req.where, db.metric_keys());
+  const auto filter = store::compile_filter(req.where, db.metrics().keys());
   const auto runs = db.run_summaries(filter, sweep_id, req.all_runs);
   if (runs.empty()) {
     throw InputError("report: no runs match");
@@ -176,7 +176,7 @@ int run_runs(const RunsRequest& req) {
     throw InputError(fmt::format("runs: --format {}: use table, json or csv", req.format));
   }
   auto db = open_store(req.db_path);
-  auto runs = db.run_summaries(store::compile_filter(req.where, db.metric_keys()), std::nullopt);
+  auto runs = db.run_summaries(store::compile_filter(req.where, db.metrics().keys()), std::nullopt);
   std::string key = req.sort;
   const bool descending = !key.empty() && key.front() == '-';
   if (descending) {

@@ -134,6 +134,16 @@ private:
   sqlite3_stmt* m_stmt = nullptr;
 };
 
+// Every remaining row of `q` as a `Row`, each filled by `fill(q, row)` (usually one q.read(...) of its fields).
+template <typename Row, typename Fill>
+std::vector<Row> collect_rows(Statement& q, Fill fill) {
+  std::vector<Row> rows;
+  while (q.step()) {
+    fill(static_cast<const Statement&>(q), rows.emplace_back());
+  }
+  return rows;
+}
+
 // Rows for one table, written as multi-row INSERTs of up to kRowsPerStatement rows, each row count's statement
 // prepared once per connection: a statement per row costs several times more. Call flush() before the enclosing
 // transaction commits; rows not flushed are dropped.

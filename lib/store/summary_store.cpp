@@ -60,14 +60,18 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
     last.reset();
     last.bind(1, r.id);
     while (last.step()) {
-      r.metrics[metric_key(last.column_text(0), last.column_text(1))] = last.column_double(2);
+      Metric m;
+      last.read(m.split, m.name, m.value);
+      r.metrics[metric_key(m.split, m.name)] = m.value;
     }
     best.reset();
     best.bind(1, r.id);
+    std::optional<double> best_acc;
     if (best.step()) {
-      if (auto v = best.column_optional_double(0)) {
-        r.metrics["best_test_acc"] = *v;
-      }
+      best.read(best_acc);
+    }
+    if (best_acc) {
+      r.metrics["best_test_acc"] = *best_acc;
     }
   }
   Statement params(*m_db, "SELECT key, value FROM run_params WHERE run_id = ?");
@@ -75,7 +79,10 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
     params.reset();
     params.bind(1, r.id);
     while (params.step()) {
-      r.params[params.column_text(0)] = params.column_text(1);
+      std::string key;
+      std::string value;
+      params.read(key, value);
+      r.params[key] = std::move(value);
     }
   }
   return rows;

@@ -50,12 +50,12 @@ bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& ro
   if (row.status == RunStatus::running || row.status == RunStatus::pending) {
     // The child died without recording its end, or never started: a crash, retried like any failure.
     outcome = AttemptOutcome::failed;
-    store.finish_run(row.id, RunStatus::failed, "crashed: the sweep that started it was killed and the run did not end");
+    store.runs().finish(row.id, RunStatus::failed, "crashed: the sweep that started it was killed and the run did not end");
   }
-  store.record_attempt({row.id, sweep_id, row.started_at.empty() ? row.heartbeat_at : row.started_at, 0, "reconciled",
-                        std::nullopt, std::nullopt, outcome,
-                        "recorded by a later sweep: the sweep that started this attempt was gone when it ended"});
-  store.release_claim(row.id);
+  store.sweeps().record_attempt({row.id, sweep_id, row.started_at.empty() ? row.heartbeat_at : row.started_at, 0,
+                                 "reconciled", std::nullopt, std::nullopt, outcome,
+                                 "recorded by a later sweep: the sweep that started this attempt was gone when it ended"});
+  store.runs().release_claim(row.id);
   return true;
 }
 
@@ -63,7 +63,7 @@ std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::vect
                                       std::optional<std::int64_t> sweep_id) {
   std::size_t reconciled = 0;
   for (auto id : run_ids) {
-    if (auto row = store.find_run(id); row && reconcile_orphaned_claim(store, *row, sweep_id)) {
+    if (auto row = store.runs().find(id); row && reconcile_orphaned_claim(store, *row, sweep_id)) {
       ++reconciled;
     }
   }
@@ -117,17 +117,17 @@ Executor::Executor(Launcher& launcher, store::ResultStore& store, ExecutorOption
 
 bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active,
                          std::vector<WorkItem>& waiting, SweepSummary& summary) {
-  auto row = m_store.find_run(item.run_id);
+  auto row = m_store.runs().find(item.run_id);
   if (row && reconcile_orphaned_claim(m_store, *row, m_options.sweep_id)) {
     // Its sweep died: the attempt it left (also one that ended well while no sweep was alive to record it) is
     // recorded and the claim released.
-    row = m_store.find_run(item.run_id);
+    row = m_store.runs().find(item.run_id);
   }
   if (!row || row->status == RunStatus::finished || row->status == RunStatus::diverged) {
     ++summary.skipped;
     return false;
   }
-  if (held_by_live_process(*row) || !m_store.claim_run(item.run_id, row->status, row->pid, row->claim_pid)) {
+  if (held_by_live_process(*row) || !m_store.runs().claim(item.run_id, row->status, row->pid, row->claim_pid)) {
     waiting.push_back(item);  // another process has it; look again later
     if (m_on_event) {
       m_on_event({ExecutorEvent::Kind::waiting, item.run_id, item.label, slot.name, AttemptOutcome::finished, 0, false});
@@ -152,10 +152,10 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
   try {
     job.job = m_launcher.start(request);
   } catch (const std::exception& e) {
-    m_store.finish_run(item.run_id, RunStatus::failed, e.what());
-    m_store.record_attempt({item.run_id, m_options.sweep_id, job.started_at, 0, slot.name, std::nullopt,
-                            std::nullopt, AttemptOutcome::failed, e.what()});
-    m_store.release_claim(item.run_id);
+    m_store.runs().finish(item.run_id, RunStatus::failed, e.what());
+    m_store.sweeps().record_attempt({item.run_id, m_options.sweep_id, job.started_at, 0, slot.name, std::nullopt,
+                                     std::nullopt, AttemptOutcome::failed, e.what()});
+    m_store.runs().release_claim(item.run_id);
     summary.count(AttemptOutcome::failed, false);
     return false;
   }
@@ -170,7 +170,7 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
                       SweepSummary& summary) {
   const double seconds = std::chrono::duration<double>(clock::now() - job.started).count();
   const auto tail = core::file_tail(store::run_folder(m_options.db_path, job.item.run_id) / "stderr.log");
-  auto row = m_store.find_run(job.item.run_id);
+  auto row = m_store.runs().find(job.item.run_id);
   const RunStatus status = row ? row->status : RunStatus::failed;
   AttemptOutcome outcome = AttemptOutcome::failed;
   if (status == RunStatus::finished && exit.exit_code == 0) {
@@ -194,8 +194,8 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
                            outcome,
                            tail,
                            why};
-  const SettleRules rules{m_store, m_options.sweep_id, m_options.retries, m_on_event};
-  if (settle_attempt(rules, ended, !stopping, summary, [&] { m_store.release_claim(job.item.run_id); })) {
+  const SettleRules rules{m_store.runs(), m_store.sweeps(), m_options.sweep_id, m_options.retries, m_on_event};
+  if (settle_attempt(rules, ended, !stopping, summary, [&] { m_store.runs().release_claim(job.item.run_id); })) {
     queue.push_back(job.item);
   }
 }
@@ -232,7 +232,7 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
         last_wait_check = clock::now();
         std::vector<WorkItem> still;
         for (const auto& item : waiting) {
-          auto row = m_store.find_run(item.run_id);
+          auto row = m_store.runs().find(item.run_id);
           (row && held_by_live_process(*row) ? still : queue).push_back(item);
         }
         waiting = std::move(still);

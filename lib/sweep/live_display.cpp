@@ -6,8 +6,8 @@
 
 namespace moexp::sweep {
 
-LiveDisplay::LiveDisplay(std::FILE* out, store::ResultStore& store, const std::vector<Slot>& slots, std::size_t total)
-    : m_out(out), m_store(store), m_total(total) {
+LiveDisplay::LiveDisplay(std::FILE* out, store::MetricStore& metrics, const std::vector<Slot>& slots, std::size_t total)
+    : m_out(out), m_metrics(metrics), m_total(total) {
   for (const auto& slot : slots) {
     m_slot_names.push_back(slot.name);
   }
@@ -42,7 +42,7 @@ void LiveDisplay::tick(bool force) {
       continue;
     }
     const auto& s = it->second;
-    const auto last = m_store.last_metric(s.run_id, "test_acc");
+    const auto last = m_metrics.last(s.run_id, "test_acc");
     const std::string progress =
         last ? fmt::format("epoch {} test acc {:.2f}%", last->first, 100 * last->second) : std::string("epoch 0");
     const double elapsed = std::chrono::duration<double>(now - s.started).count();

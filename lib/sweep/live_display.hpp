@@ -3,7 +3,7 @@
 // event lines instead.
 #pragma once
 
-#include "store/result_store.hpp"
+#include "store/metric_store.hpp"
 #include "sweep/executor.hpp"
 
 #include <chrono>
@@ -16,7 +16,7 @@ namespace moexp::sweep {
 
 class LiveDisplay {
 public:
-  LiveDisplay(std::FILE* out, store::ResultStore& store, const std::vector<Slot>& slots, std::size_t total);
+  LiveDisplay(std::FILE* out, store::MetricStore& metrics, const std::vector<Slot>& slots, std::size_t total);
 
   // Record an executor event (start/end/wait).
   void on_event(const ExecutorEvent& event);
@@ -34,7 +34,7 @@ private:
     std::chrono::steady_clock::time_point started;
   };
   std::FILE* m_out;
-  store::ResultStore& m_store;
+  store::MetricStore& m_metrics;
   std::vector<std::string> m_slot_names;
   std::map<std::string, SlotState> m_slots;
   std::size_t m_total;

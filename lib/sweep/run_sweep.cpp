@@ -50,7 +50,7 @@ std::string state_of(const std::optional<store::RunRow>& row) {
 
 void print_status_table(store::ResultStore& db, std::int64_t sweep_id, const std::string& name,
                         const std::string& metric_key = "test_acc") {
-  auto rows = db.sweep_runs(sweep_id, metric_key);
+  auto rows = db.sweeps().runs(sweep_id, metric_key);
   const MetricSpec metric = metric_spec(metric_key);
   // test_acc keeps its historical heading and form ("test acc", 53.75%).
   const std::string heading = metric_key == "test_acc" ? "test acc" : metric_key;
@@ -103,7 +103,7 @@ void print_plan(const config::SweepSpec& spec, const Plan& plan, const std::stri
   core::TextTable table({"#", "state", "hash", "config"});
   for (std::size_t i = 0; i < plan.runs.size(); ++i) {
     const auto& run = plan.runs[i];
-    table.add_row({std::to_string(i + 1), db ? state_of(db->find_run_by_hash(run.config_hash)) : "new",
+    table.add_row({std::to_string(i + 1), db ? state_of(db->runs().find_by_hash(run.config_hash)) : "new",
                    run.config_hash, run.label.empty() ? "(base)" : run.label});
   }
   fmt::print("sweep '{}': {} runs ({} duplicate configs dropped), {}\n{}", spec.name, plan.runs.size(),
@@ -149,20 +149,20 @@ struct Queue {
 Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::SweepSpec& spec, const Plan& plan,
                   const SweepRequest& req, std::int64_t threads, const std::set<std::int64_t>& in_flight) {
   Queue queue;
-  db.begin_plan(sweep_id);
+  db.sweeps().begin_plan(sweep_id);
   for (std::size_t i = 0; i < plan.runs.size(); ++i) {
     const auto& run = plan.runs[i];
-    auto existing = db.find_run_by_hash(run.config_hash);
+    auto existing = db.runs().find_by_hash(run.config_hash);
     const bool ended_ok =
         existing && (existing->status == RunStatus::finished || existing->status == RunStatus::diverged);
     const bool exhausted = existing && existing->status == RunStatus::failed &&
-                           db.attempt_count(existing->id) > spec.executor.retries && !req.retry_failed;
+                           db.sweeps().attempt_count(existing->id) > spec.executor.retries && !req.retry_failed;
     std::int64_t run_id = 0;
     if (!existing || (req.force && ended_ok)) {
       auto cfg = run.config;
       cfg.train.threads = threads;  // a resource setting, outside the config hash
       store::NewRun row{cfg.name, config::canonical_toml(cfg), run.config_hash, config::config_params(cfg), "", "", 0, {}};
-      run_id = db.create_pending_run(row);
+      run_id = db.runs().create_pending(row);
       if (auto moved = store::set_aside_stale_folder(req.db_path, run_id)) {
         fmt::print(stderr, "moexp: warning: {} held files of another database's run {}; moved them to {}\n",
                    store::run_folder(req.db_path, run_id).string(), run_id, moved->string());
@@ -172,7 +172,7 @@ Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::S
     } else {
       run_id = existing->id;
     }
-    db.link_sweep_run(sweep_id, run_id, static_cast<std::int64_t>(i), run.label.empty() ? "(base)" : run.label);
+    db.sweeps().link_run(sweep_id, run_id, static_cast<std::int64_t>(i), run.label.empty() ? "(base)" : run.label);
     if ((ended_ok && !req.force) || exhausted) {
       ++queue.done;
     } else if (in_flight.count(run_id) > 0) {
@@ -182,7 +182,7 @@ Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::S
     }
   }
   std::vector<std::string> dropped;
-  for (const auto& r : db.sweep_runs(sweep_id)) {
+  for (const auto& r : db.sweeps().runs(sweep_id)) {
     if (!r.planned) {
       dropped.push_back(fmt::format("{} ({}, {})", r.run_id, r.label, to_text(r.status)));
     }
@@ -242,7 +242,7 @@ int run_on_slurm(const config::SweepSpec& spec, const Plan& plan, const SweepReq
     return 0;
   }
   store::ResultStore db(req.db_path);
-  const auto sweep_id = db.upsert_sweep(spec.name, fs::absolute(spec.file).string(), spec.spec_hash);
+  const auto sweep_id = db.sweeps().upsert(spec.name, fs::absolute(spec.file).string(), spec.spec_hash);
   SlurmCli cli;
   EventPrinter printer(plan.runs.size());
   SlurmExecutor executor(cli, db, slurm_options(spec, sweep_id, req), [&](const ExecutorEvent& e) { printer(e); });
@@ -283,10 +283,10 @@ int run_locally(const config::SweepSpec& spec, const Plan& plan, const SweepRequ
   }
 
   store::ResultStore db(req.db_path);
-  const auto sweep_id = db.upsert_sweep(spec.name, fs::absolute(spec.file).string(), spec.spec_hash);
+  const auto sweep_id = db.sweeps().upsert(spec.name, fs::absolute(spec.file).string(), spec.spec_hash);
   // Attempts that ended while no sweep was alive (its parent was killed) get their rows before planning on.
   std::vector<std::int64_t> known;
-  for (const auto& r : db.sweep_runs(sweep_id)) {
+  for (const auto& r : db.sweeps().runs(sweep_id)) {
     known.push_back(r.run_id);
   }
   if (const auto n = reconcile_orphaned_claims(db, known, sweep_id); n > 0) {
@@ -306,7 +306,7 @@ int run_locally(const config::SweepSpec& spec, const Plan& plan, const SweepRequ
   options.retries = spec.executor.retries;
   std::optional<LiveDisplay> live;
   if (core::is_terminal(stdout)) {
-    live.emplace(stdout, db, slots, queue.items.size());
+    live.emplace(stdout, db.metrics(), slots, queue.items.size());
     options.on_tick = [&] { live->tick(); };
   }
   EventPrinter printer(queue.items.size());
@@ -436,19 +436,19 @@ int sweep_status(const std::string& spec_or_name, const std::string& db_path, co
     throw InputError(fmt::format("sweep status: database {} does not exist", db_path));
   }
   store::ResultStore db(db_path);
-  auto id = db.find_sweep(name);
+  auto id = db.sweeps().find(name);
   if (!id) {
     throw InputError(fmt::format("sweep status: no sweep '{}' in {}", name, db_path));
   }
   // Bad input is refused before Slurm tasks are settled (nothing is written for it).
-  if (const auto keys = db.metric_keys();
+  if (const auto keys = db.metrics().keys();
       !catalogued_metric(metric_key) && std::find(keys.begin(), keys.end(), metric_key) == keys.end()) {
     auto msg = fmt::format("sweep status: --metric {}: no run in {} stored it; metrics are {}", metric_key, db_path,
                            core::join_alternatives(keys));
     msg = core::with_suggestion(std::move(msg), metric_key, keys);
     throw InputError(msg);
   }
-  if (auto open = db.open_slurm_tasks(*id); !open.empty()) {
+  if (auto open = db.sweeps().open_slurm_tasks(*id); !open.empty()) {
     if (!slurm_available()) {
       fmt::print("{} Slurm task(s) not settled yet; Slurm cannot be reached from here (no sbatch on PATH)\n",
                  open.size());
@@ -462,7 +462,7 @@ int sweep_status(const std::string& spec_or_name, const std::string& db_path, co
       SweepSummary settled;
       executor.poll_once(false, settled);
       fmt::print("reconciled with Slurm: {} task(s) ended since the last look, {} queued or running\n",
-                 settled.attempts, db.open_slurm_tasks(*id).size());
+                 settled.attempts, db.sweeps().open_slurm_tasks(*id).size());
     }
   }
   print_status_table(db, *id, name, metric_key);

@@ -15,18 +15,18 @@ bool end_unrecorded(RunStatus status, AttemptOutcome outcome) {
 bool settle_attempt(const SettleRules& rules, const EndedAttempt& ended, bool may_retry, SweepSummary& summary,
                     const std::function<void()>& after_record) {
   const std::int64_t run_id = ended.item.run_id;
-  const auto row = rules.store.find_run(run_id);
+  const auto row = rules.runs.find(run_id);
   if (row && end_unrecorded(row->status, ended.outcome)) {
-    rules.store.finish_run(run_id, ended.outcome == AttemptOutcome::interrupted ? RunStatus::interrupted : RunStatus::failed,
-                           ended.why);
+    rules.runs.finish(run_id, ended.outcome == AttemptOutcome::interrupted ? RunStatus::interrupted : RunStatus::failed,
+                      ended.why);
   }
-  rules.store.record_attempt({run_id, rules.sweep_id, ended.started_at, ended.seconds, ended.slot, ended.exit_code,
-                              ended.signal, ended.outcome, ended.stderr_tail});
+  rules.sweeps.record_attempt({run_id, rules.sweep_id, ended.started_at, ended.seconds, ended.slot, ended.exit_code,
+                               ended.signal, ended.outcome, ended.stderr_tail});
   if (after_record) {
     after_record();
   }
   const bool retry =
-      is_retryable(ended.outcome) && may_retry && rules.store.attempt_count(run_id) <= rules.retries;
+      is_retryable(ended.outcome) && may_retry && rules.sweeps.attempt_count(run_id) <= rules.retries;
   summary.count(ended.outcome, retry);
   if (rules.on_event) {
     rules.on_event(

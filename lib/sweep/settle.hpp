@@ -4,7 +4,8 @@
 // exit and the run row, the SlurmExecutor from Slurm's record, the exit file and the run row).
 #pragma once
 
-#include "store/result_store.hpp"
+#include "store/run_store.hpp"
+#include "store/sweep_store.hpp"
 #include "sweep/executor.hpp"
 
 #include <cstdint>
@@ -34,7 +35,8 @@ struct EndedAttempt {
 
 // Where settle_attempt writes and what it may do.
 struct SettleRules {
-  store::ResultStore& store;
+  store::RunStore& runs;      // the run row it reads and may end
+  store::SweepStore& sweeps;  // where the attempt is recorded
   std::optional<std::int64_t> sweep_id;
   std::int64_t retries = 1;  // attempts beyond the first a failed or timed-out run gets
   const std::function<void(const ExecutorEvent&)>& on_event;

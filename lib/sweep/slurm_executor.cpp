@@ -23,7 +23,7 @@ SlurmExecutor::SlurmExecutor(SlurmClient& slurm, store::ResultStore& store, Slur
                              std::function<void(const ExecutorEvent&)> on_event)
     : m_slurm(slurm), m_store(store), m_options(std::move(options)), m_on_event(std::move(on_event)) {
   if (m_options.sweep_id) {
-    for (const auto& row : m_store.sweep_runs(*m_options.sweep_id)) {
+    for (const auto& row : m_store.sweeps().runs(*m_options.sweep_id)) {
       m_labels[row.run_id] = row.label;
     }
   }
@@ -68,13 +68,13 @@ std::int64_t SlurmExecutor::submit(const std::vector<WorkItem>& items) {
     m_labels[item.run_id] = item.label;
   }
   const auto array_job_id = m_slurm.submit(args);
-  m_store.record_slurm_array(array_job_id, m_options.sweep_id, script.string(), run_ids);
+  m_store.sweeps().record_slurm_array(array_job_id, m_options.sweep_id, script.string(), run_ids);
   return array_job_id;
 }
 
 std::set<std::int64_t> SlurmExecutor::runs_in_flight() {
   std::set<std::int64_t> runs;
-  for (const auto& task : m_store.open_slurm_tasks(m_options.sweep_id)) {
+  for (const auto& task : m_store.sweeps().open_slurm_tasks(m_options.sweep_id)) {
     runs.insert(task.run_id);
   }
   return runs;
@@ -117,8 +117,8 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
                            outcome,
                            tail,
                            why};
-  const SettleRules rules{m_store, m_options.sweep_id, m_options.retries, m_on_event};
-  if (settle_attempt(rules, ended, retry, summary, [&] { m_store.settle_slurm_task(task.id, state, outcome); })) {
+  const SettleRules rules{m_store.runs(), m_store.sweeps(), m_options.sweep_id, m_options.retries, m_on_event};
+  if (settle_attempt(rules, ended, retry, summary, [&] { m_store.sweeps().settle_slurm_task(task.id, state, outcome); })) {
     retries.push_back(ended.item);
   }
 }
@@ -126,7 +126,7 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
 std::vector<WorkItem> SlurmExecutor::poll_once(bool retry, SweepSummary& summary) {
   std::vector<WorkItem> retries;
   std::map<std::int64_t, std::optional<std::vector<slurm::TaskRecord>>> arrays;
-  for (const auto& task : m_store.open_slurm_tasks(m_options.sweep_id)) {
+  for (const auto& task : m_store.sweeps().open_slurm_tasks(m_options.sweep_id)) {
     auto known = arrays.find(task.array_job_id);
     if (known == arrays.end()) {
       known = arrays.emplace(task.array_job_id, m_slurm.tasks(task.array_job_id)).first;
@@ -144,7 +144,7 @@ std::vector<WorkItem> SlurmExecutor::poll_once(bool retry, SweepSummary& summary
     evidence.record = record;
     evidence.exit = read_exit_file(exit_file(store::run_folder(m_options.db_path, task.run_id), task.array_job_id,
                                              task.task_index));
-    auto row = m_store.find_run(task.run_id);
+    auto row = m_store.runs().find(task.run_id);
     evidence.run_status = row ? row->status : RunStatus::failed;
     evidence.cancelled = m_cancelled.count(task.array_job_id) > 0;
     if (auto outcome = task_outcome(evidence)) {
@@ -153,7 +153,7 @@ std::vector<WorkItem> SlurmExecutor::poll_once(bool retry, SweepSummary& summary
     }
     const bool running = record && record->state == "RUNNING";
     if (record && record->state != task.state) {
-      m_store.update_slurm_task(task.id, record->state, running);
+      m_store.sweeps().update_slurm_task(task.id, record->state, running);
       if (running && task.started_at.empty() && m_on_event) {
         m_on_event({ExecutorEvent::Kind::started, task.run_id, label_of(task.run_id),
                     fmt::format("slurm {}_{}", task.array_job_id, task.task_index), AttemptOutcome::finished, 0, false});
@@ -172,7 +172,7 @@ SweepSummary SlurmExecutor::watch(const std::atomic<bool>& stop) {
       stopping = true;
       summary.stopped = true;
       std::set<std::int64_t> arrays;
-      for (const auto& task : m_store.open_slurm_tasks(m_options.sweep_id)) {
+      for (const auto& task : m_store.sweeps().open_slurm_tasks(m_options.sweep_id)) {
         arrays.insert(task.array_job_id);
       }
       for (auto array : arrays) {
@@ -187,12 +187,12 @@ SweepSummary SlurmExecutor::watch(const std::atomic<bool>& stop) {
         submit(retries);
       } catch (const Error& e) {
         for (const auto& item : retries) {
-          m_store.finish_run(item.run_id, RunStatus::failed, e.what());
+          m_store.runs().finish(item.run_id, RunStatus::failed, e.what());
           ++summary.failed;
         }
       }
     }
-    auto open = m_store.open_slurm_tasks(m_options.sweep_id);
+    auto open = m_store.sweeps().open_slurm_tasks(m_options.sweep_id);
     if (open.empty()) {
       break;
     }

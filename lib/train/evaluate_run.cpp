@@ -37,7 +37,7 @@ Target resolve_target(const EvaluateRequest& req, store::ResultStore& db) {
   Target t;
   if (all_digits(req.target)) {
     const auto id = std::stoll(req.target);
-    auto run = db.find_run(id);
+    auto run = db.runs().find(id);
     if (!run) {
       throw InputError(fmt::format("evaluate: no run {} in {}", id, req.db_path));
     }
@@ -63,10 +63,10 @@ Target resolve_target(const EvaluateRequest& req, store::ResultStore& db) {
   std::optional<store::RunRow> run;
   const auto folder = t.checkpoint.parent_path().filename().string();
   if (all_digits(folder)) {
-    run = db.find_run(std::stoll(folder));
+    run = db.runs().find(std::stoll(folder));
   }
   if (!run || run->config_hash != hash) {
-    run = db.find_run_by_hash(hash);
+    run = db.runs().find_by_hash(hash);
   }
   if (!run) {
     throw InputError(fmt::format("evaluate: no run in {} has the config of {} (hash {})", req.db_path,

@@ -88,7 +88,7 @@ Prepared prepare(const TrainRequest& req) {
     throw InputError(fmt::format("--resume {}: database {} does not exist", id, req.db_path));
   }
   store::ResultStore db(req.db_path);
-  auto row = db.find_run(id);
+  auto row = db.runs().find(id);
   if (!row) {
     throw InputError(fmt::format("--resume {}: no run {} in {}", id, id, req.db_path));
   }
@@ -132,7 +132,7 @@ int run_train(const TrainRequest& req) {
     const auto checkpoint = folder / "checkpoint.pt";
     const std::int64_t done = std::filesystem::exists(checkpoint) ? trainer.restore(checkpoint) : 0;
     db.resume_run(run_id, done, device.str(), host, ::getpid());
-    db.ensure_run_classes(run_id, class_infos(data));
+    db.runs().ensure_classes(run_id, class_infos(data));
     if (done > 0) {
       fmt::print("run {}: resuming '{}' after epoch {}/{} on {}\n", run_id, cfg.name, done, cfg.train.epochs,
                  device.str());
@@ -142,9 +142,9 @@ int run_train(const TrainRequest& req) {
   } else {
     store::NewRun row{cfg.name,     config::canonical_toml(cfg), config::config_hash(cfg), config::config_params(cfg),
                       device.str(), host,                          ::getpid(),             class_infos(data)};
-    run_id = db.create_run(row);
+    run_id = db.runs().create(row);
     folder = store::run_folder(req.db_path, run_id);
-    trainer.set_run_uid(db.find_run(run_id)->uid);
+    trainer.set_run_uid(db.runs().find(run_id)->uid);
     if (auto moved = store::set_aside_stale_folder(req.db_path, run_id)) {
       fmt::print(stderr, "moexp: warning: {} held files of another database's run {}; moved them to {}\n",
                  folder.string(), run_id, moved->string());
@@ -170,7 +170,7 @@ int run_train(const TrainRequest& req) {
     std::string what = e.what();
     what = what.substr(0, what.find('\n'));
     try {
-      db.finish_run(run_id, RunStatus::failed, what);
+      db.runs().finish(run_id, RunStatus::failed, what);
     } catch (const std::exception& again) {
       // The store itself failed (a full disk): the row stays 'running' with this dead process, which --resume takes.
       throw Error(fmt::format("run {} failed: {}; it stays 'running' in the database (`moexp train --resume {}` "
@@ -185,7 +185,7 @@ int run_train(const TrainRequest& req) {
     }
     throw Error(fmt::format("run {} failed: {}", run_id, what));
   }
-  db.finish_run(run_id, result.status, result.error);
+  db.runs().finish(run_id, result.status, result.error);
   fmt::print("run {}: {} after {} epoch(s){}; results in {} (run {}), files in {}\n", run_id, to_text(result.status),
              result.epochs_done, result.error.empty() ? "" : " (" + result.error + ")", req.db_path, run_id,
              folder.string());

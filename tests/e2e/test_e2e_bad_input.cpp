@@ -38,7 +38,7 @@ fs::path database_with_hostile_name(const fs::path& path) {
   store::NewRun run{"evil\nname, \"quoted\" \x1b[31mred", "", "h1",
                     {{"constraint.kind", "'kl'"}, {"moe.num_experts", "4"}, {"moe.enabled", "true"}},
                     "cpu", "host", 1, {}};
-  db.finish_run(db.create_run(run), RunStatus::finished);
+  db.runs().finish(db.runs().create(run), RunStatus::finished);
   return path;
 }
 

@@ -26,22 +26,22 @@ TEST_CASE("e2e evaluate: every setting is printed, stored and consistent with tr
   CHECK(r.out.find("shuffled-label control") != std::string::npos);
 
   store::ResultStore db(db_path);
-  auto evals = db.evaluations(1);
+  auto evals = db.metrics().evaluations(1);
   REQUIRE(evals.size() == 1 + 4 + 4 + 1);  // trained, k=1..4, expert=0..3, uniform
   CHECK(evals[0].setting == "trained");
   CHECK(evals[2].setting == "k=2");
   CHECK(evals[9].setting == "uniform");
   // k equal to the trained k reproduces the model's own accuracy, which is the last epoch's test accuracy.
   CHECK(evals[2].metrics.at("acc") == evals[0].metrics.at("acc"));
-  CHECK(evals[0].metrics.at("acc") == doctest::Approx(db.epochs(1).back().at("test_acc")));
+  CHECK(evals[0].metrics.at("acc") == doctest::Approx(db.metrics().epochs(1).back().at("test_acc")));
   // Invariants of the stored routing of each evaluation.
   std::size_t evaluation_snapshots = 0;
-  for (const auto& snap : db.snapshots(1)) {
+  for (const auto& snap : db.routing().snapshots(1)) {
     if (!snap.evaluation_id) {
       continue;
     }
     ++evaluation_snapshots;
-    for (const auto& layer : db.snapshot_routing(snap.id)) {
+    for (const auto& layer : db.routing().snapshot(snap.id)) {
       CHECK(std::accumulate(layer.importance_share.begin(), layer.importance_share.end(), 0.0) ==
             doctest::Approx(1.0));
       const GroupRouting* classes = layer.group(kClassGroup);
@@ -55,10 +55,10 @@ TEST_CASE("e2e evaluate: every setting is printed, stored and consistent with tr
   }
   CHECK(evaluation_snapshots == 10);
   // Forced expert 2: all weight on expert 2.
-  auto snaps = db.snapshots(1);
+  auto snaps = db.routing().snapshots(1);
   for (const auto& snap : snaps) {
     if (snap.evaluation_id && *snap.evaluation_id == evals[7].id) {
-      auto layer = db.snapshot_routing(snap.id).at(0);
+      auto layer = db.routing().snapshot(snap.id).at(0);
       CHECK(layer.importance_share[2] == doctest::Approx(1.0));
       CHECK(layer.sample_share[2] == doctest::Approx(1.0));
     }
@@ -90,5 +90,5 @@ TEST_CASE("e2e evaluate: a missing run, a corrupt checkpoint or a bad option exi
   CHECK(corrupt.err.find("not a usable checkpoint") != std::string::npos);
   CHECK(std::count(corrupt.err.begin(), corrupt.err.end(), '\n') == 1);
   store::ResultStore db(db_path);
-  CHECK(db.evaluations(1).empty());
+  CHECK(db.metrics().evaluations(1).empty());
 }

@@ -93,7 +93,7 @@ TEST_CASE("e2e fault drill: a full disk while checkpointing is one line, the old
   CHECK(file_names(disk / "runs/1") == std::vector<std::string>{"checkpoint.pt", "config.toml"});  // no temp left
   {
     store::ResultStore store(db.string());
-    auto row = store.find_run(1);
+    auto row = store.runs().find(1);
     CHECK(row->status == RunStatus::failed);
     CHECK(row->epochs_done == 2);  // the epoch whose checkpoint failed is recorded; resume replays it
   }
@@ -104,8 +104,8 @@ TEST_CASE("e2e fault drill: a full disk while checkpointing is one line, the old
   CHECK(resumed.exit_code == 0);
   CHECK(resumed.out.find("resuming 'tiny' after epoch 1/3") != std::string::npos);
   store::ResultStore store(db.string());
-  CHECK(store.find_run(1)->status == RunStatus::finished);
-  CHECK(store.epochs(1).size() == 3);
+  CHECK(store.runs().find(1)->status == RunStatus::finished);
+  CHECK(store.metrics().epochs(1).size() == 3);
 }
 
 TEST_CASE("e2e fault drill: a new database never picks up a stale run folder") {
@@ -125,7 +125,7 @@ TEST_CASE("e2e fault drill: a new database never picks up a stale run folder") {
   CHECK(r.err.find("held files of another database's run 1; moved them to") != std::string::npos);
   CHECK(r.out.find("resuming") == std::string::npos);
   store::ResultStore store(db.string());
-  CHECK(store.epochs(1).size() == 2);  // trained from scratch, both epochs recorded
+  CHECK(store.metrics().epochs(1).size() == 2);  // trained from scratch, both epochs recorded
   bool set_aside = false;
   for (const auto& e : fs::directory_iterator(dir / "runs")) {
     if (e.path().filename().string().rfind("1.stale-", 0) == 0) {
@@ -179,13 +179,13 @@ TEST_CASE("e2e fault drill: a full disk while committing an epoch is one line, t
   {
     store::ResultStore store(db.string());
     CHECK(store.integrity_problems().empty());
-    CHECK(store.epochs(1).size() == 1);
+    CHECK(store.metrics().epochs(1).size() == 1);
   }
   auto resumed = run({MOEXP_BIN, "train", "--resume", "1", "--db", db.string()}, scratch.path(), 240);
   CAPTURE(resumed.err);
   CHECK(resumed.exit_code == 0);
   CHECK(resumed.out.find("resuming 'tiny' after epoch 1/4") != std::string::npos);
   store::ResultStore store(db.string());
-  CHECK(store.find_run(1)->status == RunStatus::finished);
-  CHECK(store.epochs(1).size() == 4);
+  CHECK(store.runs().find(1)->status == RunStatus::finished);
+  CHECK(store.metrics().epochs(1).size() == 4);
 }

@@ -111,7 +111,7 @@ TEST_CASE("e2e migration: every epoch and evaluation number of schema 4 is a nam
   store::ResultStore store(db.string());
   std::size_t seen = 0;
   for (std::int64_t run = 1; run <= 17; ++run) {
-    for (const auto& epoch : store.epochs(run)) {
+    for (const auto& epoch : store.metrics().epochs(run)) {
       for (const auto& m : epoch.metrics) {
         const auto key = metric_key(m.split, m.name);
         INFO("run " << run << " epoch " << epoch.epoch << " " << key);
@@ -125,7 +125,7 @@ TEST_CASE("e2e migration: every epoch and evaluation number of schema 4 is a nam
   CHECK(seen == old_epochs.size());
   std::size_t evaluations = 0;
   for (std::int64_t run = 1; run <= 17; ++run) {
-    for (const auto& ev : store.evaluations(run)) {
+    for (const auto& ev : store.metrics().evaluations(run)) {
       INFO("evaluation " << ev.id);
       REQUIRE(old_evaluations.count(ev.id));
       CHECK(ev.metrics.size() == 2);
@@ -135,7 +135,7 @@ TEST_CASE("e2e migration: every epoch and evaluation number of schema 4 is a nam
     }
   }
   CHECK(evaluations == old_evaluations.size());
-  const auto keys = store.metric_keys();
+  const auto keys = store.metrics().keys();
   CHECK(keys == std::vector<std::string>{"aux_loss", "images_per_s", "lr", "seconds", "test_acc", "test_loss",
                                          "train_acc", "train_loss"});
   CHECK(store.integrity_problems().empty());
@@ -165,8 +165,8 @@ TEST_CASE("e2e migration: every class and superclass matrix and MI of schema 4 i
   store::ResultStore store(db.string());
   std::size_t weights = 0, groups = 0;
   for (std::int64_t run = 1; run <= 17; ++run) {
-    for (const auto& snap : store.snapshots(run)) {
-      for (const auto& layer : store.snapshot_routing(snap.id)) {
+    for (const auto& snap : store.routing().snapshots(run)) {
+      for (const auto& layer : store.routing().snapshot(snap.id)) {
         REQUIRE(layer.groups.size() == 2);
         CHECK(layer.groups[0].kind == "class");
         CHECK(layer.groups[1].kind == "superclass");

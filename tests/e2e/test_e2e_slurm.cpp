@@ -70,11 +70,11 @@ TEST_CASE("e2e slurm: four runs as one array, one fails once and is retried, all
   CHECK(r.out.find("sweep 'slurm-e2e': 4 runs, 4 finished") != std::string::npos);
   store::ResultStore db(s.db_path);
   for (std::int64_t id = 1; id <= 4; ++id) {
-    CHECK(db.find_run(id)->status == RunStatus::finished);
-    CHECK(db.attempt_count(id) == (id == 2 ? 2 : 1));
+    CHECK(db.runs().find(id)->status == RunStatus::finished);
+    CHECK(db.sweeps().attempt_count(id) == (id == 2 ? 2 : 1));
   }
-  CHECK(db.open_slurm_tasks(std::nullopt).empty());
-  auto rows = db.sweep_runs(*db.find_sweep("slurm-e2e"));
+  CHECK(db.sweeps().open_slurm_tasks(std::nullopt).empty());
+  auto rows = db.sweeps().runs(*db.sweeps().find("slurm-e2e"));
   REQUIRE(rows.size() == 4);
   CHECK(rows[1].slurm.find("COMPLETED") != std::string::npos);
   CHECK(rows[1].slurm.find("_0 ") != std::string::npos);  // the retry went out as its own one-task array
@@ -98,7 +98,7 @@ TEST_CASE("e2e slurm: Ctrl-C cancels the array and marks runs interrupted and a 
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::filesystem::exists(s.db_path)) {
       store::ResultStore db(s.db_path);
-      auto row = db.find_run(1);
+      auto row = db.runs().find(1);
       trained = row ? row->epochs_done : 0;
     }
   }
@@ -109,20 +109,20 @@ TEST_CASE("e2e slurm: Ctrl-C cancels the array and marks runs interrupted and a 
     store::ResultStore db(s.db_path);
     for (std::int64_t id = 1; id <= 4; ++id) {
       INFO("run " << id);
-      CHECK(db.find_run(id)->status == RunStatus::interrupted);
+      CHECK(db.runs().find(id)->status == RunStatus::interrupted);
     }
-    CHECK(db.find_run(1)->epochs_done < 20);
-    CHECK(db.open_slurm_tasks(std::nullopt).empty());
+    CHECK(db.runs().find(1)->epochs_done < 20);
+    CHECK(db.sweeps().open_slurm_tasks(std::nullopt).empty());
   }
   auto rerun = s.sweep();
   INFO(rerun.out << rerun.err);
   CHECK(rerun.exit_code == 0);
   store::ResultStore db(s.db_path);
   for (std::int64_t id = 1; id <= 4; ++id) {
-    CHECK(db.find_run(id)->status == RunStatus::finished);
-    CHECK(db.epochs(id).size() == 20);
+    CHECK(db.runs().find(id)->status == RunStatus::finished);
+    CHECK(db.metrics().epochs(id).size() == 20);
   }
-  CHECK_FALSE(db.find_run(5));
+  CHECK_FALSE(db.runs().find(5));
 }
 
 TEST_CASE("e2e slurm: --detach submits and exits and sweep status settles the runs later") {
@@ -140,7 +140,7 @@ TEST_CASE("e2e slurm: --detach submits and exits and sweep status settles the ru
     REQUIRE(st.exit_code == 0);
     last = st.out;
     if (last.find("4 runs, 4 finished") != std::string::npos &&
-        store::ResultStore(s.db_path).open_slurm_tasks(std::nullopt).empty()) {
+        store::ResultStore(s.db_path).sweeps().open_slurm_tasks(std::nullopt).empty()) {
       break;  // every run finished and every task settled (a task may still be COMPLETING after its run ended)
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -148,6 +148,6 @@ TEST_CASE("e2e slurm: --detach submits and exits and sweep status settles the ru
   INFO(last);
   CHECK(last.find("4 runs, 4 finished") != std::string::npos);
   store::ResultStore db(s.db_path);
-  CHECK(db.open_slurm_tasks(std::nullopt).empty());
-  CHECK(db.attempt_count(1) == 1);
+  CHECK(db.sweeps().open_slurm_tasks(std::nullopt).empty());
+  CHECK(db.sweeps().attempt_count(1) == 1);
 }

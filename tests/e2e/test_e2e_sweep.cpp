@@ -94,7 +94,7 @@ bool kill_sweep_when(SweepDir& d, Moment moment) {
       store::ResultStore db(d.db_path, store::OpenMode::read_only);
       std::vector<store::RunRow> rows;
       for (std::int64_t id = 1; id <= 6; ++id) {
-        if (auto row = db.find_run(id)) {
+        if (auto row = db.runs().find(id)) {
           rows.push_back(*row);
         }
       }
@@ -118,17 +118,17 @@ void check_rerun_completes(SweepDir& d, int epochs) {
   store::ResultStore db(d.db_path);
   std::set<std::string> hashes;
   for (std::int64_t id = 1; id <= 6; ++id) {
-    auto row = db.find_run(id);
+    auto row = db.runs().find(id);
     REQUIRE(row);
     CHECK(row->status == RunStatus::finished);
     CHECK(row->epochs_done == epochs);
-    CHECK(db.epochs(id).size() == static_cast<std::size_t>(epochs));
+    CHECK(db.metrics().epochs(id).size() == static_cast<std::size_t>(epochs));
     CHECK_FALSE(row->claim_pid);  // every claim released
-    CHECK(db.attempt_count(id) >= 1);
+    CHECK(db.sweeps().attempt_count(id) >= 1);
     hashes.insert(row->config_hash);
   }
   CHECK(hashes.size() == 6);
-  CHECK_FALSE(db.find_run(7));
+  CHECK_FALSE(db.runs().find(7));
 }
 
 } // namespace
@@ -144,7 +144,7 @@ TEST_CASE("e2e sweep: SIGKILL of the sweep midway, then a rerun, finishes every 
       store::ResultStore db(d.db_path);
       finished = 0;
       for (std::int64_t id = 1; id <= 6; ++id) {
-        auto row = db.find_run(id);
+        auto row = db.runs().find(id);
         finished += row && row->status == RunStatus::finished;
       }
     }

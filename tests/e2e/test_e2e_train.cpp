@@ -36,13 +36,13 @@ TEST_CASE("e2e train: a tiny synthetic experiment ends finished with consistent 
   CHECK(std::filesystem::exists(dir / "results/runs/1/checkpoint.pt"));
   CHECK(read_file(dir / "results/runs/1/config.toml").find("[moe]") != std::string::npos);
   store::ResultStore db(db_path.string());
-  auto run = db.find_run(1);
+  auto run = db.runs().find(1);
   REQUIRE(run);
   CHECK(run->status == RunStatus::finished);
   CHECK(run->epochs_done == 2);
-  CHECK(db.epochs(1).size() == 2);
+  CHECK(db.metrics().epochs(1).size() == 2);
   std::map<std::tuple<std::int64_t, std::string, std::int64_t>, std::pair<double, double>> sums;
-  for (const auto& row : db.expert_stats(1)) {
+  for (const auto& row : db.routing().expert_stats(1)) {
     auto& s = sums[{row.epoch, row.split, row.layer}];
     s.first += row.importance_share;
     s.second += row.sample_share;
@@ -53,7 +53,7 @@ TEST_CASE("e2e train: a tiny synthetic experiment ends finished with consistent 
     CHECK(s.second == doctest::Approx(2.0));
   }
   // Named metrics: top-5 accuracy is recorded per split, at least the top-1 accuracy, and readable by name.
-  for (const auto& e : db.epochs(1)) {
+  for (const auto& e : db.metrics().epochs(1)) {
     CHECK(e.at("test_top5_acc") >= e.at("test_acc"));
     CHECK(e.at("train_top5_acc") >= e.at("train_acc"));
     CHECK(e.at("test_top5_acc") <= 1.0);
@@ -110,7 +110,7 @@ TEST_CASE("e2e train: a run killed mid-way resumes and reproduces the uninterrup
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::filesystem::exists(dir / "killed/runs/1/checkpoint.pt")) {
       store::ResultStore db(db_path.string());
-      if (auto row = db.find_run(1)) {
+      if (auto row = db.runs().find(1)) {
         done = row->epochs_done;
       }
     }
@@ -120,7 +120,7 @@ TEST_CASE("e2e train: a run killed mid-way resumes and reproduces the uninterrup
   REQUIRE(done >= 1);
   {
     store::ResultStore db(db_path.string());
-    CHECK(db.find_run(1)->status == RunStatus::running);  // killed: nobody marked it
+    CHECK(db.runs().find(1)->status == RunStatus::running);  // killed: nobody marked it
   }
   auto resumed = run({MOEXP_BIN, "train", "--resume", "1", "--db", db_path.string(), "--device", "cpu"}, dir.path());
   INFO(resumed.out << resumed.err);
@@ -129,9 +129,9 @@ TEST_CASE("e2e train: a run killed mid-way resumes and reproduces the uninterrup
 
   store::ResultStore a(reference_db.string());
   store::ResultStore b(db_path.string());
-  CHECK(b.find_run(1)->status == RunStatus::finished);
-  auto ea = a.epochs(1);
-  auto eb = b.epochs(1);
+  CHECK(b.runs().find(1)->status == RunStatus::finished);
+  auto ea = a.metrics().epochs(1);
+  auto eb = b.metrics().epochs(1);
   REQUIRE(ea.size() == 4);
   REQUIRE(eb.size() == 4);
   for (std::size_t i = 0; i < 4; ++i) {
@@ -140,7 +140,7 @@ TEST_CASE("e2e train: a run killed mid-way resumes and reproduces the uninterrup
     CHECK(eb[i].at("test_loss") == doctest::Approx(ea[i].at("test_loss")).epsilon(1e-6));
     CHECK(eb[i].at("test_acc") == ea[i].at("test_acc"));
   }
-  CHECK(b.expert_stats(1).size() == a.expert_stats(1).size());
+  CHECK(b.routing().expert_stats(1).size() == a.routing().expert_stats(1).size());
   auto again = run({MOEXP_BIN, "train", "--resume", "1", "--db", db_path.string()}, dir.path());
   CHECK(again.exit_code == 2);
   CHECK(again.err.find("already finished") != std::string::npos);
@@ -157,7 +157,7 @@ TEST_CASE("e2e train: SIGTERM stops a run cleanly: exit 130, status interrupted"
   ::kill(pid, SIGTERM);
   CHECK(wait_for(pid) == 130);
   store::ResultStore db(db_path.string());
-  auto row = db.find_run(1);
+  auto row = db.runs().find(1);
   REQUIRE(row);
   CHECK(row->status == RunStatus::interrupted);
   CHECK(row->epochs_done < 50);
