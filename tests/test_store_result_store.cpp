@@ -420,3 +420,54 @@ TEST_CASE("store: read-only opens never create, write or migrate") {
   CHECK(reader.runs().find(1)->name == "r");
   CHECK_THROWS_AS(reader.runs().create({"r2", "", "h2", {}, "cpu", "host", 1, {}}), StoreError);
 }
+
+TEST_CASE("store: an epoch recorded again replaces its metrics and routing, and later epochs are untouched") {
+  ResultStore db(":memory:");
+  auto id = db.runs().create(sample_run());
+  db.record_epoch(id, sample_epoch(1));
+  db.record_epoch(id, sample_epoch(2));
+  EpochRecord again = sample_epoch(1);
+  again.metrics.clear();
+  again.set("test", "acc", 0.9);
+  again.set("", "seconds", 1.0);
+  again.test_routing.clear();  // only the train split this time
+  db.record_epoch(id, again);
+  auto epochs = db.metrics().epochs(id);
+  REQUIRE(epochs.size() == 2);
+  CHECK(epochs[0].metrics.size() == 2);  // the earlier record of epoch 1 is gone, not merged
+  CHECK(epochs[0].at("test_acc") == doctest::Approx(0.9));
+  CHECK(epochs[1].metrics.size() == 8);
+  auto snaps = db.routing().snapshots(id);
+  REQUIRE(snaps.size() == 3);  // epoch 1: train; epoch 2: train, test
+  CHECK(*snaps[0].epoch == 1);
+  CHECK(snaps[0].split == "train");
+  CHECK(*snaps[1].epoch == 2);
+}
+
+TEST_CASE("store: Statement::read fills a row's fields by their types; NULL reads as 0, \"\" or nullopt") {
+  Database db(":memory:");
+  Statement q(db, "SELECT 7, 2.5, 'text', NULL, NULL, 3, 1, 'diverged', NULL");
+  REQUIRE(q.step());
+  std::int64_t i = 0;
+  double d = 0;
+  std::string s;
+  std::optional<std::int64_t> none_int = 5;
+  std::optional<double> none_double = 5.0;
+  std::optional<std::int64_t> some_int;
+  bool flag = false;
+  RunStatus status = RunStatus::pending;
+  std::string empty = "x";
+  q.read(i, d, s, none_int, none_double, some_int, flag, status, empty);
+  CHECK(i == 7);
+  CHECK(d == 2.5);
+  CHECK(s == "text");
+  CHECK_FALSE(none_int.has_value());
+  CHECK_FALSE(none_double.has_value());
+  CHECK(some_int == 3);
+  CHECK(flag);
+  CHECK(status == RunStatus::diverged);
+  CHECK(empty.empty());
+  Statement bad(db, "SELECT 'exploded'");
+  REQUIRE(bad.step());
+  CHECK_THROWS_AS(bad.read(status), StoreError);
+}

@@ -10,9 +10,6 @@ namespace moexp::store {
 
 void MetricStore::write_epoch(std::int64_t id, const EpochRecord& r) {
   m_registering.clear();  // names of a transaction that did not commit are registered again
-  Statement& drop = m_db.prepared("DELETE FROM epoch_metrics WHERE run_id = ? AND epoch = ?");
-  drop.bind_all(id, r.epoch);
-  drop.run();
   RowInserter metrics(m_db, "INSERT INTO epoch_metrics (run_id, epoch, split, name, value)", 5);
   for (const auto& m : r.metrics) {
     metrics.add(id, r.epoch, m.split, m.name, m.value);
@@ -31,6 +28,12 @@ void MetricStore::write_epoch(std::int64_t id, const EpochRecord& r) {
 void MetricStore::metrics_committed() {
   m_registered.insert(m_registering.begin(), m_registering.end());
   m_registering.clear();
+}
+
+void MetricStore::drop_epoch(std::int64_t id, std::int64_t epoch) {
+  Statement& drop = m_db.prepared("DELETE FROM epoch_metrics WHERE run_id = ? AND epoch = ?");
+  drop.bind_all(id, epoch);
+  drop.run();
 }
 
 void MetricStore::drop_after(std::int64_t id, std::int64_t keep_epochs) {

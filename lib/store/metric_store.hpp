@@ -57,12 +57,13 @@ public:
   // Run `run_id`'s evaluations in order, with their named figures.
   std::vector<EvaluationRow> evaluations(std::int64_t run_id);
 
-  // Inside the caller's transaction: replace epoch `record.epoch`'s metrics of run `id` with `record.metrics`.
-  // Call metrics_committed() once the transaction has committed.
+  // Inside the caller's transaction: insert epoch `record.epoch`'s metrics of run `id` (drop_epoch first when the
+  // epoch may be stored already). Call metrics_committed() once the transaction has committed.
   void write_epoch(std::int64_t id, const EpochRecord& record);
   void metrics_committed();
 
-  // Inside the caller's transaction: delete run `id`'s epoch metrics after epoch `keep_epochs`.
+  // Inside the caller's transaction: delete run `id`'s epoch metrics of epoch `epoch` / after epoch `keep_epochs`.
+  void drop_epoch(std::int64_t id, std::int64_t epoch);
   void drop_after(std::int64_t id, std::int64_t keep_epochs);
 
   // Inside the caller's transaction: insert evaluation `evaluation` with its figures and per-class counts (not its

@@ -71,10 +71,13 @@ const std::string& ResultStore::path() const {
 
 void ResultStore::record_epoch(std::int64_t id, const EpochRecord& r) {
   Transaction tx(*m_db);
+  // Rows exist only for epochs up to epochs_done (resume_run drops later ones), so a new epoch has nothing to replace.
+  if (r.epoch <= m_runs->epochs_done(id)) {
+    m_metrics->drop_epoch(id, r.epoch);
+    m_routing->drop_epoch(id, r.epoch);
+  }
   m_metrics->write_epoch(id, r);
-  m_routing->drop_epoch(id, r.epoch);
-  m_routing->write_snapshot(id, r.epoch, "train", std::nullopt, r.train_routing);
-  m_routing->write_snapshot(id, r.epoch, "test", std::nullopt, r.test_routing);
+  m_routing->write_snapshots(id, r.epoch, std::nullopt, {{"train", &r.train_routing}, {"test", &r.test_routing}});
   m_runs->note_epoch(id, r.epoch, r.find(kSecondsMetric).value_or(0.0));
   tx.commit();
   m_metrics->metrics_committed();

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <initializer_list>
 #include <map>
 
 namespace moexp::store {
@@ -37,14 +38,13 @@ std::int64_t RoutingStore::group_kind_id(const std::string& kind) {
 
 void RoutingStore::write_snapshot(std::int64_t run_id, std::optional<std::int64_t> epoch, const std::string& split,
                                   std::optional<std::int64_t> evaluation_id, const std::vector<LayerRouting>& layers) {
-  if (layers.empty()) {
-    return;
-  }
-  Statement& snap =
-      m_db.prepared("INSERT INTO routing_snapshots (run_id, epoch, split, evaluation_id) VALUES (?, ?, ?, ?)");
-  snap.bind_all(run_id, epoch, split, evaluation_id);
-  snap.run();
-  const std::int64_t sid = m_db.last_insert_rowid();
+  write_snapshots(run_id, epoch, evaluation_id, {{split, &layers}});
+}
+
+void RoutingStore::write_snapshots(std::int64_t run_id, std::optional<std::int64_t> epoch,
+                                   std::optional<std::int64_t> evaluation_id,
+                                   std::initializer_list<SplitRouting> splits) {
+  // One set of multi-row INSERTs for all the snapshots: fewer, fuller statements than one set per snapshot.
   RowInserter layer(m_db, R"sql(
     INSERT INTO layer_stats (snapshot_id, layer, position, samples, importance_cv, sample_cv, living_experts,
                              sample_entropy, mean_entropy, max_share, collapsed))sql",
@@ -52,34 +52,45 @@ void RoutingStore::write_snapshot(std::int64_t run_id, std::optional<std::int64_
   RowInserter expert(m_db, "INSERT INTO expert_stats (snapshot_id, layer, expert, importance_share, sample_share)", 5);
   RowInserter kinds(m_db, "INSERT INTO layer_groups (snapshot_id, layer, kind_id, mi, mi_control)", 5);
   RowInserter weights(m_db, "INSERT INTO group_expert (snapshot_id, layer, kind_id, grp, expert, mean_weight)", 6);
-  std::map<std::string, std::int64_t> kind_ids;
   RowInserter pair(m_db, "INSERT INTO coactivation (snapshot_id, layer, expert_a, expert_b, count)", 5);
-  for (const auto& lr : layers) {
-    const std::int64_t l = lr.layer;
-    layer.add(sid, l, lr.position, lr.samples, lr.importance_cv, lr.sample_cv, lr.living_experts, lr.sample_entropy,
-              lr.mean_entropy, lr.max_share, lr.collapsed ? 1 : 0);
-    const auto experts = static_cast<std::int64_t>(lr.importance_share.size());
-    for (std::int64_t e = 0; e < experts; ++e) {
-      expert.add(sid, l, e, lr.importance_share[static_cast<std::size_t>(e)],
-                 lr.sample_share[static_cast<std::size_t>(e)]);
+  std::map<std::string, std::int64_t, std::less<>> kind_ids;
+  for (const auto& [split, layers_ptr] : splits) {
+    const auto& layers = *layers_ptr;
+    if (layers.empty()) {
+      continue;
     }
-    for (const auto& g : lr.groups) {
-      auto [it, added] = kind_ids.emplace(g.kind, 0);
-      if (added) {
-        it->second = group_kind_id(g.kind);
+    Statement& snap =
+        m_db.prepared("INSERT INTO routing_snapshots (run_id, epoch, split, evaluation_id) VALUES (?, ?, ?, ?)");
+    snap.bind_all(run_id, epoch, split, evaluation_id);
+    snap.run();
+    const std::int64_t sid = m_db.last_insert_rowid();
+    for (const auto& lr : layers) {
+      const std::int64_t l = lr.layer;
+      layer.add(sid, l, lr.position, lr.samples, lr.importance_cv, lr.sample_cv, lr.living_experts, lr.sample_entropy,
+                lr.mean_entropy, lr.max_share, lr.collapsed ? 1 : 0);
+      const auto experts = static_cast<std::int64_t>(lr.importance_share.size());
+      for (std::int64_t e = 0; e < experts; ++e) {
+        expert.add(sid, l, e, lr.importance_share[static_cast<std::size_t>(e)],
+                   lr.sample_share[static_cast<std::size_t>(e)]);
       }
-      const std::int64_t kind = it->second;
-      kinds.add(sid, l, kind, g.mi, g.mi_control);
-      for (std::size_t r = 0; r < g.group_expert.size(); ++r) {
-        for (std::size_t e = 0; e < g.group_expert[r].size(); ++e) {
-          weights.add(sid, l, kind, static_cast<std::int64_t>(r), static_cast<std::int64_t>(e), g.group_expert[r][e]);
+      for (const auto& g : lr.groups) {
+        auto [it, added] = kind_ids.emplace(g.kind, 0);
+        if (added) {
+          it->second = group_kind_id(g.kind);
+        }
+        const std::int64_t kind = it->second;
+        kinds.add(sid, l, kind, g.mi, g.mi_control);
+        for (std::size_t r = 0; r < g.group_expert.size(); ++r) {
+          for (std::size_t e = 0; e < g.group_expert[r].size(); ++e) {
+            weights.add(sid, l, kind, static_cast<std::int64_t>(r), static_cast<std::int64_t>(e), g.group_expert[r][e]);
+          }
         }
       }
-    }
-    if (lr.coactivation.size() == static_cast<std::size_t>(experts * experts)) {
-      for (std::int64_t a = 0; a < experts; ++a) {
-        for (std::int64_t b = a + 1; b < experts; ++b) {
-          pair.add(sid, l, a, b, lr.coactivation[static_cast<std::size_t>(a * experts + b)]);
+      if (lr.coactivation.size() == static_cast<std::size_t>(experts * experts)) {
+        for (std::int64_t a = 0; a < experts; ++a) {
+          for (std::int64_t b = a + 1; b < experts; ++b) {
+            pair.add(sid, l, a, b, lr.coactivation[static_cast<std::size_t>(a * experts + b)]);
+          }
         }
       }
     }

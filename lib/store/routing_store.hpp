@@ -6,9 +6,11 @@
 #include "core/metrics.hpp"
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace moexp::store {
@@ -53,6 +55,15 @@ public:
   // when `layers` is empty: a dense model).
   void write_snapshot(std::int64_t run_id, std::optional<std::int64_t> epoch, const std::string& split,
                       std::optional<std::int64_t> evaluation_id, const std::vector<LayerRouting>& layers);
+
+  // One split's routing, as write_snapshots takes it.
+  struct SplitRouting {
+    std::string_view split;
+    const std::vector<LayerRouting>* layers;
+  };
+  // write_snapshot for several splits of one epoch (or evaluation) at once, sharing its INSERTs.
+  void write_snapshots(std::int64_t run_id, std::optional<std::int64_t> epoch,
+                       std::optional<std::int64_t> evaluation_id, std::initializer_list<SplitRouting> splits);
 
   // Inside the caller's transaction: delete run `id`'s training snapshots of epoch `epoch` / after `keep_epochs`.
   void drop_epoch(std::int64_t id, std::int64_t epoch);

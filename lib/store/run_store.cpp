@@ -147,6 +147,17 @@ void RunStore::restart(std::int64_t id, std::int64_t epochs_done, const std::str
   update.run();
 }
 
+std::int64_t RunStore::epochs_done(std::int64_t id) {
+  Statement& q = m_db.prepared("SELECT epochs_done FROM runs WHERE id = ?");
+  q.bind(1, id);
+  std::int64_t done = 0;
+  if (q.step()) {
+    q.read(done);
+  }
+  q.reset();
+  return done;
+}
+
 void RunStore::note_epoch(std::int64_t id, std::int64_t epoch, double seconds) {
   Statement& update = m_db.prepared(R"sql(
     UPDATE runs SET epochs_done = ?, wall_seconds = wall_seconds + ?, heartbeat_at = ? WHERE id = ?)sql");

@@ -95,6 +95,9 @@ public:
   void restart(std::int64_t id, std::int64_t epochs_done, const std::string& device, const std::string& host,
                std::int64_t pid);
 
+  // The run's epochs_done (0 for an unknown run).
+  std::int64_t epochs_done(std::int64_t id);
+
   // Inside the caller's transaction: epoch `epoch` of run `id` is stored, having taken `seconds`; bumps
   // epochs_done, wall_seconds and the heartbeat (ResultStore::record_epoch).
   void note_epoch(std::int64_t id, std::int64_t epoch, double seconds);

@@ -69,6 +69,13 @@ Database::Database(const std::string& path, OpenMode mode) : m_path(path), m_mod
 }
 
 void Database::open(const std::string& uri, int flags) {
+  // Before SQLite's first use in the process: no memory statistics (they take a global mutex on every allocation
+  // and nothing reads them). A no-op when something else initialised SQLite first.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   int rc = sqlite3_open_v2(uri.c_str(), &m_db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = m_db ? sqlite3_errmsg(m_db) : "out of memory";
@@ -91,6 +98,26 @@ Statement& Database::prepared(std::string_view sql) {
   Statement& stmt = *it->second;
   stmt.reset();
   stmt.clear_bindings();
+  return stmt;
+}
+
+Statement& Database::prepared_insert(std::string_view head, int columns, int rows) {
+  auto it = m_prepared_inserts.find(std::pair<std::string_view, int>(head, rows));
+  if (it == m_prepared_inserts.end()) {
+    std::string tuple = "(?";
+    for (int c = 1; c < columns; ++c) {
+      tuple += ", ?";
+    }
+    tuple += ")";
+    std::string sql = std::string(head) + " VALUES " + tuple;
+    for (int r = 1; r < rows; ++r) {
+      sql += ", ";
+      sql += tuple;
+    }
+    it = m_prepared_inserts.emplace(std::pair(std::string(head), rows), std::make_unique<Statement>(*this, sql)).first;
+  }
+  Statement& stmt = *it->second;
+  stmt.reset();
   return stmt;
 }
 
@@ -205,8 +232,10 @@ std::optional<double> Statement::column_optional_double(int index) const {
   return column_is_null(index) ? std::nullopt : std::optional(column_double(index));
 }
 
-RowInserter::RowInserter(Database& db, std::string head, int columns)
-    : m_db(db), m_head(std::move(head)), m_columns(columns) {}
+RowInserter::RowInserter(Database& db, std::string_view head, int columns)
+    : m_db(db), m_head(head), m_columns(columns) {
+  m_values.reserve(static_cast<std::size_t>(kRowsPerStatement * columns));
+}
 
 void RowInserter::flush() {
   if (m_values.empty()) {
@@ -217,18 +246,8 @@ void RowInserter::flush() {
     m_values.clear();
     throw StoreError(fmt::format("database {}: '{}': a row without {} values", m_db.path(), m_head, m_columns));
   }
-  const std::size_t rows = m_values.size() / columns;
-  std::string tuple = "(?";
-  for (std::size_t c = 1; c < columns; ++c) {
-    tuple += ", ?";
-  }
-  tuple += ")";
-  std::string sql = m_head + " VALUES " + tuple;
-  for (std::size_t r = 1; r < rows; ++r) {
-    sql += ", ";
-    sql += tuple;
-  }
-  Statement& insert = m_db.prepared(sql);
+  const auto rows = static_cast<int>(m_values.size() / columns);
+  Statement& insert = m_db.prepared_insert(m_head, m_columns, rows);
   for (std::size_t i = 0; i < m_values.size(); ++i) {
     insert.bind(static_cast<int>(i + 1), m_values[i]);
   }
@@ -237,7 +256,7 @@ void RowInserter::flush() {
 }
 
 Transaction::Transaction(Database& db) : m_db(db) {
-  m_db.exec("BEGIN IMMEDIATE");
+  m_db.prepared("BEGIN IMMEDIATE").run();
 }
 
 Transaction::~Transaction() {
@@ -251,7 +270,7 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-  m_db.exec("COMMIT");
+  m_db.prepared("COMMIT").run();
   m_done = true;
 }
 

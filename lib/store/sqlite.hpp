@@ -40,6 +40,11 @@ public:
   // cleared. Not reentrant: finish with it before asking for the same SQL again.
   Statement& prepared(std::string_view sql);
 
+  // The statement "`head` VALUES (?, ...), ..." inserting `rows` rows of `columns` values, prepared on first use and
+  // kept like prepared() (found by head and row count, without building its SQL), returned reset; every parameter
+  // is rebound by the caller.
+  Statement& prepared_insert(std::string_view head, int columns, int rows);
+
   // The rowid of the last INSERT on this connection.
   std::int64_t last_insert_rowid() const;
 
@@ -57,6 +62,15 @@ private:
   OpenMode m_mode = OpenMode::read_write;
   sqlite3* m_db = nullptr;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> m_prepared;
+  // Multi-row INSERTs by (head, rows), found by a string_view of the head without a copy.
+  struct InsertKeyLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return std::pair<std::string_view, int>(a.first, a.second) < std::pair<std::string_view, int>(b.first, b.second);
+    }
+  };
+  std::map<std::pair<std::string, int>, std::unique_ptr<Statement>, InsertKeyLess> m_prepared_inserts;
 };
 
 // One value to bind.
@@ -151,8 +165,9 @@ class RowInserter {
 public:
   static constexpr int kRowsPerStatement = 64;
 
-  // `head` is "INSERT INTO table (a, b, c)"; every row has `columns` values.
-  RowInserter(Database& db, std::string head, int columns);
+  // `head` is "INSERT INTO table (a, b, c)" (it must outlive the inserter: a literal); every row has `columns`
+  // values.
+  RowInserter(Database& db, std::string_view head, int columns);
 
   // Queue one row of `columns` values (integers, doubles, strings or nullptr).
   template <typename... Ts>
@@ -174,9 +189,9 @@ private:
   static SqlValue value_of(std::string_view v) { return std::string(v); }
 
   Database& m_db;
-  std::string m_head;
+  std::string_view m_head;
   int m_columns;
-  std::vector<SqlValue> m_values;
+  std::vector<SqlValue> m_values;  // reserved for one full statement
 };
 
 // BEGIN IMMEDIATE on construction; rolls back on destruction unless commit() was called.
