@@ -156,7 +156,11 @@ SplitFigures ClassificationTask::evaluate_test() {
   EvalResult test = evaluate(m_model, m_data.test, m_data, m_device,
                              {m_cfg.train.eval_batch_size, m_cfg.moe.collapse_share, false, m_exec.bf16,
                               m_exec.channels_last});
-  return {{{"loss", test.loss}, {"acc", test.accuracy}, {"top5_acc", test.top5_accuracy}}, std::move(test.routing)};
+  return {test.figures(), std::move(test.routing)};
+}
+
+std::vector<std::pair<std::string, double>> EvalResult::figures() const {
+  return {{"loss", loss}, {"acc", accuracy}, {"top5_acc", top5_accuracy}};
 }
 
 } // namespace moexp::train

@@ -15,6 +15,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace moexp::train {
@@ -43,6 +44,10 @@ struct EvalResult {
   std::vector<std::int64_t> class_correct;  // per class
   std::vector<LayerRouting> routing;
   std::vector<SampleRouting> per_sample;    // one per MoE layer when keep_samples
+
+  // The named figures training and `moexp evaluate` record: "loss" first, then "acc", "top5_acc" (a new
+  // classification metric is one more entry here).
+  std::vector<std::pair<std::string, double>> figures() const;
 };
 
 // Per sample (bool [B]): whether label y_b is among the `k` highest of logits_bc (all C when C < k).

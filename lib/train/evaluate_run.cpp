@@ -209,7 +209,8 @@ int run_evaluate(const EvaluateRequest& req) {
     if (keep) {
       dump_routing_csv(req.dump_routing, r, ds, data);
     }
-    const std::map<std::string, double> metrics{{"acc", r.accuracy}, {"top5_acc", r.top5_accuracy}, {"loss", r.loss}};
+    const auto figures = r.figures();
+    const std::map<std::string, double> metrics(figures.begin(), figures.end());
     store::NewEvaluation ev{t.run.id, t.checkpoint.string(), info.epoch,      req.split,         s.name,
                             s.k,      s.forced,              s.uniform,       r.samples,         metrics,
                             r.class_samples, r.class_correct, r.routing};
