@@ -8,7 +8,7 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libarchive and libssl (MD5): `moexp data fetch`.
 PACKAGES := g++ make cmake ninja-build ccache libtorch-dev libcli11-dev libfmt-dev libtomlplusplus-dev \
             libsqlite3-dev sqlite3 libboost-dev libboost-filesystem-dev doctest-dev zlib1g-dev libopenblas0-pthread \
-            libcurl4-openssl-dev libarchive-dev libssl-dev \
+            libcurl4-openssl-dev libarchive-dev libssl-dev libsimdjson-dev \
             dataset-fashion-mnist chromium
 
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
@@ -95,12 +95,13 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 bench: deps
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(MAKE) build
-	cmake --build $(BUILD) --target moexp_bench_moe_stage moexp_bench_store moexp_bench_report
+	cmake --build $(BUILD) --target moexp_bench_moe_stage moexp_bench_store moexp_bench_report moexp_bench_coco_eval
 	@echo "== 1. training throughput: moexp vs PyTorch-Python =="; bench/train_throughput.sh $(BUILD)/moexp
 	@echo "== 2. MoE stage cost vs the dense stage =="; $(BUILD)/bench/moexp_bench_moe_stage
 	@echo "== 3a. store ingest: moexp vs Optuna =="; bench/store_ingest.sh $(BUILD)/bench/moexp_bench_store
 	@echo "== 3b. report and runs latency =="; $(BUILD)/bench/moexp_bench_report $(BUILD)/bench-report.db
 	@echo "== 4. sweep occupancy and overhead =="; bench/sweep_occupancy.sh $(BUILD)/moexp
+	@echo "== 5. COCO evaluation, 5,000 images x 100 detections =="; $(BUILD)/bench/moexp_bench_coco_eval
 
 demo: deps
 	$(MAKE) build

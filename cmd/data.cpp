@@ -1,6 +1,7 @@
-// moexp data fetch NAME... [--to DIR]   and   moexp data list [--to DIR]
+// moexp data fetch NAME... [--to DIR],  moexp data list [--to DIR],  moexp data eval-coco GT DETECTIONS [--json]
 #include "commands.hpp"
 
+#include "coco/commands.hpp"
 #include "fetch/commands.hpp"
 
 namespace moexp::cli {
@@ -15,7 +16,20 @@ Action setup_data(CLI::App& app) {
   auto list_req = std::make_shared<fetch::DataListRequest>();
   auto* list_cmd = app.add_subcommand("list", "which datasets are present, their sizes, and their checksums verified");
   list_cmd->add_option("--to", list_req->to, "root folder (default: $MOEXP_DATA, else results/data)");
-  return [=] { return fetch_cmd->parsed() ? fetch::run_data_fetch(*fetch_req) : fetch::run_data_list(*list_req); };
+  auto eval_req = std::make_shared<coco::EvalCocoRequest>();
+  auto* eval_cmd = app.add_subcommand("eval-coco", "COCO bbox evaluation of a results file, as pycocotools' COCOeval "
+                                                   "prints it (AP, AP50, AP75, AP_S/M/L, AR@1/10/100, AR_S/M/L)");
+  eval_cmd->add_option("ground_truth", eval_req->ground_truth, "COCO instances file (images, annotations, categories)")
+      ->required();
+  eval_cmd->add_option("detections", eval_req->detections, "results file: [{image_id, category_id, bbox, score}, ...]")
+      ->required();
+  eval_cmd->add_flag("--json", eval_req->json, "the 12 stats and per-category AP as JSON");
+  return [=] {
+    if (eval_cmd->parsed()) {
+      return coco::run_eval_coco(*eval_req);
+    }
+    return fetch_cmd->parsed() ? fetch::run_data_fetch(*fetch_req) : fetch::run_data_list(*list_req);
+  };
 }
 
 } // namespace moexp::cli
