@@ -1,7 +1,9 @@
-// moexp data fetch NAME... [--to DIR],  moexp data list [--to DIR],  moexp data eval-coco GT DETECTIONS [--json]
+// moexp data fetch NAME... [--to DIR],  moexp data list [--to DIR],  moexp data eval-coco GT DETECTIONS [--json],
+// moexp data shapes --out DIR [...]
 #include "commands.hpp"
 
 #include "coco/commands.hpp"
+#include "coco/shapes.hpp"
 #include "fetch/commands.hpp"
 
 namespace moexp::cli {
@@ -24,7 +26,23 @@ Action setup_data(CLI::App& app) {
   eval_cmd->add_option("detections", eval_req->detections, "results file: [{image_id, category_id, bbox, score}, ...]")
       ->required();
   eval_cmd->add_flag("--json", eval_req->json, "the 12 stats and per-category AP as JSON");
+  auto shapes = std::make_shared<coco::ShapesOptions>();
+  auto shapes_out = std::make_shared<std::string>();
+  auto* shapes_cmd = app.add_subcommand("shapes", "write a generated COCO-format detection set of shapes (synthetic: "
+                                                  "tests, the demo, CPU experiments)");
+  shapes_cmd->add_option("--out", *shapes_out, "folder to create: train/, val/, annotations/")->required();
+  shapes_cmd->add_option("--train", shapes->train, "training images")->capture_default_str();
+  shapes_cmd->add_option("--val", shapes->val, "validation images")->capture_default_str();
+  shapes_cmd->add_option("--size", shapes->size, "image side in pixels (>= 160)")->capture_default_str();
+  shapes_cmd->add_option("--seed", shapes->seed, "the same seed writes the same files")->capture_default_str();
+  shapes_cmd->add_option("--size-class-correlation", shapes->size_class_correlation,
+                         "probability that an object's class is set by its size band (0: independent)")
+      ->capture_default_str();
   return [=] {
+    if (shapes_cmd->parsed()) {
+      shapes->out = *shapes_out;
+      return coco::run_data_shapes(*shapes);
+    }
     if (eval_cmd->parsed()) {
       return coco::run_eval_coco(*eval_req);
     }

@@ -7,7 +7,7 @@ set -eu
 build=${1:?usage: fuzz.sh BUILD_DIR SECONDS [TARGET...]}
 seconds=${2:?usage: fuzz.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
-targets=${*:-fuzz_experiment fuzz_sweep_spec fuzz_filter fuzz_idx fuzz_cifar}
+targets=${*:-fuzz_experiment fuzz_sweep_spec fuzz_filter fuzz_idx fuzz_cifar fuzz_coco}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${FUZZ_DIR:-$build/fuzz-work}
 # The targets' scratch files (a spec per input, an empty database) in memory when there is a tmpfs for it.

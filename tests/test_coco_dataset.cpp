@@ -83,6 +83,11 @@ TEST_CASE("coco dataset: each kind of bad file is one line naming the file and t
   CHECK(msg.find("bbox has 3 numbers, not 4") != std::string::npos);
   msg = dataset_error(replace(kValid, "\"file_name\": \"b.png\", ", ""));
   CHECK(msg.find("images[1] has no 'file_name'") != std::string::npos);
+  msg = dataset_error("");  // an empty file: found by the fuzzer (the parser had no position to report)
+  CHECK(msg.find("instances.json: malformed COCO JSON: ") != std::string::npos);
+  msg = dataset_error("{\"images\": [{\"id\": 1, \"file_name\": \"a\", \"width\": 5, \"height\": 5}],\n"
+                      "\"categories\": [],\n\"annotations\": [{\"id\": 1, \"image_id\": \"x\"}]}");
+  CHECK(msg.find("malformed COCO JSON (line 3)") != std::string::npos);
   msg = dataset_error("[1, 2]");
   CHECK(msg.find("malformed COCO JSON") != std::string::npos);
   msg = dataset_error("{\"annotations\": []}");

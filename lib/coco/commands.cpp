@@ -57,4 +57,15 @@ int run_eval_coco(const EvalCocoRequest& request) {
   return 0;
 }
 
+int run_data_shapes(const ShapesOptions& options) {
+  const ShapesSummary s = generate_shapes(options);
+  for (const auto& [name, split] : {std::pair{"train", s.train}, std::pair{"val", s.val}}) {
+    fmt::print("{:<5} {:>5} images ({} empty), {:>5} objects: {} small, {} medium, {} large; {} crowd regions\n", name,
+               split.images, split.empty_images, split.objects, split.by_bucket[0], split.by_bucket[1],
+               split.by_bucket[2], split.crowd);
+  }
+  fmt::print("wrote {} (annotations/instances_train.json, instances_val.json)\n", options.out.string());
+  return 0;
+}
+
 } // namespace moexp::coco

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "coco/eval.hpp"
+#include "coco/shapes.hpp"
 
 #include <string>
 
@@ -21,5 +22,8 @@ std::string summary_json(const EvalResult& result, const Dataset& gt, std::size_
 
 // Load both files (InputError, exit 2, on bad input), evaluate, print. Returns 0.
 int run_eval_coco(const EvalCocoRequest& request);
+
+// Generate the shapes set and print what each split holds (objects per COCO size bucket). Returns 0.
+int run_data_shapes(const ShapesOptions& options);
 
 } // namespace moexp::coco

@@ -28,10 +28,11 @@ simdjson::padded_string read_file(const std::filesystem::path& path) {
   return json;
 }
 
-// "line N" of the parser's position in `json`, or "" when it is not known.
-std::string where(od::document& doc, const simdjson::padded_string& json) {
+// " (line N)" of the parser's position in `json`, or "" when it is not known (`started`: iterate() succeeded, so
+// `doc` has a position to ask for).
+std::string where(bool started, od::document& doc, const simdjson::padded_string& json) {
   const char* at = nullptr;
-  if (doc.current_location().get(at) != simdjson::SUCCESS || at < json.data() || at > json.data() + json.size()) {
+  if (!started || doc.current_location().get(at) != simdjson::SUCCESS || at < json.data() || at > json.data() + json.size()) {
     return "";
   }
   return fmt::format(" (line {})", 1 + std::count(json.data(), at, '\n'));
@@ -199,15 +200,30 @@ void check_dataset(const Dataset& d) {
   }
 }
 
+Dataset dataset_from_json(const simdjson::padded_string& json, const std::string& name);
+std::vector<Detection> detections_from_json(const simdjson::padded_string& json, const std::string& name,
+                                            const Dataset& gt);
+
 } // namespace
 
 Dataset load_dataset(const std::filesystem::path& path) {
-  const auto json = read_file(path);
+  return dataset_from_json(read_file(path), path.string());
+}
+
+Dataset parse_dataset(std::string_view text, const std::string& name) {
+  return dataset_from_json(simdjson::padded_string(text), name);
+}
+
+namespace {
+
+Dataset dataset_from_json(const simdjson::padded_string& json, const std::string& name) {
   od::parser parser;
   od::document doc;
+  bool started = false;
   Dataset d;
   try {
     doc = parser.iterate(json);
+    started = true;
     bool has_images = false, has_categories = false;
     for (auto field : doc.get_object()) {
       const std::string_view key = field.unescaped_key();
@@ -232,24 +248,38 @@ Dataset load_dataset(const std::filesystem::path& path) {
     }
     check_dataset(d);
   } catch (const simdjson::simdjson_error& e) {
-    throw InputError(fmt::format("{}: malformed COCO JSON{}: {}", path.string(), where(doc, json), e.what()));
+    throw InputError(fmt::format("{}: malformed COCO JSON{}: {}", name, where(started, doc, json), e.what()));
   } catch (const InputError& e) {
-    throw InputError(fmt::format("{}: {}", path.string(), e.what()));
+    throw InputError(fmt::format("{}: {}", name, e.what()));
   }
   return d;
 }
 
+} // namespace
+
 std::vector<Detection> load_detections(const std::filesystem::path& path, const Dataset& gt) {
-  const auto json = read_file(path);
+  return detections_from_json(read_file(path), path.string(), gt);
+}
+
+std::vector<Detection> parse_detections(std::string_view text, const std::string& name, const Dataset& gt) {
+  return detections_from_json(simdjson::padded_string(text), name, gt);
+}
+
+namespace {
+
+std::vector<Detection> detections_from_json(const simdjson::padded_string& json, const std::string& name,
+                                            const Dataset& gt) {
   std::unordered_set<std::int64_t> images;
   for (const auto& im : gt.images) {
     images.insert(im.id);
   }
   od::parser parser;
   od::document doc;
+  bool started = false;
   std::vector<Detection> out;
   try {
     doc = parser.iterate(json);
+    started = true;
     for (od::object obj : doc.get_array()) {
       Detection det;
       bool image = false, category = false, bbox = false, score = false;
@@ -283,11 +313,13 @@ std::vector<Detection> load_detections(const std::filesystem::path& path, const 
       out.push_back(det);
     }
   } catch (const simdjson::simdjson_error& e) {
-    throw InputError(fmt::format("{}: malformed results JSON{}: {}", path.string(), where(doc, json), e.what()));
+    throw InputError(fmt::format("{}: malformed results JSON{}: {}", name, where(started, doc, json), e.what()));
   } catch (const InputError& e) {
-    throw InputError(fmt::format("{}: {}", path.string(), e.what()));
+    throw InputError(fmt::format("{}: {}", name, e.what()));
   }
   return out;
 }
+
+} // namespace
 
 } // namespace moexp::coco

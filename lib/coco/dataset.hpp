@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace moexp::coco {
@@ -59,10 +60,16 @@ inline constexpr double kBoxSlackPx = 1.0;
 // whose image or category is not in the file, a box with negative size or outside its image.
 Dataset load_dataset(const std::filesystem::path& path);
 
+// The same checks on the text of an annotation file; errors name `name` for the file.
+Dataset parse_dataset(std::string_view text, const std::string& name);
+
 // Read results file `path` (a list of {image_id, category_id, bbox, score}) for `gt`. InputError (naming the file
 // and the entry's index) for a malformed file, a missing field, a negative box size, a non-finite score, or an image
 // that `gt` does not have (as pycocotools refuses them). Detections of categories `gt` does not list are kept here;
 // the evaluator ignores them.
 std::vector<Detection> load_detections(const std::filesystem::path& path, const Dataset& gt);
+
+// The same on the text of a results file; errors name `name` for the file.
+std::vector<Detection> parse_detections(std::string_view text, const std::string& name, const Dataset& gt);
 
 } // namespace moexp::coco
