@@ -95,13 +95,14 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 bench: deps
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(MAKE) build
-	cmake --build $(BUILD) --target moexp_bench_moe_stage moexp_bench_store moexp_bench_report moexp_bench_coco_eval
+	cmake --build $(BUILD) --target moexp_bench_moe_stage moexp_bench_store moexp_bench_report moexp_bench_coco_eval moexp_bench_nms
 	@echo "== 1. training throughput: moexp vs PyTorch-Python =="; bench/train_throughput.sh $(BUILD)/moexp
 	@echo "== 2. MoE stage cost vs the dense stage =="; $(BUILD)/bench/moexp_bench_moe_stage
 	@echo "== 3a. store ingest: moexp vs Optuna =="; bench/store_ingest.sh $(BUILD)/bench/moexp_bench_store
 	@echo "== 3b. report and runs latency =="; $(BUILD)/bench/moexp_bench_report $(BUILD)/bench-report.db
 	@echo "== 4. sweep occupancy and overhead =="; bench/sweep_occupancy.sh $(BUILD)/moexp
 	@echo "== 5. COCO evaluation, 5,000 images x 100 detections =="; $(BUILD)/bench/moexp_bench_coco_eval
+	@echo "== 6. NMS, 5,000 candidates =="; $(BUILD)/bench/moexp_bench_nms
 
 demo: deps
 	$(MAKE) build
