@@ -8,7 +8,7 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # libarchive and libssl (MD5): `moexp data fetch`.
 PACKAGES := g++ make cmake ninja-build ccache libtorch-dev libcli11-dev libfmt-dev libtomlplusplus-dev \
             libsqlite3-dev sqlite3 libboost-dev libboost-filesystem-dev doctest-dev zlib1g-dev libopenblas0-pthread \
-            libcurl4-openssl-dev libarchive-dev libssl-dev libsimdjson-dev libpng-dev \
+            libcurl4-openssl-dev libarchive-dev libssl-dev libsimdjson-dev libpng-dev libjpeg62-turbo-dev \
             dataset-fashion-mnist chromium
 
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
