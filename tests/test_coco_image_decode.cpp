@@ -47,16 +47,21 @@ std::string gradient_jpeg(int w, int h) {
   return out;
 }
 
-} // namespace
-
-TEST_CASE("coco image decode: PNG and JPEG by their signature, into RGB of the right size") {
-  test::TempDir dir;
+// A one-image shapes set under `dir` (dir/s/train/000001.png, 160 x 160).
+void one_shapes_image(const test::TempDir& dir) {
   ShapesOptions o;
   o.out = dir / "s";
   o.train = 1;
   o.val = 0;
   o.size = 160;
   generate_shapes(o);
+}
+
+} // namespace
+
+TEST_CASE("coco image decode: PNG and JPEG by their signature, into RGB of the right size") {
+  test::TempDir dir;
+  one_shapes_image(dir);
   const auto png = decode_image(dir / "s/train/000001.png");
   CHECK(png.width == 160);
   CHECK(png.height == 160);
@@ -83,12 +88,7 @@ TEST_CASE("coco image decode: a missing, foreign, truncated or corrupt file is a
   const auto cut = test::write_file(dir / "cut.jpg", jpeg.substr(0, jpeg.size() / 2));
   CHECK(test::message_of<DataError>([&] { decode_image(cut); }).find("cut.jpg: cannot decode the JPEG") !=
         std::string::npos);
-  ShapesOptions o;
-  o.out = dir / "s";
-  o.train = 1;
-  o.val = 0;
-  o.size = 160;
-  generate_shapes(o);
+  one_shapes_image(dir);
   const auto png = test::read_file(dir / "s/train/000001.png");
   const auto cut_png = test::write_file(dir / "cut.png", png.substr(0, png.size() / 2));
   CHECK(test::message_of<DataError>([&] { decode_image(cut_png); }).find("cut.png: cannot decode the PNG") !=
