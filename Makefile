@@ -95,7 +95,8 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 bench: deps
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(MAKE) build
-	cmake --build $(BUILD) --target moexp_bench_moe_stage moexp_bench_store moexp_bench_report moexp_bench_coco_eval moexp_bench_nms
+	cmake --build $(BUILD) --target moexp_bench_moe_stage moexp_bench_store moexp_bench_report moexp_bench_coco_eval moexp_bench_nms \
+	  moexp_bench_detection_loader
 	@echo "== 1. training throughput: moexp vs PyTorch-Python =="; bench/train_throughput.sh $(BUILD)/moexp
 	@echo "== 2. MoE stage cost vs the dense stage =="; $(BUILD)/bench/moexp_bench_moe_stage
 	@echo "== 3a. store ingest: moexp vs Optuna =="; bench/store_ingest.sh $(BUILD)/bench/moexp_bench_store
@@ -103,6 +104,7 @@ bench: deps
 	@echo "== 4. sweep occupancy and overhead =="; bench/sweep_occupancy.sh $(BUILD)/moexp
 	@echo "== 5. COCO evaluation, 5,000 images x 100 detections =="; $(BUILD)/bench/moexp_bench_coco_eval
 	@echo "== 6. NMS, 5,000 candidates =="; $(BUILD)/bench/moexp_bench_nms
+	@echo "== 7. detection input: decode, resize, batch =="; $(BUILD)/bench/moexp_bench_detection_loader
 
 demo: deps
 	$(MAKE) build
