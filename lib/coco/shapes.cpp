@@ -2,6 +2,7 @@
 // large ones are placed first so that they fit, and each size band keeps a wide margin from COCO's 32² and 96².
 #include "coco/shapes.hpp"
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "core/random.hpp"
@@ -270,12 +271,7 @@ ShapesSplitSummary write_split(const ShapesOptions& o, const fs::path& root, con
     images.push_back(std::move(annotated));
   }
   fs::create_directories(root / "annotations");
-  const std::string json = split_json(o, images);
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(
-      std::fopen((root / "annotations" / fmt::format("instances_{}.json", split)).c_str(), "wb"), &std::fclose);
-  if (!file || std::fwrite(json.data(), 1, json.size(), file.get()) != json.size() || std::fflush(file.get()) != 0) {
-    throw Error(fmt::format("cannot write the {} annotations under {}", split, root.string()));
-  }
+  core::write_file_atomic(root / "annotations" / fmt::format("instances_{}.json", split), split_json(o, images));
   return summary;
 }
 
