@@ -86,7 +86,11 @@ TEST_CASE("report: golden outputs in every format") {
   auto html = render_html(t, "title <x>");
   CHECK(html.find("<title>title &lt;x&gt;</title>") != std::string::npos);
   CHECK(html.find("<svg") != std::string::npos);
-  CHECK(html.find("<polyline") != std::string::npos);
+  // One expert count with finished runs: the first metric per scheme as points (no line against experts).
+  CHECK(html.find("final acc (%) per scheme (mean ± std over seeds)") != std::string::npos);
+  CHECK(html.find("<circle") != std::string::npos);
+  CHECK(html.find("vs experts</h2>") == std::string::npos);
+  CHECK(html.find("<div class=\"table-wrap\">") != std::string::npos);
   CHECK(html.find("http") == html.find("http://www.w3.org/2000/svg"));  // no network references besides the SVG ns
   CHECK_THROWS_AS(render(t, "pdf", ""), InputError);
   // Every format of the registry renders through render(), by name and by alias.

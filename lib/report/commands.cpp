@@ -9,6 +9,8 @@
 #include "core/text.hpp"
 #include "core/text_table.hpp"
 #include "report/compare.hpp"
+#include "report/curves.hpp"
+#include "report/group_figures.hpp"
 #include "report/render.hpp"
 #include "report/summary.hpp"
 #include "store/run_filter.hpp"
@@ -17,6 +19,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 
 namespace moexp::report {
 namespace fs = std::filesystem;
@@ -40,65 +43,33 @@ std::string fmt_opt(const std::optional<double>& v, double scale, int decimals) 
 
 std::string json_opt(const std::optional<double>& v) { return v ? core::json_number(*v) : "null"; }
 
-// The routing figures of the first finished MoE run of each group.
-std::vector<RunFigures> representative_figures(store::ResultStore& db, const std::vector<store::RunSummary>& runs,
-                                               const std::vector<std::string>& by) {
-  std::vector<std::pair<std::vector<std::string>, const store::RunSummary*>> chosen;
+// Every finished run's per-epoch series (what learning curves are drawn from).
+std::map<std::int64_t, EpochSeries> read_series(store::ResultStore& db, const std::vector<store::RunSummary>& runs) {
+  std::map<std::int64_t, EpochSeries> series;
   for (const auto& r : runs) {
-    if (r.status != RunStatus::finished || display_value(r, "constraint.kind") == "dense") {
-      continue;
-    }
-    std::vector<std::string> key;
-    for (const auto& k : by) {
-      key.push_back(display_value(r, k));
-    }
-    if (std::none_of(chosen.begin(), chosen.end(), [&](const auto& c) { return c.first == key; })) {
-      chosen.emplace_back(key, &r);
+    if (r.status == RunStatus::finished) {
+      series[r.id] = read_epoch_series(db, r.id);
     }
   }
-  std::sort(chosen.begin(), chosen.end(), [](const auto& a, const auto& b) { return group_less(a.first, b.first); });
-  std::vector<RunFigures> figures;
-  for (const auto& [key, run] : chosen) {
-    RunFigures f;
-    std::string group;
-    for (std::size_t i = 0; i < by.size(); ++i) {
-      group += fmt::format("{}{}={}", i ? ", " : "", by[i], key[i]);
+  return series;
+}
+
+// The curves the HTML page draws: the first chosen metric (test accuracy by default) and importance CV, where some
+// finished run records them per epoch.
+std::vector<CurveSet> page_curves(const std::vector<store::RunSummary>& runs, const std::vector<std::string>& by,
+                                  const std::vector<std::string>& metrics,
+                                  const std::map<std::int64_t, EpochSeries>& series) {
+  const auto recorded = curve_metric_keys(series);
+  std::vector<std::string> wanted{metrics.empty() || metrics.front() == "best_test_acc" ? "test_acc" : metrics.front()};
+  if (wanted.front() != "test_acc") wanted.emplace_back("test_acc");
+  wanted.emplace_back("importance_cv");
+  std::vector<CurveSet> sets;
+  for (const auto& m : wanted) {
+    if (std::find(recorded.begin(), recorded.end(), m) != recorded.end()) {
+      sets.push_back(learning_curves(runs, by, m, series));
     }
-    f.caption = fmt::format("{}: run {} (seed {}), final test epoch", group, run->id, display_value(*run, "train.seed"));
-    for (const auto& c : db.runs().classes(run->id)) {
-      f.class_names.push_back(c.name);
-      if (std::find(f.superclass_names.begin(), f.superclass_names.end(), c.superclass_name) ==
-          f.superclass_names.end()) {
-        f.superclass_names.push_back(c.superclass_name);
-      }
-    }
-    std::optional<store::SnapshotRow> last;
-    for (const auto& snap : db.routing().snapshots(run->id)) {
-      if (snap.epoch && snap.split == "test" && (!last || *snap.epoch > *last->epoch)) {
-        last = snap;
-      }
-    }
-    if (!last) {
-      continue;
-    }
-    auto layers = db.routing().snapshot(last->id);
-    if (layers.empty()) {
-      continue;
-    }
-    f.routing = layers.front();
-    for (const auto& row : db.routing().expert_stats(run->id)) {
-      if (row.split != "test" || row.layer != 0) {
-        continue;
-      }
-      const auto epoch = static_cast<std::size_t>(row.epoch);
-      if (f.importance_by_epoch.size() < epoch) {
-        f.importance_by_epoch.resize(epoch);
-      }
-      f.importance_by_epoch[epoch - 1].push_back(row.importance_share);
-    }
-    figures.push_back(std::move(f));
   }
-  return figures;
+  return sets;
 }
 
 } // namespace
@@ -139,7 +110,17 @@ int run_report(const ReportRequest& req) {
   }
   const auto by = req.by.empty() ? default_group_keys(runs) : req.by;
   std::string text;
-  if (!req.compare.empty()) {
+  if (!req.compare.empty() && !req.compare_all.empty()) {
+    throw InputError("report: --compare and --compare-all exclude each other");
+  }
+  if (!req.compare_all.empty()) {
+    if (!format->compare) {
+      throw InputError("report: --compare-all prints text or markdown");
+    }
+    text = render_compare(compare_all_schemes(runs, by, req.compare_all,
+                                              req.metrics.empty() ? "test_acc" : req.metrics.front()),
+                          format->name == "markdown");
+  } else if (!req.compare.empty()) {
     if (req.compare.size() != 2) {
       throw InputError("report: --compare takes two schemes, e.g. --compare importance relative");
     }
@@ -155,9 +136,26 @@ int run_report(const ReportRequest& req) {
     text = render_compare(compare_schemes(runs, by, req.compare[0], req.compare[1],
                                           req.metrics.empty() ? "test_acc" : req.metrics.front()),
                           format->name == "markdown");
+  } else if (req.per_epoch) {
+    if (format->name != "csv") {
+      throw InputError("report: --per-epoch exports CSV: add --format csv");
+    }
+    const auto series = read_series(db, runs);
+    std::vector<CurveSet> sets;
+    for (const auto& m : req.metrics.empty() ? curve_metric_keys(series) : req.metrics) {
+      sets.push_back(learning_curves(runs, by, m, series));
+    }
+    text = render_curves_csv(sets);
   } else {
-    const auto figures = format->figures ? representative_figures(db, runs, by) : std::vector<RunFigures>{};
-    text = render(summarize(runs, by, metrics), req.format, title, figures);
+    const auto table = summarize(runs, by, metrics);
+    ReportFigures figures;
+    if (format->figures) {
+      figures.groups = group_figures(db, runs, by, req.align);
+      if (format->name == "html") {
+        figures.curves = page_curves(runs, by, req.metrics, read_series(db, runs));
+      }
+    }
+    text = render(table, req.format, title, figures);
   }
   if (req.out.empty()) {
     fmt::print("{}", text);

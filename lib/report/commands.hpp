@@ -16,7 +16,10 @@ struct ReportRequest {
   std::string out;                   // file to write atomically ("" for stdout)
   std::string db_path = "results/moexp.db";
   std::vector<std::string> compare;  // two scheme names: paired comparison instead of the table
+  std::string compare_all;           // a baseline scheme: every other scheme compared with it, Holm-corrected
   bool all_runs = false;             // with a sweep: also the runs its current spec no longer plans
+  bool align = true;                 // align experts across seeds before averaging routing figures
+  bool per_epoch = false;            // CSV of the metrics per epoch (mean, std, ci95, n per group and epoch)
 };
 
 // Group, aggregate and render; InputError for an unknown sweep, key, metric, format or a bad filter.

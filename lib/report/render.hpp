@@ -1,6 +1,8 @@
 // Rendering a ReportTable: terminal text, Markdown, CSV, JSON, LaTeX (booktabs), and a self-contained HTML page.
 #pragma once
 
+#include "report/curves.hpp"
+#include "report/group_figures.hpp"
 #include "report/summary.hpp"
 
 #include <string>
@@ -15,28 +17,28 @@ std::string render_csv(const ReportTable& table);
 std::string render_json(const ReportTable& table);
 // A booktabs table (\toprule, \midrule, \bottomrule), $\pm$ between mean and std.
 std::string render_latex(const ReportTable& table);
-// A self-contained page (no network): the table and an inline SVG plot of the first metric against the number of
-// experts, one line per constraint scheme, with ±std error bars. `title` heads the page.
-std::string render_html(const ReportTable& table, const std::string& title);
-
-// The routing pictures of one representative run (the HTML report shows one per group).
-struct RunFigures {
-  std::string caption;  // "relative, 4 experts: run 13 (seed 0), final test epoch"
-  std::vector<std::string> class_names, superclass_names;
-  LayerRouting routing;                            // first MoE layer of the last test snapshot
-  std::vector<std::vector<double>> importance_by_epoch;  // [epoch][expert], test split
+// The figures beyond the table that the HTML page (and JSON) show: routing per group over seeds, learning curves.
+struct ReportFigures {
+  std::vector<GroupFigures> groups;
+  std::vector<CurveSet> curves;
 };
 
-// SVG heatmap of `matrix` (rows x columns, values in [0, max]), labelled.
-std::string svg_heatmap(const std::vector<std::vector<double>>& matrix, const std::vector<std::string>& row_labels,
-                        const std::vector<std::string>& column_labels, const std::string& title);
+// The table with, when `figures` has any, "routing": per group the seeds, the alignment (expert_of, matched and
+// random correlation) and each kind's aligned mean and std group x expert matrices.
+std::string render_json(const ReportTable& table, const ReportFigures& figures);
 
-// SVG line plot: one line per column of `series` ([x][line]) against x = 1..N.
-std::string svg_lines(const std::vector<std::vector<double>>& series, const std::string& title,
-                      const std::string& x_label);
+// A self-contained page (no network, no script): the table in a horizontally scrolling box, per-scheme points with
+// ±std for the first metric, importance CV, living experts and MI beside its control; the first metric against the
+// number of experts when there are several; `figures`' learning curves and routing figures. `title` heads it.
+std::string render_html(const ReportTable& table, const std::string& title, const ReportFigures& figures = {});
 
-// The HTML page with, after the table and plot, the figures of `runs`.
-std::string render_html(const ReportTable& table, const std::string& title, const std::vector<RunFigures>& runs);
+// The line plot of the first metric against moe.num_experts, one line per scheme with ±std bars and dense runs as
+// dashed baselines; "" unless the groups have constraint.kind, moe.num_experts and at least two expert counts.
+std::string experts_plot(const ReportTable& table);
+
+// The run counts of a group ("3 +1 failed") and the table's column heads (group keys, metric titles, "n").
+std::string run_counts(const GroupRow& row);
+std::vector<std::string> table_header(const ReportTable& table);
 
 // The report formats, defined once: `report --format` accepts their names (and aliases), `--compare` the ones that
 // can print a comparison, and render() dispatches on them. A new format is one entry here and its renderer.
@@ -44,8 +46,8 @@ struct ReportFormat {
   std::string_view name;
   std::string_view alias;  // another accepted spelling ("md"), or ""
   bool compare;            // `report --compare` prints it (text / markdown tables)
-  bool figures;            // the renderer shows the representative runs' routing figures
-  std::string (*render)(const ReportTable& table, const std::string& title, const std::vector<RunFigures>& runs);
+  bool figures;            // the renderer shows ReportFigures (routing over seeds, learning curves)
+  std::string (*render)(const ReportTable& table, const std::string& title, const ReportFigures& figures);
 };
 
 // Every format, in the order help texts list them.
@@ -57,9 +59,9 @@ const ReportFormat* find_report_format(std::string_view name);
 // Every format name render() takes.
 std::vector<std::string> report_formats();
 
-// Render `table` in `format` (a name or alias of report_format_table()), with `runs`' figures where the format shows
+// Render `table` in `format` (a name or alias of report_format_table()), with `figures` where the format shows
 // them. Throws InputError for an unknown format.
 std::string render(const ReportTable& table, const std::string& format, const std::string& title,
-                   const std::vector<RunFigures>& runs = {});
+                   const ReportFigures& figures = {});
 
 } // namespace moexp::report

@@ -96,6 +96,23 @@ std::string display_value(const store::RunSummary& run, const std::string& key) 
   return v;
 }
 
+std::vector<std::string> group_key(const store::RunSummary& run, const std::vector<std::string>& by) {
+  std::vector<std::string> key;
+  key.reserve(by.size());
+  for (const auto& k : by) {
+    key.push_back(display_value(run, k));
+  }
+  return key;
+}
+
+std::string group_caption(const std::vector<std::string>& by, const std::vector<std::string>& key) {
+  std::vector<std::string> parts;
+  for (std::size_t i = 0; i < by.size() && i < key.size(); ++i) {
+    parts.push_back(fmt::format("{}={}", by[i], key[i]));
+  }
+  return parts.empty() ? "all runs" : fmt::format("{}", fmt::join(parts, ", "));
+}
+
 std::vector<std::string> default_group_keys(const std::vector<store::RunSummary>& runs) {
   std::vector<std::string> keys;
   for (const char* optional_key : {"data.dataset", "model.arch"}) {
@@ -132,10 +149,7 @@ ReportTable summarize(const std::vector<store::RunSummary>& runs, const std::vec
   std::map<std::vector<std::string>, std::vector<const store::RunSummary*>> groups;
   std::vector<std::vector<std::string>> order;
   for (const auto& r : runs) {
-    std::vector<std::string> key;
-    for (const auto& k : by) {
-      key.push_back(display_value(r, k));
-    }
+    auto key = group_key(r, by);
     if (!groups.count(key)) {
       order.push_back(key);
     }

@@ -53,6 +53,12 @@ ReportTable summarize(const std::vector<store::RunSummary>& runs, const std::vec
 // Order of group rows: value by value, numbers as numbers, words as words.
 bool group_less(const std::vector<std::string>& a, const std::vector<std::string>& b);
 
+// The group of `run` under `by`: display_value of each key.
+std::vector<std::string> group_key(const store::RunSummary& run, const std::vector<std::string>& by);
+
+// A group as a caption: "constraint.kind=relative, moe.num_experts=4" ("all runs" without keys).
+std::string group_caption(const std::vector<std::string>& by, const std::vector<std::string>& key);
+
 // A config value as shown in reports: TOML text without string quotes.
 std::string display_value(const store::RunSummary& run, const std::string& key);
 

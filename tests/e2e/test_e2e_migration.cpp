@@ -67,6 +67,18 @@ TEST_CASE("e2e migration: a schema-4 database, migrated, prints what schema 4 pr
     CHECK(user_version(raw) == store::current_schema_version());
   }
   const auto expected = kFixture / "expected";
+  // The JSON report has since gained a "routing" section and the HTML page new figures (both drawn from the same
+  // migrated data): for them the part that schema 4 printed must be unchanged, the table rows.
+  auto part_schema4_printed = [](const std::string& file, const std::string& text) {
+    if (file == "report.json") {
+      return text.substr(0, text.find(']'));
+    }
+    if (file == "report.html") {
+      const auto begin = text.find("<tbody>"), end = text.find("</tbody>");
+      return begin == std::string::npos || end == std::string::npos ? text : text.substr(begin, end - begin);
+    }
+    return text;
+  };
   auto check_output = [&](const std::vector<std::string>& args, const std::string& file) {
     std::vector<std::string> argv{MOEXP_BIN};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -74,12 +86,18 @@ TEST_CASE("e2e migration: a schema-4 database, migrated, prints what schema 4 pr
     auto r = run(argv, dir.path());
     INFO(file << ": " << r.err);
     CHECK(r.exit_code == 0);
-    CHECK(r.out == read_file(expected / file));
+    CHECK(part_schema4_printed(file, r.out) == part_schema4_printed(file, read_file(expected / file)));
+    return r.out;
   };
   check_output({"runs", "--format", "csv"}, "runs.csv");
-  for (const char* format : {"text", "markdown", "csv", "json", "latex", "html"}) {
+  for (const char* format : {"text", "markdown", "csv", "latex"}) {
     check_output({"report", "--format", format}, std::string("report.") + format);
   }
+  const auto json = check_output({"report", "--format", "json"}, "report.json");
+  CHECK(json.find("\"routing\": [{\"group\"") != std::string::npos);  // routing over seeds, from migrated snapshots
+  const auto html = check_output({"report", "--format", "html"}, "report.html");
+  CHECK(html.find("Experts of every seed aligned to seed") != std::string::npos);
+  CHECK(html.find("final acc (%) per epoch") != std::string::npos);
   check_output({"report", "fixture-local", "--format", "csv"}, "report-sweep.csv");
   check_output({"sweep", "status", "fixture-local"}, "sweep-status.txt");
 }
