@@ -6,6 +6,8 @@
 #include "report/commands.hpp"
 #include "report/render.hpp"
 
+#include <cstdint>
+
 namespace moexp::cli {
 
 Action setup_report(CLI::App& app) {

@@ -7,6 +7,8 @@
 #include "core/error.hpp"
 #include "sweep/run_sweep.hpp"
 
+#include <cstdint>
+
 namespace moexp::cli {
 
 Action setup_sweep(CLI::App& app) {

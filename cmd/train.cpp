@@ -5,6 +5,8 @@
 #include "torch_plugin.hpp"
 #include "train/run.hpp"
 
+#include <cstdint>
+
 namespace moexp::cli {
 
 Action setup_train(CLI::App& app) {

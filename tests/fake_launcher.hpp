@@ -7,6 +7,7 @@
 #include "sweep/launcher.hpp"
 
 #include <csignal>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>

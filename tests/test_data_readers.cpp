@@ -8,6 +8,8 @@
 #include <doctest/doctest.h>
 #include <zlib.h>
 
+#include <cstdint>
+
 using namespace moexp;
 using namespace moexp::data;
 

@@ -12,6 +12,7 @@
 #include <archive_entry.h>
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <filesystem>
 
 using namespace moexp;

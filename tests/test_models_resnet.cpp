@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+
 using namespace moexp;
 using namespace moexp::models;
 

@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
+#include <cstdint>
+
 using namespace moexp;
 using namespace moexp::store;
 

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+
 using namespace moexp::sweep::slurm;
 
 namespace {

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+
 using namespace moexp;
 
 TEST_CASE("routing statistics: hand-computed shares, matrices and co-activation") {

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <set>

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 namespace moexp::config {
 
 std::string location(const std::string& source, const toml::source_region& region) {

@@ -1,6 +1,7 @@
 // Minimal JSON text helpers (moexp writes JSON; it never parses it).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>

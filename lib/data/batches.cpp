@@ -1,5 +1,7 @@
 #include "data/batches.hpp"
 
+#include <cstdint>
+
 namespace moexp::data {
 namespace {
 

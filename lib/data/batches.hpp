@@ -6,6 +6,8 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+
 namespace moexp::data {
 
 // A random permutation of 0..n-1, determined by (`seed`, `epoch`).

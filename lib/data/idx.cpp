@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include <cstdint>
 #include <vector>
 
 namespace moexp::data {

@@ -4,6 +4,7 @@
 
 #include "data/dataset.hpp"
 
+#include <cstdint>
 #include <filesystem>
 
 namespace moexp::data {

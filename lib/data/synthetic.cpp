@@ -1,5 +1,7 @@
 #include "data/readers.hpp"
 
+#include <cstdint>
+
 namespace moexp::data {
 
 Dataset make_synthetic(std::int64_t samples, std::int64_t classes, std::int64_t channels, std::int64_t image_size,

@@ -1,6 +1,7 @@
 #include "fetch/catalog.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 
 namespace moexp::fetch {

@@ -1,5 +1,7 @@
 #include "models/blocks.hpp"
 
+#include <cstdint>
+
 namespace moexp::models {
 namespace {
 

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+
 namespace moexp::models {
 
 // A projection shortcut: 1x1 conv (stride, no bias) + BN.

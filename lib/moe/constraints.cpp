@@ -1,6 +1,7 @@
 #include "moe/constraints.hpp"
 
 #include <cmath>
+#include <cstdint>
 
 namespace moexp::moe {
 

@@ -1,5 +1,7 @@
 #include "moe/gate.hpp"
 
+#include <cstdint>
+
 namespace moexp::moe {
 
 GateImpl::GateImpl(const std::string& kind, std::int64_t in_channels, std::int64_t num_experts) {

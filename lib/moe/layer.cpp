@@ -2,6 +2,8 @@
 
 #include "moe/routing.hpp"
 
+#include <cstdint>
+
 namespace moexp::moe {
 
 MoeLayerImpl::MoeLayerImpl(const MoeLayerOptions& options,

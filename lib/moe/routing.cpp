@@ -1,5 +1,6 @@
 #include "moe/routing.hpp"
 
+#include <cstdint>
 #include <limits>
 
 namespace moexp::moe {

@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+
 namespace moexp::moe {
 
 struct Routing {

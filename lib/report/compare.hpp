@@ -4,6 +4,7 @@
 
 #include "report/summary.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>

@@ -4,6 +4,7 @@
 #include "core/metric_catalog.hpp"
 #include "store/result_store.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>

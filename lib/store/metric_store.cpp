@@ -5,6 +5,7 @@
 #include "store/sqlite.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace moexp::store {
 

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 namespace moexp::store {
 
 std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int64_t run_id) {

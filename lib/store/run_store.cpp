@@ -8,6 +8,8 @@
 
 #include <unistd.h>
 
+#include <cstdint>
+
 namespace moexp::store {
 namespace {
 

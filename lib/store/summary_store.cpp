@@ -3,6 +3,8 @@
 #include "store/run_filter.hpp"
 #include "store/sqlite.hpp"
 
+#include <cstdint>
+
 namespace moexp::store {
 
 std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter, std::optional<std::int64_t> sweep_id,

@@ -5,6 +5,8 @@
 #include "core/metrics.hpp"
 #include "store/sqlite.hpp"
 
+#include <cstdint>
+
 namespace moexp::store {
 
 std::int64_t SweepStore::upsert(const std::string& name, const std::string& spec_path,

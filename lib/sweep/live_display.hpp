@@ -7,6 +7,7 @@
 #include "sweep/executor.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <string>

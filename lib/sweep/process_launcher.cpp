@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <sys/prctl.h>

@@ -1,6 +1,7 @@
 // `moexp sweep` and `moexp sweep status` as library calls (Torch-free).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>

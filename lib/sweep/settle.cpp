@@ -1,5 +1,7 @@
 #include "sweep/settle.hpp"
 
+#include <cstdint>
+
 namespace moexp::sweep {
 
 bool end_unrecorded(RunStatus status, AttemptOutcome outcome) {

@@ -3,7 +3,9 @@
 #include "core/error.hpp"
 
 #include <fmt/format.h>
+#include <torch/version.h>
 
+#include <cstdint>
 #include <thread>
 
 namespace moexp::train {
@@ -42,17 +44,40 @@ Execution resolve_execution(const std::string& precision, const std::string& mem
           memory_format == "channels_last" || (memory_format == "auto" && cuda)};
 }
 
+namespace {
+
+// Turns bf16 autocast on or off for CUDA or the CPU. LibTorch 2.4 replaced the per-device functions (set_enabled,
+// set_cpu_enabled, set_autocast_{gpu,cpu}_dtype) with ones taking the device type and later deprecated the old ones;
+// Debian's LibTorch 1.13 has only the old ones.
+void set_autocast(bool cuda, bool enabled) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  const auto device_type = cuda ? at::kCUDA : at::kCPU;
+  if (enabled) {
+    at::autocast::set_autocast_dtype(device_type, at::kBFloat16);
+  }
+  at::autocast::set_autocast_enabled(device_type, enabled);
+#else
+  if (cuda) {
+    if (enabled) {
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    }
+    at::autocast::set_enabled(enabled);
+  } else {
+    if (enabled) {
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+    at::autocast::set_cpu_enabled(enabled);
+  }
+#endif
+}
+
+}  // namespace
+
 AutocastScope::AutocastScope(bool enabled, const torch::Device& device) : m_enabled(enabled), m_cuda(device.is_cuda()) {
   if (!m_enabled) {
     return;
   }
-  if (m_cuda) {
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
-  } else {
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-  }
+  set_autocast(m_cuda, true);
   at::autocast::increment_nesting();
 }
 
@@ -63,11 +88,7 @@ AutocastScope::~AutocastScope() {
   if (at::autocast::decrement_nesting() == 0) {
     at::autocast::clear_cache();
   }
-  if (m_cuda) {
-    at::autocast::set_enabled(false);
-  } else {
-    at::autocast::set_cpu_enabled(false);
-  }
+  set_autocast(m_cuda, false);
 }
 
 void to_channels_last(torch::nn::Module& module) {

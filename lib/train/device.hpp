@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <ATen/autocast_mode.h>
 
+#include <cstdint>
 #include <string>
 
 namespace moexp::train {

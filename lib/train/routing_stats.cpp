@@ -1,5 +1,6 @@
 #include "train/routing_stats.hpp"
 
+#include <cstdint>
 #include <map>
 
 namespace moexp::train {

@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
