@@ -1,4 +1,4 @@
-// moexp sweep SPEC.toml [--jobs N] [--gpus 0,1] [--per-gpu K] [--dry-run] [--force] [--retry-failed] [--db PATH]
+// moexp sweep SPEC.toml [--set key=value]... [--name NAME] [--jobs N] [--gpus 0,1] [--per-gpu K] [--dry-run] [--force] [--retry-failed] [--db PATH]
 //                       [--backend local|slurm] [--partition P] [--array-parallelism N] [--slurm-arg ARG]... [--detach]
 // moexp sweep status SPEC|NAME [--db PATH]
 #include "commands.hpp"
@@ -19,6 +19,10 @@ Action setup_sweep(CLI::App& app) {
   auto status_target = std::make_shared<std::string>();
   app.add_option("spec", req->spec, "sweep TOML file (see docs/sweeps.md)");
   app.add_option("--db", req->db_path, "results database")->capture_default_str();
+  app.add_option("--set", req->overrides, "fix a key for every run: --set train.epochs=1 (repeatable; not a key the "
+                                          "spec varies)");
+  auto name = std::make_shared<std::string>();
+  auto* name_opt = app.add_option("--name", *name, "the sweep's name in the database (default: the spec's name)");
   auto* jobs_opt = app.add_option("--jobs", *jobs, "parallel runs on CPU (overrides executor.jobs)");
   auto* gpus_opt = app.add_option("--gpus", *gpus, "GPU ids, one slot per GPU and --per-gpu (overrides executor.gpus)")
                        ->delimiter(',');
@@ -55,6 +59,9 @@ Action setup_sweep(CLI::App& app) {
     }
     if (req->spec.empty()) {
       throw InputError("sweep: a sweep file is required (e.g. moexp sweep sweeps/fmnist_cpu.toml)");
+    }
+    if (name_opt->count() > 0) {
+      req->name = *name;
     }
     if (jobs_opt->count() > 0) {
       req->jobs = *jobs;

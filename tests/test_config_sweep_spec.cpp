@@ -211,3 +211,49 @@ TEST_CASE("sweep spec: seeds follow train.seed's rules, and a scalar axis is a w
   REQUIRE(spec.warnings.size() == 1);
   CHECK(spec.warnings[0].find("s.toml:3:1: moe.k has a single value, not a list") != std::string::npos);
 }
+
+TEST_CASE("sweep spec: --set overrides fix a key for every run, replace a [fixed] value and refuse a varied key") {
+  SpecFiles f;
+  const std::string text = R"(name = "s"
+base = "base.toml"
+seeds = [0, 1]
+[fixed]
+"train.epochs" = 3
+[grid]
+"moe.num_experts" = [4, 10]
+[[when]]
+key = "constraint.kind"
+equals = ["relative"]
+[when.fixed]
+"constraint.threshold" = 0.4
+)";
+  auto spec = load_sweep_spec(f.write(text));
+  const auto hash_before = spec.spec_hash;
+  apply_sweep_overrides(spec, {"train.epochs=1", "data.limit_train=256"});
+  REQUIRE(spec.fixed.size() == 2);  // train.epochs replaced, data.limit_train added
+  CHECK(spec.fixed[0].key == "train.epochs");
+  CHECK(std::get<std::int64_t>(spec.fixed[0].values.at(0)) == 1);
+  CHECK(spec.fixed[0].where == "--set train.epochs=1");
+  CHECK(spec.fixed[1].key == "data.limit_train");
+  CHECK(std::get<std::int64_t>(spec.fixed[1].values.at(0)) == 256);
+  CHECK(spec.spec_hash != hash_before);  // the same spec with other overrides is another plan
+
+  auto refused = [&](const std::string& override_text) {
+    auto fresh = load_sweep_spec(f.write(text));
+    try {
+      apply_sweep_overrides(fresh, {override_text});
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(refused("moe.num_experts=4") ==
+        fmt::format("--set moe.num_experts=4: the sweep varies moe.num_experts ({}:7:1); change the spec instead",
+                    (f.dir / "s.toml").string()));
+  CHECK(refused("train.seed=3").find("the sweep varies train.seed") != std::string::npos);
+  CHECK(refused("constraint.threshold=0.2").find("the sweep varies constraint.threshold") != std::string::npos);
+  CHECK(refused("train.epoch=1").find("--set train.epoch=1: unknown key 'train.epoch'") == 0);
+  CHECK(refused("train.epochs=zero") == "--set train.epochs=zero: train.epochs: expected an integer, got 'zero'");
+  CHECK(refused("train.epochs=0").find("--set train.epochs=0: train.epochs: ") == 0);
+  CHECK(refused("train.epochs").find("--set train.epochs: expected key=value") == 0);
+}

@@ -83,34 +83,8 @@ public:
   }
 
   void apply_override(const std::string& text) {
-    const auto eq = text.find('=');
-    const std::string where = fmt::format("--set {}", text);
-    if (!core::valid_utf8(text)) {
-      throw ConfigError(fmt::format("{}: not valid UTF-8 (a config is TOML, which is UTF-8)", where));
-    }
-    if (eq == std::string::npos || eq == 0) {
-      throw ConfigError(fmt::format("{}: expected key=value", where));
-    }
-    const std::string key = text.substr(0, eq);
-    const std::string value_text = text.substr(eq + 1);
-    const KeySpec* spec = find_key(key);
-    if (spec == nullptr) {
-      throw ConfigError(fmt::format("{}: {}", where, unknown_key_message(key)));
-    }
-    toml::table parsed;
-    bool parsed_ok = true;
-    try {
-      parsed = toml::parse("v = " + value_text);
-    } catch (const toml::parse_error&) {
-      parsed_ok = false;
-    }
-    if (parsed_ok && parsed["v"].node() != nullptr && to_value(*parsed["v"].node(), spec->type)) {
-      set(key, *parsed["v"].node(), where);
-    } else if (spec->type == ValueType::string) {
-      store(*spec, Value(value_text), where);
-    } else {
-      throw ConfigError(fmt::format("{}: {}: expected {}, got '{}'", where, key, type_name(spec->type), value_text));
-    }
+    const Override o = parse_override(text);
+    store(*o.spec, o.value, o.where);
   }
 
   LoadResult finish(Resolve resolve = Resolve::yes) {

@@ -327,6 +327,41 @@ void check_key_places(const SweepSpec& spec, const std::string& seeds_where) {
 
 } // namespace
 
+void apply_sweep_overrides(SweepSpec& spec, const std::vector<std::string>& overrides) {
+  // Where the spec varies each key (the first place is enough for the message).
+  std::map<std::string, std::string> varied;
+  auto note = [&](const std::vector<Axis>& axes) {
+    for (const auto& a : axes) {
+      varied.emplace(a.key, a.where);
+    }
+  };
+  note(spec.grid);
+  for (const auto& group : spec.zips) {
+    note(group);
+  }
+  for (const auto& run : spec.runs) {
+    note(run);
+  }
+  for (const auto& c : spec.when) {
+    note(c.grid);
+    note(c.fixed);
+  }
+  if (!spec.seeds.empty()) {
+    varied.emplace("train.seed", spec.file.string());
+  }
+  for (const auto& text : overrides) {
+    const Override o = parse_override(text);
+    if (auto it = varied.find(o.spec->key); it != varied.end()) {
+      throw ConfigError(fmt::format("{}: the sweep varies {} ({}); change the spec instead", o.where, o.spec->key,
+                                    it->second));
+    }
+    auto same_key = [&](const Axis& a) { return a.key == o.spec->key; };
+    spec.fixed.erase(std::remove_if(spec.fixed.begin(), spec.fixed.end(), same_key), spec.fixed.end());
+    spec.fixed.push_back(Axis{o.spec->key, {o.value}, o.where, UINT32_MAX, 0});
+    spec.spec_hash = core::content_hash(spec.spec_hash + "\n" + o.where);
+  }
+}
+
 std::optional<double> parse_duration(const std::string& text) {
   if (text.empty()) {
     return std::nullopt;

@@ -74,6 +74,11 @@ struct SweepSpec {
 // [[when]] block against those; a [[runs]] entry against [fixed]) throw ConfigError "file:line:col: ...".
 SweepSpec load_sweep_spec(const std::filesystem::path& file);
 
+// Apply `moexp sweep SPEC --set key=value` overrides: each sets (or replaces) a [fixed] value of every run, and the
+// spec hash takes them in. A key the spec varies (grid, zip, seeds, [[runs]], [[when]]) is refused, as is a bad key
+// or value: ConfigError "--set key=value: ...".
+void apply_sweep_overrides(SweepSpec& spec, const std::vector<std::string>& overrides);
+
 // Parse a duration: a number of seconds, or "90s", "30m", "2h". Returns nullopt when malformed.
 std::optional<double> parse_duration(const std::string& text);
 

@@ -1,5 +1,8 @@
 #include "config/toml_values.hpp"
 
+#include "core/error.hpp"
+#include "core/text.hpp"
+
 #include <fmt/format.h>
 
 #include <cstdint>
@@ -72,6 +75,46 @@ std::optional<Value> to_value(const toml::node& node, ValueType type) {
     return std::nullopt;
   }
   return std::nullopt;
+}
+
+Override parse_override(const std::string& text) {
+  Override o;
+  o.where = fmt::format("--set {}", text);
+  if (!core::valid_utf8(text)) {
+    throw ConfigError(fmt::format("{}: not valid UTF-8 (a config is TOML, which is UTF-8)", o.where));
+  }
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw ConfigError(fmt::format("{}: expected key=value", o.where));
+  }
+  const std::string key = text.substr(0, eq);
+  const std::string value_text = text.substr(eq + 1);
+  o.spec = find_key(key);
+  if (o.spec == nullptr) {
+    throw ConfigError(fmt::format("{}: {}", o.where, unknown_key_message(key)));
+  }
+  toml::table parsed;
+  bool parsed_ok = true;
+  try {
+    parsed = toml::parse("v = " + value_text);
+  } catch (const toml::parse_error&) {
+    parsed_ok = false;
+  }
+  std::optional<Value> value;
+  if (parsed_ok && parsed["v"].node() != nullptr) {
+    value = to_value(*parsed["v"].node(), o.spec->type);
+  }
+  if (!value && o.spec->type == ValueType::string) {
+    value = Value(value_text);
+  }
+  if (!value) {
+    throw ConfigError(fmt::format("{}: {}: expected {}, got '{}'", o.where, key, type_name(o.spec->type), value_text));
+  }
+  if (auto problem = check_value(*o.spec, *value)) {
+    throw ConfigError(fmt::format("{}: {}: {}", o.where, key, *problem));
+  }
+  o.value = std::move(*value);
+  return o;
 }
 
 } // namespace moexp::config

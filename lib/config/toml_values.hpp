@@ -20,4 +20,13 @@ std::string node_kind(const toml::node& node);
 // the node has another type.
 std::optional<Value> to_value(const toml::node& node, ValueType type);
 
+// A `--set key=value` override: the key's spec and its value (TOML syntax, or a bare string for a string key),
+// checked against the schema. Throws ConfigError "--set key=value: what is wrong".
+struct Override {
+  const KeySpec* spec = nullptr;
+  Value value;
+  std::string where;  // "--set key=value"
+};
+Override parse_override(const std::string& text);
+
 } // namespace moexp::config

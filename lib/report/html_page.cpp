@@ -61,6 +61,9 @@ std::string metric_points(const ReportTable& t, const std::string& name, const s
     PlotPoint p;
     p.category = kind < t.by.size() ? r.key_values[kind] : short_label(t.by, r.key_values, columns, t.by.size());
     p.series = kind < t.by.size() ? short_label(t.by, r.key_values, columns, kind) : "";
+    if (p.category == "dense") {
+      p.series = "dense (no experts)";  // rather than "E=-"
+    }
     p.mean = r.stats[m]->mean;
     p.error = r.stats[m]->std;
     if (c < t.metrics.size() && r.stats[c]) p.control = r.stats[c]->mean;
@@ -153,6 +156,18 @@ std::string group_figures_html(const std::vector<GroupFigures>& groups) {
   return out;
 }
 
+// A column header that may wrap after '.' and '_' (config keys such as moe.num_experts are one long word).
+std::string breakable_header(const std::string& name) {
+  std::string out;
+  for (char c : html_escape(name)) {
+    out += c;
+    if (c == '.' || c == '_') {
+      out += "<wbr>";
+    }
+  }
+  return out;
+}
+
 } // namespace
 
 std::string render_html(const ReportTable& t, const std::string& title, const ReportFigures& figures) {
@@ -166,7 +181,7 @@ std::string render_html(const ReportTable& t, const std::string& title, const Re
     rows.append(fmt::format("<td class=\"num\">{}</td></tr>\n", html_escape(run_counts(r))));
   }
   std::string head;
-  for (const auto& hname : table_header(t)) head.append(fmt::format("<th>{}</th>", html_escape(hname)));
+  for (const auto& hname : table_header(t)) head.append(fmt::format("<th>{}</th>", breakable_header(hname)));
   std::string plots;
   if (!t.metrics.empty()) {
     plots += metric_points(t, t.metrics.front().name, "");

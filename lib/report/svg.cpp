@@ -134,7 +134,13 @@ std::string svg_points(const std::vector<PlotPoint>& points, const std::string& 
   pad_range(lo, hi);
   const double slot = 22.0 * static_cast<double>(series.size()) * (controls ? 1.6 : 1.0) + 28;
   const double left = 60, top = 14, bottom = 56;
-  const double legend_w = 150, plot_w = std::max(slot * static_cast<double>(categories.size()), 240.0);
+  // The legend is as wide as its longest label (about 6.5 px per character at font size 11).
+  std::size_t longest = controls ? control_label.size() : 0;
+  for (const auto& s : series) {
+    longest = std::max(longest, s.size());
+  }
+  const double legend_w = std::max(150.0, 34 + 6.5 * static_cast<double>(longest));
+  const double plot_w = std::max(slot * static_cast<double>(categories.size()), 240.0);
   const double w = left + plot_w + legend_w, h = 250;
   auto Y = [&](double y) { return top + (1 - (y - lo) / (hi - lo)) * (h - top - bottom); };
   std::string svg = open_figure(title, w, h);

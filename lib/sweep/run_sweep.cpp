@@ -371,6 +371,9 @@ void check_overrides(const SweepRequest& req) {
       }
     }
   }
+  if (req.name && req.name->find_first_not_of(" \t") == std::string::npos) {
+    throw InputError("sweep: --name: a sweep name must not be empty");
+  }
   if (!req.moexp_exe.empty() && ::access(req.moexp_exe.c_str(), X_OK) != 0) {
     throw InputError(fmt::format("sweep: --moexp {}: not an executable file", req.moexp_exe));
   }
@@ -392,6 +395,8 @@ void override_with(T& target, const std::optional<U>& value) {
 int run_sweep(const SweepRequest& req) {
   check_overrides(req);
   auto spec = config::load_sweep_spec(req.spec);
+  config::apply_sweep_overrides(spec, req.overrides);
+  override_with(spec.name, req.name);
   override_with(spec.executor.jobs, req.jobs);
   override_with(spec.executor.gpus, req.gpus);
   override_with(spec.executor.per_gpu, req.per_gpu);

@@ -25,6 +25,8 @@ struct SweepRequest {
   std::optional<std::int64_t> array_parallelism;
   std::vector<std::string> slurm_args;  // appended to [slurm] args
   bool detach = false;                  // slurm: submit, print, exit; `moexp sweep status` follows up
+  std::vector<std::string> overrides;   // --set key=value: [fixed] values of every run (config::apply_sweep_overrides)
+  std::optional<std::string> name;      // --name: the sweep's name in the database instead of the spec's
 };
 
 // Plan, record and execute a sweep. Returns 0 when every run finished (or diverged), 1 when some failed, 130 when

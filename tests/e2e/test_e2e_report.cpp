@@ -4,6 +4,7 @@
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <filesystem>
 
@@ -40,6 +41,22 @@ std::string chromium() {
   return "";
 }
 
+// Headless Chromium's command line for `window` ("W,H"), with its profile in `dir`; add --dump-dom or --screenshot.
+std::vector<std::string> chromium_argv(const std::string& browser, const std::filesystem::path& dir,
+                                       const std::string& window) {
+  return {browser,
+          "--headless",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+          "--user-data-dir=" + (dir / "profile").string(),
+          "--window-size=" + window};
+}
+
 } // namespace
 
 TEST_CASE("e2e report: the HTML page renders in headless Chromium with its table and plot") {
@@ -50,12 +67,7 @@ TEST_CASE("e2e report: the HTML page renders in headless Chromium with its table
   }
   TempDir dir;
   auto page = write_file(dir / "report.html", report::render_html(fixture_table(), "browser check"));
-  const std::vector<std::string> flags{"--headless",      "--no-sandbox",  "--disable-gpu",
-                                       "--disable-quic",  "--no-first-run", "--disable-background-networking",
-                                       "--disable-component-update", "--disable-sync",
-                                       "--user-data-dir=" + (dir / "profile").string(), "--window-size=900,700"};
-  auto argv = std::vector<std::string>{browser};
-  argv.insert(argv.end(), flags.begin(), flags.end());
+  const auto argv = chromium_argv(browser, dir.path(), "900,700");
   auto dom_argv = argv;
   dom_argv.push_back("--dump-dom");
   dom_argv.push_back("file://" + page.string());
@@ -74,5 +86,57 @@ TEST_CASE("e2e report: the HTML page renders in headless Chromium with its table
   // A blank 900x700 page compresses to a few kilobytes; text, table and plot make it much larger.
   CHECK(std::filesystem::file_size(dir / "shot.png") > 12000);
   std::filesystem::copy_file(dir / "shot.png", std::filesystem::temp_directory_path() / "moexp-report-shot.png",
+                             std::filesystem::copy_options::overwrite_existing);
+}
+
+TEST_CASE("e2e report: a tiny run of the claims study (sweeps/claims_fmnist.toml) renders in headless Chromium") {
+  const auto browser = chromium();
+  if (browser.empty()) {
+    MESSAGE("skipped: Chromium is not installed (make deps installs the Debian package chromium)");
+    return;
+  }
+  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) {
+    MESSAGE("skipped: real Fashion-MNIST is not installed (make deps installs dataset-fashion-mnist)");
+    return;
+  }
+  TempDir dir;
+  const std::string db = (dir / "moexp.db").string();
+  const std::string spec = std::string(MOEXP_SOURCE_DIR) + "/sweeps/claims_fmnist.toml";
+  // The same 39 configs (every scheme x {4, 10} experts x 3 seeds + dense), each on a sliver of the data.
+  auto sweep = run({MOEXP_BIN, "sweep", spec, "--db", db, "--name", "claims-tiny", "--set", "train.epochs=2",
+                    "--set", "data.limit_train=256", "--set", "data.limit_test=256", "--set", "train.batch_size=64"},
+                   dir.path(), 900);
+  INFO(sweep.out << sweep.err);
+  REQUIRE(sweep.exit_code == 0);
+  CHECK(sweep.out.find("sweep 'claims-tiny': 39 runs, 39 finished") != std::string::npos);
+  const auto page = dir / "claims.html";
+  auto report = run({MOEXP_BIN, "report", "claims-tiny", "--db", db, "--format", "html", "--out", page.string()},
+                    dir.path());
+  INFO(report.err);
+  REQUIRE(report.exit_code == 0);
+
+  const auto argv = chromium_argv(browser, dir.path(), "1280,2400");
+  auto dom_argv = argv;
+  dom_argv.push_back("--dump-dom");
+  dom_argv.push_back("file://" + page.string());
+  auto dom = run(dom_argv, dir.path());
+  REQUIRE(dom.exit_code == 0);
+  for (const char* scheme : {"none", "importance", "kl", "load", "relative", "absolute"}) {
+    CHECK_MESSAGE(dom.out.find(fmt::format("<td>{}</td>", scheme)) != std::string::npos, scheme);
+  }
+  CHECK(dom.out.find("<h2>Per scheme</h2>") != std::string::npos);
+  CHECK(dom.out.find("importance CV per scheme") != std::string::npos);
+  CHECK(dom.out.find("<h2>Learning curves</h2>") != std::string::npos);
+  CHECK(dom.out.find("<h2>Routing per group, over seeds</h2>") != std::string::npos);
+  CHECK(dom.out.find("Experts of every seed aligned to seed") != std::string::npos);
+  auto shot_argv = argv;
+  shot_argv.push_back("--screenshot=" + (dir / "shot.png").string());
+  shot_argv.push_back("file://" + page.string());
+  REQUIRE(run(shot_argv, dir.path()).exit_code == 0);
+  REQUIRE(std::filesystem::exists(dir / "shot.png"));
+  CHECK(std::filesystem::file_size(dir / "shot.png") > 60000);  // plots and heatmaps, not a blank page
+  std::filesystem::copy_file(dir / "shot.png", std::filesystem::temp_directory_path() / "moexp-claims-shot.png",
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(page, std::filesystem::temp_directory_path() / "moexp-claims.html",
                              std::filesystem::copy_options::overwrite_existing);
 }
