@@ -6,6 +6,8 @@
 //               efficiency per FLOP against the dense stage's;
 //   even split: every expert on an equal slice of the k x B rows (no gate, no routing): adds small-batch cost.
 // dispatch = MoE time / one-expert time: what the gate, routing, sub-batching and the gather / scatter add.
+// grouped = the same layer with its experts run as one grouped computation (moe.dispatch = "grouped"), as a ratio to
+// the per-expert MoE time: < 1 means grouping pays.
 // Usage: build/bench/moexp_bench_moe_stage [threads] [repeats]
 #include "models/blocks.hpp"
 #include "models/resnet.hpp"
@@ -118,8 +120,8 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
   const std::vector<Case> cases{{"ResNet-8 stage 1, 28x28x16, batch 128", "resnet8", 1, 16, 28, 128},
                                 {"ResNet-18 stage 3, 16x16x128, batch 64", "resnet18", 3, 128, 16, 64}};
-  fmt::print("{:<40} {:>3} {:>2} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10} {:>10} {:>9}\n", "stage", "E", "k", "dense ms",
-             "MoE ms", "FLOP share", "ideal ms", "ratio", "one expert", "even split", "dispatch");
+  fmt::print("{:<40} {:>3} {:>2} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10} {:>10} {:>9} {:>8}\n", "stage", "E", "k",
+             "dense ms", "MoE ms", "FLOP share", "ideal ms", "ratio", "one expert", "even split", "dispatch", "grouped");
   double worst = 0, worst_dispatch = 0;
   for (const auto& c : cases) {
     const auto stage = models::arch_spec(c.arch).stages.at(static_cast<std::size_t>(c.position - 1));
@@ -139,10 +141,21 @@ int main(int argc, char** argv) {
         o.in_channels = c.in;
         o.num_experts = experts;
         o.k = k;
+        o.dispatch = moe::Dispatch::per_expert;
         moe::MoeLayer layer(
             o, [&](std::int64_t) { return narrow_expert(c.in, planes, stage); }, torch::nn::AnyModule());
         models::init_weights(*layer);
         layer->train();
+        o.dispatch = moe::Dispatch::grouped;
+        moe::MoeLayer grouped(
+            o, [&](std::int64_t) { return narrow_expert(c.in, planes, stage); }, torch::nn::AnyModule());
+        models::init_weights(*grouped);
+        grouped->train();
+        auto grouped_step = [&] {
+          grouped->zero_grad();
+          auto out = grouped->forward(x);
+          (out.y_bchw.sum() + out.aux_loss).backward();
+        };
         auto moe_step = [&] {
           layer->zero_grad();
           auto out = layer->forward(x);
@@ -165,7 +178,8 @@ int main(int argc, char** argv) {
           }
           total.backward();
         };
-        const auto t = interleaved_medians(repeats, {dense_step, moe_step, one_expert_step, even_split_step});
+        const auto t =
+            interleaved_medians(repeats, {dense_step, moe_step, one_expert_step, even_split_step, grouped_step});
         const double t_dense = t[0], t_moe = t[1];
         const double gate = 2.0 * static_cast<double>(c.in * experts * 2);
         const double share = (static_cast<double>(k) * expert_flops(c.in, planes, stage, c.size) + gate) /
@@ -173,9 +187,10 @@ int main(int argc, char** argv) {
         const double ideal = t_dense * share;
         worst = std::max(worst, t_moe / ideal);
         worst_dispatch = std::max(worst_dispatch, t_moe / t[2]);
-        fmt::print("{:<40} {:>3} {:>2} {:>9.2f} {:>9.2f} {:>10.3f} {:>9.2f} {:>7.2f} {:>10.2f} {:>10.2f} {:>9.2f}\n",
-                   c.name, experts, k, 1e3 * t_dense, 1e3 * t_moe, share, 1e3 * ideal, t_moe / ideal, t[2] / ideal,
-                   t[3] / ideal, t_moe / t[2]);
+        fmt::print(
+            "{:<40} {:>3} {:>2} {:>9.2f} {:>9.2f} {:>10.3f} {:>9.2f} {:>7.2f} {:>10.2f} {:>10.2f} {:>9.2f} {:>8.2f}\n",
+            c.name, experts, k, 1e3 * t_dense, 1e3 * t_moe, share, 1e3 * ideal, t_moe / ideal, t[2] / ideal,
+            t[3] / ideal, t_moe / t[2], t[4] / t_moe);
       }
     }
   }

@@ -98,6 +98,14 @@ with_debian_libs timeout 240 "$BUILD/moexp" train experiments/demo.toml --db "$D
   --set train.batch_size=$BATCH --set train.epochs=1 >"$OUTDIR/gpu-check.r18.log" 2>&1; rc=$?
 log "moexp ResNet-18-MoE (exit $rc): $(tail -1 "$OUTDIR/gpu-check.r18.log")"
 moexp_ips=$(grep -E '^epoch +1/1 ' "$OUTDIR/gpu-check.r18.log" | grep -oE '[0-9.]+ img/s' | cut -d' ' -f1)
+# The same with the experts run as one grouped computation (moe.dispatch = "grouped"; issue 17).
+with_debian_libs timeout 240 "$BUILD/moexp" train experiments/demo.toml --db "$DB" --device cuda \
+  --set model.arch=resnet18 --set moe.position=[3] --set moe.num_experts=16 --set moe.k=2 --set moe.dispatch=grouped \
+  --set data.dataset=synthetic --set data.synthetic_channels=3 --set data.synthetic_image_size=32 \
+  --set data.synthetic_classes=100 --set data.synthetic_train=$N --set data.limit_train=0 --set data.synthetic_test=500 \
+  --set train.batch_size=$BATCH --set train.epochs=1 >"$OUTDIR/gpu-check.r18-grouped.log" 2>&1; rc=$?
+grouped_ips=$(grep -E '^epoch +1/1 ' "$OUTDIR/gpu-check.r18-grouped.log" | grep -oE '[0-9.]+ img/s' | cut -d' ' -f1)
+log "moexp ResNet-18-MoE grouped experts (exit $rc): ${grouped_ips:-?} img/s against ${moexp_ips:-?} per expert"
 timeout 240 $PY bench/train_reference.py --arch resnet18 --position 3 --experts 16 --k 2 --synthetic $N --steps $STEPS \
   --batch-size $BATCH --device cuda --bf16 --channels-last >"$OUTDIR/gpu-check.reference.log" 2>&1; rc=$?
 log "PyTorch eager reference (exit $rc): $(grep 'steps:' "$OUTDIR/gpu-check.reference.log")"

@@ -21,6 +21,7 @@ struct MoeConfig {
   std::string variant = "residual";       // default | residual
   bool noise = true;                      // noisy top-k in training (soft and unconstrained gates only)
   std::string expert_width = "narrow";    // narrow (about half the stage's parameters) | full
+  std::string dispatch = "auto";          // auto | grouped | per_expert (moe/layer.hpp Dispatch)
   double collapse_share = 0.9;            // statistics: a layer is collapsed when one expert's share exceeds this
 };
 

@@ -99,6 +99,10 @@ std::vector<KeySpec> make_keys() {
       {"default", "residual"})));
   keys.push_back(bound<&E::moe, &MoeConfig::noise>(
       entry("moe.noise", T::boolean, "noisy top-k gating in training (soft and unconstrained gates)")));
+  keys.push_back(bound<&E::moe, &MoeConfig::dispatch>(with_choices(
+      entry("moe.dispatch", T::string,
+            "how experts run: auto (grouped where measured to pay), grouped (one computation), per_expert"),
+      {"auto", "grouped", "per_expert"})));
   keys.push_back(bound<&E::moe, &MoeConfig::expert_width>(with_choices(
       entry("moe.expert_width", T::string, "narrow: about half the stage's parameters; full: a copy of the stage"),
       {"narrow", "full"})));
@@ -267,6 +271,9 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
     }
     if (key == "moe.noise") {
       return !is_hard_constraint(cfg.constraint.kind);
+    }
+    if (key == "moe.dispatch") {
+      return cfg.moe.dispatch != "auto";  // "auto" is left out: configs from before the key keep their hash
     }
     if (key == "constraint.weight") {
       return is_soft_constraint(cfg.constraint.kind);

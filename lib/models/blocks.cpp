@@ -32,6 +32,36 @@ torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x_bchw) {
   return y.relu_();
 }
 
+torch::Tensor BasicBlockImpl::forward_grouped(const std::vector<torch::nn::Module*>& peers,
+                                              const moe::GroupedContext& ctx, const torch::Tensor& x_packed) {
+  // The same computation as forward, each step once for all participating experts.
+  std::vector<BasicBlockImpl*> blocks;
+  for (auto* p : peers) {
+    blocks.push_back(dynamic_cast<BasicBlockImpl*>(p));
+  }
+  auto gather = [&](auto member) {
+    std::vector<std::remove_reference_t<decltype(*(blocks.front()->*member).get())>*> out;
+    for (auto* b : blocks) {
+      out.push_back((b->*member).get());
+    }
+    return out;
+  };
+  auto y = ctx.batch_norm(gather(&BasicBlockImpl::m_bn1), ctx.conv(gather(&BasicBlockImpl::m_conv1), x_packed)).relu_();
+  y = ctx.batch_norm(gather(&BasicBlockImpl::m_bn2), ctx.conv(gather(&BasicBlockImpl::m_conv2), y));
+  if (m_shortcut) {
+    std::vector<torch::nn::Conv2dImpl*> convs;
+    std::vector<torch::nn::BatchNorm2dImpl*> norms;
+    for (auto* b : blocks) {
+      convs.push_back(b->m_shortcut->conv_module());
+      norms.push_back(b->m_shortcut->bn_module());
+    }
+    y.add_(ctx.batch_norm(norms, ctx.conv(convs, x_packed)));
+  } else {
+    y.add_(x_packed);
+  }
+  return y.relu_();
+}
+
 torch::nn::Sequential make_stem(std::int64_t in, std::int64_t out) {
   return torch::nn::Sequential(conv(in, out, 3, 1), torch::nn::BatchNorm2d(out), torch::nn::ReLU());
 }

@@ -1,6 +1,8 @@
 // Building blocks of the CIFAR-style ResNets. Shapes: B batch, C channels, H×W spatial.
 #pragma once
 
+#include "moe/grouped.hpp"
+
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -13,6 +15,10 @@ public:
   ProjectionImpl(std::int64_t in, std::int64_t out, std::int64_t stride);
   torch::Tensor forward(const torch::Tensor& x_bchw);
 
+  // Its convolution and batch norm (for grouped execution).
+  torch::nn::Conv2dImpl* conv_module() { return m_conv.get(); }
+  torch::nn::BatchNorm2dImpl* bn_module() { return m_bn.get(); }
+
 private:
   torch::nn::Conv2d m_conv{nullptr};
   torch::nn::BatchNorm2d m_bn{nullptr};
@@ -22,10 +28,13 @@ TORCH_MODULE(Projection);
 // conv3x3 (in -> planes, stride)-BN-ReLU-conv3x3 (planes -> out)-BN + shortcut, then ReLU. The shortcut is a 1x1
 // conv (stride) + BN when the shape changes, else identity. The inner width `planes` is `out` unless given (a
 // narrower one makes the narrow expert of a one-block stage).
-class BasicBlockImpl : public torch::nn::Module {
+// Runs grouped (moe::Groupable) as an expert of an MoE layer: the same computation over packed rows.
+class BasicBlockImpl : public torch::nn::Module, public moe::Groupable {
 public:
   BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t planes = 0);
   torch::Tensor forward(const torch::Tensor& x_bchw);
+  torch::Tensor forward_grouped(const std::vector<torch::nn::Module*>& peers, const moe::GroupedContext& ctx,
+                                const torch::Tensor& x_packed) override;
 
 private:
   torch::nn::Conv2d m_conv1{nullptr}, m_conv2{nullptr};

@@ -48,6 +48,9 @@ moe::MoeLayerOptions layer_options(const config::ExperimentConfig& cfg, std::int
   o.constraint = find_constraint(cfg.constraint.kind)->id;  // validated by config::load
   o.weight = cfg.constraint.weight;
   o.threshold = config::effective_threshold(cfg.constraint);
+  o.dispatch = cfg.moe.dispatch == "grouped"      ? moe::Dispatch::grouped
+               : cfg.moe.dispatch == "per_expert" ? moe::Dispatch::per_expert
+                                                  : moe::Dispatch::automatic;
   return o;
 }
 

@@ -1,5 +1,6 @@
 #include "moe/layer.hpp"
 
+#include "moe/grouped.hpp"
 #include "moe/routing.hpp"
 
 #include <cstdint>
@@ -18,6 +19,7 @@ MoeLayerImpl::MoeLayerImpl(const MoeLayerOptions& options,
   if (!m_shortcut.is_empty()) {
     register_module("shortcut", m_shortcut.ptr());
   }
+  m_can_group = options.num_experts > 0 && can_run_grouped(*m_experts[0]);
   if (constraint_info(options.constraint).hard) {
     m_hard = register_module("constraint",
                              HardConstraint(options.constraint, options.num_experts, options.k, options.threshold));
@@ -53,22 +55,36 @@ torch::Tensor MoeLayerImpl::dispatch_combine(const torch::Tensor& x_bchw, const 
   const auto counts_e = torch::bincount(experts_n, {}, m_options.num_experts).to(torch::kCPU);
   const auto* count = counts_e.data_ptr<std::int64_t>();
   std::vector<std::int64_t> sizes(count, count + m_options.num_experts);
-  const auto x_slices = x_bchw.index_select(0, rows_n).split_with_sizes(sizes);
-  const auto row_slices = rows_n.split_with_sizes(sizes);
-  const auto weight_slices = weight_n.split_with_sizes(sizes);
-  torch::Tensor y_bchw;
+  const auto x_sorted = x_bchw.index_select(0, rows_n);
+
+  std::vector<std::int64_t> rows_g;
+  std::vector<torch::nn::SequentialImpl*> participants;
   for (std::int64_t e = 0; e < m_options.num_experts; ++e) {
-    const auto i = static_cast<std::size_t>(e);
-    if (sizes[i] == 0) {
-      continue;  // empty sub-batch: skip the expert (spec §5.5)
+    if (sizes[static_cast<std::size_t>(e)] > 0) {  // an expert without rows takes no part (spec §5.5)
+      rows_g.push_back(sizes[static_cast<std::size_t>(e)]);
+      participants.push_back(m_experts[e]->as<torch::nn::Sequential>());
     }
-    auto out_rchw = m_experts[e]->as<torch::nn::Sequential>()->forward(x_slices[i]);
-    if (!y_bchw.defined()) {
-      y_bchw = torch::zeros({batch, out_rchw.size(1), out_rchw.size(2), out_rchw.size(3)}, out_rchw.options());
-    }
-    y_bchw.index_add_(0, row_slices[i], out_rchw * weight_slices[i].view({-1, 1, 1, 1}).to(out_rchw.dtype()));
   }
-  return y_bchw;
+  if (rows_g.empty()) {
+    return {};
+  }
+  // Automatic dispatch runs per expert: grouped execution measured 1.4-3.3x slower on the CPU (bench/moe_stage.cpp,
+  // bench/RESULTS.md) and is not measured on CUDA yet; the rule for choosing it goes here once it is.
+  const bool grouped = m_can_group && rows_g.size() > 1 && m_options.dispatch == Dispatch::grouped;
+  torch::Tensor out_nchw;
+  if (grouped) {
+    const GroupedContext ctx(rows_g, x_bchw.device());
+    out_nchw = ctx.unpack(run_grouped(participants, ctx, ctx.pack(x_sorted)));
+  } else {
+    const auto x_slices = x_sorted.split_with_sizes(rows_g);
+    std::vector<torch::Tensor> outs;
+    for (std::size_t g = 0; g < participants.size(); ++g) {
+      outs.push_back(participants[g]->forward(x_slices[g]));
+    }
+    out_nchw = outs.size() == 1 ? outs.front() : torch::cat(outs, 0);
+  }
+  auto y_bchw = torch::zeros({batch, out_nchw.size(1), out_nchw.size(2), out_nchw.size(3)}, out_nchw.options());
+  return y_bchw.index_add_(0, rows_n, out_nchw * weight_n.view({-1, 1, 1, 1}).to(out_nchw.dtype()));
 }
 
 MoeOutput MoeLayerImpl::forward(const torch::Tensor& x_bchw) {

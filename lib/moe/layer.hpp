@@ -15,6 +15,11 @@
 
 namespace moexp::moe {
 
+// How the experts of a layer run (moe.dispatch): one pass per expert over its sub-batch, or all experts that received
+// rows as one grouped computation (moe/grouped.hpp); automatic is per expert until grouping is measured to pay
+// (layer.cpp says where the rule goes).
+enum class Dispatch { automatic, grouped, per_expert };
+
 struct MoeLayerOptions {
   std::int64_t in_channels = 0;
   std::int64_t num_experts = 4;
@@ -24,6 +29,7 @@ struct MoeLayerOptions {
   Constraint constraint = Constraint::none;
   double weight = 0.5;              // soft constraint weight
   double threshold = 0.5;           // hard constraint tau
+  Dispatch dispatch = Dispatch::automatic;
 };
 
 // How evaluation routes (clean logits, no masking, no noise); training always uses the trained routing.
@@ -55,8 +61,11 @@ public:
   // The hard constraint's state, or an empty holder for soft/no constraints.
   HardConstraint hard_constraint() const { return m_hard; }
 
-  // Run only the sub-batches routed by `routing` through their experts and combine with the routing weights.
+  // Run only the sub-batches routed by `routing` through their experts and combine with the routing weights, per
+  // expert or grouped as options().dispatch says.
   torch::Tensor dispatch_combine(const torch::Tensor& x_bchw, const Routing& routing);
+  // Whether this layer's experts can run grouped (their modules are all of kinds moe/grouped.hpp knows).
+  bool can_group() const { return m_can_group; }
 
 private:
   Routing route(const GateOutput& gate_out, std::int64_t batch);
@@ -67,6 +76,7 @@ private:
   torch::nn::ModuleList m_experts;
   torch::nn::AnyModule m_shortcut;
   HardConstraint m_hard{nullptr};
+  bool m_can_group = false;
 };
 TORCH_MODULE(MoeLayer);
 

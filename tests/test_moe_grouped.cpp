@@ -1,0 +1,152 @@
+// Grouped expert execution (moe/grouped.hpp) against per-expert execution, the reference: outputs, input and weight
+// gradients and batch-norm running statistics must agree to float tolerance.
+#include "config/experiment.hpp"
+#include "models/resnet.hpp"
+#include "moe/grouped.hpp"
+#include "moe/layer.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+using namespace moexp;
+
+namespace {
+
+config::ExperimentConfig config_with(std::int64_t experts, std::int64_t k, std::int64_t position,
+                                     const std::string& dispatch) {
+  config::ExperimentConfig cfg;
+  cfg.model.arch = "resnet8";
+  cfg.moe.enabled = true;
+  cfg.moe.num_experts = experts;
+  cfg.moe.k = k;
+  cfg.moe.position = {position};
+  cfg.moe.variant = "residual";
+  cfg.moe.dispatch = dispatch;
+  cfg.constraint.kind = "importance";
+  return cfg;
+}
+
+// Two networks with the same weights, one running its experts per expert and one grouped.
+struct Pair {
+  models::ResNet per_expert{nullptr}, grouped{nullptr};
+  Pair(std::int64_t experts, std::int64_t k, std::int64_t position) {
+    torch::manual_seed(11);
+    per_expert = models::ResNet(config_with(experts, k, position, "per_expert"), 1, 10);
+    torch::manual_seed(11);
+    grouped = models::ResNet(config_with(experts, k, position, "grouped"), 1, 10);
+  }
+};
+
+// Equal to float rounding: the largest difference within 1e-5 of the largest magnitude (a weight gradient sums
+// thousands of products, so its small entries carry the rounding of its large ones).
+bool close(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.defined() != b.defined()) {
+    return false;
+  }
+  if (!a.defined()) {
+    return true;
+  }
+  const double scale = std::max(1.0, a.abs().max().item<double>());
+  return a.sizes() == b.sizes() && (a - b).abs().max().item<double>() <= 1e-5 * scale;
+}
+
+// Every parameter's gradient (undefined ones too) and every buffer of the two networks agree.
+void check_same_state(models::ResNet& a, models::ResNet& b) {
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  for (const auto& p : pa) {
+    const auto& ga = p.value().grad();
+    const auto& gb = pb[p.key()].grad();
+    CHECK_MESSAGE(close(ga, gb), p.key() << (ga.defined() && gb.defined() ? " max |diff| " + std::to_string((ga - gb).abs().max().item<double>()) + " max |a| " + std::to_string(ga.abs().max().item<double>()) : ""));
+  }
+  auto ba = a->named_buffers(), bb = b->named_buffers();
+  for (const auto& buf : ba) {
+    CHECK_MESSAGE(close(buf.value().to(torch::kDouble), bb[buf.key()].to(torch::kDouble)), buf.key());
+  }
+}
+
+// Routing that sends row b to the experts listed for it (k per row, weights 0.7 / 0.3 or 1).
+moe::Routing routing_of(const std::vector<std::vector<std::int64_t>>& experts_bk, std::int64_t num_experts) {
+  const auto batch = static_cast<std::int64_t>(experts_bk.size());
+  const auto k = static_cast<std::int64_t>(experts_bk.front().size());
+  auto logits = torch::full({batch, num_experts}, -10.0);
+  for (std::int64_t b = 0; b < batch; ++b) {
+    for (std::int64_t j = 0; j < k; ++j) {
+      logits[b][experts_bk[static_cast<std::size_t>(b)][static_cast<std::size_t>(j)]] = (j == 0 ? 1.0 : 0.15);
+    }
+  }
+  return moe::top_k_route(logits, k);
+}
+
+} // namespace
+
+TEST_CASE("grouped experts: training steps match per-expert execution at the stem, an identity stage and a strided "
+          "stage") {
+  for (std::int64_t position : {0, 1, 2}) {
+    CAPTURE(position);
+    Pair nets(4, 2, position);
+    torch::optim::SGD opt_a(nets.per_expert->parameters(), 0.05), opt_b(nets.grouped->parameters(), 0.05);
+    nets.per_expert->train();
+    nets.grouped->train();
+    for (int step = 0; step < 3; ++step) {
+      auto x = torch::randn({12, 1, 16, 16});
+      auto xa = x.clone().requires_grad_(true), xb = x.clone().requires_grad_(true);
+      torch::manual_seed(100 + step);  // the same gate noise in both
+      auto out_a = nets.per_expert->forward(xa);
+      torch::manual_seed(100 + step);
+      auto out_b = nets.grouped->forward(xb);
+      CHECK(close(out_a.logits_bn, out_b.logits_bn));
+      opt_a.zero_grad();
+      opt_b.zero_grad();
+      (out_a.logits_bn.pow(2).mean() + out_a.aux_loss).backward();
+      (out_b.logits_bn.pow(2).mean() + out_b.aux_loss).backward();
+      CHECK(close(xa.grad(), xb.grad()));
+      check_same_state(nets.per_expert, nets.grouped);
+      opt_a.step();
+      opt_b.step();
+    }
+    nets.per_expert->eval();
+    nets.grouped->eval();
+    auto x = torch::randn({6, 1, 16, 16});
+    CHECK(close(nets.per_expert->forward(x).logits_bn, nets.grouped->forward(x).logits_bn));
+  }
+}
+
+TEST_CASE("grouped experts: unequal sub-batches, experts without rows and one expert taking nearly every row") {
+  Pair nets(4, 1, 1);
+  auto layer_a = nets.per_expert->moe_layers().at(0), layer_b = nets.grouped->moe_layers().at(0);
+  REQUIRE(layer_b->can_group());
+  nets.per_expert->train();
+  nets.grouped->train();
+  // Experts 1 and 3 get nothing; expert 0 takes 7 rows, expert 2 one.
+  auto routing = routing_of({{0}, {0}, {2}, {0}, {0}, {0}, {0}, {0}}, 4);
+  auto x = torch::randn({8, 16, 8, 8});
+  auto xa = x.clone().requires_grad_(true), xb = x.clone().requires_grad_(true);
+  auto ya = layer_a->dispatch_combine(xa, routing), yb = layer_b->dispatch_combine(xb, routing);
+  CHECK(close(ya, yb));
+  (ya * ya).sum().backward();
+  (yb * yb).sum().backward();
+  CHECK(close(xa.grad(), xb.grad()));
+  check_same_state(nets.per_expert, nets.grouped);
+  for (const auto& p : layer_b->named_parameters()) {
+    if (p.key().rfind("experts.1.", 0) == 0 || p.key().rfind("experts.3.", 0) == 0) {
+      CHECK_MESSAGE(!p.value().grad().defined(), p.key());  // no part in the step, as per expert
+    }
+  }
+}
+
+TEST_CASE("grouped experts: packing puts each expert's rows in its channel group and unpacking inverts it") {
+  const moe::GroupedContext ctx({3, 1, 2}, torch::kCPU);
+  CHECK(ctx.groups() == 3);
+  CHECK(ctx.capacity() == 3);
+  auto x = torch::arange(6 * 2 * 2 * 2, torch::kFloat).view({6, 2, 2, 2});
+  auto packed = ctx.pack(x);
+  REQUIRE(packed.sizes() == std::vector<std::int64_t>{3, 6, 2, 2});
+  // Row 3 is expert 1's first row: slot 0, channels 2..3; row 5 is expert 2's second: slot 1, channels 4..5.
+  CHECK(torch::equal(packed[0].slice(0, 2, 4), x[3]));
+  CHECK(torch::equal(packed[1].slice(0, 4, 6), x[5]));
+  CHECK(packed[1].slice(0, 2, 4).abs().sum().item<float>() == 0.0f);  // expert 1 has one row: slot 1 is padding
+  CHECK(torch::equal(ctx.unpack(packed), x));
+}
