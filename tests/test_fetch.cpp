@@ -11,6 +11,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -96,8 +99,8 @@ TEST_CASE("fetch: a CIFAR-10 archive is downloaded, verified and unpacked where 
   CHECK(last_done == static_cast<std::int64_t>(archive.size()));
   CHECK(archive.size() > 30000);
   CHECK(read_file(root / "cifar10/cifar-10-batches-bin/data_batch_3.bin") == two_records('3'));
-  CHECK(file_names(root.path()) == std::vector<std::string>{".downloads", "cifar10"});  // no staging, no archive
-  CHECK(file_names(root / ".downloads") == std::vector<std::string>{"cifar10.lock"});
+  // Only the dataset: no staging folder, no archive, no lock file, no empty download folders.
+  CHECK(file_names(root.path()) == std::vector<std::string>{"cifar10"});
   // The experiment's data files resolve in the fetched folder.
   config::DataConfig data;
   data.dataset = "cifar10";
@@ -150,10 +153,7 @@ TEST_CASE("fetch: a checksum mismatch, HTTP errors and a truncated archive leave
   server.serve("/cifar-10-binary.tar.gz", archive);
   TempDir root;
   auto entry = cifar10_entry(server, archive);
-  auto leaves_nothing = [&] {
-    CHECK(file_names(root.path()) == std::vector<std::string>{".downloads"});
-    CHECK(file_names(root / ".downloads/cifar10").empty());
-  };
+  auto leaves_nothing = [&] { CHECK(file_names(root.path()).empty()); };  // no lock file, no empty folders either
   SUBCASE("checksum mismatch") {
     entry.files[0].md5 = std::string(32, '0');
     const auto error = message_of<DataError>([&] { fetch::fetch_dataset(entry, root.path(), kFast, {}); });
@@ -224,4 +224,24 @@ TEST_CASE("fetch: the catalog holds the four datasets with their published check
       CHECK(f.url.rfind("http", 0) == 0);
     }
   }
+}
+
+TEST_CASE("fetch: a second fetch of the same dataset while one runs is refused and leaves the first one's lock") {
+  HttpServer server;
+  const auto archive = cifar10_archive();
+  server.serve("/cifar-10-binary.tar.gz", archive);
+  TempDir root;
+  const auto entry = cifar10_entry(server, archive);
+  fs::create_directories(root / ".downloads");
+  const auto lock_file = root / ".downloads/cifar10.lock";
+  const int held = ::open(lock_file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);  // "the first fetch"
+  REQUIRE(held >= 0);
+  REQUIRE(::flock(held, LOCK_EX | LOCK_NB) == 0);
+  CHECK(message_of<InputError>([&] { fetch::fetch_dataset(entry, root.path(), kFast, {}); })
+            .find("another `moexp data fetch cifar10` is running") != std::string::npos);
+  CHECK(fs::exists(lock_file));  // not the refused fetch's to remove
+  CHECK(server.ranges("/cifar-10-binary.tar.gz").empty());
+  ::close(held);
+  CHECK(fetch::fetch_dataset(entry, root.path(), kFast, {}) == fetch::FetchOutcome::fetched);
+  CHECK(file_names(root.path()) == std::vector<std::string>{"cifar10"});
 }

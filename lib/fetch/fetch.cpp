@@ -24,10 +24,11 @@ constexpr const char* kRecordName = ".moexp-fetched";
 
 std::string file_name_of(const std::string& url) { return url.substr(url.find_last_of('/') + 1); }
 
-// An exclusive lock on ROOT/.downloads/<dataset>.lock for one fetch; released when the process ends.
+// An exclusive lock on ROOT/.downloads/<dataset>.lock for one fetch; the file is removed as the lock is released (a
+// fetch that opens it meanwhile fails its non-blocking lock and says another fetch is running).
 class FetchLock {
 public:
-  FetchLock(const fs::path& file, const std::string& dataset) {
+  FetchLock(const fs::path& file, const std::string& dataset) : m_file(file) {
     m_fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
     if (m_fd < 0) {
       throw Error(fmt::format("cannot create {}: {}", file.string(), std::strerror(errno)));
@@ -37,12 +38,30 @@ public:
       throw InputError(fmt::format("another `moexp data fetch {}` is running (it holds {})", dataset, file.string()));
     }
   }
-  ~FetchLock() { ::close(m_fd); }
+  ~FetchLock() {
+    ::unlink(m_file.c_str());
+    ::close(m_fd);
+  }
   FetchLock(const FetchLock&) = delete;
   FetchLock& operator=(const FetchLock&) = delete;
 
 private:
+  fs::path m_file;
   int m_fd = -1;
+};
+
+// Removes its folders, innermost first, when they are empty as it goes out of scope: a fetch that ends, well or not,
+// leaves no empty download folders behind (a partial download kept for resuming keeps its folder).
+struct EmptyFoldersGuard {
+  std::vector<fs::path> folders;
+  ~EmptyFoldersGuard() {
+    for (const auto& f : folders) {
+      std::error_code ec;
+      if (fs::is_empty(f, ec) && !ec) {
+        fs::remove(f, ec);
+      }
+    }
+  }
 };
 
 // Removes a folder when it goes out of scope, unless released.
@@ -103,7 +122,12 @@ void remove_stale_staging(const fs::path& root, const std::string& dataset) {
 FetchOutcome fetch_dataset(const DatasetEntry& entry, const fs::path& root, const HttpOptions& options,
                            const FileProgress& progress) {
   const fs::path downloads = root / ".downloads" / entry.dataset;
+  std::vector<fs::path> created{downloads, root / ".downloads"};
+  if (!fs::exists(root)) {
+    created.push_back(root);  // a --to folder this fetch made goes too when it ends empty
+  }
   fs::create_directories(downloads);
+  const EmptyFoldersGuard cleanup{created};  // runs after the lock is released
   FetchLock lock(root / ".downloads" / (entry.dataset + ".lock"), entry.dataset);
   remove_stale_staging(root, entry.dataset);
   const fs::path folder = root / entry.dataset;
@@ -147,7 +171,6 @@ FetchOutcome fetch_dataset(const DatasetEntry& entry, const fs::path& root, cons
   for (const auto& a : archives) {
     fs::remove(a, ec);  // unpacked and recorded: the archive is no longer needed
   }
-  fs::remove(downloads, ec);  // when empty
   return FetchOutcome::fetched;
 }
 
