@@ -1,6 +1,7 @@
 // RetinaNet's anchors, matching and losses against torchvision 0.14 (Debian's python3-torchvision): the expected
 // values below were printed by tests/data/retina_targets_reference.py (torchvision's AnchorGenerator, Matcher,
 // sigmoid_focal_loss and RetinaNetHead's loss arithmetic) for the same inputs, formulas written alike on both sides.
+#include "detect/retina_postprocess.hpp"
 #include "detect/retina_targets.hpp"
 
 #include <doctest/doctest.h>
@@ -84,4 +85,30 @@ TEST_CASE("retina targets: the batch loss equals torchvision's, with an image wi
   (with_grad.classification + with_grad.regression).backward();
   CHECK(cls_g.grad().abs().sum().item<double>() > 0);
   CHECK(reg_g.grad()[1].abs().sum().item<double>() == 0.0);  // no objects: no box loss in image 1
+}
+
+TEST_CASE("retina targets: post-processing equals torchvision's (threshold, top candidates per level, decode, clip, "
+          "class-aware NMS)") {
+  const auto anchors = image_anchors({16, 32}, {0.5, 1.0, 2.0}, {{5, 5}, {3, 3}}, 40, 36);
+  const std::int64_t a = anchors.size(0), k = 3;
+  const auto logits = ((torch::arange(a * k, torch::kFloat) * 0.37).sin() * 3 - 2).view({a, k});
+  const auto deltas = ((torch::arange(a * 4, torch::kFloat) * 0.11).cos() * 0.3).view({a, 4});
+  const auto d = postprocess_detections(logits, deltas, anchors, {225, 81}, 40, 36);
+  REQUIRE(d.boxes_d4.size(0) == 133);
+  CHECK(d.scores_d.sum().item<double>() == doctest::Approx(75.0801010131836).epsilon(1e-6));
+  CHECK(d.boxes_d4.sum().item<double>() == doctest::Approx(7521.716796875).epsilon(1e-6));
+  CHECK(d.labels_d.sum().item<std::int64_t>() == 138);
+  const auto first = values_of(d.boxes_d4[0]);
+  const std::vector<double> expected{13.472274780273438, 0.17809677124023438, 28.4002685546875, 14.64143180847168};
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(first[i] == doctest::Approx(expected[i]).epsilon(1e-6));
+  }
+  CHECK(d.scores_d[0].item<double>() == doctest::Approx(0.7310572266578674).epsilon(1e-6));
+  CHECK(d.labels_d[0].item<std::int64_t>() == 0);
+  // Each detection's anchor: its box is that anchor decoded.
+  const auto redone = BoxCoder{}.decode(deltas.index_select(0, d.anchors_d), anchors.index_select(0, d.anchors_d));
+  CHECK(torch::allclose(clip_boxes(redone, 40, 36), d.boxes_d4));
+  PostprocessOptions few;
+  few.max_detections = 10;
+  CHECK(postprocess_detections(logits, deltas, anchors, {225, 81}, 40, 36, few).scores_d.size(0) == 10);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The expected values of tests/test_detect_retina_targets.cpp, printed by torchvision 0.14 (Debian python3-torchvision,
-run with /usr/bin/python3): anchors, Matcher, sigmoid_focal_loss and RetinaNetHead.compute_loss arithmetic."""
+run with /usr/bin/python3): anchors, Matcher, sigmoid_focal_loss, RetinaNetHead.compute_loss arithmetic and
+RetinaNet.postprocess_detections."""
 import torch, math
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection import _utils as det_utils
@@ -51,3 +52,18 @@ for kind in ["l1", "smooth_l1"]:
         cls_losses.append(sigmoid_focal_loss(cls[b][valid], tgt[valid], reduction="sum") / max(1, n))
         box_losses.append(det_utils._box_loss(kind, coder, a[fg], t["boxes"][mi[fg]], reg[b][fg]) / max(1, n))
     print(kind, "cls", (sum(cls_losses)/2).item(), "box", (sum(box_losses)/2).item(), "fg", fgs)
+# 6. post-processing of image 0's outputs (levels of 225 and 81 anchors), K = 3, torchvision's defaults
+from torchvision.models.detection.retinanet import RetinaNet
+import torchvision
+logits0 = (torch.sin(torch.arange(A * K, dtype=torch.float32) * 0.37) * 3 - 2).view(A, K)
+deltas0 = (torch.cos(torch.arange(A * 4, dtype=torch.float32) * 0.11) * 0.3).view(A, 4)
+class P:  # the bound method needs only these attributes
+    score_thresh, topk_candidates, nms_thresh, detections_per_img = 0.05, 1000, 0.5, 300
+    box_coder = det_utils.BoxCoder(weights=(1.0, 1.0, 1.0, 1.0))
+split = [225, 81]
+out = RetinaNet.postprocess_detections(P(), {"cls_logits": [t.unsqueeze(0) for t in logits0.split(split)],
+                                            "bbox_regression": [t.unsqueeze(0) for t in deltas0.split(split)]},
+                                       [list(a.split(split))], [(40, 36)])[0]
+print("post n", out["boxes"].shape[0], "score_sum", out["scores"].sum().item(), "box_sum", out["boxes"].sum().item(),
+      "label_sum", out["labels"].sum().item())
+print("post first", out["boxes"][0].tolist(), out["scores"][0].item(), out["labels"][0].item())
