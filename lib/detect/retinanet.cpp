@@ -1,0 +1,154 @@
+#include "detect/retinanet.hpp"
+
+#include "core/error.hpp"
+#include "models/blocks.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdint>
+
+namespace moexp::detect {
+namespace {
+
+torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, bool bias) {
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(bias));
+}
+
+// torchvision's FPN and P6/P7 init: kaiming_uniform_(a=1), zero bias.
+torch::nn::Conv2d fpn_conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride) {
+  auto c = conv(in, out, kernel, stride, true);
+  torch::NoGradGuard no_grad;
+  torch::nn::init::kaiming_uniform_(c->weight, 1.0);
+  c->bias.zero_();
+  return c;
+}
+
+std::int64_t scaled(std::int64_t channels, double width) {
+  return std::max<std::int64_t>(8, static_cast<std::int64_t>(std::lround(static_cast<double>(channels) * width)));
+}
+
+} // namespace
+
+RetinaSubnetImpl::RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_per_anchor,
+                                   std::int64_t anchors_per_cell, double last_bias)
+    : m_outputs(outputs_per_anchor), m_anchors(anchors_per_cell) {
+  m_tower = register_module("tower", torch::nn::Sequential());
+  for (int i = 0; i < 4; ++i) {
+    m_tower->push_back(conv(channels, channels, 3, 1, true));
+    m_tower->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+  }
+  m_last = register_module("last", conv(channels, anchors_per_cell * outputs_per_anchor, 3, 1, true));
+  torch::NoGradGuard no_grad;
+  for (auto& m : modules(/*include_self=*/false)) {
+    if (auto* c = m->as<torch::nn::Conv2d>()) {
+      torch::nn::init::normal_(c->weight, 0.0, 0.01);
+      c->bias.zero_();
+    }
+  }
+  m_last->bias.fill_(last_bias);
+}
+
+torch::Tensor RetinaSubnetImpl::forward(const torch::Tensor& x_bchw) {
+  const auto y = m_last->forward(m_tower->forward(x_bchw));  // [B, A * O, H, W]
+  const auto b = y.size(0), h = y.size(2), w = y.size(3);
+  return y.view({b, m_anchors, m_outputs, h, w}).permute({0, 3, 4, 1, 2}).reshape({b, h * w * m_anchors, m_outputs});
+}
+
+RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_channels) : m_options(options) {
+  std::vector<std::int64_t> blocks;
+  if (options.backbone == "resnet18") {
+    blocks = {2, 2, 2, 2};
+  } else if (options.backbone == "resnet34") {
+    blocks = {3, 4, 6, 3};
+  } else {
+    throw InputError(fmt::format("detection backbone '{}': use resnet18 or resnet34", options.backbone));
+  }
+  if (options.top_level < 5 || options.top_level > 7) {
+    throw InputError(fmt::format("detection top level {}: the pyramid ends at P5, P6 or P7", options.top_level));
+  }
+  const auto stem_width = scaled(64, options.width);
+  m_stem = register_module(
+      "stem", torch::nn::Sequential(conv(in_channels, stem_width, 7, 2, false), torch::nn::BatchNorm2d(stem_width),
+                                    torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)),
+                                    torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(3).stride(2).padding(1))));
+  std::int64_t in = stem_width;
+  std::vector<std::int64_t> widths;
+  for (std::size_t s = 0; s < blocks.size(); ++s) {
+    const auto width = scaled(64 << s, options.width);
+    torch::nn::Sequential stage;
+    for (std::int64_t b = 0; b < blocks[s]; ++b) {
+      stage->push_back(models::BasicBlock(b == 0 ? in : width, width, b == 0 && s > 0 ? 2 : 1));
+    }
+    m_stages.push_back(register_module(fmt::format("layer{}", s + 1), stage));
+    widths.push_back(width);
+    in = width;
+  }
+  models::init_weights(*this);  // backbone: Kaiming normal convs, BN 1 / 0
+  const auto c = options.fpn_channels;
+  m_lateral = register_module("fpn_lateral", torch::nn::ModuleList());
+  m_output = register_module("fpn_output", torch::nn::ModuleList());
+  for (std::size_t s = 1; s < widths.size(); ++s) {  // C3, C4, C5
+    m_lateral->push_back(fpn_conv(widths[s], c, 1, 1));
+    m_output->push_back(fpn_conv(c, c, 3, 1));
+  }
+  if (options.top_level >= 6) {
+    m_p6 = register_module("p6", fpn_conv(options.p6_from_c5 ? widths.back() : c, c, 3, 2));
+  }
+  if (options.top_level >= 7) {
+    m_p7 = register_module("p7", fpn_conv(c, c, 3, 2));
+  }
+  const double prior = options.prior_probability;
+  m_cls = register_module("cls_head",
+                          RetinaSubnet(c, options.num_classes, options.anchors_per_cell, -std::log((1 - prior) / prior)));
+  m_box = register_module("box_head", RetinaSubnet(c, 4, options.anchors_per_cell, 0.0));
+}
+
+std::vector<torch::Tensor> RetinaNetImpl::features(const torch::Tensor& x_bchw) {
+  auto x = m_stem->forward(x_bchw);
+  std::vector<torch::Tensor> c_levels;  // C2 .. C5
+  for (auto& stage : m_stages) {
+    x = stage->forward(x);
+    c_levels.push_back(x);
+  }
+  // Top-down: P5 from C5, then each level's lateral plus the upsampled (nearest) level above.
+  std::vector<torch::Tensor> p_levels(3);
+  torch::Tensor inner;
+  for (int l = 2; l >= 0; --l) {
+    const auto lateral = m_lateral[static_cast<std::size_t>(l)]->as<torch::nn::Conv2d>()->forward(
+        c_levels[static_cast<std::size_t>(l + 1)]);
+    if (inner.defined()) {
+      inner = lateral + torch::nn::functional::interpolate(
+                            inner, torch::nn::functional::InterpolateFuncOptions()
+                                       .size(std::vector<std::int64_t>{lateral.size(2), lateral.size(3)})
+                                       .mode(torch::kNearest));
+    } else {
+      inner = lateral;
+    }
+    p_levels[static_cast<std::size_t>(l)] = m_output[static_cast<std::size_t>(l)]->as<torch::nn::Conv2d>()->forward(inner);
+  }
+  if (m_p6) {
+    p_levels.push_back(m_p6->forward(m_options.p6_from_c5 ? c_levels.back() : p_levels[2]));
+  }
+  if (m_p7) {
+    p_levels.push_back(m_p7->forward(torch::relu(p_levels.back())));
+  }
+  return p_levels;
+}
+
+RetinaHeadOutput RetinaNetImpl::forward(const torch::Tensor& x_bchw) {
+  RetinaHeadOutput out;
+  std::vector<torch::Tensor> cls, box;
+  for (const auto& p : features(x_bchw)) {
+    out.feature_sizes.push_back({p.size(2), p.size(3)});
+    out.anchors_per_level.push_back(p.size(2) * p.size(3) * m_options.anchors_per_cell);
+    cls.push_back(m_cls->forward(p));
+    box.push_back(m_box->forward(p));
+  }
+  out.cls_logits_bak = torch::cat(cls, 1);
+  out.box_deltas_ba4 = torch::cat(box, 1);
+  return out;
+}
+
+} // namespace moexp::detect

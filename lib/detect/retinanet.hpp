@@ -1,0 +1,71 @@
+// RetinaNet (torchvision's geometry): an ImageNet-style ResNet backbone with a width multiplier, a feature pyramid
+// P3.. (P6 from C5 by default, as the paper and detectron2; from P5 as torchvision's v1 optionally), and the
+// classification and box subnets shared across levels. Shapes: B images, C channels, A anchors of an image over all
+// levels (level-major, then (y * W + x) * 9 + a), K classes.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace moexp::detect {
+
+struct RetinaNetOptions {
+  std::string backbone = "resnet18";  // resnet18 | resnet34 (BasicBlock stages)
+  double width = 1.0;                 // backbone width multiplier (stage widths 64/128/256/512 x width)
+  std::int64_t fpn_channels = 256;    // channels of every pyramid level and of both subnets
+  std::int64_t top_level = 7;         // pyramid P3..top_level, 5..7
+  bool p6_from_c5 = true;             // false: P6 from P5 (torchvision v1)
+  std::int64_t num_classes = 80;
+  std::int64_t anchors_per_cell = 9;  // 3 octave scales x 3 aspect ratios
+  double prior_probability = 0.01;    // initial foreground probability of every (anchor, class)
+};
+
+struct RetinaHeadOutput {
+  torch::Tensor cls_logits_bak;    // [B, A, K]
+  torch::Tensor box_deltas_ba4;    // [B, A, 4]
+  std::vector<std::array<std::int64_t, 2>> feature_sizes;  // {H, W} of P3, P4, ...
+  std::vector<std::int64_t> anchors_per_level;             // H * W * anchors_per_cell per level
+};
+
+// One subnet (classification or box): 4 x (conv3x3 + ReLU), then a conv3x3 to anchors_per_cell x outputs channels;
+// convolutions initialised N(0, 0.01) with zero bias, the last bias set to `last_bias`.
+class RetinaSubnetImpl : public torch::nn::Module {
+public:
+  RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_per_anchor, std::int64_t anchors_per_cell,
+                   double last_bias);
+  // [B, C, H, W] -> [B, H * W * anchors_per_cell, outputs_per_anchor]
+  torch::Tensor forward(const torch::Tensor& x_bchw);
+
+private:
+  torch::nn::Sequential m_tower{nullptr};
+  torch::nn::Conv2d m_last{nullptr};
+  std::int64_t m_outputs = 0, m_anchors = 0;
+};
+TORCH_MODULE(RetinaSubnet);
+
+class RetinaNetImpl : public torch::nn::Module {
+public:
+  // Throws InputError for an unknown backbone or a top level outside 5..7.
+  explicit RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_channels = 3);
+
+  // The pyramid of x_bchw: P3 .. P<top_level>.
+  std::vector<torch::Tensor> features(const torch::Tensor& x_bchw);
+  // The subnets over every level.
+  RetinaHeadOutput forward(const torch::Tensor& x_bchw);
+  const RetinaNetOptions& options() const { return m_options; }
+
+private:
+  RetinaNetOptions m_options;
+  torch::nn::Sequential m_stem{nullptr};
+  std::vector<torch::nn::Sequential> m_stages;  // C2 .. C5
+  torch::nn::ModuleList m_lateral{nullptr}, m_output{nullptr};  // FPN 1x1 and 3x3 convs for P3 .. P5
+  torch::nn::Conv2d m_p6{nullptr}, m_p7{nullptr};
+  RetinaSubnet m_cls{nullptr}, m_box{nullptr};
+};
+TORCH_MODULE(RetinaNet);
+
+} // namespace moexp::detect

@@ -1,0 +1,85 @@
+#include "core/error.hpp"
+#include "detect/retina_targets.hpp"
+#include "detect/retinanet.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <vector>
+
+using namespace moexp;
+using namespace moexp::detect;
+
+namespace {
+
+RetinaNetOptions small_options() {
+  RetinaNetOptions o;
+  o.width = 0.25;
+  o.fpn_channels = 32;
+  o.num_classes = 3;
+  return o;
+}
+
+} // namespace
+
+TEST_CASE("retinanet: levels P3-P7, anchors in the heads' order, and the prior probability at the start") {
+  torch::manual_seed(0);
+  RetinaNet net(small_options());
+  net->eval();
+  const auto out = net->forward(torch::randn({2, 3, 64, 64}));
+  const std::vector<std::array<std::int64_t, 2>> sizes{{8, 8}, {4, 4}, {2, 2}, {1, 1}, {1, 1}};
+  CHECK((out.feature_sizes == sizes));  // compared whole: doctest cannot print arrays
+  CHECK(out.anchors_per_level == std::vector<std::int64_t>{576, 144, 36, 9, 9});
+  CHECK(out.cls_logits_bak.sizes() == std::vector<std::int64_t>{2, 774, 3});
+  CHECK(out.box_deltas_ba4.sizes() == std::vector<std::int64_t>{2, 774, 4});
+  const auto anchors = image_anchors({32, 64, 128, 256, 512}, {0.5, 1.0, 2.0}, out.feature_sizes, 64, 64);
+  CHECK(anchors.size(0) == 774);
+  // Every (anchor, class) starts near the prior foreground probability 0.01 (subnet weights N(0, 0.01)).
+  const double mean_p = out.cls_logits_bak.sigmoid().mean().item<double>();
+  CHECK(mean_p == doctest::Approx(0.01).epsilon(0.1));
+  CHECK(out.box_deltas_ba4.abs().max().item<double>() < 0.05);
+}
+
+TEST_CASE("retinanet: P6 from P5 or C5, pyramids ending at P5 or P6, and bad options") {
+  auto o = small_options();
+  o.top_level = 6;
+  o.p6_from_c5 = false;
+  RetinaNet p6(o);
+  CHECK(p6->features(torch::randn({1, 3, 96, 96})).size() == 4);
+  o.top_level = 5;
+  RetinaNet p5(o);
+  CHECK(p5->forward(torch::randn({1, 3, 96, 96})).anchors_per_level == std::vector<std::int64_t>{1296, 324, 81});
+  o.top_level = 8;
+  CHECK_THROWS_AS(RetinaNet{o}, InputError);
+  o = small_options();
+  o.backbone = "vgg16";
+  CHECK_THROWS_AS(RetinaNet{o}, InputError);
+}
+
+TEST_CASE("retinanet: a few Adam steps on one batch bring its loss down") {
+  torch::manual_seed(1);
+  RetinaNet net(small_options());
+  net->train();
+  const auto x = torch::randn({2, 3, 64, 64});
+  std::vector<ImageTargets> targets{
+      {torch::tensor({8.0f, 8.0f, 40.0f, 36.0f}).view({1, 4}), torch::tensor({1L})},
+      {torch::tensor({20.0f, 4.0f, 30.0f, 16.0f, 2.0f, 30.0f, 60.0f, 62.0f}).view({2, 4}), torch::tensor({0L, 2L})}};
+  torch::optim::Adam opt(net->parameters(), torch::optim::AdamOptions(1e-3));
+  double first = 0, last = 0;
+  for (int step = 0; step < 40; ++step) {
+    const auto out = net->forward(x);
+    const auto anchors = image_anchors({16, 32, 64, 128, 256}, {0.5, 1.0, 2.0}, out.feature_sizes, 64, 64);
+    const auto loss = retinanet_loss(out.cls_logits_bak, out.box_deltas_ba4, anchors, targets);
+    const auto total = loss.classification + loss.regression;
+    if (step == 0) {
+      first = total.item<double>();
+      CHECK(loss.foreground > 0);
+    }
+    last = total.item<double>();
+    opt.zero_grad();
+    total.backward();
+    opt.step();
+  }
+  CHECK(last < 0.5 * first);
+  MESSAGE("loss " << first << " -> " << last);
+}
