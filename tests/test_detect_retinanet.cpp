@@ -83,3 +83,73 @@ TEST_CASE("retinanet: a few Adam steps on one batch bring its loss down") {
   CHECK(last < 0.5 * first);
   MESSAGE("loss " << first << " -> " << last);
 }
+
+TEST_CASE("retinanet: an MoE head of one expert with k=1 equals the dense head with that expert's weights") {
+  auto dense_options = small_options();
+  auto moe_options = small_options();
+  moe_options.moe_cls_head = true;
+  moe_options.moe.num_experts = 1;
+  moe_options.moe.k = 1;
+  moe_options.moe.constraint = Constraint::none;
+  torch::manual_seed(3);
+  RetinaNet dense(dense_options);
+  RetinaNet mixed(moe_options);
+  {
+    torch::NoGradGuard no_grad;
+    auto target = mixed->named_parameters();
+    for (const auto& p : dense->named_parameters()) {
+      auto name = p.key();
+      if (name.rfind("cls_head.tower.", 0) == 0) {
+        name = "cls_head.moe.experts.0." + name.substr(15);
+      }
+      target[name].copy_(p.value());
+    }
+    auto buffers = mixed->named_buffers();
+    for (const auto& b : dense->named_buffers()) {
+      buffers[b.key()].copy_(b.value());
+    }
+  }
+  dense->eval();
+  mixed->eval();
+  const auto x = torch::randn({2, 3, 64, 64});
+  const auto a = dense->forward(x), b = mixed->forward(x);
+  CHECK(torch::allclose(a.cls_logits_bak, b.cls_logits_bak, 1e-5, 1e-6));
+  CHECK(torch::allclose(a.box_deltas_ba4, b.box_deltas_ba4));
+  CHECK(b.cls_routing.weights_be.size() == 5);  // one routing per level
+  CHECK(b.box_routing.weights_be.empty());      // the box head is dense
+}
+
+TEST_CASE("retinanet: MoE heads route each (image, level), share one aux loss per forward, and update hard "
+          "constraints per level") {
+  auto o = small_options();
+  o.moe_cls_head = true;
+  o.moe_box_head = true;
+  o.moe.num_experts = 4;
+  o.moe.k = 2;
+  o.moe.constraint = Constraint::importance;
+  o.moe.weight = 0.5;
+  torch::manual_seed(4);
+  RetinaNet net(o);
+  net->train();
+  const auto out = net->forward(torch::randn({3, 3, 64, 64}));
+  CHECK(out.cls_logits_bak.sizes() == std::vector<std::int64_t>{3, 774, 3});
+  REQUIRE(out.box_routing.weights_be.size() == 5);
+  for (const auto& w_be : out.cls_routing.weights_be) {
+    CHECK(w_be.sizes() == std::vector<std::int64_t>{3, 4});
+    CHECK(torch::allclose(w_be.sum(1), torch::ones({3})));
+    CHECK((w_be > 0).sum(1).eq(2).all().item<bool>());
+  }
+  CHECK(out.aux_loss.item<double>() > 0);
+  out.aux_loss.backward();  // the aux loss reaches the gates
+  net->eval();
+  CHECK(net->forward(torch::randn({1, 3, 64, 64})).aux_loss.item<double>() == 0.0);
+
+  o.moe.constraint = Constraint::relative;
+  o.moe.threshold = 0.5;
+  o.moe_box_head = false;
+  RetinaNet hard(o);
+  hard->train();
+  hard->forward(torch::randn({2, 3, 64, 64}));
+  hard->forward(torch::randn({2, 3, 64, 64}));
+  CHECK(hard->named_buffers()["cls_head.moe.constraint.steps"].item<double>() == 10.0);  // 2 forwards x 5 levels
+}

@@ -31,29 +31,70 @@ std::int64_t scaled(std::int64_t channels, double width) {
 
 } // namespace
 
-RetinaSubnetImpl::RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_per_anchor,
-                                   std::int64_t anchors_per_cell, double last_bias)
-    : m_outputs(outputs_per_anchor), m_anchors(anchors_per_cell) {
-  m_tower = register_module("tower", torch::nn::Sequential());
+namespace {
+
+// 4 x (conv3x3 + ReLU) + conv3x3, N(0, 0.01) weights, zero biases but the last (`last_bias`).
+torch::nn::Sequential subnet(std::int64_t channels, std::int64_t outputs, double last_bias) {
+  torch::nn::Sequential seq;
   for (int i = 0; i < 4; ++i) {
-    m_tower->push_back(conv(channels, channels, 3, 1, true));
-    m_tower->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
+    seq->push_back(conv(channels, channels, 3, 1, true));
+    seq->push_back(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
   }
-  m_last = register_module("last", conv(channels, anchors_per_cell * outputs_per_anchor, 3, 1, true));
+  auto last = conv(channels, outputs, 3, 1, true);
+  seq->push_back(last);
   torch::NoGradGuard no_grad;
-  for (auto& m : modules(/*include_self=*/false)) {
+  for (auto& m : seq->modules(/*include_self=*/false)) {
     if (auto* c = m->as<torch::nn::Conv2d>()) {
       torch::nn::init::normal_(c->weight, 0.0, 0.01);
       c->bias.zero_();
     }
   }
-  m_last->bias.fill_(last_bias);
+  last->bias.fill_(last_bias);
+  return seq;
 }
 
-torch::Tensor RetinaSubnetImpl::forward(const torch::Tensor& x_bchw) {
-  const auto y = m_last->forward(m_tower->forward(x_bchw));  // [B, A * O, H, W]
-  const auto b = y.size(0), h = y.size(2), w = y.size(3);
-  return y.view({b, m_anchors, m_outputs, h, w}).permute({0, 3, 4, 1, 2}).reshape({b, h * w * m_anchors, m_outputs});
+} // namespace
+
+RetinaSubnetImpl::RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_per_anchor,
+                                   std::int64_t anchors_per_cell, double last_bias, const moe::MoeLayerOptions* moe)
+    : m_outputs(outputs_per_anchor), m_anchors(anchors_per_cell) {
+  const auto outputs = anchors_per_cell * outputs_per_anchor;
+  if (moe != nullptr && moe->num_experts > 0) {
+    auto options = *moe;
+    options.in_channels = channels;
+    m_moe = register_module(
+        "moe", moe::MoeLayer(options, [&](std::int64_t) { return subnet(channels, outputs, last_bias); }));
+  } else {
+    m_dense = register_module("tower", subnet(channels, outputs, last_bias));
+  }
+}
+
+torch::Tensor RetinaSubnetImpl::to_anchor_rows(const torch::Tensor& y_bchw) const {
+  const auto b = y_bchw.size(0), h = y_bchw.size(2), w = y_bchw.size(3);
+  return y_bchw.view({b, m_anchors, m_outputs, h, w}).permute({0, 3, 4, 1, 2}).reshape({b, h * w * m_anchors, m_outputs});
+}
+
+SubnetOutput RetinaSubnetImpl::forward(const std::vector<torch::Tensor>& levels_bchw) {
+  SubnetOutput out;
+  std::vector<torch::Tensor> rows;
+  if (!m_moe) {
+    for (const auto& p : levels_bchw) {
+      rows.push_back(to_anchor_rows(m_dense->forward(p)));
+    }
+    out.out_bao = torch::cat(rows, 1);
+    out.aux_loss = torch::zeros({}, levels_bchw.front().options().dtype(torch::kFloat));
+    return out;
+  }
+  std::vector<moe::RouteStep> steps;
+  for (const auto& p : levels_bchw) {
+    steps.push_back(m_moe->route_step(p));
+    rows.push_back(to_anchor_rows(m_moe->dispatch_combine(p, steps.back().routing)));
+    out.routing.weights_be.push_back(steps.back().routing.weights_be.detach());
+    out.routing.topk_idx_bk.push_back(steps.back().routing.topk_idx_bk);
+  }
+  out.out_bao = torch::cat(rows, 1);
+  out.aux_loss = m_moe->aux_loss(steps);
+  return out;
 }
 
 RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_channels) : m_options(options) {
@@ -100,9 +141,11 @@ RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_ch
     m_p7 = register_module("p7", fpn_conv(c, c, 3, 2));
   }
   const double prior = options.prior_probability;
-  m_cls = register_module("cls_head",
-                          RetinaSubnet(c, options.num_classes, options.anchors_per_cell, -std::log((1 - prior) / prior)));
-  m_box = register_module("box_head", RetinaSubnet(c, 4, options.anchors_per_cell, 0.0));
+  m_cls = register_module("cls_head", RetinaSubnet(c, options.num_classes, options.anchors_per_cell,
+                                                   -std::log((1 - prior) / prior),
+                                                   options.moe_cls_head ? &options.moe : nullptr));
+  m_box = register_module(
+      "box_head", RetinaSubnet(c, 4, options.anchors_per_cell, 0.0, options.moe_box_head ? &options.moe : nullptr));
 }
 
 std::vector<torch::Tensor> RetinaNetImpl::features(const torch::Tensor& x_bchw) {
@@ -139,15 +182,18 @@ std::vector<torch::Tensor> RetinaNetImpl::features(const torch::Tensor& x_bchw) 
 
 RetinaHeadOutput RetinaNetImpl::forward(const torch::Tensor& x_bchw) {
   RetinaHeadOutput out;
-  std::vector<torch::Tensor> cls, box;
-  for (const auto& p : features(x_bchw)) {
+  const auto levels = features(x_bchw);
+  for (const auto& p : levels) {
     out.feature_sizes.push_back({p.size(2), p.size(3)});
     out.anchors_per_level.push_back(p.size(2) * p.size(3) * m_options.anchors_per_cell);
-    cls.push_back(m_cls->forward(p));
-    box.push_back(m_box->forward(p));
   }
-  out.cls_logits_bak = torch::cat(cls, 1);
-  out.box_deltas_ba4 = torch::cat(box, 1);
+  auto cls = m_cls->forward(levels);
+  auto box = m_box->forward(levels);
+  out.cls_logits_bak = cls.out_bao;
+  out.box_deltas_ba4 = box.out_bao;
+  out.aux_loss = cls.aux_loss + box.aux_loss;
+  out.cls_routing = std::move(cls.routing);
+  out.box_routing = std::move(box.routing);
   return out;
 }
 

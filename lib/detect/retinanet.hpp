@@ -4,6 +4,8 @@
 // levels (level-major, then (y * W + x) * 9 + a), K classes.
 #pragma once
 
+#include "moe/layer.hpp"
+
 #include <torch/torch.h>
 
 #include <array>
@@ -22,6 +24,17 @@ struct RetinaNetOptions {
   std::int64_t num_classes = 80;
   std::int64_t anchors_per_cell = 9;  // 3 octave scales x 3 aspect ratios
   double prior_probability = 0.01;    // initial foreground probability of every (anchor, class)
+  // MoE heads (the reference's classification-only, regression-only and mixed variants): the subnet becomes a
+  // sparsely-gated mixture of full copies of itself; its own gate routes each (image, level), shared across levels.
+  bool moe_cls_head = false;
+  bool moe_box_head = false;
+  moe::MoeLayerOptions moe;           // experts, k, gate, constraint (in_channels is set to fpn_channels)
+};
+
+// What a subnet's gate did for one forward: per level, the routing weights [B, E] and chosen experts [B, k].
+struct HeadRouting {
+  std::vector<torch::Tensor> weights_be;
+  std::vector<torch::Tensor> topk_idx_bk;
 };
 
 struct RetinaHeadOutput {
@@ -29,20 +42,33 @@ struct RetinaHeadOutput {
   torch::Tensor box_deltas_ba4;    // [B, A, 4]
   std::vector<std::array<std::int64_t, 2>> feature_sizes;  // {H, W} of P3, P4, ...
   std::vector<std::int64_t> anchors_per_level;             // H * W * anchors_per_cell per level
+  torch::Tensor aux_loss;          // the MoE heads' soft-constraint losses (scalar; 0 without MoE heads)
+  HeadRouting cls_routing, box_routing;  // empty for a dense head
+};
+
+struct SubnetOutput {
+  torch::Tensor out_bao;   // [B, A, outputs_per_anchor] over all levels
+  torch::Tensor aux_loss;  // scalar
+  HeadRouting routing;
 };
 
 // One subnet (classification or box): 4 x (conv3x3 + ReLU), then a conv3x3 to anchors_per_cell x outputs channels;
-// convolutions initialised N(0, 0.01) with zero bias, the last bias set to `last_bias`.
+// convolutions initialised N(0, 0.01) with zero bias, the last bias set to `last_bias`. With `moe` (num_experts > 0)
+// it is an MoE layer whose experts are such subnets (each initialised so) and whose gate routes each (image, level);
+// its auxiliary loss covers the rows of every level of a forward, and a hard constraint updates per level.
 class RetinaSubnetImpl : public torch::nn::Module {
 public:
   RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_per_anchor, std::int64_t anchors_per_cell,
-                   double last_bias);
-  // [B, C, H, W] -> [B, H * W * anchors_per_cell, outputs_per_anchor]
-  torch::Tensor forward(const torch::Tensor& x_bchw);
+                   double last_bias, const moe::MoeLayerOptions* moe = nullptr);
+  // Every pyramid level [B, C, H, W] -> [B, sum of H * W * anchors_per_cell, outputs_per_anchor].
+  SubnetOutput forward(const std::vector<torch::Tensor>& levels_bchw);
+  bool is_moe() const { return static_cast<bool>(m_moe); }
 
 private:
-  torch::nn::Sequential m_tower{nullptr};
-  torch::nn::Conv2d m_last{nullptr};
+  torch::Tensor to_anchor_rows(const torch::Tensor& y_bchw) const;
+
+  torch::nn::Sequential m_dense{nullptr};
+  moe::MoeLayer m_moe{nullptr};
   std::int64_t m_outputs = 0, m_anchors = 0;
 };
 TORCH_MODULE(RetinaSubnet);

@@ -87,33 +87,52 @@ torch::Tensor MoeLayerImpl::dispatch_combine(const torch::Tensor& x_bchw, const 
   return y_bchw.index_add_(0, rows_n, out_nchw * weight_n.view({-1, 1, 1, 1}).to(out_nchw.dtype()));
 }
 
-MoeOutput MoeLayerImpl::forward(const torch::Tensor& x_bchw) {
+RouteStep MoeLayerImpl::route_step(const torch::Tensor& x_bchw) {
   const bool hard = static_cast<bool>(m_hard);
   const bool noisy = is_training() && m_options.noise && !hard;
-  GateOutput gate_out = m_gate->forward(x_bchw, noisy);
-  Routing routing = route(gate_out, x_bchw.size(0));
-
-  MoeOutput out;
-  if (is_training() && m_options.constraint == Constraint::importance) {
-    out.aux_loss = importance_loss(routing.weights_be, m_options.weight);
-  } else if (is_training() && m_options.constraint == Constraint::kl) {
-    out.aux_loss = kl_uniform_loss(routing.weights_be, m_options.weight);
-  } else if (is_training() && m_options.constraint == Constraint::load) {
-    out.aux_loss =
-        load_loss(gate_out.clean_logits_be, gate_out.logits_be, gate_out.noise_std_be, m_options.k, m_options.weight);
-  } else {
-    out.aux_loss = torch::zeros({}, x_bchw.options().dtype(torch::kFloat));
-  }
+  RouteStep step;
+  step.gate = m_gate->forward(x_bchw, noisy);
+  step.routing = route(step.gate, x_bchw.size(0));
   if (is_training() && hard) {
-    m_hard->update(routing.weights_be.detach());
+    m_hard->update(step.routing.weights_be.detach());
   }
-  out.y_bchw = dispatch_combine(x_bchw, routing);
+  return step;
+}
+
+torch::Tensor MoeLayerImpl::aux_loss(const std::vector<RouteStep>& steps) const {
+  const auto options = steps.front().gate.clean_logits_be.options().dtype(torch::kFloat);
+  const auto kind = m_options.constraint;
+  if (!is_training() || (kind != Constraint::importance && kind != Constraint::kl && kind != Constraint::load)) {
+    return torch::zeros({}, options);
+  }
+  auto cat = [&](auto field) {
+    std::vector<torch::Tensor> parts;
+    for (const auto& s : steps) {
+      parts.push_back(field(s));
+    }
+    return parts.size() == 1 ? parts.front() : torch::cat(parts, 0);
+  };
+  if (kind == Constraint::load) {
+    return load_loss(cat([](const RouteStep& s) { return s.gate.clean_logits_be; }),
+                     cat([](const RouteStep& s) { return s.gate.logits_be; }),
+                     cat([](const RouteStep& s) { return s.gate.noise_std_be; }), m_options.k, m_options.weight);
+  }
+  const auto weights_be = cat([](const RouteStep& s) { return s.routing.weights_be; });
+  return kind == Constraint::importance ? importance_loss(weights_be, m_options.weight)
+                                        : kl_uniform_loss(weights_be, m_options.weight);
+}
+
+MoeOutput MoeLayerImpl::forward(const torch::Tensor& x_bchw) {
+  RouteStep step = route_step(x_bchw);
+  MoeOutput out;
+  out.aux_loss = aux_loss({step});
+  out.y_bchw = dispatch_combine(x_bchw, step.routing);
   if (!m_shortcut.is_empty()) {
     out.y_bchw = out.y_bchw + m_shortcut.forward<torch::Tensor>(x_bchw);
   }
-  out.weights_be = routing.weights_be.detach();
-  out.topk_idx_bk = routing.topk_idx_bk;
-  out.clean_logits_be = gate_out.clean_logits_be.detach();
+  out.weights_be = step.routing.weights_be.detach();
+  out.topk_idx_bk = step.routing.topk_idx_bk;
+  out.clean_logits_be = step.gate.clean_logits_be.detach();
   return out;
 }
 

@@ -47,6 +47,13 @@ struct MoeOutput {
   torch::Tensor clean_logits_be;  // gate's clean logits (detached)
 };
 
+// One call's gate output and routing (MoeLayerImpl::route_step), kept so that several calls can share one
+// auxiliary loss (detection heads route each pyramid level separately: MoeLayerImpl::aux_loss).
+struct RouteStep {
+  GateOutput gate;
+  Routing routing;
+};
+
 class MoeLayerImpl : public torch::nn::Module {
 public:
   // `make_expert(i)` builds expert i; `shortcut` is the residual variant's skip path (an empty holder for the
@@ -55,6 +62,14 @@ public:
                torch::nn::AnyModule shortcut = {});
 
   MoeOutput forward(const torch::Tensor& x_bchw);
+
+  // The parts of forward, for callers that route several inputs with this layer and combine their losses:
+  // gate and route x_bchw (in training: noise, hard-constraint masking, and the hard constraint's state updated with
+  // this call's weights) ...
+  RouteStep route_step(const torch::Tensor& x_bchw);
+  // ... the soft constraint's loss over the weight rows of all `steps` together (zero for none and hard kinds, and
+  // in eval mode) ...
+  torch::Tensor aux_loss(const std::vector<RouteStep>& steps) const;
 
   void set_eval_routing(const EvalRouting& routing) { m_eval = routing; }
   const MoeLayerOptions& options() const { return m_options; }
