@@ -91,20 +91,22 @@ fi
 
 # 4. ResNet-18-MoE (stage 3, 16 experts, k=2) on CIFAR-shaped synthetic data: moexp vs PyTorch eager, same GPU.
 N=$((STEPS * BATCH))
-with_debian_libs timeout 240 "$BUILD/moexp" train experiments/demo.toml --db "$DB" --device cuda \
-  --set model.arch=resnet18 --set moe.position=[3] --set moe.num_experts=16 --set moe.k=2 \
-  --set data.dataset=synthetic --set data.synthetic_channels=3 --set data.synthetic_image_size=32 \
-  --set data.synthetic_classes=100 --set data.synthetic_train=$N --set data.limit_train=0 --set data.synthetic_test=500 \
-  --set train.batch_size=$BATCH --set train.epochs=1 >"$OUTDIR/gpu-check.r18.log" 2>&1; rc=$?
+# r18_train LOG [--set ...]: one epoch of N images through moexp on CUDA, its output in $OUTDIR/LOG; sets rc.
+r18_train() {
+  local log_file=$1; shift
+  with_debian_libs timeout 240 "$BUILD/moexp" train experiments/demo.toml --db "$DB" --device cuda \
+    --set model.arch=resnet18 --set moe.position=[3] --set moe.num_experts=16 --set moe.k=2 \
+    --set data.dataset=synthetic --set data.synthetic_channels=3 --set data.synthetic_image_size=32 \
+    --set data.synthetic_classes=100 --set data.synthetic_train=$N --set data.limit_train=0 --set data.synthetic_test=500 \
+    --set train.batch_size=$BATCH --set train.epochs=1 "$@" >"$OUTDIR/$log_file" 2>&1; rc=$?
+}
+images_per_s() { grep -E '^epoch +1/1 ' "$OUTDIR/$1" | grep -oE '[0-9.]+ img/s' | cut -d' ' -f1; }
+r18_train gpu-check.r18.log
 log "moexp ResNet-18-MoE (exit $rc): $(tail -1 "$OUTDIR/gpu-check.r18.log")"
-moexp_ips=$(grep -E '^epoch +1/1 ' "$OUTDIR/gpu-check.r18.log" | grep -oE '[0-9.]+ img/s' | cut -d' ' -f1)
+moexp_ips=$(images_per_s gpu-check.r18.log)
 # The same with the experts run as one grouped computation (moe.dispatch = "grouped"; issue 17).
-with_debian_libs timeout 240 "$BUILD/moexp" train experiments/demo.toml --db "$DB" --device cuda \
-  --set model.arch=resnet18 --set moe.position=[3] --set moe.num_experts=16 --set moe.k=2 --set moe.dispatch=grouped \
-  --set data.dataset=synthetic --set data.synthetic_channels=3 --set data.synthetic_image_size=32 \
-  --set data.synthetic_classes=100 --set data.synthetic_train=$N --set data.limit_train=0 --set data.synthetic_test=500 \
-  --set train.batch_size=$BATCH --set train.epochs=1 >"$OUTDIR/gpu-check.r18-grouped.log" 2>&1; rc=$?
-grouped_ips=$(grep -E '^epoch +1/1 ' "$OUTDIR/gpu-check.r18-grouped.log" | grep -oE '[0-9.]+ img/s' | cut -d' ' -f1)
+r18_train gpu-check.r18-grouped.log --set moe.dispatch=grouped
+grouped_ips=$(images_per_s gpu-check.r18-grouped.log)
 log "moexp ResNet-18-MoE grouped experts (exit $rc): ${grouped_ips:-?} img/s against ${moexp_ips:-?} per expert"
 timeout 240 $PY bench/train_reference.py --arch resnet18 --position 3 --experts 16 --k 2 --synthetic $N --steps $STEPS \
   --batch-size $BATCH --device cuda --bf16 --channels-last >"$OUTDIR/gpu-check.reference.log" 2>&1; rc=$?

@@ -29,10 +29,6 @@ std::int64_t scaled(std::int64_t channels, double width) {
   return std::max<std::int64_t>(8, static_cast<std::int64_t>(std::lround(static_cast<double>(channels) * width)));
 }
 
-} // namespace
-
-namespace {
-
 // 4 x (conv3x3 + ReLU) + conv3x3, N(0, 0.01) weights, zero biases but the last (`last_bias`).
 torch::nn::Sequential subnet(std::int64_t channels, std::int64_t outputs, double last_bias) {
   torch::nn::Sequential seq;

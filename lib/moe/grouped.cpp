@@ -8,6 +8,19 @@
 
 namespace moexp::moe {
 
+namespace {
+
+// The explicit padding of a convolution that can run grouped (no groups, no bias, numeric padding), else nullptr.
+// padding_t is c10::variant in LibTorch 1.13 and std::variant in 2.x: get_if is found by argument lookup.
+const torch::ExpandingArray<2>* groupable_padding(const torch::nn::Conv2dImpl& conv) {
+  if (conv.options.groups() != 1 || conv.bias.defined()) {
+    return nullptr;
+  }
+  return get_if<torch::ExpandingArray<2>>(&conv.options.padding());
+}
+
+} // namespace
+
 GroupedContext::GroupedContext(const std::vector<std::int64_t>& rows_g, const torch::Device& device)
     : m_rows_g(rows_g) {
   m_capacity = rows_g.empty() ? 0 : *std::max_element(rows_g.begin(), rows_g.end());
@@ -42,9 +55,8 @@ torch::Tensor GroupedContext::unpack(const torch::Tensor& y_packed) const {
 torch::Tensor GroupedContext::conv(const std::vector<torch::nn::Conv2dImpl*>& peers,
                                    const torch::Tensor& x_packed) const {
   const auto& o = peers.front()->options;
-  // padding_t is c10::variant in LibTorch 1.13 and std::variant in 2.x: get_if found by argument lookup.
-  const auto* padding = get_if<torch::ExpandingArray<2>>(&o.padding());
-  if (o.groups() != 1 || peers.front()->bias.defined() || padding == nullptr) {
+  const auto* padding = groupable_padding(*peers.front());
+  if (padding == nullptr) {
     throw Error("grouped experts: a convolution with groups, a bias or symbolic padding cannot run grouped");
   }
   std::vector<torch::Tensor> weights;
@@ -110,8 +122,7 @@ bool can_run_grouped(const torch::nn::Module& expert) {
   for (const auto& child : seq->children()) {
     const auto* conv = child->as<torch::nn::Conv2d>();
     if (conv != nullptr) {
-      if (conv->bias.defined() || conv->options.groups() != 1 ||
-          get_if<torch::ExpandingArray<2>>(&conv->options.padding()) == nullptr) {
+      if (groupable_padding(*conv) == nullptr) {
         return false;
       }
     } else if (child->as<torch::nn::BatchNorm2d>() == nullptr && child->as<torch::nn::ReLU>() == nullptr &&

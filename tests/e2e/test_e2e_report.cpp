@@ -41,20 +41,15 @@ std::string chromium() {
   return "";
 }
 
-// Headless Chromium's command line for `window` ("W,H"), with its profile in `dir`; add --dump-dom or --screenshot.
-std::vector<std::string> chromium_argv(const std::string& browser, const std::filesystem::path& dir,
-                                       const std::string& window) {
-  return {browser,
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-          "--user-data-dir=" + (dir / "profile").string(),
-          "--window-size=" + window};
+// Headless Chromium at `window` ("W,H") on `page`, with its profile in `dir`: `action` is "--dump-dom" (the DOM on
+// stdout) or "--screenshot=FILE".
+ProcessResult chromium_run(const std::string& browser, const std::filesystem::path& dir, const std::string& window,
+                           const std::string& action, const std::filesystem::path& page) {
+  return run({browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--user-data-dir=" + (dir / "profile").string(), "--window-size=" + window, action,
+              "file://" + page.string()},
+             dir);
 }
 
 } // namespace
@@ -67,20 +62,13 @@ TEST_CASE("e2e report: the HTML page renders in headless Chromium with its table
   }
   TempDir dir;
   auto page = write_file(dir / "report.html", report::render_html(fixture_table(), "browser check"));
-  const auto argv = chromium_argv(browser, dir.path(), "900,700");
-  auto dom_argv = argv;
-  dom_argv.push_back("--dump-dom");
-  dom_argv.push_back("file://" + page.string());
-  auto dom = run(dom_argv, dir.path());
+  auto dom = chromium_run(browser, dir.path(), "900,700", "--dump-dom", page);
   INFO(dom.err);
   REQUIRE(dom.exit_code == 0);
   CHECK(dom.out.find("<h1>browser check</h1>") != std::string::npos);
   CHECK(dom.out.find("<td>relative</td>") != std::string::npos);
   CHECK(dom.out.find("<polyline") != std::string::npos);
-  auto shot_argv = argv;
-  shot_argv.push_back("--screenshot=" + (dir / "shot.png").string());
-  shot_argv.push_back("file://" + page.string());
-  auto shot = run(shot_argv, dir.path());
+  auto shot = chromium_run(browser, dir.path(), "900,700", "--screenshot=" + (dir / "shot.png").string(), page);
   REQUIRE(shot.exit_code == 0);
   REQUIRE(std::filesystem::exists(dir / "shot.png"));
   // A blank 900x700 page compresses to a few kilobytes; text, table and plot make it much larger.
@@ -115,11 +103,7 @@ TEST_CASE("e2e report: a tiny run of the claims study (sweeps/claims_fmnist.toml
   INFO(report.err);
   REQUIRE(report.exit_code == 0);
 
-  const auto argv = chromium_argv(browser, dir.path(), "1280,2400");
-  auto dom_argv = argv;
-  dom_argv.push_back("--dump-dom");
-  dom_argv.push_back("file://" + page.string());
-  auto dom = run(dom_argv, dir.path());
+  auto dom = chromium_run(browser, dir.path(), "1280,2400", "--dump-dom", page);
   REQUIRE(dom.exit_code == 0);
   for (const char* scheme : {"none", "importance", "kl", "load", "relative", "absolute"}) {
     CHECK_MESSAGE(dom.out.find(fmt::format("<td>{}</td>", scheme)) != std::string::npos, scheme);
@@ -129,10 +113,8 @@ TEST_CASE("e2e report: a tiny run of the claims study (sweeps/claims_fmnist.toml
   CHECK(dom.out.find("<h2>Learning curves</h2>") != std::string::npos);
   CHECK(dom.out.find("<h2>Routing per group, over seeds</h2>") != std::string::npos);
   CHECK(dom.out.find("Experts of every seed aligned to seed") != std::string::npos);
-  auto shot_argv = argv;
-  shot_argv.push_back("--screenshot=" + (dir / "shot.png").string());
-  shot_argv.push_back("file://" + page.string());
-  REQUIRE(run(shot_argv, dir.path()).exit_code == 0);
+  REQUIRE(chromium_run(browser, dir.path(), "1280,2400", "--screenshot=" + (dir / "shot.png").string(), page)
+              .exit_code == 0);
   REQUIRE(std::filesystem::exists(dir / "shot.png"));
   CHECK(std::filesystem::file_size(dir / "shot.png") > 60000);  // plots and heatmaps, not a blank page
   std::filesystem::copy_file(dir / "shot.png", std::filesystem::temp_directory_path() / "moexp-claims-shot.png",
