@@ -75,7 +75,8 @@ fuzz: fuzz-build
 
 # The whole suite again, built with AddressSanitizer + UndefinedBehaviorSanitizer (any report fails its test). -O1
 # with line tables keeps it fast enough for CI and its stack traces readable. LeakSanitizer suppressions (LibTorch's
-# own leaks only, each explained): tests/sanitizers/lsan.supp.
+# own leaks only, each explained): tests/sanitizers/lsan.supp. The binaries the e2e tests start run without the
+# exit-time leak check (LeakSanitizer's tracer crashes now and then at exit: tests/e2e/process.cpp says more).
 ASAN_BUILD ?= build-asan
 export ASAN_OPTIONS  := detect_leaks=1:strict_string_checks=1:check_initialization_order=1:detect_odr_violation=1
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
