@@ -101,4 +101,29 @@ SplitFiles locate_split_files(const DataConfig& data, const std::string& split, 
   return files;
 }
 
+DetectionFiles locate_detection_files(const DataConfig& data, const std::string& split, const std::string& where) {
+  const bool train = split == "train";
+  const std::string year = data.dataset == "coco" ? "2017" : "";  // coco: COCO 2017's names; shapes: moexp data shapes'
+  const fs::path dir = data.path;
+  auto under = [&](const std::string& set, const fs::path& layout) { return set.empty() ? dir / layout : dir / set; };
+  DetectionFiles files;
+  const std::string& annotations = train ? data.train_annotations : data.val_annotations;
+  const std::string& images = train ? data.train_images : data.val_images;
+  files.annotations = under(annotations, fs::path("annotations") / ("instances_" + split + year + ".json"));
+  files.images = under(images, split + year);
+  const std::string hint = data.dataset == "shapes" ? " (generate it: moexp data shapes --out DIR)" : "";
+  std::error_code ec;
+  if (!fs::is_regular_file(files.annotations, ec)) {
+    throw ConfigError(fmt::format("{}{}: annotation file '{}' not found{}", where,
+                                  annotations.empty() ? "data.path" : "data." + split + "_annotations",
+                                  files.annotations.string(), hint));
+  }
+  if (!fs::is_directory(files.images, ec)) {
+    throw ConfigError(fmt::format("{}{}: image folder '{}' not found{}", where,
+                                  images.empty() ? "data.path" : "data." + split + "_images", files.images.string(),
+                                  hint));
+  }
+  return files;
+}
+
 } // namespace moexp::config

@@ -25,4 +25,15 @@ std::string default_data_path(const std::string& dataset);
 // CIFAR archive's inner folder. Throws ConfigError naming the first missing file; `where` prefixes the message.
 SplitFiles locate_split_files(const DataConfig& data, const std::string& split, const std::string& where = "");
 
+// One split of a detection dataset: its COCO annotation file and its image folder.
+struct DetectionFiles {
+  std::filesystem::path annotations;
+  std::filesystem::path images;
+};
+
+// Locate the annotation file and image folder of `split` ("train" or "val") of a COCO-format dataset: data.*_annotations
+// and data.*_images when set (relative to data.path unless absolute), else the dataset's layout. Throws ConfigError
+// naming the missing file or folder; `where` prefixes the message.
+DetectionFiles locate_detection_files(const DataConfig& data, const std::string& split, const std::string& where = "");
+
 } // namespace moexp::config

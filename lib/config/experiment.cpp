@@ -1,6 +1,7 @@
 #include "config/experiment.hpp"
 
 #include "core/constraint_kinds.hpp"
+#include "core/dataset_kinds.hpp"
 
 namespace moexp::config {
 
@@ -22,6 +23,8 @@ double default_threshold(const std::string& kind) {
 double effective_threshold(const ConstraintConfig& c) {
   return c.threshold >= 0 ? c.threshold : default_threshold(c.kind);
 }
+
+bool is_detection(const ExperimentConfig& cfg) { return is_detection_dataset(cfg.data.dataset); }
 
 int arch_stage_count(const std::string& arch) {
   if (arch == "resnet18") {

@@ -9,14 +9,17 @@
 namespace moexp::config {
 
 struct ModelConfig {
-  std::string arch = "resnet18";  // resnet8 | resnet20 | resnet18 (CIFAR-style ResNets)
+  std::string arch = "resnet18";      // resnet8 | resnet20 | resnet18 (CIFAR-style ResNets) | retinanet (detection)
+  std::string backbone = "resnet18";  // retinanet: resnet18 | resnet34 (ImageNet-style)
+  double width = 1.0;                 // retinanet: backbone width multiplier (stage widths 64..512 x width)
 };
 
 struct MoeConfig {
   bool enabled = false;                   // false: the dense baseline (no [moe] section)
   std::int64_t num_experts = 4;           // E
   std::int64_t k = 2;                     // experts per sample
-  std::vector<std::int64_t> position{1};  // 0 = stem, 1.. = stage; one MoE layer per listed position
+  std::vector<std::int64_t> position{1};  // classification: 0 = stem, 1.. = stage; one MoE layer per position
+  std::string head = "cls_head";          // detection: the MoE subnet(s): cls_head | box_head | both
   std::string gate = "gap_fc";            // gap_fc | conv_gap_fc
   std::string variant = "residual";       // default | residual
   bool noise = true;                      // noisy top-k in training (soft and unconstrained gates only)
@@ -42,6 +45,27 @@ struct DataConfig {
   std::int64_t synthetic_image_size = 16;
   std::int64_t synthetic_train = 2048;
   std::int64_t synthetic_test = 512;
+  // Detection (COCO format): annotation files and image folders, relative to data.path unless absolute; empty means
+  // the dataset's layout (coco: annotations/instances_train2017.json and train2017/; shapes: ..._train.json, train/).
+  std::string train_annotations;
+  std::string val_annotations;
+  std::string train_images;
+  std::string val_images;
+};
+
+// Detection: RetinaNet's input size, pyramid, anchors, loss and post-processing (detection.md §1).
+struct DetectionConfig {
+  std::int64_t min_size = 800;        // shorter image side after resizing (torchvision's rule) ...
+  std::int64_t max_size = 1333;       // ... unless the longer side would exceed this
+  std::int64_t fixed_size = 0;        // > 0: every image resized to fixed_size x fixed_size instead
+  double anchor_size = 32;            // base anchor size of P3, doubling per level (16 for small images)
+  std::int64_t top_level = 7;         // pyramid P3 .. P<top_level> (5..7)
+  bool p6_from_c5 = true;             // P6 from C5 (the paper, detectron2) or from P5 (torchvision v1)
+  std::int64_t fpn_channels = 256;    // channels of the pyramid and the subnets
+  std::string box_loss = "l1";        // l1 (torchvision) | smooth_l1 (beta 1/9, the reference code)
+  double score_threshold = 0.05;      // post-processing: minimum class score
+  std::int64_t detections_per_image = 100;  // post-processing: kept per image (COCO scores 100)
+  std::int64_t workers = 2;           // image decoding threads (not part of the run's identity)
 };
 
 struct TrainConfig {
@@ -68,6 +92,7 @@ struct ExperimentConfig {
   MoeConfig moe;
   ConstraintConfig constraint;
   DataConfig data;
+  DetectionConfig detection;
   TrainConfig train;
 };
 
@@ -80,6 +105,9 @@ double default_threshold(const std::string& kind);
 
 // The effective threshold: `c.threshold`, or the kind's default when it is unset (< 0).
 double effective_threshold(const ConstraintConfig& c);
+
+// Whether `cfg` is a detection experiment (a COCO-format dataset, RetinaNet).
+bool is_detection(const ExperimentConfig& cfg);
 
 // Number of residual stages of `arch` (MoE positions are 0..stage count); 0 for an unknown arch.
 int arch_stage_count(const std::string& arch);

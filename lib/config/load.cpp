@@ -21,7 +21,7 @@ namespace moexp::config {
 namespace fs = std::filesystem;
 namespace {
 
-const std::vector<std::string> kSections{"model", "moe", "constraint", "data", "train"};
+const std::vector<std::string> kSections{"model", "moe", "constraint", "data", "detection", "train"};
 // An experiment file is a few hundred bytes; anything past 1 MiB is a wrong path (/dev/zero, a dataset file).
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
@@ -163,7 +163,7 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
     }
     const int stages = arch_stage_count(cfg.model.arch);
     std::set<std::int64_t> seen;
-    for (auto p : cfg.moe.position) {
+    for (auto p : is_detection(cfg) ? std::vector<std::int64_t>{} : cfg.moe.position) {
       if (p > stages) {
         fail("moe.position", fmt::format("{} has no position {}; positions are 0 (stem) to {}", cfg.model.arch, p,
                                          stages));
@@ -184,6 +184,20 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
       fail("train.lr_milestones", "milestones must be strictly increasing");
     }
   }
+  if (is_detection(cfg) && cfg.model.arch != "retinanet") {
+    fail("model.arch", fmt::format("'{}' is a classification network; the detection dataset '{}' needs model.arch = "
+                                   "\"retinanet\"",
+                                   cfg.model.arch, cfg.data.dataset));
+  }
+  if (!is_detection(cfg) && cfg.model.arch == "retinanet") {
+    fail("model.arch", fmt::format("retinanet is a detection network; data.dataset '{}' is a classification dataset "
+                                   "(detection datasets: coco, shapes)",
+                                   cfg.data.dataset));
+  }
+  if (is_detection(cfg) && cfg.detection.max_size < cfg.detection.min_size) {
+    fail("detection.max_size", fmt::format("max_size {} is below min_size {}", cfg.detection.max_size,
+                                           cfg.detection.min_size));
+  }
   if (is_generated_dataset(cfg.data.dataset)) {
     cfg.data.path.clear();
     return;
@@ -201,8 +215,13 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
   }
   const std::string prefix = where("data.path") + ": ";
   try {
-    locate_split_files(cfg.data, "train", prefix);
-    locate_split_files(cfg.data, "test", prefix);
+    if (is_detection(cfg)) {
+      locate_detection_files(cfg.data, "train", prefix);
+      locate_detection_files(cfg.data, "val", prefix);
+    } else {
+      locate_split_files(cfg.data, "train", prefix);
+      locate_split_files(cfg.data, "test", prefix);
+    }
   } catch (const ConfigError& e) {
     if (missing_data == nullptr) {
       throw;

@@ -82,7 +82,13 @@ std::vector<KeySpec> make_keys() {
     keys.push_back(std::move(name));
   }
   keys.push_back(bound<&E::model, &ModelConfig::arch>(
-      with_choices(entry("model.arch", T::string, "backbone"), {"resnet8", "resnet20", "resnet18"})));
+      with_choices(entry("model.arch", T::string, "network: a CIFAR-style ResNet, or RetinaNet for detection"),
+                   {"resnet8", "resnet20", "resnet18", "retinanet"})));
+  keys.push_back(bound<&E::model, &ModelConfig::backbone>(with_choices(
+      entry("model.backbone", T::string, "retinanet: ImageNet-style ResNet backbone"), {"resnet18", "resnet34"})));
+  keys.push_back(bound<&E::model, &ModelConfig::width>(with_range(
+      entry("model.width", T::floating, "retinanet: backbone width multiplier (stage widths 64..512 x width)"),
+      0.0625, 4.0)));
 
   keys.push_back(bound<&E::moe, &MoeConfig::enabled>(
       entry("moe.enabled", T::boolean, "MoE layers on; a [moe] section turns it on, false gives the dense baseline")));
@@ -92,6 +98,9 @@ std::vector<KeySpec> make_keys() {
       with_range(entry("moe.k", T::integer, "experts chosen per sample (1..E)"), 1, 64)));
   keys.push_back(bound<&E::moe, &MoeConfig::position>(with_range(
       entry("moe.position", T::integer_list, "position(s) replaced by an MoE layer: 0 = stem, 1.. = stage"), 0, 8)));
+  keys.push_back(bound<&E::moe, &MoeConfig::head>(with_choices(
+      entry("moe.head", T::string, "detection: the subnet(s) made MoE layers (cls_head, box_head or both)"),
+      {"cls_head", "box_head", "both"})));
   keys.push_back(bound<&E::moe, &MoeConfig::gate>(
       with_choices(entry("moe.gate", T::string, "gate network"), {"gap_fc", "conv_gap_fc"})));
   keys.push_back(bound<&E::moe, &MoeConfig::variant>(with_choices(
@@ -139,6 +148,42 @@ std::vector<KeySpec> make_keys() {
       with_range(entry("data.synthetic_train", T::integer, "synthetic: training samples"), 1)));
   keys.push_back(bound<&E::data, &DataConfig::synthetic_test>(
       with_range(entry("data.synthetic_test", T::integer, "synthetic: test samples"), 1)));
+
+  keys.push_back(bound<&E::data, &DataConfig::train_annotations>(entry(
+      "data.train_annotations", T::string, "detection: training annotation file (default: the dataset's layout)")));
+  keys.push_back(bound<&E::data, &DataConfig::val_annotations>(entry(
+      "data.val_annotations", T::string, "detection: validation annotation file (default: the dataset's layout)")));
+  keys.push_back(bound<&E::data, &DataConfig::train_images>(
+      entry("data.train_images", T::string, "detection: training image folder (default: the dataset's layout)")));
+  keys.push_back(bound<&E::data, &DataConfig::val_images>(
+      entry("data.val_images", T::string, "detection: validation image folder (default: the dataset's layout)")));
+
+  keys.push_back(bound<&E::detection, &DetectionConfig::min_size>(with_range(
+      entry("detection.min_size", T::integer, "shorter image side after resizing (unless max_size binds)"), 32, 4096)));
+  keys.push_back(bound<&E::detection, &DetectionConfig::max_size>(with_range(
+      entry("detection.max_size", T::integer, "longest image side after resizing"), 32, 8192)));
+  keys.push_back(bound<&E::detection, &DetectionConfig::fixed_size>(with_range(
+      entry("detection.fixed_size", T::integer, "> 0: every image resized to this square instead (0 = off)"), 0,
+      4096)));
+  keys.push_back(bound<&E::detection, &DetectionConfig::anchor_size>(with_range(
+      entry("detection.anchor_size", T::floating, "base anchor size of P3, doubling per level (16 for small images)"),
+      1.0, 1024.0)));
+  keys.push_back(bound<&E::detection, &DetectionConfig::top_level>(
+      with_range(entry("detection.top_level", T::integer, "pyramid levels P3 .. P<top_level>"), 5, 7)));
+  keys.push_back(bound<&E::detection, &DetectionConfig::p6_from_c5>(
+      entry("detection.p6_from_c5", T::boolean, "P6 from C5 (the paper, detectron2); false: from P5 (torchvision)")));
+  keys.push_back(bound<&E::detection, &DetectionConfig::fpn_channels>(with_range(
+      entry("detection.fpn_channels", T::integer, "channels of the feature pyramid and the subnets"), 8, 1024)));
+  keys.push_back(bound<&E::detection, &DetectionConfig::box_loss>(with_choices(
+      entry("detection.box_loss", T::string, "box regression loss: l1 (torchvision) or smooth_l1 (beta 1/9)"),
+      {"l1", "smooth_l1"})));
+  keys.push_back(bound<&E::detection, &DetectionConfig::score_threshold>(not_identity(with_range(
+      entry("detection.score_threshold", T::floating, "post-processing: minimum class score of a detection"), 0.0,
+      1.0))));
+  keys.push_back(bound<&E::detection, &DetectionConfig::detections_per_image>(not_identity(with_range(
+      entry("detection.detections_per_image", T::integer, "post-processing: detections kept per image"), 1, 1000))));
+  keys.push_back(bound<&E::detection, &DetectionConfig::workers>(not_identity(
+      with_range(entry("detection.workers", T::integer, "image decoding threads"), 1, 64))));
 
   keys.push_back(bound<&E::train, &TrainConfig::epochs>(
       with_range(entry("train.epochs", T::integer, "training epochs"), 1)));
@@ -265,9 +310,25 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
   if (key == "moe.enabled") {
     return false;  // encoded by the presence of the [moe] section
   }
+  const bool detection = is_detection(cfg);
+  if (key == "model.backbone" || key == "model.width") {
+    return cfg.model.arch == "retinanet";
+  }
+  if (starts("detection.")) {
+    return detection;
+  }
+  if (starts("data.train_") || starts("data.val_")) {
+    return detection;
+  }
   if (starts("moe.") || starts("constraint.")) {
     if (!cfg.moe.enabled) {
       return false;
+    }
+    if (key == "moe.position" || key == "moe.variant" || key == "moe.expert_width") {
+      return !detection;  // a detection head's experts are full copies of its subnet
+    }
+    if (key == "moe.head") {
+      return detection;
     }
     if (key == "moe.noise") {
       return !is_hard_constraint(cfg.constraint.kind);

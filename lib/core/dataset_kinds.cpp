@@ -11,6 +11,11 @@ bool is_generated_dataset(std::string_view name) {
   return d != nullptr && d->format == DatasetFormat::generated;
 }
 
+bool is_detection_dataset(std::string_view name) {
+  const auto* d = find_dataset_kind(name);
+  return d != nullptr && d->format == DatasetFormat::coco;
+}
+
 std::vector<std::string> dataset_kind_names() { return core::names_of(kDatasets); }
 
 } // namespace moexp

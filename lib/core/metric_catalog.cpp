@@ -14,6 +14,11 @@ const std::vector<MetricSpec>& other_known_metrics() {
   static const std::vector<MetricSpec> metrics = {
       {"test_top5_acc", "final top-5 acc (%)", 100, 2},
       {"test_loss", "test loss", 1, 4},
+      {"test_ap75", "AP75 (%)", 100, 2},
+      {"test_ar100", "AR@100 (%)", 100, 2},
+      {"level_mi_control", "level MI control", 1, 3},
+      {"class_mi", "class MI", 1, 3},
+      {"class_mi_control", "class MI control", 1, 3},
       {"train_acc", "train acc (%)", 100, 2},
       {"train_top5_acc", "train top-5 acc (%)", 100, 2},
       {"train_loss", "train loss", 1, 4},
@@ -41,11 +46,29 @@ const std::vector<MetricSpec>& default_report_metrics() {
   return metrics;
 }
 
+const std::vector<MetricSpec>& detection_report_metrics() {
+  static const std::vector<MetricSpec> metrics = {
+      {"test_ap", "AP (%)", 100, 2},
+      {"test_ap50", "AP50 (%)", 100, 2},
+      {"test_ap_s", "AP_S (%)", 100, 2},
+      {"test_ap_m", "AP_M (%)", 100, 2},
+      {"test_ap_l", "AP_L (%)", 100, 2},
+      {"importance_cv", "importance CV", 1, 3},
+      {"living_experts", "living", 1, 2},
+      {"size_mi", "size MI", 1, 3},
+      {"size_mi_control", "size MI control", 1, 3},
+      {"level_mi", "level MI", 1, 3},
+      {"aux_loss", "aux loss", 1, 4},
+      {kWallSecondsMetric, "time (s)", 1, 1},
+  };
+  return metrics;
+}
+
 namespace {
 
 // The catalog entry of `key`, or null.
 const MetricSpec* find_catalogued(const std::string& key) {
-  for (const auto* list : {&default_report_metrics(), &other_known_metrics()}) {
+  for (const auto* list : {&default_report_metrics(), &detection_report_metrics(), &other_known_metrics()}) {
     auto it = std::find_if(list->begin(), list->end(), [&](const MetricSpec& m) { return m.name == key; });
     if (it != list->end()) {
       return &*it;

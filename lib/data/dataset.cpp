@@ -72,6 +72,9 @@ DataSplits load_data(const config::DataConfig& cfg) {
   if (kind == nullptr) {
     throw DataError(fmt::format("unknown dataset '{}'", cfg.dataset));
   }
+  if (kind->format == DatasetFormat::coco) {
+    throw DataError(fmt::format("'{}' is a detection dataset (train::load_detection_data reads it)", cfg.dataset));
+  }
   if (kind->format == DatasetFormat::idx) {
     auto train = config::locate_split_files(cfg, "train");
     auto test = config::locate_split_files(cfg, "test");

@@ -26,6 +26,7 @@ struct Entry {
   coco::Image image;
   std::vector<std::array<float, 4>> boxes;
   std::vector<std::int64_t> labels;
+  std::vector<float> areas;
   std::vector<std::array<float, 4>> crowd;
 };
 
@@ -136,7 +137,7 @@ DetectionLoader::DetectionLoader(const coco::Dataset& dataset, std::filesystem::
   std::unordered_map<std::int64_t, std::size_t> entry_of;
   for (const auto& im : dataset.images) {
     entry_of.emplace(im.id, m->entries.size());
-    m->entries.push_back({im, {}, {}, {}});
+    m->entries.push_back({im, {}, {}, {}, {}});
   }
   for (const auto& a : dataset.annotations) {
     const auto e = entry_of.find(a.image_id);
@@ -154,6 +155,7 @@ DetectionLoader::DetectionLoader(const coco::Dataset& dataset, std::filesystem::
     } else {
       entry.boxes.push_back(box);
       entry.labels.push_back(label->second);
+      entry.areas.push_back(static_cast<float>(a.area));
     }
   }
 }
@@ -165,16 +167,27 @@ std::int64_t DetectionLoader::dropped_boxes() const { return m->dropped; }
 const std::vector<std::int64_t>& DetectionLoader::category_ids() const { return m->category_ids; }
 
 void DetectionLoader::begin_epoch(std::int64_t epoch) {
-  m->stop();
-  m->epoch = epoch;
-  m->order.resize(m->entries.size());
-  std::iota(m->order.begin(), m->order.end(), std::size_t{0});
+  std::vector<std::size_t> order(m->entries.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
   if (m->options.train) {
     core::Random rng(mix(m->options.seed, static_cast<std::uint64_t>(epoch), ~0ULL));
-    for (std::size_t i = m->order.size(); i-- > 1;) {
-      std::swap(m->order[i], m->order[rng.below(i + 1)]);
+    for (std::size_t i = order.size(); i-- > 1;) {
+      std::swap(order[i], order[rng.below(i + 1)]);
     }
   }
+  begin_epoch(epoch, std::move(order));
+}
+
+void DetectionLoader::begin_epoch(std::int64_t epoch, std::vector<std::size_t> order) {
+  m->stop();
+  for (auto i : order) {
+    if (i >= m->entries.size()) {
+      throw InputError(fmt::format("detection loader: image index {} out of range (the dataset has {} images)", i,
+                                   m->entries.size()));
+    }
+  }
+  m->epoch = epoch;
+  m->order = std::move(order);
   m->consumed = 0;
   m->next_position = 0;
   m->stopping = false;
@@ -229,7 +242,7 @@ std::optional<DetectionBatch> DetectionLoader::next() {
     t.width = nw;
     t.scale_y = static_cast<double>(nh) / static_cast<double>(h);
     t.scale_x = static_cast<double>(nw) / static_cast<double>(w);
-    t.flipped = o.train && (mix(o.seed, static_cast<std::uint64_t>(m->epoch), index) >> 63) != 0;
+    t.flipped = o.train && o.flip && (mix(o.seed, static_cast<std::uint64_t>(m->epoch), index) >> 63) != 0;
     if (t.flipped) {
       x_chw = x_chw.flip({2});
     }
@@ -255,6 +268,7 @@ std::optional<DetectionBatch> DetectionLoader::next() {
     t.boxes_n4 = boxes_of(e.boxes);
     t.crowd_boxes_c4 = boxes_of(e.crowd);
     t.labels_n = torch::tensor(e.labels, torch::kLong).view({-1});
+    t.areas_n = torch::tensor(e.areas, torch::kFloat).view({-1});
     images.push_back((x_chw - mean_c11) / std_c11);
     max_h = std::max(max_h, nh);
     max_w = std::max(max_w, nw);

@@ -22,6 +22,7 @@ struct DetectionTarget {
   std::int64_t image_id = 0;
   torch::Tensor boxes_n4;        // (x1, y1, x2, y2) float of the non-crowd objects
   torch::Tensor labels_n;        // int64 class indices 0..K-1 (DetectionLoader::category_ids() maps them back)
+  torch::Tensor areas_n;         // float: each object's `area` in the annotations (original pixels; COCO's size buckets)
   torch::Tensor crowd_boxes_c4;  // crowd regions (ignored in training, kept for evaluation)
   std::int64_t height = 0;       // the resized image before padding
   std::int64_t width = 0;
@@ -41,6 +42,7 @@ struct DetectionLoaderOptions {
   std::int64_t max_size = 1333;
   std::int64_t size_divisor = 32;
   bool train = false;              // shuffle each epoch and flip half the images horizontally
+  bool flip = true;                // training: the horizontal flips (false: none)
   std::uint64_t seed = 0;
   int workers = 2;                 // decoding threads
   int prefetch = 8;                // decoded images held ahead of the consumer at most
@@ -59,6 +61,9 @@ public:
 
   // Start epoch `epoch` (stopping any unfinished one): its image order, shuffled by (seed, epoch) in training.
   void begin_epoch(std::int64_t epoch);
+  // Start epoch `epoch` visiting the images in `order` (image indices 0..images()-1 in the dataset's order, each at
+  // most once); flips still depend on (seed, epoch, image) only. InputError for an index out of range.
+  void begin_epoch(std::int64_t epoch, std::vector<std::size_t> order);
 
   // The epoch's next batch, or nullopt after its last. DataError naming the file for an image that cannot be decoded
   // or whose decoded size differs from its width and height in the annotations.

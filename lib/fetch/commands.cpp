@@ -29,6 +29,13 @@ int run_data_fetch(const DataFetchRequest& request) {
       if (is_generated_dataset(name)) {
         throw InputError(fmt::format("data fetch: '{}' is generated in memory and needs no files", name));
       }
+      if (name == "shapes") {
+        throw InputError("data fetch: 'shapes' is generated, not downloaded: moexp data shapes --out DIR");
+      }
+      if (name == "coco") {
+        throw InputError("data fetch: 'coco' is not downloaded by moexp (about 19 GB from cocodataset.org); put "
+                         "annotations/ and train2017/, val2017/ in one folder and set data.path to it");
+      }
       throw InputError(core::with_suggestion(
           fmt::format("data fetch: unknown dataset '{}'; datasets are {}", name, core::join_alternatives(names)), name,
           names));

@@ -38,7 +38,9 @@ torch::nn::Sequential make_narrow_expert(std::int64_t in, std::int64_t planes, c
   return seq;
 }
 
-moe::MoeLayerOptions layer_options(const config::ExperimentConfig& cfg, std::int64_t in_channels) {
+} // namespace
+
+moe::MoeLayerOptions moe_layer_options(const config::ExperimentConfig& cfg, std::int64_t in_channels) {
   moe::MoeLayerOptions o;
   o.in_channels = in_channels;
   o.num_experts = cfg.moe.num_experts;
@@ -53,8 +55,6 @@ moe::MoeLayerOptions layer_options(const config::ExperimentConfig& cfg, std::int
                                                   : moe::Dispatch::automatic;
   return o;
 }
-
-} // namespace
 
 ArchSpec arch_spec(const std::string& arch) {
   if (arch == "resnet18") {
@@ -141,7 +141,7 @@ ResNetImpl::ResNetImpl(const config::ExperimentConfig& cfg, std::int64_t in_chan
           shortcut = torch::nn::AnyModule(Projection(in, out, stride));
         }
       }
-      slot.moe = register_module(name, moe::MoeLayer(layer_options(cfg, in), make_expert, shortcut));
+      slot.moe = register_module(name, moe::MoeLayer(moe_layer_options(cfg, in), make_expert, shortcut));
       m_moe_layers.push_back(slot.moe);
     }
     m_slots.push_back(slot);

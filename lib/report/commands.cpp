@@ -104,8 +104,12 @@ int run_report(const ReportRequest& req) {
     throw InputError("report: no runs match");
   }
   std::vector<std::string> metrics = req.metrics;
+  const bool detection = std::all_of(runs.begin(), runs.end(), [](const store::RunSummary& r) {
+    return r.metric("test_ap").has_value() && !r.metric("test_acc").has_value();
+  });
+  const std::string primary = !req.metrics.empty() ? req.metrics.front() : detection ? "test_ap" : "test_acc";
   if (metrics.empty()) {
-    for (const auto& m : default_report_metrics()) {
+    for (const auto& m : detection ? detection_report_metrics() : default_report_metrics()) {
       metrics.push_back(m.name);
     }
   }
@@ -118,8 +122,7 @@ int run_report(const ReportRequest& req) {
     if (!format->compare) {
       throw InputError("report: --compare-all prints text or markdown");
     }
-    text = render_compare(compare_all_schemes(runs, by, req.compare_all,
-                                              req.metrics.empty() ? "test_acc" : req.metrics.front()),
+    text = render_compare(compare_all_schemes(runs, by, req.compare_all, primary),
                           format->name == "markdown");
   } else if (!req.compare.empty()) {
     if (req.compare.size() != 2) {
@@ -134,8 +137,7 @@ int run_report(const ReportRequest& req) {
       }
       throw InputError(fmt::format("report: --compare prints {}", core::join_alternatives(names, false)));
     }
-    text = render_compare(compare_schemes(runs, by, req.compare[0], req.compare[1],
-                                          req.metrics.empty() ? "test_acc" : req.metrics.front()),
+    text = render_compare(compare_schemes(runs, by, req.compare[0], req.compare[1], primary),
                           format->name == "markdown");
   } else if (req.per_epoch) {
     if (format->name != "csv") {

@@ -76,6 +76,24 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
       r.metrics["best_test_acc"] = *best_acc;
     }
   }
+  // Every group kind's MI and its control in the final test snapshot, averaged over the MoE layers: "<kind>_mi",
+  // "<kind>_mi_control" (detection's level, size and class beside classification's class and superclass).
+  Statement kinds(*m_db, R"sql(
+    SELECT k.name, avg(l.mi), avg(l.mi_control)
+    FROM layer_groups l JOIN routing_snapshots s ON s.id = l.snapshot_id JOIN group_kinds k ON k.id = l.kind_id
+    WHERE s.run_id = ? AND s.split = 'test' AND s.evaluation_id IS NULL AND s.epoch = ?
+    GROUP BY k.name)sql");
+  for (auto& r : rows) {
+    kinds.reset();
+    kinds.bind_all(r.id, r.epochs_done);
+    while (kinds.step()) {
+      std::string kind;
+      double mi = 0, control = 0;
+      kinds.read(kind, mi, control);
+      r.metrics[kind + "_mi"] = mi;
+      r.metrics[kind + "_mi_control"] = control;
+    }
+  }
   Statement params(*m_db, "SELECT key, value FROM run_params WHERE run_id = ?");
   for (auto& r : rows) {
     params.reset();

@@ -110,7 +110,7 @@ ClassificationTask::ClassificationTask(const config::ExperimentConfig& cfg, cons
   m_model->to(device);
 }
 
-void ClassificationTask::begin_epoch() {
+void ClassificationTask::begin_epoch(std::int64_t /*epoch*/, const torch::Tensor& /*order_n*/) {
   const std::int64_t num_experts = m_cfg.moe.enabled ? m_cfg.moe.num_experts : 0;
   m_routing.emplace(m_model->moe_positions(), num_experts, m_groups.labels());
   const auto counts = torch::TensorOptions().dtype(torch::kLong).device(m_device);

@@ -83,7 +83,7 @@ public:
   torch::nn::Module& model() override { return *m_model; }
   std::int64_t train_examples() const override { return m_data.train.size(); }
   std::string loss_name() const override { return "cross-entropy"; }
-  void begin_epoch() override;
+  void begin_epoch(std::int64_t epoch, const torch::Tensor& order_n) override;
   BatchLoss train_batch(const torch::Tensor& idx_b, torch::Generator& augment) override;
   std::string progress_text(std::int64_t seen) override;
   SplitFigures end_epoch() override;

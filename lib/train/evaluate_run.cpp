@@ -155,6 +155,12 @@ int run_evaluate(const EvaluateRequest& req) {
   store::ResultStore db(req.db_path);
   Target t = resolve_target(req, db);
   const auto& cfg = t.cfg;
+  if (config::is_detection(cfg)) {
+    throw InputError(fmt::format("evaluate: run {} is a detection run; moexp evaluate does not evaluate detectors yet "
+                                 "(each epoch's COCO figures and routing on the validation split are in the database: "
+                                 "moexp report)",
+                                 t.run.id));
+  }
   const std::int64_t experts = cfg.moe.enabled ? cfg.moe.num_experts : 0;
   if (!cfg.moe.enabled && (!req.k.empty() || !req.force_expert.empty() || req.uniform)) {
     throw InputError(fmt::format("evaluate: run {} is a dense model; --k, --force-expert and --uniform need MoE layers",

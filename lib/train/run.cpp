@@ -11,6 +11,8 @@
 #include "data/dataset.hpp"
 #include "store/result_store.hpp"
 #include "store/store_sink.hpp"
+#include "train/classification_task.hpp"
+#include "train/detection_task.hpp"
 #include "train/device.hpp"
 #include "train/trainer.hpp"
 
@@ -27,12 +29,13 @@ namespace {
 // Prints one summary line per epoch to stdout, then forwards to the store.
 class ConsoleSink : public MetricsSink {
 public:
-  ConsoleSink(MetricsSink& next, std::int64_t epochs) : m_next(next), m_epochs(epochs) {}
+  ConsoleSink(MetricsSink& next, std::int64_t epochs, bool detection)
+      : m_next(next), m_epochs(epochs), m_detection(detection) {}
   void record_epoch(const EpochRecord& r) override {
     m_next.record_epoch(r);
     std::string routing;
     for (const auto& layer : r.test_routing) {
-      routing += fmt::format("  moe@{} cv {:.2f} living {}", layer.position, layer.importance_cv,
+      routing += fmt::format("  moe@{} cv {:.2f} living {}", layer_label(layer.position), layer.importance_cv,
                              layer.living_experts);
     }
     // Each split's loss, then its accuracy when the task has one (classification), else its other figures.
@@ -55,8 +58,17 @@ public:
   }
 
 private:
+  // "1" for a stage; "cls_head" / "box_head" for detection's heads.
+  std::string layer_label(int position) const {
+    if (!m_detection) {
+      return std::to_string(position);
+    }
+    return position == kClsHeadPosition ? "cls_head" : "box_head";
+  }
+
   MetricsSink& m_next;
   std::int64_t m_epochs;
+  bool m_detection;
 };
 
 
@@ -67,6 +79,44 @@ std::vector<store::ClassInfo> class_infos(const data::DataSplits& data) {
     classes.push_back({data.class_names[c], super, data.superclass_names[static_cast<std::size_t>(super)]});
   }
   return classes;
+}
+
+// What run_train needs of a task's data beyond the task itself: its classes, split sizes and the factory.
+struct TaskData {
+  std::optional<data::DataSplits> classification;
+  std::optional<DetectionData> detection;
+  std::vector<store::ClassInfo> classes;
+  std::int64_t train_examples = 0, test_examples = 0;
+};
+
+// Load the data of `cfg` (bad files fail here, before anything is written).
+TaskData load_task_data(const config::ExperimentConfig& cfg) {
+  TaskData d;
+  if (config::is_detection(cfg)) {
+    d.detection = load_detection_data(cfg);
+    for (const auto& name : d.detection->class_names) {
+      d.classes.push_back({name, 0, "object"});
+    }
+    d.train_examples = static_cast<std::int64_t>(d.detection->train.images.size());
+    d.test_examples = static_cast<std::int64_t>(d.detection->val.images.size());
+    return d;
+  }
+  d.classification = data::load_data(cfg.data);
+  d.classes = class_infos(*d.classification);
+  d.train_examples = d.classification->train.size();
+  d.test_examples = d.classification->test.size();
+  return d;
+}
+
+TaskFactory task_factory(const config::ExperimentConfig& cfg, const TaskData& data, const torch::Device& device) {
+  if (data.detection) {
+    return [&cfg, &data, device](const Execution& exec) -> std::unique_ptr<Task> {
+      return std::make_unique<DetectionTask>(cfg, *data.detection, device, exec);
+    };
+  }
+  return [&cfg, &data, device](const Execution& exec) -> std::unique_ptr<Task> {
+    return std::make_unique<ClassificationTask>(cfg, *data.classification, device, exec);
+  };
 }
 
 struct Prepared {
@@ -119,9 +169,9 @@ int run_train(const TrainRequest& req) {
   const auto& cfg = p.cfg;
   const torch::Device device = pick_device(req.device);
   const int threads = set_threads(cfg.train.threads);
-  data::DataSplits data = data::load_data(cfg.data);  // bad data files fail here, before anything is written
+  const TaskData data = load_task_data(cfg);  // bad data files fail here, before anything is written
 
-  Trainer trainer(cfg, data, device);
+  Trainer trainer(cfg, task_factory(cfg, data, device), device);
   store::ResultStore db(req.db_path);
   const std::string host = core::host_name();
   std::int64_t run_id = 0;
@@ -133,7 +183,7 @@ int run_train(const TrainRequest& req) {
     const auto checkpoint = folder / "checkpoint.pt";
     const std::int64_t done = std::filesystem::exists(checkpoint) ? trainer.restore(checkpoint) : 0;
     db.resume_run(run_id, done, device.str(), host, ::getpid());
-    db.runs().ensure_classes(run_id, class_infos(data));
+    db.runs().ensure_classes(run_id, data.classes);
     if (done > 0) {
       fmt::print("run {}: resuming '{}' after epoch {}/{} on {}\n", run_id, cfg.name, done, cfg.train.epochs,
                  device.str());
@@ -142,7 +192,7 @@ int run_train(const TrainRequest& req) {
     }
   } else {
     store::NewRun row{cfg.name,     config::canonical_toml(cfg), config::config_hash(cfg), config::config_params(cfg),
-                      device.str(), host,                          ::getpid(),             class_infos(data)};
+                      device.str(), host,                          ::getpid(),             data.classes};
     run_id = db.runs().create(row);
     folder = store::run_folder(req.db_path, run_id);
     trainer.set_run_uid(db.runs().find(run_id)->uid);
@@ -152,16 +202,17 @@ int run_train(const TrainRequest& req) {
     }
     core::write_file_atomic(folder / "config.toml", row.config_toml);
     fmt::print("run {}: '{}' ({}, {}, {} train / {} test images) on {} with {} thread(s)\n", run_id, cfg.name,
-               cfg.model.arch,
+               config::is_detection(cfg) ? fmt::format("retinanet {} x{}", cfg.model.backbone, cfg.model.width)
+                                         : cfg.model.arch,
                cfg.moe.enabled ? fmt::format("{} experts, k={}, {}", cfg.moe.num_experts, cfg.moe.k,
                                              cfg.constraint.kind)
                                : std::string("dense"),
-               data.train.size(), data.test.size(), device.str(), threads);
+               data.train_examples, data.test_examples, device.str(), threads);
   }
   std::fflush(stdout);
 
   store::StoreSink store_sink(db, run_id);
-  ConsoleSink console(store_sink, cfg.train.epochs);
+  ConsoleSink console(store_sink, cfg.train.epochs, config::is_detection(cfg));
   core::ProgressBar progress(stderr, core::is_terminal(stderr));
   core::StopSignals signals;
   FitResult result;

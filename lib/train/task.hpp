@@ -42,8 +42,9 @@ public:
   // What the task's loss is called in messages ("cross-entropy").
   virtual std::string loss_name() const = 0;
 
-  // Start an epoch's training: forget the figures the previous epoch's batches accumulated.
-  virtual void begin_epoch() = 0;
+  // Start training epoch `epoch` (1-based), whose batches visit the examples in `order_n` (int64 [N], the trainer's
+  // permutation; train_batch gets consecutive slices of it): forget the previous epoch's figures.
+  virtual void begin_epoch(std::int64_t epoch, const torch::Tensor& order_n) = 0;
 
   // Forward the training examples `idx_b` (model in train mode; `augment` is the epoch's augmentation generator) and
   // return the batch's losses. Accumulates the task's own figures and the routing of the batch.

@@ -132,7 +132,7 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
     model.train();
     auto order = data::epoch_permutation(n, t.seed, epoch);
     auto gen = data::epoch_generator(t.seed, epoch, 2);
-    task.begin_epoch();
+    task.begin_epoch(epoch, order);
     auto loss_sum = torch::zeros({}, dopts);
     auto aux_sum = torch::zeros({}, dopts);
     if (progress != nullptr) {

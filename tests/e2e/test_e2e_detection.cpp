@@ -1,0 +1,83 @@
+// Detection through the real binary: `moexp data shapes`, then `moexp train` of the shipped RetinaNet experiment
+// (shrunk with --set), its rows in the database, the report's detection columns, and bad input as one line, exit 2.
+#include "e2e/process.hpp"
+#include "store/result_store.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+using namespace moexp;
+using namespace moexp::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kExperiment = std::string(MOEXP_SOURCE_DIR) + "/experiments/shapes_retinanet_moe.toml";
+
+// The shipped experiment, shrunk to seconds.
+std::vector<std::string> tiny_train(const fs::path& data, const fs::path& db) {
+  return {MOEXP_BIN,     "train",          kExperiment,         "--db",
+          db.string(),   "--set",          "data.path=" + data.string(),
+          "--set",       "model.width=0.125", "--set",          "detection.fpn_channels=16",
+          "--set",       "train.epochs=2", "--set",             "train.batch_size=4",
+          "--set",       "train.threads=1"};
+}
+
+} // namespace
+
+TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE head; the report shows AP and size MI") {
+  TempDir dir;
+  const auto data = dir / "shapes";
+  auto gen = run({MOEXP_BIN, "data", "shapes", "--out", data.string(), "--train", "12", "--val", "6", "--size", "160"},
+                 dir.path(), 60);
+  CAPTURE(gen.err);
+  REQUIRE(gen.exit_code == 0);
+  const auto db = dir / "moexp.db";
+  auto r = run(tiny_train(data, db), dir.path(), 120);
+  CAPTURE(r.out);
+  CAPTURE(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("(retinanet resnet18 x0.125, 4 experts, k=2, importance, 12 train / 6 test images)") !=
+        std::string::npos);
+  CHECK(r.out.find("moe@cls_head cv") != std::string::npos);
+  CHECK(r.out.find(" ap ") != std::string::npos);
+  {
+    store::ResultStore store(db.string());
+    CHECK(store.runs().find(1)->status == RunStatus::finished);
+    const auto epochs = store.metrics().epochs(1);
+    REQUIRE(epochs.size() == 2);
+    CHECK(epochs.back().find("test_ap"));
+    CHECK(epochs.back().find("train_box_loss"));
+  }
+  auto report = run({MOEXP_BIN, "report", "--db", db.string()}, dir.path(), 60);
+  CAPTURE(report.err);
+  REQUIRE(report.exit_code == 0);
+  CHECK(report.out.find("AP (%)") != std::string::npos);
+  CHECK(report.out.find("size MI") != std::string::npos);
+  CHECK(report.out.find("level MI") != std::string::npos);
+  CHECK(report.out.find("final acc") == std::string::npos);
+  // moexp evaluate does not take detection runs yet: one line, exit 2.
+  auto evaluate = run({MOEXP_BIN, "evaluate", "1", "--db", db.string()}, dir.path(), 60);
+  CHECK(evaluate.exit_code == 2);
+  CHECK(evaluate.err.find("moexp: error: evaluate: run 1 is a detection run;") == 0);
+}
+
+TEST_CASE("e2e detection: missing data and a classification network are one line naming the key, exit 2, nothing "
+          "written") {
+  TempDir dir;
+  const auto db = dir / "moexp.db";
+  auto missing = run(tiny_train(dir / "nowhere", db), dir.path(), 60);
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("data.path: annotation file '" + (dir / "nowhere/annotations/instances_train.json").string() +
+                         "' not found (generate it: moexp data shapes --out DIR)\n") != std::string::npos);
+  CHECK(std::count(missing.err.begin(), missing.err.end(), '\n') == 1);
+  auto argv = tiny_train(dir / "nowhere", db);
+  argv.insert(argv.end(), {"--set", "model.arch=resnet8"});
+  auto wrong = run(argv, dir.path(), 60);
+  CHECK(wrong.exit_code == 2);
+  CHECK(wrong.err.find("model.arch: 'resnet8' is a classification network") != std::string::npos);
+  CHECK_FALSE(fs::exists(db));
+}

@@ -1,0 +1,96 @@
+#include "config/canonical.hpp"
+#include "config/data_files.hpp"
+#include "config/load.hpp"
+#include "core/error.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+using namespace moexp;
+using namespace moexp::config;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A folder in the shapes layout (empty annotation files: config validation only checks that they exist).
+fs::path shapes_layout(const test::TempDir& dir) {
+  const auto root = dir / "shapes";
+  test::write_file(root / "annotations/instances_train.json", "{}");
+  test::write_file(root / "annotations/instances_val.json", "{}");
+  fs::create_directories(root / "train");
+  fs::create_directories(root / "val");
+  return root;
+}
+
+std::string detection_toml(const fs::path& data) {
+  return "[model]\narch = \"retinanet\"\n[moe]\nhead = \"box_head\"\n[data]\ndataset = \"shapes\"\npath = \"" +
+         data.string() + "\"\n[detection]\nfixed_size = 160\n";
+}
+
+} // namespace
+
+TEST_CASE("config detection: a RetinaNet experiment on a COCO-format dataset loads with its detection keys") {
+  test::TempDir dir;
+  const auto root = shapes_layout(dir);
+  const auto loaded = load_experiment_text(detection_toml(root), "det.toml");
+  CHECK(loaded.warnings.empty());
+  const auto& cfg = loaded.config;
+  CHECK(is_detection(cfg));
+  CHECK(cfg.moe.head == "box_head");
+  CHECK(cfg.detection.fixed_size == 160);
+  const auto text = canonical_toml(cfg);
+  CHECK(text.find("[detection]") != std::string::npos);
+  CHECK(text.find("head = \"box_head\"") != std::string::npos);
+  CHECK(text.find("backbone = \"resnet18\"") != std::string::npos);
+  CHECK(text.find("position") == std::string::npos);  // classification's key does not apply
+  CHECK(text.find("expert_width") == std::string::npos);
+  CHECK(load_experiment_text(text, "again").config.detection.fixed_size == 160);  // the canonical form reloads
+  const auto files = locate_detection_files(cfg.data, "val");
+  CHECK(files.annotations == root / "annotations/instances_val.json");
+  CHECK(files.images == root / "val");
+}
+
+TEST_CASE("config detection: classification configs do not change with the detection keys") {
+  const auto cfg = load_experiment_text(test::tiny_experiment_toml(), "tiny.toml").config;
+  const auto text = canonical_toml(cfg);
+  for (const char* key : {"[detection]", "backbone", "\nwidth =", "\nhead =", "train_annotations", "val_images"}) {
+    CAPTURE(key);
+    CHECK(text.find(key) == std::string::npos);
+  }
+}
+
+TEST_CASE("config detection: mismatched network and dataset, missing files and misplaced keys are one clear error") {
+  test::TempDir dir;
+  const auto root = shapes_layout(dir);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text("[model]\narch = \"resnet8\"\n[data]\ndataset = \"shapes\"\npath = \"" + root.string() +
+                                   "\"\n",
+                               "det.toml");
+        }) == "det.toml:2:1: model.arch: 'resnet8' is a classification network; the detection dataset 'shapes' needs "
+              "model.arch = \"retinanet\"");
+  CHECK(test::message_of<ConfigError>([&] { load_experiment_text("[model]\narch = \"retinanet\"\n", "cls.toml"); }) ==
+        "cls.toml:2:1: model.arch: retinanet is a detection network; data.dataset 'fashion_mnist' is a classification "
+        "dataset (detection datasets: coco, shapes)");
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(dir / "nowhere"), "det.toml");
+        }).find("data.path: annotation file '" + (dir / "nowhere/annotations/instances_train.json").string() +
+                "' not found (generate it: moexp data shapes --out DIR)") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root) + "[data]\n", "det.toml");
+        }).find("det.toml") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"data.val_images=elsewhere"});
+        }).find("data.val_images: image folder '" + (root / "elsewhere").string() + "' not found") !=
+        std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"detection.max_size=100", "detection.min_size=200"});
+        }).find("detection.max_size: max_size 100 is below min_size 200") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] { load_experiment_text(detection_toml(root), "det.toml", {"moe.head=neck"}); })
+            .find("moe.head: 'neck' is not allowed") != std::string::npos);
+  // A detection key in a classification experiment has no effect: a warning, as for every key that does not apply.
+  const auto loaded = load_experiment_text(test::tiny_experiment_toml() + "\n[detection]\nfixed_size = 64\n", "t.toml");
+  REQUIRE(loaded.warnings.size() == 1);
+  CHECK(loaded.warnings[0].find("detection.fixed_size has no effect") != std::string::npos);
+}

@@ -1,0 +1,214 @@
+#include "coco/shapes.hpp"
+#include "config/load.hpp"
+#include "core/error.hpp"
+#include "detect/retina_targets.hpp"
+#include "train/detection_task.hpp"
+#include "train/trainer.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cmath>
+#include <numeric>
+
+using namespace moexp;
+using namespace moexp::train;
+
+namespace {
+
+// A generated shapes set (12 training, 6 validation images of 160 x 160) under `dir`.
+void make_shapes(const test::TempDir& dir) {
+  coco::ShapesOptions o;
+  o.out = dir / "shapes";
+  o.train = 12;
+  o.val = 6;
+  o.size = 160;
+  o.seed = 3;
+  coco::generate_shapes(o);
+}
+
+// A tiny RetinaNet experiment on the shapes set in `dir` (MoE classification head unless overridden).
+config::ExperimentConfig tiny_detection(const test::TempDir& dir, std::vector<std::string> overrides = {}) {
+  const std::string toml = R"(
+[model]
+arch = "retinanet"
+width = 0.125
+[moe]
+num_experts = 3
+k = 2
+[constraint]
+kind = "importance"
+[data]
+dataset = "shapes"
+path = ")" + (dir / "shapes").string() + R"("
+[detection]
+fixed_size = 160
+anchor_size = 16
+top_level = 6
+fpn_channels = 16
+workers = 2
+[train]
+epochs = 2
+batch_size = 4
+schedule = "constant"
+threads = 1
+)";
+  return config::load_experiment_text(toml, "det.toml", overrides).config;
+}
+
+struct Fitted {
+  std::vector<EpochRecord> epochs;
+  RunStatus status;
+};
+
+// Train `cfg` (optionally from the checkpoint of `resume_from` epochs) and return what the sink saw.
+Fitted fit(const config::ExperimentConfig& cfg, const DetectionData& data, const std::filesystem::path& checkpoint = {},
+           bool restore = false) {
+  Trainer trainer(
+      cfg, [&](const Execution& exec) { return std::make_unique<DetectionTask>(cfg, data, torch::kCPU, exec); },
+      torch::kCPU);
+  if (restore) {
+    trainer.restore(checkpoint);
+  }
+  MemorySink sink;
+  std::atomic<bool> stop{false};
+  auto result = trainer.fit(sink, stop, checkpoint, nullptr);
+  return {sink.epochs, result.status};
+}
+
+double row_sum(const std::vector<double>& row) { return std::accumulate(row.begin(), row.end(), 0.0); }
+
+} // namespace
+
+TEST_CASE("detection task: size buckets follow COCO's area cut-offs") {
+  const auto b = size_buckets(torch::tensor({10.0f, 1023.0f, 1024.0f, 9215.0f, 9216.0f, 40000.0f}));
+  CHECK(b.equal(torch::tensor({0, 0, 1, 1, 2, 2}, torch::kLong)));
+}
+
+TEST_CASE("detection task: positive levels are the levels holding an object's matched anchors") {
+  // Two levels of 3 and 2 anchors; object 0 matched on both levels, object 1 only on the second, object 2 nowhere.
+  const auto matched = torch::tensor(std::vector<std::int64_t>{0, detect::kBackground, detect::kIgnored, 1, 0});
+  const auto pos = positive_levels(matched, 3, {3, 2});
+  CHECK(pos.equal(torch::tensor({1, 1, 0, 1, 0, 0}, torch::kBool).view({3, 2})));
+  CHECK(positive_levels(matched, 0, {3, 2}).size(0) == 0);
+}
+
+TEST_CASE("detection task: trains RetinaNet with an MoE head, records COCO figures and level / size / class routing") {
+  test::TempDir dir;
+  make_shapes(dir);
+  const auto cfg = tiny_detection(dir);
+  const auto data = load_detection_data(cfg);
+  CHECK(data.class_names == std::vector<std::string>{"square", "disc", "triangle", "ring"});
+  const auto run = fit(cfg, data);
+  REQUIRE(run.status == RunStatus::finished);
+  REQUIRE(run.epochs.size() == 2);
+  const auto& last = run.epochs.back();
+  for (const char* key : {"train_loss", "train_cls_loss", "train_box_loss", "test_loss", "test_cls_loss",
+                          "test_box_loss"}) {
+    CAPTURE(key);
+    REQUIRE(last.find(key));
+    CHECK(std::isfinite(*last.find(key)));
+    CHECK(*last.find(key) >= 0);
+  }
+  CHECK(last.at("train_loss") == doctest::Approx(last.at("train_cls_loss") + last.at("train_box_loss")));
+  for (const char* key : {"test_ap", "test_ap50", "test_ap75", "test_ap_s", "test_ap_m", "test_ap_l", "test_ar100"}) {
+    CAPTURE(key);
+    REQUIRE(last.find(key));
+    CHECK(*last.find(key) >= -1);  // -1: nothing evaluable in that bucket (pycocotools' convention)
+    CHECK(*last.find(key) <= 1);
+  }
+  for (const auto* routing : {&last.train_routing, &last.test_routing}) {
+    REQUIRE(routing->size() == 1);
+    const auto& head = routing->front();
+    CHECK(head.position == kClsHeadPosition);
+    CHECK(head.importance_share.size() == 3);
+    CHECK(row_sum(head.importance_share) == doctest::Approx(1));
+    REQUIRE(head.groups.size() == 3);
+    CHECK(head.groups[0].kind == "level");
+    CHECK(head.groups[1].kind == "size");
+    CHECK(head.groups[2].kind == "class");
+    CHECK(head.groups[0].group_expert.size() == 4);  // P3 .. P6
+    CHECK(head.groups[1].group_expert.size() == 3);  // small, medium, large
+    CHECK(head.groups[2].group_expert.size() == 4);
+    for (const auto& g : head.groups) {
+      for (std::size_t row = 0; row < g.group_expert.size(); ++row) {
+        if (g.group_samples[row] > 0) {
+          CHECK(row_sum(g.group_expert[row]) == doctest::Approx(1));
+        }
+      }
+    }
+  }
+  // Every (image, level) pair is a routing token of the test split: 6 images x 4 levels.
+  CHECK(last.test_routing.front().samples == 24);
+  // Level tokens count each image once per level.
+  for (auto n : last.test_routing.front().groups[0].group_samples) {
+    CHECK(n == 6);
+  }
+
+  SUBCASE("the same seed gives the same run") {
+    const auto again = fit(cfg, data);
+    CHECK(again.epochs.back().at("test_loss") == last.at("test_loss"));
+    CHECK(again.epochs.back().at("train_loss") == last.at("train_loss"));
+    CHECK(again.epochs.back().test_routing.front().importance_share == last.test_routing.front().importance_share);
+  }
+  SUBCASE("a run resumed after epoch 1 ends where the uninterrupted run ends") {
+    const auto checkpoint = dir / "checkpoint.pt";
+    const auto two = tiny_detection(dir);  // stopped after epoch 1 (its checkpoint written), then resumed
+    {
+      Trainer trainer(
+          two, [&](const Execution& exec) { return std::make_unique<DetectionTask>(two, data, torch::kCPU, exec); },
+          torch::kCPU);
+      struct StopAfterFirst : MetricsSink {
+        std::atomic<bool>* stop;
+        void record_epoch(const EpochRecord&) override { stop->store(true); }
+      } sink;
+      std::atomic<bool> stop{false};
+      sink.stop = &stop;
+      trainer.fit(sink, stop, checkpoint, nullptr);
+    }
+    const auto resumed = fit(two, data, checkpoint, true);
+    REQUIRE(resumed.epochs.size() == 1);
+    CHECK(resumed.epochs.front().epoch == 2);
+    CHECK(resumed.epochs.front().at("test_loss") == last.at("test_loss"));
+    CHECK(resumed.epochs.front().at("train_loss") == last.at("train_loss"));
+  }
+}
+
+TEST_CASE("detection task: both heads as MoE layers route separately; a dense RetinaNet has no routing") {
+  test::TempDir dir;
+  make_shapes(dir);
+  {
+    const auto cfg = tiny_detection(dir, {"moe.head=both", "train.epochs=1", "constraint.kind=relative"});
+    const auto data = load_detection_data(cfg);
+    const auto run = fit(cfg, data);
+    REQUIRE(run.status == RunStatus::finished);
+    const auto& routing = run.epochs.back().test_routing;
+    REQUIRE(routing.size() == 2);
+    CHECK(routing[0].position == kClsHeadPosition);
+    CHECK(routing[1].position == kBoxHeadPosition);
+    CHECK(run.epochs.back().at("aux_loss") == 0);  // a hard constraint adds no loss
+  }
+  {
+    auto cfg = tiny_detection(dir, {"train.epochs=1"});
+    cfg.moe.enabled = false;
+    const auto data = load_detection_data(cfg);
+    const auto run = fit(cfg, data);
+    REQUIRE(run.status == RunStatus::finished);
+    CHECK(run.epochs.back().test_routing.empty());
+    CHECK(run.epochs.back().find("test_ap"));
+  }
+}
+
+TEST_CASE("detection task: data.limit_train / limit_test keep the first images and only their annotations") {
+  test::TempDir dir;
+  make_shapes(dir);
+  const auto full = load_detection_data(tiny_detection(dir));
+  const auto data = load_detection_data(tiny_detection(dir, {"data.limit_train=5", "data.limit_test=2"}));
+  CHECK(data.train.images.size() == 5);
+  CHECK(data.val.images.size() == 2);
+  CHECK(data.train.images.front().id == full.train.images.front().id);
+  for (const auto& a : data.val.annotations) {
+    CHECK((a.image_id == data.val.images[0].id || a.image_id == data.val.images[1].id));
+  }
+}
