@@ -89,6 +89,19 @@ TEST_CASE("config detection: mismatched network and dataset, missing files and m
         }).find("detection.max_size: max_size 100 is below min_size 200") != std::string::npos);
   CHECK(test::message_of<ConfigError>([&] { load_experiment_text(detection_toml(root), "det.toml", {"moe.head=neck"}); })
             .find("moe.head: 'neck' is not allowed") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"model.freeze=backbone"});
+        }).find("model.freeze: freezing the backbone of a randomly initialised network; set model.init_from") !=
+        std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"model.init_from=" + (dir / "no.pt").string()});
+        }).find("model.init_from: checkpoint '" + (dir / "no.pt").string() + "' not found") != std::string::npos);
+  // A run id is kept as given (run.cpp resolves it in the run's database); it joins the hash only when set.
+  const auto from_run = load_experiment_text(detection_toml(root), "det.toml", {"model.init_from=3"}).config;
+  CHECK(from_run.model.init_from == "3");
+  CHECK(canonical_toml(from_run).find("init_from = \"3\"") != std::string::npos);
+  CHECK(canonical_toml(load_experiment_text(detection_toml(root), "det.toml").config).find("init_from") ==
+        std::string::npos);
   // A detection key in a classification experiment has no effect: a warning, as for every key that does not apply.
   const auto loaded = load_experiment_text(test::tiny_experiment_toml() + "\n[detection]\nfixed_size = 64\n", "t.toml");
   REQUIRE(loaded.warnings.size() == 1);

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 using namespace moexp;
@@ -210,5 +211,91 @@ TEST_CASE("detection task: data.limit_train / limit_test keep the first images a
   CHECK(data.train.images.front().id == full.train.images.front().id);
   for (const auto& a : data.val.annotations) {
     CHECK((a.image_id == data.val.images[0].id || a.image_id == data.val.images[1].id));
+  }
+}
+
+TEST_CASE("detection task: MoE heads trained on a dense run's frozen backbone + FPN (model.init_from, model.freeze)") {
+  test::TempDir dir;
+  make_shapes(dir);
+  const auto dense_checkpoint = dir / "dense.pt";
+  auto dense = tiny_detection(dir, {"train.epochs=1"});
+  dense.moe.enabled = false;
+  const auto data = load_detection_data(dense);
+  REQUIRE(fit(dense, data, dense_checkpoint).status == RunStatus::finished);
+  const auto source = checkpoint_tensors(dense_checkpoint);
+
+  // Train `cfg` for its epochs from the dense checkpoint; compare the trained model with the checkpoint per part.
+  auto check = [&](const config::ExperimentConfig& cfg, bool backbone_fixed, bool fpn_fixed, bool bn_fixed) {
+    torch::nn::Module* model = nullptr;
+    Trainer trainer(
+        cfg,
+        [&](const Execution& exec) {
+          auto task = std::make_unique<DetectionTask>(cfg, data, torch::kCPU, exec);
+          const auto report = init_retinanet(task->model(), cfg, dense_checkpoint);
+          REQUIRE(report.parts.size() == 3);
+          for (const auto& part : report.parts) {
+            CAPTURE(part.part);
+            if (part.part == "heads") {
+              CHECK(part.copied > 0);           // the dense box head
+              CHECK(part.copied < part.total);  // not the MoE classification head's experts and gate
+            } else {
+              CHECK(part.copied == part.total);
+            }
+          }
+          model = &task->model();
+          return task;
+        },
+        torch::kCPU);
+    MemorySink sink;
+    std::atomic<bool> stop{false};
+    REQUIRE(trainer.fit(sink, stop, {}, nullptr).status == RunStatus::finished);
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> same;  // part -> (unchanged, compared)
+    auto compare = [&](const std::string& name, const torch::Tensor& value) {
+      const auto found = source.find(name);
+      if (found == source.end()) {
+        return;
+      }
+      auto key = detect::RetinaNetImpl::part_of(name);
+      if (key == "backbone" && (name.find("running_") != std::string::npos)) {
+        key = "backbone_bn_stats";
+      }
+      auto& [unchanged, compared] = same[key];
+      ++compared;
+      unchanged += value.equal(found->second) ? 1 : 0;
+    };
+    for (const auto& item : model->named_parameters()) {
+      compare(item.key(), item.value());
+    }
+    for (const auto& item : model->named_buffers()) {
+      compare(item.key(), item.value());
+    }
+    auto all_same = [&](const std::string& part) { return same[part].first == same[part].second; };
+    CHECK(same["backbone"].second > 0);
+    CHECK(all_same("backbone") == backbone_fixed);
+    CHECK(all_same("fpn") == fpn_fixed);
+    CHECK(all_same("backbone_bn_stats") == bn_fixed);
+    CHECK_FALSE(all_same("heads"));
+  };
+  SUBCASE("backbone and FPN frozen") {
+    check(tiny_detection(dir, {"train.epochs=1", "model.init_from=" + dense_checkpoint.string(),
+                               "model.freeze=backbone_fpn"}),
+          true, true, true);
+  }
+  SUBCASE("backbone frozen, FPN trained") {
+    check(tiny_detection(dir, {"train.epochs=1", "model.init_from=" + dense_checkpoint.string(),
+                               "model.freeze=backbone"}),
+          true, false, true);
+  }
+  SUBCASE("frozen batch norms only") {
+    check(tiny_detection(dir, {"train.epochs=1", "model.init_from=" + dense_checkpoint.string(),
+                               "model.frozen_bn=true"}),
+          false, false, true);
+  }
+  SUBCASE("a checkpoint without the parts to freeze is one error naming the first missing tensor") {
+    const auto wider = tiny_detection(dir, {"model.width=0.25", "model.init_from=" + dense_checkpoint.string(),
+                                            "model.freeze=backbone"});
+    DetectionTask task(wider, data, torch::kCPU, {});
+    const auto message = test::message_of<InputError>([&] { init_retinanet(task.model(), wider, dense_checkpoint); });
+    CHECK(message.find("model.init_from: " + dense_checkpoint.string() + ": has another shape for stem.0.weight") == 0);
   }
 }

@@ -194,6 +194,24 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
                                    "(detection datasets: coco, shapes)",
                                    cfg.data.dataset));
   }
+  if (cfg.model.freeze != "none" && cfg.model.init_from.empty()) {
+    fail("model.freeze", fmt::format("freezing the {} of a randomly initialised network; set model.init_from (a run "
+                                     "id or a checkpoint file) to start from trained weights",
+                                     cfg.model.freeze == "backbone" ? "backbone" : "backbone and FPN"));
+  }
+  if (!cfg.model.init_from.empty() &&
+      cfg.model.init_from.find_first_not_of("0123456789") != std::string::npos) {  // a path, not a run id
+    std::error_code ec;
+    auto absolute = fs::weakly_canonical(fs::absolute(cfg.model.init_from), ec);
+    if (!ec) {
+      cfg.model.init_from = absolute.string();
+    }
+    if (!fs::is_regular_file(cfg.model.init_from, ec)) {
+      fail("model.init_from", fmt::format("checkpoint '{}' not found (give a run id of this database or a "
+                                          "checkpoint file)",
+                                          cfg.model.init_from));
+    }
+  }
   if (is_detection(cfg) && cfg.detection.max_size < cfg.detection.min_size) {
     fail("detection.max_size", fmt::format("max_size {} is below min_size {}", cfg.detection.max_size,
                                            cfg.detection.min_size));

@@ -89,6 +89,14 @@ std::vector<KeySpec> make_keys() {
   keys.push_back(bound<&E::model, &ModelConfig::width>(with_range(
       entry("model.width", T::floating, "retinanet: backbone width multiplier (stage widths 64..512 x width)"),
       0.0625, 4.0)));
+  keys.push_back(bound<&E::model, &ModelConfig::init_from>(entry(
+      "model.init_from", T::string,
+      "retinanet: start from the weights of a run of this database (its id) or a checkpoint file (matched by name)")));
+  keys.push_back(bound<&E::model, &ModelConfig::freeze>(with_choices(
+      entry("model.freeze", T::string, "retinanet: parts trained no further (need model.init_from)"),
+      {"none", "backbone", "backbone_fpn"})));
+  keys.push_back(bound<&E::model, &ModelConfig::frozen_bn>(entry(
+      "model.frozen_bn", T::boolean, "retinanet: the backbone's batch norms keep their statistics and affine fixed")));
 
   keys.push_back(bound<&E::moe, &MoeConfig::enabled>(
       entry("moe.enabled", T::boolean, "MoE layers on; a [moe] section turns it on, false gives the dense baseline")));
@@ -311,8 +319,11 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
     return false;  // encoded by the presence of the [moe] section
   }
   const bool detection = is_detection(cfg);
-  if (key == "model.backbone" || key == "model.width") {
+  if (key == "model.backbone" || key == "model.width" || key == "model.freeze" || key == "model.frozen_bn") {
     return cfg.model.arch == "retinanet";
+  }
+  if (key == "model.init_from") {
+    return cfg.model.arch == "retinanet" && !cfg.model.init_from.empty();  // left out when unset: hashes stay
   }
   if (starts("detection.")) {
     return detection;

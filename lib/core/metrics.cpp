@@ -1,5 +1,7 @@
 #include "core/metrics.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -9,6 +11,19 @@
 #include <stdexcept>
 
 namespace moexp {
+
+std::vector<std::string> fixed_group_names(const std::string& kind, std::size_t groups) {
+  std::vector<std::string> names;
+  if (kind == kLevelGroup) {
+    for (std::size_t g = 0; g < groups; ++g) {
+      names.push_back(fmt::format("P{}", g + 3));
+    }
+  } else if (kind == kSizeGroup && groups == 3) {
+    names = {"small", "medium", "large"};
+  }
+  return names;
+}
+
 
 std::string metric_key(const std::string& split, const std::string& name) {
   return split.empty() ? name : split + "_" + name;

@@ -12,6 +12,12 @@ namespace moexp {
 // The group kinds classification summarises routing over (detection adds object-size buckets and FPN levels).
 inline constexpr const char* kClassGroup = "class";
 inline constexpr const char* kSuperclassGroup = "superclass";
+inline constexpr const char* kLevelGroup = "level";  // detection: FPN level, 0 = P3
+inline constexpr const char* kSizeGroup = "size";    // detection: COCO size bucket, 0 small, 1 medium, 2 large
+
+// Display names of `groups` groups of a kind whose groups have fixed names (level: "P3", "P4", ...; size: "small",
+// "medium", "large"); empty for other kinds (class names come from the run's classes; other kinds show numbers).
+std::vector<std::string> fixed_group_names(const std::string& kind, std::size_t groups);
 
 // Routing of one MoE layer over the groups of one kind (spec §3.3): which experts serve which group, and how much
 // the chosen set tells about the group. Groups are numbered 0..G-1 by the code that produces their labels.

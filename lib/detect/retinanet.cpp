@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <set>
 #include <cstdint>
 
 namespace moexp::detect {
@@ -47,6 +48,17 @@ torch::nn::Sequential subnet(std::int64_t channels, std::int64_t outputs, double
   }
   last->bias.fill_(last_bias);
   return seq;
+}
+
+// The dotted paths of the BatchNorm2d modules under `root`.
+std::set<std::string> batch_norm_paths(torch::nn::Module& root) {
+  std::set<std::string> paths;
+  for (const auto& item : root.named_modules("", /*include_self=*/false)) {
+    if (item.value()->as<torch::nn::BatchNorm2d>() != nullptr) {
+      paths.insert(item.key());
+    }
+  }
+  return paths;
 }
 
 } // namespace
@@ -142,6 +154,48 @@ RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_ch
                                                    options.moe_cls_head ? &options.moe : nullptr));
   m_box = register_module(
       "box_head", RetinaSubnet(c, 4, options.anchors_per_cell, 0.0, options.moe_box_head ? &options.moe : nullptr));
+  const bool bn_fixed = options.frozen_bn || options.freeze_backbone;
+  const auto batch_norms = batch_norm_paths(*this);
+  for (auto& item : named_parameters()) {
+    const auto& name = item.key();
+    auto& p = item.value();
+    const auto part = part_of(name);
+    const auto owner = name.substr(0, name.rfind('.'));
+    const bool batch_norm_affine = part == "backbone" && bn_fixed && batch_norms.count(owner) > 0;
+    if ((part == "backbone" && options.freeze_backbone) || (part == "fpn" && options.freeze_fpn) ||
+        batch_norm_affine) {
+      p.set_requires_grad(false);
+    }
+  }
+}
+
+std::string RetinaNetImpl::part_of(const std::string& name) {
+  auto starts = [&](std::string_view prefix) { return name.rfind(prefix, 0) == 0; };
+  if (starts("stem.") || starts("layer")) {
+    return "backbone";
+  }
+  if (starts("fpn_") || starts("p6.") || starts("p7.")) {
+    return "fpn";
+  }
+  return "heads";
+}
+
+void RetinaNetImpl::train(bool on) {
+  torch::nn::Module::train(on);
+  if (on && (m_options.frozen_bn || m_options.freeze_backbone)) {
+    m_stem->apply([](torch::nn::Module& m) {
+      if (m.as<torch::nn::BatchNorm2d>() != nullptr) {
+        m.eval();
+      }
+    });
+    for (auto& stage : m_stages) {
+      stage->apply([](torch::nn::Module& m) {
+        if (m.as<torch::nn::BatchNorm2d>() != nullptr) {
+          m.eval();
+        }
+      });
+    }
+  }
 }
 
 std::vector<torch::Tensor> RetinaNetImpl::features(const torch::Tensor& x_bchw) {

@@ -29,6 +29,12 @@ struct RetinaNetOptions {
   bool moe_cls_head = false;
   bool moe_box_head = false;
   moe::MoeLayerOptions moe;           // experts, k, gate, constraint (in_channels is set to fpn_channels)
+  // The reference's protocol (heads trained on a frozen, trained backbone + FPN): frozen parts get no gradients;
+  // frozen_bn keeps the backbone's batch norms in eval mode with fixed affine parameters (torchvision's
+  // FrozenBatchNorm2d), as does a frozen backbone.
+  bool freeze_backbone = false;
+  bool freeze_fpn = false;
+  bool frozen_bn = false;
 };
 
 // What a subnet's gate did for one forward: per level, the routing weights [B, E] and chosen experts [B, k].
@@ -83,6 +89,12 @@ public:
   // The subnets over every level.
   RetinaHeadOutput forward(const torch::Tensor& x_bchw);
   const RetinaNetOptions& options() const { return m_options; }
+  // Training mode as torch::nn::Module::train, except that a frozen backbone's or frozen_bn's batch norms stay in
+  // eval mode.
+  void train(bool on = true) override;
+
+  // The part a parameter or buffer name (as named_parameters() gives it) belongs to: "backbone", "fpn" or "heads".
+  static std::string part_of(const std::string& name);
 
 private:
   RetinaNetOptions m_options;

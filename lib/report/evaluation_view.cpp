@@ -38,9 +38,10 @@ std::string matrix_table(const std::vector<std::vector<double>>& rows, const std
 }
 
 // Display names of the groups of kind `kind` (empty: groups are shown by number).
-const std::vector<std::string>& group_names(const EvaluationView& view, const std::string& kind) {
-  static const std::vector<std::string> kNone;
-  return kind == kClassGroup ? view.class_names : kind == kSuperclassGroup ? view.superclass_names : kNone;
+std::vector<std::string> group_names(const EvaluationView& view, const GroupRouting& g) {
+  return g.kind == kClassGroup        ? view.class_names
+         : g.kind == kSuperclassGroup ? view.superclass_names
+                                      : fixed_group_names(g.kind, g.group_expert.size());
 }
 
 std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const EvaluatedSetting& s) {
@@ -82,7 +83,7 @@ std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const
       out += matrix_table(g.group_expert, view.class_names, {"accuracy"}, class_acc);
     } else {
       out += fmt::format("\n{} x expert (mean gate weight):\n", g.kind);
-      out += matrix_table(g.group_expert, group_names(view, g.kind), {}, {});
+      out += matrix_table(g.group_expert, group_names(view, g), {}, {});
     }
   }
   const std::size_t e = lr.importance_share.size();

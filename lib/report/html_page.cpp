@@ -123,9 +123,9 @@ std::string group_figures_html(const std::vector<GroupFigures>& groups) {
     for (std::size_t e = 0; e < g.coactivation.mean.size(); ++e) experts.push_back(fmt::format("e{}", e));
     out += "<div class=\"row\">\n";
     for (const auto& k : g.kinds) {
-      static const std::vector<std::string> kNumbered;
-      const auto& names = k.kind == kClassGroup ? g.class_names : k.kind == kSuperclassGroup ? g.superclass_names
-                                                                                            : kNumbered;
+      const auto names = k.kind == kClassGroup        ? g.class_names
+                         : k.kind == kSuperclassGroup ? g.superclass_names
+                                                      : fixed_group_names(k.kind, k.matrix.mean.size());
       const std::string mi = k.mi.n > 1 ? fmt::format("MI {:.3f} ± {:.3f}, control {:.3f}", k.mi.mean, k.mi.std,
                                                       k.mi_control.mean)
                                         : fmt::format("MI {:.3f}, control {:.3f}", k.mi.mean, k.mi_control.mean);

@@ -85,12 +85,27 @@ detect::RetinaNetOptions retinanet_options(const config::ExperimentConfig& cfg, 
   o.top_level = cfg.detection.top_level;
   o.p6_from_c5 = cfg.detection.p6_from_c5;
   o.num_classes = num_classes;
+  o.freeze_backbone = cfg.model.freeze != "none";
+  o.freeze_fpn = cfg.model.freeze == "backbone_fpn";
+  o.frozen_bn = cfg.model.frozen_bn;
   if (cfg.moe.enabled) {
     o.moe_cls_head = cfg.moe.head != "box_head";
     o.moe_box_head = cfg.moe.head != "cls_head";
     o.moe = models::moe_layer_options(cfg, cfg.detection.fpn_channels);
   }
   return o;
+}
+
+InitReport init_retinanet(torch::nn::Module& model, const config::ExperimentConfig& cfg,
+                          const std::filesystem::path& path) {
+  std::vector<std::string> frozen;
+  if (cfg.model.freeze != "none") {
+    frozen.emplace_back("backbone");
+  }
+  if (cfg.model.freeze == "backbone_fpn") {
+    frozen.emplace_back("fpn");
+  }
+  return init_from_checkpoint(model, path, detect::RetinaNetImpl::part_of, frozen);
 }
 
 torch::Tensor size_buckets(const torch::Tensor& areas_n) {
@@ -120,8 +135,8 @@ torch::Tensor positive_levels(const torch::Tensor& matched_a, std::int64_t objec
 
 DetectionRouting::DetectionRouting(std::vector<std::int64_t> positions, std::int64_t num_experts, std::int64_t levels,
                                    std::int64_t classes, double collapse_share)
-    : m_levels(positions, num_experts, RoutingLabels{{{"level", levels}}, collapse_share}),
-      m_objects(positions, num_experts, RoutingLabels{{{"size", kSizeBuckets}, {"class", classes}}, collapse_share}) {}
+    : m_levels(positions, num_experts, RoutingLabels{{{kLevelGroup, levels}}, collapse_share}),
+      m_objects(positions, num_experts, RoutingLabels{{{kSizeGroup, kSizeBuckets}, {kClassGroup, classes}}, collapse_share}) {}
 
 void DetectionRouting::add(const std::vector<const detect::HeadRouting*>& heads,
                            const std::vector<torch::Tensor>& labels_per_image,

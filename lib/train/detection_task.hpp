@@ -10,6 +10,7 @@
 #include "detect/coco_loader.hpp"
 #include "detect/retinanet.hpp"
 #include "train/device.hpp"
+#include "train/init_from.hpp"
 #include "train/routing_stats.hpp"
 #include "train/task.hpp"
 
@@ -45,6 +46,11 @@ DetectionData load_detection_data(const config::ExperimentConfig& cfg);
 
 // The RetinaNet options of `cfg` for `num_classes` classes.
 detect::RetinaNetOptions retinanet_options(const config::ExperimentConfig& cfg, std::int64_t num_classes);
+
+// Start RetinaNet `model` of `cfg` from checkpoint `path` (model.init_from): tensors matched by name and shape; the
+// parts model.freeze names must come whole from the checkpoint (InputError naming the missing tensor).
+InitReport init_retinanet(torch::nn::Module& model, const config::ExperimentConfig& cfg,
+                          const std::filesystem::path& path);
 
 // Size bucket (0 small, 1 medium, 2 large) of objects with COCO areas areas_n, as COCO evaluation buckets them.
 torch::Tensor size_buckets(const torch::Tensor& areas_n);

@@ -14,6 +14,7 @@
 #include "train/classification_task.hpp"
 #include "train/detection_task.hpp"
 #include "train/device.hpp"
+#include "train/init_from.hpp"
 #include "train/trainer.hpp"
 
 #include <fmt/format.h>
@@ -108,10 +109,40 @@ TaskData load_task_data(const config::ExperimentConfig& cfg) {
   return d;
 }
 
-TaskFactory task_factory(const config::ExperimentConfig& cfg, const TaskData& data, const torch::Device& device) {
+// The checkpoint model.init_from names: a run of the database at `db_path` (its id) or a file. ConfigError naming the
+// key when there is none.
+std::filesystem::path init_checkpoint(const config::ExperimentConfig& cfg, const std::string& db_path) {
+  const auto& from = cfg.model.init_from;
+  if (from.empty() || from.find_first_not_of("0123456789") != std::string::npos) {
+    return from;  // a file, checked by config validation
+  }
+  const auto id = std::stoll(from);
+  if (!std::filesystem::exists(db_path)) {
+    throw ConfigError(fmt::format("model.init_from: run {}: database {} does not exist", id, db_path));
+  }
+  {
+    store::ResultStore db(db_path, store::OpenMode::read_only);
+    if (!db.runs().find(id)) {
+      throw ConfigError(fmt::format("model.init_from: no run {} in {}", id, db_path));
+    }
+  }
+  auto path = store::run_folder(db_path, id) / "checkpoint.pt";
+  if (!std::filesystem::is_regular_file(path)) {
+    throw ConfigError(fmt::format("model.init_from: run {} has no checkpoint ({} not found)", id, path.string()));
+  }
+  return path;
+}
+
+// The task of `cfg`; a detection model starts from `init` (a checkpoint, when not empty), reported to `init_report`.
+TaskFactory task_factory(const config::ExperimentConfig& cfg, const TaskData& data, const torch::Device& device,
+                         const std::filesystem::path& init, std::optional<InitReport>& init_report) {
   if (data.detection) {
-    return [&cfg, &data, device](const Execution& exec) -> std::unique_ptr<Task> {
-      return std::make_unique<DetectionTask>(cfg, *data.detection, device, exec);
+    return [&cfg, &data, device, init, &init_report](const Execution& exec) -> std::unique_ptr<Task> {
+      auto task = std::make_unique<DetectionTask>(cfg, *data.detection, device, exec);
+      if (!init.empty()) {
+        init_report = init_retinanet(task->model(), cfg, init);
+      }
+      return task;
     };
   }
   return [&cfg, &data, device](const Execution& exec) -> std::unique_ptr<Task> {
@@ -170,8 +201,13 @@ int run_train(const TrainRequest& req) {
   const torch::Device device = pick_device(req.device);
   const int threads = set_threads(cfg.train.threads);
   const TaskData data = load_task_data(cfg);  // bad data files fail here, before anything is written
+  // A new run (or one resumed before its first checkpoint) starts from model.init_from's weights.
+  const bool has_checkpoint =
+      p.resumed && std::filesystem::exists(store::run_folder(req.db_path, p.resumed->id) / "checkpoint.pt");
+  const auto init = has_checkpoint ? std::filesystem::path() : init_checkpoint(cfg, req.db_path);
+  std::optional<InitReport> init_report;
 
-  Trainer trainer(cfg, task_factory(cfg, data, device), device);
+  Trainer trainer(cfg, task_factory(cfg, data, device, init, init_report), device);
   store::ResultStore db(req.db_path);
   const std::string host = core::host_name();
   std::int64_t run_id = 0;
@@ -208,6 +244,12 @@ int run_train(const TrainRequest& req) {
                                              cfg.constraint.kind)
                                : std::string("dense"),
                data.train_examples, data.test_examples, device.str(), threads);
+  }
+  if (init_report) {
+    fmt::print("run {}: initialised from {}: {}{}\n", run_id, init.string(), init_report->summary(),
+               cfg.model.freeze == "none"         ? ""
+               : cfg.model.freeze == "backbone" ? "; frozen: backbone"
+                                                : "; frozen: backbone, fpn");
   }
   std::fflush(stdout);
 

@@ -65,6 +65,37 @@ TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE he
   CHECK(evaluate.err.find("moexp: error: evaluate: run 1 is a detection run;") == 0);
 }
 
+TEST_CASE("e2e detection: MoE heads start from a dense run of the same database, its backbone and FPN frozen") {
+  TempDir dir;
+  const auto data = dir / "shapes";
+  REQUIRE(run({MOEXP_BIN, "data", "shapes", "--out", data.string(), "--train", "8", "--val", "4", "--size", "160"},
+              dir.path(), 60)
+              .exit_code == 0);
+  const auto db = dir / "moexp.db";
+  auto dense = tiny_train(data, db);
+  dense.insert(dense.end(), {"--set", "moe.enabled=false", "--set", "train.epochs=1"});
+  auto r = run(dense, dir.path(), 120);
+  CAPTURE(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto moe = tiny_train(data, db);
+  moe.insert(moe.end(), {"--set", "model.init_from=1", "--set", "model.freeze=backbone_fpn", "--set", "train.epochs=1"});
+  auto m = run(moe, dir.path(), 120);
+  CAPTURE(m.out);
+  CAPTURE(m.err);
+  REQUIRE(m.exit_code == 0);
+  CHECK(m.out.find("run 2: initialised from " + (dir / "runs/1/checkpoint.pt").string() + ": backbone ") !=
+        std::string::npos);
+  CHECK(m.out.find("; frozen: backbone, fpn\n") != std::string::npos);
+  // A run id that is not there: one line naming the key, exit 2, no new run.
+  auto bad = tiny_train(data, db);
+  bad.insert(bad.end(), {"--set", "model.init_from=7"});
+  auto b = run(bad, dir.path(), 60);
+  CHECK(b.exit_code == 2);
+  CHECK(b.err == "moexp: error: model.init_from: no run 7 in " + db.string() + "\n");
+  store::ResultStore store(db.string());
+  CHECK_FALSE(store.runs().find(3));
+}
+
 TEST_CASE("e2e detection: missing data and a classification network are one line naming the key, exit 2, nothing "
           "written") {
   TempDir dir;
