@@ -1,5 +1,5 @@
 // moexp evaluate RUN_ID|CHECKPOINT [--db PATH] [--split test|train] [--k N|all] [--force-expert I|all] [--uniform]
-//                [--dump-routing FILE.csv] [--json] [--device D]
+//                [--dump-routing FILE.csv] [--dump-detections FILE.json] [--json] [--device D]
 #include "commands.hpp"
 
 #include "torch_plugin.hpp"
@@ -19,6 +19,9 @@ Action setup_evaluate(CLI::App& app) {
   app.add_flag("--uniform", req->uniform, "also evaluate the dense uniform mixture of all experts");
   app.add_option("--dump-routing", req->dump_routing, "write per-sample routing of the trained setting as CSV")
       ->type_name("FILE.csv");
+  app.add_option("--dump-detections", req->dump_detections,
+                 "detection runs: write the trained setting's detections in COCO's results format")
+      ->type_name("FILE.json");
   app.add_flag("--json", req->json, "print JSON instead of tables");
   app.add_option("--device", req->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app.footer("Clean logits, no masking, no noise. Every setting is stored as an evaluation row linked to the run.");

@@ -169,6 +169,16 @@ RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_ch
   }
 }
 
+std::vector<moe::MoeLayer> RetinaNetImpl::moe_layers() const {
+  std::vector<moe::MoeLayer> layers;
+  for (const auto* head : {&m_cls, &m_box}) {
+    if ((*head)->is_moe()) {
+      layers.push_back((*head)->moe_layer());
+    }
+  }
+  return layers;
+}
+
 std::string RetinaNetImpl::part_of(const std::string& name) {
   auto starts = [&](std::string_view prefix) { return name.rfind(prefix, 0) == 0; };
   if (starts("stem.") || starts("layer")) {

@@ -69,6 +69,7 @@ public:
   // Every pyramid level [B, C, H, W] -> [B, sum of H * W * anchors_per_cell, outputs_per_anchor].
   SubnetOutput forward(const std::vector<torch::Tensor>& levels_bchw);
   bool is_moe() const { return static_cast<bool>(m_moe); }
+  moe::MoeLayer moe_layer() const { return m_moe; }
 
 private:
   torch::Tensor to_anchor_rows(const torch::Tensor& y_bchw) const;
@@ -89,6 +90,8 @@ public:
   // The subnets over every level.
   RetinaHeadOutput forward(const torch::Tensor& x_bchw);
   const RetinaNetOptions& options() const { return m_options; }
+  // The MoE layers of the heads (classification first), for setting their evaluation routing.
+  std::vector<moe::MoeLayer> moe_layers() const;
   // Training mode as torch::nn::Module::train, except that a frozen backbone's or frozen_bn's batch norms stay in
   // eval mode.
   void train(bool on = true) override;

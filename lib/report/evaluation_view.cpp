@@ -80,7 +80,8 @@ std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const
                                                : "-");
       }
       out += "\nclass x expert (mean gate weight; rows sum to 1):\n";
-      out += matrix_table(g.group_expert, view.class_names, {"accuracy"}, class_acc);
+      out += class_acc.empty() ? matrix_table(g.group_expert, view.class_names, {}, {})  // detection: no accuracy
+                               : matrix_table(g.group_expert, view.class_names, {"accuracy"}, class_acc);
     } else {
       out += fmt::format("\n{} x expert (mean gate weight):\n", g.kind);
       out += matrix_table(g.group_expert, group_names(view, g), {}, {});

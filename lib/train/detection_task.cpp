@@ -361,7 +361,9 @@ SplitFigures DetectionTask::end_epoch() {
   return figures;
 }
 
-SplitFigures DetectionTask::evaluate_test() {
+SplitFigures DetectionTask::evaluate_test() { return evaluate_validation(false).figures; }
+
+DetectionEvaluation DetectionTask::evaluate_validation(bool keep_detections) {
   torch::NoGradGuard no_grad;
   m_model->eval();
   auto routing = new_routing();
@@ -406,7 +408,9 @@ SplitFigures DetectionTask::evaluate_test() {
   m_model->train();
   const auto result = coco::evaluate(m_data.val, detections);
   const auto n = static_cast<double>(std::max<std::int64_t>(1, images));
-  SplitFigures figures;
+  DetectionEvaluation out;
+  out.images = images;
+  auto& figures = out.figures;
   figures.metrics = {{"loss", (cls + box) / n}, {"cls_loss", cls / n}, {"box_loss", box / n}};
   for (const auto& [name, index] : kRecordedStats) {
     figures.metrics.emplace_back(name, result.stats[static_cast<std::size_t>(index)]);
@@ -414,7 +418,10 @@ SplitFigures DetectionTask::evaluate_test() {
   if (routing) {
     figures.routing = routing->summarize();
   }
-  return figures;
+  if (keep_detections) {
+    out.detections = std::move(detections);
+  }
+  return out;
 }
 
 } // namespace moexp::train

@@ -78,6 +78,13 @@ private:
   std::int64_t m_object_tokens = 0;
 };
 
+// An evaluation of the validation split: the figures (as evaluate_test) and, on request, every detection.
+struct DetectionEvaluation {
+  SplitFigures figures;
+  std::vector<coco::Detection> detections;  // in original image pixels, COCO category ids
+  std::int64_t images = 0;
+};
+
 class DetectionTask : public Task {
 public:
   // The RetinaNet of `cfg` for `data` on `device` (initialised from the global generator: seed it first). `cfg` and
@@ -93,6 +100,11 @@ public:
   std::string progress_text(std::int64_t seen) override;
   SplitFigures end_epoch() override;
   SplitFigures evaluate_test() override;
+
+  // Evaluate the validation split (eval mode, no gradients, the heads' evaluation routing as set); keeps the
+  // detections when `keep_detections`.
+  DetectionEvaluation evaluate_validation(bool keep_detections);
+  detect::RetinaNet& retinanet() { return m_model; }
 
   // The MoE heads' positions (kClsHeadPosition, kBoxHeadPosition), in forward order.
   std::vector<std::int64_t> moe_positions() const;

@@ -4,11 +4,13 @@
 #include "config/load.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "data/dataset.hpp"
 #include "report/evaluation_view.hpp"
 #include "store/result_store.hpp"
 #include "train/checkpoint.hpp"
 #include "train/classification_task.hpp"
+#include "train/detection_task.hpp"
 #include "train/device.hpp"
 #include "train/run.hpp"
 
@@ -97,6 +99,95 @@ std::vector<std::int64_t> parse_choice(const std::string& text, const std::strin
   return values;
 }
 
+// One routing setting of an evaluation: the trained routing first, then the requested diagnostics.
+struct Setting {
+  std::string name;
+  moe::EvalRouting routing;
+  std::optional<std::int64_t> k, forced;
+  bool uniform = false;
+};
+
+std::vector<Setting> make_settings(const config::ExperimentConfig& cfg, const std::vector<std::int64_t>& ks,
+                                   const std::vector<std::int64_t>& forced, bool uniform) {
+  std::vector<Setting> settings{{"trained", {}, cfg.moe.enabled ? std::optional(cfg.moe.k) : std::nullopt, {}, false}};
+  for (auto k : ks) {
+    settings.push_back({fmt::format("k={}", k), {k, -1, false}, k, {}, false});
+  }
+  for (auto e : forced) {
+    settings.push_back({fmt::format("expert={}", e), {0, e, false}, {}, e, false});
+  }
+  if (uniform) {
+    settings.push_back({"uniform", {0, -1, true}, {}, {}, true});
+  }
+  return settings;
+}
+
+// Detections in COCO's results format: [{"image_id", "category_id", "bbox": [x, y, w, h], "score"}, ...].
+void dump_detections_json(const fs::path& path, const std::vector<coco::Detection>& detections) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < detections.size(); ++i) {
+    const auto& d = detections[i];
+    out += fmt::format("{}{{\"image_id\": {}, \"category_id\": {}, \"bbox\": [{}, {}, {}, {}], \"score\": {}}}",
+                       i ? ",\n " : "", d.image_id, d.category_id, core::json_number(d.bbox.x),
+                       core::json_number(d.bbox.y), core::json_number(d.bbox.w), core::json_number(d.bbox.h),
+                       core::json_number(d.score));
+  }
+  out += "]\n";
+  core::write_file_atomic(path, out);
+}
+
+// `moexp evaluate` of a detection run: the validation split under each setting, COCO figures and routing stored.
+int evaluate_detection(const EvaluateRequest& req, store::ResultStore& db, const Target& t,
+                       const std::vector<Setting>& settings, const torch::Device& device) {
+  const auto& cfg = t.cfg;
+  if (req.split != "test") {
+    throw InputError(fmt::format("evaluate: run {} is a detection run: it evaluates its validation split (--split "
+                                 "test), not {}",
+                                 t.run.id, req.split));
+  }
+  if (!req.dump_routing.empty()) {
+    throw InputError("evaluate: --dump-routing writes per-image routing of classification runs; detection runs "
+                     "have --dump-detections");
+  }
+  const DetectionData data = load_detection_data(cfg);
+  torch::manual_seed(static_cast<std::uint64_t>(cfg.train.seed));
+  const auto exec = resolve_execution(cfg.train.precision, cfg.train.memory_format, device);
+  DetectionTask task(cfg, data, device, exec);
+  const auto info = load_checkpoint(t.checkpoint, task.model(), nullptr);
+  if (exec.channels_last) {
+    to_channels_last(task.model());
+  }
+  report::EvaluationView view;
+  view.run_id = t.run.id;
+  view.run_name = t.run.name;
+  view.checkpoint_epoch = info.epoch;
+  view.split = req.split;
+  view.samples = static_cast<std::int64_t>(data.val.images.size());
+  view.trained_k = cfg.moe.enabled ? cfg.moe.k : 0;
+  view.class_names = data.class_names;
+  for (std::size_t i = 0; i < settings.size(); ++i) {
+    const auto& s = settings[i];
+    for (auto layer : task.retinanet()->moe_layers()) {
+      layer->set_eval_routing(s.routing);
+    }
+    const bool keep = i == 0 && !req.dump_detections.empty();
+    auto result = task.evaluate_validation(keep);
+    if (keep) {
+      dump_detections_json(req.dump_detections, result.detections);
+    }
+    const std::map<std::string, double> metrics(result.figures.metrics.begin(), result.figures.metrics.end());
+    store::NewEvaluation ev{t.run.id, t.checkpoint.string(), info.epoch, req.split, s.name, s.k, s.forced,
+                            s.uniform, result.images, metrics, {}, {}, result.figures.routing};
+    const auto id = db.record_evaluation(ev);
+    view.settings.push_back({id, s.name, metrics, {}, {}, result.figures.routing});
+  }
+  fmt::print("{}", req.json ? report::render_evaluation_json(view) : report::render_evaluation_text(view));
+  if (!req.dump_detections.empty() && !req.json) {
+    fmt::print("\ndetections of the trained setting written to {}\n", req.dump_detections);
+  }
+  return 0;
+}
+
 void set_routing(models::ResNet& model, const moe::EvalRouting& routing) {
   for (auto layer : model->moe_layers()) {
     layer->set_eval_routing(routing);
@@ -155,12 +246,6 @@ int run_evaluate(const EvaluateRequest& req) {
   store::ResultStore db(req.db_path);
   Target t = resolve_target(req, db);
   const auto& cfg = t.cfg;
-  if (config::is_detection(cfg)) {
-    throw InputError(fmt::format("evaluate: run {} is a detection run; moexp evaluate does not evaluate detectors yet "
-                                 "(each epoch's COCO figures and routing on the validation split are in the database: "
-                                 "moexp report)",
-                                 t.run.id));
-  }
   const std::int64_t experts = cfg.moe.enabled ? cfg.moe.num_experts : 0;
   if (!cfg.moe.enabled && (!req.k.empty() || !req.force_expert.empty() || req.uniform)) {
     throw InputError(fmt::format("evaluate: run {} is a dense model; --k, --force-expert and --uniform need MoE layers",
@@ -169,8 +254,16 @@ int run_evaluate(const EvaluateRequest& req) {
   const auto ks = parse_choice(req.k, "--k", 1, std::max<std::int64_t>(1, experts));
   const auto forced = parse_choice(req.force_expert, "--force-expert", 0, std::max<std::int64_t>(0, experts - 1));
 
+  const auto settings = make_settings(cfg, ks, forced, req.uniform);
   const torch::Device device = pick_device(req.device);
   set_threads(cfg.train.threads);
+  if (config::is_detection(cfg)) {
+    return evaluate_detection(req, db, t, settings, device);
+  }
+  if (!req.dump_detections.empty()) {
+    throw InputError(fmt::format("evaluate: --dump-detections is for detection runs; run {} is a classification run",
+                                 t.run.id));
+  }
   data::DataSplits data = data::load_data(cfg.data);
   const auto& ds = req.split == "test" ? data.test : data.train;
   torch::manual_seed(static_cast<std::uint64_t>(cfg.train.seed));
@@ -182,22 +275,6 @@ int run_evaluate(const EvaluateRequest& req) {
     to_channels_last(*model);
   }
 
-  struct Setting {
-    std::string name;
-    moe::EvalRouting routing;
-    std::optional<std::int64_t> k, forced;
-    bool uniform = false;
-  };
-  std::vector<Setting> settings{{"trained", {}, cfg.moe.enabled ? std::optional(cfg.moe.k) : std::nullopt, {}, false}};
-  for (auto k : ks) {
-    settings.push_back({fmt::format("k={}", k), {k, -1, false}, k, {}, false});
-  }
-  for (auto e : forced) {
-    settings.push_back({fmt::format("expert={}", e), {0, e, false}, {}, e, false});
-  }
-  if (req.uniform) {
-    settings.push_back({"uniform", {0, -1, true}, {}, {}, true});
-  }
 
   report::EvaluationView view;
   view.run_id = t.run.id;

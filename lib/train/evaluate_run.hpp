@@ -13,7 +13,8 @@ struct EvaluateRequest {
   std::string k;             // "", "N" or "all": test-time k values besides the trained one
   std::string force_expert;  // "", "I" or "all": route every sample to expert I
   bool uniform = false;      // dense uniform mixture
-  std::string dump_routing;  // CSV path for per-sample routing of the trained setting ("" for none)
+  std::string dump_routing;  // CSV path for per-sample routing of the trained setting ("" for none; classification)
+  std::string dump_detections;  // detection: COCO results JSON of the trained setting's detections ("" for none)
   bool json = false;
   std::string device = "auto";
 };

@@ -59,10 +59,42 @@ TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE he
   CHECK(report.out.find("size MI") != std::string::npos);
   CHECK(report.out.find("level MI") != std::string::npos);
   CHECK(report.out.find("final acc") == std::string::npos);
-  // moexp evaluate does not take detection runs yet: one line, exit 2.
-  auto evaluate = run({MOEXP_BIN, "evaluate", "1", "--db", db.string()}, dir.path(), 60);
-  CHECK(evaluate.exit_code == 2);
-  CHECK(evaluate.err.find("moexp: error: evaluate: run 1 is a detection run;") == 0);
+  // moexp evaluate: every routing setting on the validation split, stored; the trained setting's detections in
+  // COCO's results format, which eval-coco scores to the same AP.
+  const auto dets = dir / "dets.json";
+  auto evaluate = run({MOEXP_BIN, "evaluate", "1", "--db", db.string(), "--k", "all", "--force-expert", "1",
+                       "--uniform", "--dump-detections", dets.string(), "--json"},
+                      dir.path(), 120);
+  CAPTURE(evaluate.err);
+  REQUIRE(evaluate.exit_code == 0);
+  for (const char* setting : {"\"trained\"", "\"k=1\"", "\"k=4\"", "\"expert=1\"", "\"uniform\""}) {
+    CAPTURE(setting);
+    CHECK(evaluate.out.find(setting) != std::string::npos);
+  }
+  CHECK(evaluate.out.find("\"level_mi\"") != std::string::npos);
+  CHECK(evaluate.out.find("\"size_mi\"") != std::string::npos);
+  REQUIRE(std::filesystem::exists(dets));
+  auto scored = run({MOEXP_BIN, "data", "eval-coco", (data / "annotations/instances_val.json").string(), dets.string(),
+                     "--json"},
+                    dir.path(), 60);
+  CAPTURE(scored.err);
+  REQUIRE(scored.exit_code == 0);
+  // The number after the first `key` in `text`.
+  auto number_after = [](const std::string& text, const std::string& key) {
+    const auto at = text.find(key);
+    REQUIRE(at != std::string::npos);
+    return std::stod(text.substr(at + key.size()));
+  };
+  CHECK(number_after(scored.out, "\"AP\": ") == doctest::Approx(number_after(evaluate.out, "\"ap\": ")).epsilon(1e-12));
+  // Detection runs evaluate their validation split and dump detections, not per-image routing.
+  auto train_split = run({MOEXP_BIN, "evaluate", "1", "--db", db.string(), "--split", "train"}, dir.path(), 60);
+  CHECK(train_split.exit_code == 2);
+  CHECK(train_split.err.find("evaluate: run 1 is a detection run: it evaluates its validation split") !=
+        std::string::npos);
+  auto routing = run({MOEXP_BIN, "evaluate", "1", "--db", db.string(), "--dump-routing", (dir / "r.csv").string()},
+                     dir.path(), 60);
+  CHECK(routing.exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists(dir / "r.csv"));
 }
 
 TEST_CASE("e2e detection: MoE heads start from a dense run of the same database, its backbone and FPN frozen") {
