@@ -91,11 +91,15 @@ TEST_CASE("config detection: mismatched network and dataset, missing files and m
             .find("moe.head: 'neck' is not allowed") != std::string::npos);
   CHECK(test::message_of<ConfigError>([&] {
           load_experiment_text(detection_toml(root), "det.toml", {"model.freeze=backbone"});
-        }).find("model.freeze: freezing the backbone of a randomly initialised network; set model.init_from") !=
-        std::string::npos);
+        }).find("model.freeze: freezing the backbone of a randomly initialised network; set "
+                "model.backbone_weights or model.init_from") != std::string::npos);
   CHECK(test::message_of<ConfigError>([&] {
           load_experiment_text(detection_toml(root), "det.toml", {"model.init_from=" + (dir / "no.pt").string()});
         }).find("model.init_from: checkpoint '" + (dir / "no.pt").string() + "' not found") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"model.backbone_weights=" + (dir / "w.pt").string()});
+        }).find("model.backbone_weights: '" + (dir / "w.pt").string() +
+                "' not found (scripts/export_torchvision_resnet.py writes it)") != std::string::npos);
   // A run id is kept as given (run.cpp resolves it in the run's database); it joins the hash only when set.
   const auto from_run = load_experiment_text(detection_toml(root), "det.toml", {"model.init_from=3"}).config;
   CHECK(from_run.model.init_from == "3");

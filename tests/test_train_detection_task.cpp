@@ -4,6 +4,7 @@
 #include "detect/retina_targets.hpp"
 #include "train/detection_task.hpp"
 #include "train/trainer.hpp"
+#include "e2e/process.hpp"
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>
@@ -298,4 +299,53 @@ TEST_CASE("detection task: MoE heads trained on a dense run's frozen backbone + 
     const auto message = test::message_of<InputError>([&] { init_retinanet(task.model(), wider, dense_checkpoint); });
     CHECK(message.find("model.init_from: " + dense_checkpoint.string() + ": has another shape for stem.0.weight") == 0);
   }
+}
+
+TEST_CASE("detection task: torchvision ResNet weights (scripts/export_torchvision_resnet.py) load into the backbone") {
+  test::TempDir dir;
+  // Debian's python3-torchvision writes a randomly initialised torchvision ResNet-18 with randomised batch norms, a
+  // probe batch and torchvision's C5 on it.
+  const auto weights = dir / "r18.pt";
+  const auto exported = test::run({"/usr/bin/python3", std::string(MOEXP_SOURCE_DIR) + "/scripts/export_torchvision_resnet.py",
+                                   "--probe", weights.string()},
+                                  dir.path(), 120);
+  if (exported.exit_code != 0) {
+    MESSAGE("skipped: python3-torchvision is not installed (apt-get install python3-torchvision): " << exported.err);
+    return;
+  }
+  detect::RetinaNetOptions o;
+  o.fpn_channels = 8;
+  o.num_classes = 2;
+  detect::RetinaNet model(o);
+  std::vector<std::string> unused;
+  const auto report = load_backbone_weights(*model, weights, detect::RetinaNetImpl::part_of, &unused);
+  CHECK(report.copied == report.total);
+  CHECK(report.total == 120);  // the 122 tensors of torchvision's ResNet-18 state dict but fc's two
+  CHECK(unused == std::vector<std::string>{"fc.bias", "fc.weight"});
+  // moexp's backbone computes torchvision's C5 on the probe.
+  const auto state = torchvision_state(weights);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto c5 = model->backbone(state.at("probe.input")).back();
+  CHECK(c5.sizes() == state.at("probe.c5").sizes());
+  CHECK(torch::allclose(c5, state.at("probe.c5"), 1e-4, 1e-5));
+  CHECK(moexp_backbone_name("layer2.0.downsample.1.running_var") == "layer2.0.shortcut.bn.running_var");
+  CHECK(moexp_backbone_name("conv1.weight") == "stem.0.weight");
+
+  // Another width or depth does not fit: one error naming the file, what is missing and what is unexpected.
+  o.width = 0.5;
+  detect::RetinaNet narrow(o);
+  const auto message = test::message_of<InputError>(
+      [&] { load_backbone_weights(*narrow, weights, detect::RetinaNetImpl::part_of); });
+  CHECK(message.find("model.backbone_weights: " + weights.string() + " does not fit this backbone") == 0);
+  CHECK(message.find("missing stem.0.weight (file conv1.weight has 64x3x7x7, the model 32x3x7x7)") !=
+        std::string::npos);
+  o.width = 1.0;
+  o.backbone = "resnet34";
+  detect::RetinaNet deeper(o);
+  const auto deeper_message = test::message_of<InputError>(
+      [&] { load_backbone_weights(*deeper, weights, detect::RetinaNetImpl::part_of); });
+  CHECK(deeper_message.find("missing layer1.2.conv1.weight") != std::string::npos);
+  CHECK(test::message_of<InputError>([&] { torchvision_state(dir / "nothing.pt"); }) ==
+        "model.backbone_weights: " + (dir / "nothing.pt").string() + ": cannot be read");
 }

@@ -12,6 +12,8 @@ struct ModelConfig {
   std::string arch = "resnet18";      // resnet8 | resnet20 | resnet18 (CIFAR-style ResNets) | retinanet (detection)
   std::string backbone = "resnet18";  // retinanet: resnet18 | resnet34 (ImageNet-style)
   double width = 1.0;                 // retinanet: backbone width multiplier (stage widths 64..512 x width)
+  std::string backbone_weights;       // retinanet: "" | torchvision weights exported by
+                                      // scripts/export_torchvision_resnet.py (width 1), loaded into the backbone
   std::string init_from;              // retinanet: "" | a run id of the same database | a checkpoint file: the
                                       // weights (matched by name and shape) a new run starts from
   std::string freeze = "none";        // retinanet: none | backbone | backbone_fpn (no gradients; needs init_from)

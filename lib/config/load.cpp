@@ -194,10 +194,24 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
                                    "(detection datasets: coco, shapes)",
                                    cfg.data.dataset));
   }
-  if (cfg.model.freeze != "none" && cfg.model.init_from.empty()) {
-    fail("model.freeze", fmt::format("freezing the {} of a randomly initialised network; set model.init_from (a run "
-                                     "id or a checkpoint file) to start from trained weights",
-                                     cfg.model.freeze == "backbone" ? "backbone" : "backbone and FPN"));
+  if (cfg.model.freeze == "backbone_fpn" && cfg.model.init_from.empty()) {
+    fail("model.freeze", "freezing the FPN of a randomly initialised network; set model.init_from (a run id or a "
+                         "checkpoint file) to start from trained weights");
+  }
+  if (cfg.model.freeze == "backbone" && cfg.model.init_from.empty() && cfg.model.backbone_weights.empty()) {
+    fail("model.freeze", "freezing the backbone of a randomly initialised network; set model.backbone_weights or "
+                         "model.init_from (a run id or a checkpoint file) to start from trained weights");
+  }
+  if (!cfg.model.backbone_weights.empty()) {
+    std::error_code ec;
+    auto absolute = fs::weakly_canonical(fs::absolute(cfg.model.backbone_weights), ec);
+    if (!ec) {
+      cfg.model.backbone_weights = absolute.string();
+    }
+    if (!fs::is_regular_file(cfg.model.backbone_weights, ec)) {
+      fail("model.backbone_weights",
+           fmt::format("'{}' not found (scripts/export_torchvision_resnet.py writes it)", cfg.model.backbone_weights));
+    }
   }
   if (!cfg.model.init_from.empty() &&
       cfg.model.init_from.find_first_not_of("0123456789") != std::string::npos) {  // a path, not a run id

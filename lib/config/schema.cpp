@@ -89,6 +89,9 @@ std::vector<KeySpec> make_keys() {
   keys.push_back(bound<&E::model, &ModelConfig::width>(with_range(
       entry("model.width", T::floating, "retinanet: backbone width multiplier (stage widths 64..512 x width)"),
       0.0625, 4.0)));
+  keys.push_back(bound<&E::model, &ModelConfig::backbone_weights>(entry(
+      "model.backbone_weights", T::string,
+      "retinanet: torchvision ResNet weights exported by scripts/export_torchvision_resnet.py, for the backbone")));
   keys.push_back(bound<&E::model, &ModelConfig::init_from>(entry(
       "model.init_from", T::string,
       "retinanet: start from the weights of a run of this database (its id) or a checkpoint file (matched by name)")));
@@ -324,6 +327,9 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
   }
   if (key == "model.init_from") {
     return cfg.model.arch == "retinanet" && !cfg.model.init_from.empty();  // left out when unset: hashes stay
+  }
+  if (key == "model.backbone_weights") {
+    return cfg.model.arch == "retinanet" && !cfg.model.backbone_weights.empty();
   }
   if (starts("detection.")) {
     return detection;

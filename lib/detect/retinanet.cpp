@@ -208,13 +208,18 @@ void RetinaNetImpl::train(bool on) {
   }
 }
 
-std::vector<torch::Tensor> RetinaNetImpl::features(const torch::Tensor& x_bchw) {
+std::vector<torch::Tensor> RetinaNetImpl::backbone(const torch::Tensor& x_bchw) {
   auto x = m_stem->forward(x_bchw);
   std::vector<torch::Tensor> c_levels;  // C2 .. C5
   for (auto& stage : m_stages) {
     x = stage->forward(x);
     c_levels.push_back(x);
   }
+  return c_levels;
+}
+
+std::vector<torch::Tensor> RetinaNetImpl::features(const torch::Tensor& x_bchw) {
+  const auto c_levels = backbone(x_bchw);
   // Top-down: P5 from C5, then each level's lateral plus the upsampled (nearest) level above.
   std::vector<torch::Tensor> p_levels(3);
   torch::Tensor inner;

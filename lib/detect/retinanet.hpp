@@ -85,6 +85,8 @@ public:
   // Throws InputError for an unknown backbone or a top level outside 5..7.
   explicit RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_channels = 3);
 
+  // The backbone's stages of x_bchw: C2 .. C5 (torchvision's layer1 .. layer4 outputs).
+  std::vector<torch::Tensor> backbone(const torch::Tensor& x_bchw);
   // The pyramid of x_bchw: P3 .. P<top_level>.
   std::vector<torch::Tensor> features(const torch::Tensor& x_bchw);
   // The subnets over every level.

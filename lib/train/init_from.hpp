@@ -39,4 +39,19 @@ InitReport init_from_checkpoint(torch::nn::Module& model, const std::filesystem:
                                 const std::function<std::string(const std::string&)>& part_of,
                                 const std::vector<std::string>& required);
 
+// A torchvision ResNet state dict written by scripts/export_torchvision_resnet.py (torch.save of a plain dict), by
+// torchvision's names. InputError naming the file when it is missing or not such a dict.
+std::map<std::string, torch::Tensor> torchvision_state(const std::filesystem::path& path);
+
+// moexp's name of torchvision ResNet tensor `name`: conv1 -> stem.0, bn1 -> stem.1, layerS.B.downsample.0 / .1 ->
+// layerS.B.shortcut.conv / .bn, the blocks' own names unchanged; "" for what the backbone has no use for (fc, probe).
+std::string moexp_backbone_name(const std::string& torchvision_name);
+
+// Load the torchvision backbone in `path` (model.backbone_weights) into the tensors of `model` whose part is
+// "backbone": each must be in the file with its shape, else InputError naming the file and listing the missing and
+// the unexpected names. `unused` (when given) receives the file's names left out (fc).
+InitReport load_backbone_weights(torch::nn::Module& model, const std::filesystem::path& path,
+                                 const std::function<std::string(const std::string&)>& part_of,
+                                 std::vector<std::string>* unused = nullptr);
+
 } // namespace moexp::train

@@ -134,13 +134,33 @@ std::filesystem::path init_checkpoint(const config::ExperimentConfig& cfg, const
 }
 
 // The task of `cfg`; a detection model starts from `init` (a checkpoint, when not empty), reported to `init_report`.
+// How a new detection run's weights were initialised, for the run's first lines.
+struct Initialised {
+  std::vector<std::string> lines;
+};
+
+// The task of `cfg`; a new detection model (`fresh`) loads model.backbone_weights, then starts from `init` (a
+// checkpoint, when not empty); what they did goes to `initialised`.
 TaskFactory task_factory(const config::ExperimentConfig& cfg, const TaskData& data, const torch::Device& device,
-                         const std::filesystem::path& init, std::optional<InitReport>& init_report) {
+                         bool fresh, const std::filesystem::path& init, Initialised& initialised) {
   if (data.detection) {
-    return [&cfg, &data, device, init, &init_report](const Execution& exec) -> std::unique_ptr<Task> {
+    return [&cfg, &data, device, fresh, init, &initialised](const Execution& exec) -> std::unique_ptr<Task> {
       auto task = std::make_unique<DetectionTask>(cfg, *data.detection, device, exec);
-      if (!init.empty()) {
-        init_report = init_retinanet(task->model(), cfg, init);
+      if (fresh && !cfg.model.backbone_weights.empty()) {
+        std::vector<std::string> unused;
+        const auto report = load_backbone_weights(task->model(), cfg.model.backbone_weights,
+                                                  detect::RetinaNetImpl::part_of, &unused);
+        initialised.lines.push_back(fmt::format("backbone weights from {}: {}{}", cfg.model.backbone_weights,
+                                                report.summary(),
+                                                unused.empty() ? "" : fmt::format(" (not used: {})",
+                                                                                  fmt::join(unused, ", "))));
+      }
+      if (fresh && !init.empty()) {
+        const auto report = init_retinanet(task->model(), cfg, init);
+        initialised.lines.push_back(fmt::format("initialised from {}: {}", init.string(), report.summary()));
+      }
+      if (fresh && cfg.model.freeze != "none") {
+        initialised.lines.push_back(cfg.model.freeze == "backbone" ? "frozen: backbone" : "frozen: backbone, fpn");
       }
       return task;
     };
@@ -205,9 +225,9 @@ int run_train(const TrainRequest& req) {
   const bool has_checkpoint =
       p.resumed && std::filesystem::exists(store::run_folder(req.db_path, p.resumed->id) / "checkpoint.pt");
   const auto init = has_checkpoint ? std::filesystem::path() : init_checkpoint(cfg, req.db_path);
-  std::optional<InitReport> init_report;
+  Initialised initialised;
 
-  Trainer trainer(cfg, task_factory(cfg, data, device, init, init_report), device);
+  Trainer trainer(cfg, task_factory(cfg, data, device, !has_checkpoint, init, initialised), device);
   store::ResultStore db(req.db_path);
   const std::string host = core::host_name();
   std::int64_t run_id = 0;
@@ -245,11 +265,8 @@ int run_train(const TrainRequest& req) {
                                : std::string("dense"),
                data.train_examples, data.test_examples, device.str(), threads);
   }
-  if (init_report) {
-    fmt::print("run {}: initialised from {}: {}{}\n", run_id, init.string(), init_report->summary(),
-               cfg.model.freeze == "none"         ? ""
-               : cfg.model.freeze == "backbone" ? "; frozen: backbone"
-                                                : "; frozen: backbone, fpn");
+  for (const auto& line : initialised.lines) {
+    fmt::print("run {}: {}\n", run_id, line);
   }
   std::fflush(stdout);
 

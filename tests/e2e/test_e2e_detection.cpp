@@ -117,7 +117,7 @@ TEST_CASE("e2e detection: MoE heads start from a dense run of the same database,
   REQUIRE(m.exit_code == 0);
   CHECK(m.out.find("run 2: initialised from " + (dir / "runs/1/checkpoint.pt").string() + ": backbone ") !=
         std::string::npos);
-  CHECK(m.out.find("; frozen: backbone, fpn\n") != std::string::npos);
+  CHECK(m.out.find("run 2: frozen: backbone, fpn\n") != std::string::npos);
   // A run id that is not there: one line naming the key, exit 2, no new run.
   auto bad = tiny_train(data, db);
   bad.insert(bad.end(), {"--set", "model.init_from=7"});
