@@ -56,6 +56,25 @@ TEST_CASE("retinanet: P6 from P5 or C5, pyramids ending at P5 or P6, and bad opt
   CHECK_THROWS_AS(RetinaNet{o}, InputError);
 }
 
+TEST_CASE("retinanet: a ResNet-50 backbone has Bottleneck stages with 4x expansion (C2..C5 of 256..2048 x width)") {
+  auto o = small_options();
+  o.backbone = "resnet50";
+  RetinaNet net(o);
+  net->eval();
+  const auto c = net->backbone(torch::randn({1, 3, 64, 64}));
+  REQUIRE(c.size() == 4);
+  CHECK(c[0].sizes() == std::vector<std::int64_t>{1, 64, 16, 16});  // 256 x 0.25, stride 4
+  CHECK(c[3].sizes() == std::vector<std::int64_t>{1, 512, 2, 2});   // 2048 x 0.25, stride 32
+  std::int64_t blocks = 0;
+  for (const auto& item : net->named_parameters()) {
+    if (item.key().find(".conv3.weight") != std::string::npos) {
+      ++blocks;
+    }
+  }
+  CHECK(blocks == 16);  // 3 + 4 + 6 + 3 Bottlenecks
+  CHECK(net->forward(torch::randn({1, 3, 64, 64})).cls_logits_bak.size(2) == 3);
+}
+
 TEST_CASE("retinanet: a few Adam steps on one batch bring its loss down") {
   torch::manual_seed(1);
   RetinaNet net(small_options());

@@ -303,36 +303,46 @@ TEST_CASE("detection task: MoE heads trained on a dense run's frozen backbone + 
 
 TEST_CASE("detection task: torchvision ResNet weights (scripts/export_torchvision_resnet.py) load into the backbone") {
   test::TempDir dir;
-  // Debian's python3-torchvision writes a randomly initialised torchvision ResNet-18 with randomised batch norms, a
-  // probe batch and torchvision's C5 on it.
-  const auto weights = dir / "r18.pt";
-  const auto exported = test::run({"/usr/bin/python3", std::string(MOEXP_SOURCE_DIR) + "/scripts/export_torchvision_resnet.py",
-                                   "--probe", weights.string()},
-                                  dir.path(), 120);
-  if (exported.exit_code != 0) {
-    MESSAGE("skipped: python3-torchvision is not installed (apt-get install python3-torchvision): " << exported.err);
-    return;
+  for (const std::string arch : {"resnet18", "resnet50"}) {
+    CAPTURE(arch);
+    // Debian's python3-torchvision writes a randomly initialised torchvision ResNet with randomised batch norms, a
+    // probe batch and torchvision's C5 on it.
+    const auto weights = dir / (arch + ".pt");
+    const auto exported =
+        test::run({"/usr/bin/python3", std::string(MOEXP_SOURCE_DIR) + "/scripts/export_torchvision_resnet.py", "--arch",
+                   arch, "--probe", weights.string()},
+                  dir.path(), 120);
+    if (exported.exit_code != 0) {
+      MESSAGE("skipped: python3-torchvision is not installed (apt-get install python3-torchvision): " << exported.err);
+      return;
+    }
+    detect::RetinaNetOptions o;
+    o.backbone = arch;
+    o.fpn_channels = 8;
+    o.num_classes = 2;
+    detect::RetinaNet model(o);
+    std::vector<std::string> unused;
+    const auto report = load_backbone_weights(*model, weights, detect::RetinaNetImpl::part_of, &unused);
+    const auto state = torchvision_state(weights);
+    CHECK(report.copied == report.total);
+    CHECK(report.total == static_cast<std::int64_t>(state.size()) - 4);  // all but fc's two and the probe's two
+    CHECK(unused == std::vector<std::string>{"fc.bias", "fc.weight"});
+    // moexp's backbone computes torchvision's C5 on the probe.
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const auto c5 = model->backbone(state.at("probe.input")).back();
+    CHECK(c5.sizes() == state.at("probe.c5").sizes());
+    CHECK(torch::allclose(c5, state.at("probe.c5"), 1e-4, 1e-5));
   }
+  CHECK(moexp_backbone_name("layer2.0.downsample.1.running_var") == "layer2.0.shortcut.bn.running_var");
+  CHECK(moexp_backbone_name("conv1.weight") == "stem.0.weight");
+  CHECK(moexp_backbone_name("layer3.1.conv3.weight") == "layer3.1.conv3.weight");
+
+  // Another width or depth does not fit: one error naming the file, what is missing and what is unexpected.
+  const auto weights = dir / "resnet18.pt";
   detect::RetinaNetOptions o;
   o.fpn_channels = 8;
   o.num_classes = 2;
-  detect::RetinaNet model(o);
-  std::vector<std::string> unused;
-  const auto report = load_backbone_weights(*model, weights, detect::RetinaNetImpl::part_of, &unused);
-  CHECK(report.copied == report.total);
-  CHECK(report.total == 120);  // the 122 tensors of torchvision's ResNet-18 state dict but fc's two
-  CHECK(unused == std::vector<std::string>{"fc.bias", "fc.weight"});
-  // moexp's backbone computes torchvision's C5 on the probe.
-  const auto state = torchvision_state(weights);
-  model->eval();
-  torch::NoGradGuard no_grad;
-  const auto c5 = model->backbone(state.at("probe.input")).back();
-  CHECK(c5.sizes() == state.at("probe.c5").sizes());
-  CHECK(torch::allclose(c5, state.at("probe.c5"), 1e-4, 1e-5));
-  CHECK(moexp_backbone_name("layer2.0.downsample.1.running_var") == "layer2.0.shortcut.bn.running_var");
-  CHECK(moexp_backbone_name("conv1.weight") == "stem.0.weight");
-
-  // Another width or depth does not fit: one error naming the file, what is missing and what is unexpected.
   o.width = 0.5;
   detect::RetinaNet narrow(o);
   const auto message = test::message_of<InputError>(

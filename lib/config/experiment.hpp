@@ -10,7 +10,7 @@ namespace moexp::config {
 
 struct ModelConfig {
   std::string arch = "resnet18";      // resnet8 | resnet20 | resnet18 (CIFAR-style ResNets) | retinanet (detection)
-  std::string backbone = "resnet18";  // retinanet: resnet18 | resnet34 (ImageNet-style)
+  std::string backbone = "resnet18";  // retinanet: resnet18 | resnet34 | resnet50 (ImageNet-style)
   double width = 1.0;                 // retinanet: backbone width multiplier (stage widths 64..512 x width)
   std::string backbone_weights;       // retinanet: "" | torchvision weights exported by
                                       // scripts/export_torchvision_resnet.py (width 1), loaded into the backbone

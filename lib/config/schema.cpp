@@ -85,7 +85,8 @@ std::vector<KeySpec> make_keys() {
       with_choices(entry("model.arch", T::string, "network: a CIFAR-style ResNet, or RetinaNet for detection"),
                    {"resnet8", "resnet20", "resnet18", "retinanet"})));
   keys.push_back(bound<&E::model, &ModelConfig::backbone>(with_choices(
-      entry("model.backbone", T::string, "retinanet: ImageNet-style ResNet backbone"), {"resnet18", "resnet34"})));
+      entry("model.backbone", T::string, "retinanet: ImageNet-style ResNet backbone"),
+      {"resnet18", "resnet34", "resnet50"})));
   keys.push_back(bound<&E::model, &ModelConfig::width>(with_range(
       entry("model.width", T::floating, "retinanet: backbone width multiplier (stage widths 64..512 x width)"),
       0.0625, 4.0)));

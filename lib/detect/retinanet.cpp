@@ -107,12 +107,16 @@ SubnetOutput RetinaSubnetImpl::forward(const std::vector<torch::Tensor>& levels_
 
 RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_channels) : m_options(options) {
   std::vector<std::int64_t> blocks;
+  bool bottleneck = false;
   if (options.backbone == "resnet18") {
     blocks = {2, 2, 2, 2};
   } else if (options.backbone == "resnet34") {
     blocks = {3, 4, 6, 3};
+  } else if (options.backbone == "resnet50") {
+    blocks = {3, 4, 6, 3};
+    bottleneck = true;
   } else {
-    throw InputError(fmt::format("detection backbone '{}': use resnet18 or resnet34", options.backbone));
+    throw InputError(fmt::format("detection backbone '{}': use resnet18, resnet34 or resnet50", options.backbone));
   }
   if (options.top_level < 5 || options.top_level > 7) {
     throw InputError(fmt::format("detection top level {}: the pyramid ends at P5, P6 or P7", options.top_level));
@@ -125,14 +129,20 @@ RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_ch
   std::int64_t in = stem_width;
   std::vector<std::int64_t> widths;
   for (std::size_t s = 0; s < blocks.size(); ++s) {
-    const auto width = scaled(64 << s, options.width);
+    const auto width = scaled(64 << s, options.width);  // BasicBlock: its channels; Bottleneck: its inner width
+    const auto out = bottleneck ? models::BottleneckImpl::kExpansion * width : width;
     torch::nn::Sequential stage;
     for (std::int64_t b = 0; b < blocks[s]; ++b) {
-      stage->push_back(models::BasicBlock(b == 0 ? in : width, width, b == 0 && s > 0 ? 2 : 1));
+      const std::int64_t stride = b == 0 && s > 0 ? 2 : 1;
+      if (bottleneck) {
+        stage->push_back(models::Bottleneck(b == 0 ? in : out, width, stride));
+      } else {
+        stage->push_back(models::BasicBlock(b == 0 ? in : width, width, stride));
+      }
     }
     m_stages.push_back(register_module(fmt::format("layer{}", s + 1), stage));
-    widths.push_back(width);
-    in = width;
+    widths.push_back(out);
+    in = out;
   }
   models::init_weights(*this);  // backbone: Kaiming normal convs, BN 1 / 0
   const auto c = options.fpn_channels;

@@ -16,7 +16,7 @@
 namespace moexp::detect {
 
 struct RetinaNetOptions {
-  std::string backbone = "resnet18";  // resnet18 | resnet34 (BasicBlock stages)
+  std::string backbone = "resnet18";  // resnet18 | resnet34 (BasicBlock stages) | resnet50 (Bottleneck stages)
   double width = 1.0;                 // backbone width multiplier (stage widths 64/128/256/512 x width)
   std::int64_t fpn_channels = 256;    // channels of every pyramid level and of both subnets
   std::int64_t top_level = 7;         // pyramid P3..top_level, 5..7

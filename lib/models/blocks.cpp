@@ -62,6 +62,27 @@ torch::Tensor BasicBlockImpl::forward_grouped(const std::vector<torch::nn::Modul
   return y.relu_();
 }
 
+BottleneckImpl::BottleneckImpl(std::int64_t in, std::int64_t width, std::int64_t stride) {
+  const std::int64_t out = kExpansion * width;
+  m_conv1 = register_module("conv1", conv(in, width, 1, 1));
+  m_bn1 = register_module("bn1", torch::nn::BatchNorm2d(width));
+  m_conv2 = register_module("conv2", conv(width, width, 3, stride));
+  m_bn2 = register_module("bn2", torch::nn::BatchNorm2d(width));
+  m_conv3 = register_module("conv3", conv(width, out, 1, 1));
+  m_bn3 = register_module("bn3", torch::nn::BatchNorm2d(out));
+  if (stride != 1 || in != out) {
+    m_shortcut = register_module("shortcut", Projection(in, out, stride));
+  }
+}
+
+torch::Tensor BottleneckImpl::forward(const torch::Tensor& x_bchw) {
+  auto y = m_bn1->forward(m_conv1->forward(x_bchw)).relu_();
+  y = m_bn2->forward(m_conv2->forward(y)).relu_();
+  y = m_bn3->forward(m_conv3->forward(y));
+  y.add_(m_shortcut ? m_shortcut->forward(x_bchw) : x_bchw);
+  return y.relu_();
+}
+
 torch::nn::Sequential make_stem(std::int64_t in, std::int64_t out) {
   return torch::nn::Sequential(conv(in, out, 3, 1), torch::nn::BatchNorm2d(out), torch::nn::ReLU());
 }

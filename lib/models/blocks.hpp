@@ -43,6 +43,22 @@ private:
 };
 TORCH_MODULE(BasicBlock);
 
+// torchvision's ResNet-50 block (v1.5: the stride on the 3x3): conv1x1 (in -> width)-BN-ReLU-conv3x3 (width, stride)-
+// BN-ReLU-conv1x1 (width -> 4 x width)-BN + shortcut, then ReLU; the shortcut is a 1x1 conv (stride) + BN when the
+// shape changes, else identity. Names as torchvision's (conv1..3, bn1..3; downsample is `shortcut`).
+class BottleneckImpl : public torch::nn::Module {
+public:
+  static constexpr std::int64_t kExpansion = 4;
+  BottleneckImpl(std::int64_t in, std::int64_t width, std::int64_t stride);
+  torch::Tensor forward(const torch::Tensor& x_bchw);
+
+private:
+  torch::nn::Conv2d m_conv1{nullptr}, m_conv2{nullptr}, m_conv3{nullptr};
+  torch::nn::BatchNorm2d m_bn1{nullptr}, m_bn2{nullptr}, m_bn3{nullptr};
+  Projection m_shortcut{nullptr};
+};
+TORCH_MODULE(Bottleneck);
+
 // The stem: conv3x3 (no bias) - BN - ReLU.
 torch::nn::Sequential make_stem(std::int64_t in, std::int64_t out);
 
