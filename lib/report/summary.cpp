@@ -127,14 +127,18 @@ std::vector<std::string> default_group_keys(const std::vector<store::RunSummary>
   }
   keys.push_back("constraint.kind");
   keys.push_back("moe.num_experts");
-  std::set<std::string> positions;
-  for (const auto& r : runs) {
-    if (display_value(r, "constraint.kind") != "dense") {
-      positions.insert(display_value(r, "moe.position"));
+  // Where the MoE layers sit (classification: stage positions; detection: which head) and the detector's backbone,
+  // when the MoE runs differ in them.
+  for (const char* key : {"moe.position", "moe.head", "model.backbone"}) {
+    std::set<std::string> values;
+    for (const auto& r : runs) {
+      if (display_value(r, "constraint.kind") != "dense") {
+        values.insert(display_value(r, key));
+      }
     }
-  }
-  if (positions.size() > 1) {
-    keys.push_back("moe.position");
+    if (values.size() > 1) {
+      keys.push_back(key);
+    }
   }
   return keys;
 }

@@ -144,3 +144,37 @@ TEST_CASE("e2e detection: missing data and a classification network are one line
   CHECK(wrong.err.find("model.arch: 'resnet8' is a classification network") != std::string::npos);
   CHECK_FALSE(fs::exists(db));
 }
+
+TEST_CASE("e2e detection: the shipped detection sweep (sweeps/shapes_detection.toml) runs tiny; its report compares AP") {
+  TempDir dir;
+  const auto data = dir / "shapes";
+  REQUIRE(run({MOEXP_BIN, "data", "shapes", "--out", data.string(), "--train", "8", "--val", "4", "--size", "160"},
+              dir.path(), 60)
+              .exit_code == 0);
+  const auto db = dir / "moexp.db";
+  const std::string spec = std::string(MOEXP_SOURCE_DIR) + "/sweeps/shapes_detection.toml";
+  auto sweep = run({MOEXP_BIN, "sweep", spec, "--db", db.string(), "--set", "data.path=" + data.string(), "--set",
+                    "model.width=0.125", "--set", "detection.fpn_channels=16", "--set", "train.epochs=1", "--set",
+                    "train.batch_size=4"},
+                   dir.path(), 600);
+  CAPTURE(sweep.out);
+  CAPTURE(sweep.err);
+  REQUIRE(sweep.exit_code == 0);
+  CHECK(sweep.out.find("39 runs, 39 finished") != std::string::npos);
+  auto report = run({MOEXP_BIN, "report", "shapes-detection", "--db", db.string(), "--compare-all", "none"},
+                    dir.path(), 60);
+  CAPTURE(report.err);
+  REQUIRE(report.exit_code == 0);
+  CHECK(report.out.find("(AP (%)), paired by seed") != std::string::npos);
+  CHECK(report.out.find("moe.head") != std::string::npos);  // the heads are compared apart
+  CHECK(report.out.find("box_head") != std::string::npos);
+  for (const char* scheme : {"importance", "kl", "load", "relative", "absolute"}) {
+    CAPTURE(scheme);
+    CHECK(report.out.find(scheme) != std::string::npos);
+  }
+  auto html = run({MOEXP_BIN, "report", "shapes-detection", "--db", db.string(), "--format", "html"}, dir.path(), 60);
+  REQUIRE(html.exit_code == 0);
+  CHECK(html.out.find("size x expert") != std::string::npos);
+  CHECK(html.out.find(">small<") != std::string::npos);
+  CHECK(html.out.find(">P3<") != std::string::npos);
+}
