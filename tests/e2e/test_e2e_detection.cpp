@@ -26,15 +26,22 @@ std::vector<std::string> tiny_train(const fs::path& data, const fs::path& db) {
           "--set",       "train.threads=1"};
 }
 
+// `moexp data shapes` of `train` / `val` 160 px images into dir/shapes; the folder.
+fs::path make_shapes(const TempDir& dir, int train, int val) {
+  const auto data = dir / "shapes";
+  auto gen = run({MOEXP_BIN, "data", "shapes", "--out", data.string(), "--train", std::to_string(train), "--val",
+                  std::to_string(val), "--size", "160"},
+                 dir.path(), 60);
+  CAPTURE(gen.err);
+  REQUIRE(gen.exit_code == 0);
+  return data;
+}
+
 } // namespace
 
 TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE head; the report shows AP and size MI") {
   TempDir dir;
-  const auto data = dir / "shapes";
-  auto gen = run({MOEXP_BIN, "data", "shapes", "--out", data.string(), "--train", "12", "--val", "6", "--size", "160"},
-                 dir.path(), 60);
-  CAPTURE(gen.err);
-  REQUIRE(gen.exit_code == 0);
+  const auto data = make_shapes(dir, 12, 6);
   const auto db = dir / "moexp.db";
   auto r = run(tiny_train(data, db), dir.path(), 120);
   CAPTURE(r.out);
@@ -99,10 +106,7 @@ TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE he
 
 TEST_CASE("e2e detection: MoE heads start from a dense run of the same database, its backbone and FPN frozen") {
   TempDir dir;
-  const auto data = dir / "shapes";
-  REQUIRE(run({MOEXP_BIN, "data", "shapes", "--out", data.string(), "--train", "8", "--val", "4", "--size", "160"},
-              dir.path(), 60)
-              .exit_code == 0);
+  const auto data = make_shapes(dir, 8, 4);
   const auto db = dir / "moexp.db";
   auto dense = tiny_train(data, db);
   dense.insert(dense.end(), {"--set", "moe.enabled=false", "--set", "train.epochs=1"});
@@ -147,10 +151,7 @@ TEST_CASE("e2e detection: missing data and a classification network are one line
 
 TEST_CASE("e2e detection: the shipped detection sweep (sweeps/shapes_detection.toml) runs tiny; its report compares AP") {
   TempDir dir;
-  const auto data = dir / "shapes";
-  REQUIRE(run({MOEXP_BIN, "data", "shapes", "--out", data.string(), "--train", "8", "--val", "4", "--size", "160"},
-              dir.path(), 60)
-              .exit_code == 0);
+  const auto data = make_shapes(dir, 8, 4);
   const auto db = dir / "moexp.db";
   const std::string spec = std::string(MOEXP_SOURCE_DIR) + "/sweeps/shapes_detection.toml";
   auto sweep = run({MOEXP_BIN, "sweep", spec, "--db", db.string(), "--set", "data.path=" + data.string(), "--set",
