@@ -20,8 +20,19 @@ Action setup_train(CLI::App& app) {
   app.add_option("--device", req->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   auto* resume_opt = app.add_option("--resume", *resume, "continue interrupted run RUN_ID from its checkpoint")
                          ->type_name("RUN_ID");
+  auto claimed = std::make_shared<std::int64_t>(0);
+  auto* claimed_opt = app.add_option("--claimed-by", *claimed, "(set by moexp sweep) the pid of the sweep that claimed "
+                                                               "the run; the run is taken only while its claim stands")
+                          ->type_name("PID")
+                          ->group("");  // internal: hidden from --help
   app.footer("Exit codes: 0 finished, 1 failed, 2 bad input (nothing written), 3 diverged, 130 interrupted.");
-  return [req, resume, resume_opt] {
+  return [req, resume, resume_opt, claimed, claimed_opt] {
+    if (claimed_opt->count() > 0) {
+      if (resume_opt->count() == 0) {
+        throw InputError("train: --claimed-by goes with --resume (moexp sweep sets both)");
+      }
+      req->claimed_by = *claimed;
+    }
     if (resume_opt->count() > 0) {
       if (!req->experiment.empty()) {
         throw InputError("train: give either an experiment file or --resume RUN_ID, not both");

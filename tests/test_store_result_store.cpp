@@ -1,4 +1,5 @@
 #include "core/error.hpp"
+#include "core/host.hpp"
 #include "store/migrations.hpp"
 #include "store/result_store.hpp"
 #include "store/run_filter.hpp"
@@ -10,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <unistd.h>
 
 using namespace moexp;
 using namespace moexp::store;
@@ -155,6 +157,28 @@ TEST_CASE("store: resume drops the epochs after the checkpoint and marks the run
   CHECK(row->wall_seconds == doctest::Approx(4.0));
   CHECK(db.metrics().epochs(id).size() == 2);
   CHECK(db.routing().expert_stats(id).size() == 16);
+}
+
+TEST_CASE("store: a sweep's child resumes its run only while that sweep's claim stands") {
+  ResultStore db(":memory:");
+  auto id = db.runs().create(sample_run());
+  for (int e = 1; e <= 3; ++e) {
+    db.record_epoch(id, sample_epoch(e));
+  }
+  db.runs().finish(id, RunStatus::interrupted, "stopped");
+  const auto host = core::host_name();
+  const auto before = db.runs().find(id);
+  REQUIRE(db.runs().claim(id, before->status, before->pid, before->claim_pid));  // claimed by this process
+  const auto me = static_cast<std::int64_t>(::getpid());
+  CHECK_FALSE(db.resume_run(id, 1, "cpu", host, 7, me + 1));  // another sweep's child: nothing changes
+  CHECK(db.metrics().epochs(id).size() == 3);
+  CHECK(db.runs().find(id)->pid != 7);
+  CHECK(db.resume_run(id, 2, "cpu", host, 7, me));  // its own sweep's child
+  CHECK(db.runs().find(id)->pid == 7);
+  CHECK(db.metrics().epochs(id).size() == 2);
+  db.runs().release_claim(id);  // settled by a later sweep: the child of the dead sweep leaves the run alone
+  CHECK_FALSE(db.resume_run(id, 2, "cpu", host, 8, me));
+  CHECK(db.runs().find(id)->pid == 7);
 }
 
 TEST_CASE("store: a file database is created with WAL and the current schema version, and reopens") {

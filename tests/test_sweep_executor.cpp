@@ -58,7 +58,7 @@ TEST_CASE("executor: runs every item in order, never more at once than there are
   for (std::size_t i = 0; i < 5; ++i) {
     CHECK(f.launcher.started[i].argv ==
           std::vector<std::string>{"/bin/moexp", "train", "--resume", std::to_string(f.queue[i].run_id), "--db",
-                                   f.db_path, "--device", "cpu"});
+                                   f.db_path, "--claimed-by", std::to_string(::getpid()), "--device", "cpu"});
     CHECK(f.db.runs().find(f.queue[i].run_id)->status == RunStatus::finished);
   }
 }

@@ -93,13 +93,17 @@ std::int64_t ResultStore::record_evaluation(const NewEvaluation& evaluation) {
   return id;
 }
 
-void ResultStore::resume_run(std::int64_t id, std::int64_t keep_epochs, const std::string& device,
-                             const std::string& host, std::int64_t pid) {
-  Transaction tx(*m_db);
+bool ResultStore::resume_run(std::int64_t id, std::int64_t keep_epochs, const std::string& device,
+                             const std::string& host, std::int64_t pid, std::optional<std::int64_t> claimed_by) {
+  Transaction tx(*m_db);  // BEGIN IMMEDIATE: the claim cannot change between the check and the update
+  if (claimed_by && !m_runs->claimed_by(id, *claimed_by, host)) {
+    return false;
+  }
   m_metrics->drop_after(id, keep_epochs);
   m_routing->drop_after(id, keep_epochs);
   m_runs->restart(id, keep_epochs, device, host, pid);
   tx.commit();
+  return true;
 }
 
 std::vector<std::string> ResultStore::integrity_problems() {

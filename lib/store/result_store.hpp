@@ -75,9 +75,10 @@ public:
   std::int64_t record_evaluation(const NewEvaluation& evaluation);
 
   // Put an existing run back to `running` (resume), recording the new process and device, and delete every
-  // epoch row (and routing rows) after `keep_epochs`, in one transaction.
-  void resume_run(std::int64_t id, std::int64_t keep_epochs, const std::string& device, const std::string& host,
-                  std::int64_t pid);
+  // epoch row (and routing rows) after `keep_epochs`, in one transaction. With `claimed_by` (the sweep that started
+  // this process), only while that sweep's claim is the row's: false, and nothing changed, when it was released.
+  bool resume_run(std::int64_t id, std::int64_t keep_epochs, const std::string& device, const std::string& host,
+                  std::int64_t pid, std::optional<std::int64_t> claimed_by = std::nullopt);
 
   // Runs matching `filter` (and linked to `sweep_id` when given: those its current spec plans, or every linked run
   // with `include_unplanned`), by id, with their summaries.

@@ -149,6 +149,12 @@ void RunStore::restart(std::int64_t id, std::int64_t epochs_done, const std::str
   update.run();
 }
 
+bool RunStore::claimed_by(std::int64_t id, std::int64_t claim_pid, const std::string& host) {
+  Statement q(m_db, "SELECT 1 FROM runs WHERE id = ? AND claim_pid = ? AND claim_host = ?");
+  q.bind_all(id, claim_pid, host);
+  return q.step();
+}
+
 std::int64_t RunStore::epochs_done(std::int64_t id) {
   Statement& q = m_db.prepared("SELECT epochs_done FROM runs WHERE id = ?");
   q.bind(1, id);

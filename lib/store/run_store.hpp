@@ -95,6 +95,9 @@ public:
   void restart(std::int64_t id, std::int64_t epochs_done, const std::string& device, const std::string& host,
                std::int64_t pid);
 
+  // Whether run `id` is claimed by the sweep with pid `claim_pid` on `host`.
+  bool claimed_by(std::int64_t id, std::int64_t claim_pid, const std::string& host);
+
   // The run's epochs_done (0 for an unknown run).
   std::int64_t epochs_done(std::int64_t id);
 

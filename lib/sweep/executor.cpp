@@ -138,8 +138,9 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
   const auto dir = store::run_folder(m_options.db_path, item.run_id);
   std::filesystem::create_directories(dir);
   LaunchRequest request;
-  request.argv = {m_options.moexp_exe, "train",    "--resume", std::to_string(item.run_id),
-                  "--db",              m_options.db_path, "--device", slot.gpu ? "cuda:0" : "cpu"};
+  request.argv = {m_options.moexp_exe, "train",         "--resume",     std::to_string(item.run_id),
+                  "--db",              m_options.db_path, "--claimed-by", std::to_string(::getpid()),
+                  "--device",          slot.gpu ? "cuda:0" : "cpu"};
   if (slot.gpu) {
     request.env.emplace_back("CUDA_VISIBLE_DEVICES", std::to_string(*slot.gpu));
   }

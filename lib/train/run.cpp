@@ -238,7 +238,11 @@ int run_train(const TrainRequest& req) {
     trainer.set_run_uid(p.resumed->uid);
     const auto checkpoint = folder / "checkpoint.pt";
     const std::int64_t done = std::filesystem::exists(checkpoint) ? trainer.restore(checkpoint) : 0;
-    db.resume_run(run_id, done, device.str(), host, ::getpid());
+    if (!db.resume_run(run_id, done, device.str(), host, ::getpid(), req.claimed_by)) {
+      throw InputError(fmt::format("--resume {}: the sweep that started this process (pid {}) no longer holds run {} "
+                                   "(it was killed and a later sweep settled the run); leaving the run to that sweep",
+                                   run_id, *req.claimed_by, run_id));
+    }
     db.runs().ensure_classes(run_id, data.classes);
     if (done > 0) {
       fmt::print("run {}: resuming '{}' after epoch {}/{} on {}\n", run_id, cfg.name, done, cfg.train.epochs,

@@ -16,6 +16,9 @@ struct TrainRequest {
   std::string db_path = "results/moexp.db";
   std::string device = "auto";         // auto | cpu | cuda | cuda:N
   std::optional<std::int64_t> resume_run;
+  // Set by a local sweep on the children it starts: its pid. The run is taken only while that sweep's claim on it
+  // stands (a child whose sweep was killed, and whose claim a later sweep settled, leaves the run alone).
+  std::optional<std::int64_t> claimed_by;
 };
 
 // Exit codes of `moexp train`.
