@@ -52,6 +52,31 @@ TEST_CASE("config detection: a RetinaNet experiment on a COCO-format dataset loa
   CHECK(files.images == root / "val");
 }
 
+TEST_CASE("config detection: COCO 2017's layout is the coco dataset's default; explicit files override it") {
+  test::TempDir dir;
+  const auto root = dir / "coco";
+  test::write_file(root / "annotations/instances_train2017.json", "{}");
+  test::write_file(root / "annotations/instances_val2017.json", "{}");
+  fs::create_directories(root / "train2017");
+  fs::create_directories(root / "val2017");
+  const std::string toml = "[model]\narch = \"retinanet\"\n[data]\ndataset = \"coco\"\npath = \"" + root.string() +
+                           "\"\n[detection]\nmin_size = 512\nmax_size = 853\n";
+  const auto cfg = load_experiment_text(toml, "coco.toml").config;
+  CHECK(cfg.detection.min_size == 512);
+  CHECK(cfg.detection.max_size == 853);
+  const auto train = locate_detection_files(cfg.data, "train");
+  CHECK(train.annotations == root / "annotations/instances_train2017.json");
+  CHECK(train.images == root / "train2017");
+  test::write_file(dir / "mini.json", "{}");
+  const auto mini = load_experiment_text(toml, "coco.toml",
+                                         {"data.val_annotations=" + (dir / "mini.json").string(),
+                                          "data.val_images=train2017"})
+                        .config;
+  const auto val = locate_detection_files(mini.data, "val");
+  CHECK(val.annotations == dir / "mini.json");  // absolute: taken as is
+  CHECK(val.images == root / "train2017");      // relative: under data.path
+}
+
 TEST_CASE("config detection: classification configs do not change with the detection keys") {
   const auto cfg = load_experiment_text(test::tiny_experiment_toml(), "tiny.toml").config;
   const auto text = canonical_toml(cfg);

@@ -202,6 +202,19 @@ TEST_CASE("detection task: both heads as MoE layers route separately; a dense Re
   }
 }
 
+TEST_CASE("detection task: images resized by torchvision's rule (detection.min_size / max_size) train and evaluate") {
+  test::TempDir dir;
+  make_shapes(dir);
+  const auto cfg = tiny_detection(
+      dir, {"detection.fixed_size=0", "detection.min_size=96", "detection.max_size=128", "train.epochs=1"});
+  const auto data = load_detection_data(cfg);
+  const auto run = fit(cfg, data);
+  REQUIRE(run.status == RunStatus::finished);
+  CHECK(run.epochs.back().find("test_ap"));
+  // Routing tokens are (image, level) pairs whatever the image size: 6 images x 4 levels.
+  CHECK(run.epochs.back().test_routing.front().samples == 24);
+}
+
 TEST_CASE("detection task: data.limit_train / limit_test keep the first images and only their annotations") {
   test::TempDir dir;
   make_shapes(dir);

@@ -223,16 +223,28 @@ int run_runs(const RunsRequest& req) {
     fmt::print("[{}]\n", fmt::join(rows, ",\n "));
     return 0;
   }
+  // Detection runs: their final test AP in a column of its own, and their MoE head under "pos".
+  const bool any_ap = std::any_of(runs.begin(), runs.end(), [](const auto& r) { return r.metric("test_ap"); });
   std::vector<std::string> head{"id", "status", "dataset", "arch", "constraint", "E", "k", "pos", "seed", "epochs",
-                                "test acc", "best acc", "time", "name"};
+                                "test acc", "best acc"};
+  if (any_ap) {
+    head.emplace_back("test AP");
+  }
+  head.insert(head.end(), {"time", "name"});
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : runs) {
     std::vector<std::string> cells{std::to_string(r.id), std::string(to_text(r.status))};
     for (const auto& k : keys) {
-      cells.push_back(display_value(r, k));
+      const auto value = display_value(r, k);
+      const auto head_value = k == "moe.position" && value == "-" ? display_value(r, "moe.head") : "-";
+      cells.push_back(head_value != "-" ? head_value : value);
     }
     cells.insert(cells.end(), {std::to_string(r.epochs_done), fmt_opt(r.metric("test_acc"), 100, 2),
-                               fmt_opt(r.metric("best_test_acc"), 100, 2), core::format_duration(r.wall_seconds), r.name});
+                               fmt_opt(r.metric("best_test_acc"), 100, 2)});
+    if (any_ap) {
+      cells.push_back(fmt_opt(r.metric("test_ap"), 100, 2));
+    }
+    cells.insert(cells.end(), {core::format_duration(r.wall_seconds), r.name});
     rows.push_back(cells);
   }
   if (req.format == "csv") {

@@ -66,6 +66,11 @@ TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE he
   CHECK(report.out.find("size MI") != std::string::npos);
   CHECK(report.out.find("level MI") != std::string::npos);
   CHECK(report.out.find("final acc") == std::string::npos);
+  auto runs = run({MOEXP_BIN, "runs", "--db", db.string()}, dir.path(), 60);
+  CAPTURE(runs.out);
+  REQUIRE(runs.exit_code == 0);
+  CHECK(runs.out.find("test AP") != std::string::npos);
+  CHECK(runs.out.find("cls_head") != std::string::npos);
   // moexp evaluate: every routing setting on the validation split, stored; the trained setting's detections in
   // COCO's results format, which eval-coco scores to the same AP.
   const auto dets = dir / "dets.json";
