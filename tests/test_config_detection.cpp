@@ -125,6 +125,10 @@ TEST_CASE("config detection: mismatched network and dataset, missing files and m
           load_experiment_text(detection_toml(root), "det.toml", {"model.backbone_weights=" + (dir / "w.pt").string()});
         }).find("model.backbone_weights: '" + (dir / "w.pt").string() +
                 "' not found (scripts/export_torchvision_resnet.py writes it)") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"model.experts_from_head=true"});
+        }).find("model.experts_from_head: the experts start from a dense head: set model.init_from") !=
+        std::string::npos);
   // A run id is kept as given (run.cpp resolves it in the run's database); it joins the hash only when set.
   const auto from_run = load_experiment_text(detection_toml(root), "det.toml", {"model.init_from=3"}).config;
   CHECK(from_run.model.init_from == "3");

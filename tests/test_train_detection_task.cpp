@@ -79,6 +79,15 @@ Fitted fit(const config::ExperimentConfig& cfg, const DetectionData& data, const
   return {sink.epochs, result.status};
 }
 
+// A dense RetinaNet trained one epoch on the shapes set in `dir`, its checkpoint at `checkpoint`; the data.
+DetectionData train_dense(const test::TempDir& dir, const std::filesystem::path& checkpoint) {
+  auto dense = tiny_detection(dir, {"train.epochs=1"});
+  dense.moe.enabled = false;
+  auto data = load_detection_data(dense);
+  REQUIRE(fit(dense, data, checkpoint).status == RunStatus::finished);
+  return data;
+}
+
 double row_sum(const std::vector<double>& row) { return std::accumulate(row.begin(), row.end(), 0.0); }
 
 } // namespace
@@ -232,10 +241,7 @@ TEST_CASE("detection task: MoE heads trained on a dense run's frozen backbone + 
   test::TempDir dir;
   make_shapes(dir);
   const auto dense_checkpoint = dir / "dense.pt";
-  auto dense = tiny_detection(dir, {"train.epochs=1"});
-  dense.moe.enabled = false;
-  const auto data = load_detection_data(dense);
-  REQUIRE(fit(dense, data, dense_checkpoint).status == RunStatus::finished);
+  const auto data = train_dense(dir, dense_checkpoint);
   const auto source = checkpoint_tensors(dense_checkpoint);
 
   // Train `cfg` for its epochs from the dense checkpoint; compare the trained model with the checkpoint per part.
@@ -371,4 +377,30 @@ TEST_CASE("detection task: torchvision ResNet weights (scripts/export_torchvisio
   CHECK(deeper_message.find("missing layer1.2.conv1.weight") != std::string::npos);
   CHECK(test::message_of<InputError>([&] { torchvision_state(dir / "nothing.pt"); }) ==
         "model.backbone_weights: " + (dir / "nothing.pt").string() + ": cannot be read");
+}
+
+TEST_CASE("detection task: model.experts_from_head starts every expert as the dense run's head") {
+  test::TempDir dir;
+  make_shapes(dir);
+  const auto checkpoint = dir / "dense.pt";
+  const auto data = train_dense(dir, checkpoint);
+  const auto source = checkpoint_tensors(checkpoint);
+  const auto cfg = tiny_detection(dir, {"model.init_from=" + checkpoint.string(), "model.experts_from_head=true"});
+  DetectionTask task(cfg, data, torch::kCPU, {});
+  init_retinanet(task.model(), cfg, checkpoint);
+  std::int64_t experts = 0;
+  const std::string marker = ".moe.experts.";
+  for (const auto& item : task.model().named_parameters()) {
+    const auto& name = item.key();
+    const auto at = name.find(marker);
+    if (at == std::string::npos) {
+      continue;
+    }
+    // cls_head.moe.experts.<i>.<rest> started as cls_head.tower.<rest>
+    const auto rest = name.substr(name.find('.', at + marker.size()) + 1);
+    CAPTURE(name);
+    CHECK(item.value().equal(source.at(name.substr(0, at) + ".tower." + rest)));
+    ++experts;
+  }
+  CHECK(experts == 3 * 10);  // 3 experts x 5 convolutions x (weight, bias)
 }

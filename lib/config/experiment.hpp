@@ -16,6 +16,8 @@ struct ModelConfig {
                                       // scripts/export_torchvision_resnet.py (width 1), loaded into the backbone
   std::string init_from;              // retinanet: "" | a run id of the same database | a checkpoint file: the
                                       // weights (matched by name and shape) a new run starts from
+  bool experts_from_head = false;     // retinanet with init_from: every expert of an MoE head starts as the
+                                      // checkpoint's dense head (else the experts keep their own initialisation)
   std::string freeze = "none";        // retinanet: none | backbone | backbone_fpn (no gradients; needs init_from)
   bool frozen_bn = false;             // retinanet: the backbone's BN statistics and affine fixed (FrozenBatchNorm2d)
 };

@@ -194,6 +194,11 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
                                    "(detection datasets: coco, shapes)",
                                    cfg.data.dataset));
   }
+  if (cfg.model.experts_from_head && (cfg.model.init_from.empty() || !cfg.moe.enabled)) {
+    fail("model.experts_from_head", cfg.moe.enabled ? "the experts start from a dense head: set model.init_from (the "
+                                                      "run or checkpoint that has it)"
+                                                    : "needs MoE heads (an [moe] section) and model.init_from");
+  }
   if (cfg.model.freeze == "backbone_fpn" && cfg.model.init_from.empty()) {
     fail("model.freeze", "freezing the FPN of a randomly initialised network; set model.init_from (a run id or a "
                          "checkpoint file) to start from trained weights");

@@ -96,6 +96,9 @@ std::vector<KeySpec> make_keys() {
   keys.push_back(bound<&E::model, &ModelConfig::init_from>(entry(
       "model.init_from", T::string,
       "retinanet: start from the weights of a run of this database (its id) or a checkpoint file (matched by name)")));
+  keys.push_back(bound<&E::model, &ModelConfig::experts_from_head>(entry(
+      "model.experts_from_head", T::boolean,
+      "retinanet with init_from: every expert of an MoE head starts as the checkpoint's dense head")));
   keys.push_back(bound<&E::model, &ModelConfig::freeze>(with_choices(
       entry("model.freeze", T::string, "retinanet: parts trained no further (need model.init_from)"),
       {"none", "backbone", "backbone_fpn"})));
@@ -328,6 +331,9 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
   }
   if (key == "model.init_from") {
     return cfg.model.arch == "retinanet" && !cfg.model.init_from.empty();  // left out when unset: hashes stay
+  }
+  if (key == "model.experts_from_head") {
+    return cfg.model.arch == "retinanet" && cfg.moe.enabled && !cfg.model.init_from.empty();
   }
   if (key == "model.backbone_weights") {
     return cfg.model.arch == "retinanet" && !cfg.model.backbone_weights.empty();

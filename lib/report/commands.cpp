@@ -55,15 +55,18 @@ std::map<std::int64_t, EpochSeries> read_series(store::ResultStore& db, const st
   return series;
 }
 
-// The curves the HTML page draws: the first chosen metric (test accuracy by default) and importance CV, where some
-// finished run records them per epoch.
+// The curves the HTML page draws: the first chosen metric, test accuracy (classification) or test AP (detection) and
+// importance CV, where some finished run records them per epoch.
 std::vector<CurveSet> page_curves(const std::vector<store::RunSummary>& runs, const std::vector<std::string>& by,
                                   const std::vector<std::string>& metrics,
                                   const std::map<std::int64_t, EpochSeries>& series) {
   const auto recorded = curve_metric_keys(series);
   std::vector<std::string> wanted{metrics.empty() || metrics.front() == "best_test_acc" ? "test_acc" : metrics.front()};
-  if (wanted.front() != "test_acc") wanted.emplace_back("test_acc");
-  wanted.emplace_back("importance_cv");
+  for (const char* key : {"test_acc", "test_ap", "importance_cv"}) {
+    if (std::find(wanted.begin(), wanted.end(), key) == wanted.end()) {
+      wanted.emplace_back(key);
+    }
+  }
   std::vector<CurveSet> sets;
   for (const auto& m : wanted) {
     if (std::find(recorded.begin(), recorded.end(), m) != recorded.end()) {

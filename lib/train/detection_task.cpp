@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <regex>
 #include <unordered_set>
 
 namespace moexp::train {
@@ -105,7 +106,16 @@ InitReport init_retinanet(torch::nn::Module& model, const config::ExperimentConf
   if (cfg.model.freeze == "backbone_fpn") {
     frozen.emplace_back("fpn");
   }
-  return init_from_checkpoint(model, path, detect::RetinaNetImpl::part_of, frozen);
+  std::function<std::string(const std::string&)> alias;
+  if (cfg.model.experts_from_head) {
+    // cls_head.moe.experts.<i>.<rest> <- cls_head.tower.<rest> (the dense subnet of the checkpoint's head).
+    alias = [](const std::string& name) -> std::string {
+      static const std::regex expert(R"(^(cls_head|box_head)\.moe\.experts\.\d+\.(.*)$)");
+      std::smatch m;
+      return std::regex_match(name, m, expert) ? m[1].str() + ".tower." + m[2].str() : std::string();
+    };
+  }
+  return init_from_checkpoint(model, path, detect::RetinaNetImpl::part_of, frozen, alias);
 }
 
 torch::Tensor size_buckets(const torch::Tensor& areas_n) {

@@ -47,8 +47,9 @@ DetectionData load_detection_data(const config::ExperimentConfig& cfg);
 // The RetinaNet options of `cfg` for `num_classes` classes.
 detect::RetinaNetOptions retinanet_options(const config::ExperimentConfig& cfg, std::int64_t num_classes);
 
-// Start RetinaNet `model` of `cfg` from checkpoint `path` (model.init_from): tensors matched by name and shape; the
-// parts model.freeze names must come whole from the checkpoint (InputError naming the missing tensor).
+// Start RetinaNet `model` of `cfg` from checkpoint `path` (model.init_from): tensors matched by name and shape, with
+// model.experts_from_head each MoE head's experts from the checkpoint's dense head; the parts model.freeze names must
+// come whole from the checkpoint (InputError naming the missing tensor).
 InitReport init_retinanet(torch::nn::Module& model, const config::ExperimentConfig& cfg,
                           const std::filesystem::path& path);
 

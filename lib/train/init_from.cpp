@@ -59,7 +59,8 @@ std::map<std::string, torch::Tensor> checkpoint_tensors(const std::filesystem::p
 
 InitReport init_from_checkpoint(torch::nn::Module& model, const std::filesystem::path& path,
                                 const std::function<std::string(const std::string&)>& part_of,
-                                const std::vector<std::string>& required) {
+                                const std::vector<std::string>& required,
+                                const std::function<std::string(const std::string&)>& alias) {
   const auto source = checkpoint_tensors(path);
   InitReport report;
   torch::NoGradGuard no_grad;
@@ -72,7 +73,12 @@ InitReport init_from_checkpoint(torch::nn::Module& model, const std::filesystem:
     }
     ++it->total;
     ++report.total;
-    const auto found = source.find(name);
+    auto found = source.find(name);
+    if (found == source.end() && alias) {
+      if (const auto other = alias(name); !other.empty()) {
+        found = source.find(other);
+      }
+    }
     const bool fits = found != source.end() && found->second.sizes() == target.sizes();
     if (!fits) {
       if (std::find(required.begin(), required.end(), part) != required.end()) {

@@ -33,11 +33,13 @@ struct InitReport {
 std::map<std::string, torch::Tensor> checkpoint_tensors(const std::filesystem::path& path);
 
 // Copy into `model` every tensor of checkpoint `path` whose name and shape match; `part_of` names the part of a
-// tensor. Every tensor of the parts in `required` must be copied (they are to be frozen): else InputError naming the
-// file and the first tensor missing or of another shape.
+// tensor. A tensor the checkpoint lacks under its own name is looked up under `alias(name)` when that is not empty.
+// Every tensor of the parts in `required` must be copied (they are to be frozen): else InputError naming the file and
+// the first tensor missing or of another shape.
 InitReport init_from_checkpoint(torch::nn::Module& model, const std::filesystem::path& path,
                                 const std::function<std::string(const std::string&)>& part_of,
-                                const std::vector<std::string>& required);
+                                const std::vector<std::string>& required,
+                                const std::function<std::string(const std::string&)>& alias = {});
 
 // A torchvision ResNet state dict written by scripts/export_torchvision_resnet.py (torch.save of a plain dict), by
 // torchvision's names. InputError naming the file when it is missing or not such a dict.

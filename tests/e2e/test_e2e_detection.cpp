@@ -183,4 +183,5 @@ TEST_CASE("e2e detection: the shipped detection sweep (sweeps/shapes_detection.t
   CHECK(html.out.find("size x expert") != std::string::npos);
   CHECK(html.out.find(">small<") != std::string::npos);
   CHECK(html.out.find(">P3<") != std::string::npos);
+  CHECK(html.out.find("AP (%) per epoch") != std::string::npos);  // the learning curves offer AP
 }
