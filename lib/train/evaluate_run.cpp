@@ -122,6 +122,20 @@ std::vector<Setting> make_settings(const config::ExperimentConfig& cfg, const st
   return settings;
 }
 
+// The header of an evaluation's view: the run, its checkpoint and the split of `samples` examples.
+report::EvaluationView evaluation_view(const Target& t, std::int64_t checkpoint_epoch, const std::string& split,
+                                       std::int64_t samples, std::vector<std::string> class_names) {
+  report::EvaluationView view;
+  view.run_id = t.run.id;
+  view.run_name = t.run.name;
+  view.checkpoint_epoch = checkpoint_epoch;
+  view.split = split;
+  view.samples = samples;
+  view.trained_k = t.cfg.moe.enabled ? t.cfg.moe.k : 0;
+  view.class_names = std::move(class_names);
+  return view;
+}
+
 // Detections in COCO's results format: [{"image_id", "category_id", "bbox": [x, y, w, h], "score"}, ...].
 void dump_detections_json(const fs::path& path, const std::vector<coco::Detection>& detections) {
   std::string out = "[";
@@ -157,14 +171,8 @@ int evaluate_detection(const EvaluateRequest& req, store::ResultStore& db, const
   if (exec.channels_last) {
     to_channels_last(task.model());
   }
-  report::EvaluationView view;
-  view.run_id = t.run.id;
-  view.run_name = t.run.name;
-  view.checkpoint_epoch = info.epoch;
-  view.split = req.split;
-  view.samples = static_cast<std::int64_t>(data.val.images.size());
-  view.trained_k = cfg.moe.enabled ? cfg.moe.k : 0;
-  view.class_names = data.class_names;
+  auto view = evaluation_view(t, info.epoch, req.split, static_cast<std::int64_t>(data.val.images.size()),
+                              data.class_names);
   for (std::size_t i = 0; i < settings.size(); ++i) {
     const auto& s = settings[i];
     for (auto layer : task.retinanet()->moe_layers()) {
@@ -276,14 +284,7 @@ int run_evaluate(const EvaluateRequest& req) {
   }
 
 
-  report::EvaluationView view;
-  view.run_id = t.run.id;
-  view.run_name = t.run.name;
-  view.checkpoint_epoch = info.epoch;
-  view.split = req.split;
-  view.samples = ds.size();
-  view.trained_k = cfg.moe.enabled ? cfg.moe.k : 0;
-  view.class_names = data.class_names;
+  auto view = evaluation_view(t, info.epoch, req.split, ds.size(), data.class_names);
   view.superclass_names = data.superclass_names;
   for (std::size_t i = 0; i < settings.size(); ++i) {
     const auto& s = settings[i];
