@@ -129,6 +129,31 @@ TEST_CASE("config detection: mismatched network and dataset, missing files and m
           load_experiment_text(detection_toml(root), "det.toml", {"model.experts_from_head=true"});
         }).find("model.experts_from_head: the experts start from a dense head: set model.init_from") !=
         std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] { load_experiment_text(detection_toml(root), "det.toml", {"moe.k=5"}); })
+            .find("moe.k: k = 5 exceeds moe.num_experts = 4") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"detection.top_level=8"});
+        }).find("detection.top_level") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"moe.shared_gate=true"});
+        }).find("moe.shared_gate: one gate for both heads needs moe.head = \"both\" (it is \"box_head\")") !=
+        std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(test::tiny_experiment_toml(), "t.toml", {"moe.shared_gate=true"});
+        }).find("moe.shared_gate: a detection option") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"train.grad_clip=-1"});
+        }).find("train.grad_clip") != std::string::npos);
+  // Both new keys join the canonical TOML (and the hash) only when set.
+  const auto shared =
+      load_experiment_text(detection_toml(root), "det.toml", {"moe.head=both", "moe.shared_gate=true", "train.grad_clip=0.1"})
+          .config;
+  CHECK(shared.moe.shared_gate);
+  CHECK(canonical_toml(shared).find("shared_gate = true") != std::string::npos);
+  CHECK(canonical_toml(shared).find("grad_clip = 0.1") != std::string::npos);
+  const auto plain = canonical_toml(load_experiment_text(detection_toml(root), "det.toml", {"moe.head=both"}).config);
+  CHECK(plain.find("shared_gate") == std::string::npos);
+  CHECK(plain.find("grad_clip") == std::string::npos);
   // A run id is kept as given (run.cpp resolves it in the run's database); it joins the hash only when set.
   const auto from_run = load_experiment_text(detection_toml(root), "det.toml", {"model.init_from=3"}).config;
   CHECK(from_run.model.init_from == "3");

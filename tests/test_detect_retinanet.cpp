@@ -172,3 +172,42 @@ TEST_CASE("retinanet: MoE heads route each (image, level), share one aux loss pe
   hard->forward(torch::randn({2, 3, 64, 64}));
   CHECK(hard->named_buffers()["cls_head.moe.constraint.steps"].item<double>() == 10.0);  // 2 forwards x 5 levels
 }
+
+TEST_CASE("retinanet: a shared gate routes both MoE heads' experts with one gate, one aux loss and one hard state") {
+  auto o = small_options();
+  o.moe_cls_head = true;
+  o.moe_box_head = true;
+  o.shared_gate = true;
+  o.moe.num_experts = 4;
+  o.moe.k = 2;
+  o.moe.constraint = Constraint::importance;
+  o.moe.weight = 0.5;
+  torch::manual_seed(5);
+  RetinaNet net(o);
+  const auto params = net->named_parameters();
+  CHECK(params.contains("cls_head.moe.gate.fc.weight"));
+  CHECK(params.contains("box_head.moe.experts.3.0.weight"));
+  for (const auto& item : params) {
+    CHECK_MESSAGE(item.key().rfind("box_head.moe.gate", 0) != 0, item.key());
+  }
+  net->train();
+  const auto out = net->forward(torch::randn({3, 3, 64, 64}));
+  REQUIRE(out.box_routing.weights_be.size() == 5);
+  for (std::size_t l = 0; l < 5; ++l) {
+    CHECK(torch::equal(out.cls_routing.weights_be[l], out.box_routing.weights_be[l]));
+    CHECK(torch::equal(out.cls_routing.topk_idx_bk[l], out.box_routing.topk_idx_bk[l]));
+  }
+  // One gate's loss over its 5 x B rows, counted once: the same as the cls head's MoE layer computes alone.
+  CHECK(out.aux_loss.item<double>() > 0);
+  (out.box_deltas_ba4.sum() + out.aux_loss).backward();
+  CHECK(net->named_parameters()["cls_head.moe.gate.fc.weight"].grad().abs().sum().item<double>() > 0);
+
+  o.moe.constraint = Constraint::relative;
+  o.moe.threshold = 0.5;
+  RetinaNet hard(o);
+  hard->train();
+  hard->forward(torch::randn({2, 3, 64, 64}));
+  const auto buffers = hard->named_buffers();
+  CHECK(buffers["cls_head.moe.constraint.steps"].item<double>() == 5.0);  // one forward x 5 levels, once
+  CHECK_FALSE(buffers.contains("box_head.moe.constraint.steps"));
+}

@@ -200,6 +200,18 @@ TEST_CASE("detection task: both heads as MoE layers route separately; a dense Re
     CHECK(routing[1].position == kBoxHeadPosition);
     CHECK(run.epochs.back().at("aux_loss") == 0);  // a hard constraint adds no loss
   }
+  {  // one shared gate (moe.shared_gate), gradients clipped as the paper's detection runs: both heads report its routing
+    const auto cfg =
+        tiny_detection(dir, {"moe.head=both", "moe.shared_gate=true", "train.grad_clip=0.1", "train.epochs=1"});
+    const auto data = load_detection_data(cfg);
+    const auto run = fit(cfg, data);
+    REQUIRE(run.status == RunStatus::finished);
+    const auto& routing = run.epochs.back().test_routing;
+    REQUIRE(routing.size() == 2);
+    CHECK(routing[0].importance_share == routing[1].importance_share);
+    CHECK(routing[0].coactivation == routing[1].coactivation);
+    CHECK(run.epochs.back().at("aux_loss") > 0);
+  }
   {
     auto cfg = tiny_detection(dir, {"train.epochs=1"});
     cfg.moe.enabled = false;

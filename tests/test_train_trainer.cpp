@@ -206,3 +206,28 @@ TEST_CASE("trainer: a checkpoint of another run or another config is refused on 
   CHECK_THROWS_WITH_AS(other_config.restore(dir / "ckpt.pt"),
                        doctest::Contains("the checkpoint was written for another config"), InputError);
 }
+
+TEST_CASE("trainer: clip_gradient_norm scales gradients as torch.nn.utils.clip_grad_norm_ does, skipping gradient-less "
+          "parameters") {
+  torch::manual_seed(3);
+  auto a = torch::randn({4, 3}, torch::requires_grad());
+  auto b = torch::randn({5}, torch::requires_grad());
+  auto unused = torch::randn({2}, torch::requires_grad());
+  torch::optim::SGD optimizer({a, b, unused}, torch::optim::SGDOptions(0.1));
+  auto reference_a = a.detach().clone().requires_grad_(true);
+  auto reference_b = b.detach().clone().requires_grad_(true);
+  for (double max_norm : {0.5, 1e6}) {
+    for (auto* p : {&a, &b, &reference_a, &reference_b}) {
+      p->mutable_grad() = torch::Tensor();
+    }
+    ((a * a).sum() * 3 + b.sum()).backward();
+    ((reference_a * reference_a).sum() * 3 + reference_b.sum()).backward();
+    train::clip_gradient_norm(optimizer, max_norm);
+    torch::nn::utils::clip_grad_norm_(std::vector<torch::Tensor>{reference_a, reference_b}, max_norm);
+    CHECK(torch::allclose(a.grad(), reference_a.grad()));
+    CHECK(torch::allclose(b.grad(), reference_b.grad()));
+    CHECK_FALSE(unused.grad().defined());
+  }
+  const double norm = std::sqrt(a.grad().pow(2).sum().item<double>() + b.grad().pow(2).sum().item<double>());
+  CHECK(norm > 0.5);  // the large limit left them as computed
+}

@@ -28,6 +28,7 @@ struct MoeConfig {
   std::int64_t k = 2;                     // experts per sample
   std::vector<std::int64_t> position{1};  // classification: 0 = stem, 1.. = stage; one MoE layer per position
   std::string head = "cls_head";          // detection: the MoE subnet(s): cls_head | box_head | both
+  bool shared_gate = false;               // detection, head = both: one gate routes both heads' experts
   std::string gate = "gap_fc";            // gap_fc | conv_gap_fc
   std::string variant = "residual";       // default | residual
   bool noise = true;                      // noisy top-k in training (soft and unconstrained gates only)
@@ -87,6 +88,7 @@ struct TrainConfig {
   std::vector<std::int64_t> lr_milestones{80, 120};  // step: multiply lr by lr_gamma after these epochs
   double lr_gamma = 0.1;
   std::int64_t warmup_epochs = 0;  // linear warm-up from lr/warmup_epochs to lr
+  double grad_clip = 0;            // > 0: gradients scaled so that their global L2 norm is at most this
   std::int64_t seed = 42;
   std::int64_t threads = 0;        // intra-op threads; 0 = all cores
   std::int64_t eval_batch_size = 500;

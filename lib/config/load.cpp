@@ -178,6 +178,12 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
            fmt::format("the {} loss needs moe.noise = true (it is defined through the gate noise)", c->name));
     }
     cfg.constraint.threshold = effective_threshold(cfg.constraint);
+    if (cfg.moe.shared_gate && (!is_detection(cfg) || cfg.moe.head != "both")) {
+      fail("moe.shared_gate", is_detection(cfg) ? fmt::format("one gate for both heads needs moe.head = \"both\" "
+                                                              "(it is \"{}\")",
+                                                              cfg.moe.head)
+                                                : "a detection option (one gate for RetinaNet's two MoE heads)");
+    }
   }
   for (std::size_t i = 1; i < cfg.train.lr_milestones.size(); ++i) {
     if (cfg.train.lr_milestones[i] <= cfg.train.lr_milestones[i - 1]) {

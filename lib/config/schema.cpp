@@ -116,6 +116,8 @@ std::vector<KeySpec> make_keys() {
   keys.push_back(bound<&E::moe, &MoeConfig::head>(with_choices(
       entry("moe.head", T::string, "detection: the subnet(s) made MoE layers (cls_head, box_head or both)"),
       {"cls_head", "box_head", "both"})));
+  keys.push_back(bound<&E::moe, &MoeConfig::shared_gate>(entry(
+      "moe.shared_gate", T::boolean, "detection with moe.head = both: one gate routes both heads' experts")));
   keys.push_back(bound<&E::moe, &MoeConfig::gate>(
       with_choices(entry("moe.gate", T::string, "gate network"), {"gap_fc", "conv_gap_fc"})));
   keys.push_back(bound<&E::moe, &MoeConfig::variant>(with_choices(
@@ -221,6 +223,8 @@ std::vector<KeySpec> make_keys() {
       with_range(entry("train.lr_gamma", T::floating, "step schedule: factor at each milestone"), 0.0, 1.0)));
   keys.push_back(bound<&E::train, &TrainConfig::warmup_epochs>(
       with_range(entry("train.warmup_epochs", T::integer, "linear warm-up epochs before the schedule"), 0)));
+  keys.push_back(bound<&E::train, &TrainConfig::grad_clip>(with_range(
+      entry("train.grad_clip", T::floating, "> 0: clip the gradients' global L2 norm to this (0 = off)"), 0.0)));
   keys.push_back(bound<&E::train, &TrainConfig::seed>(
       with_range(entry("train.seed", T::integer, "seed of weights, data order, augmentation and gate noise"), 0)));
   keys.push_back(bound<&E::train, &TrainConfig::threads>(not_identity(
@@ -354,6 +358,9 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
     if (key == "moe.head") {
       return detection;
     }
+    if (key == "moe.shared_gate") {
+      return detection && cfg.moe.shared_gate;  // left out when false: hashes stay
+    }
     if (key == "moe.noise") {
       return !is_hard_constraint(cfg.constraint.kind);
     }
@@ -379,6 +386,9 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
   }
   if (key == "train.precision") {
     return cfg.train.precision != "auto";  // "auto" is left out: configs from before the key keep their hash
+  }
+  if (key == "train.grad_clip") {
+    return cfg.train.grad_clip > 0;  // left out when off: configs from before the key keep their hash
   }
   if (key == "train.memory_format") {
     return cfg.train.memory_format != "auto";

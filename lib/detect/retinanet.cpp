@@ -64,12 +64,14 @@ std::set<std::string> batch_norm_paths(torch::nn::Module& root) {
 } // namespace
 
 RetinaSubnetImpl::RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_per_anchor,
-                                   std::int64_t anchors_per_cell, double last_bias, const moe::MoeLayerOptions* moe)
+                                   std::int64_t anchors_per_cell, double last_bias, const moe::MoeLayerOptions* moe,
+                                   bool gateless)
     : m_outputs(outputs_per_anchor), m_anchors(anchors_per_cell) {
   const auto outputs = anchors_per_cell * outputs_per_anchor;
   if (moe != nullptr && moe->num_experts > 0) {
     auto options = *moe;
     options.in_channels = channels;
+    options.has_gate = !gateless;
     m_moe = register_module(
         "moe", moe::MoeLayer(options, [&](std::int64_t) { return subnet(channels, outputs, last_bias); }));
   } else {
@@ -82,7 +84,8 @@ torch::Tensor RetinaSubnetImpl::to_anchor_rows(const torch::Tensor& y_bchw) cons
   return y_bchw.view({b, m_anchors, m_outputs, h, w}).permute({0, 3, 4, 1, 2}).reshape({b, h * w * m_anchors, m_outputs});
 }
 
-SubnetOutput RetinaSubnetImpl::forward(const std::vector<torch::Tensor>& levels_bchw) {
+SubnetOutput RetinaSubnetImpl::forward(const std::vector<torch::Tensor>& levels_bchw,
+                                       const std::vector<moe::RouteStep>* shared_steps) {
   SubnetOutput out;
   std::vector<torch::Tensor> rows;
   if (!m_moe) {
@@ -93,15 +96,17 @@ SubnetOutput RetinaSubnetImpl::forward(const std::vector<torch::Tensor>& levels_
     out.aux_loss = torch::zeros({}, levels_bchw.front().options().dtype(torch::kFloat));
     return out;
   }
-  std::vector<moe::RouteStep> steps;
-  for (const auto& p : levels_bchw) {
-    steps.push_back(m_moe->route_step(p));
-    rows.push_back(to_anchor_rows(m_moe->dispatch_combine(p, steps.back().routing)));
-    out.routing.weights_be.push_back(steps.back().routing.weights_be.detach());
-    out.routing.topk_idx_bk.push_back(steps.back().routing.topk_idx_bk);
+  for (std::size_t l = 0; l < levels_bchw.size(); ++l) {
+    const auto& p = levels_bchw[l];
+    out.steps.push_back(shared_steps != nullptr ? shared_steps->at(l) : m_moe->route_step(p));
+    const auto& routing = out.steps.back().routing;
+    rows.push_back(to_anchor_rows(m_moe->dispatch_combine(p, routing)));
+    out.routing.weights_be.push_back(routing.weights_be.detach());
+    out.routing.topk_idx_bk.push_back(routing.topk_idx_bk);
   }
   out.out_bao = torch::cat(rows, 1);
-  out.aux_loss = m_moe->aux_loss(steps);
+  out.aux_loss = shared_steps != nullptr ? torch::zeros({}, levels_bchw.front().options().dtype(torch::kFloat))
+                                         : m_moe->aux_loss(out.steps);
   return out;
 }
 
@@ -163,7 +168,8 @@ RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_ch
                                                    -std::log((1 - prior) / prior),
                                                    options.moe_cls_head ? &options.moe : nullptr));
   m_box = register_module(
-      "box_head", RetinaSubnet(c, 4, options.anchors_per_cell, 0.0, options.moe_box_head ? &options.moe : nullptr));
+      "box_head", RetinaSubnet(c, 4, options.anchors_per_cell, 0.0, options.moe_box_head ? &options.moe : nullptr,
+                               /*gateless=*/options.shared_gate && options.moe_cls_head && options.moe_box_head));
   const bool bn_fixed = options.frozen_bn || options.freeze_backbone;
   const auto batch_norms = batch_norm_paths(*this);
   for (auto& item : named_parameters()) {
@@ -263,7 +269,8 @@ RetinaHeadOutput RetinaNetImpl::forward(const torch::Tensor& x_bchw) {
     out.anchors_per_level.push_back(p.size(2) * p.size(3) * m_options.anchors_per_cell);
   }
   auto cls = m_cls->forward(levels);
-  auto box = m_box->forward(levels);
+  const bool shared = m_options.shared_gate && m_cls->is_moe() && m_box->is_moe();
+  auto box = m_box->forward(levels, shared ? &cls.steps : nullptr);
   out.cls_logits_bak = cls.out_bao;
   out.box_deltas_ba4 = box.out_bao;
   out.aux_loss = cls.aux_loss + box.aux_loss;

@@ -29,6 +29,9 @@ struct RetinaNetOptions {
   bool moe_cls_head = false;
   bool moe_box_head = false;
   moe::MoeLayerOptions moe;           // experts, k, gate, constraint (in_channels is set to fpn_channels)
+  // With both MoE heads: one gate (the classification head's) routes both heads' experts, the reference's "single
+  // shared gate" variant; the box head's MoE layer then has no gate of its own and adds no auxiliary loss.
+  bool shared_gate = false;
   // The reference's protocol (heads trained on a frozen, trained backbone + FPN): frozen parts get no gradients;
   // frozen_bn keeps the backbone's batch norms in eval mode with fixed affine parameters (torchvision's
   // FrozenBatchNorm2d), as does a frozen backbone.
@@ -56,18 +59,23 @@ struct SubnetOutput {
   torch::Tensor out_bao;   // [B, A, outputs_per_anchor] over all levels
   torch::Tensor aux_loss;  // scalar
   HeadRouting routing;
+  std::vector<moe::RouteStep> steps;  // an MoE subnet's gate calls, one per level (for a subnet that shares them)
 };
 
 // One subnet (classification or box): 4 x (conv3x3 + ReLU), then a conv3x3 to anchors_per_cell x outputs channels;
 // convolutions initialised N(0, 0.01) with zero bias, the last bias set to `last_bias`. With `moe` (num_experts > 0)
 // it is an MoE layer whose experts are such subnets (each initialised so) and whose gate routes each (image, level);
-// its auxiliary loss covers the rows of every level of a forward, and a hard constraint updates per level.
+// its auxiliary loss covers the rows of every level of a forward, and a hard constraint updates per level. A subnet
+// built `gateless` follows another subnet's gate (forward's `shared_steps`).
 class RetinaSubnetImpl : public torch::nn::Module {
 public:
   RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_per_anchor, std::int64_t anchors_per_cell,
-                   double last_bias, const moe::MoeLayerOptions* moe = nullptr);
-  // Every pyramid level [B, C, H, W] -> [B, sum of H * W * anchors_per_cell, outputs_per_anchor].
-  SubnetOutput forward(const std::vector<torch::Tensor>& levels_bchw);
+                   double last_bias, const moe::MoeLayerOptions* moe = nullptr, bool gateless = false);
+  // Every pyramid level [B, C, H, W] -> [B, sum of H * W * anchors_per_cell, outputs_per_anchor]. With
+  // `shared_steps` (another MoE subnet's gate calls on the same levels) the experts follow that routing and the
+  // auxiliary loss is zero (the gate's owner counts it).
+  SubnetOutput forward(const std::vector<torch::Tensor>& levels_bchw,
+                       const std::vector<moe::RouteStep>* shared_steps = nullptr);
   bool is_moe() const { return static_cast<bool>(m_moe); }
   moe::MoeLayer moe_layer() const { return m_moe; }
 

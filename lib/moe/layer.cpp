@@ -4,6 +4,7 @@
 #include "moe/routing.hpp"
 
 #include <cstdint>
+#include <stdexcept>
 
 namespace moexp::moe {
 
@@ -11,7 +12,9 @@ MoeLayerImpl::MoeLayerImpl(const MoeLayerOptions& options,
                            const std::function<torch::nn::Sequential(std::int64_t)>& make_expert,
                            torch::nn::AnyModule shortcut)
     : m_options(options), m_shortcut(std::move(shortcut)) {
-  m_gate = register_module("gate", Gate(options.gate, options.in_channels, options.num_experts));
+  if (options.has_gate) {
+    m_gate = register_module("gate", Gate(options.gate, options.in_channels, options.num_experts));
+  }
   m_experts = register_module("experts", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < options.num_experts; ++i) {
     m_experts->push_back(make_expert(i));
@@ -20,7 +23,7 @@ MoeLayerImpl::MoeLayerImpl(const MoeLayerOptions& options,
     register_module("shortcut", m_shortcut.ptr());
   }
   m_can_group = options.num_experts > 0 && can_run_grouped(*m_experts[0]);
-  if (constraint_info(options.constraint).hard) {
+  if (options.has_gate && constraint_info(options.constraint).hard) {
     m_hard = register_module("constraint",
                              HardConstraint(options.constraint, options.num_experts, options.k, options.threshold));
   }
@@ -88,6 +91,9 @@ torch::Tensor MoeLayerImpl::dispatch_combine(const torch::Tensor& x_bchw, const 
 }
 
 RouteStep MoeLayerImpl::route_step(const torch::Tensor& x_bchw) {
+  if (!m_gate) {
+    throw std::logic_error("route_step on an MoE layer built without a gate (it follows another layer's routing)");
+  }
   const bool hard = static_cast<bool>(m_hard);
   const bool noisy = is_training() && m_options.noise && !hard;
   RouteStep step;

@@ -30,6 +30,9 @@ struct MoeLayerOptions {
   double weight = 0.5;              // soft constraint weight
   double threshold = 0.5;           // hard constraint tau
   Dispatch dispatch = Dispatch::automatic;
+  // false: the layer only runs experts on another layer's routing (dispatch_combine), e.g. a RetinaNet head that
+  // shares the other head's gate; it then has no gate and no hard-constraint state, and route_step throws.
+  bool has_gate = true;
 };
 
 // How evaluation routes (clean logits, no masking, no noise); training always uses the trained routing.

@@ -92,6 +92,7 @@ detect::RetinaNetOptions retinanet_options(const config::ExperimentConfig& cfg, 
   if (cfg.moe.enabled) {
     o.moe_cls_head = cfg.moe.head != "box_head";
     o.moe_box_head = cfg.moe.head != "cls_head";
+    o.shared_gate = cfg.moe.shared_gate;
     o.moe = models::moe_layer_options(cfg, cfg.detection.fpn_channels);
   }
   return o;

@@ -54,6 +54,26 @@ std::uint64_t noise_seed(std::int64_t seed, std::int64_t epoch) {
 
 } // namespace
 
+void clip_gradient_norm(torch::optim::Optimizer& optimizer, double max_norm) {
+  std::vector<torch::Tensor> grads, norms;
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) {
+      if (p.grad().defined()) {
+        grads.push_back(p.grad());
+        norms.push_back(p.grad().detach().to(torch::kFloat).norm(2));
+      }
+    }
+  }
+  if (grads.empty()) {
+    return;
+  }
+  const auto total = torch::stack(norms).norm(2);
+  const auto scale = (max_norm / (total + 1e-6)).clamp_max(1.0);
+  for (auto& g : grads) {
+    g.detach().mul_(scale.to(g.dtype()));
+  }
+}
+
 double learning_rate(const config::TrainConfig& t, std::int64_t epoch) {
   if (epoch < t.warmup_epochs) {
     return t.lr * static_cast<double>(epoch + 1) / static_cast<double>(t.warmup_epochs);
@@ -150,6 +170,9 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
       auto loss = batch.task_loss + batch.aux_loss;
       clear_gradients(*m_optimizer);
       loss.backward();
+      if (t.grad_clip > 0) {
+        clip_gradient_norm(*m_optimizer, t.grad_clip);
+      }
       m_optimizer->step();
 
       loss_sum += batch.task_loss.detach().to(torch::kDouble) * static_cast<double>(batch.examples);

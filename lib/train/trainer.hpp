@@ -25,6 +25,10 @@ namespace moexp::train {
 // Learning rate of 0-based epoch `epoch` under `t` (warm-up, then step / cosine / constant).
 double learning_rate(const config::TrainConfig& t, std::int64_t epoch);
 
+// Scales the gradients of `optimizer`'s parameters (those that have one) by min(1, max_norm / (norm + 1e-6)), where
+// norm is their global L2 norm: torch.nn.utils.clip_grad_norm_, computed on the device without a host read.
+void clip_gradient_norm(torch::optim::Optimizer& optimizer, double max_norm);
+
 struct FitResult {
   RunStatus status = RunStatus::finished;  // finished | diverged | interrupted
   std::int64_t epochs_done = 0;
