@@ -41,7 +41,9 @@ std::vector<double> ticks(double lo, double hi) {
     if (m * mag >= raw) { step = m * mag; break; }
   }
   std::vector<double> out;
-  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push_back(t);
+  for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
+    out.push_back(std::abs(t) < step * 1e-9 ? 0.0 : t);  // no "-0.000" from accumulated rounding
+  }
   return out;
 }
 
@@ -77,7 +79,7 @@ std::string svg_heatmap(const Matrix& m, const std::vector<std::string>& rows, c
   double max = 0;
   for (const auto& r : m) for (double v : r) max = std::max(max, v);
   const double scale_max = max > 0 ? max : 1;
-  const double cell = 22, label_w = 150, top = 30, scale_w = 70;
+  const double cell = 22, label_w = 150, top = 30, scale_w = 80;
   const std::size_t nr = m.size(), nc = m.front().size();
   const double grid_w = cell * static_cast<double>(nc), grid_h = cell * static_cast<double>(nr);
   const double w = label_w + grid_w + scale_w, h = top + std::max(grid_h, 120.0) + 10;
@@ -107,7 +109,8 @@ std::string svg_heatmap(const Matrix& m, const std::vector<std::string>& rows, c
   }
   svg += fmt::format("<rect x=\"{:.1f}\" y=\"{}\" width=\"12\" height=\"{:.1f}\" fill=\"none\" stroke=\"#999\"/>\n",
                      sx, top, sh);
-  svg += text(sx + 16, top + 9, fmt::format("{:.3g}", max), "start", 10);
+  // Counts (co-activation) are written whole: "2320", not "2.32e+03".
+  svg += text(sx + 16, top + 9, max >= 1000 ? fmt::format("{:.0f}", max) : fmt::format("{:.3g}", max), "start", 10);
   svg += text(sx + 16, top + sh, "0", "start", 10);
   return svg + "</svg></figure>\n";
 }
