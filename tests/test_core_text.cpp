@@ -44,3 +44,16 @@ TEST_CASE("text: valid_utf8 accepts well-formed UTF-8 and nothing else") {
   CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));                 // past U+10FFFF
   CHECK_FALSE(valid_utf8("\xff"));
 }
+
+TEST_CASE("text: is_unsigned_integer tells a run id or a count from a path") {
+  CHECK(is_unsigned_integer("7"));
+  CHECK(is_unsigned_integer("000123"));
+  CHECK(is_unsigned_integer("123456789012345678"));
+  CHECK_FALSE(is_unsigned_integer("1234567890123456789"));  // past what std::stoll is sure to take
+  CHECK_FALSE(is_unsigned_integer(""));
+  CHECK_FALSE(is_unsigned_integer("-1"));
+  CHECK_FALSE(is_unsigned_integer("+1"));
+  CHECK_FALSE(is_unsigned_integer("1.0"));
+  CHECK_FALSE(is_unsigned_integer("runs/1/checkpoint.pt"));
+  CHECK_FALSE(is_unsigned_integer(" 1"));
+}

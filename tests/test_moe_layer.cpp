@@ -185,3 +185,18 @@ TEST_CASE("MoE layer: an expert with no routed samples is skipped, not run on an
   auto y = layer->dispatch_combine(x, routing);  // experts 0, 2, 3 get nothing; BN would fail on 0 samples
   CHECK(y.size(0) == 3);
 }
+
+TEST_CASE("MoE gate: relu_gap_fc is FC(GAP(ReLU(x))), the reference's effective FCGate, and gap_fc is FC(GAP(x))") {
+  torch::manual_seed(9);
+  const auto x_bchw = torch::randn({3, 6, 5, 5});
+  for (const char* kind : {"gap_fc", "relu_gap_fc"}) {
+    CAPTURE(kind);
+    moe::Gate gate(kind, 6, 4);
+    const auto params = gate->named_parameters();
+    const auto pooled_bc = (std::string(kind) == "relu_gap_fc" ? torch::relu(x_bchw) : x_bchw).mean({2, 3});
+    const auto expected_be = torch::nn::functional::linear(pooled_bc, params["fc.weight"], params["fc.bias"]);
+    const auto out = gate->forward(x_bchw, /*noisy=*/false);
+    CHECK(torch::allclose(out.clean_logits_be, expected_be, 1e-5, 1e-6));
+    CHECK(torch::equal(out.logits_be, out.clean_logits_be));
+  }
+}

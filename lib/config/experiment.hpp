@@ -29,7 +29,7 @@ struct MoeConfig {
   std::vector<std::int64_t> position{1};  // classification: 0 = stem, 1.. = stage; one MoE layer per position
   std::string head = "cls_head";          // detection: the MoE subnet(s): cls_head | box_head | both
   bool shared_gate = false;               // detection, head = both: one gate routes both heads' experts
-  std::string gate = "gap_fc";            // gap_fc | conv_gap_fc
+  std::string gate = "gap_fc";            // gap_fc | relu_gap_fc | conv_gap_fc
   std::string variant = "residual";       // default | residual
   bool noise = true;                      // noisy top-k in training (soft and unconstrained gates only)
   std::string expert_width = "narrow";    // narrow (about half the stage's parameters) | full

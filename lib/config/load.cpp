@@ -224,8 +224,7 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
            fmt::format("'{}' not found (scripts/export_torchvision_resnet.py writes it)", cfg.model.backbone_weights));
     }
   }
-  if (!cfg.model.init_from.empty() &&
-      cfg.model.init_from.find_first_not_of("0123456789") != std::string::npos) {  // a path, not a run id
+  if (!cfg.model.init_from.empty() && !core::is_unsigned_integer(cfg.model.init_from)) {  // a checkpoint path, not a run id
     std::error_code ec;
     auto absolute = fs::weakly_canonical(fs::absolute(cfg.model.init_from), ec);
     if (!ec) {

@@ -119,7 +119,7 @@ std::vector<KeySpec> make_keys() {
   keys.push_back(bound<&E::moe, &MoeConfig::shared_gate>(entry(
       "moe.shared_gate", T::boolean, "detection with moe.head = both: one gate routes both heads' experts")));
   keys.push_back(bound<&E::moe, &MoeConfig::gate>(
-      with_choices(entry("moe.gate", T::string, "gate network"), {"gap_fc", "conv_gap_fc"})));
+      with_choices(entry("moe.gate", T::string, "gate network"), {"gap_fc", "relu_gap_fc", "conv_gap_fc"})));
   keys.push_back(bound<&E::moe, &MoeConfig::variant>(with_choices(
       entry("moe.variant", T::string, "layer variant: residual adds a shortcut around the mixture"),
       {"default", "residual"})));

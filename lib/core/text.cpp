@@ -151,6 +151,10 @@ std::string csv_field(const std::string& field) {
   return out;
 }
 
+bool is_unsigned_integer(std::string_view text) {
+  return !text.empty() && text.size() <= 18 && text.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
 bool valid_utf8(std::string_view text) {
   // Hand-written (15 lines): none of moexp's Debian libraries exposes a validator (TOML++ checks documents only).
   std::size_t i = 0;

@@ -35,6 +35,10 @@ std::string file_tail(const std::filesystem::path& path, std::size_t lines = 20)
 // The last non-empty line of `text`, without its newline.
 std::string last_line(const std::string& text);
 
+// Whether `text` is 1 to 18 ASCII digits (so std::stoll takes it): how a run id (not a path) or a count is told apart
+// on the command line.
+bool is_unsigned_integer(std::string_view text);
+
 // `text` without leading and trailing whitespace.
 std::string_view trim(std::string_view text);
 

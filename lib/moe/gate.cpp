@@ -4,7 +4,8 @@
 
 namespace moexp::moe {
 
-GateImpl::GateImpl(const std::string& kind, std::int64_t in_channels, std::int64_t num_experts) {
+GateImpl::GateImpl(const std::string& kind, std::int64_t in_channels, std::int64_t num_experts)
+    : m_relu(kind == "relu_gap_fc") {
   std::int64_t fc_in = in_channels;
   if (kind == "conv_gap_fc") {
     constexpr std::int64_t kConvWidth = 256;
@@ -19,7 +20,7 @@ GateImpl::GateImpl(const std::string& kind, std::int64_t in_channels, std::int64
 }
 
 GateOutput GateImpl::forward(const torch::Tensor& x_bchw, bool noisy) {
-  auto pooled_bc = x_bchw.mean({2, 3});
+  auto pooled_bc = (m_relu ? torch::relu(x_bchw) : x_bchw).mean({2, 3});
   torch::Tensor features_bf = m_conv ? m_conv->forward(x_bchw).mean({2, 3}) : pooled_bc;
   GateOutput out;
   out.clean_logits_be = m_fc->forward(features_bf);

@@ -17,8 +17,9 @@ struct GateOutput {
 
 class GateImpl : public torch::nn::Module {
 public:
-  // `kind`: "gap_fc" (FC(GAP(x)), Linear C→E with bias) or "conv_gap_fc" (conv3x3 C→256 no padding, GAP,
-  // Linear 256→E). The noise net is a bias-free Linear C→E on GAP(x).
+  // `kind`: "gap_fc" (FC(GAP(x)), Linear C→E with bias), "relu_gap_fc" (FC(GAP(ReLU(x))), the reference's effective
+  // FCGate of its detection heads, moe-cnn.md §2.3) or "conv_gap_fc" (conv3x3 C→256 no padding, GAP, Linear 256→E).
+  // The noise net is a bias-free Linear C→E on the same pooled features (GAP(ReLU(x)) for relu_gap_fc, else GAP(x)).
   GateImpl(const std::string& kind, std::int64_t in_channels, std::int64_t num_experts);
 
   // Logits for `x_bchw`; adds Gaussian noise when `noisy` (training with a soft or no constraint).
@@ -26,6 +27,7 @@ public:
 
 private:
   torch::nn::Conv2d m_conv{nullptr};  // conv_gap_fc only
+  bool m_relu = false;                // relu_gap_fc: ReLU before the pooling
   torch::nn::Linear m_fc{nullptr};
   torch::nn::Linear m_noise{nullptr};
 };

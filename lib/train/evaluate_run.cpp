@@ -5,6 +5,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 #include "data/dataset.hpp"
 #include "report/evaluation_view.hpp"
 #include "store/result_store.hpp"
@@ -17,7 +18,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 #include <fstream>
 #include <sstream>
@@ -32,13 +32,9 @@ struct Target {
   fs::path checkpoint;
 };
 
-bool all_digits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-}
-
 Target resolve_target(const EvaluateRequest& req, store::ResultStore& db) {
   Target t;
-  if (all_digits(req.target)) {
+  if (core::is_unsigned_integer(req.target)) {
     const auto id = std::stoll(req.target);
     auto run = db.runs().find(id);
     if (!run) {
@@ -65,7 +61,7 @@ Target resolve_target(const EvaluateRequest& req, store::ResultStore& db) {
   const auto hash = config::config_hash(t.cfg);
   std::optional<store::RunRow> run;
   const auto folder = t.checkpoint.parent_path().filename().string();
-  if (all_digits(folder)) {
+  if (core::is_unsigned_integer(folder)) {
     run = db.runs().find(std::stoll(folder));
   }
   if (!run || run->config_hash != hash) {
@@ -92,7 +88,7 @@ std::vector<std::int64_t> parse_choice(const std::string& text, const std::strin
     }
     return values;
   }
-  if (!all_digits(text) || std::stoll(text) < lo || std::stoll(text) > hi) {
+  if (!core::is_unsigned_integer(text) || std::stoll(text) < lo || std::stoll(text) > hi) {
     throw InputError(fmt::format("evaluate: {} {}: expected a number from {} to {}, or all", name, text, lo, hi));
   }
   values.push_back(std::stoll(text));

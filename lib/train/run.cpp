@@ -8,6 +8,7 @@
 #include "core/host.hpp"
 #include "core/progress.hpp"
 #include "core/stop_signals.hpp"
+#include "core/text.hpp"
 #include "data/dataset.hpp"
 #include "store/result_store.hpp"
 #include "store/store_sink.hpp"
@@ -113,7 +114,7 @@ TaskData load_task_data(const config::ExperimentConfig& cfg) {
 // key when there is none.
 std::filesystem::path init_checkpoint(const config::ExperimentConfig& cfg, const std::string& db_path) {
   const auto& from = cfg.model.init_from;
-  if (from.empty() || from.find_first_not_of("0123456789") != std::string::npos) {
+  if (!core::is_unsigned_integer(from)) {
     return from;  // a file, checked by config validation
   }
   const auto id = std::stoll(from);

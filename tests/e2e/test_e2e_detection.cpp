@@ -154,15 +154,30 @@ TEST_CASE("e2e detection: missing data and a classification network are one line
   CHECK_FALSE(fs::exists(db));
 }
 
-TEST_CASE("e2e detection: the shipped detection sweep (sweeps/shapes_detection.toml) runs tiny; its report compares AP") {
+TEST_CASE("e2e detection: the shipped detection study (dense run, then sweeps/shapes_detection.toml on its frozen "
+          "backbone) runs tiny; its report compares AP") {
   TempDir dir;
   const auto data = make_shapes(dir, 8, 4);
   const auto db = dir / "moexp.db";
+  const std::vector<std::string> shrink{"--set", "data.path=" + data.string(), "--set", "model.width=0.125",
+                                        "--set", "detection.fpn_channels=16", "--set", "train.epochs=1",
+                                        "--set", "train.batch_size=4"};
+  std::vector<std::string> dense{MOEXP_BIN, "train", std::string(MOEXP_SOURCE_DIR) + "/experiments/shapes_retinanet_dense.toml",
+                                 "--db", db.string(), "--set", "train.threads=1"};
+  dense.insert(dense.end(), shrink.begin(), shrink.end());
+  auto baseline = run(dense, dir.path(), 120);
+  CAPTURE(baseline.err);
+  REQUIRE(baseline.exit_code == 0);
   const std::string spec = std::string(MOEXP_SOURCE_DIR) + "/sweeps/shapes_detection.toml";
-  auto sweep = run({MOEXP_BIN, "sweep", spec, "--db", db.string(), "--set", "data.path=" + data.string(), "--set",
-                    "model.width=0.125", "--set", "detection.fpn_channels=16", "--set", "train.epochs=1", "--set",
-                    "train.batch_size=4"},
-                   dir.path(), 600);
+  std::vector<std::string> argv{MOEXP_BIN, "sweep", spec, "--db", db.string()};
+  argv.insert(argv.end(), shrink.begin(), shrink.end());
+  // Without the dense run the plan stops at model.freeze, one line, exit 2.
+  auto unplanned = run(argv, dir.path(), 60);
+  CHECK(unplanned.exit_code == 2);
+  CHECK(unplanned.err.find("model.freeze: freezing the FPN of a randomly initialised network; set model.init_from") !=
+        std::string::npos);
+  argv.insert(argv.end(), {"--set", "model.init_from=1"});
+  auto sweep = run(argv, dir.path(), 600);
   CAPTURE(sweep.out);
   CAPTURE(sweep.err);
   REQUIRE(sweep.exit_code == 0);
