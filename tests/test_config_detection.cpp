@@ -152,6 +152,10 @@ TEST_CASE("config detection: mismatched network and dataset, missing files and m
   CHECK(canonical_toml(shared).find("shared_gate = true") != std::string::npos);
   CHECK(canonical_toml(shared).find("grad_clip = 0.1") != std::string::npos);
   const auto plain = canonical_toml(load_experiment_text(detection_toml(root), "det.toml", {"moe.head=both"}).config);
+  CHECK(plain.find("low_quality_matches") == std::string::npos);
+  CHECK(canonical_toml(load_experiment_text(detection_toml(root), "det.toml", {"detection.low_quality_matches=false"})
+                           .config)
+            .find("low_quality_matches = false") != std::string::npos);
   CHECK(plain.find("shared_gate") == std::string::npos);
   CHECK(plain.find("grad_clip") == std::string::npos);
   // A run id is kept as given (run.cpp resolves it in the run's database); it joins the hash only when set.

@@ -77,8 +77,20 @@ TEST_CASE("retina targets: the batch loss equals torchvision's, with an image wi
   CHECK(l1.foreground == 12);
   CHECK(l1.classification.item<double>() == doctest::Approx(191.14239501953125).epsilon(1e-6));
   CHECK(l1.regression.item<double>() == doctest::Approx(0.6462301015853882).epsilon(1e-6));
-  const auto smooth = retinanet_loss(cls, reg, anchors, targets, BoxLoss::smooth_l1);
+  const auto smooth = retinanet_loss(cls, reg, anchors, targets, {BoxLoss::smooth_l1});
   CHECK(smooth.regression.item<double>() == doctest::Approx(0.15741485357284546).epsilon(1e-6));
+  // The matches come back per image, as match_anchors gives them; without low-quality matches (the reference code)
+  // only anchors at IoU >= 0.5 are foreground.
+  REQUIRE(l1.matched_a.size() == 2);
+  CHECK(torch::equal(l1.matched_a[0], match_anchors(box_iou(targets[0].boxes_g4, anchors), a)));
+  CHECK((l1.matched_a[1] == kBackground).all().item<bool>());
+  RetinaLossOptions strict;
+  strict.low_quality_matches = false;
+  const auto without = retinanet_loss(cls, reg, anchors, targets, strict);
+  const auto strict_matches = match_anchors(box_iou(targets[0].boxes_g4, anchors), a, 0.5, 0.4, false);
+  CHECK(torch::equal(without.matched_a[0], strict_matches));
+  CHECK(without.foreground == (strict_matches >= 0).sum().item<std::int64_t>());
+  CHECK(without.foreground <= l1.foreground);
   // Gradients reach both heads' outputs.
   auto cls_g = cls.clone().requires_grad_(true), reg_g = reg.clone().requires_grad_(true);
   const auto with_grad = retinanet_loss(cls_g, reg_g, anchors, targets);

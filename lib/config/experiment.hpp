@@ -72,6 +72,7 @@ struct DetectionConfig {
   bool p6_from_c5 = true;             // P6 from C5 (the paper, detectron2) or from P5 (torchvision v1)
   std::int64_t fpn_channels = 256;    // channels of the pyramid and the subnets
   std::string box_loss = "l1";        // l1 (torchvision) | smooth_l1 (beta 1/9, the reference code)
+  bool low_quality_matches = true;    // torchvision's matcher; false: the reference code's (none)
   double score_threshold = 0.05;      // post-processing: minimum class score
   std::int64_t detections_per_image = 100;  // post-processing: kept per image (COCO scores 100)
   std::int64_t workers = 2;           // image decoding threads (not part of the run's identity)

@@ -194,6 +194,9 @@ std::vector<KeySpec> make_keys() {
   keys.push_back(bound<&E::detection, &DetectionConfig::box_loss>(with_choices(
       entry("detection.box_loss", T::string, "box regression loss: l1 (torchvision) or smooth_l1 (beta 1/9)"),
       {"l1", "smooth_l1"})));
+  keys.push_back(bound<&E::detection, &DetectionConfig::low_quality_matches>(entry(
+      "detection.low_quality_matches", T::boolean,
+      "matcher: each object also gets its best anchors below IoU 0.5 (torchvision); false: none (the reference code)")));
   keys.push_back(bound<&E::detection, &DetectionConfig::score_threshold>(not_identity(with_range(
       entry("detection.score_threshold", T::floating, "post-processing: minimum class score of a detection"), 0.0,
       1.0))));
@@ -341,6 +344,9 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
   }
   if (key == "model.backbone_weights") {
     return cfg.model.arch == "retinanet" && !cfg.model.backbone_weights.empty();
+  }
+  if (key == "detection.low_quality_matches") {
+    return detection && !cfg.detection.low_quality_matches;  // the default is left out: hashes stay
   }
   if (starts("detection.")) {
     return detection;

@@ -78,8 +78,8 @@ torch::Tensor sigmoid_focal_loss(const torch::Tensor& logits, const torch::Tenso
 }
 
 RetinaLoss retinanet_loss(const torch::Tensor& cls_logits_bak, const torch::Tensor& box_deltas_ba4,
-                          const torch::Tensor& anchors_a4, const std::vector<ImageTargets>& targets, BoxLoss box_loss,
-                          double smooth_l1_beta, double fg_iou, double bg_iou) {
+                          const torch::Tensor& anchors_a4, const std::vector<ImageTargets>& targets,
+                          const RetinaLossOptions& options) {
   const BoxCoder coder;
   const auto anchors = anchors_a4.size(0);
   std::vector<torch::Tensor> cls_losses, box_losses;
@@ -89,7 +89,9 @@ RetinaLoss retinanet_loss(const torch::Tensor& cls_logits_bak, const torch::Tens
     const auto bi = static_cast<std::int64_t>(b);
     const auto matched_a = t.boxes_g4.size(0) == 0
                                ? match_anchors(torch::zeros({0, anchors}, anchors_a4.options()), anchors)
-                               : match_anchors(box_iou(t.boxes_g4, anchors_a4), anchors, fg_iou, bg_iou, true);
+                               : match_anchors(box_iou(t.boxes_g4, anchors_a4), anchors, options.fg_iou,
+                                               options.bg_iou, options.low_quality_matches);
+    out.matched_a.push_back(matched_a);
     const auto fg_a = matched_a >= 0;
     const auto fg_idx = torch::nonzero(fg_a).select(1, 0);
     const auto foreground = fg_idx.size(0);
@@ -109,9 +111,10 @@ RetinaLoss retinanet_loss(const torch::Tensor& cls_logits_bak, const torch::Tens
     const auto wanted = foreground > 0 ? coder.encode(t.boxes_g4.index_select(0, matched_a.index_select(0, fg_idx)),
                                                       anchors_a4.index_select(0, fg_idx))
                                        : torch::zeros_like(deltas);
-    const auto diff = box_loss == BoxLoss::l1
+    const auto diff = options.box_loss == BoxLoss::l1
                           ? torch::l1_loss(deltas, wanted.to(deltas.dtype()), at::Reduction::Sum)
-                          : torch::smooth_l1_loss(deltas, wanted.to(deltas.dtype()), at::Reduction::Sum, smooth_l1_beta);
+                          : torch::smooth_l1_loss(deltas, wanted.to(deltas.dtype()), at::Reduction::Sum,
+                                                  options.smooth_l1_beta);
     box_losses.push_back(diff / normaliser);
   }
   const double images = static_cast<double>(std::max<std::size_t>(1, targets.size()));

@@ -61,16 +61,25 @@ struct RetinaLoss {
   torch::Tensor classification;  // scalar
   torch::Tensor regression;      // scalar
   std::int64_t foreground = 0;   // anchors matched to an object, over the batch
+  std::vector<torch::Tensor> matched_a;  // per image: match_anchors' result [A] (object index, kBackground, kIgnored)
 };
 
-// RetinaNet's training loss over a batch (torchvision's RetinaNetHead.compute_loss): per image, the focal loss summed
-// over every anchor that is not ignored and the box loss summed over foreground anchors (deltas against
-// BoxCoder{1,1,1,1}-encoded targets; L1, or smooth L1 with `smooth_l1_beta`: torchvision's default 1, the reference
-// code's 1/9), each divided by max(1, foreground anchors); then the mean over images. cls_logits_bak [B, A, K],
-// box_deltas_ba4 [B, A, 4], anchors_a4 [A, 4] (the same for every image of a padded batch).
+// The choices of RetinaNet's loss where torchvision and the reference's (yhenon) code differ.
+struct RetinaLossOptions {
+  BoxLoss box_loss = BoxLoss::l1;
+  double smooth_l1_beta = 1.0;      // torchvision's default; the reference code's 1/9
+  double fg_iou = 0.5, bg_iou = 0.4;
+  bool low_quality_matches = true;  // torchvision; the reference code has none
+};
+
+// RetinaNet's training loss over a batch (torchvision's RetinaNetHead.compute_loss): per image, anchors matched by
+// match_anchors (the options' thresholds and low-quality rule), the focal loss summed over every anchor that is not
+// ignored and the box loss summed over foreground anchors (deltas against BoxCoder{1,1,1,1}-encoded targets; L1 or
+// smooth L1), each divided by max(1, foreground anchors); then the mean over images. cls_logits_bak [B, A, K],
+// box_deltas_ba4 [B, A, 4], anchors_a4 [A, 4] (the same for every image of a padded batch). The matches are returned
+// for callers that need them again (routing statistics).
 RetinaLoss retinanet_loss(const torch::Tensor& cls_logits_bak, const torch::Tensor& box_deltas_ba4,
                           const torch::Tensor& anchors_a4, const std::vector<ImageTargets>& targets,
-                          BoxLoss box_loss = BoxLoss::l1, double smooth_l1_beta = 1.0, double fg_iou = 0.5,
-                          double bg_iou = 0.4);
+                          const RetinaLossOptions& options = {});
 
 } // namespace moexp::detect

@@ -295,17 +295,23 @@ DetectionTask::Forward DetectionTask::run(const detect::DetectionBatch& batch) {
   for (const auto& t : batch.targets) {
     f.targets.push_back({t.boxes_n4.to(m_device), t.labels_n.to(m_device)});
   }
-  const bool smooth = m_cfg.detection.box_loss == "smooth_l1";
-  f.loss = detect::retinanet_loss(f.out.cls_logits_bak, f.out.box_deltas_ba4, f.anchors_a4, f.targets,
-                                  smooth ? detect::BoxLoss::smooth_l1 : detect::BoxLoss::l1, smooth ? 1.0 / 9 : 1.0);
+  detect::RetinaLossOptions loss;
+  if (m_cfg.detection.box_loss == "smooth_l1") {
+    loss.box_loss = detect::BoxLoss::smooth_l1;
+    loss.smooth_l1_beta = 1.0 / 9;
+  }
+  loss.low_quality_matches = m_cfg.detection.low_quality_matches;
+  f.loss = detect::retinanet_loss(f.out.cls_logits_bak, f.out.box_deltas_ba4, f.anchors_a4, f.targets, loss);
   return f;
 }
 
 namespace {
 
-// The MoE heads' routing of a forward, and per image its objects' labels, areas and positive levels.
-void add_routing(DetectionRouting& routing, const detect::RetinaHeadOutput& out, const torch::Tensor& anchors_a4,
-                 const std::vector<detect::ImageTargets>& targets, const std::vector<detect::DetectionTarget>& batch) {
+// The MoE heads' routing of a forward, and per image its objects' labels, areas and positive levels (from the
+// loss's anchor matches, `matched_a` per image).
+void add_routing(DetectionRouting& routing, const detect::RetinaHeadOutput& out,
+                 const std::vector<torch::Tensor>& matched_a, const std::vector<detect::ImageTargets>& targets,
+                 const std::vector<detect::DetectionTarget>& batch) {
   std::vector<const detect::HeadRouting*> heads;
   if (!out.cls_routing.weights_be.empty()) {
     heads.push_back(&out.cls_routing);
@@ -316,8 +322,7 @@ void add_routing(DetectionRouting& routing, const detect::RetinaHeadOutput& out,
   std::vector<torch::Tensor> labels, areas, positive;
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const auto objects = targets[i].boxes_g4.size(0);
-    const auto matched = detect::match_anchors(detect::box_iou(targets[i].boxes_g4, anchors_a4), anchors_a4.size(0));
-    positive.push_back(positive_levels(matched, objects, out.anchors_per_level));
+    positive.push_back(positive_levels(matched_a[i], objects, out.anchors_per_level));
     labels.push_back(batch[i].labels_n);
     areas.push_back(batch[i].areas_n);
   }
@@ -351,7 +356,7 @@ BatchLoss DetectionTask::train_batch(const torch::Tensor& idx_b, torch::Generato
   m_cls_sum += f.loss.classification.detach().to(torch::kDouble) * images;
   m_box_sum += f.loss.regression.detach().to(torch::kDouble) * images;
   if (m_routing) {
-    add_routing(*m_routing, f.out, f.anchors_a4, f.targets, batch->targets);
+    add_routing(*m_routing, f.out, f.loss.matched_a, f.targets, batch->targets);
   }
   return {f.loss.classification + f.loss.regression, f.out.aux_loss, idx_b.size(0)};
 }
@@ -413,7 +418,7 @@ DetectionEvaluation DetectionTask::evaluate_validation(bool keep_detections) {
       }
     }
     if (routing) {
-      add_routing(*routing, f.out, f.anchors_a4, f.targets, batch->targets);
+      add_routing(*routing, f.out, f.loss.matched_a, f.targets, batch->targets);
     }
   }
   m_model->train();
