@@ -119,6 +119,28 @@ mfu() { [ -n "$1" ] && echo "scale=3; $1 * 0.56 * 3 / ($peak * 1000) * 100" | bc
 ratio=$([ -n "$moexp_ips" ] && [ -n "$py_ips" ] && echo "scale=2; $moexp_ips / $py_ips" | bc -l)
 log "ResNet-18-MoE(E=16,k=2,stage 3) bf16 channels-last, batch $BATCH, $STEPS steps: moexp ${moexp_ips:-?} img/s (MFU $(mfu "$moexp_ips") %), PyTorch eager ${py_ips:-?} img/s (MFU $(mfu "$py_ips") %), ratio ${ratio:-?}"
 
+# 4b. RetinaNet on CUDA (issue 15; DETECTION=0 leaves it out): a generated shapes set at 320 px, one epoch of the dense
+#     ResNet-50 detector, then one of MoE heads (both, E=4, k=2) on its frozen backbone + FPN; training images/s.
+if [ "${DETECTION:-1}" = 1 ]; then
+SHAPES=$PWD/$BUILD/gpu-check-shapes
+rm -rf "$SHAPES"
+with_debian_libs timeout 60 "$BUILD/moexp" data shapes --out "$SHAPES" --train 1024 --val 128 --size 320 \
+  >"$OUTDIR/gpu-check.detection.log" 2>&1
+# det_train ARGS...: one detection run on CUDA, appended to gpu-check.detection.log; sets rc.
+det_train() {
+  with_debian_libs timeout 180 "$BUILD/moexp" train "$@" --db "$DB" --device cuda --set data.path="$SHAPES" \
+    --set model.backbone=resnet50 --set model.width=1 --set detection.fixed_size=320 --set detection.fpn_channels=256 \
+    --set detection.workers=8 --set train.epochs=1 --set train.batch_size=16 \
+    >>"$OUTDIR/gpu-check.detection.log" 2>&1; rc=$?
+}
+det_train experiments/shapes_retinanet_dense.toml --set name=gpu-det-dense
+dense_id=$(grep -oE '^run [0-9]+: finished' "$OUTDIR/gpu-check.detection.log" | tail -1 | grep -oE '[0-9]+')
+log "RetinaNet ResNet-50 dense, 320 px (exit $rc): $(grep -E '^epoch +1/1 ' "$OUTDIR/gpu-check.detection.log" | tail -1 | grep -oE 'ap [0-9.e-]+|[0-9.]+ img/s' | tr '\n' ' ')"
+det_train experiments/shapes_retinanet_moe_heads.toml --set name=gpu-det-moe --set model.init_from="${dense_id:-1}" \
+  --set moe.head=both
+log "RetinaNet MoE heads (both, E=4, k=2) on its frozen backbone (exit $rc): $(grep -E '^epoch +1/1 ' "$OUTDIR/gpu-check.detection.log" | tail -1 | grep -oE 'ap [0-9.e-]+|[0-9.]+ img/s' | tr '\n' ' ')"
+fi
+
 # 5. The test suite in the time that is left (the Slurm fixture is left out; it needs a Slurm install). GDB_TEST names
 #    one test case of moexp_ml_tests to run under cuda-gdb for a backtrace (the machine has no gdb).
 if [ -n "${GDB_TEST:-}" ]; then
