@@ -133,12 +133,16 @@ det_train() {
     --set detection.workers=8 --set train.epochs=1 --set train.batch_size=16 \
     >>"$OUTDIR/gpu-check.detection.log" 2>&1; rc=$?
 }
+# det_figures: the AP and images/s of the last epoch line in gpu-check.detection.log.
+det_figures() {
+  grep -E '^epoch +1/1 ' "$OUTDIR/gpu-check.detection.log" | tail -1 | grep -oE 'ap [0-9.e-]+|[0-9.]+ img/s' | tr '\n' ' '
+}
 det_train experiments/shapes_retinanet_dense.toml --set name=gpu-det-dense
 dense_id=$(grep -oE '^run [0-9]+: finished' "$OUTDIR/gpu-check.detection.log" | tail -1 | grep -oE '[0-9]+')
-log "RetinaNet ResNet-50 dense, 320 px (exit $rc): $(grep -E '^epoch +1/1 ' "$OUTDIR/gpu-check.detection.log" | tail -1 | grep -oE 'ap [0-9.e-]+|[0-9.]+ img/s' | tr '\n' ' ')"
+log "RetinaNet ResNet-50 dense, 320 px (exit $rc): $(det_figures)"
 det_train experiments/shapes_retinanet_moe_heads.toml --set name=gpu-det-moe --set model.init_from="${dense_id:-1}" \
   --set moe.head=both
-log "RetinaNet MoE heads (both, E=4, k=2) on its frozen backbone (exit $rc): $(grep -E '^epoch +1/1 ' "$OUTDIR/gpu-check.detection.log" | tail -1 | grep -oE 'ap [0-9.e-]+|[0-9.]+ img/s' | tr '\n' ' ')"
+log "RetinaNet MoE heads (both, E=4, k=2) on its frozen backbone (exit $rc): $(det_figures)"
 fi
 
 # 5. The test suite in the time that is left (the Slurm fixture is left out; it needs a Slurm install). GDB_TEST names

@@ -20,6 +20,18 @@ RetinaNetOptions small_options() {
   return o;
 }
 
+// Both subnets MoE heads of E=4, k=2 with the importance loss (weight 0.5).
+RetinaNetOptions both_moe_heads() {
+  auto o = small_options();
+  o.moe_cls_head = true;
+  o.moe_box_head = true;
+  o.moe.num_experts = 4;
+  o.moe.k = 2;
+  o.moe.constraint = Constraint::importance;
+  o.moe.weight = 0.5;
+  return o;
+}
+
 } // namespace
 
 TEST_CASE("retinanet: levels P3-P7, anchors in the heads' order, and the prior probability at the start") {
@@ -140,13 +152,7 @@ TEST_CASE("retinanet: an MoE head of one expert with k=1 equals the dense head w
 
 TEST_CASE("retinanet: MoE heads route each (image, level), share one aux loss per forward, and update hard "
           "constraints per level") {
-  auto o = small_options();
-  o.moe_cls_head = true;
-  o.moe_box_head = true;
-  o.moe.num_experts = 4;
-  o.moe.k = 2;
-  o.moe.constraint = Constraint::importance;
-  o.moe.weight = 0.5;
+  auto o = both_moe_heads();
   torch::manual_seed(4);
   RetinaNet net(o);
   net->train();
@@ -174,14 +180,8 @@ TEST_CASE("retinanet: MoE heads route each (image, level), share one aux loss pe
 }
 
 TEST_CASE("retinanet: a shared gate routes both MoE heads' experts with one gate, one aux loss and one hard state") {
-  auto o = small_options();
-  o.moe_cls_head = true;
-  o.moe_box_head = true;
+  auto o = both_moe_heads();
   o.shared_gate = true;
-  o.moe.num_experts = 4;
-  o.moe.k = 2;
-  o.moe.constraint = Constraint::importance;
-  o.moe.weight = 0.5;
   torch::manual_seed(5);
   RetinaNet net(o);
   const auto params = net->named_parameters();

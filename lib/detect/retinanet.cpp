@@ -269,8 +269,8 @@ RetinaHeadOutput RetinaNetImpl::forward(const torch::Tensor& x_bchw) {
     out.anchors_per_level.push_back(p.size(2) * p.size(3) * m_options.anchors_per_cell);
   }
   auto cls = m_cls->forward(levels);
-  const bool shared = m_options.shared_gate && m_cls->is_moe() && m_box->is_moe();
-  auto box = m_box->forward(levels, shared ? &cls.steps : nullptr);
+  const bool follows_cls_gate = m_box->is_moe() && !m_box->moe_layer()->options().has_gate;  // built gateless
+  auto box = m_box->forward(levels, follows_cls_gate ? &cls.steps : nullptr);
   out.cls_logits_bak = cls.out_bao;
   out.box_deltas_ba4 = box.out_bao;
   out.aux_loss = cls.aux_loss + box.aux_loss;
