@@ -1,14 +1,16 @@
 // MoE stage cost: forward + backward time of an MoE layer of narrow experts against the dense stage it replaces,
 // for E in {4, 10, 16} and k in {1, 2}, next to the ideal: the dense time scaled by the MoE's FLOP share (k narrow
-// experts per sample over the dense stage's FLOPs; the gate is counted too). ratio = MoE time / ideal; goal <= 1.1.
-// Two more references split the ratio into what the experts cost and what the dispatch adds:
+// experts per sample over the dense stage's FLOPs; the gate is counted too). ratio = MoE time / ideal; goal <= 1.3
+// (issue 17). Two more references split the ratio into what the experts cost and what the dispatch adds:
 //   one expert: a single narrow expert on all k x B rows at once (no routing, no small batches): the expert's own
 //               efficiency per FLOP against the dense stage's;
 //   even split: every expert on an equal slice of the k x B rows (no gate, no routing): adds small-batch cost.
 // dispatch = MoE time / one-expert time: what the gate, routing, sub-batching and the gather / scatter add.
 // grouped = the same layer with its experts run as one grouped computation (moe.dispatch = "grouped"), as a ratio to
 // the per-expert MoE time: < 1 means grouping pays.
-// Usage: build/bench/moexp_bench_moe_stage [threads] [repeats]
+// Usage: build/bench/moexp_bench_moe_stage [threads] [repeats] [case name substring, e.g. "ResNet-18 stage 1"]
+#include "core/host.hpp"
+#include "interleaved.hpp"
 #include "models/blocks.hpp"
 #include "models/resnet.hpp"
 #include "moe/layer.hpp"
@@ -17,7 +19,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -80,50 +81,37 @@ torch::nn::Sequential narrow_expert(std::int64_t in, std::int64_t planes, const 
   return seq;
 }
 
+// FLOPs of narrow_expert: the first block narrows to `planes`, middle blocks stay at `planes`, and the last block
+// widens back (BasicBlock(planes, width): its own inner width is the stage's width, as in the reference's experts).
 double expert_flops(std::int64_t in, std::int64_t planes, const models::StageSpec& s, std::int64_t size) {
   if (s.blocks == 1) {
     return block_flops(in, s.width, s.stride, planes, size);
   }
   const auto o = size / s.stride;
   return block_flops(in, planes, s.stride, planes, size) + (s.blocks - 2) * block_flops(planes, planes, 1, planes, o) +
-         block_flops(planes, s.width, 1, planes, o);
+         block_flops(planes, s.width, 1, s.width, o);
 }
 
-// Median seconds of each of `steps` over `repeats` rounds after 3 warm-up rounds; the steps take turns within each
-// round so that drift in the machine's speed (a shared VM) affects them alike.
-std::vector<double> interleaved_medians(int repeats, const std::vector<std::function<void()>>& steps) {
-  std::vector<std::vector<double>> times(steps.size());
-  for (int i = 0; i < repeats + 3; ++i) {
-    for (std::size_t s = 0; s < steps.size(); ++s) {
-      const auto start = std::chrono::steady_clock::now();
-      steps[s]();
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (i >= 3) {
-        times[s].push_back(seconds);
-      }
-    }
-  }
-  std::vector<double> medians;
-  for (auto& t : times) {
-    std::sort(t.begin(), t.end());
-    medians.push_back(t[t.size() / 2]);
-  }
-  return medians;
-}
-
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::stoi(argv[1]) : 2;
   const int repeats = argc > 2 ? std::stoi(argv[2]) : 9;
+  const std::string only = argc > 3 ? argv[3] : "";
+  core::keep_freed_memory();  // as moexp's main
   torch::set_num_threads(threads);
   torch::manual_seed(0);
   const std::vector<Case> cases{{"ResNet-8 stage 1, 28x28x16, batch 128", "resnet8", 1, 16, 28, 128},
+                                {"ResNet-18 stage 1, 32x32x64, batch 128", "resnet18", 1, 64, 32, 128},
                                 {"ResNet-18 stage 3, 16x16x128, batch 64", "resnet18", 3, 128, 16, 64}};
   fmt::print("{:<40} {:>3} {:>2} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10} {:>10} {:>9} {:>8}\n", "stage", "E", "k",
-             "dense ms", "MoE ms", "FLOP share", "ideal ms", "ratio", "one expert", "even split", "dispatch", "grouped");
+             "dense ms", "MoE ms", "FLOP share", "ideal ms", "ratio", "one expert", "even split", "dispatch",
+             "grouped");
   double worst = 0, worst_dispatch = 0;
   for (const auto& c : cases) {
+    if (c.name.find(only) == std::string::npos) {
+      continue;
+    }
     const auto stage = models::arch_spec(c.arch).stages.at(static_cast<std::size_t>(c.position - 1));
     const auto planes = models::narrow_expert_planes(c.arch, c.position, c.in);
     // A stage inside the network: its input needs a gradient too (the backward pass of the dispatch includes it).
@@ -179,7 +167,7 @@ int main(int argc, char** argv) {
           total.backward();
         };
         const auto t =
-            interleaved_medians(repeats, {dense_step, moe_step, one_expert_step, even_split_step, grouped_step});
+            bench::interleaved_medians(repeats, {dense_step, moe_step, one_expert_step, even_split_step, grouped_step});
         const double t_dense = t[0], t_moe = t[1];
         const double gate = 2.0 * static_cast<double>(c.in * experts * 2);
         const double share = (static_cast<double>(k) * expert_flops(c.in, planes, stage, c.size) + gate) /
@@ -196,7 +184,7 @@ int main(int argc, char** argv) {
   }
   fmt::print(
       "(forward + backward, median of {} interleaved rounds after 3 warm-up rounds, {} threads; one expert and even "
-      "split as ratios to ideal; worst ratio {:.2f}, goal <= 1.1; worst dispatch {:.2f})\n",
+      "split as ratios to ideal; worst ratio {:.2f}, goal <= 1.3; worst dispatch {:.2f})\n",
       repeats, threads, worst, worst_dispatch);
   return 0;
 }

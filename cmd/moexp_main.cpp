@@ -2,11 +2,10 @@
 #include "commands.hpp"
 
 #include "core/error.hpp"
+#include "core/host.hpp"
 #include "core/text.hpp"
 
 #include <fmt/format.h>
-
-#include <malloc.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -14,9 +13,7 @@
 namespace moexp::cli {
 
 int moexp_main(int argc, char** argv) {
-  // glibc otherwise mmaps/munmaps every large activation (toolchain.md §4: +5-15 % throughput).
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  core::keep_freed_memory();
 
   CLI::App app{"moexp: mixture-of-experts experiments on CNNs"};
   app.set_version_flag("--version", std::string("moexp ") + MOEXP_VERSION);

@@ -1,5 +1,9 @@
 #include "core/host.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -52,6 +56,13 @@ bool process_alive_since(const std::string& host, std::int64_t pid, const std::s
     return true;
   }
   return process_start_id(pid) == start_id;
+}
+
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);  // activations up to 256 MiB come from the heap
+  mallopt(M_TRIM_THRESHOLD, -1);         // and the heap is never trimmed (mallopt(3): -1 disables trimming)
+#endif
 }
 
 } // namespace moexp::core

@@ -20,4 +20,10 @@ std::string process_start_id(std::int64_t pid);
 // an empty `start_id`: as process_alive).
 bool process_alive_since(const std::string& host, std::int64_t pid, const std::string& start_id);
 
+// Keep freed heap memory in this process instead of returning it to the system (glibc: large blocks from the heap
+// rather than mmap, no trimming). A training step frees and re-allocates the same activations every step; without
+// this each one is a fresh mapping whose pages the kernel zeroes again (toolchain.md §4; bench/RESULTS.md). Called
+// by moexp's main and by the Torch benches; a no-op where the C library is not glibc.
+void keep_freed_memory();
+
 } // namespace moexp::core

@@ -2,6 +2,7 @@
 
 #include "moe/grouped.hpp"
 #include "moe/routing.hpp"
+#include "moe/row_ops.hpp"
 
 #include <cstdint>
 #include <stdexcept>
@@ -49,17 +50,11 @@ torch::Tensor MoeLayerImpl::dispatch_combine(const torch::Tensor& x_bchw, const 
   // samples in batch order) make each expert's sub-batch one contiguous slice of a single gather. The backward pass
   // then builds one batch-sized gradient for x instead of one per expert, and the sizes need one host read (one
   // device sync on CUDA) instead of one per expert. Measured in bench/moe_stage.cpp.
-  const auto batch = x_bchw.size(0);
-  const auto k = routing.topk_idx_bk.size(1);
-  const auto experts_n = routing.topk_idx_bk.reshape({-1});
-  const auto order_n = std::get<1>(experts_n.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
-  const auto rows_n = order_n.div(k, "floor");
-  const auto weight_n = routing.topk_w_bk.reshape({-1}).index_select(0, order_n);
-  const auto counts_e = torch::bincount(experts_n, {}, m_options.num_experts).to(torch::kCPU);
+  const auto plan = plan_rows(routing.topk_idx_bk);
+  const auto weight_n = routing.topk_w_bk.reshape({-1}).index_select(0, plan.order_n);
+  const auto counts_e = torch::bincount(routing.topk_idx_bk.reshape({-1}), {}, m_options.num_experts).to(torch::kCPU);
   const auto* count = counts_e.data_ptr<std::int64_t>();
   std::vector<std::int64_t> sizes(count, count + m_options.num_experts);
-  const auto x_sorted = x_bchw.index_select(0, rows_n);
-
   std::vector<std::int64_t> rows_g;
   std::vector<torch::nn::SequentialImpl*> participants;
   for (std::int64_t e = 0; e < m_options.num_experts; ++e) {
@@ -74,20 +69,18 @@ torch::Tensor MoeLayerImpl::dispatch_combine(const torch::Tensor& x_bchw, const 
   // Automatic dispatch runs per expert: grouped execution measured 1.4-3.3x slower on the CPU (bench/moe_stage.cpp,
   // bench/RESULTS.md) and is not measured on CUDA yet; the rule for choosing it goes here once it is.
   const bool grouped = m_can_group && rows_g.size() > 1 && m_options.dispatch == Dispatch::grouped;
-  torch::Tensor out_nchw;
+  std::vector<torch::Tensor> outs;
   if (grouped) {
     const GroupedContext ctx(rows_g, x_bchw.device());
-    out_nchw = ctx.unpack(run_grouped(participants, ctx, ctx.pack(x_sorted)));
+    const auto x_sorted = gather_rows(x_bchw, plan, {plan.rows_n.size(0)}).front();
+    outs.push_back(ctx.unpack(run_grouped(participants, ctx, ctx.pack(x_sorted))));
   } else {
-    const auto x_slices = x_sorted.split_with_sizes(rows_g);
-    std::vector<torch::Tensor> outs;
+    const auto x_slices = gather_rows(x_bchw, plan, rows_g);
     for (std::size_t g = 0; g < participants.size(); ++g) {
       outs.push_back(participants[g]->forward(x_slices[g]));
     }
-    out_nchw = outs.size() == 1 ? outs.front() : torch::cat(outs, 0);
   }
-  auto y_bchw = torch::zeros({batch, out_nchw.size(1), out_nchw.size(2), out_nchw.size(3)}, out_nchw.options());
-  return y_bchw.index_add_(0, rows_n, out_nchw * weight_n.view({-1, 1, 1, 1}).to(out_nchw.dtype()));
+  return combine_rows(outs, weight_n, plan);
 }
 
 RouteStep MoeLayerImpl::route_step(const torch::Tensor& x_bchw) {
@@ -142,4 +135,4 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x_bchw) {
   return out;
 }
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

@@ -1,0 +1,112 @@
+// Whole-model training step: dense ResNet vs the same ResNet with one MoE layer, forward + cross-entropy (+ aux) +
+// backward + Adam, on one synthetic CIFAR-shaped batch: the MoE model per expert (fused row ops), per expert with
+// the dispatch in LibTorch operations (moe::set_fused_row_ops(false)), and grouped. The models take turns within
+// each round (this VM drifts by 10-40 % within minutes); medians of the rounds after 3 warm-up rounds.
+// x dense = step time / the dense model's (issue 17's goal for ResNet-18, E=4, k=2, stage 1: <= 1.05). Without data
+// loading, evaluation or records: what the model costs (bench/train_throughput.sh times whole runs).
+// Usage: build/bench/moexp_bench_model_step [arch] [position] [E] [k] [threads] [rounds] [batch]
+// Environment: MOEXP_CHANNELS_LAST=1 feeds channels-last images; MOEXP_PROFILE=file.json writes a LibTorch profiler
+// trace (chrome://tracing) of 3 MoE steps (MOEXP_PROFILE_DENSE=1: dense steps); MOEXP_ONLY=dense|moe|grouped runs
+// only that model for `rounds` steps and prints nothing (for perf record).
+#include "core/host.hpp"
+#include "interleaved.hpp"
+#include "models/resnet.hpp"
+#include "moe/row_ops.hpp"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+using namespace moexp;
+
+namespace {
+
+struct Model {
+  models::ResNet net{nullptr};
+  std::unique_ptr<torch::optim::Adam> adam;
+};
+
+Model make_model(const std::string& arch, std::int64_t position, std::int64_t experts, std::int64_t k,
+                 moe::Dispatch dispatch) {
+  config::ExperimentConfig cfg;
+  cfg.model.arch = arch;
+  cfg.moe.enabled = experts > 0;
+  cfg.moe.position = {position};
+  cfg.moe.num_experts = experts > 0 ? experts : 4;
+  cfg.moe.k = k;
+  cfg.moe.dispatch = dispatch == moe::Dispatch::grouped ? "grouped" : "per_expert";
+  cfg.constraint.kind = "importance";
+  torch::manual_seed(0);
+  Model m;
+  m.net = models::ResNet(cfg, 3, 100);
+  m.net->train();
+  m.adam = std::make_unique<torch::optim::Adam>(m.net->parameters(), torch::optim::AdamOptions(1e-3));
+  return m;
+}
+
+void train_step(Model& m, const torch::Tensor& x_bchw, const torch::Tensor& y_b) {
+  auto out = m.net->forward(x_bchw);
+  auto loss = torch::nn::functional::cross_entropy(out.logits_bn, y_b) + out.aux_loss;
+  m.adam->zero_grad();
+  loss.backward();
+  m.adam->step();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string arch = argc > 1 ? argv[1] : "resnet18";
+  const std::int64_t position = argc > 2 ? std::stoll(argv[2]) : 1;
+  const std::int64_t experts = argc > 3 ? std::stoll(argv[3]) : 4;
+  const std::int64_t k = argc > 4 ? std::stoll(argv[4]) : 2;
+  const int threads = argc > 5 ? std::stoi(argv[5]) : 2;
+  const int rounds = argc > 6 ? std::stoi(argv[6]) : 7;
+  const std::int64_t batch = argc > 7 ? std::stoll(argv[7]) : 128;
+  core::keep_freed_memory();  // as moexp's main
+  torch::set_num_threads(threads);
+  auto x_bchw = torch::randn({batch, 3, 32, 32});
+  if (std::getenv("MOEXP_CHANNELS_LAST")) {
+    x_bchw = x_bchw.contiguous(at::MemoryFormat::ChannelsLast);
+  }
+  const auto y_b = torch::randint(0, 100, {batch});
+  auto dense = make_model(arch, position, 0, k, moe::Dispatch::per_expert);
+  auto per_expert = make_model(arch, position, experts, k, moe::Dispatch::per_expert);
+  auto grouped = make_model(arch, position, experts, k, moe::Dispatch::grouped);
+  if (const char* trace = std::getenv("MOEXP_PROFILE")) {
+    auto& profiled = std::getenv("MOEXP_PROFILE_DENSE") ? dense : per_expert;
+    for (int i = 0; i < 6; ++i)
+      train_step(profiled, x_bchw, y_b);
+    torch::autograd::profiler::RecordProfile profile(trace);
+    for (int i = 0; i < 3; ++i)
+      train_step(profiled, x_bchw, y_b);
+  }
+  if (const char* only = std::getenv("MOEXP_ONLY")) {  // for perf: one model, `rounds` steps
+    auto& m = std::string(only) == "dense" ? dense : std::string(only) == "grouped" ? grouped : per_expert;
+    for (int i = 0; i < rounds; ++i)
+      train_step(m, x_bchw, y_b);
+    return 0;
+  }
+  const auto t = bench::interleaved_medians(
+      rounds, {[&] { train_step(dense, x_bchw, y_b); }, [&] { train_step(per_expert, x_bchw, y_b); },
+               [&] {
+                 moe::set_fused_row_ops(false);
+                 train_step(per_expert, x_bchw, y_b);
+                 moe::set_fused_row_ops(true);
+               },
+               [&] { train_step(grouped, x_bchw, y_b); }});
+  fmt::print("{} stage {} MoE, E={} k={}, batch {}, {} threads (median of {} interleaved rounds after 3 warm-up)\n",
+             arch, position, experts, k, batch, threads, rounds);
+  fmt::print("{:<22} {:>9} {:>9} {:>8}\n", "model", "step ms", "img/s", "x dense");
+  const char* names[] = {"dense", "MoE per expert", "MoE, LibTorch ops", "MoE grouped"};
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    fmt::print("{:<22} {:>9.1f} {:>9.1f} {:>8.3f}\n", names[i], 1e3 * t[i], static_cast<double>(batch) / t[i],
+               t[i] / t[0]);
+  }
+  return 0;
+}
