@@ -55,18 +55,16 @@ torch::Tensor HardConstraintImpl::usage_score() const {
 }
 
 torch::Tensor HardConstraintImpl::blocked_experts() const {
-  auto score_e = usage_score();
-  auto blocked_e = score_e > m_threshold;
+  const auto score_e = usage_score();
+  const auto over_e = score_e > m_threshold;
   const std::int64_t max_blocked = m_num_experts - m_k;
-  if (blocked_e.sum().item<std::int64_t>() > max_blocked) {
-    // Guard (moexp deviation): block only the E−k most over-used experts.
-    blocked_e = torch::zeros_like(blocked_e);
-    if (max_blocked > 0) {
-      auto worst = std::get<1>(score_e.topk(max_blocked));
-      blocked_e.index_fill_(0, worst, true);
-    }
+  // Guard (moexp deviation): when more than E−k experts are over the threshold, block only the E−k most over-used.
+  // Decided on the device, so a training step reads nothing back to the host here.
+  auto guard_e = torch::zeros_like(over_e);
+  if (max_blocked > 0) {
+    guard_e.index_fill_(0, std::get<1>(score_e.topk(max_blocked)), true);
   }
-  return blocked_e;
+  return torch::where(over_e.sum() > max_blocked, guard_e, over_e);
 }
 
 void HardConstraintImpl::update(const torch::Tensor& weights_be) {
