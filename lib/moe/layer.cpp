@@ -66,7 +66,7 @@ torch::Tensor MoeLayerImpl::dispatch_combine(const torch::Tensor& x_bchw, const 
   if (rows_g.empty()) {
     return {};
   }
-  // Automatic dispatch runs per expert: grouped execution measured 1.4-3.3x slower on the CPU (bench/moe_stage.cpp,
+  // Automatic dispatch runs per expert: grouped execution measured 1.2-3.3x slower on the CPU (bench/moe_stage.cpp,
   // bench/RESULTS.md) and is not measured on CUDA yet; the rule for choosing it goes here once it is.
   const bool grouped = m_can_group && rows_g.size() > 1 && m_options.dispatch == Dispatch::grouped;
   std::vector<torch::Tensor> outs;
