@@ -119,6 +119,18 @@ mfu() { [ -n "$1" ] && echo "scale=3; $1 * 0.56 * 3 / ($peak * 1000) * 100" | bc
 ratio=$([ -n "$moexp_ips" ] && [ -n "$py_ips" ] && echo "scale=2; $moexp_ips / $py_ips" | bc -l)
 log "ResNet-18-MoE(E=16,k=2,stage 3) bf16 channels-last, batch $BATCH, $STEPS steps: moexp ${moexp_ips:-?} img/s (MFU $(mfu "$moexp_ips") %), PyTorch eager ${py_ips:-?} img/s (MFU $(mfu "$py_ips") %), ratio ${ratio:-?}"
 
+# 4a. The dense ResNet-18 and the MoE configuration of issue 17's goal (stage 1, E=4, k=2), same data and steps:
+#     the MoE models' training images/s as a ratio to the dense model's (DENSE_RATIO=0 leaves it out).
+if [ "${DENSE_RATIO:-1}" = 1 ]; then
+r18_train gpu-check.r18-dense.log --set moe.enabled=false
+dense_ips=$(images_per_s gpu-check.r18-dense.log)
+r18_train gpu-check.r18-stage1.log --set moe.position=[1] --set moe.num_experts=4
+stage1_ips=$(images_per_s gpu-check.r18-stage1.log)
+over_dense() { [ -n "$1" ] && [ -n "$dense_ips" ] && echo "scale=3; $1 / $dense_ips" | bc -l; }
+log "ResNet-18 dense ${dense_ips:-?} img/s; MoE / dense: stage 3 E=16 k=2 $(over_dense "$moexp_ips") (grouped" \
+  "$(over_dense "$grouped_ips")), stage 1 E=4 k=2 $(over_dense "$stage1_ips") (${stage1_ips:-?} img/s)"
+fi
+
 # 4b. RetinaNet on CUDA (issue 15; DETECTION=0 leaves it out): a generated shapes set at 320 px, one epoch of the dense
 #     ResNet-50 detector, then one of MoE heads (both, E=4, k=2) on its frozen backbone + FPN; training images/s.
 if [ "${DETECTION:-1}" = 1 ]; then

@@ -134,7 +134,7 @@ class GatherRows : public torch::autograd::Function<GatherRows> {
 
 class CombineRows : public torch::autograd::Function<CombineRows> {
  public:
-  // `outs` are the expert pieces followed by weight_n (an autograd Function takes one tensor list).
+  // `pieces_and_weight`: the expert pieces, then weight_n (the tensors of one list all receive gradients).
   static torch::Tensor forward(AutogradContext* ctx, torch::TensorList pieces_and_weight, const torch::Tensor& rows_n,
                                const torch::Tensor& pos_bk) {
     std::vector<torch::Tensor> pieces(pieces_and_weight.begin(), pieces_and_weight.end() - 1);
