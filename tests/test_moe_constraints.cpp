@@ -90,6 +90,12 @@ TEST_CASE("constraints: the guard never blocks more than E − k experts") {
   auto blocked = hc->blocked_experts();
   CHECK(blocked.sum().item<std::int64_t>() == 2);  // three over tau, only E−k = 2 blocked
   CHECK_FALSE(blocked[3].item<bool>());
+  // With distinct usage (3, 2, 1, -6) the guard keeps the two most over-used blocked and frees the third.
+  HardConstraint ranked(moexp::Constraint::relative, 4, 2, 0.5);
+  for (int i = 0; i < 3; ++i) ranked->update(one_hot_routing({0, 0, 1, 2}, 4));
+  for (int i = 0; i < 2; ++i) ranked->update(one_hot_routing({0, 1, 1, 2}, 4));
+  ranked->update(one_hot_routing({0, 1, 2, 2}, 4));
+  CHECK(torch::equal(ranked->blocked_experts(), torch::tensor({true, true, false, false})));
   HardConstraint k_equals_e(moexp::Constraint::relative, 2, 2, 0.0);
   k_equals_e->update(one_hot_routing({0, 0}, 2));
   CHECK_FALSE(k_equals_e->blocked_experts().any().item<bool>());
