@@ -49,7 +49,8 @@ torch::Tensor MoeLayerImpl::dispatch_combine(const torch::Tensor& x_bchw, const 
   // Every (sample, chosen expert) pair becomes one row; rows sorted by expert (stable, so each expert sees its
   // samples in batch order) make each expert's sub-batch one contiguous slice of a single gather. The backward pass
   // then builds one batch-sized gradient for x instead of one per expert, and the sizes need one host read (one
-  // device sync on CUDA) instead of one per expert. Measured in bench/moe_stage.cpp.
+  // device sync on CUDA) instead of one per expert. Gather and combine are moe/row_ops.hpp's fused passes on the CPU.
+  // Measured in bench/moe_stage.cpp and bench/model_step.cpp.
   const auto plan = plan_rows(routing.topk_idx_bk);
   const auto weight_n = routing.topk_w_bk.reshape({-1}).index_select(0, plan.order_n);
   const auto counts_e = torch::bincount(routing.topk_idx_bk.reshape({-1}), {}, m_options.num_experts).to(torch::kCPU);
