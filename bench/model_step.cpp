@@ -58,7 +58,7 @@ void train_step(Model& m, const torch::Tensor& x_bchw, const torch::Tensor& y_b)
   m.adam->step();
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
   const std::string arch = argc > 1 ? argv[1] : "resnet18";

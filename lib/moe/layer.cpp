@@ -136,4 +136,4 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x_bchw) {
   return out;
 }
 
-}  // namespace moexp::moe
+} // namespace moexp::moe

@@ -49,8 +49,9 @@ std::vector<T*> row_pointers(std::vector<torch::Tensor>& pieces, at::MemoryForma
   for (auto& p : pieces) {
     p = p.contiguous(format);
     auto* base = p.data_ptr<float>();
-    for (std::int64_t i = 0; i < p.size(0); ++i)
+    for (std::int64_t i = 0; i < p.size(0); ++i) {
       rows.push_back(base + i * d);
+    }
   }
   return rows;
 }
@@ -83,8 +84,9 @@ torch::Tensor sum_rows_pass(std::vector<torch::Tensor> grads_g, const std::vecto
   const auto options = torch::TensorOptions(torch::kFloat).memory_format(format);
   const auto batch = pos_bk.size(0), k = pos_bk.size(1);
   std::int64_t d = 1;
-  for (std::size_t i = 1; i < shape.size(); ++i)
+  for (std::size_t i = 1; i < shape.size(); ++i) {
     d *= shape[i];
+  }
   for (std::size_t g = 0; g < grads_g.size(); ++g) {
     if (!grads_g[g].defined()) {
       shape[0] = sizes_g[g];
@@ -102,8 +104,9 @@ torch::Tensor sum_rows_pass(std::vector<torch::Tensor> grads_g, const std::vecto
       std::memcpy(o, src[static_cast<std::size_t>(pos[b * k])], static_cast<std::size_t>(d) * sizeof(float));
       for (std::int64_t j = 1; j < k; ++j) {
         const float* r = src[static_cast<std::size_t>(pos[b * k + j])];
-        for (std::int64_t t = 0; t < d; ++t)
+        for (std::int64_t t = 0; t < d; ++t) {
           o[t] += r[t];
+        }
       }
     }
   });
@@ -111,7 +114,7 @@ torch::Tensor sum_rows_pass(std::vector<torch::Tensor> grads_g, const std::vecto
 }
 
 class GatherRows : public torch::autograd::Function<GatherRows> {
- public:
+public:
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& x_bchw, const torch::Tensor& rows_n,
                                const torch::Tensor& pos_bk, const std::vector<std::int64_t>& sizes_g) {
     ctx->saved_data["pos"] = pos_bk;
@@ -133,7 +136,7 @@ class GatherRows : public torch::autograd::Function<GatherRows> {
 };
 
 class CombineRows : public torch::autograd::Function<CombineRows> {
- public:
+public:
   // `pieces_and_weight`: the expert pieces, then weight_n (the tensors of one list all receive gradients).
   static torch::Tensor forward(AutogradContext* ctx, torch::TensorList pieces_and_weight, const torch::Tensor& rows_n,
                                const torch::Tensor& pos_bk) {
@@ -153,14 +156,16 @@ class CombineRows : public torch::autograd::Function<CombineRows> {
         const auto p0 = pos[b * k];
         const float w0 = w[p0];
         const float* r0 = rows[static_cast<std::size_t>(p0)];
-        for (std::int64_t t = 0; t < d; ++t)
+        for (std::int64_t t = 0; t < d; ++t) {
           o[t] = w0 * r0[t];
+        }
         for (std::int64_t j = 1; j < k; ++j) {
           const auto p = pos[b * k + j];
           const float wj = w[p];
           const float* r = rows[static_cast<std::size_t>(p)];
-          for (std::int64_t t = 0; t < d; ++t)
+          for (std::int64_t t = 0; t < d; ++t) {
             o[t] += wj * r[t];
+          }
         }
       }
     });
@@ -179,8 +184,9 @@ class CombineRows : public torch::autograd::Function<CombineRows> {
     const auto d = row_numel(saved.front());
     const auto rows = row_pointers<const float>(saved, format, d);
     std::vector<torch::Tensor> grad_pieces;
-    for (const auto& p : saved)
+    for (const auto& p : saved) {
       grad_pieces.push_back(torch::empty_like(p, p.options().memory_format(format)));
+    }
     const auto grad_rows = row_pointers<float>(grad_pieces, format, d);
     const auto grad_y = grads[0].contiguous(format);
     auto grad_w = torch::empty_like(weight_n);
@@ -209,7 +215,7 @@ class CombineRows : public torch::autograd::Function<CombineRows> {
   }
 };
 
-}  // namespace
+} // namespace
 
 void set_fused_row_ops(bool enabled) {
   g_fused_enabled = enabled;
@@ -219,11 +225,14 @@ RowPlan plan_rows(const torch::Tensor& topk_idx_bk) {
   const auto k = topk_idx_bk.size(1);
   const auto experts_n = topk_idx_bk.reshape({-1});
   RowPlan plan;
+  plan.batch = topk_idx_bk.size(0);
   plan.order_n = std::get<1>(experts_n.sort(/*stable=*/true, /*dim=*/0, /*descending=*/false));
   plan.rows_n = plan.order_n.div(k, "floor");
-  plan.pos_bk = torch::empty_like(plan.order_n)
-                    .scatter_(0, plan.order_n, torch::arange(plan.order_n.size(0), plan.order_n.options()))
-                    .view({-1, k});
+  if (topk_idx_bk.device().is_cpu()) {  // only the fused CPU passes read it: no extra kernels on CUDA
+    plan.pos_bk = torch::empty_like(plan.order_n)
+                      .scatter_(0, plan.order_n, torch::arange(plan.order_n.size(0), plan.order_n.options()))
+                      .view({-1, k});
+  }
   return plan;
 }
 
@@ -248,7 +257,7 @@ torch::Tensor combine_rows(const std::vector<torch::Tensor>& outs_g, const torch
   }
   if (!all_fused) {
     const auto out_nchw = outs_g.size() == 1 ? outs_g.front() : torch::cat(outs_g, 0);
-    auto y = torch::zeros(with_rows(out_nchw, plan.pos_bk.size(0)), out_nchw.options());
+    auto y = torch::zeros(with_rows(out_nchw, plan.batch), out_nchw.options());
     std::vector<std::int64_t> weight_shape(static_cast<std::size_t>(out_nchw.dim()), 1);
     weight_shape[0] = -1;
     return y.index_add_(0, plan.rows_n, out_nchw * weight_n.view(weight_shape).to(out_nchw.dtype()));
@@ -258,4 +267,4 @@ torch::Tensor combine_rows(const std::vector<torch::Tensor>& outs_g, const torch
   return CombineRows::apply(torch::TensorList(inputs), plan.rows_n, plan.pos_bk);
 }
 
-}  // namespace moexp::moe
+} // namespace moexp::moe
