@@ -5,13 +5,15 @@
 // x dense = step time / the dense model's (issue 17's goal for ResNet-18, E=4, k=2, stage 1: <= 1.05). Without data
 // loading, evaluation or records: what the model costs (bench/train_throughput.sh times whole runs).
 // Usage: build/bench/moexp_bench_model_step [arch] [position] [E] [k] [threads] [rounds] [batch]
-// Environment: MOEXP_CHANNELS_LAST=1 feeds channels-last images; MOEXP_PROFILE=file.json writes a LibTorch profiler
+// Environment: MOEXP_CHANNELS_LAST=1 runs the models and images in channels-last;
+// MOEXP_FORMATS=1 compares contiguous and channels-last, dense and MoE, in the same rounds; MOEXP_PROFILE=file.json writes a LibTorch profiler
 // trace (chrome://tracing) of 3 MoE steps (MOEXP_PROFILE_DENSE=1: dense steps); MOEXP_ONLY=dense|moe|grouped runs
 // only that model for `rounds` steps and prints nothing (for perf record).
 #include "core/host.hpp"
 #include "interleaved.hpp"
 #include "models/resnet.hpp"
 #include "moe/row_ops.hpp"
+#include "train/device.hpp"
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -50,6 +52,11 @@ Model make_model(const std::string& arch, std::int64_t position, std::int64_t ex
   return m;
 }
 
+// The model in channels-last, as `train.memory_format = "channels_last"` runs it.
+void to_channels_last(Model& m) {
+  train::to_channels_last(*m.net);
+}
+
 void train_step(Model& m, const torch::Tensor& x_bchw, const torch::Tensor& y_b) {
   auto out = m.net->forward(x_bchw);
   auto loss = torch::nn::functional::cross_entropy(out.logits_bn, y_b) + out.aux_loss;
@@ -78,6 +85,11 @@ int main(int argc, char** argv) {
   auto dense = make_model(arch, position, 0, k, moe::Dispatch::per_expert);
   auto per_expert = make_model(arch, position, experts, k, moe::Dispatch::per_expert);
   auto grouped = make_model(arch, position, experts, k, moe::Dispatch::grouped);
+  if (std::getenv("MOEXP_CHANNELS_LAST")) {
+    for (Model* m : {&dense, &per_expert, &grouped}) {
+      to_channels_last(*m);
+    }
+  }
   if (const char* trace = std::getenv("MOEXP_PROFILE")) {
     auto& profiled = std::getenv("MOEXP_PROFILE_DENSE") ? dense : per_expert;
     for (int i = 0; i < 6; ++i)
@@ -85,6 +97,26 @@ int main(int argc, char** argv) {
     torch::autograd::profiler::RecordProfile profile(trace);
     for (int i = 0; i < 3; ++i)
       train_step(profiled, x_bchw, y_b);
+  }
+  if (std::getenv("MOEXP_FORMATS")) {  // contiguous vs channels-last, dense and MoE, in the same rounds
+    auto dense_cl = make_model(arch, position, 0, k, moe::Dispatch::per_expert);
+    auto moe_cl = make_model(arch, position, experts, k, moe::Dispatch::per_expert);
+    to_channels_last(dense_cl);
+    to_channels_last(moe_cl);
+    const auto x_cl = x_bchw.contiguous(at::MemoryFormat::ChannelsLast);
+    const auto x_plain = x_bchw.contiguous();
+    const auto t = bench::interleaved_medians(
+        rounds, {[&] { train_step(dense, x_plain, y_b); }, [&] { train_step(dense_cl, x_cl, y_b); },
+                 [&] { train_step(per_expert, x_plain, y_b); }, [&] { train_step(moe_cl, x_cl, y_b); }});
+    fmt::print("{} stage {} MoE, E={} k={}, batch {}, {} threads (median of {} interleaved rounds after 3 warm-up)\n",
+               arch, position, experts, k, batch, threads, rounds);
+    fmt::print("{:<26} {:>9} {:>9} {:>8}\n", "model", "step ms", "img/s", "x dense");
+    const char* names[] = {"dense, contiguous", "dense, channels-last", "MoE, contiguous", "MoE, channels-last"};
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      fmt::print("{:<26} {:>9.1f} {:>9.1f} {:>8.3f}\n", names[i], 1e3 * t[i], static_cast<double>(batch) / t[i],
+                 t[i] / t[0]);
+    }
+    return 0;
   }
   if (const char* only = std::getenv("MOEXP_ONLY")) {  // for perf: one model, `rounds` steps
     auto& m = std::string(only) == "dense" ? dense : std::string(only) == "grouped" ? grouped : per_expert;

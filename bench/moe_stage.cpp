@@ -9,17 +9,20 @@
 // grouped = the same layer with its experts run as one grouped computation (moe.dispatch = "grouped"), as a ratio to
 // the per-expert MoE time: < 1 means grouping pays.
 // Usage: build/bench/moexp_bench_moe_stage [threads] [repeats] [case name substring, e.g. "ResNet-18 stage 1"]
+// Environment: MOEXP_CHANNELS_LAST=1 runs inputs and modules in channels-last.
 #include "core/host.hpp"
 #include "interleaved.hpp"
 #include "models/blocks.hpp"
 #include "models/resnet.hpp"
 #include "moe/layer.hpp"
+#include "train/device.hpp"
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -98,6 +101,8 @@ int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::stoi(argv[1]) : 2;
   const int repeats = argc > 2 ? std::stoi(argv[2]) : 9;
   const std::string only = argc > 3 ? argv[3] : "";
+  const bool channels_last = std::getenv("MOEXP_CHANNELS_LAST") != nullptr;
+  const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
   core::keep_freed_memory();  // as moexp's main
   torch::set_num_threads(threads);
   torch::manual_seed(0);
@@ -115,9 +120,12 @@ int main(int argc, char** argv) {
     const auto stage = models::arch_spec(c.arch).stages.at(static_cast<std::size_t>(c.position - 1));
     const auto planes = models::narrow_expert_planes(c.arch, c.position, c.in);
     // A stage inside the network: its input needs a gradient too (the backward pass of the dispatch includes it).
-    auto x = torch::randn({c.batch, c.in, c.size, c.size}).requires_grad_();
+    auto x = torch::randn({c.batch, c.in, c.size, c.size}).contiguous(format).requires_grad_();
     auto dense = dense_stage(c.in, stage);
     models::init_weights(*dense);
+    if (channels_last) {
+      train::to_channels_last(*dense);
+    }
     dense->train();
     auto dense_step = [&] {
       dense->zero_grad();
@@ -139,6 +147,10 @@ int main(int argc, char** argv) {
             o, [&](std::int64_t) { return narrow_expert(c.in, planes, stage); }, torch::nn::AnyModule());
         models::init_weights(*grouped);
         grouped->train();
+        if (channels_last) {
+          train::to_channels_last(*layer);
+          train::to_channels_last(*grouped);
+        }
         auto grouped_step = [&] {
           grouped->zero_grad();
           auto out = grouped->forward(x);
@@ -152,7 +164,7 @@ int main(int argc, char** argv) {
         auto expert = [&](std::int64_t e) {
           return layer->named_modules()[fmt::format("experts.{}", e)]->as<torch::nn::Sequential>();
         };
-        const auto x_k = x.detach().repeat({k, 1, 1, 1}).requires_grad_();
+        const auto x_k = x.detach().repeat({k, 1, 1, 1}).contiguous(format).requires_grad_();
         auto one_expert_step = [&] {
           layer->zero_grad();
           expert(0)->forward(x_k).sum().backward();
@@ -183,8 +195,8 @@ int main(int argc, char** argv) {
     }
   }
   fmt::print(
-      "(forward + backward, median of {} interleaved rounds after 3 warm-up rounds, {} threads; one expert and even "
-      "split as ratios to ideal; worst ratio {:.2f}, goal <= 1.3; worst dispatch {:.2f})\n",
-      repeats, threads, worst, worst_dispatch);
+      "(forward + backward, {}, median of {} interleaved rounds after 3 warm-up rounds, {} threads; one expert and "
+      "even split as ratios to ideal; worst ratio {:.2f}, goal <= 1.3; worst dispatch {:.2f})\n",
+      channels_last ? "channels-last" : "contiguous", repeats, threads, worst, worst_dispatch);
   return 0;
 }

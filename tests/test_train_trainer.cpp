@@ -177,6 +177,8 @@ TEST_CASE("trainer: bf16 autocast and channels-last train and evaluate with fp32
   CHECK(train::resolve_execution("auto", "auto", torch::kCPU).bf16 == false);
   CHECK(train::resolve_execution("auto", "auto", torch::Device(torch::kCUDA, 0)).bf16);
   CHECK(train::resolve_execution("auto", "auto", torch::Device(torch::kCUDA, 0)).channels_last);
+  CHECK(train::resolve_execution("auto", "auto", torch::kCPU).channels_last);
+  CHECK(train::resolve_execution("auto", "contiguous", torch::kCPU).channels_last == false);
   CHECK(train::resolve_execution("fp32", "contiguous", torch::Device(torch::kCUDA, 0)).bf16 == false);
   auto d = data::load_data(cfg.data);
   auto epochs = run_epochs(cfg, d);

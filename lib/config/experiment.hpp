@@ -94,7 +94,7 @@ struct TrainConfig {
   std::int64_t threads = 0;        // intra-op threads; 0 = all cores
   std::int64_t eval_batch_size = 500;
   std::string precision = "auto";      // auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
-  std::string memory_format = "auto";  // auto (channels_last on CUDA) | contiguous | channels_last
+  std::string memory_format = "auto";  // auto (= channels_last) | contiguous | channels_last
 };
 
 struct ExperimentConfig {

@@ -14,7 +14,7 @@ namespace moexp::train {
 torch::Device pick_device(const std::string& spec);
 
 // How a run executes on its device: bf16 autocast and channels-last memory format, resolved from the config's
-// train.precision / train.memory_format ("auto": both on CUDA, neither on CPU).
+// train.precision / train.memory_format ("auto": bf16 on CUDA only, channels-last on every device).
 struct Execution {
   bool bf16 = false;
   bool channels_last = false;
