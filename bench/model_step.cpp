@@ -6,11 +6,13 @@
 // loading, evaluation or records: what the model costs (bench/train_throughput.sh times whole runs).
 // Usage: build/bench/moexp_bench_model_step [arch] [position] [E] [k] [threads] [rounds] [batch]
 // Environment: MOEXP_CHANNELS_LAST=1 runs the models and images in channels-last;
-// MOEXP_FORMATS=1 compares contiguous and channels-last, dense and MoE, in the same rounds; MOEXP_PROFILE=file.json writes a LibTorch profiler
+// MOEXP_FORMATS=1 compares contiguous and channels-last, dense and MoE, in the same rounds; MOEXP_NORMS=1 the fused
+// batch norm + ReLU (models/norm_relu.hpp) against LibTorch's operations; MOEXP_PROFILE=file.json writes a LibTorch profiler
 // trace (chrome://tracing) of 3 MoE steps (MOEXP_PROFILE_DENSE=1: dense steps); MOEXP_ONLY=dense|moe|grouped runs
 // only that model for `rounds` steps and prints nothing (for perf record).
 #include "core/host.hpp"
 #include "interleaved.hpp"
+#include "models/norm_relu.hpp"
 #include "models/resnet.hpp"
 #include "moe/row_ops.hpp"
 #include "train/device.hpp"
@@ -114,6 +116,28 @@ int main(int argc, char** argv) {
     const char* names[] = {"dense, contiguous", "dense, channels-last", "MoE, contiguous", "MoE, channels-last"};
     for (std::size_t i = 0; i < t.size(); ++i) {
       fmt::print("{:<26} {:>9.1f} {:>9.1f} {:>8.3f}\n", names[i], 1e3 * t[i], static_cast<double>(batch) / t[i],
+                 t[i] / t[0]);
+    }
+    return 0;
+  }
+  if (std::getenv("MOEXP_NORMS")) {  // fused batch norm + ReLU against LibTorch's operations, in the same rounds
+    auto unfused = [&](Model& m) {
+      models::set_fused_batch_norm_relu(models::FusedNorm::never);
+      train_step(m, x_bchw, y_b);
+      models::set_fused_batch_norm_relu(models::FusedNorm::where_faster);
+    };
+    const auto t = bench::interleaved_medians(
+        rounds, {[&] { train_step(dense, x_bchw, y_b); }, [&] { unfused(dense); },
+                 [&] { train_step(per_expert, x_bchw, y_b); }, [&] { unfused(per_expert); }});
+    fmt::print("{} stage {} MoE, E={} k={}, batch {}, {} threads, {} (median of {} interleaved rounds after 3 "
+               "warm-up)\n",
+               arch, position, experts, k, batch, threads,
+               std::getenv("MOEXP_CHANNELS_LAST") ? "channels-last" : "contiguous", rounds);
+    fmt::print("{:<34} {:>9} {:>9} {:>8}\n", "model", "step ms", "img/s", "x dense");
+    const char* names[] = {"dense, fused BN+ReLU (rule)", "dense, LibTorch BN, ReLU", "MoE, fused BN+ReLU (rule)",
+                           "MoE, LibTorch BN, ReLU"};
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      fmt::print("{:<34} {:>9.1f} {:>9.1f} {:>8.3f}\n", names[i], 1e3 * t[i], static_cast<double>(batch) / t[i],
                  t[i] / t[0]);
     }
     return 0;

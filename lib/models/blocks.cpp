@@ -1,5 +1,7 @@
 #include "models/blocks.hpp"
 
+#include "models/norm_relu.hpp"
+
 #include <cstdint>
 
 namespace moexp::models {
@@ -24,12 +26,10 @@ BasicBlockImpl::BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t s
 }
 
 torch::Tensor BasicBlockImpl::forward(const torch::Tensor& x_bchw) {
-  // In place where autograd allows it (batch norm's backward does not need its output), as torchvision does:
-  // two fewer activation-sized tensors per block.
-  auto y = m_bn1->forward(m_conv1->forward(x_bchw)).relu_();
-  y = m_bn2->forward(m_conv2->forward(y));
-  y.add_(m_shortcut ? m_shortcut->forward(x_bchw) : x_bchw);
-  return y.relu_();
+  // Batch norm, shortcut add and ReLU as one node each (models/norm_relu.hpp): fused passes in training on the CPU,
+  // LibTorch's batch norm and in-place add / ReLU elsewhere (two fewer activation-sized tensors per block).
+  auto y = batch_norm_relu(*m_bn1, m_conv1->forward(x_bchw));
+  return batch_norm_relu(*m_bn2, m_conv2->forward(y), m_shortcut ? m_shortcut->forward(x_bchw) : x_bchw);
 }
 
 torch::Tensor BasicBlockImpl::forward_grouped(const std::vector<torch::nn::Module*>& peers,
@@ -76,11 +76,9 @@ BottleneckImpl::BottleneckImpl(std::int64_t in, std::int64_t width, std::int64_t
 }
 
 torch::Tensor BottleneckImpl::forward(const torch::Tensor& x_bchw) {
-  auto y = m_bn1->forward(m_conv1->forward(x_bchw)).relu_();
-  y = m_bn2->forward(m_conv2->forward(y)).relu_();
-  y = m_bn3->forward(m_conv3->forward(y));
-  y.add_(m_shortcut ? m_shortcut->forward(x_bchw) : x_bchw);
-  return y.relu_();
+  auto y = batch_norm_relu(*m_bn1, m_conv1->forward(x_bchw));
+  y = batch_norm_relu(*m_bn2, m_conv2->forward(y));
+  return batch_norm_relu(*m_bn3, m_conv3->forward(y), m_shortcut ? m_shortcut->forward(x_bchw) : x_bchw);
 }
 
 torch::nn::Sequential make_stem(std::int64_t in, std::int64_t out) {
