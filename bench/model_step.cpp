@@ -59,6 +59,20 @@ void to_channels_last(Model& m) {
   train::to_channels_last(*m.net);
 }
 
+// The bench's table: one line per model, step time, images/s and the ratio to the first model.
+void print_table(const std::string& title, const std::vector<const char*>& names, const std::vector<double>& t,
+                 std::int64_t batch) {
+  std::size_t width = 5;
+  for (const char* n : names) {
+    width = std::max(width, std::string(n).size());
+  }
+  fmt::print("{}\n{:<{}} {:>9} {:>9} {:>8}\n", title, "model", width + 2, "step ms", "img/s", "x dense");
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    fmt::print("{:<{}} {:>9.1f} {:>9.1f} {:>8.3f}\n", names[i], width + 2, 1e3 * t[i],
+               static_cast<double>(batch) / t[i], t[i] / t[0]);
+  }
+}
+
 void train_step(Model& m, const torch::Tensor& x_bchw, const torch::Tensor& y_b) {
   auto out = m.net->forward(x_bchw);
   auto loss = torch::nn::functional::cross_entropy(out.logits_bn, y_b) + out.aux_loss;
@@ -110,14 +124,10 @@ int main(int argc, char** argv) {
     const auto t = bench::interleaved_medians(
         rounds, {[&] { train_step(dense, x_plain, y_b); }, [&] { train_step(dense_cl, x_cl, y_b); },
                  [&] { train_step(per_expert, x_plain, y_b); }, [&] { train_step(moe_cl, x_cl, y_b); }});
-    fmt::print("{} stage {} MoE, E={} k={}, batch {}, {} threads (median of {} interleaved rounds after 3 warm-up)\n",
-               arch, position, experts, k, batch, threads, rounds);
-    fmt::print("{:<26} {:>9} {:>9} {:>8}\n", "model", "step ms", "img/s", "x dense");
-    const char* names[] = {"dense, contiguous", "dense, channels-last", "MoE, contiguous", "MoE, channels-last"};
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      fmt::print("{:<26} {:>9.1f} {:>9.1f} {:>8.3f}\n", names[i], 1e3 * t[i], static_cast<double>(batch) / t[i],
-                 t[i] / t[0]);
-    }
+    print_table(fmt::format("{} stage {} MoE, E={} k={}, batch {}, {} threads (median of {} interleaved rounds after 3 "
+                            "warm-up)",
+                            arch, position, experts, k, batch, threads, rounds),
+                {"dense, contiguous", "dense, channels-last", "MoE, contiguous", "MoE, channels-last"}, t, batch);
     return 0;
   }
   if (std::getenv("MOEXP_NORMS")) {  // fused batch norm + ReLU against LibTorch's operations, in the same rounds
@@ -129,17 +139,13 @@ int main(int argc, char** argv) {
     const auto t = bench::interleaved_medians(
         rounds, {[&] { train_step(dense, x_bchw, y_b); }, [&] { unfused(dense); },
                  [&] { train_step(per_expert, x_bchw, y_b); }, [&] { unfused(per_expert); }});
-    fmt::print("{} stage {} MoE, E={} k={}, batch {}, {} threads, {} (median of {} interleaved rounds after 3 "
-               "warm-up)\n",
-               arch, position, experts, k, batch, threads,
-               std::getenv("MOEXP_CHANNELS_LAST") ? "channels-last" : "contiguous", rounds);
-    fmt::print("{:<34} {:>9} {:>9} {:>8}\n", "model", "step ms", "img/s", "x dense");
-    const char* names[] = {"dense, fused BN+ReLU (rule)", "dense, LibTorch BN, ReLU", "MoE, fused BN+ReLU (rule)",
-                           "MoE, LibTorch BN, ReLU"};
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      fmt::print("{:<34} {:>9.1f} {:>9.1f} {:>8.3f}\n", names[i], 1e3 * t[i], static_cast<double>(batch) / t[i],
-                 t[i] / t[0]);
-    }
+    print_table(fmt::format("{} stage {} MoE, E={} k={}, batch {}, {} threads, {} (median of {} interleaved rounds "
+                            "after 3 warm-up)",
+                            arch, position, experts, k, batch, threads,
+                            std::getenv("MOEXP_CHANNELS_LAST") ? "channels-last" : "contiguous", rounds),
+                {"dense, fused BN+ReLU (rule)", "dense, LibTorch BN, ReLU", "MoE, fused BN+ReLU (rule)",
+                 "MoE, LibTorch BN, ReLU"},
+                t, batch);
     return 0;
   }
   if (const char* only = std::getenv("MOEXP_ONLY")) {  // for perf: one model, `rounds` steps
@@ -156,13 +162,9 @@ int main(int argc, char** argv) {
                  moe::set_fused_row_ops(true);
                },
                [&] { train_step(grouped, x_bchw, y_b); }});
-  fmt::print("{} stage {} MoE, E={} k={}, batch {}, {} threads (median of {} interleaved rounds after 3 warm-up)\n",
-             arch, position, experts, k, batch, threads, rounds);
-  fmt::print("{:<22} {:>9} {:>9} {:>8}\n", "model", "step ms", "img/s", "x dense");
-  const char* names[] = {"dense", "MoE per expert", "MoE, LibTorch ops", "MoE grouped"};
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    fmt::print("{:<22} {:>9.1f} {:>9.1f} {:>8.3f}\n", names[i], 1e3 * t[i], static_cast<double>(batch) / t[i],
-               t[i] / t[0]);
-  }
+  print_table(fmt::format("{} stage {} MoE, E={} k={}, batch {}, {} threads (median of {} interleaved rounds after 3 "
+                          "warm-up)",
+                          arch, position, experts, k, batch, threads, rounds),
+              {"dense", "MoE per expert", "MoE, LibTorch ops", "MoE grouped"}, t, batch);
   return 0;
 }
