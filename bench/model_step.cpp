@@ -7,8 +7,8 @@
 // Usage: build/bench/moexp_bench_model_step [arch] [position] [E] [k] [threads] [rounds] [batch]
 // Environment: MOEXP_CHANNELS_LAST=1 runs the models and images in channels-last;
 // MOEXP_FORMATS=1 compares contiguous and channels-last, dense and MoE, in the same rounds; MOEXP_NORMS=1 the fused
-// batch norm + ReLU (models/norm_relu.hpp) against LibTorch's operations; MOEXP_PROFILE=file.json writes a LibTorch profiler
-// trace (chrome://tracing) of 3 MoE steps (MOEXP_PROFILE_DENSE=1: dense steps); MOEXP_ONLY=dense|moe|grouped runs
+// batch norm + ReLU (models/norm_relu.hpp) against LibTorch's operations; MOEXP_PROFILE=prefix writes LibTorch profiler
+// traces (chrome://tracing) of `rounds` dense and MoE steps, taking turns, to prefix.{dense,moe}.<round>.json; MOEXP_ONLY=dense|moe|grouped runs
 // only that model for `rounds` steps and prints nothing (for perf record).
 #include "core/host.hpp"
 #include "interleaved.hpp"
@@ -106,13 +106,18 @@ int main(int argc, char** argv) {
       to_channels_last(*m);
     }
   }
-  if (const char* trace = std::getenv("MOEXP_PROFILE")) {
-    auto& profiled = std::getenv("MOEXP_PROFILE_DENSE") ? dense : per_expert;
-    for (int i = 0; i < 6; ++i)
-      train_step(profiled, x_bchw, y_b);
-    torch::autograd::profiler::RecordProfile profile(trace);
-    for (int i = 0; i < 3; ++i)
-      train_step(profiled, x_bchw, y_b);
+  if (const char* trace = std::getenv("MOEXP_PROFILE")) {  // one trace per step, dense and MoE taking turns
+    for (int i = 0; i < 3; ++i) {
+      train_step(dense, x_bchw, y_b);
+      train_step(per_expert, x_bchw, y_b);
+    }
+    for (int i = 0; i < rounds; ++i) {
+      for (auto [name, model] : {std::pair{"dense", &dense}, std::pair{"moe", &per_expert}}) {
+        torch::autograd::profiler::RecordProfile profile(fmt::format("{}.{}.{}.json", trace, name, i));
+        train_step(*model, x_bchw, y_b);
+      }
+    }
+    return 0;
   }
   if (std::getenv("MOEXP_FORMATS")) {  // contiguous vs channels-last, dense and MoE, in the same rounds
     auto dense_cl = make_model(arch, position, 0, k, moe::Dispatch::per_expert);

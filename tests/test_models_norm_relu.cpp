@@ -23,6 +23,7 @@ bool close(const torch::Tensor& a, const torch::Tensor& b, double tolerance = 1e
 struct Case {
   std::int64_t batch, channels, height, width;
   bool channels_last, residual;
+  bool relu = true;  // false: models::batch_norm (no residual)
 };
 
 struct Result {
@@ -51,7 +52,8 @@ Result run(const Case& c, bool fused) {
     bn->zero_grad();
     models::set_fused_batch_norm_relu(fused ? models::FusedNorm::always : models::FusedNorm::never);
     // The input through an identity op first, as a conv output would be: a leaf would refuse in-place use.
-    auto y = models::batch_norm_relu(*bn, x * 1, c.residual ? res * 1 : torch::Tensor());
+    auto y = c.relu ? models::batch_norm_relu(*bn, x * 1, c.residual ? res * 1 : torch::Tensor())
+                    : models::batch_norm(*bn, x * 1);
     models::set_fused_batch_norm_relu(models::FusedNorm::where_faster);
     // The fused node is the one under test (not a silent fallback to LibTorch's operations).
     // (A 1x1 map is channels-last and contiguous at once.)
@@ -77,6 +79,7 @@ void check(const Case& c) {
   CAPTURE(c.width);
   CAPTURE(c.channels_last);
   CAPTURE(c.residual);
+  CAPTURE(c.relu);
   const auto fused = run(c, true);
   const auto reference = run(c, false);
   CHECK(close(fused.y, reference.y));
@@ -90,7 +93,9 @@ void check(const Case& c) {
   if (c.residual) {
     CHECK(close(fused.grad_residual, reference.grad_residual));
   }
-  CHECK((fused.y == 0).sum().item<std::int64_t>() > 0);  // the ReLU clipped something
+  // The ReLU clipped something; without it, nothing is clipped (negative outputs are kept).
+  CHECK(((fused.y == 0).sum().item<std::int64_t>() > 0) == c.relu);
+  CHECK(((fused.y < 0).sum().item<std::int64_t>() > 0) == !c.relu);
 }
 
 } // namespace
@@ -104,6 +109,15 @@ TEST_CASE("batch_norm_relu: fused passes equal batch_norm + add + relu (channels
       check({40, 3, 1, 1, channels_last, residual});  // 1x1 spatial: one value per sample and channel
       check({2, 64, 9, 9, channels_last, residual});
     }
+  }
+}
+
+TEST_CASE("batch_norm: fused passes without the ReLU equal batch_norm (a projection shortcut's norm)") {
+  for (bool channels_last : {false, true}) {
+    check({8, 16, 6, 6, channels_last, false, false});
+    check({5, 25, 7, 3, channels_last, false, false});
+    check({37, 5, 8, 8, channels_last, false, false});
+    check({40, 3, 1, 1, channels_last, false, false});
   }
 }
 

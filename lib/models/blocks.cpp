@@ -90,7 +90,9 @@ ProjectionImpl::ProjectionImpl(std::int64_t in, std::int64_t out, std::int64_t s
   m_bn = register_module("bn", torch::nn::BatchNorm2d(out));
 }
 
-torch::Tensor ProjectionImpl::forward(const torch::Tensor& x_bchw) { return m_bn->forward(m_conv->forward(x_bchw)); }
+torch::Tensor ProjectionImpl::forward(const torch::Tensor& x_bchw) {
+  return batch_norm(*m_bn, m_conv->forward(x_bchw));
+}
 
 std::int64_t basic_block_params(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t planes) {
   planes = planes > 0 ? planes : out;

@@ -32,7 +32,8 @@ constexpr auto kChannelsLast = at::MemoryFormat::ChannelsLast;
 // `channels` values.
 #define MOEXP_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
-MOEXP_VECTOR_CLONES void rows_shifted_sums(const float* __restrict x, std::int64_t rows, std::int64_t channels,
+MOEXP_VECTOR_CLONES
+void rows_shifted_sums(const float* __restrict x, std::int64_t rows, std::int64_t channels,
                        const float* __restrict shift, float* __restrict s1, float* __restrict s2) {
   for (std::int64_t r = 0; r < rows; ++r, x += channels) {
     for (std::int64_t c = 0; c < channels; ++c) {
@@ -43,10 +44,21 @@ MOEXP_VECTOR_CLONES void rows_shifted_sums(const float* __restrict x, std::int64
   }
 }
 
-// gz = g where y > 0 (relu's threshold_backward), stored to gz_out when given; s1 += gz, s2 += gz * (x - mean).
-MOEXP_VECTOR_CLONES void rows_gradient_sums(const float* __restrict g, const float* __restrict y, const float* __restrict x,
+// gz = g where y > 0 (relu's threshold_backward; gz = g where y is null: no ReLU), stored to gz_out when given;
+// s1 += gz, s2 += gz * (x - mean).
+MOEXP_VECTOR_CLONES
+void rows_gradient_sums(const float* __restrict g, const float* __restrict y, const float* __restrict x,
                         float* __restrict gz_out, std::int64_t rows, std::int64_t channels,
                         const float* __restrict mean, float* __restrict s1, float* __restrict s2) {
+  if (y == nullptr) {
+    for (std::int64_t r = 0; r < rows; ++r, g += channels, x += channels) {
+      for (std::int64_t c = 0; c < channels; ++c) {
+        s1[c] += g[c];
+        s2[c] += g[c] * (x[c] - mean[c]);
+      }
+    }
+    return;
+  }
   for (std::int64_t r = 0; r < rows; ++r, g += channels, y += channels, x += channels) {
     for (std::int64_t c = 0; c < channels; ++c) {
       const float gv = g[c], yv = y[c];  // both loaded: a select, not a branch
@@ -64,11 +76,16 @@ MOEXP_VECTOR_CLONES void rows_gradient_sums(const float* __restrict g, const flo
   }
 }
 
-// y = max(x * scale + shift (+ r), 0); NaN stays NaN, as in relu. `r` may be null.
-MOEXP_VECTOR_CLONES void rows_normalize(const float* __restrict x, const float* __restrict r, float* __restrict y, std::int64_t rows,
-                    std::int64_t channels, const float* __restrict scale, const float* __restrict shift) {
+// y = max(x * scale + shift (+ r), 0); NaN stays NaN, as in relu. `r` may be null. Without `relu`: no max.
+MOEXP_VECTOR_CLONES
+void rows_normalize(const float* __restrict x, const float* __restrict r, float* __restrict y, std::int64_t rows,
+                    std::int64_t channels, const float* __restrict scale, const float* __restrict shift, bool relu) {
   for (std::int64_t i = 0; i < rows * channels; i += channels) {
-    if (r != nullptr) {
+    if (!relu) {
+      for (std::int64_t c = 0; c < channels; ++c) {
+        y[i + c] = x[i + c] * scale[c] + shift[c] + (r != nullptr ? r[i + c] : 0.0f);
+      }
+    } else if (r != nullptr) {
       for (std::int64_t c = 0; c < channels; ++c) {
         const float v = x[i + c] * scale[c] + shift[c] + r[i + c];
         y[i + c] = v < 0 ? 0.0f : v;
@@ -82,12 +99,14 @@ MOEXP_VECTOR_CLONES void rows_normalize(const float* __restrict x, const float* 
   }
 }
 
-// dx = scale * (gz - mean_gz) - (x - mean) * slope, gz read from gz_in when given, else from g and y.
+// dx = scale * (gz - mean_gz) - (x - mean) * slope, gz read from gz_in when given, else from g and y (g alone when
+// y is null: no ReLU).
 struct InputGradient {
   const float *scale, *mean_gz, *mean, *slope;  // per channel
 };
 
-MOEXP_VECTOR_CLONES void rows_input_gradient(const float* __restrict g, const float* __restrict y, const float* __restrict gz_in,
+MOEXP_VECTOR_CLONES
+void rows_input_gradient(const float* __restrict g, const float* __restrict y, const float* __restrict gz_in,
                          const float* __restrict x, float* __restrict dx, std::int64_t rows, std::int64_t channels,
                          const InputGradient& k) {
   const float* __restrict a = k.scale;
@@ -95,9 +114,10 @@ MOEXP_VECTOR_CLONES void rows_input_gradient(const float* __restrict g, const fl
   const float* __restrict m = k.mean;
   const float* __restrict s = k.slope;
   for (std::int64_t i = 0; i < rows * channels; i += channels) {
-    if (gz_in != nullptr) {
+    if (gz_in != nullptr || y == nullptr) {
+      const float* __restrict gz = gz_in != nullptr ? gz_in : g;
       for (std::int64_t c = 0; c < channels; ++c) {
-        dx[i + c] = a[c] * (gz_in[i + c] - mg[c]) - (x[i + c] - m[c]) * s[c];
+        dx[i + c] = a[c] * (gz[i + c] - mg[c]) - (x[i + c] - m[c]) * s[c];
       }
     } else {
       for (std::int64_t c = 0; c < channels; ++c) {
@@ -172,7 +192,7 @@ class BatchNormRelu : public torch::autograd::Function<BatchNormRelu> {
 public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x_bchw, const torch::Tensor& weight_c,
                                const torch::Tensor& bias_c, const c10::optional<torch::Tensor>& residual_bchw,
-                               RunningStats stats) {
+                               RunningStats stats, bool relu) {
     const auto l = rows_of(x_bchw);
     const auto x = x_bchw.contiguous(kChannelsLast);
     const float* xp = x.data_ptr<float>();
@@ -216,9 +236,10 @@ public:
     const float* b = offset_c.data();
     for_row_ranges(l, [=](std::int64_t first, std::int64_t count) {
       const auto at = first * channels;
-      rows_normalize(xp + at, rp != nullptr ? rp + at : nullptr, yp + at, count, channels, a, b);
+      rows_normalize(xp + at, rp != nullptr ? rp + at : nullptr, yp + at, count, channels, a, b, relu);
     });
-    ctx->save_for_backward({x, y, weight_c});
+    // y is kept for the ReLU's mask only.
+    ctx->save_for_backward({x, relu ? y : torch::Tensor(), weight_c});
     ctx->saved_data["mean"] = doubles(mean_c);
     ctx->saved_data["invstd"] = doubles(invstd_c);
     ctx->saved_data["residual"] = residual.defined();
@@ -232,7 +253,7 @@ public:
     const auto l = rows_of(x);
     const auto g = grads[0].contiguous(kChannelsLast);
     const float* xp = x.data_ptr<float>();
-    const float* yp = y.data_ptr<float>();
+    const float* yp = y.defined() ? y.data_ptr<float>() : nullptr;
     const float* gp = g.data_ptr<float>();
     const auto mean_t = ctx->saved_data["mean"].toTensor();
     const auto invstd_t = ctx->saved_data["invstd"].toTensor();
@@ -242,19 +263,23 @@ public:
     const auto nc = static_cast<std::size_t>(channels);
     const std::vector<float> mean_x_c(mean, mean + channels);
     const float* m = mean_x_c.data();
-    // With a residual, gz (the gradient below the ReLU) is also the residual's gradient: stored once, read back.
+    // With a residual, gz (the gradient below the ReLU) is also the residual's gradient: stored once, read back
+    // (without a ReLU it is g itself).
     torch::Tensor grad_residual;
-    if (ctx->saved_data["residual"].toBool()) {
+    float* gz = nullptr;
+    if (ctx->saved_data["residual"].toBool() && y.defined()) {
       grad_residual = torch::empty_like(x, x.options().memory_format(kChannelsLast));
+      gz = grad_residual.data_ptr<float>();
+    } else if (ctx->saved_data["residual"].toBool()) {
+      grad_residual = g;
     }
-    float* gz = grad_residual.defined() ? grad_residual.data_ptr<float>() : nullptr;
     std::vector<double> sum_gz_c, sum_gzx_c;
     channel_sums(
         l,
         [=](std::int64_t first, std::int64_t count, float* s1, float* s2) {
           const auto at = first * channels;
-          rows_gradient_sums(gp + at, yp + at, xp + at, gz != nullptr ? gz + at : nullptr, count, channels, m, s1,
-                             s2);
+          rows_gradient_sums(gp + at, yp != nullptr ? yp + at : nullptr, xp + at, gz != nullptr ? gz + at : nullptr,
+                             count, channels, m, s1, s2);
         },
         sum_gz_c, sum_gzx_c);
     const auto gamma = as_floats(saved[2]);
@@ -277,9 +302,10 @@ public:
     const InputGradient k{scale_c.data(), mean_gz_c.data(), m, slope_c.data()};
     for_row_ranges(l, [=](std::int64_t first, std::int64_t count) {
       const auto at = first * channels;
-      rows_input_gradient(gp + at, yp + at, gz != nullptr ? gz + at : nullptr, xp + at, dx + at, count, channels, k);
+      rows_input_gradient(gp + at, yp != nullptr ? yp + at : nullptr, gz != nullptr ? gz + at : nullptr, xp + at,
+                          dx + at, count, channels, k);
     });
-    return {grad_x, grad_weight.to(saved[2].options()), grad_bias.to(saved[2].options()), grad_residual, {}};
+    return {grad_x, grad_weight.to(saved[2].options()), grad_bias.to(saved[2].options()), grad_residual, {}, {}};
   }
 };
 
@@ -303,14 +329,16 @@ void set_fused_batch_norm_relu(FusedNorm mode) {
   g_mode = mode;
 }
 
-torch::Tensor batch_norm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x_bchw,
-                              const torch::Tensor& residual_bchw) {
+namespace {
+
+torch::Tensor fused_or_libtorch(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x_bchw,
+                                const torch::Tensor& residual_bchw, bool relu) {
   if (!fused(bn, x_bchw, residual_bchw)) {
     auto y = bn.forward(x_bchw);
     if (residual_bchw.defined()) {
       y.add_(residual_bchw);
     }
-    return y.relu_();
+    return relu ? y.relu_() : y;
   }
   {
     torch::NoGradGuard no_grad;
@@ -321,7 +349,18 @@ torch::Tensor batch_norm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tenso
   if (residual_bchw.defined()) {
     residual = residual_bchw;
   }
-  return BatchNormRelu::apply(x_bchw, bn.weight, bn.bias, residual, stats);
+  return BatchNormRelu::apply(x_bchw, bn.weight, bn.bias, residual, stats, relu);
+}
+
+} // namespace
+
+torch::Tensor batch_norm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x_bchw,
+                              const torch::Tensor& residual_bchw) {
+  return fused_or_libtorch(bn, x_bchw, residual_bchw, true);
+}
+
+torch::Tensor batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x_bchw) {
+  return fused_or_libtorch(bn, x_bchw, {}, false);
 }
 
 } // namespace moexp::models

@@ -16,6 +16,9 @@ namespace moexp::models {
 torch::Tensor batch_norm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x_bchw,
                               const torch::Tensor& residual_bchw = {});
 
+// bn(x_bchw) alone (a projection shortcut's batch norm), on the same fused passes under the same rule.
+torch::Tensor batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x_bchw);
+
 // When the fused passes run: never (LibTorch operations everywhere), where they pay (default), or for every
 // channel count (tests and benches).
 enum class FusedNorm { never, where_faster, always };
