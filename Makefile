@@ -5,11 +5,12 @@ DB       ?= results/moexp.db
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Exactly what moexp needs from Debian (see ../shared/reference/toolchain.md). libboost-filesystem-dev: Boost.Process
 # 1.74 links boost_filesystem. libopenblas0-pthread: the reference BLAS is 57x slower for linear layers. libcurl,
-# libarchive and libssl (MD5): `moexp data fetch`.
+# libarchive and libssl (MD5): `moexp data fetch`. libjemalloc-dev: the heap allocator of the training binaries
+# (CMakeLists.txt, moexp_allocator).
 PACKAGES := g++ make cmake ninja-build ccache libtorch-dev libcli11-dev libfmt-dev libtomlplusplus-dev \
             libsqlite3-dev sqlite3 libboost-dev libboost-filesystem-dev doctest-dev zlib1g-dev libopenblas0-pthread \
             libcurl4-openssl-dev libarchive-dev libssl-dev libsimdjson-dev libpng-dev libjpeg62-turbo-dev \
-            dataset-fashion-mnist chromium
+            libjemalloc-dev dataset-fashion-mnist chromium
 
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache

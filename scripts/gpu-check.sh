@@ -21,7 +21,7 @@ BATCH=${BATCH:-128}
 CTEST_SECONDS=${CTEST_SECONDS:-150}
 # The build dependencies (Makefile PACKAGES, less the toolchain, LibTorch and the demo data) and bc for the figures.
 PACKAGES="libcli11-dev libfmt-dev libtomlplusplus-dev libsqlite3-dev sqlite3 libboost1.74-dev libboost-filesystem1.74-dev
-  doctest-dev zlib1g-dev libcurl4-openssl-dev libarchive-dev libssl-dev libsimdjson-dev libpng-dev libjpeg62-turbo-dev bc"
+  doctest-dev zlib1g-dev libcurl4-openssl-dev libarchive-dev libssl-dev libsimdjson-dev libpng-dev libjpeg62-turbo-dev libjemalloc-dev bc"
 # Left out of the closure: the C and C++ runtimes and toolchain, which the GPU machine has in newer versions.
 EXCLUDE='^(dpkg|install-info|tar|gcc-12-base|libc6|libc6-dev|libc-dev-bin|libcrypt1|libcrypt-dev|libgcc-s1|libgcc-12-dev|libstdc\+\+6|libstdc\+\+-12-dev|libasan8|libatomic1|libgomp1|libitm1|liblsan0|libquadmath0|libtsan2|libubsan1|linux-libc-dev|libnsl-dev|libnsl2|libtirpc-common|libtirpc-dev|libtirpc3|rpcsvc-proto|libselinux1|libpcre2-8-0|libmd0)$'
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstdint>
 #include <map>
 #include <numeric>
@@ -73,6 +74,21 @@ TEST_CASE("e2e train: a tiny synthetic experiment ends finished with consistent 
   CHECK(typo.exit_code == 2);
   CHECK(typo.err.find("unknown metric 'test_top5_ac'") != std::string::npos);
   CHECK(typo.err.find("did you mean 'test_top5_acc'?") != std::string::npos);
+}
+
+TEST_CASE("e2e train: the binary's heap allocator is jemalloc without purging where the build links it") {
+  // jemalloc prints its options at exit when MALLOC_CONF asks; glibc's malloc ignores the variable.
+  TempDir dir;
+  ::setenv("MALLOC_CONF", "stats_print:true", 1);
+  const auto result = run({MOEXP_BIN, "--version"}, dir.path(), 60);
+  ::unsetenv("MALLOC_CONF");
+  REQUIRE(result.exit_code == 0);
+  const bool jemalloc = result.err.find("jemalloc statistics") != std::string::npos;
+  CHECK(jemalloc == static_cast<bool>(MOEXP_JEMALLOC));
+  if (jemalloc) {
+    CHECK(result.err.find("opt.dirty_decay_ms: -1") != std::string::npos);
+    CHECK(result.err.find("opt.muzzy_decay_ms: -1") != std::string::npos);
+  }
 }
 
 TEST_CASE("e2e train: bad input exits 2 with one line and writes nothing") {
