@@ -200,3 +200,24 @@ TEST_CASE("MoE gate: relu_gap_fc is FC(GAP(ReLU(x))), the reference's effective 
     CHECK(torch::equal(out.logits_be, out.clean_logits_be));
   }
 }
+
+TEST_CASE("MoE gate: the pooling's gradient equals mean's (the sum divided, so its gradient stays a view)") {
+  torch::manual_seed(10);
+  for (const char* kind : {"gap_fc", "relu_gap_fc", "conv_gap_fc"}) {
+    CAPTURE(kind);
+    moe::Gate gate(kind, 6, 4);
+    const auto params = gate->named_parameters();
+    const auto x_bchw = torch::randn({3, 6, 5, 5}).requires_grad_();
+    const auto g_be = torch::randn({3, 4});
+    (gate->forward(x_bchw, /*noisy=*/false).clean_logits_be * g_be).sum().backward();
+    const auto reference_bchw = x_bchw.detach().clone().requires_grad_();
+    auto features = std::string(kind) == "relu_gap_fc" ? torch::relu(reference_bchw) : reference_bchw;
+    if (std::string(kind) == "conv_gap_fc") {
+      features = torch::conv2d(features, params["conv.weight"], params["conv.bias"]);
+    }
+    const auto logits_be =
+        torch::nn::functional::linear(features.mean({2, 3}), params["fc.weight"], params["fc.bias"]);
+    (logits_be * g_be).sum().backward();
+    CHECK(torch::allclose(x_bchw.grad(), reference_bchw.grad(), 1e-6, 1e-7));
+  }
+}
