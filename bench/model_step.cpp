@@ -7,9 +7,9 @@
 // Usage: build/bench/moexp_bench_model_step [arch] [position] [E] [k] [threads] [rounds] [batch]
 // Environment: MOEXP_CHANNELS_LAST=1 runs the models and images in channels-last;
 // MOEXP_FORMATS=1 compares contiguous and channels-last, dense and MoE, in the same rounds; MOEXP_NORMS=1 the fused
-// batch norm + ReLU (models/norm_relu.hpp) against LibTorch's operations; MOEXP_PROFILE=prefix writes LibTorch profiler
-// traces (chrome://tracing) of `rounds` dense and MoE steps, taking turns, to prefix.{dense,moe}.<round>.json; MOEXP_ONLY=dense|moe|grouped runs
-// only that model for `rounds` steps and prints nothing (for perf record).
+// batch norm + ReLU (models/norm_relu.hpp) against LibTorch's operations; MOEXP_PROFILE=prefix writes LibTorch
+// profiler traces (chrome://tracing) of `rounds` dense and MoE steps, taking turns, to prefix.{dense,moe}.<round>.json;
+// MOEXP_ONLY=dense|moe|grouped runs only that model for `rounds` steps and prints nothing (for perf record).
 #include "core/host.hpp"
 #include "interleaved.hpp"
 #include "models/norm_relu.hpp"

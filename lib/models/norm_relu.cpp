@@ -76,14 +76,15 @@ void rows_gradient_sums(const float* __restrict g, const float* __restrict y, co
   }
 }
 
-// y = max(x * scale + shift (+ r), 0); NaN stays NaN, as in relu. `r` may be null. Without `relu`: no max.
+// y = max(x * scale + shift (+ r), 0); NaN stays NaN, as in relu. `r` may be null. Without `relu`: x * scale + shift
+// (a residual comes only with the ReLU).
 MOEXP_VECTOR_CLONES
 void rows_normalize(const float* __restrict x, const float* __restrict r, float* __restrict y, std::int64_t rows,
                     std::int64_t channels, const float* __restrict scale, const float* __restrict shift, bool relu) {
   for (std::int64_t i = 0; i < rows * channels; i += channels) {
     if (!relu) {
       for (std::int64_t c = 0; c < channels; ++c) {
-        y[i + c] = x[i + c] * scale[c] + shift[c] + (r != nullptr ? r[i + c] : 0.0f);
+        y[i + c] = x[i + c] * scale[c] + shift[c];
       }
     } else if (r != nullptr) {
       for (std::int64_t c = 0; c < channels; ++c) {
@@ -263,16 +264,13 @@ public:
     const auto nc = static_cast<std::size_t>(channels);
     const std::vector<float> mean_x_c(mean, mean + channels);
     const float* m = mean_x_c.data();
-    // With a residual, gz (the gradient below the ReLU) is also the residual's gradient: stored once, read back
-    // (without a ReLU it is g itself).
+    // With a residual (always with the ReLU), gz (the gradient below the ReLU) is also the residual's gradient:
+    // stored once, read back.
     torch::Tensor grad_residual;
-    float* gz = nullptr;
-    if (ctx->saved_data["residual"].toBool() && y.defined()) {
+    if (ctx->saved_data["residual"].toBool()) {
       grad_residual = torch::empty_like(x, x.options().memory_format(kChannelsLast));
-      gz = grad_residual.data_ptr<float>();
-    } else if (ctx->saved_data["residual"].toBool()) {
-      grad_residual = g;
     }
+    float* gz = grad_residual.defined() ? grad_residual.data_ptr<float>() : nullptr;
     std::vector<double> sum_gz_c, sum_gzx_c;
     channel_sums(
         l,
