@@ -3,7 +3,7 @@ BUILD    ?= build
 JOBS     ?= $(shell nproc)
 DB       ?= results/moexp.db
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Exactly what moexp needs from Debian (see ../shared/reference/toolchain.md). libboost-filesystem-dev: Boost.Process
+# Exactly what moexp needs from Debian. libboost-filesystem-dev: Boost.Process
 # 1.74 links boost_filesystem. libopenblas0-pthread: the reference BLAS is 57x slower for linear layers. libcurl,
 # libarchive and libssl (MD5): `moexp data fetch`. libjemalloc-dev: the heap allocator of the training binaries
 # (CMakeLists.txt, moexp_allocator).
@@ -15,7 +15,7 @@ PACKAGES := g++ make cmake ninja-build ccache libtorch-dev libcli11-dev libfmt-d
 export CCACHE_SLOPPINESS := pch_defines,time_macros,include_file_mtime,include_file_ctime
 export CCACHE_DIR ?= $(CURDIR)/.cache/ccache
 
-.PHONY: deps configure build test test-asan fuzz fuzz-build fuzz-ci demo bench format clean
+.PHONY: deps configure build test test-asan fuzz fuzz-build fuzz-ci demo bench format format-check clean
 
 # Only for `make bench`: the side-by-side references (the same LibTorch 1.13 from Python, and Optuna).
 BENCH_PACKAGES := python3-torch python3-optuna bc
@@ -112,26 +112,20 @@ bench: deps
 	@echo "== 6. NMS, 5,000 candidates =="; $(BUILD)/bench/moexp_bench_nms
 	@echo "== 7. detection input: decode, resize, batch =="; $(BUILD)/bench/moexp_bench_detection_loader
 
-demo: deps
-	$(MAKE) build
-	./$(BUILD)/moexp train experiments/demo.toml --db $(DB)
-	@echo
-	@echo "== per-epoch metrics of the newest run (sqlite3 $(DB)) =="
-	@sqlite3 -header -column $(DB) "SELECT epoch, round(train_loss,4) AS train_loss, round(test_acc,4) AS test_acc, \
-	  round(aux_loss,4) AS aux, round(images_per_s) AS img_per_s FROM epochs WHERE run_id = (SELECT max(id) FROM runs)"
-	@echo
-	@echo "== test-split expert shares of its last epoch (importance sums to 1, samples to k) =="
-	@sqlite3 -header -column $(DB) "SELECT x.layer, x.expert, round(x.importance_share,3) AS importance, \
-	  round(x.sample_share,3) AS samples FROM expert_stats x JOIN routing_snapshots s ON s.id = x.snapshot_id \
-	  WHERE s.split = 'test' AND s.run_id = (SELECT max(id) FROM runs) \
-	  AND s.epoch = (SELECT max(epoch) FROM epochs WHERE run_id = (SELECT max(id) FROM runs))"
-	@echo
-	@echo "Results: $(DB) (tables: docs/schema.md); run files: results/runs/<id>/."
-	@echo "Specialisation and accuracy vs k: ./$(BUILD)/moexp evaluate $$(sqlite3 $(DB) 'SELECT max(id) FROM runs') --k all --force-expert all"
-	@echo "Try another scheme: ./$(BUILD)/moexp train experiments/fmnist_relative.toml --set train.epochs=1"
+# The README's first command. It builds only the binary and its Torch plugin (not the tests or benchmarks), trains
+# experiments/demo.toml and shows what was recorded (scripts/demo.sh). DEMO_EPOCHS=N overrides its epochs (CI: 1).
+DEMO_EPOCHS ?=
+demo: deps configure
+	cmake --build $(BUILD) -j $(JOBS) --target moexp
+	scripts/demo.sh ./$(BUILD)/moexp $(DB) $(DEMO_EPOCHS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+# Every tracked C++ file formatted as .clang-format says (CI runs this; `make format` fixes what it finds).
+format-check:
+	$(call install_missing,clang-format)
+	clang-format --dry-run --Werror $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

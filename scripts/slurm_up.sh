@@ -1,6 +1,6 @@
 #!/bin/bash
-# Bring up a one-node Slurm (munged + slurmctld + slurmd) on localhost for moexp's Slurm tests, as measured in
-# ../shared/reference/slurm.md. Usage: scripts/slurm_up.sh [DIR]   (default /tmp/moexp-slurm; needs root)
+# Bring up a one-node Slurm (munged + slurmctld + slurmd) on localhost for moexp's Slurm tests.
+# Usage: scripts/slurm_up.sh [DIR]   (default /tmp/moexp-slurm; needs root)
 # Installs the packages when missing (--no-install-recommends; never purges anything), writes DIR/slurm.conf, starts
 # the daemons in the foreground-in-background with their PIDs in DIR/*.pid, and waits until the node is idle and a
 # job can run. Stop with scripts/slurm_down.sh DIR. Prints "slurm up: DIR/slurm.conf" last.

@@ -1,4 +1,4 @@
-// The COCO evaluator, one hand-computed case per rule of pycocotools' cocoeval.py (detection.md §2); the arithmetic
+// The COCO evaluator, one hand-computed case per rule of pycocotools' cocoeval.py (docs/detection.md); the arithmetic
 // of each expected value is written next to it.
 #include "coco/eval.hpp"
 #include "core/random.hpp"

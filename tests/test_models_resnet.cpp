@@ -27,7 +27,7 @@ config::ExperimentConfig cfg_for(const std::string& arch, std::vector<std::int64
 }
 } // namespace
 
-TEST_CASE("resnet: ResNet-18 narrow experts have the reference widths and parameter counts (spec §1.3)") {
+TEST_CASE("resnet: ResNet-18 narrow experts have the reference widths and parameter counts (docs/algorithm.md §1.3)") {
   const auto spec = arch_spec("resnet18");
   const std::int64_t in_channels[] = {64, 64, 128, 256};
   const std::int64_t expected_planes[] = {25, 50, 90, 180};

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,4 +28,48 @@ TEST_CASE("svg: point plots label a tick at zero as 0, never -0") {
   CHECK(svg.find(">0.000</text>") != std::string::npos);
   CHECK(svg.find(">-0.000</text>") == std::string::npos);
   CHECK(svg.find("MI control") != std::string::npos);
+}
+
+TEST_CASE("svg: a line of a single epoch is drawn as a marker with its band as an error bar") {
+  const std::vector<PlotLine> lines{{"importance E=4", {0.81}, {0.02}}, {"relative E=4", {0.79, 0.8}, {}}};
+  const auto svg = svg_line_plot(lines, "test accuracy per epoch", "epoch", 2);
+  // The single-epoch line has a marker with its value; the two-epoch line draws a polyline and no marker.
+  CHECK(svg.find("<circle") != std::string::npos);
+  CHECK(svg.find("<title>importance E=4: 0.810</title></circle>") != std::string::npos);
+  CHECK(svg.find("<title>relative E=4: ") == std::string::npos);
+  CHECK(svg.find("stroke-opacity=\"0.5\"") != std::string::npos);  // the error bar of the band
+  const auto single = svg_line_plot({{"a", {0.5}, {}}, {"b", {0.5}, {}}}, "t", "epoch", 2);
+  CHECK(single.find(">1</text>") != std::string::npos);  // the one epoch has its tick
+  // Equal values of two lines stand side by side, not on top of each other.
+  const auto a_at = single.find("<circle cx=\"");
+  const auto b_at = single.find("<circle cx=\"", a_at + 1);
+  REQUIRE(b_at != std::string::npos);
+  CHECK(single.substr(a_at, 20) != single.substr(b_at, 20));
+  // A point between two missing epochs is isolated too.
+  const auto gap = svg_line_plot({{"a", {0.5, std::nullopt, 0.6, std::nullopt}, {}}}, "t", "epoch", 2);
+  CHECK(gap.find("<title>a: 0.500</title></circle>") != std::string::npos);
+  CHECK(gap.find("<title>a: 0.600</title></circle>") != std::string::npos);
+}
+
+TEST_CASE("svg: point plots give every category label room: wider slots, slanted when still too long") {
+  // Short labels: upright, and the slot at least as wide as the longest label, so neighbours never touch.
+  const std::vector<PlotPoint> schemes{{"importance", "", 0.8, 0.01, {}}, {"relative", "", 0.82, 0.01, {}}};
+  const auto svg = svg_points(schemes, "test accuracy per scheme", "test accuracy", 2);
+  CHECK(svg.find("rotate(-35") == std::string::npos);
+  const auto first = svg.find(">importance</text>");
+  const auto second = svg.find(">relative</text>");
+  REQUIRE(first != std::string::npos);
+  REQUIRE(second != std::string::npos);
+  auto x_of = [&](std::size_t end) {
+    const auto start = svg.rfind("<text x=\"", end) + 9;
+    return std::stod(svg.substr(start, svg.find('"', start) - start));
+  };
+  // Centred labels of 10 and 8 characters at ~6.5 px each: their centres are at least (65 + 52) / 2 apart.
+  CHECK(x_of(second) - x_of(first) >= 58.5);
+  // Labels longer than the widest slot are written at an angle, each once.
+  const std::vector<PlotPoint> long_names{{"importance, residual, conv_gap_fc gate", "", 0.8, 0.01, {}},
+                                          {"relative, residual, conv_gap_fc gate", "", 0.82, 0.01, {}}};
+  const auto slanted = svg_points(long_names, "t", "y", 2);
+  CHECK(slanted.find("rotate(-35") != std::string::npos);
+  CHECK(slanted.find(">importance, residual, conv_gap_fc gate</text>") != std::string::npos);
 }

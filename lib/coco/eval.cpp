@@ -1,4 +1,4 @@
-// COCO bbox evaluation after pycocotools' cocoeval.py; see eval.hpp and detection.md §2 for the rules.
+// COCO bbox evaluation after pycocotools' cocoeval.py; see eval.hpp and docs/detection.md for the rules.
 #include "coco/eval.hpp"
 
 #include <algorithm>

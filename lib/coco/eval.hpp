@@ -1,5 +1,5 @@
 // COCO bbox evaluation, the algorithm of pycocotools' cocoeval.py (evaluate, accumulate, summarize) with its float
-// constants, stable sorts and rules (../shared/reference/detection.md §2), except that a match is a flag, never an
+// constants, stable sorts and rules (docs/detection.md, "COCO evaluation"), except that a match is a flag, never an
 // annotation id (so an annotation with id 0 is not "unmatched"). Torch-free.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The experiment configuration: every knob of one training run, with the spec's defaults (moe-cnn.md §4.1).
+// The experiment configuration: every knob of one training run, with the spec's defaults (docs/algorithm.md §5.1).
 // Filled by config::load_experiment; written back as canonical TOML by config::canonical_toml.
 #pragma once
 
@@ -62,7 +62,7 @@ struct DataConfig {
   std::string val_images;
 };
 
-// Detection: RetinaNet's input size, pyramid, anchors, loss and post-processing (detection.md §1).
+// Detection: RetinaNet's input size, pyramid, anchors, loss and post-processing (docs/detection.md).
 struct DetectionConfig {
   std::int64_t min_size = 800;        // shorter image side after resizing (torchvision's rule) ...
   std::int64_t max_size = 1333;       // ... unless the longer side would exceed this

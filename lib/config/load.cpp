@@ -273,13 +273,13 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
 }
 
 LoadResult load_experiment_text(std::string_view text, const std::string& source_name,
-                                const std::vector<std::string>& overrides) {
+                                const std::vector<std::string>& overrides, Resolve resolve) {
   Loader loader(source_name);
   loader.apply_document(text);
   for (const auto& o : overrides) {
     loader.apply_override(o);
   }
-  return loader.finish();
+  return loader.finish(resolve);
 }
 
 LoadResult load_experiment_file(const fs::path& file, const std::vector<std::string>& overrides, Resolve resolve) {

@@ -29,7 +29,7 @@ LoadResult load_experiment_file(const std::filesystem::path& file, const std::ve
 
 // As load_experiment_file, for TOML `text` whose errors are reported against `source_name`.
 LoadResult load_experiment_text(std::string_view text, const std::string& source_name,
-                                const std::vector<std::string>& overrides = {});
+                                const std::vector<std::string>& overrides = {}, Resolve resolve = Resolve::yes);
 
 // Validate and resolve an already-built config (defaults, absolute paths, data files present).
 // `where(key)` gives the location prefix to report for a key. Throws ConfigError. With `missing_data`, a missing

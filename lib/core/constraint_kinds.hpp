@@ -1,4 +1,4 @@
-// The constraint schemes (spec §2), defined once: name, family and defaults. The experiment schema (allowed values,
+// The constraint schemes (docs/algorithm.md §3), defined once: name, family and defaults. The experiment schema (allowed values,
 // docs), config validation and the MoE layer's dispatch read this table; a new scheme is one entry here plus its
 // rule in lib/moe.
 #pragma once

@@ -22,7 +22,7 @@ bool process_alive_since(const std::string& host, std::int64_t pid, const std::s
 
 // Keep freed heap memory in this process instead of returning it to the system (glibc: large blocks from the heap
 // rather than mmap, no trimming). A training step frees and re-allocates the same activations every step; without
-// this each one is a fresh mapping whose pages the kernel zeroes again (toolchain.md §4; bench/RESULTS.md). Called
+// this each one is a fresh mapping whose pages the kernel zeroes again (bench/RESULTS.md). Called
 // by moexp's main and by the Torch benches; a no-op where the C library is not glibc. Where the binary links jemalloc
 // (CMake moexp_allocator) glibc's heap is unused and lib/core/jemalloc_conf.cpp sets the same policy.
 void keep_freed_memory();

@@ -19,7 +19,7 @@ inline constexpr const char* kSizeGroup = "size";    // detection: COCO size buc
 // "medium", "large"); empty for other kinds (class names come from the run's classes; other kinds show numbers).
 std::vector<std::string> fixed_group_names(const std::string& kind, std::size_t groups);
 
-// Routing of one MoE layer over the groups of one kind (spec §3.3): which experts serve which group, and how much
+// Routing of one MoE layer over the groups of one kind (docs/algorithm.md §4.2): which experts serve which group, and how much
 // the chosen set tells about the group. Groups are numbered 0..G-1 by the code that produces their labels.
 struct GroupRouting {
   std::string kind;                               // "class", "superclass"; any other name a task labels tokens with
@@ -52,7 +52,7 @@ struct LayerRouting {
   GroupRouting& group_or_add(const std::string& kind);
 };
 
-// An expert counts as living when its importance share exceeds this (spec §3.2).
+// An expert counts as living when its importance share exceeds this (docs/algorithm.md §4.1).
 inline constexpr double kLivingShare = 0.01;
 
 // Default share above which a layer counts as collapsed onto one expert.

@@ -1,6 +1,6 @@
 // RetinaNet's anchors, anchor-to-object matching and losses, with torchvision's geometry and rules
 // (torchvision/models/detection/{anchor_utils.py, _utils.py, retinanet.py}, torchvision/ops/focal_loss.py; the
-// differences from the reference code are in ../shared/reference/detection.md §1 and docs/detection.md).
+// differences from the reference code are in docs/detection.md).
 // Shapes: A anchors of an image (all levels, level-major, then (y * W + x) * anchors_per_cell + a), G objects,
 // K classes, B images.
 #pragma once

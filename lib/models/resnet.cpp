@@ -21,7 +21,7 @@ torch::nn::Sequential make_stage(std::int64_t in, const StageSpec& stage) {
   return seq;
 }
 
-// Narrow expert (spec §1.3): BasicBlock(in -> planes, stride), (n-2) x BasicBlock(planes -> planes),
+// Narrow expert (docs/algorithm.md §1.3): BasicBlock(in -> planes, stride), (n-2) x BasicBlock(planes -> planes),
 // BasicBlock(planes -> out) for a stage of n >= 2 blocks; one BasicBlock(in -> out) with inner width planes for a
 // one-block stage.
 torch::nn::Sequential make_narrow_expert(std::int64_t in, std::int64_t planes, const StageSpec& stage) {

@@ -1,4 +1,4 @@
-// CIFAR-style ResNets (spec §1.1: 3x3 stem, no max-pool, BasicBlock stages, GAP, FC) with MoE layers replacing the
+// CIFAR-style ResNets (docs/algorithm.md §1.1: 3x3 stem, no max-pool, BasicBlock stages, GAP, FC) with MoE layers replacing the
 // stem (position 0) or whole stages (positions 1..S). Shapes: B batch, C channels, H×W spatial, N classes.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Constraint schemes (spec §2): soft auxiliary losses as pure functions, hard constraints as a small module whose
+// Constraint schemes (docs/algorithm.md §3): soft auxiliary losses as pure functions, hard constraints as a small module whose
 // state lives in registered buffers (so it is saved in checkpoints: moexp's deviation from the reference).
 // Shapes: B batch, E experts, K experts chosen per sample.
 #pragma once
@@ -12,21 +12,21 @@
 
 namespace moexp::moe {
 
-// CV²(v) = unbiased Var(v) / (mean(v)² + 1e-10) (spec §2.2).
+// CV²(v) = unbiased Var(v) / (mean(v)² + 1e-10) (docs/algorithm.md §3.2).
 torch::Tensor cv_squared(const torch::Tensor& v_e);
 
-// Importance loss (§2.2): `weight` · CV²(Σ_b weights_be).
+// Importance loss (§3.2): `weight` · CV²(Σ_b weights_be).
 torch::Tensor importance_loss(const torch::Tensor& weights_be, double weight);
 
-// KL-to-uniform loss (§2.3): `weight` · Σ_i p_i log(p_i / (1/E)) with p_i = (Imp_i + 1e-10) / B.
+// KL-to-uniform loss (§3.3): `weight` · Σ_i p_i log(p_i / (1/E)) with p_i = (Imp_i + 1e-10) / B.
 torch::Tensor kl_uniform_loss(const torch::Tensor& weights_be, double weight);
 
-// Load loss (§2.4, Shazeer's smooth load estimator; moexp's extension, not in the reference code):
+// Load loss (§3.4, Shazeer's smooth load estimator; moexp's extension, not in the reference code):
 // `weight` · CV²(Σ_b P(b,i)), P(b,i) = Φ((clean_i − kth_excl) / σ_i). Zero when k >= E.
 torch::Tensor load_loss(const torch::Tensor& clean_logits_be, const torch::Tensor& noisy_logits_be,
                         const torch::Tensor& noise_std_be, std::int64_t k, double weight);
 
-// Hard constraint state and rule (§2.6 relative, §2.7 absolute), active in training only.
+// Hard constraint state and rule (§3.5 relative, §3.6 absolute), active in training only.
 class HardConstraintImpl : public torch::nn::Module {
 public:
   // `kind` is Constraint::relative or Constraint::absolute; `threshold` is tau.

@@ -1,4 +1,4 @@
-// Gate networks (spec §1.5, §1.6): clean logits h(x), plus noise for noisy top-k in training.
+// Gate networks (docs/algorithm.md §2.1, §2.2): clean logits h(x), plus noise for noisy top-k in training.
 // Shapes: B batch, C channels, H×W spatial, E experts.
 #pragma once
 
@@ -18,7 +18,7 @@ struct GateOutput {
 class GateImpl : public torch::nn::Module {
 public:
   // `kind`: "gap_fc" (FC(GAP(x)), Linear C→E with bias), "relu_gap_fc" (FC(GAP(ReLU(x))), the reference's effective
-  // FCGate of its detection heads, moe-cnn.md §2.3) or "conv_gap_fc" (conv3x3 C→256 no padding, GAP, Linear 256→E).
+  // FCGate of its detection heads, docs/algorithm.md §2.1) or "conv_gap_fc" (conv3x3 C→256 no padding, GAP, Linear 256→E).
   // The noise net is a bias-free Linear C→E on the same pooled features (GAP(ReLU(x)) for relu_gap_fc, else GAP(x)).
   GateImpl(const std::string& kind, std::int64_t in_channels, std::int64_t num_experts);
 

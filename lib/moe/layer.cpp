@@ -59,7 +59,7 @@ torch::Tensor MoeLayerImpl::dispatch_combine(const torch::Tensor& x_bchw, const 
   std::vector<std::int64_t> rows_g;
   std::vector<torch::nn::SequentialImpl*> participants;
   for (std::int64_t e = 0; e < m_options.num_experts; ++e) {
-    if (sizes[static_cast<std::size_t>(e)] > 0) {  // an expert without rows takes no part (spec §5.5)
+    if (sizes[static_cast<std::size_t>(e)] > 0) {  // an expert without rows takes no part (docs/algorithm.md §1.4)
       rows_g.push_back(sizes[static_cast<std::size_t>(e)]);
       participants.push_back(m_experts[e]->as<torch::nn::Sequential>());
     }

@@ -1,4 +1,4 @@
-// The MoE layer (spec §1.4): gate -> top-k routing (with hard-constraint masking in training) -> only the routed
+// The MoE layer (docs/algorithm.md §1.4): gate -> top-k routing (with hard-constraint masking in training) -> only the routed
 // sub-batch runs through each expert -> weighted combine (+ shortcut in the residual variant).
 // Shapes: B batch, C channels, H×W spatial, E experts, K experts chosen per sample.
 #pragma once

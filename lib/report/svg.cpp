@@ -11,6 +11,8 @@ namespace {
 constexpr const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e",
                                    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 constexpr std::size_t kColorCount = sizeof(kColors) / sizeof(kColors[0]);
+// About how wide one character of a label is at font size 11, in px.
+constexpr double kCharWidth = 6.5;
 
 // White (0) to dark blue (1).
 std::string shade(double v) {
@@ -135,16 +137,27 @@ std::string svg_points(const std::vector<PlotPoint>& points, const std::string& 
     }
   }
   pad_range(lo, hi);
-  const double slot = 22.0 * static_cast<double>(series.size()) * (controls ? 1.6 : 1.0) + 28;
-  const double left = 60, top = 14, bottom = 56;
-  // The legend is as wide as its longest label (about 6.5 px per character at font size 11).
+  // A category's slot is wide enough for its markers and, up to kMaxSlot, for its label; longer labels are
+  // written at an angle below the axis so that neighbours never run together.
+  constexpr double kMaxSlot = 140;
+  std::size_t longest_category = 0;
+  for (const auto& c : categories) {
+    longest_category = std::max(longest_category, c.size());
+  }
+  const double label_w = kCharWidth * static_cast<double>(longest_category) + 12;
+  const double marker_slot = 22.0 * static_cast<double>(series.size()) * (controls ? 1.6 : 1.0) + 28;
+  const double slot = std::max(marker_slot, std::min(label_w, kMaxSlot));
+  const bool slanted = label_w > slot;
+  const double left = 60, top = 14;
+  const double bottom = slanted ? 30 + 0.6 * std::min(label_w, 260.0) : 56;
+  // The legend is as wide as its longest label.
   std::size_t longest = controls ? control_label.size() : 0;
   for (const auto& s : series) {
     longest = std::max(longest, s.size());
   }
-  const double legend_w = std::max(150.0, 34 + 6.5 * static_cast<double>(longest));
+  const double legend_w = std::max(150.0, 34 + kCharWidth * static_cast<double>(longest));
   const double plot_w = std::max(slot * static_cast<double>(categories.size()), 240.0);
-  const double w = left + plot_w + legend_w, h = 250;
+  const double w = left + plot_w + legend_w, h = 194 + bottom;
   auto Y = [&](double y) { return top + (1 - (y - lo) / (hi - lo)) * (h - top - bottom); };
   std::string svg = open_figure(title, w, h);
   svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"#333\"/><line x1=\"{0}\" y1=\"{3}\" "
@@ -160,7 +173,14 @@ std::string svg_points(const std::vector<PlotPoint>& points, const std::string& 
                      (top + h - bottom) / 2, (top + h - bottom) / 2, html_escape(y_label));
   const double step = slot;
   for (std::size_t c = 0; c < categories.size(); ++c) {
-    svg += text(left + step * (static_cast<double>(c) + 0.5), h - bottom + 16, categories[c]);
+    const double x = left + step * (static_cast<double>(c) + 0.5);
+    if (slanted) {
+      svg += fmt::format("<text x=\"{0:.1f}\" y=\"{1:.1f}\" font-size=\"11\" text-anchor=\"end\" "
+                         "transform=\"rotate(-35 {0:.1f} {1:.1f})\">{2}</text>\n",
+                         x + 4, h - bottom + 14, html_escape(categories[c]));
+    } else {
+      svg += text(x, h - bottom + 16, categories[c]);
+    }
   }
   for (const auto& p : points) {
     const auto c = static_cast<double>(std::find(categories.begin(), categories.end(), p.category) - categories.begin());
@@ -225,7 +245,10 @@ std::string svg_line_plot(const std::vector<PlotLine>& lines, const std::string&
   for (double t : ticks(lo, hi)) {
     svg += text(left - 6, Y(t) + 4, fmt::format("{:.{}f}", t, decimals), "end");
   }
-  for (double t : ticks(1, static_cast<double>(n))) {
+  if (n == 1) {
+    svg += text(X(0), h - bottom + 14, "1");
+  }
+  for (double t : n > 1 ? ticks(1, static_cast<double>(n)) : std::vector<double>{}) {
     if (std::fabs(t - std::round(t)) < 1e-9 && t >= 1) svg += text(X(t - 1), h - bottom + 14, fmt::format("{:g}", t));
   }
   svg += text((left + w - right) / 2, h - 4, x_label);
@@ -249,6 +272,23 @@ std::string svg_line_plot(const std::vector<PlotLine>& lines, const std::string&
     svg += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"><title>{}</title>"
                        "</polyline>\n",
                        points, color, html_escape(l.label));
+    // A point with no defined neighbour draws no line segment (a group with a single epoch): a marker, and its band
+    // as an error bar, make it visible; the lines' markers stand side by side so that equal values stay apart.
+    const double dodge = 7.0 * (static_cast<double>(k) - 0.5 * static_cast<double>(lines.size() - 1));
+    for (std::size_t i = 0; i < l.y.size(); ++i) {
+      const bool before = i > 0 && l.y[i - 1];
+      const bool after = i + 1 < l.y.size() && l.y[i + 1];
+      if (!l.y[i] || before || after) continue;
+      const double x = X(static_cast<double>(i)) + dodge;
+      if (i < l.band.size() && l.band[i] > 0) {
+        svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\" stroke=\"{3}\" "
+                           "stroke-opacity=\"0.5\" stroke-width=\"2\"/>\n",
+                           x, Y(*l.y[i] - l.band[i]), Y(*l.y[i] + l.band[i]), color);
+      }
+      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"><title>{}: {:.{}f}</title>"
+                         "</circle>\n",
+                         x, Y(*l.y[i]), color, html_escape(l.label), *l.y[i], decimals + 1);
+    }
     svg += text(w - right + 10, top + 12 + 15 * static_cast<double>(k), l.label, "start", 11, color);
   }
   return svg + "</svg></figure>\n";

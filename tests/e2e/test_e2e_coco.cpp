@@ -11,7 +11,7 @@ using namespace moexp::test;
 
 namespace {
 
-// The mmdet fixture (detection.md §2.4): one 640x640 image, 4 ground truths over 2 categories.
+// mmdetection's COCO evaluation test fixture: one 640x640 image, 4 ground truths over 2 categories.
 const char* const kGroundTruth = R"({"images": [{"id": 1, "file_name": "a.jpg", "width": 640, "height": 640}],
  "annotations": [{"id": 1, "image_id": 1, "category_id": 0, "bbox": [50, 60, 20, 20], "area": 400, "iscrowd": 0},
   {"id": 2, "image_id": 1, "category_id": 0, "bbox": [280, 340, 30, 30], "area": 900, "iscrowd": 0},
