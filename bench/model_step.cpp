@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -39,13 +40,17 @@ struct Model {
 Model make_model(const std::string& arch, std::int64_t position, std::int64_t experts, std::int64_t k,
                  moe::Dispatch dispatch) {
   config::ExperimentConfig cfg;
-  cfg.model.arch = arch;
+  const auto parsed = config::parse_choice<config::Arch>(arch);
+  if (!parsed) {
+    throw std::invalid_argument("unknown arch '" + arch + "' (resnet8, resnet20 or resnet18)");
+  }
+  cfg.model.arch = *parsed;
   cfg.moe.enabled = experts > 0;
   cfg.moe.position = {position};
   cfg.moe.num_experts = experts > 0 ? experts : 4;
   cfg.moe.k = k;
-  cfg.moe.dispatch = dispatch == moe::Dispatch::grouped ? "grouped" : "per_expert";
-  cfg.constraint.kind = "importance";
+  cfg.moe.dispatch = dispatch;
+  cfg.constraint.kind = Constraint::importance;
   torch::manual_seed(0);
   Model m;
   m.net = models::ResNet(cfg, 3, 100);

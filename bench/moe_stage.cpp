@@ -33,7 +33,7 @@ namespace {
 
 struct Case {
   std::string name;
-  std::string arch;
+  config::Arch arch;
   std::int64_t position;  // stage index (1-based)
   std::int64_t in;        // input channels
   std::int64_t size;      // input height = width
@@ -106,9 +106,9 @@ int main(int argc, char** argv) {
   core::keep_freed_memory();  // as moexp's main
   torch::set_num_threads(threads);
   torch::manual_seed(0);
-  const std::vector<Case> cases{{"ResNet-8 stage 1, 28x28x16, batch 128", "resnet8", 1, 16, 28, 128},
-                                {"ResNet-18 stage 1, 32x32x64, batch 128", "resnet18", 1, 64, 32, 128},
-                                {"ResNet-18 stage 3, 16x16x128, batch 64", "resnet18", 3, 128, 16, 64}};
+  const std::vector<Case> cases{{"ResNet-8 stage 1, 28x28x16, batch 128", config::Arch::resnet8, 1, 16, 28, 128},
+                                {"ResNet-18 stage 1, 32x32x64, batch 128", config::Arch::resnet18, 1, 64, 32, 128},
+                                {"ResNet-18 stage 3, 16x16x128, batch 64", config::Arch::resnet18, 3, 128, 16, 64}};
   fmt::print("{:<40} {:>3} {:>2} {:>9} {:>9} {:>10} {:>9} {:>7} {:>10} {:>10} {:>9} {:>8}\n", "stage", "E", "k",
              "dense ms", "MoE ms", "FLOP share", "ideal ms", "ratio", "one expert", "even split", "dispatch",
              "grouped");

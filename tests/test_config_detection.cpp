@@ -38,7 +38,7 @@ TEST_CASE("config detection: a RetinaNet experiment on a COCO-format dataset loa
   CHECK(loaded.warnings.empty());
   const auto& cfg = loaded.config;
   CHECK(is_detection(cfg));
-  CHECK(cfg.moe.head == "box_head");
+  CHECK(cfg.moe.head == config::MoeHead::box_head);
   CHECK(cfg.detection.fixed_size == 160);
   const auto text = canonical_toml(cfg);
   CHECK(text.find("[detection]") != std::string::npos);

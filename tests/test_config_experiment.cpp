@@ -20,15 +20,15 @@ ExperimentConfig load(const std::string& text, const std::vector<std::string>& o
 TEST_CASE("config: a tiny experiment loads with its values and the spec's defaults") {
   auto cfg = load(test::tiny_experiment_toml());
   CHECK(cfg.name == "tiny");
-  CHECK(cfg.model.arch == "resnet8");
+  CHECK(cfg.model.arch == config::Arch::resnet8);
   CHECK(cfg.moe.enabled);
   CHECK(cfg.moe.num_experts == 4);
   CHECK(cfg.moe.position == std::vector<std::int64_t>{1});
-  CHECK(cfg.moe.variant == "residual");
-  CHECK(cfg.moe.gate == "gap_fc");
-  CHECK(cfg.constraint.kind == "importance");
+  CHECK(cfg.moe.variant == config::Variant::residual);
+  CHECK(cfg.moe.gate == config::GateKind::gap_fc);
+  CHECK(cfg.constraint.kind == Constraint::importance);
   CHECK(cfg.constraint.weight == 0.5);
-  CHECK(cfg.train.optimizer == "adam");
+  CHECK(cfg.train.optimizer == config::Optimizer::adam);
   CHECK(cfg.train.lr == 1e-3);
   CHECK(cfg.data.path.empty());  // synthetic has no files
 }
@@ -62,7 +62,7 @@ TEST_CASE("config: --set overrides take TOML values or bare strings and can turn
   CHECK(cfg.moe.enabled);
   CHECK(cfg.moe.num_experts == 10);
   CHECK(cfg.moe.position == std::vector<std::int64_t>{1, 2});
-  CHECK(cfg.constraint.kind == "kl");
+  CHECK(cfg.constraint.kind == Constraint::kl);
   CHECK(cfg.train.lr == 0.01);
   CHECK_FALSE(cfg.data.augment);
   CHECK(cfg.name == "override");

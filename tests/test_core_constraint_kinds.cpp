@@ -11,11 +11,11 @@ TEST_CASE("constraint kinds: one table names every scheme, its family and its de
     CHECK(find_constraint(c.name) == &c);
     CHECK(&constraint_info(c.id) == &c);
     CHECK_FALSE((c.soft && c.hard));
-    CHECK(config::is_soft_constraint(std::string(c.name)) == c.soft);
-    CHECK(config::is_hard_constraint(std::string(c.name)) == c.hard);
+    CHECK(config::is_soft_constraint(c.id) == c.soft);
+    CHECK(config::is_hard_constraint(c.id) == c.hard);
   }
   CHECK(find_constraint("Importance") == nullptr);
   CHECK(constraint_info(Constraint::load).needs_noise);
-  CHECK(config::default_threshold("absolute") == 0.3);
-  CHECK(config::default_threshold("relative") == 0.5);
+  CHECK(config::default_threshold(Constraint::absolute) == 0.3);
+  CHECK(config::default_threshold(Constraint::relative) == 0.5);
 }

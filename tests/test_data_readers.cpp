@@ -125,7 +125,7 @@ TEST_CASE("data: load_data reads a CIFAR-10 folder, limits it and maps superclas
   }
   test::write_file(dir / "cifar-10-batches-bin/test_batch.bin", cifar_records(10, false));
   config::DataConfig cfg;
-  cfg.dataset = "cifar10";
+  cfg.dataset = moexp::Dataset::cifar10;
   cfg.path = dir.path().string();
   cfg.limit_train = 20;
   auto d = load_data(cfg);
@@ -150,7 +150,7 @@ TEST_CASE("data: the synthetic set is deterministic and split-dependent") {
 
 TEST_CASE("data: batches are normalised, augmented deterministically, and keep their shape") {
   config::DataConfig cfg;
-  cfg.dataset = "synthetic";
+  cfg.dataset = moexp::Dataset::synthetic;
   cfg.synthetic_channels = 3;
   auto d = load_data(cfg);
   d.jitter = true;
@@ -193,7 +193,7 @@ TEST_CASE("data readers: load_data refuses train and test splits of different im
   test::write_file(dir / "t10k-images-idx3-ubyte", idx_images(3, 32, 32));
   test::write_file(dir / "t10k-labels-idx1-ubyte", idx_labels(3));
   config::DataConfig cfg;
-  cfg.dataset = "mnist";
+  cfg.dataset = moexp::Dataset::mnist;
   cfg.path = dir.path().string();
   CHECK(error_of([&] { load_data(cfg); }).find("test images are 1x32x32 but the training images") !=
         std::string::npos);

@@ -103,7 +103,7 @@ TEST_CASE("fetch: a CIFAR-10 archive is downloaded, verified and unpacked where 
   CHECK(file_names(root.path()) == std::vector<std::string>{"cifar10"});
   // The experiment's data files resolve in the fetched folder.
   config::DataConfig data;
-  data.dataset = "cifar10";
+  data.dataset = Dataset::cifar10;
   data.path = (root / "cifar10").string();
   CHECK(config::locate_split_files(data, "train", "").images.size() == 5);
   // Again: a no-op that says so, without a request.
@@ -208,7 +208,7 @@ TEST_CASE("fetch: MNIST's files are kept as published (.gz), and a half-filled f
   CHECK(fetch::fetch_dataset(entry, root.path(), kFast, {}) == fetch::FetchOutcome::fetched);
   CHECK(read_file(root / "mnist/t10k-labels-idx1-ubyte.gz") == "bytes of /t10k-labels-idx1-ubyte.gz");
   config::DataConfig data;
-  data.dataset = "mnist";
+  data.dataset = Dataset::mnist;
   data.path = (root / "mnist").string();
   CHECK(config::locate_split_files(data, "test", "").labels.filename() == "t10k-labels-idx1-ubyte.gz");
 }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 
 using namespace moexp::moe;
 
@@ -106,4 +107,15 @@ TEST_CASE("constraints: hard state lives in registered buffers") {
   auto buffers = hc->named_buffers();
   CHECK(buffers.contains("usage"));
   CHECK(buffers.contains("steps"));
+}
+
+TEST_CASE("constraints: only a hard kind has a hard-constraint state") {
+  for (const auto& c : moexp::kConstraints) {
+    CAPTURE(c.name);
+    if (c.hard) {
+      CHECK_NOTHROW(HardConstraint(c.id, 4, 2, 0.5));
+    } else {
+      CHECK_THROWS_AS(HardConstraint(c.id, 4, 2, 0.5), std::invalid_argument);
+    }
+  }
 }

@@ -16,16 +16,16 @@ using namespace moexp;
 namespace {
 
 config::ExperimentConfig config_with(std::int64_t experts, std::int64_t k, std::int64_t position,
-                                     const std::string& dispatch) {
+                                     config::Dispatch dispatch) {
   config::ExperimentConfig cfg;
-  cfg.model.arch = "resnet8";
+  cfg.model.arch = config::Arch::resnet8;
   cfg.moe.enabled = true;
   cfg.moe.num_experts = experts;
   cfg.moe.k = k;
   cfg.moe.position = {position};
-  cfg.moe.variant = "residual";
+  cfg.moe.variant = config::Variant::residual;
   cfg.moe.dispatch = dispatch;
-  cfg.constraint.kind = "importance";
+  cfg.constraint.kind = Constraint::importance;
   return cfg;
 }
 
@@ -34,9 +34,9 @@ struct Pair {
   models::ResNet per_expert{nullptr}, grouped{nullptr};
   Pair(std::int64_t experts, std::int64_t k, std::int64_t position) {
     torch::manual_seed(11);
-    per_expert = models::ResNet(config_with(experts, k, position, "per_expert"), 1, 10);
+    per_expert = models::ResNet(config_with(experts, k, position, config::Dispatch::per_expert), 1, 10);
     torch::manual_seed(11);
-    grouped = models::ResNet(config_with(experts, k, position, "grouped"), 1, 10);
+    grouped = models::ResNet(config_with(experts, k, position, config::Dispatch::grouped), 1, 10);
   }
 };
 

@@ -11,14 +11,14 @@ using namespace moexp;
 
 namespace {
 
-config::ExperimentConfig moe_config(std::int64_t experts, std::int64_t k, const std::string& kind = "none") {
+config::ExperimentConfig moe_config(std::int64_t experts, std::int64_t k, Constraint kind = Constraint::none) {
   config::ExperimentConfig cfg;
-  cfg.model.arch = "resnet8";
+  cfg.model.arch = config::Arch::resnet8;
   cfg.moe.enabled = true;
   cfg.moe.num_experts = experts;
   cfg.moe.k = k;
   cfg.moe.position = {1};
-  cfg.moe.variant = "default";
+  cfg.moe.variant = config::Variant::plain;
   cfg.constraint.kind = kind;
   cfg.constraint.threshold = config::effective_threshold(cfg.constraint);
   return cfg;
@@ -48,7 +48,7 @@ TEST_CASE("MoE layer: one full-width expert with k=1 equals the plain network wi
   dense_cfg.moe.enabled = false;
   models::ResNet dense(dense_cfg, 1, 10);
   auto moe_cfg = moe_config(1, 1);
-  moe_cfg.moe.expert_width = "full";
+  moe_cfg.moe.expert_width = config::ExpertWidth::full;
   models::ResNet mixed(moe_cfg, 1, 10);
   copy_state(*dense, *mixed, [](const std::string& name) {
     return name.rfind("layer1.", 0) == 0 ? "layer1.experts.0." + name.substr(7) : name;
@@ -125,7 +125,7 @@ TEST_CASE("MoE layer: forcing an expert equals running that expert alone") {
 
 TEST_CASE("MoE layer: gradients reach the gate through the kept weights and the aux loss") {
   torch::manual_seed(3);
-  models::ResNet net(moe_config(4, 2, "importance"), 1, 10);
+  models::ResNet net(moe_config(4, 2, Constraint::importance), 1, 10);
   net->train();
   auto out = net->forward(torch::randn({8, 1, 12, 12}));
   CHECK(out.aux_loss.requires_grad());
@@ -141,7 +141,7 @@ TEST_CASE("MoE layer: gradients reach the gate through the kept weights and the 
 TEST_CASE("MoE layer: the residual variant adds the shortcut") {
   torch::manual_seed(4);
   auto cfg = moe_config(4, 2);
-  cfg.moe.variant = "residual";
+  cfg.moe.variant = config::Variant::residual;
   cfg.moe.position = {2};  // 16 -> 32 channels, stride 2: projection shortcut
   models::ResNet net(cfg, 1, 10);
   net->eval();
@@ -157,7 +157,7 @@ TEST_CASE("MoE layer: the residual variant adds the shortcut") {
 
 TEST_CASE("MoE layer: hard constraints update their state in training only and never route to fewer than k") {
   torch::manual_seed(5);
-  auto cfg = moe_config(4, 2, "relative");
+  auto cfg = moe_config(4, 2, Constraint::relative);
   models::ResNet net(cfg, 1, 10);
   auto layer = first_moe(net);
   auto hard = layer->hard_constraint();
@@ -189,11 +189,11 @@ TEST_CASE("MoE layer: an expert with no routed samples is skipped, not run on an
 TEST_CASE("MoE gate: relu_gap_fc is FC(GAP(ReLU(x))), the reference's effective FCGate, and gap_fc is FC(GAP(x))") {
   torch::manual_seed(9);
   const auto x_bchw = torch::randn({3, 6, 5, 5});
-  for (const char* kind : {"gap_fc", "relu_gap_fc"}) {
-    CAPTURE(kind);
+  for (const auto kind : {config::GateKind::gap_fc, config::GateKind::relu_gap_fc}) {
+    CAPTURE(config::name_of(kind));
     moe::Gate gate(kind, 6, 4);
     const auto params = gate->named_parameters();
-    const auto pooled_bc = (std::string(kind) == "relu_gap_fc" ? torch::relu(x_bchw) : x_bchw).mean({2, 3});
+    const auto pooled_bc = (kind == config::GateKind::relu_gap_fc ? torch::relu(x_bchw) : x_bchw).mean({2, 3});
     const auto expected_be = torch::nn::functional::linear(pooled_bc, params["fc.weight"], params["fc.bias"]);
     const auto out = gate->forward(x_bchw, /*noisy=*/false);
     CHECK(torch::allclose(out.clean_logits_be, expected_be, 1e-5, 1e-6));
@@ -203,16 +203,16 @@ TEST_CASE("MoE gate: relu_gap_fc is FC(GAP(ReLU(x))), the reference's effective 
 
 TEST_CASE("MoE gate: the pooling's gradient equals mean's (the sum divided, so its gradient stays a view)") {
   torch::manual_seed(10);
-  for (const char* kind : {"gap_fc", "relu_gap_fc", "conv_gap_fc"}) {
-    CAPTURE(kind);
+  for (const auto kind : {config::GateKind::gap_fc, config::GateKind::relu_gap_fc, config::GateKind::conv_gap_fc}) {
+    CAPTURE(config::name_of(kind));
     moe::Gate gate(kind, 6, 4);
     const auto params = gate->named_parameters();
     const auto x_bchw = torch::randn({3, 6, 5, 5}).requires_grad_();
     const auto g_be = torch::randn({3, 4});
     (gate->forward(x_bchw, /*noisy=*/false).clean_logits_be * g_be).sum().backward();
     const auto reference_bchw = x_bchw.detach().clone().requires_grad_();
-    auto features = std::string(kind) == "relu_gap_fc" ? torch::relu(reference_bchw) : reference_bchw;
-    if (std::string(kind) == "conv_gap_fc") {
+    auto features = kind == config::GateKind::relu_gap_fc ? torch::relu(reference_bchw) : reference_bchw;
+    if (kind == config::GateKind::conv_gap_fc) {
       features = torch::conv2d(features, params["conv.weight"], params["conv.bias"]);
     }
     const auto logits_be =

@@ -47,7 +47,7 @@ TEST_CASE("planner: a grid is the cartesian product in order, with seeds last") 
                         });
   CHECK(plan.runs[7].config.moe.num_experts == 8);
   CHECK(plan.runs[7].config.train.seed == 1);
-  CHECK(plan.runs[7].config.constraint.kind == "none");
+  CHECK(plan.runs[7].config.constraint.kind == Constraint::none);
 }
 
 TEST_CASE("planner: zip groups pair values, explicit runs add points, fixed values apply everywhere") {

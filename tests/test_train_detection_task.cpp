@@ -348,7 +348,7 @@ TEST_CASE("detection task: torchvision ResNet weights (scripts/export_torchvisio
       return;
     }
     detect::RetinaNetOptions o;
-    o.backbone = arch;
+    o.backbone = *config::parse_choice<config::Backbone>(arch);
     o.fpn_channels = 8;
     o.num_classes = 2;
     detect::RetinaNet model(o);
@@ -382,7 +382,7 @@ TEST_CASE("detection task: torchvision ResNet weights (scripts/export_torchvisio
   CHECK(message.find("missing stem.0.weight (file conv1.weight has 64x3x7x7, the model 32x3x7x7)") !=
         std::string::npos);
   o.width = 1.0;
-  o.backbone = "resnet34";
+  o.backbone = config::Backbone::resnet34;
   detect::RetinaNet deeper(o);
   const auto deeper_message = test::message_of<InputError>(
       [&] { load_backbone_weights(*deeper, weights, detect::RetinaNetImpl::part_of); });

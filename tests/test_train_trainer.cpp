@@ -65,10 +65,10 @@ TEST_CASE("trainer: learning-rate schedules") {
   t.warmup_epochs = 2;
   CHECK(train::learning_rate(t, 0) == doctest::Approx(0.5));
   t.warmup_epochs = 0;
-  t.schedule = "cosine";
+  t.schedule = config::Schedule::cosine;
   CHECK(train::learning_rate(t, 0) == doctest::Approx(1.0));
   CHECK(train::learning_rate(t, 5) == doctest::Approx(0.5));
-  t.schedule = "constant";
+  t.schedule = config::Schedule::constant;
   CHECK(train::learning_rate(t, 9) == 1.0);
 }
 
@@ -174,12 +174,12 @@ TEST_CASE("trainer: a checkpoint of another architecture is refused with a clear
 
 TEST_CASE("trainer: bf16 autocast and channels-last train and evaluate with fp32 routing") {
   auto cfg = tiny({"train.epochs=1", "train.precision=bf16", "train.memory_format=channels_last"});
-  CHECK(train::resolve_execution("auto", "auto", torch::kCPU).bf16 == false);
-  CHECK(train::resolve_execution("auto", "auto", torch::Device(torch::kCUDA, 0)).bf16);
-  CHECK(train::resolve_execution("auto", "auto", torch::Device(torch::kCUDA, 0)).channels_last);
-  CHECK(train::resolve_execution("auto", "auto", torch::kCPU).channels_last);
-  CHECK(train::resolve_execution("auto", "contiguous", torch::kCPU).channels_last == false);
-  CHECK(train::resolve_execution("fp32", "contiguous", torch::Device(torch::kCUDA, 0)).bf16 == false);
+  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic, torch::kCPU).bf16 == false);
+  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic, torch::Device(torch::kCUDA, 0)).bf16);
+  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic, torch::Device(torch::kCUDA, 0)).channels_last);
+  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic, torch::kCPU).channels_last);
+  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::contiguous, torch::kCPU).channels_last == false);
+  CHECK(train::resolve_execution(config::Precision::fp32, config::MemoryFormat::contiguous, torch::Device(torch::kCUDA, 0)).bf16 == false);
   auto d = data::load_data(cfg.data);
   auto epochs = run_epochs(cfg, d);
   REQUIRE(epochs.size() == 1);

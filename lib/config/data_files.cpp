@@ -32,13 +32,13 @@ std::optional<fs::path> idx_file(const fs::path& dir, const std::string& name) {
 // How to get the files of `data.dataset` into `data.path`.
 std::string fetch_hint(const DataConfig& data) {
   const fs::path dir = data.path;
-  if (data.dataset == "fashion_mnist" && data.path == kFashionMnistDefaultPath) {
+  if (data.dataset == Dataset::fashion_mnist && data.path == kFashionMnistDefaultPath) {
     return " (install the Debian package dataset-fashion-mnist: make deps; or moexp data fetch fashion_mnist)";
   }
   if (data.path == default_data_path(data.dataset)) {
     return fmt::format(" (fetch it: moexp data fetch {})", data.dataset);
   }
-  if (dir.filename() == data.dataset) {
+  if (dir.filename() == name_of(data.dataset)) {
     return fmt::format(" (fetch it there: moexp data fetch {} --to {})", data.dataset, dir.parent_path().string());
   }
   return fmt::format(" (moexp data fetch {} --to DIR puts it in DIR/{})", data.dataset, data.dataset);
@@ -46,22 +46,22 @@ std::string fetch_hint(const DataConfig& data) {
 
 } // namespace
 
-std::string default_data_path(const std::string& dataset) {
-  if (fetch::find_dataset(fetch::official_catalog(), dataset) == nullptr) {
+std::string default_data_path(Dataset dataset) {
+  const std::string name(name_of(dataset));
+  if (fetch::find_dataset(fetch::official_catalog(), name) == nullptr) {
     return "";
   }
   std::error_code ec;
-  if (dataset == "fashion_mnist" && fs::is_directory(kFashionMnistDefaultPath, ec)) {
+  if (dataset == Dataset::fashion_mnist && fs::is_directory(kFashionMnistDefaultPath, ec)) {
     return kFashionMnistDefaultPath;  // Debian's dataset-fashion-mnist, installed by make deps
   }
-  return (fetch::default_data_root() / dataset).string();
+  return (fetch::default_data_root() / name).string();
 }
 
 SplitFiles locate_split_files(const DataConfig& data, const std::string& split, const std::string& where) {
   const fs::path dir = data.path;
   SplitFiles files;
-  const auto* kind = find_dataset_kind(data.dataset);
-  if (kind != nullptr && kind->format == DatasetFormat::idx) {
+  if (dataset_format(data.dataset) == DatasetFormat::idx) {
     const std::string prefix = split == "train" ? "train" : "t10k";
     const std::string hint = fetch_hint(data);
     auto images = idx_file(dir, prefix + "-images-idx3-ubyte");
@@ -76,7 +76,7 @@ SplitFiles locate_split_files(const DataConfig& data, const std::string& split, 
     files.labels = *labels;
     return files;
   }
-  const bool cifar10 = data.dataset == "cifar10";
+  const bool cifar10 = data.dataset == Dataset::cifar10;
   const fs::path inner = dir / (cifar10 ? "cifar-10-batches-bin" : "cifar-100-binary");
   std::error_code ec;
   const fs::path root = fs::is_directory(inner, ec) ? inner : dir;
@@ -103,7 +103,7 @@ SplitFiles locate_split_files(const DataConfig& data, const std::string& split, 
 
 DetectionFiles locate_detection_files(const DataConfig& data, const std::string& split, const std::string& where) {
   const bool train = split == "train";
-  const std::string year = data.dataset == "coco" ? "2017" : "";  // coco: COCO 2017's names; shapes: moexp data shapes'
+  const std::string year = data.dataset == Dataset::coco ? "2017" : "";  // coco: COCO 2017's names; shapes: moexp data shapes'
   const fs::path dir = data.path;
   auto under = [&](const std::string& set, const fs::path& layout) { return set.empty() ? dir / layout : dir / set; };
   DetectionFiles files;
@@ -111,7 +111,7 @@ DetectionFiles locate_detection_files(const DataConfig& data, const std::string&
   const std::string& images = train ? data.train_images : data.val_images;
   files.annotations = under(annotations, fs::path("annotations") / ("instances_" + split + year + ".json"));
   files.images = under(images, split + year);
-  const std::string hint = data.dataset == "shapes" ? " (generate it: moexp data shapes --out DIR)" : "";
+  const std::string hint = data.dataset == Dataset::shapes ? " (generate it: moexp data shapes --out DIR)" : "";
   std::error_code ec;
   if (!fs::is_regular_file(files.annotations, ec)) {
     throw ConfigError(fmt::format("{}{}: annotation file '{}' not found{}", where,

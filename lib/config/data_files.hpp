@@ -19,7 +19,7 @@ struct SplitFiles {
 };
 
 // The default data.path of `dataset` ("" when there is none: the user must give one).
-std::string default_data_path(const std::string& dataset);
+std::string default_data_path(Dataset dataset);
 
 // Locate the files of `split` ("train" or "test") of `data` (not synthetic). Accepts plain or .gz IDX files and the
 // CIFAR archive's inner folder. Throws ConfigError naming the first missing file; `where` prefixes the message.

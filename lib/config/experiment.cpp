@@ -5,20 +5,11 @@
 
 namespace moexp::config {
 
-bool is_soft_constraint(const std::string& kind) {
-  const auto* c = find_constraint(kind);
-  return c != nullptr && c->soft;
-}
+bool is_soft_constraint(Constraint kind) { return constraint_info(kind).soft; }
 
-bool is_hard_constraint(const std::string& kind) {
-  const auto* c = find_constraint(kind);
-  return c != nullptr && c->hard;
-}
+bool is_hard_constraint(Constraint kind) { return constraint_info(kind).hard; }
 
-double default_threshold(const std::string& kind) {
-  const auto* c = find_constraint(kind);
-  return c != nullptr ? c->default_threshold : 0.5;
-}
+double default_threshold(Constraint kind) { return constraint_info(kind).default_threshold; }
 
 double effective_threshold(const ConstraintConfig& c) {
   return c.threshold >= 0 ? c.threshold : default_threshold(c.kind);
@@ -26,12 +17,15 @@ double effective_threshold(const ConstraintConfig& c) {
 
 bool is_detection(const ExperimentConfig& cfg) { return is_detection_dataset(cfg.data.dataset); }
 
-int arch_stage_count(const std::string& arch) {
-  if (arch == "resnet18") {
+int arch_stage_count(Arch arch) {
+  switch (arch) {
+  case Arch::resnet18:
     return 4;
-  }
-  if (arch == "resnet20" || arch == "resnet8") {
+  case Arch::resnet20:
+  case Arch::resnet8:
     return 3;
+  case Arch::retinanet:
+    return 0;
   }
   return 0;
 }

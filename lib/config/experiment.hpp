@@ -2,6 +2,8 @@
 // Filled by config::load_experiment; written back as canonical TOML by config::canonical_toml.
 #pragma once
 
+#include "config/choices.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -9,8 +11,8 @@
 namespace moexp::config {
 
 struct ModelConfig {
-  std::string arch = "resnet18";      // resnet8 | resnet20 | resnet18 (CIFAR-style ResNets) | retinanet (detection)
-  std::string backbone = "resnet18";  // retinanet: resnet18 | resnet34 | resnet50 (ImageNet-style)
+  Arch arch = Arch::resnet18;              // CIFAR-style ResNets, or retinanet (detection)
+  Backbone backbone = Backbone::resnet18;  // retinanet: ImageNet-style ResNet
   double width = 1.0;                 // retinanet: backbone width multiplier (stage widths 64..512 x width)
   std::string backbone_weights;       // retinanet: "" | torchvision weights exported by
                                       // scripts/export_torchvision_resnet.py (width 1), loaded into the backbone
@@ -18,7 +20,7 @@ struct ModelConfig {
                                       // weights (matched by name and shape) a new run starts from
   bool experts_from_head = false;     // retinanet with init_from: every expert of an MoE head starts as the
                                       // checkpoint's dense head (else the experts keep their own initialisation)
-  std::string freeze = "none";        // retinanet: none | backbone | backbone_fpn (no gradients; needs init_from)
+  Freeze freeze = Freeze::none;       // retinanet: parts without gradients (need init_from)
   bool frozen_bn = false;             // retinanet: the backbone's BN statistics and affine fixed (FrozenBatchNorm2d)
 };
 
@@ -27,24 +29,24 @@ struct MoeConfig {
   std::int64_t num_experts = 4;           // E
   std::int64_t k = 2;                     // experts per sample
   std::vector<std::int64_t> position{1};  // classification: 0 = stem, 1.. = stage; one MoE layer per position
-  std::string head = "cls_head";          // detection: the MoE subnet(s): cls_head | box_head | both
+  MoeHead head = MoeHead::cls_head;       // detection: the MoE subnet(s)
   bool shared_gate = false;               // detection, head = both: one gate routes both heads' experts
-  std::string gate = "gap_fc";            // gap_fc | relu_gap_fc | conv_gap_fc
-  std::string variant = "residual";       // default | residual
+  GateKind gate = GateKind::gap_fc;       // the gate network
+  Variant variant = Variant::residual;    // "default" (no shortcut) | residual
   bool noise = true;                      // noisy top-k in training (soft and unconstrained gates only)
-  std::string expert_width = "narrow";    // narrow (about half the stage's parameters) | full
-  std::string dispatch = "auto";          // auto | grouped | per_expert (moe/layer.hpp Dispatch)
+  ExpertWidth expert_width = ExpertWidth::narrow;  // narrow (about half the stage's parameters) | full
+  Dispatch dispatch = Dispatch::automatic;         // how the experts run (moe/layer.hpp)
   double collapse_share = 0.9;            // statistics: a layer is collapsed when one expert's share exceeds this
 };
 
 struct ConstraintConfig {
-  std::string kind = "importance";  // a name in kConstraints (core/constraint_kinds.hpp)
+  Constraint kind = Constraint::importance;  // the scheme (core/constraint_kinds.hpp)
   double weight = 0.5;              // weight of the soft auxiliary loss
   double threshold = -1;            // tau of the hard constraints; < 0 means the kind's default (0.5 / 0.3)
 };
 
 struct DataConfig {
-  std::string dataset = "fashion_mnist";  // a name in kDatasets (core/dataset_kinds.hpp)
+  Dataset dataset = Dataset::fashion_mnist;  // core/dataset_kinds.hpp
   std::string path;                       // folder with the dataset's files; empty: the dataset's default
   std::int64_t limit_train = 0;           // use only the first N training samples (0 = all)
   std::int64_t limit_test = 0;            // use only the first N test samples (0 = all)
@@ -71,7 +73,7 @@ struct DetectionConfig {
   std::int64_t top_level = 7;         // pyramid P3 .. P<top_level> (5..7)
   bool p6_from_c5 = true;             // P6 from C5 (the paper, detectron2) or from P5 (torchvision v1)
   std::int64_t fpn_channels = 256;    // channels of the pyramid and the subnets
-  std::string box_loss = "l1";        // l1 (torchvision) | smooth_l1 (beta 1/9, the reference code)
+  BoxLoss box_loss = BoxLoss::l1;     // l1 (torchvision) | smooth_l1 (beta 1/9, the reference code)
   bool low_quality_matches = true;    // torchvision's matcher; false: the reference code's (none)
   double score_threshold = 0.05;      // post-processing: minimum class score
   std::int64_t detections_per_image = 100;  // post-processing: kept per image (COCO scores 100)
@@ -81,11 +83,11 @@ struct DetectionConfig {
 struct TrainConfig {
   std::int64_t epochs = 150;
   std::int64_t batch_size = 128;
-  std::string optimizer = "adam";  // adam | sgd
+  Optimizer optimizer = Optimizer::adam;
   double lr = 1e-3;
   double momentum = 0.9;           // sgd only
   double weight_decay = 0;
-  std::string schedule = "step";   // step | cosine | constant
+  Schedule schedule = Schedule::step;
   std::vector<std::int64_t> lr_milestones{80, 120};  // step: multiply lr by lr_gamma after these epochs
   double lr_gamma = 0.1;
   std::int64_t warmup_epochs = 0;  // linear warm-up from lr/warmup_epochs to lr
@@ -93,8 +95,8 @@ struct TrainConfig {
   std::int64_t seed = 42;
   std::int64_t threads = 0;        // intra-op threads; 0 = all cores
   std::int64_t eval_batch_size = 500;
-  std::string precision = "auto";      // auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
-  std::string memory_format = "auto";  // auto (= channels_last) | contiguous | channels_last
+  Precision precision = Precision::automatic;           // auto: bf16 autocast on CUDA, fp32 on CPU
+  MemoryFormat memory_format = MemoryFormat::automatic;  // auto: channels_last
 };
 
 struct ExperimentConfig {
@@ -108,11 +110,11 @@ struct ExperimentConfig {
 };
 
 // Soft constraint kinds add an auxiliary loss; hard kinds mask over-used experts in training.
-bool is_soft_constraint(const std::string& kind);
-bool is_hard_constraint(const std::string& kind);
+bool is_soft_constraint(Constraint kind);
+bool is_hard_constraint(Constraint kind);
 
 // The default threshold tau of a hard constraint kind (relative 0.5, absolute 0.3).
-double default_threshold(const std::string& kind);
+double default_threshold(Constraint kind);
 
 // The effective threshold: `c.threshold`, or the kind's default when it is unset (< 0).
 double effective_threshold(const ConstraintConfig& c);
@@ -120,7 +122,7 @@ double effective_threshold(const ConstraintConfig& c);
 // Whether `cfg` is a detection experiment (a COCO-format dataset, RetinaNet).
 bool is_detection(const ExperimentConfig& cfg);
 
-// Number of residual stages of `arch` (MoE positions are 0..stage count); 0 for an unknown arch.
-int arch_stage_count(const std::string& arch);
+// Number of residual stages of `arch` (MoE positions are 0..stage count); 0 for retinanet (its MoE layers are heads).
+int arch_stage_count(Arch arch);
 
 } // namespace moexp::config

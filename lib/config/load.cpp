@@ -173,12 +173,12 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
       }
     }
     std::sort(cfg.moe.position.begin(), cfg.moe.position.end());
-    if (const auto* c = find_constraint(cfg.constraint.kind); c != nullptr && c->needs_noise && !cfg.moe.noise) {
+    if (const auto& c = constraint_info(cfg.constraint.kind); c.needs_noise && !cfg.moe.noise) {
       fail("constraint.kind",
-           fmt::format("the {} loss needs moe.noise = true (it is defined through the gate noise)", c->name));
+           fmt::format("the {} loss needs moe.noise = true (it is defined through the gate noise)", c.name));
     }
     cfg.constraint.threshold = effective_threshold(cfg.constraint);
-    if (cfg.moe.shared_gate && (!is_detection(cfg) || cfg.moe.head != "both")) {
+    if (cfg.moe.shared_gate && (!is_detection(cfg) || cfg.moe.head != MoeHead::both)) {
       fail("moe.shared_gate", is_detection(cfg) ? fmt::format("one gate for both heads needs moe.head = \"both\" "
                                                               "(it is \"{}\")",
                                                               cfg.moe.head)
@@ -190,12 +190,12 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
       fail("train.lr_milestones", "milestones must be strictly increasing");
     }
   }
-  if (is_detection(cfg) && cfg.model.arch != "retinanet") {
+  if (is_detection(cfg) && cfg.model.arch != Arch::retinanet) {
     fail("model.arch", fmt::format("'{}' is a classification network; the detection dataset '{}' needs model.arch = "
                                    "\"retinanet\"",
                                    cfg.model.arch, cfg.data.dataset));
   }
-  if (!is_detection(cfg) && cfg.model.arch == "retinanet") {
+  if (!is_detection(cfg) && cfg.model.arch == Arch::retinanet) {
     fail("model.arch", fmt::format("retinanet is a detection network; data.dataset '{}' is a classification dataset "
                                    "(detection datasets: coco, shapes)",
                                    cfg.data.dataset));
@@ -205,11 +205,11 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
                                                       "run or checkpoint that has it)"
                                                     : "needs MoE heads (an [moe] section) and model.init_from");
   }
-  if (cfg.model.freeze == "backbone_fpn" && cfg.model.init_from.empty()) {
+  if (cfg.model.freeze == Freeze::backbone_fpn && cfg.model.init_from.empty()) {
     fail("model.freeze", "freezing the FPN of a randomly initialised network; set model.init_from (a run id or a "
                          "checkpoint file) to start from trained weights");
   }
-  if (cfg.model.freeze == "backbone" && cfg.model.init_from.empty() && cfg.model.backbone_weights.empty()) {
+  if (cfg.model.freeze == Freeze::backbone && cfg.model.init_from.empty() && cfg.model.backbone_weights.empty()) {
     fail("model.freeze", "freezing the backbone of a randomly initialised network; set model.backbone_weights or "
                          "model.init_from (a run id or a checkpoint file) to start from trained weights");
   }

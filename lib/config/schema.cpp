@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 
 namespace moexp::config {
 namespace {
@@ -21,6 +22,8 @@ void bind(KeySpec& spec) {
     using T = std::decay_t<decltype(v)>;
     if constexpr (std::is_same_v<T, bool>) {
       return v;
+    } else if constexpr (Choice<T>) {
+      return std::string(name_of(v));
     } else if constexpr (std::is_integral_v<T>) {
       return static_cast<std::int64_t>(v);
     } else {
@@ -32,6 +35,13 @@ void bind(KeySpec& spec) {
     using T = std::decay_t<decltype(v)>;
     if constexpr (std::is_same_v<T, bool>) {
       v = std::get<bool>(value);
+    } else if constexpr (Choice<T>) {
+      const auto& text = std::get<std::string>(value);
+      const auto parsed = parse_choice<T>(text);
+      if (!parsed) {  // check_value rejects names outside the key's choices before any set
+        throw std::logic_error("config: '" + text + "' is not a name of the key's closed set");
+      }
+      v = *parsed;
     } else if constexpr (std::is_integral_v<T>) {
       v = std::get<std::int64_t>(value);
     } else {
@@ -83,10 +93,10 @@ std::vector<KeySpec> make_keys() {
   }
   keys.push_back(bound<&E::model, &ModelConfig::arch>(
       with_choices(entry("model.arch", T::string, "network: a CIFAR-style ResNet, or RetinaNet for detection"),
-                   {"resnet8", "resnet20", "resnet18", "retinanet"})));
+                   choice_names<Arch>())));
   keys.push_back(bound<&E::model, &ModelConfig::backbone>(with_choices(
       entry("model.backbone", T::string, "retinanet: ImageNet-style ResNet backbone"),
-      {"resnet18", "resnet34", "resnet50"})));
+      choice_names<Backbone>())));
   keys.push_back(bound<&E::model, &ModelConfig::width>(with_range(
       entry("model.width", T::floating, "retinanet: backbone width multiplier (stage widths 64..512 x width)"),
       0.0625, 4.0)));
@@ -101,7 +111,7 @@ std::vector<KeySpec> make_keys() {
       "retinanet with init_from: every expert of an MoE head starts as the checkpoint's dense head")));
   keys.push_back(bound<&E::model, &ModelConfig::freeze>(with_choices(
       entry("model.freeze", T::string, "retinanet: parts trained no further (need model.init_from)"),
-      {"none", "backbone", "backbone_fpn"})));
+      choice_names<Freeze>())));
   keys.push_back(bound<&E::model, &ModelConfig::frozen_bn>(entry(
       "model.frozen_bn", T::boolean, "retinanet: the backbone's batch norms keep their statistics and affine fixed")));
 
@@ -115,30 +125,30 @@ std::vector<KeySpec> make_keys() {
       entry("moe.position", T::integer_list, "position(s) replaced by an MoE layer: 0 = stem, 1.. = stage"), 0, 8)));
   keys.push_back(bound<&E::moe, &MoeConfig::head>(with_choices(
       entry("moe.head", T::string, "detection: the subnet(s) made MoE layers (cls_head, box_head or both)"),
-      {"cls_head", "box_head", "both"})));
+      choice_names<MoeHead>())));
   keys.push_back(bound<&E::moe, &MoeConfig::shared_gate>(entry(
       "moe.shared_gate", T::boolean, "detection with moe.head = both: one gate routes both heads' experts")));
   keys.push_back(bound<&E::moe, &MoeConfig::gate>(
-      with_choices(entry("moe.gate", T::string, "gate network"), {"gap_fc", "relu_gap_fc", "conv_gap_fc"})));
+      with_choices(entry("moe.gate", T::string, "gate network"), choice_names<GateKind>())));
   keys.push_back(bound<&E::moe, &MoeConfig::variant>(with_choices(
       entry("moe.variant", T::string, "layer variant: residual adds a shortcut around the mixture"),
-      {"default", "residual"})));
+      choice_names<Variant>())));
   keys.push_back(bound<&E::moe, &MoeConfig::noise>(
       entry("moe.noise", T::boolean, "noisy top-k gating in training (soft and unconstrained gates)")));
   keys.push_back(bound<&E::moe, &MoeConfig::dispatch>(with_choices(
       entry("moe.dispatch", T::string,
             "how experts run: auto (grouped where measured to pay), grouped (one computation), per_expert"),
-      {"auto", "grouped", "per_expert"})));
+      choice_names<Dispatch>())));
   keys.push_back(bound<&E::moe, &MoeConfig::expert_width>(with_choices(
       entry("moe.expert_width", T::string, "narrow: about half the stage's parameters; full: a copy of the stage"),
-      {"narrow", "full"})));
+      choice_names<ExpertWidth>())));
 
   keys.push_back(bound<&E::moe, &MoeConfig::collapse_share>(not_identity(with_range(
       entry("moe.collapse_share", T::floating, "statistics: a layer counts as collapsed when one expert's share exceeds this"),
       0.0, 1.0))));
   keys.push_back(bound<&E::constraint, &ConstraintConfig::kind>(
       with_choices(entry("constraint.kind", T::string, "constraint scheme"),
-                   constraint_names())));
+                   choice_names<Constraint>())));
   keys.push_back(bound<&E::constraint, &ConstraintConfig::weight>(
       with_range(entry("constraint.weight", T::floating, "weight of the soft auxiliary loss"), 0.0)));
   keys.push_back(bound<&E::constraint, &ConstraintConfig::threshold>(with_range(
@@ -146,7 +156,7 @@ std::vector<KeySpec> make_keys() {
       0.0)));
 
   keys.push_back(bound<&E::data, &DataConfig::dataset>(with_choices(
-      entry("data.dataset", T::string, "dataset"), dataset_kind_names())));
+      entry("data.dataset", T::string, "dataset"), choice_names<Dataset>())));
   keys.push_back(bound<&E::data, &DataConfig::path>(
       entry("data.path", T::string, "folder holding the dataset's files")));
   keys.push_back(bound<&E::data, &DataConfig::limit_train>(
@@ -193,7 +203,7 @@ std::vector<KeySpec> make_keys() {
       entry("detection.fpn_channels", T::integer, "channels of the feature pyramid and the subnets"), 8, 1024)));
   keys.push_back(bound<&E::detection, &DetectionConfig::box_loss>(with_choices(
       entry("detection.box_loss", T::string, "box regression loss: l1 (torchvision) or smooth_l1 (beta 1/9)"),
-      {"l1", "smooth_l1"})));
+      choice_names<BoxLoss>())));
   keys.push_back(bound<&E::detection, &DetectionConfig::low_quality_matches>(entry(
       "detection.low_quality_matches", T::boolean,
       "matcher: each object also gets its best anchors below IoU 0.5 (torchvision); false: none (the reference code)")));
@@ -210,7 +220,7 @@ std::vector<KeySpec> make_keys() {
   keys.push_back(bound<&E::train, &TrainConfig::batch_size>(
       with_range(entry("train.batch_size", T::integer, "training batch size"), 1)));
   keys.push_back(bound<&E::train, &TrainConfig::optimizer>(
-      with_choices(entry("train.optimizer", T::string, "optimizer"), {"adam", "sgd"})));
+      with_choices(entry("train.optimizer", T::string, "optimizer"), choice_names<Optimizer>())));
   keys.push_back(bound<&E::train, &TrainConfig::lr>(
       with_range(entry("train.lr", T::floating, "base learning rate"), 0.0)));
   keys.push_back(bound<&E::train, &TrainConfig::momentum>(
@@ -218,7 +228,7 @@ std::vector<KeySpec> make_keys() {
   keys.push_back(bound<&E::train, &TrainConfig::weight_decay>(
       with_range(entry("train.weight_decay", T::floating, "L2 weight decay"), 0.0)));
   keys.push_back(bound<&E::train, &TrainConfig::schedule>(with_choices(
-      entry("train.schedule", T::string, "learning-rate schedule"), {"step", "cosine", "constant"})));
+      entry("train.schedule", T::string, "learning-rate schedule"), choice_names<Schedule>())));
   keys.push_back(bound<&E::train, &TrainConfig::lr_milestones>(with_range(
       entry("train.lr_milestones", T::integer_list, "step schedule: epochs after which lr is multiplied by lr_gamma"),
       1)));
@@ -235,10 +245,10 @@ std::vector<KeySpec> make_keys() {
   keys.push_back(bound<&E::train, &TrainConfig::eval_batch_size>(not_identity(
       with_range(entry("train.eval_batch_size", T::integer, "batch size of test evaluation"), 1))));
   keys.push_back(bound<&E::train, &TrainConfig::precision>(with_choices(
-      entry("train.precision", T::string, "auto: bf16 autocast on CUDA, fp32 on CPU"), {"auto", "fp32", "bf16"})));
+      entry("train.precision", T::string, "auto: bf16 autocast on CUDA, fp32 on CPU"), choice_names<Precision>())));
   keys.push_back(bound<&E::train, &TrainConfig::memory_format>(
       with_choices(entry("train.memory_format", T::string, "auto: channels_last (on the CPU too: measured faster)"),
-                   {"auto", "contiguous", "channels_last"})));
+                   choice_names<MemoryFormat>())));
   return keys;
 }
 
@@ -334,16 +344,16 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
   }
   const bool detection = is_detection(cfg);
   if (key == "model.backbone" || key == "model.width" || key == "model.freeze" || key == "model.frozen_bn") {
-    return cfg.model.arch == "retinanet";
+    return cfg.model.arch == Arch::retinanet;
   }
   if (key == "model.init_from") {
-    return cfg.model.arch == "retinanet" && !cfg.model.init_from.empty();  // left out when unset: hashes stay
+    return cfg.model.arch == Arch::retinanet && !cfg.model.init_from.empty();  // left out when unset: hashes stay
   }
   if (key == "model.experts_from_head") {
-    return cfg.model.arch == "retinanet" && cfg.moe.enabled && !cfg.model.init_from.empty();
+    return cfg.model.arch == Arch::retinanet && cfg.moe.enabled && !cfg.model.init_from.empty();
   }
   if (key == "model.backbone_weights") {
-    return cfg.model.arch == "retinanet" && !cfg.model.backbone_weights.empty();
+    return cfg.model.arch == Arch::retinanet && !cfg.model.backbone_weights.empty();
   }
   if (key == "detection.low_quality_matches") {
     return detection && !cfg.detection.low_quality_matches;  // the default is left out: hashes stay
@@ -371,7 +381,7 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
       return !is_hard_constraint(cfg.constraint.kind);
     }
     if (key == "moe.dispatch") {
-      return cfg.moe.dispatch != "auto";  // "auto" is left out: configs from before the key keep their hash
+      return cfg.moe.dispatch != Dispatch::automatic;  // "auto" is left out: configs from before the key keep their hash
     }
     if (key == "constraint.weight") {
       return is_soft_constraint(cfg.constraint.kind);
@@ -388,19 +398,19 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
     return !is_generated_dataset(cfg.data.dataset);
   }
   if (key == "train.momentum") {
-    return cfg.train.optimizer == "sgd";
+    return cfg.train.optimizer == Optimizer::sgd;
   }
   if (key == "train.precision") {
-    return cfg.train.precision != "auto";  // "auto" is left out: configs from before the key keep their hash
+    return cfg.train.precision != Precision::automatic;  // "auto" is left out: configs from before the key keep their hash
   }
   if (key == "train.grad_clip") {
     return cfg.train.grad_clip > 0;  // left out when off: configs from before the key keep their hash
   }
   if (key == "train.memory_format") {
-    return cfg.train.memory_format != "auto";
+    return cfg.train.memory_format != MemoryFormat::automatic;
   }
   if (key == "train.lr_milestones" || key == "train.lr_gamma") {
-    return cfg.train.schedule == "step";
+    return cfg.train.schedule == Schedule::step;
   }
   return true;
 }

@@ -22,6 +22,18 @@ constexpr const typename Table::value_type* find_by_name(const Table& table, std
   return nullptr;
 }
 
+// Whether every entry of `table` (structs with an enum member `id`) sits at the index of its id: the registries that
+// an enum indexes check it with a static_assert.
+template <typename Table>
+constexpr bool ids_in_order(const Table& table) {
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    if (static_cast<std::size_t>(table[i].id) != i) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // The names of `table`'s entries, in table order.
 template <typename Table>
 std::vector<std::string> names_of(const Table& table) {

@@ -65,62 +65,69 @@ torch::Tensor map_superclasses(const torch::Tensor& labels_n, const std::vector<
   return table.index_select(0, labels_n.to(torch::kLong));
 }
 
+namespace {
+
+void read_idx_splits(const config::DataConfig& cfg, DataSplits& d) {
+  auto train = config::locate_split_files(cfg, "train");
+  auto test = config::locate_split_files(cfg, "test");
+  d.train = read_idx(train.images.front(), train.labels, 10);
+  d.test = read_idx(test.images.front(), test.labels, 10);
+  check_same_image_shape(d.train.images_nchw.sizes().slice(1).vec(), d.test.images_nchw.sizes().slice(1).vec(),
+                         train.images.front(), test.images.front());
+  d.channels = 1;
+  d.num_classes = 10;
+}
+
+void read_cifar_splits(const config::DataConfig& cfg, DataSplits& d, bool cifar100) {
+  d.train = read_cifar(config::locate_split_files(cfg, "train").images, cifar100);
+  d.test = read_cifar(config::locate_split_files(cfg, "test").images, cifar100);
+  d.channels = 3;
+  d.jitter = true;
+}
+
+} // namespace
+
 DataSplits load_data(const config::DataConfig& cfg) {
   DataSplits d;
-  d.name = cfg.dataset;
-  const auto* kind = find_dataset_kind(cfg.dataset);
-  if (kind == nullptr) {
-    throw DataError(fmt::format("unknown dataset '{}'", cfg.dataset));
-  }
-  if (kind->format == DatasetFormat::coco) {
-    throw DataError(fmt::format("'{}' is a detection dataset (train::load_detection_data reads it)", cfg.dataset));
-  }
-  if (kind->format == DatasetFormat::idx) {
-    auto train = config::locate_split_files(cfg, "train");
-    auto test = config::locate_split_files(cfg, "test");
-    d.train = read_idx(train.images.front(), train.labels, 10);
-    d.test = read_idx(test.images.front(), test.labels, 10);
-    check_same_image_shape(d.train.images_nchw.sizes().slice(1).vec(), d.test.images_nchw.sizes().slice(1).vec(),
-                           train.images.front(), test.images.front());
-    d.channels = 1;
+  d.name = std::string(config::name_of(cfg.dataset));
+  switch (cfg.dataset) {
+  case moexp::Dataset::fashion_mnist:
+    read_idx_splits(cfg, d);
+    d.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                     "Ankle boot"};
+    d.superclass_names = {"tops", "bottoms", "footwear", "bags"};
+    d.superclass_of = {0, 1, 0, 0, 0, 2, 0, 2, 3, 2};
+    d.mean = {0.2860};
+    d.std = {0.3530};
+    break;
+  case moexp::Dataset::mnist:
+    read_idx_splits(cfg, d);
+    d.class_names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+    d.superclass_names = {"even", "odd"};
+    d.superclass_of = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1};
+    d.mean = {0.1307};
+    d.std = {0.3081};
+    d.flip = false;
+    break;
+  case moexp::Dataset::cifar100:
+    read_cifar_splits(cfg, d, true);
+    d.num_classes = 100;
+    d.class_names = core::split(kCifar100Fine, ' ');
+    d.superclass_names = core::split(kCifar100Coarse, ' ');
+    d.superclass_of = superclasses_from_data(d.train, 100);
+    d.mean = {0.5071, 0.4865, 0.4409};
+    d.std = {0.2009, 0.1984, 0.2023};
+    break;
+  case moexp::Dataset::cifar10:
+    read_cifar_splits(cfg, d, false);
     d.num_classes = 10;
-    if (cfg.dataset == "fashion_mnist") {
-      d.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                       "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-      d.superclass_names = {"tops", "bottoms", "footwear", "bags"};
-      d.superclass_of = {0, 1, 0, 0, 0, 2, 0, 2, 3, 2};
-      d.mean = {0.2860};
-      d.std = {0.3530};
-    } else {
-      d.class_names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-      d.superclass_names = {"even", "odd"};
-      d.superclass_of = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1};
-      d.mean = {0.1307};
-      d.std = {0.3081};
-      d.flip = false;
-    }
-  } else if (kind->format == DatasetFormat::cifar) {
-    const bool cifar100 = cfg.dataset == "cifar100";
-    d.train = read_cifar(config::locate_split_files(cfg, "train").images, cifar100);
-    d.test = read_cifar(config::locate_split_files(cfg, "test").images, cifar100);
-    d.channels = 3;
-    d.jitter = true;
-    if (cifar100) {
-      d.num_classes = 100;
-      d.class_names = core::split(kCifar100Fine, ' ');
-      d.superclass_names = core::split(kCifar100Coarse, ' ');
-      d.superclass_of = superclasses_from_data(d.train, 100);
-      d.mean = {0.5071, 0.4865, 0.4409};
-      d.std = {0.2009, 0.1984, 0.2023};
-    } else {
-      d.num_classes = 10;
-      d.class_names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
-      d.superclass_names = {"animals", "vehicles"};
-      d.superclass_of = {1, 1, 0, 0, 0, 0, 0, 0, 1, 1};
-      d.mean = {0.4914, 0.4822, 0.4465};
-      d.std = {0.2470, 0.2435, 0.2616};
-    }
-  } else {  // DatasetFormat::generated
+    d.class_names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+    d.superclass_names = {"animals", "vehicles"};
+    d.superclass_of = {1, 1, 0, 0, 0, 0, 0, 0, 1, 1};
+    d.mean = {0.4914, 0.4822, 0.4465};
+    d.std = {0.2470, 0.2435, 0.2616};
+    break;
+  case moexp::Dataset::synthetic:
     d.train = make_synthetic(cfg.synthetic_train, cfg.synthetic_classes, cfg.synthetic_channels,
                              cfg.synthetic_image_size, 1);
     d.test = make_synthetic(cfg.synthetic_test, cfg.synthetic_classes, cfg.synthetic_channels,
@@ -134,12 +141,16 @@ DataSplits load_data(const config::DataConfig& cfg) {
     d.superclass_names = {"low", "high"};
     d.mean.assign(static_cast<std::size_t>(d.channels), 0.5);
     d.std.assign(static_cast<std::size_t>(d.channels), 0.25);
+    break;
+  case moexp::Dataset::coco:
+  case moexp::Dataset::shapes:
+    throw DataError(fmt::format("'{}' is a detection dataset (train::load_detection_data reads it)", cfg.dataset));
   }
   check_labels(d.train, d.num_classes, fmt::format("{} training split in {}", cfg.dataset, cfg.path));
   check_labels(d.test, d.num_classes, fmt::format("{} test split in {}", cfg.dataset, cfg.path));
   d.train = take_first(d.train, cfg.limit_train);
   d.test = take_first(d.test, cfg.limit_test);
-  if (cfg.dataset != "cifar100") {
+  if (cfg.dataset != moexp::Dataset::cifar100) {  // CIFAR-100 ships its coarse labels
     d.train.coarse_n = map_superclasses(d.train.labels_n, d.superclass_of);
     d.test.coarse_n = map_superclasses(d.test.labels_n, d.superclass_of);
   }

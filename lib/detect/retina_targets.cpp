@@ -111,10 +111,15 @@ RetinaLoss retinanet_loss(const torch::Tensor& cls_logits_bak, const torch::Tens
     const auto wanted = foreground > 0 ? coder.encode(t.boxes_g4.index_select(0, matched_a.index_select(0, fg_idx)),
                                                       anchors_a4.index_select(0, fg_idx))
                                        : torch::zeros_like(deltas);
-    const auto diff = options.box_loss == BoxLoss::l1
-                          ? torch::l1_loss(deltas, wanted.to(deltas.dtype()), at::Reduction::Sum)
-                          : torch::smooth_l1_loss(deltas, wanted.to(deltas.dtype()), at::Reduction::Sum,
-                                                  options.smooth_l1_beta);
+    torch::Tensor diff;
+    switch (options.box_loss) {
+    case BoxLoss::l1:
+      diff = torch::l1_loss(deltas, wanted.to(deltas.dtype()), at::Reduction::Sum);
+      break;
+    case BoxLoss::smooth_l1:
+      diff = torch::smooth_l1_loss(deltas, wanted.to(deltas.dtype()), at::Reduction::Sum, options.smooth_l1_beta);
+      break;
+    }
     box_losses.push_back(diff / normaliser);
   }
   const double images = static_cast<double>(std::max<std::size_t>(1, targets.size()));

@@ -5,6 +5,7 @@
 // K classes, B images.
 #pragma once
 
+#include "config/choices.hpp"
 #include "detect/box_ops.hpp"
 
 #include <torch/torch.h>
@@ -55,7 +56,7 @@ struct ImageTargets {
   torch::Tensor labels_g;
 };
 
-enum class BoxLoss { l1, smooth_l1 };
+using config::BoxLoss;  // detection.box_loss (config/choices.hpp)
 
 struct RetinaLoss {
   torch::Tensor classification;  // scalar

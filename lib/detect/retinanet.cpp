@@ -113,15 +113,17 @@ SubnetOutput RetinaSubnetImpl::forward(const std::vector<torch::Tensor>& levels_
 RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_channels) : m_options(options) {
   std::vector<std::int64_t> blocks;
   bool bottleneck = false;
-  if (options.backbone == "resnet18") {
+  switch (options.backbone) {
+  case config::Backbone::resnet18:
     blocks = {2, 2, 2, 2};
-  } else if (options.backbone == "resnet34") {
+    break;
+  case config::Backbone::resnet34:
     blocks = {3, 4, 6, 3};
-  } else if (options.backbone == "resnet50") {
+    break;
+  case config::Backbone::resnet50:
     blocks = {3, 4, 6, 3};
     bottleneck = true;
-  } else {
-    throw InputError(fmt::format("detection backbone '{}': use resnet18, resnet34 or resnet50", options.backbone));
+    break;
   }
   if (options.top_level < 5 || options.top_level > 7) {
     throw InputError(fmt::format("detection top level {}: the pyramid ends at P5, P6 or P7", options.top_level));

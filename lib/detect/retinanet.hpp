@@ -16,7 +16,7 @@
 namespace moexp::detect {
 
 struct RetinaNetOptions {
-  std::string backbone = "resnet18";  // resnet18 | resnet34 (BasicBlock stages) | resnet50 (Bottleneck stages)
+  config::Backbone backbone = config::Backbone::resnet18;  // resnet18, resnet34 (BasicBlocks), resnet50 (Bottlenecks)
   double width = 1.0;                 // backbone width multiplier (stage widths 64/128/256/512 x width)
   std::int64_t fpn_channels = 256;    // channels of every pyramid level and of both subnets
   std::int64_t top_level = 7;         // pyramid P3..top_level, 5..7
@@ -90,7 +90,7 @@ TORCH_MODULE(RetinaSubnet);
 
 class RetinaNetImpl : public torch::nn::Module {
 public:
-  // Throws InputError for an unknown backbone or a top level outside 5..7.
+  // Throws InputError for a top level outside 5..7.
   explicit RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_channels = 3);
 
   // The backbone's stages of x_bchw: C2 .. C5 (torchvision's layer1 .. layer4 outputs).

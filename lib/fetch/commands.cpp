@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <stdexcept>
 
 namespace moexp::fetch {
 namespace fs = std::filesystem;
@@ -25,21 +26,28 @@ int run_data_fetch(const DataFetchRequest& request) {
   const auto& catalog = official_catalog();
   const auto names = dataset_names(catalog);
   for (const auto& name : request.datasets) {  // every name checked before the first download
-    if (find_dataset(catalog, name) == nullptr) {
-      if (is_generated_dataset(name)) {
+    if (find_dataset(catalog, name) != nullptr) {
+      continue;
+    }
+    if (const auto* kind = find_dataset_kind(name)) {
+      switch (kind->id) {
+      case Dataset::fashion_mnist:
+      case Dataset::mnist:
+      case Dataset::cifar10:
+      case Dataset::cifar100:
+        throw std::logic_error(fmt::format("data fetch: '{}' is missing from the download catalog", name));
+      case Dataset::synthetic:
         throw InputError(fmt::format("data fetch: '{}' is generated in memory and needs no files", name));
-      }
-      if (name == "shapes") {
+      case Dataset::shapes:
         throw InputError("data fetch: 'shapes' is generated, not downloaded: moexp data shapes --out DIR");
-      }
-      if (name == "coco") {
+      case Dataset::coco:
         throw InputError("data fetch: 'coco' is not downloaded by moexp (about 19 GB from cocodataset.org); put "
                          "annotations/ and train2017/, val2017/ in one folder and set data.path to it");
       }
-      throw InputError(core::with_suggestion(
-          fmt::format("data fetch: unknown dataset '{}'; datasets are {}", name, core::join_alternatives(names)), name,
-          names));
     }
+    throw InputError(core::with_suggestion(
+        fmt::format("data fetch: unknown dataset '{}'; datasets are {}", name, core::join_alternatives(names)), name,
+        names));
   }
   const fs::path root = root_of(request.to);
   core::ProgressBar bar(stderr, core::is_terminal(stderr));

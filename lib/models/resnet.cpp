@@ -47,26 +47,25 @@ moe::MoeLayerOptions moe_layer_options(const config::ExperimentConfig& cfg, std:
   o.k = cfg.moe.k;
   o.gate = cfg.moe.gate;
   o.noise = cfg.moe.noise;
-  o.constraint = find_constraint(cfg.constraint.kind)->id;  // validated by config::load
+  o.constraint = cfg.constraint.kind;
   o.weight = cfg.constraint.weight;
   o.threshold = config::effective_threshold(cfg.constraint);
-  o.dispatch = cfg.moe.dispatch == "grouped"      ? moe::Dispatch::grouped
-               : cfg.moe.dispatch == "per_expert" ? moe::Dispatch::per_expert
-                                                  : moe::Dispatch::automatic;
+  o.dispatch = cfg.moe.dispatch;
   return o;
 }
 
-ArchSpec arch_spec(const std::string& arch) {
-  if (arch == "resnet18") {
+ArchSpec arch_spec(config::Arch arch) {
+  switch (arch) {
+  case config::Arch::resnet18:
     return {64, {{64, 2, 1}, {128, 2, 2}, {256, 2, 2}, {512, 2, 2}}};
-  }
-  if (arch == "resnet20") {
+  case config::Arch::resnet20:
     return {16, {{16, 3, 1}, {32, 3, 2}, {64, 3, 2}}};
-  }
-  if (arch == "resnet8") {
+  case config::Arch::resnet8:
     return {16, {{16, 1, 1}, {32, 1, 2}, {64, 1, 2}}};
+  case config::Arch::retinanet:
+    break;
   }
-  throw Error(fmt::format("unknown architecture '{}'", arch));
+  throw Error(fmt::format("'{}' is not a CIFAR-style ResNet", arch));
 }
 
 std::int64_t narrow_expert_params(std::int64_t in, std::int64_t planes, const StageSpec& stage) {
@@ -83,8 +82,8 @@ std::int64_t stage_params(std::int64_t in, const StageSpec& stage) {
   return n;
 }
 
-std::int64_t narrow_expert_planes(const std::string& arch, std::int64_t position, std::int64_t in_channels) {
-  if (arch == "resnet18") {
+std::int64_t narrow_expert_planes(config::Arch arch, std::int64_t position, std::int64_t in_channels) {
+  if (arch == config::Arch::resnet18) {
     static const std::int64_t kReference[] = {25, 50, 90, 180};
     return kReference[position - 1];
   }
@@ -108,8 +107,8 @@ ResNetImpl::ResNetImpl(const config::ExperimentConfig& cfg, std::int64_t in_chan
   auto is_moe = [&](std::int64_t p) {
     return cfg.moe.enabled && std::find(positions.begin(), positions.end(), p) != positions.end();
   };
-  const bool residual = cfg.moe.variant == "residual";
-  const bool narrow = cfg.moe.expert_width == "narrow";
+  const bool residual = cfg.moe.variant == config::Variant::residual;
+  const bool narrow = cfg.moe.expert_width == config::ExpertWidth::narrow;
 
   std::int64_t channels = in_channels;
   for (std::int64_t p = 0; p <= static_cast<std::int64_t>(spec.stages.size()); ++p) {

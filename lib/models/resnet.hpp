@@ -23,15 +23,15 @@ struct ArchSpec {
   std::vector<StageSpec> stages;
 };
 
-// The layout of `arch` (resnet8, resnet20, resnet18). Throws moexp::Error for an unknown arch.
-ArchSpec arch_spec(const std::string& arch);
+// The layout of `arch` (resnet8, resnet20, resnet18). Throws moexp::Error for retinanet (not a CIFAR ResNet).
+ArchSpec arch_spec(config::Arch arch);
 
 // The MoE layer options of `cfg` (experts, k, gate, noise, constraint, dispatch) for a layer on `in_channels`.
 moe::MoeLayerOptions moe_layer_options(const config::ExperimentConfig& cfg, std::int64_t in_channels);
 
 // Inner width ("planes") of a narrow expert replacing stage `position` (1-based) of `arch`: the widths of the
 // reference for resnet18 (25/50/90/180), otherwise the width whose parameter count is closest to half the stage's.
-std::int64_t narrow_expert_planes(const std::string& arch, std::int64_t position, std::int64_t in_channels);
+std::int64_t narrow_expert_planes(config::Arch arch, std::int64_t position, std::int64_t in_channels);
 
 // Parameter count of a narrow expert with inner width `planes` for a stage (two or more BasicBlocks for a stage of
 // n >= 2 blocks, one BasicBlock with a narrow inner width for a

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 
 namespace moexp::moe {
 
@@ -43,15 +45,27 @@ torch::Tensor load_loss(const torch::Tensor& clean_logits_be, const torch::Tenso
 
 HardConstraintImpl::HardConstraintImpl(Constraint kind, std::int64_t num_experts, std::int64_t k, double threshold)
     : m_kind(kind), m_num_experts(num_experts), m_k(k), m_threshold(threshold) {
+  if (!constraint_info(kind).hard) {
+    throw std::invalid_argument("HardConstraint: '" + std::string(constraint_info(kind).name) +
+                                "' is not a hard constraint");
+  }
   m_usage_e = register_buffer("usage", torch::zeros({num_experts}, torch::kFloat64));
   m_steps = register_buffer("steps", torch::zeros({}, torch::kFloat64));
 }
 
 torch::Tensor HardConstraintImpl::usage_score() const {
-  if (m_kind == Constraint::absolute) {
+  switch (m_kind) {
+  case Constraint::absolute:
     return m_usage_e - 1.0 / static_cast<double>(m_num_experts);
+  case Constraint::relative:
+    return m_usage_e;
+  case Constraint::none:
+  case Constraint::importance:
+  case Constraint::kl:
+  case Constraint::load:
+    break;  // refused by the constructor
   }
-  return m_usage_e;
+  throw std::logic_error("HardConstraint::usage_score: not a hard constraint");
 }
 
 torch::Tensor HardConstraintImpl::blocked_experts() const {
@@ -71,12 +85,20 @@ void HardConstraintImpl::update(const torch::Tensor& weights_be) {
   torch::NoGradGuard no_grad;
   const auto batch = static_cast<double>(weights_be.size(0));
   auto importance_e = weights_be.detach().sum(0).to(m_usage_e.device(), torch::kFloat64);
-  if (m_kind == Constraint::relative) {
+  switch (m_kind) {
+  case Constraint::relative: {
     const double uniform = batch / static_cast<double>(m_num_experts);
     m_usage_e.add_((importance_e - uniform) / uniform);
-  } else {
-    auto share_e = importance_e / batch;
-    m_usage_e.mul_(m_steps).add_(share_e).div_(m_steps + 1);
+    break;
+  }
+  case Constraint::absolute:
+    m_usage_e.mul_(m_steps).add_(importance_e / batch).div_(m_steps + 1);
+    break;
+  case Constraint::none:
+  case Constraint::importance:
+  case Constraint::kl:
+  case Constraint::load:
+    throw std::logic_error("HardConstraint::update: not a hard constraint");  // refused by the constructor
   }
   m_steps.add_(1);
 }

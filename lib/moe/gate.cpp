@@ -4,16 +4,23 @@
 
 namespace moexp::moe {
 
-GateImpl::GateImpl(const std::string& kind, std::int64_t in_channels, std::int64_t num_experts)
-    : m_relu(kind == "relu_gap_fc") {
+GateImpl::GateImpl(config::GateKind kind, std::int64_t in_channels, std::int64_t num_experts) {
   std::int64_t fc_in = in_channels;
-  if (kind == "conv_gap_fc") {
+  switch (kind) {
+  case config::GateKind::gap_fc:
+    break;
+  case config::GateKind::relu_gap_fc:
+    m_relu = true;
+    break;
+  case config::GateKind::conv_gap_fc: {
     constexpr std::int64_t kConvWidth = 256;
     m_conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, kConvWidth, 3)
                                                            .stride(1)
                                                            .padding(0)
                                                            .bias(true)));
     fc_in = kConvWidth;
+    break;
+  }
   }
   m_fc = register_module("fc", torch::nn::Linear(fc_in, num_experts));
   m_noise = register_module("noise", torch::nn::Linear(torch::nn::LinearOptions(in_channels, num_experts).bias(false)));

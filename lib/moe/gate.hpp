@@ -2,6 +2,8 @@
 // Shapes: B batch, C channels, H×W spatial, E experts.
 #pragma once
 
+#include "config/choices.hpp"
+
 #include <torch/torch.h>
 
 #include <cstdint>
@@ -17,10 +19,11 @@ struct GateOutput {
 
 class GateImpl : public torch::nn::Module {
 public:
-  // `kind`: "gap_fc" (FC(GAP(x)), Linear C→E with bias), "relu_gap_fc" (FC(GAP(ReLU(x))), the reference's effective
-  // FCGate of its detection heads, docs/algorithm.md §2.1) or "conv_gap_fc" (conv3x3 C→256 no padding, GAP, Linear 256→E).
-  // The noise net is a bias-free Linear C→E on the same pooled features (GAP(ReLU(x)) for relu_gap_fc, else GAP(x)).
-  GateImpl(const std::string& kind, std::int64_t in_channels, std::int64_t num_experts);
+  // `kind`: gap_fc (FC(GAP(x)), Linear C→E with bias), relu_gap_fc (FC(GAP(ReLU(x))), the reference's effective
+  // FCGate of its detection heads, docs/algorithm.md §2.1) or conv_gap_fc (conv3x3 C→256 no padding, GAP, Linear
+  // 256→E). The noise net is a bias-free Linear C→E on the same pooled features (GAP(ReLU(x)) for relu_gap_fc, else
+  // GAP(x)).
+  GateImpl(config::GateKind kind, std::int64_t in_channels, std::int64_t num_experts);
 
   // Logits for `x_bchw`; adds Gaussian noise when `noisy` (training with a soft or no constraint).
   GateOutput forward(const torch::Tensor& x_bchw, bool noisy);

@@ -101,8 +101,7 @@ RouteStep MoeLayerImpl::route_step(const torch::Tensor& x_bchw) {
 
 torch::Tensor MoeLayerImpl::aux_loss(const std::vector<RouteStep>& steps) const {
   const auto options = steps.front().gate.clean_logits_be.options().dtype(torch::kFloat);
-  const auto kind = m_options.constraint;
-  if (!is_training() || (kind != Constraint::importance && kind != Constraint::kl && kind != Constraint::load)) {
+  if (!is_training()) {
     return torch::zeros({}, options);
   }
   auto cat = [&](auto field) {
@@ -112,14 +111,22 @@ torch::Tensor MoeLayerImpl::aux_loss(const std::vector<RouteStep>& steps) const 
     }
     return parts.size() == 1 ? parts.front() : torch::cat(parts, 0);
   };
-  if (kind == Constraint::load) {
+  auto weights_be = [&] { return cat([](const RouteStep& s) { return s.routing.weights_be; }); };
+  switch (m_options.constraint) {
+  case Constraint::none:
+  case Constraint::relative:
+  case Constraint::absolute:
+    return torch::zeros({}, options);  // no auxiliary loss: unconstrained, or a hard rule that masks instead
+  case Constraint::importance:
+    return importance_loss(weights_be(), m_options.weight);
+  case Constraint::kl:
+    return kl_uniform_loss(weights_be(), m_options.weight);
+  case Constraint::load:
     return load_loss(cat([](const RouteStep& s) { return s.gate.clean_logits_be; }),
                      cat([](const RouteStep& s) { return s.gate.logits_be; }),
                      cat([](const RouteStep& s) { return s.gate.noise_std_be; }), m_options.k, m_options.weight);
   }
-  const auto weights_be = cat([](const RouteStep& s) { return s.routing.weights_be; });
-  return kind == Constraint::importance ? importance_loss(weights_be, m_options.weight)
-                                        : kl_uniform_loss(weights_be, m_options.weight);
+  throw std::logic_error("aux_loss: a constraint kind without a case");
 }
 
 MoeOutput MoeLayerImpl::forward(const torch::Tensor& x_bchw) {

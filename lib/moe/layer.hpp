@@ -15,16 +15,16 @@
 
 namespace moexp::moe {
 
-// How the experts of a layer run (moe.dispatch): one pass per expert over its sub-batch, or all experts that received
-// rows as one grouped computation (moe/grouped.hpp); automatic is per expert until grouping is measured to pay
-// (layer.cpp says where the rule goes).
-enum class Dispatch { automatic, grouped, per_expert };
+// How the experts of a layer run (moe.dispatch, config/choices.hpp): one pass per expert over its sub-batch, or all
+// experts that received rows as one grouped computation (moe/grouped.hpp); automatic is per expert until grouping is
+// measured to pay (layer.cpp says where the rule goes).
+using config::Dispatch;
 
 struct MoeLayerOptions {
   std::int64_t in_channels = 0;
   std::int64_t num_experts = 4;
   std::int64_t k = 2;
-  std::string gate = "gap_fc";
+  config::GateKind gate = config::GateKind::gap_fc;
   bool noise = true;
   Constraint constraint = Constraint::none;
   double weight = 0.5;              // soft constraint weight

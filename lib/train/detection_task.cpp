@@ -86,12 +86,12 @@ detect::RetinaNetOptions retinanet_options(const config::ExperimentConfig& cfg, 
   o.top_level = cfg.detection.top_level;
   o.p6_from_c5 = cfg.detection.p6_from_c5;
   o.num_classes = num_classes;
-  o.freeze_backbone = cfg.model.freeze != "none";
-  o.freeze_fpn = cfg.model.freeze == "backbone_fpn";
+  o.freeze_backbone = config::freezes_backbone(cfg.model.freeze);
+  o.freeze_fpn = config::freezes_fpn(cfg.model.freeze);
   o.frozen_bn = cfg.model.frozen_bn;
   if (cfg.moe.enabled) {
-    o.moe_cls_head = cfg.moe.head != "box_head";
-    o.moe_box_head = cfg.moe.head != "cls_head";
+    o.moe_cls_head = config::moe_in_cls_head(cfg.moe.head);
+    o.moe_box_head = config::moe_in_box_head(cfg.moe.head);
     o.shared_gate = cfg.moe.shared_gate;
     o.moe = models::moe_layer_options(cfg, cfg.detection.fpn_channels);
   }
@@ -101,10 +101,10 @@ detect::RetinaNetOptions retinanet_options(const config::ExperimentConfig& cfg, 
 InitReport init_retinanet(torch::nn::Module& model, const config::ExperimentConfig& cfg,
                           const std::filesystem::path& path) {
   std::vector<std::string> frozen;
-  if (cfg.model.freeze != "none") {
+  if (config::freezes_backbone(cfg.model.freeze)) {
     frozen.emplace_back("backbone");
   }
-  if (cfg.model.freeze == "backbone_fpn") {
+  if (config::freezes_fpn(cfg.model.freeze)) {
     frozen.emplace_back("fpn");
   }
   std::function<std::string(const std::string&)> alias;
@@ -296,9 +296,13 @@ DetectionTask::Forward DetectionTask::run(const detect::DetectionBatch& batch) {
     f.targets.push_back({t.boxes_n4.to(m_device), t.labels_n.to(m_device)});
   }
   detect::RetinaLossOptions loss;
-  if (m_cfg.detection.box_loss == "smooth_l1") {
-    loss.box_loss = detect::BoxLoss::smooth_l1;
-    loss.smooth_l1_beta = 1.0 / 9;
+  loss.box_loss = m_cfg.detection.box_loss;
+  switch (m_cfg.detection.box_loss) {
+  case config::BoxLoss::l1:
+    break;
+  case config::BoxLoss::smooth_l1:
+    loss.smooth_l1_beta = 1.0 / 9;  // the reference code's
+    break;
   }
   loss.low_quality_matches = m_cfg.detection.low_quality_matches;
   f.loss = detect::retinanet_loss(f.out.cls_logits_bak, f.out.box_deltas_ba4, f.anchors_a4, f.targets, loss);

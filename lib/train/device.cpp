@@ -37,13 +37,33 @@ torch::Device pick_device(const std::string& spec) {
   throw InputError(fmt::format("--device {}: use auto, cpu, cuda or cuda:N", spec));
 }
 
-Execution resolve_execution(const std::string& precision, const std::string& memory_format,
+Execution resolve_execution(config::Precision precision, config::MemoryFormat memory_format,
                             const torch::Device& device) {
+  Execution exec;
+  switch (precision) {
+  case config::Precision::automatic:
+    exec.bf16 = device.is_cuda();
+    break;
+  case config::Precision::fp32:
+    exec.bf16 = false;
+    break;
+  case config::Precision::bf16:
+    exec.bf16 = true;
+    break;
+  }
   // Channels-last on every device: on the CPU it spares oneDNN a layout reorder of every activation around every
   // convolution (ResNet-18 whole runs: dense +7 %, MoE +18 % images/s; ResNet-8 and RetinaNet runs no slower;
   // bench/RESULTS.md, session 6).
-  const bool cuda = device.is_cuda();
-  return {precision == "bf16" || (precision == "auto" && cuda), memory_format != "contiguous"};
+  switch (memory_format) {
+  case config::MemoryFormat::automatic:
+  case config::MemoryFormat::channels_last:
+    exec.channels_last = true;
+    break;
+  case config::MemoryFormat::contiguous:
+    exec.channels_last = false;
+    break;
+  }
+  return exec;
 }
 
 namespace {

@@ -1,6 +1,8 @@
 // Choosing the Torch device and thread count.
 #pragma once
 
+#include "config/choices.hpp"
+
 #include <torch/torch.h>
 #include <ATen/autocast_mode.h>
 
@@ -19,7 +21,7 @@ struct Execution {
   bool bf16 = false;
   bool channels_last = false;
 };
-Execution resolve_execution(const std::string& precision, const std::string& memory_format,
+Execution resolve_execution(config::Precision precision, config::MemoryFormat memory_format,
                             const torch::Device& device);
 
 // Autocast to bf16 on `device`'s type while in scope (no-op when `enabled` is false).

@@ -160,8 +160,8 @@ TaskFactory task_factory(const config::ExperimentConfig& cfg, const TaskData& da
         const auto report = init_retinanet(task->model(), cfg, init);
         initialised.lines.push_back(fmt::format("initialised from {}: {}", init.string(), report.summary()));
       }
-      if (fresh && cfg.model.freeze != "none") {
-        initialised.lines.push_back(cfg.model.freeze == "backbone" ? "frozen: backbone" : "frozen: backbone, fpn");
+      if (fresh && config::freezes_backbone(cfg.model.freeze)) {
+        initialised.lines.push_back(config::freezes_fpn(cfg.model.freeze) ? "frozen: backbone, fpn" : "frozen: backbone");
       }
       return task;
     };
@@ -264,7 +264,7 @@ int run_train(const TrainRequest& req) {
     core::write_file_atomic(folder / "config.toml", row.config_toml);
     fmt::print("run {}: '{}' ({}, {}, {} train / {} test images) on {} with {} thread(s)\n", run_id, cfg.name,
                config::is_detection(cfg) ? fmt::format("retinanet {} x{}", cfg.model.backbone, cfg.model.width)
-                                         : cfg.model.arch,
+                                         : std::string(config::name_of(cfg.model.arch)),
                cfg.moe.enabled ? fmt::format("{} experts, k={}, {}", cfg.moe.num_experts, cfg.moe.k,
                                              cfg.constraint.kind)
                                : std::string("dense"),

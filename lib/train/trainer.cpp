@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 
 namespace moexp::train {
 namespace {
@@ -20,12 +21,15 @@ constexpr std::int64_t kSyncEvery = 20;  // batches between host syncs (progress
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::TrainConfig& t,
                                                         std::vector<torch::Tensor> params) {
-  if (t.optimizer == "sgd") {
+  switch (t.optimizer) {
+  case config::Optimizer::sgd:
     return std::make_unique<torch::optim::SGD>(
         std::move(params), torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
+  case config::Optimizer::adam:
+    return std::make_unique<torch::optim::Adam>(std::move(params),
+                                                torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
   }
-  return std::make_unique<torch::optim::Adam>(std::move(params),
-                                              torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+  throw std::logic_error("make_optimizer: an optimizer without a case");
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
@@ -78,11 +82,12 @@ double learning_rate(const config::TrainConfig& t, std::int64_t epoch) {
   if (epoch < t.warmup_epochs) {
     return t.lr * static_cast<double>(epoch + 1) / static_cast<double>(t.warmup_epochs);
   }
-  if (t.schedule == "cosine") {
+  switch (t.schedule) {
+  case config::Schedule::cosine: {
     const double span = static_cast<double>(std::max<std::int64_t>(1, t.epochs - t.warmup_epochs));
     return t.lr * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(epoch - t.warmup_epochs) / span));
   }
-  if (t.schedule == "step") {
+  case config::Schedule::step: {
     double lr = t.lr;
     for (auto milestone : t.lr_milestones) {
       if (epoch >= milestone) {
@@ -90,6 +95,9 @@ double learning_rate(const config::TrainConfig& t, std::int64_t epoch) {
       }
     }
     return lr;
+  }
+  case config::Schedule::constant:
+    return t.lr;
   }
   return t.lr;
 }
