@@ -22,8 +22,7 @@ double seconds_of(const std::function<void()>& fn) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   const int images = argc > 1 ? std::atoi(argv[1]) : 5000;
@@ -42,8 +41,8 @@ int main(int argc, char** argv) {
       const double h = 4 + rng.uniform() * 300;
       const Box b{rng.uniform() * (640 - w), rng.uniform() * (480 - h), w, h};
       const std::int64_t cat = 2 * (1 + static_cast<int>(rng.uniform() * 80)) - 1;
-      gt.annotations.push_back({static_cast<std::int64_t>(gt.annotations.size()) + 1, i, cat, b, w * h,
-                                rng.uniform() < 0.01});
+      gt.annotations.push_back(
+          {static_cast<std::int64_t>(gt.annotations.size()) + 1, i, cat, b, w * h, rng.uniform() < 0.01});
     }
     for (int d = 0; d < per_image; ++d) {
       // Half near a ground truth of the image (jittered), half anywhere, with any category.
@@ -79,8 +78,8 @@ int main(int argc, char** argv) {
   });
   EvalResult result;
   const double eval = seconds_of([&] { result = evaluate(gt, dts); });
-  fmt::print("{:<44} {:>9} {:>12}\n", fmt::format("COCO eval ({} images x {} detections)", images, per_image), "seconds",
-             "x reference");
+  fmt::print("{:<44} {:>9} {:>12}\n", fmt::format("COCO eval ({} images x {} detections)", images, per_image),
+             "seconds", "x reference");
   fmt::print("{:<44} {:>9.3f} {:>12.1f}\n", "reference: one IoU per (detection, gt of image)", reference, 1.0);
   fmt::print("{:<44} {:>9.3f} {:>12.1f}\n", "moexp coco::evaluate (goal < 1 s)", eval, eval / reference);
   fmt::print("({} ground truths, {} detections; AP {:.3f}, AP50 {:.3f}; checksum {:.1f})\n", gt.annotations.size(),

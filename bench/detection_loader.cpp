@@ -20,7 +20,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   torch::set_num_threads(1);
@@ -58,7 +58,8 @@ int main(int argc, char** argv) {
       images += batch->images_bchw.size(0);
     }
     const double s = seconds_since(start);
-    fmt::print("{:<48} {:>10.0f} {:>12.2f}\n", fmt::format("DetectionLoader, {} worker(s), resize + flip + pad", workers),
+    fmt::print("{:<48} {:>10.0f} {:>12.2f}\n",
+               fmt::format("DetectionLoader, {} worker(s), resize + flip + pad", workers),
                static_cast<double>(images) / s, (static_cast<double>(images) / s) / (n / decode));
   }
   return 0;

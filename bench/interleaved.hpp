@@ -32,4 +32,4 @@ inline std::vector<double> interleaved_medians(int rounds, const std::vector<std
   return medians;
 }
 
-} // namespace moexp::bench
+}  // namespace moexp::bench

@@ -22,9 +22,9 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <stdexcept>
 #include <cstdlib>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -86,7 +86,7 @@ void train_step(Model& m, const torch::Tensor& x_bchw, const torch::Tensor& y_b)
   m.adam->step();
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   const std::string arch = argc > 1 ? argv[1] : "resnet18";

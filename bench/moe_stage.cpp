@@ -95,7 +95,7 @@ double expert_flops(std::int64_t in, std::int64_t planes, const models::StageSpe
          block_flops(planes, s.width, 1, s.width, o);
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   const int threads = argc > 1 ? std::stoi(argv[1]) : 2;

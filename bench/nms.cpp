@@ -30,7 +30,7 @@ double median_seconds(const std::function<void()>& fn) {
   return runs[runs.size() / 2];
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   torch::set_num_threads(1);

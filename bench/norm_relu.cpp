@@ -2,9 +2,9 @@
 // (forced on for every shape) against LibTorch's batch_norm, add_ and relu_, interleaved. Contiguous inputs take
 // LibTorch's path either way (ratio 1); the default rule (fused where channels % 16 != 0) comes from this table.
 // Usage: build/bench/moexp_bench_norm_relu [threads] [rounds]
+#include "models/norm_relu.hpp"
 #include "core/host.hpp"
 #include "interleaved.hpp"
-#include "models/norm_relu.hpp"
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   };
   fmt::print("{:<22} {:<14} {:<8} {:>10} {:>10} {:>7}\n", "shape", "format", "residual", "fused ms", "LibTorch",
              "ratio");
-  for (const Shape s : {Shape{128, 64, 32}, Shape{256, 25, 32}, Shape{128, 16, 28}, Shape{128, 256, 8}, Shape{128, 90, 16},
-                        Shape{128, 40, 32}, Shape{128, 24, 32}}) {
+  for (const Shape s : {Shape{128, 64, 32}, Shape{256, 25, 32}, Shape{128, 16, 28}, Shape{128, 256, 8},
+                        Shape{128, 90, 16}, Shape{128, 40, 32}, Shape{128, 24, 32}}) {
     for (const bool channels_last : {true, false}) {
       for (const bool residual : {false, true}) {
         const auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;

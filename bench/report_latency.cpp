@@ -7,11 +7,11 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <unistd.h>
 
 using namespace moexp;
 
@@ -29,11 +29,19 @@ void generate(const std::string& path) {
   for (int run = 0; run < 1000; ++run) {
     const std::string kind = kinds[run % 4];
     const int experts = run % 8 < 4 ? 4 : 10;
-    store::NewRun row{fmt::format("bench-{}", run), "", fmt::format("{:016x}", run),
-                      {{"constraint.kind", "\"" + kind + "\""}, {"moe.num_experts", std::to_string(experts)},
-                       {"moe.enabled", "true"}, {"moe.position", "[1, 2, 3, 4]"}, {"train.seed", std::to_string(run / 8)},
+    store::NewRun row{fmt::format("bench-{}", run),
+                      "",
+                      fmt::format("{:016x}", run),
+                      {{"constraint.kind", "\"" + kind + "\""},
+                       {"moe.num_experts", std::to_string(experts)},
+                       {"moe.enabled", "true"},
+                       {"moe.position", "[1, 2, 3, 4]"},
+                       {"train.seed", std::to_string(run / 8)},
                        {"data.dataset", "\"cifar100\""}},
-                      "cpu", "bench", 0, {}};
+                      "cpu",
+                      "bench",
+                      0,
+                      {}};
     const auto id = db.runs().create(row);
     for (int epoch = 1; epoch <= 150; ++epoch) {
       EpochRecord r;
@@ -67,7 +75,7 @@ void generate(const std::string& path) {
   }
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   const std::string path = argc > 1 ? argv[1] : "/tmp/moexp-bench-1000.db";

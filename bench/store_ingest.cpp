@@ -1,8 +1,8 @@
 // Store ingest: what `moexp train` writes per epoch (the epoch's metrics and its train and test routing snapshots:
-// shares, CVs, class x expert and superclass x expert matrices with samples per group, co-activation) for TRIALS runs x EPOCHS epochs,
-// through ResultStore, timed from opening the database to the last commit. bench/store_ingest.sh runs it next to
-// Optuna's SQLite storage recording the same per-epoch values (bench/store_ingest_optuna.py).
-// Usage: build/bench/moexp_bench_store DB_PATH [trials] [epochs]    Prints "seconds S values V rows R".
+// shares, CVs, class x expert and superclass x expert matrices with samples per group, co-activation) for TRIALS runs x
+// EPOCHS epochs, through ResultStore, timed from opening the database to the last commit. bench/store_ingest.sh runs it
+// next to Optuna's SQLite storage recording the same per-epoch values (bench/store_ingest_optuna.py). Usage:
+// build/bench/moexp_bench_store DB_PATH [trials] [epochs]    Prints "seconds S values V rows R".
 #include "store/result_store.hpp"
 
 #include <fmt/format.h>
@@ -39,7 +39,7 @@ LayerRouting routing(int epoch) {
   return l;
 }
 
-} // namespace
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -53,9 +53,14 @@ int main(int argc, char** argv) {
   const auto start = std::chrono::steady_clock::now();
   store::ResultStore db(path);
   for (int t = 0; t < trials; ++t) {
-    store::NewRun row{fmt::format("trial-{}", t), "", fmt::format("{:016x}", t),
+    store::NewRun row{fmt::format("trial-{}", t),
+                      "",
+                      fmt::format("{:016x}", t),
                       {{"constraint.kind", "\"importance\""}, {"train.seed", std::to_string(t)}},
-                      "cpu", "bench", 0, {}};
+                      "cpu",
+                      "bench",
+                      0,
+                      {}};
     const auto id = db.runs().create(row);
     for (int epoch = 1; epoch <= epochs; ++epoch) {
       EpochRecord r;

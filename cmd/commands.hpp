@@ -26,4 +26,4 @@ Action setup_runs(CLI::App& app);
 // `moexp data fetch` and `moexp data list` (Torch-free).
 Action setup_data(CLI::App& app);
 
-} // namespace moexp::cli
+}  // namespace moexp::cli

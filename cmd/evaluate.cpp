@@ -12,9 +12,9 @@ Action setup_evaluate(CLI::App& app) {
   app.add_option("target", req->target, "run id, or a checkpoint file in a run folder")->required();
   app.add_option("--db", req->db_path, "results database")->capture_default_str();
   app.add_option("--split", req->split, "test or train")->capture_default_str();
-  app.add_option("--k", req->k, "also evaluate with test-time k = N (or every k from 1 to E: all)")
-      ->type_name("N|all");
-  app.add_option("--force-expert", req->force_expert, "also evaluate with every sample forced to expert I (or each: all)")
+  app.add_option("--k", req->k, "also evaluate with test-time k = N (or every k from 1 to E: all)")->type_name("N|all");
+  app.add_option("--force-expert", req->force_expert,
+                 "also evaluate with every sample forced to expert I (or each: all)")
       ->type_name("I|all");
   app.add_flag("--uniform", req->uniform, "also evaluate the dense uniform mixture of all experts");
   app.add_option("--dump-routing", req->dump_routing, "write per-sample routing of the trained setting as CSV")
@@ -28,4 +28,4 @@ Action setup_evaluate(CLI::App& app) {
   return [req] { return plugin_run_evaluate(*req); };
 }
 
-} // namespace moexp::cli
+}  // namespace moexp::cli

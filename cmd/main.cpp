@@ -3,4 +3,6 @@ namespace moexp::cli {
 int moexp_main(int argc, char** argv);
 }
 
-int main(int argc, char** argv) { return moexp::cli::moexp_main(argc, argv); }
+int main(int argc, char** argv) {
+  return moexp::cli::moexp_main(argc, argv);
+}

@@ -90,4 +90,4 @@ int moexp_main(int argc, char** argv) {
   }
 }
 
-} // namespace moexp::cli
+}  // namespace moexp::cli

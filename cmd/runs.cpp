@@ -16,4 +16,4 @@ Action setup_runs(CLI::App& app) {
   return [req] { return report::run_runs(*req); };
 }
 
-} // namespace moexp::cli
+}  // namespace moexp::cli

@@ -1,4 +1,5 @@
-// moexp sweep SPEC.toml [--set key=value]... [--name NAME] [--jobs N] [--gpus 0,1] [--per-gpu K] [--dry-run] [--force] [--retry-failed] [--db PATH]
+// moexp sweep SPEC.toml [--set key=value]... [--name NAME] [--jobs N] [--gpus 0,1] [--per-gpu K] [--dry-run] [--force]
+// [--retry-failed] [--db PATH]
 //                       [--backend local|slurm] [--partition P] [--array-parallelism N] [--slurm-arg ARG]... [--detach]
 // moexp sweep status SPEC|NAME [--db PATH]
 #include "commands.hpp"
@@ -19,8 +20,9 @@ Action setup_sweep(CLI::App& app) {
   auto status_target = std::make_shared<std::string>();
   app.add_option("spec", req->spec, "sweep TOML file (see docs/sweeps.md)");
   app.add_option("--db", req->db_path, "results database")->capture_default_str();
-  app.add_option("--set", req->overrides, "fix a key for every run: --set train.epochs=1 (repeatable; not a key the "
-                                          "spec varies)");
+  app.add_option("--set", req->overrides,
+                 "fix a key for every run: --set train.epochs=1 (repeatable; not a key the "
+                 "spec varies)");
   auto name = std::make_shared<std::string>();
   auto* name_opt = app.add_option("--name", *name, "the sweep's name in the database (default: the spec's name)");
   auto* jobs_opt = app.add_option("--jobs", *jobs, "parallel runs on CPU (overrides executor.jobs)");
@@ -34,16 +36,18 @@ Action setup_sweep(CLI::App& app) {
   auto backend = std::make_shared<std::string>();
   auto partition = std::make_shared<std::string>();
   auto parallelism = std::make_shared<std::int64_t>(0);
-  auto* backend_opt = app.add_option("--backend", *backend, "where runs execute: local child processes or a Slurm "
-                                                            "job array (overrides executor.backend)")
+  auto* backend_opt = app.add_option("--backend", *backend,
+                                     "where runs execute: local child processes or a Slurm "
+                                     "job array (overrides executor.backend)")
                           ->check(CLI::IsMember(config::sweep_backend_names()));
   auto* partition_opt = app.add_option("--partition", *partition, "Slurm partition (overrides slurm.partition)");
-  auto* parallelism_opt =
-      app.add_option("--array-parallelism", *parallelism, "Slurm: at most N tasks at once (overrides "
-                                                          "slurm.array_parallelism)")
-          ->check(CLI::PositiveNumber);
-  app.add_option("--slurm-arg", req->slurm_args, "extra sbatch argument, e.g. --slurm-arg=--constraint=a100 "
-                                                 "(repeatable)")
+  auto* parallelism_opt = app.add_option("--array-parallelism", *parallelism,
+                                         "Slurm: at most N tasks at once (overrides "
+                                         "slurm.array_parallelism)")
+                              ->check(CLI::PositiveNumber);
+  app.add_option("--slurm-arg", req->slurm_args,
+                 "extra sbatch argument, e.g. --slurm-arg=--constraint=a100 "
+                 "(repeatable)")
       ->allow_extra_args(false);
   app.add_flag("--detach", req->detach, "Slurm: submit and exit; `moexp sweep status` settles the runs later");
   auto* status = app.add_subcommand("status", "show a sweep's runs from the database");
@@ -85,4 +89,4 @@ Action setup_sweep(CLI::App& app) {
   };
 }
 
-} // namespace moexp::cli
+}  // namespace moexp::cli

@@ -28,7 +28,7 @@ void* plugin_symbol(const char* name) {
   return symbol;
 }
 
-} // namespace
+}  // namespace
 
 int plugin_run_train(const train::TrainRequest& request) {
   auto fn = reinterpret_cast<decltype(&moexp_plugin_run_train)>(plugin_symbol("moexp_plugin_run_train"));
@@ -40,4 +40,4 @@ int plugin_run_evaluate(const train::EvaluateRequest& request) {
   return fn(&request);
 }
 
-} // namespace moexp::cli
+}  // namespace moexp::cli

@@ -10,4 +10,4 @@ namespace moexp::cli {
 int plugin_run_train(const train::TrainRequest& request);
 int plugin_run_evaluate(const train::EvaluateRequest& request);
 
-} // namespace moexp::cli
+}  // namespace moexp::cli

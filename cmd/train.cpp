@@ -18,11 +18,12 @@ Action setup_train(CLI::App& app) {
       ->allow_extra_args(false);
   app.add_option("--db", req->db_path, "results database")->capture_default_str();
   app.add_option("--device", req->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  auto* resume_opt = app.add_option("--resume", *resume, "continue interrupted run RUN_ID from its checkpoint")
-                         ->type_name("RUN_ID");
+  auto* resume_opt =
+      app.add_option("--resume", *resume, "continue interrupted run RUN_ID from its checkpoint")->type_name("RUN_ID");
   auto claimed = std::make_shared<std::int64_t>(0);
-  auto* claimed_opt = app.add_option("--claimed-by", *claimed, "(set by moexp sweep) the pid of the sweep that claimed "
-                                                               "the run; the run is taken only while its claim stands")
+  auto* claimed_opt = app.add_option("--claimed-by", *claimed,
+                                     "(set by moexp sweep) the pid of the sweep that claimed "
+                                     "the run; the run is taken only while its claim stands")
                           ->type_name("PID")
                           ->group("");  // internal: hidden from --help
   app.footer("Exit codes: 0 finished, 1 failed, 2 bad input (nothing written), 3 diverged, 130 interrupted.");
@@ -45,4 +46,4 @@ Action setup_train(CLI::App& app) {
   };
 }
 
-} // namespace moexp::cli
+}  // namespace moexp::cli

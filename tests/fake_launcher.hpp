@@ -2,8 +2,8 @@
 // state in the store. Lets the executor be tested without processes or Torch.
 #pragma once
 
-#include "store/result_store.hpp"
 #include "core/host.hpp"
+#include "store/result_store.hpp"
 #include "sweep/launcher.hpp"
 
 #include <csignal>
@@ -17,17 +17,17 @@ namespace moexp::test {
 struct FakeBehaviour {
   int exit_code = 0;
   RunStatus final_status = RunStatus::finished;  // what the "child" records before exiting (finished/failed/diverged)
-  int ticks = 2;                          // wait_any calls before it ends (-1: only a signal ends it)
-  bool honours_sigterm = true;            // ends (as interrupted, exit 130) on SIGTERM
+  int ticks = 2;                                 // wait_any calls before it ends (-1: only a signal ends it)
+  bool honours_sigterm = true;                   // ends (as interrupted, exit 130) on SIGTERM
 };
 
 class FakeLauncher : public sweep::Launcher {
-public:
+ public:
   explicit FakeLauncher(store::ResultStore& store) : m_store(store) {}
 
   // Behaviour of each attempt of `run_id`, in order (the last one repeats).
   std::map<std::int64_t, std::vector<FakeBehaviour>> script;
-  std::vector<sweep::LaunchRequest> started;    // every start, in order
+  std::vector<sweep::LaunchRequest> started;          // every start, in order
   std::vector<std::pair<std::int64_t, int>> signals;  // (run id, signal)
   std::size_t max_running = 0;
 
@@ -78,7 +78,7 @@ public:
     }
   }
 
-private:
+ private:
   struct JobState {
     std::int64_t run_id;
     FakeBehaviour behaviour;
@@ -91,4 +91,4 @@ private:
   std::int64_t m_next = 1;
 };
 
-} // namespace moexp::test
+}  // namespace moexp::test

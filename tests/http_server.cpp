@@ -31,7 +31,7 @@ std::string header_value(const std::string& request, const std::string& name) {
   return request.substr(start, request.find("\r\n", start) - start);
 }
 
-} // namespace
+}  // namespace
 
 HttpServer::HttpServer() {
   m_listen = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -125,7 +125,8 @@ void HttpServer::answer(int client) {
     }
   }
   if (fail != 0) {
-    const std::string head = "HTTP/1.1 " + std::to_string(fail) + " Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    const std::string head =
+        "HTTP/1.1 " + std::to_string(fail) + " Failed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     send_all(client, head.data(), head.size());
     return;
   }
@@ -148,4 +149,4 @@ void HttpServer::answer(int client) {
   send_all(client, body.data() + from, length);
 }
 
-} // namespace moexp::test
+}  // namespace moexp::test

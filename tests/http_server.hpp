@@ -13,7 +13,7 @@
 namespace moexp::test {
 
 class HttpServer {
-public:
+ public:
   HttpServer();   // binds and starts serving
   ~HttpServer();  // stops
   HttpServer(const HttpServer&) = delete;
@@ -31,7 +31,7 @@ public:
   // The Range header of each request for `path`, in order ("" for none).
   std::vector<std::string> ranges(const std::string& path) const;
 
-private:
+ private:
   void loop();
   void answer(int client);
 
@@ -46,4 +46,4 @@ private:
   std::thread m_thread;
 };
 
-} // namespace moexp::test
+}  // namespace moexp::test

@@ -39,7 +39,7 @@ std::string replace(std::string text, const std::string& from, const std::string
   return text.replace(at, from.size(), to);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("coco dataset: a valid file is read with only what detection needs") {
   test::TempDir dir;
@@ -54,7 +54,7 @@ TEST_CASE("coco dataset: a valid file is read with only what detection needs") {
   CHECK(d.annotations[0].area == 1100.5);
   CHECK_FALSE(d.annotations[0].iscrowd);
   CHECK(d.annotations[1].iscrowd);
-  CHECK(d.annotations[1].area == 200.0 * 100);  // no area field: w x h
+  CHECK(d.annotations[1].area == 200.0 * 100);              // no area field: w x h
   CHECK(d.annotations[2].bbox.h == doctest::Approx(64.4));  // within the 1 px slack of its 64 px image
   REQUIRE(d.categories.size() == 2);
   CHECK(d.categories[1].id == 90);
@@ -63,8 +63,9 @@ TEST_CASE("coco dataset: a valid file is read with only what detection needs") {
 
 TEST_CASE("coco dataset: each kind of bad file is one line naming the file and the entry") {
   test::TempDir dir;
-  CHECK(message_of<InputError>([&] { load_dataset(dir / "missing.json"); }).find("missing.json: cannot read: no such file") !=
-        std::string::npos);
+  CHECK(message_of<InputError>([&] {
+          load_dataset(dir / "missing.json");
+        }).find("missing.json: cannot read: no such file") != std::string::npos);
   auto msg = dataset_error("{\"images\": [\n{\"id\": 1,,}]}");
   CHECK(msg.find("instances.json: malformed COCO JSON") != std::string::npos);
   msg = dataset_error(replace(kValid, "\"image_id\": 9", "\"image_id\": 8"));
@@ -85,8 +86,9 @@ TEST_CASE("coco dataset: each kind of bad file is one line naming the file and t
   CHECK(msg.find("images[1] has no 'file_name'") != std::string::npos);
   msg = dataset_error("");  // an empty file: found by the fuzzer (the parser had no position to report)
   CHECK(msg.find("instances.json: malformed COCO JSON: ") != std::string::npos);
-  msg = dataset_error("{\"images\": [{\"id\": 1, \"file_name\": \"a\", \"width\": 5, \"height\": 5}],\n"
-                      "\"categories\": [],\n\"annotations\": [{\"id\": 1, \"image_id\": \"x\"}]}");
+  msg = dataset_error(
+      "{\"images\": [{\"id\": 1, \"file_name\": \"a\", \"width\": 5, \"height\": 5}],\n"
+      "\"categories\": [],\n\"annotations\": [{\"id\": 1, \"image_id\": \"x\"}]}");
   CHECK(msg.find("malformed COCO JSON (line 3)") != std::string::npos);
   msg = dataset_error("[1, 2]");
   CHECK(msg.find("malformed COCO JSON") != std::string::npos);
@@ -97,11 +99,11 @@ TEST_CASE("coco dataset: each kind of bad file is one line naming the file and t
 TEST_CASE("coco dataset: a results file is read for its ground truth, and refused for images it does not have") {
   test::TempDir dir;
   const auto gt = load_dataset(test::write_file(dir / "instances.json", kValid));
-  const auto dts = load_detections(
-      test::write_file(dir / "results.json",
-                       R"([{"image_id": 7, "category_id": 3, "bbox": [1, 2, 3, 4], "score": 0.25},
+  const auto dts =
+      load_detections(test::write_file(dir / "results.json",
+                                       R"([{"image_id": 7, "category_id": 3, "bbox": [1, 2, 3, 4], "score": 0.25},
                            {"image_id": 9, "category_id": 5, "bbox": [0, 0, 8, 8], "score": 1, "segmentation": []}])"),
-      gt);
+                      gt);
   REQUIRE(dts.size() == 2);
   CHECK(dts[0].bbox.w == 3);
   CHECK(dts[0].score == 0.25);

@@ -12,8 +12,8 @@ using namespace moexp::coco;
 
 namespace {
 
-constexpr int kAP = 0, kAP50 = 1, kAP75 = 2, kAPs = 3, kAPm = 4, kAPl = 5, kAR1 = 6, kAR10 = 7, kAR100 = 8,
-              kARs = 9, kARm = 10, kARl = 11;
+constexpr int kAP = 0, kAP50 = 1, kAP75 = 2, kAPs = 3, kAPm = 4, kAPl = 5, kAR1 = 6, kAR10 = 7, kAR100 = 8, kARs = 9,
+              kARm = 10, kARl = 11;
 
 // A dataset of `images` 1000x1000 images (ids 1..n) and categories 1 and 2, with no annotations yet.
 Dataset base(int images = 1) {
@@ -30,13 +30,13 @@ void add_gt(Dataset& d, std::int64_t image, std::int64_t category, Box b, bool c
   d.annotations.push_back({id, image, category, b, area < 0 ? b.w * b.h : area, crowd});
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("coco eval: thresholds are numpy's linspace, not the naive sums") {
   const auto iou = iou_thresholds();
   CHECK(iou[0] == 0.5);
   CHECK(iou[2] == 0.6);
-  CHECK(iou[5] == 0.75);               // summarize() finds AP75 by equality
+  CHECK(iou[5] == 0.75);                // summarize() finds AP75 by equality
   CHECK(iou[8] == 0.8999999999999999);  // not 0.9
   CHECK(iou[8] != 0.5 + 0.05 * 8);
   CHECK(iou[9] == 0.95);
@@ -130,7 +130,8 @@ TEST_CASE("coco eval: crowd regions match by the detection's area, several times
   Dataset d = base();
   add_gt(d, 1, 1, {0, 0, 10, 10});
   add_gt(d, 1, 1, {100, 100, 100, 100}, true);
-  const auto r = evaluate(d, {{1, 1, {0, 0, 10, 10}, 0.9}, {1, 1, {110, 110, 20, 20}, 0.8}, {1, 1, {150, 150, 20, 20}, 0.7}});
+  const auto r =
+      evaluate(d, {{1, 1, {0, 0, 10, 10}, 0.9}, {1, 1, {110, 110, 20, 20}, 0.8}, {1, 1, {150, 150, 20, 20}, 0.7}});
   CHECK(r.stats[kAP] == doctest::Approx(1.0));
   CHECK(r.stats[kAR100] == doctest::Approx(1.0));
 }
@@ -168,7 +169,8 @@ TEST_CASE("coco eval: a duplicate detection is a false positive, and precision i
   Dataset d = base();
   add_gt(d, 1, 1, {0, 0, 50, 50});
   add_gt(d, 1, 1, {200, 200, 50, 50});
-  const auto r = evaluate(d, {{1, 1, {0, 0, 50, 50}, 0.9}, {1, 1, {0, 0, 50, 50}, 0.8}, {1, 1, {200, 200, 50, 50}, 0.7}});
+  const auto r =
+      evaluate(d, {{1, 1, {0, 0, 50, 50}, 0.9}, {1, 1, {0, 0, 50, 50}, 0.8}, {1, 1, {200, 200, 50, 50}, 0.7}});
   CHECK(r.stats[kAP] == doctest::Approx((51 + 50 * (2.0 / 3)) / 101).epsilon(1e-12));
 }
 
@@ -178,9 +180,10 @@ TEST_CASE("coco eval: an image without ground truth adds false positives; a cate
   // nothing and category 2 is not in the mean (its AP is -1). A category the file does not list is ignored.
   Dataset d = base(2);
   add_gt(d, 1, 1, {10, 10, 50, 50});
-  const std::vector<Detection> dts{
-      {1, 1, {10, 10, 50, 50}, 0.5}, {2, 1, {10, 10, 50, 50}, 0.9}, {1, 2, {300, 300, 50, 50}, 0.99},
-      {1, 7, {10, 10, 50, 50}, 0.99}};
+  const std::vector<Detection> dts{{1, 1, {10, 10, 50, 50}, 0.5},
+                                   {2, 1, {10, 10, 50, 50}, 0.9},
+                                   {1, 2, {300, 300, 50, 50}, 0.99},
+                                   {1, 7, {10, 10, 50, 50}, 0.99}};
   const auto r = evaluate(d, dts);
   CHECK(r.stats[kAP] == doctest::Approx(0.5));
   REQUIRE(r.category_ids == std::vector<std::int64_t>{1, 2});

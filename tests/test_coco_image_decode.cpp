@@ -6,8 +6,8 @@
 
 #include <doctest/doctest.h>
 
-#include <cstdio>
 #include <jpeglib.h>
+#include <cstdio>
 
 using namespace moexp;
 using namespace moexp::coco;
@@ -34,7 +34,8 @@ std::string gradient_jpeg(int w, int h) {
   while (info.next_scanline < info.image_height) {
     for (int x = 0; x < w; ++x) {
       row[static_cast<std::size_t>(x) * 3] = static_cast<unsigned char>(x * 255 / w);
-      row[static_cast<std::size_t>(x) * 3 + 1] = static_cast<unsigned char>(info.next_scanline * 255 / info.image_height);
+      row[static_cast<std::size_t>(x) * 3 + 1] =
+          static_cast<unsigned char>(info.next_scanline * 255 / info.image_height);
       row[static_cast<std::size_t>(x) * 3 + 2] = 128;
     }
     JSAMPROW p = row.data();
@@ -57,7 +58,7 @@ void one_shapes_image(const test::TempDir& dir) {
   generate_shapes(o);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("coco image decode: PNG and JPEG by their signature, into RGB of the right size") {
   test::TempDir dir;

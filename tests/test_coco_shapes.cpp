@@ -25,15 +25,15 @@ ShapesOptions small_set(const std::filesystem::path& out, std::uint64_t seed = 5
   return o;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("coco shapes: the same seed writes the same files; another seed other ones") {
   test::TempDir dir;
   generate_shapes(small_set(dir / "a"));
   generate_shapes(small_set(dir / "b"));
   generate_shapes(small_set(dir / "c", 6));
-  for (const char* file : {"annotations/instances_train.json", "annotations/instances_val.json", "train/000007.png",
-                           "val/000012.png"}) {
+  for (const char* file :
+       {"annotations/instances_train.json", "annotations/instances_val.json", "train/000007.png", "val/000012.png"}) {
     CHECK(test::read_file(dir / "a" / file) == test::read_file(dir / "b" / file));
   }
   CHECK(test::read_file(dir / "a/annotations/instances_train.json") !=

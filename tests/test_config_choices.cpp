@@ -33,7 +33,7 @@ void check_round_trip() {
   CHECK_FALSE(parse_choice<Enum>(names.front() + "x").has_value());
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("choices: every closed set's names parse to their enum and back") {
   check_round_trip<Arch>();

@@ -29,7 +29,7 @@ std::string detection_toml(const fs::path& data) {
          data.string() + "\"\n[detection]\nfixed_size = 160\n";
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("config detection: a RetinaNet experiment on a COCO-format dataset loads with its detection keys") {
   test::TempDir dir;
@@ -68,10 +68,10 @@ TEST_CASE("config detection: COCO 2017's layout is the coco dataset's default; e
   CHECK(train.annotations == root / "annotations/instances_train2017.json");
   CHECK(train.images == root / "train2017");
   test::write_file(dir / "mini.json", "{}");
-  const auto mini = load_experiment_text(toml, "coco.toml",
-                                         {"data.val_annotations=" + (dir / "mini.json").string(),
-                                          "data.val_images=train2017"})
-                        .config;
+  const auto mini =
+      load_experiment_text(toml, "coco.toml",
+                           {"data.val_annotations=" + (dir / "mini.json").string(), "data.val_images=train2017"})
+          .config;
   const auto val = locate_detection_files(mini.data, "val");
   CHECK(val.annotations == dir / "mini.json");  // absolute: taken as is
   CHECK(val.images == root / "train2017");      // relative: under data.path
@@ -90,18 +90,18 @@ TEST_CASE("config detection: mismatched network and dataset, missing files and m
   test::TempDir dir;
   const auto root = shapes_layout(dir);
   CHECK(test::message_of<ConfigError>([&] {
-          load_experiment_text("[model]\narch = \"resnet8\"\n[data]\ndataset = \"shapes\"\npath = \"" + root.string() +
-                                   "\"\n",
-                               "det.toml");
-        }) == "det.toml:2:1: model.arch: 'resnet8' is a classification network; the detection dataset 'shapes' needs "
-              "model.arch = \"retinanet\"");
+          load_experiment_text(
+              "[model]\narch = \"resnet8\"\n[data]\ndataset = \"shapes\"\npath = \"" + root.string() + "\"\n",
+              "det.toml");
+        }) ==
+        "det.toml:2:1: model.arch: 'resnet8' is a classification network; the detection dataset 'shapes' needs "
+        "model.arch = \"retinanet\"");
   CHECK(test::message_of<ConfigError>([&] { load_experiment_text("[model]\narch = \"retinanet\"\n", "cls.toml"); }) ==
         "cls.toml:2:1: model.arch: retinanet is a detection network; data.dataset 'fashion_mnist' is a classification "
         "dataset (detection datasets: coco, shapes)");
-  CHECK(test::message_of<ConfigError>([&] {
-          load_experiment_text(detection_toml(dir / "nowhere"), "det.toml");
-        }).find("data.path: annotation file '" + (dir / "nowhere/annotations/instances_train.json").string() +
-                "' not found (generate it: moexp data shapes --out DIR)") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] { load_experiment_text(detection_toml(dir / "nowhere"), "det.toml"); })
+            .find("data.path: annotation file '" + (dir / "nowhere/annotations/instances_train.json").string() +
+                  "' not found (generate it: moexp data shapes --out DIR)") != std::string::npos);
   CHECK(test::message_of<ConfigError>([&] {
           load_experiment_text(detection_toml(root) + "[data]\n", "det.toml");
         }).find("det.toml") != std::string::npos);
@@ -112,25 +112,28 @@ TEST_CASE("config detection: mismatched network and dataset, missing files and m
   CHECK(test::message_of<ConfigError>([&] {
           load_experiment_text(detection_toml(root), "det.toml", {"detection.max_size=100", "detection.min_size=200"});
         }).find("detection.max_size: max_size 100 is below min_size 200") != std::string::npos);
-  CHECK(test::message_of<ConfigError>([&] { load_experiment_text(detection_toml(root), "det.toml", {"moe.head=neck"}); })
-            .find("moe.head: 'neck' is not allowed") != std::string::npos);
   CHECK(test::message_of<ConfigError>([&] {
-          load_experiment_text(detection_toml(root), "det.toml", {"model.freeze=backbone"});
-        }).find("model.freeze: freezing the backbone of a randomly initialised network; set "
-                "model.backbone_weights or model.init_from") != std::string::npos);
+          load_experiment_text(detection_toml(root), "det.toml", {"moe.head=neck"});
+        }).find("moe.head: 'neck' is not allowed") != std::string::npos);
+  CHECK(test::message_of<ConfigError>(
+            [&] { load_experiment_text(detection_toml(root), "det.toml", {"model.freeze=backbone"}); })
+            .find("model.freeze: freezing the backbone of a randomly initialised network; set "
+                  "model.backbone_weights or model.init_from") != std::string::npos);
   CHECK(test::message_of<ConfigError>([&] {
           load_experiment_text(detection_toml(root), "det.toml", {"model.init_from=" + (dir / "no.pt").string()});
         }).find("model.init_from: checkpoint '" + (dir / "no.pt").string() + "' not found") != std::string::npos);
   CHECK(test::message_of<ConfigError>([&] {
           load_experiment_text(detection_toml(root), "det.toml", {"model.backbone_weights=" + (dir / "w.pt").string()});
-        }).find("model.backbone_weights: '" + (dir / "w.pt").string() +
-                "' not found (scripts/export_torchvision_resnet.py writes it)") != std::string::npos);
+        })
+            .find("model.backbone_weights: '" + (dir / "w.pt").string() +
+                  "' not found (scripts/export_torchvision_resnet.py writes it)") != std::string::npos);
   CHECK(test::message_of<ConfigError>([&] {
           load_experiment_text(detection_toml(root), "det.toml", {"model.experts_from_head=true"});
         }).find("model.experts_from_head: the experts start from a dense head: set model.init_from") !=
         std::string::npos);
-  CHECK(test::message_of<ConfigError>([&] { load_experiment_text(detection_toml(root), "det.toml", {"moe.k=5"}); })
-            .find("moe.k: k = 5 exceeds moe.num_experts = 4") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"moe.k=5"});
+        }).find("moe.k: k = 5 exceeds moe.num_experts = 4") != std::string::npos);
   CHECK(test::message_of<ConfigError>([&] {
           load_experiment_text(detection_toml(root), "det.toml", {"detection.top_level=8"});
         }).find("detection.top_level") != std::string::npos);
@@ -145,16 +148,16 @@ TEST_CASE("config detection: mismatched network and dataset, missing files and m
           load_experiment_text(detection_toml(root), "det.toml", {"train.grad_clip=-1"});
         }).find("train.grad_clip") != std::string::npos);
   // Both new keys join the canonical TOML (and the hash) only when set.
-  const auto shared =
-      load_experiment_text(detection_toml(root), "det.toml", {"moe.head=both", "moe.shared_gate=true", "train.grad_clip=0.1"})
-          .config;
+  const auto shared = load_experiment_text(detection_toml(root), "det.toml",
+                                           {"moe.head=both", "moe.shared_gate=true", "train.grad_clip=0.1"})
+                          .config;
   CHECK(shared.moe.shared_gate);
   CHECK(canonical_toml(shared).find("shared_gate = true") != std::string::npos);
   CHECK(canonical_toml(shared).find("grad_clip = 0.1") != std::string::npos);
   const auto plain = canonical_toml(load_experiment_text(detection_toml(root), "det.toml", {"moe.head=both"}).config);
   CHECK(plain.find("low_quality_matches") == std::string::npos);
-  CHECK(canonical_toml(load_experiment_text(detection_toml(root), "det.toml", {"detection.low_quality_matches=false"})
-                           .config)
+  CHECK(canonical_toml(
+            load_experiment_text(detection_toml(root), "det.toml", {"detection.low_quality_matches=false"}).config)
             .find("low_quality_matches = false") != std::string::npos);
   CHECK(plain.find("shared_gate") == std::string::npos);
   CHECK(plain.find("grad_clip") == std::string::npos);

@@ -27,7 +27,7 @@ std::string error_of(const std::string& text, const std::vector<std::string>& ov
 
 const std::string kSynthetic = "[data]\ndataset = \"synthetic\"\n";
 
-} // namespace
+}  // namespace
 
 TEST_CASE("config error: unknown key, with did-you-mean and line:column") {
   auto msg = error_of("[moe]\nnum_expert = 4\n" + kSynthetic);
@@ -112,12 +112,12 @@ TEST_CASE("config error: unreadable experiment files: missing, folders, devices,
   CHECK_THROWS_WITH_AS(load_experiment_file("/tmp"), "/tmp: cannot read the experiment file: it is a folder",
                        InputError);
   // An endless device is refused before a single byte is read (it once grew the process to 3 GB).
-  CHECK_THROWS_WITH_AS(load_experiment_file("/dev/zero"), "/dev/zero: cannot read the experiment file: not a regular file",
-                       InputError);
+  CHECK_THROWS_WITH_AS(load_experiment_file("/dev/zero"),
+                       "/dev/zero: cannot read the experiment file: not a regular file", InputError);
   test::TempDir dir;
   auto big = test::write_file(dir / "big.toml", "# " + std::string(2 << 20, 'x') + "\n");
-  CHECK_THROWS_WITH_AS(load_experiment_file(big), doctest::Contains("cannot read the experiment file: larger than 1024 KiB"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(load_experiment_file(big),
+                       doctest::Contains("cannot read the experiment file: larger than 1024 KiB"), InputError);
 }
 
 TEST_CASE("config error: every float key rejects NaN and infinities, from the file and from --set") {
@@ -147,11 +147,13 @@ TEST_CASE("config error: every float key rejects NaN and infinities, from the fi
 TEST_CASE("config error: text that is not UTF-8 (found by the experiment fuzzer)") {
   // A bare-string --set value skips the TOML parser; it must still be a string TOML can hold, or the stored config
   // (and the run's config.toml) would not load back on --resume.
-  CHECK(error_of(kSynthetic, {"name=st\xac\xac"}) == "--set name=st\xac\xac: not valid UTF-8 (a config is TOML, which is UTF-8)");
+  CHECK(error_of(kSynthetic, {"name=st\xac\xac"}) ==
+        "--set name=st\xac\xac: not valid UTF-8 (a config is TOML, which is UTF-8)");
   CHECK(error_of(kSynthetic, {"name=caf\xc3\xa9"}).empty());  // well-formed UTF-8 is fine
   test::TempDir dir;
   const auto file = test::write_file(dir / "bad\xff.toml", kSynthetic);
-  CHECK(test::message_of<ConfigError>([&] { load_experiment_file(file); }).find(
-            "the file name is not valid UTF-8; rename the file or set name") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_file(file);
+        }).find("the file name is not valid UTF-8; rename the file or set name") != std::string::npos);
   CHECK(load_experiment_file(file, {"name=fine"}).config.name == "fine");
 }

@@ -15,7 +15,7 @@ namespace {
 ExperimentConfig load(const std::string& text, const std::vector<std::string>& overrides = {}) {
   return load_experiment_text(text, "x.toml", overrides).config;
 }
-} // namespace
+}  // namespace
 
 TEST_CASE("config: a tiny experiment loads with its values and the spec's defaults") {
   auto cfg = load(test::tiny_experiment_toml());
@@ -56,9 +56,9 @@ TEST_CASE("config: hard kinds get their default threshold and soft kinds drop it
 }
 
 TEST_CASE("config: --set overrides take TOML values or bare strings and can turn MoE on") {
-  auto cfg = load("[data]\ndataset = \"synthetic\"\n",
-                  {"moe.num_experts=10", "moe.position=[1, 2]", "constraint.kind=kl", "train.lr=0.01",
-                   "data.augment=false", "name=override"});
+  auto cfg =
+      load("[data]\ndataset = \"synthetic\"\n", {"moe.num_experts=10", "moe.position=[1, 2]", "constraint.kind=kl",
+                                                 "train.lr=0.01", "data.augment=false", "name=override"});
   CHECK(cfg.moe.enabled);
   CHECK(cfg.moe.num_experts == 10);
   CHECK(cfg.moe.position == std::vector<std::int64_t>{1, 2});
@@ -130,7 +130,8 @@ TEST_CASE("config: precision and memory format are left out of the hash when aut
   auto base = config::load_experiment_text(test::tiny_experiment_toml(), "tiny.toml").config;
   auto bf16 = config::load_experiment_text(test::tiny_experiment_toml(), "tiny.toml", {"train.precision=bf16"}).config;
   auto autos = config::load_experiment_text(test::tiny_experiment_toml(), "tiny.toml",
-                                            {"train.precision=auto", "train.memory_format=auto"}).config;
+                                            {"train.precision=auto", "train.memory_format=auto"})
+                   .config;
   CHECK(config::config_hash(base) == config::config_hash(autos));
   CHECK(config::config_hash(base) != config::config_hash(bf16));
   CHECK(config::canonical_toml(base).find("precision") == std::string::npos);

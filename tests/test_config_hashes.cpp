@@ -51,7 +51,8 @@ std::string experiment_hashes() {
     }
     auto cfg = config::load_experiment_file(file, overrides, config::Resolve::no).config;
     std::vector<std::string> missing;
-    config::resolve_and_validate(cfg, [&](const std::string&) { return file.string(); }, &missing);
+    config::resolve_and_validate(
+        cfg, [&](const std::string&) { return file.string(); }, &missing);
     out += fmt::format("experiments/{} {}\n", file.filename().string(), config::config_hash(cfg));
   }
   return out;
@@ -87,15 +88,14 @@ std::string fixture_hashes() {
     if (!row) {
       break;
     }
-    const auto cfg = config::load_experiment_text(row->config_toml, fmt::format("run {}", id), {},
-                                                  config::Resolve::no)
-                         .config;
+    const auto cfg =
+        config::load_experiment_text(row->config_toml, fmt::format("run {}", id), {}, config::Resolve::no).config;
     out += fmt::format("schema4#{} {} {}\n", id, row->config_hash, config::config_hash(cfg));
   }
   return out;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("config hashes: every experiment, planned sweep run and schema-4 run keeps its hash") {
   const std::string now = experiment_hashes() + sweep_hashes() + fixture_hashes();

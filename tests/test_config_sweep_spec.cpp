@@ -27,7 +27,7 @@ std::string error_of(SpecFiles& f, const std::string& text) {
   return "";
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("sweep spec: every section is read with its values and locations") {
   SpecFiles f;
@@ -93,24 +93,25 @@ TEST_CASE("sweep spec: errors name the file, line and key") {
         file + ":3:1: unknown key 'moe.num_expert' (did you mean 'moe.num_experts'?)");
   CHECK(error_of(f, "base = \"base.toml\"\n[grid]\n\"moe.k\" = [1, \"two\"]\n") ==
         file + ":3:15: moe.k: expected an integer, got a string");
-  CHECK(error_of(f, "base = \"base.toml\"\n[grid]\n\"constraint.kind\" = [\"kll\"]\n")
-            .find("'kll' is not allowed") != std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[grid]\n\"constraint.kind\" = [\"kll\"]\n").find("'kll' is not allowed") !=
+        std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\nseed = [1]\n").find("unknown key 'seed'; sweep keys are") !=
         std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\nseed = [1]\n").find("(did you mean 'seeds'?)") != std::string::npos);
   CHECK(error_of(f, "base = \"missing.toml\"\n").find(":1:8: base: ") != std::string::npos);
   // A path the system refuses is an input error too, not a filesystem exception (found by the sweep fuzzer).
-  CHECK(error_of(f, "base = \"" + std::string(300, 'G') + "base.toml\"\n").find("cannot be read (File name too long)") !=
-        std::string::npos);
-  CHECK(error_of(f, "[grid]\n\"moe.k\" = [1]\n") == file + ": base: missing; name the experiment file the sweep varies");
+  CHECK(
+      error_of(f, "base = \"" + std::string(300, 'G') + "base.toml\"\n").find("cannot be read (File name too long)") !=
+      std::string::npos);
+  CHECK(error_of(f, "[grid]\n\"moe.k\" = [1]\n") ==
+        file + ": base: missing; name the experiment file the sweep varies");
   CHECK(error_of(f, "base = \"base.toml\"\n[[zip]]\n\"moe.k\" = [1, 2]\n\"moe.num_experts\" = [4]\n")
             .find("zipped axes need equal lengths") != std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\n[[zip]]\n[[when]]\nkey = \"moe.k\"\nequals = [2]\n")
             .find(":2:1: zip: an empty [[zip]] group") != std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\n[executor]\ntimeout = \"soon\"\n").find(":3:11: executor.timeout") !=
         std::string::npos);
-  CHECK(error_of(f, "base = \"base.toml\"\n[executor]\njob = 2\n").find("(did you mean 'jobs'?)") !=
-        std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[executor]\njob = 2\n").find("(did you mean 'jobs'?)") != std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\n[[when]]\nkey = \"constraint.kind\"\n").find("needs 'key' and 'equals'") !=
         std::string::npos);
 }
@@ -155,16 +156,15 @@ poll = "5s"
 
   CHECK(error_of(f, "base = \"base.toml\"\n[executor]\nbackend = \"k8s\"\n") ==
         fmt::format("{}:3:11: executor.backend: expected \"local\" or \"slurm\"", (f.dir / "s.toml").string()));
-  CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\npartiton = \"gpu\"\n").find(
-            "s.toml:3:1: unknown slurm key 'partiton'") != std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\npartiton = \"gpu\"\n")
+            .find("s.toml:3:1: unknown slurm key 'partiton'") != std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\npartiton = \"gpu\"\n").find("did you mean 'partition'?") !=
         std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\ntime = \"soon\"\n").find("s.toml:3:8: slurm.time") !=
         std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\ncpus_per_task = 0\n").find("expected an integer >= 1") !=
         std::string::npos);
-  CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\nargs = \"--exclusive\"\n").find("slurm.args") !=
-        std::string::npos);
+  CHECK(error_of(f, "base = \"base.toml\"\n[slurm]\nargs = \"--exclusive\"\n").find("slurm.args") != std::string::npos);
 }
 
 TEST_CASE("sweep spec: non-finite numbers are rejected in axes and fixed values, naming the line") {
@@ -180,11 +180,13 @@ TEST_CASE("sweep spec: non-finite numbers are rejected in axes and fixed values,
 TEST_CASE("sweep spec: a key set in two places is refused, naming both lines") {
   SpecFiles f;
   // A quoted and a dotted spelling of one key in one table.
-  CHECK(error_of(f, "base = \"base.toml\"\n[grid]\n\"moe.k\" = [1, 2]\nmoe.k = [2]\n")
-            .find("moe.k is already set at") != std::string::npos);
+  CHECK(
+      error_of(f, "base = \"base.toml\"\n[grid]\n\"moe.k\" = [1, 2]\nmoe.k = [2]\n").find("moe.k is already set at") !=
+      std::string::npos);
   // [grid] and [[zip]].
-  auto msg = error_of(f, "base = \"base.toml\"\n[grid]\n\"moe.k\" = [1, 2]\n[[zip]]\n\"moe.k\" = [1]\n"
-                         "\"train.lr\" = [0.1]\n");
+  auto msg = error_of(f,
+                      "base = \"base.toml\"\n[grid]\n\"moe.k\" = [1, 2]\n[[zip]]\n\"moe.k\" = [1]\n"
+                      "\"train.lr\" = [0.1]\n");
   CHECK(msg.find("s.toml:5:1: moe.k is already set at ") != std::string::npos);
   CHECK(msg.find("s.toml:3:1; a key may be set in one place of a sweep spec") != std::string::npos);
   // [grid] and [fixed].
@@ -194,8 +196,9 @@ TEST_CASE("sweep spec: a key set in two places is refused, naming both lines") {
   CHECK(error_of(f, "base = \"base.toml\"\nseeds = [0, 1]\n[grid]\n\"train.seed\" = [3]\n")
             .find("s.toml:2:1: train.seed is already set at ") != std::string::npos);
   // A [[when]] block against the grid; a [[runs]] entry against [fixed].
-  CHECK(error_of(f, "base = \"base.toml\"\n[grid]\n\"moe.k\" = [1, 2]\n[[when]]\nkey = \"moe.k\"\nequals = 2\n"
-                    "fixed = { \"moe.k\" = 1 }\n")
+  CHECK(error_of(f,
+                 "base = \"base.toml\"\n[grid]\n\"moe.k\" = [1, 2]\n[[when]]\nkey = \"moe.k\"\nequals = 2\n"
+                 "fixed = { \"moe.k\" = 1 }\n")
             .find("s.toml:7:11: moe.k is already set at ") != std::string::npos);
   CHECK(error_of(f, "base = \"base.toml\"\n[fixed]\n\"moe.k\" = 1\n[[runs]]\n\"moe.k\" = 2\n")
             .find("s.toml:5:1: moe.k is already set at ") != std::string::npos);

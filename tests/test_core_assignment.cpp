@@ -21,7 +21,8 @@ double brute_force_best(const std::vector<std::vector<double>>& score) {
   double best = -1e300;
   do {  // permutations of all m columns; the first n are the rows' columns
     double total = 0;
-    for (std::size_t i = 0; i < n; ++i) total += score[i][columns[i]];
+    for (std::size_t i = 0; i < n; ++i)
+      total += score[i][columns[i]];
     best = std::max(best, total);
   } while (std::next_permutation(columns.begin(), columns.end()));
   return best;
@@ -29,11 +30,12 @@ double brute_force_best(const std::vector<std::vector<double>>& score) {
 
 double total_of(const std::vector<std::vector<double>>& score, const std::vector<std::size_t>& column_of) {
   double total = 0;
-  for (std::size_t i = 0; i < column_of.size(); ++i) total += score[i][column_of[i]];
+  for (std::size_t i = 0; i < column_of.size(); ++i)
+    total += score[i][column_of[i]];
   return total;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("max_score_assignment: a hand-checked 3 x 3 case") {
   // Rows want columns 2, 0, 1: 9 + 8 + 7 = 24; the greedy row-by-row choice (row 0 takes 9, row 1 then 6...) is
@@ -55,7 +57,8 @@ TEST_CASE("max_score_assignment: equals exhaustive search on random square and r
     const std::size_t m = n + random.below(3);
     std::vector<std::vector<double>> score(n, std::vector<double>(m));
     for (auto& row : score) {
-      for (auto& v : row) v = trial % 3 == 0 ? static_cast<double>(random.below(4)) : random.uniform() * 2 - 1;
+      for (auto& v : row)
+        v = trial % 3 == 0 ? static_cast<double>(random.below(4)) : random.uniform() * 2 - 1;
     }
     const auto column_of = max_score_assignment(score);
     REQUIRE(column_of.size() == n);

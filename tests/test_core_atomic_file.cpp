@@ -5,8 +5,8 @@
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
-#include <csignal>
 #include <sys/resource.h>
+#include <csignal>
 
 using namespace moexp;
 
@@ -52,7 +52,7 @@ int entries_in(const std::filesystem::path& dir) {
   return n;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("atomic_file: a write error mid-stream is one line after the stream, and nothing is left behind") {
   test::TempDir dir;
@@ -88,8 +88,8 @@ TEST_CASE("atomic_file: a write error mid-stream is one line after the stream, a
 
 TEST_CASE("atomic_file: folders, devices and empty paths are refused before anything is written") {
   test::TempDir dir;
-  CHECK_THROWS_WITH_AS(core::write_file_atomic(dir.path(), "x"),
-                       doctest::Contains("is a folder; give a file name"), InputError);
+  CHECK_THROWS_WITH_AS(core::write_file_atomic(dir.path(), "x"), doctest::Contains("is a folder; give a file name"),
+                       InputError);
   CHECK_THROWS_WITH_AS(core::check_output_path("/dev/null", "--db"), "--db /dev/null: not a regular file", InputError);
   CHECK_THROWS_WITH_AS(core::check_output_path("", "--out"), "--out: the path is empty", InputError);
   CHECK(entries_in(dir.path()) == 0);

@@ -15,7 +15,7 @@ struct Entry {
 };
 constexpr std::array<Entry, 3> kEntries{{{"a", 1}, {"b", 2}, {"c", 3}}};
 
-} // namespace
+}  // namespace
 
 TEST_CASE("name table: find_by_name, names_of and enum_named read one table") {
   static_assert(find_by_name(kEntries, "b") == &kEntries[1]);

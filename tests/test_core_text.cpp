@@ -35,13 +35,13 @@ TEST_CASE("text: valid_utf8 accepts well-formed UTF-8 and nothing else") {
   CHECK(valid_utf8(""));
   CHECK(valid_utf8("plain ascii"));
   CHECK(valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));  // 2, 3 and 4 bytes
-  CHECK(valid_utf8("\xf4\x8f\xbf\xbf"));                       // U+10FFFF
-  CHECK_FALSE(valid_utf8("\xac"));                             // a lone continuation byte
-  CHECK_FALSE(valid_utf8("\xc3"));                             // truncated
+  CHECK(valid_utf8("\xf4\x8f\xbf\xbf"));                           // U+10FFFF
+  CHECK_FALSE(valid_utf8("\xac"));                                 // a lone continuation byte
+  CHECK_FALSE(valid_utf8("\xc3"));                                 // truncated
   CHECK_FALSE(valid_utf8("\xe2\x82"));
-  CHECK_FALSE(valid_utf8("\xc0\xaf"));                         // overlong '/'
-  CHECK_FALSE(valid_utf8("\xed\xa0\x80"));                     // a surrogate
-  CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));                 // past U+10FFFF
+  CHECK_FALSE(valid_utf8("\xc0\xaf"));          // overlong '/'
+  CHECK_FALSE(valid_utf8("\xed\xa0\x80"));      // a surrogate
+  CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
   CHECK_FALSE(valid_utf8("\xff"));
 }
 

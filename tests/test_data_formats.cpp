@@ -31,9 +31,11 @@ std::vector<std::uint8_t> idx3(std::uint32_t n, std::uint32_t h, std::uint32_t w
   return b;
 }
 
-std::string error_of(const std::function<void()>& fn) { return test::message_of<DataError>(fn); }
+std::string error_of(const std::function<void()>& fn) {
+  return test::message_of<DataError>(fn);
+}
 
-} // namespace
+}  // namespace
 
 TEST_CASE("data formats: a well-formed IDX header gives its sizes and data offset") {
   auto layout = parse_idx(idx3(3, 4, 5, 60), 3, "img");
@@ -44,10 +46,12 @@ TEST_CASE("data formats: a well-formed IDX header gives its sizes and data offse
 TEST_CASE("data formats: IDX dimensions whose product overflows are refused before any allocation") {
   // 0xffffffff^3 overflows int64; the old check multiplied blindly, passed, and allocated 4.6 GB. Sides are bounded
   // first (so with 3 dimensions the checked product cannot overflow at all).
-  CHECK(error_of([] { parse_idx(idx3(0xffffffffu, 0xffffffffu, 0xffffffffu, 100), 3, "img"); })
-            .find("img: image side 4294967295 is implausible (at most 4096)") == 0);
-  CHECK(error_of([] { parse_idx(idx3(0x7fffffffu, 4096, 4096, 100), 3, "img"); })
-            .find("img: truncated: the header (2147483647x4096x4096) needs") == 0);
+  CHECK(error_of([] {
+          parse_idx(idx3(0xffffffffu, 0xffffffffu, 0xffffffffu, 100), 3, "img");
+        }).find("img: image side 4294967295 is implausible (at most 4096)") == 0);
+  CHECK(error_of([] {
+          parse_idx(idx3(0x7fffffffu, 4096, 4096, 100), 3, "img");
+        }).find("img: truncated: the header (2147483647x4096x4096) needs") == 0);
 }
 
 TEST_CASE("data formats: empty and implausible IDX dimensions are refused") {
@@ -76,7 +80,9 @@ TEST_CASE("data formats: CIFAR records, labels and coarse labels are checked") {
 }
 
 TEST_CASE("data formats: train and test must share one image shape") {
-  CHECK(error_of([] { check_same_image_shape({1, 28, 28}, {1, 32, 32}, "train-img", "test-img"); }) ==
+  CHECK(error_of([] {
+          check_same_image_shape({1, 28, 28}, {1, 32, 32}, "train-img", "test-img");
+        }) ==
         "test-img: test images are 1x32x32 but the training images in train-img are 1x28x28; both splits must have "
         "one image shape");
   CHECK(error_of([] { check_same_image_shape({1, 28, 28}, {1, 28, 28}, "a", "b"); }).empty());

@@ -24,13 +24,15 @@ std::string idx_images(std::uint32_t n, std::uint32_t r, std::uint32_t c) {
   std::string s = be32(0x803) + be32(n) + be32(r) + be32(c);
   for (std::uint32_t i = 0; i < n; ++i)
     for (std::uint32_t y = 0; y < r; ++y)
-      for (std::uint32_t x = 0; x < c; ++x) s.push_back(char((i + y + x) % 256));
+      for (std::uint32_t x = 0; x < c; ++x)
+        s.push_back(char((i + y + x) % 256));
   return s;
 }
 
 std::string idx_labels(std::uint32_t n) {
   std::string s = be32(0x801) + be32(n);
-  for (std::uint32_t i = 0; i < n; ++i) s.push_back(char(i % 10));
+  for (std::uint32_t i = 0; i < n; ++i)
+    s.push_back(char(i % 10));
   return s;
 }
 
@@ -44,16 +46,20 @@ void write_gz(const std::filesystem::path& path, const std::string& bytes) {
 std::string cifar_records(int n, bool cifar100) {
   std::string s;
   for (int i = 0; i < n; ++i) {
-    if (cifar100) s.push_back(char((i % 100) / 5));
+    if (cifar100)
+      s.push_back(char((i % 100) / 5));
     s.push_back(char(i % (cifar100 ? 100 : 10)));
-    for (int p = 0; p < 3072; ++p) s.push_back(char((p / 1024) * 10 + i));
+    for (int p = 0; p < 3072; ++p)
+      s.push_back(char((p / 1024) * 10 + i));
   }
   return s;
 }
 
-std::string error_of(const std::function<void()>& fn) { return test::message_of<DataError>(fn); }
+std::string error_of(const std::function<void()>& fn) {
+  return test::message_of<DataError>(fn);
+}
 
-} // namespace
+}  // namespace
 
 TEST_CASE("data: IDX files are read plain and gzip-compressed") {
   test::TempDir dir;
@@ -76,8 +82,9 @@ TEST_CASE("data: truncated or malformed IDX files give a clear DataError") {
   auto images = idx_images(5, 4, 3);
   test::write_file(dir / "short-images", images.substr(0, images.size() - 7));
   test::write_file(dir / "labels", idx_labels(5));
-  CHECK(error_of([&] { read_idx(dir / "short-images", dir / "labels", 10); })
-            .find("short-images: truncated: the header (5x4x3) needs 60 bytes of data, found 53") != std::string::npos);
+  CHECK(error_of([&] {
+          read_idx(dir / "short-images", dir / "labels", 10);
+        }).find("short-images: truncated: the header (5x4x3) needs 60 bytes of data, found 53") != std::string::npos);
   test::write_file(dir / "tiny", "abc");
   CHECK(error_of([&] { read_idx(dir / "tiny", dir / "labels", 10); }).find("shorter than the IDX header") !=
         std::string::npos);
@@ -195,6 +202,5 @@ TEST_CASE("data readers: load_data refuses train and test splits of different im
   config::DataConfig cfg;
   cfg.dataset = moexp::Dataset::mnist;
   cfg.path = dir.path().string();
-  CHECK(error_of([&] { load_data(cfg); }).find("test images are 1x32x32 but the training images") !=
-        std::string::npos);
+  CHECK(error_of([&] { load_data(cfg); }).find("test images are 1x32x32 but the training images") != std::string::npos);
 }

@@ -68,7 +68,7 @@ std::vector<std::int64_t> as_vector(const torch::Tensor& t) {
   return {c.data_ptr<std::int64_t>(), c.data_ptr<std::int64_t>() + c.numel()};
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("detect box ops: box_iou matches the definition on random boxes") {
   core::Random rng(1);

@@ -35,7 +35,7 @@ std::vector<DetectionBatch> epoch_of(DetectionLoader& loader, std::int64_t epoch
   return out;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("detect loader: each image once per epoch, padded to 32, with its boxes scaled and labels contiguous") {
   test::TempDir dir;
@@ -118,10 +118,12 @@ TEST_CASE("detect loader: training order and flips depend on (seed, epoch) only,
   const auto other_epoch = epoch_of(one, 2);
   std::vector<std::int64_t> order1, order2;
   for (const auto& x : a) {
-    for (const auto& t : x.targets) order1.push_back(t.image_id);
+    for (const auto& t : x.targets)
+      order1.push_back(t.image_id);
   }
   for (const auto& x : other_epoch) {
-    for (const auto& t : x.targets) order2.push_back(t.image_id);
+    for (const auto& t : x.targets)
+      order2.push_back(t.image_id);
   }
   CHECK(order1 != order2);
 }
@@ -152,8 +154,9 @@ TEST_CASE("detect loader: a flipped image's boxes are mirrored with it") {
       CHECK(tb.boxes_n4[0][0].item<double>() == doctest::Approx(160 - ta.boxes_n4[0][2].item<double>()));
       CHECK(tb.boxes_n4[0][2].item<double>() == doctest::Approx(160 - ta.boxes_n4[0][0].item<double>()));
       CHECK(tb.boxes_n4[0][1].item<double>() == ta.boxes_n4[0][1].item<double>());
-      const auto j = std::find_if(pb.targets.begin(), pb.targets.end(), [&](const auto& t) { return t.image_id == tb.image_id; }) -
-                     pb.targets.begin();
+      const auto j =
+          std::find_if(pb.targets.begin(), pb.targets.end(), [&](const auto& t) { return t.image_id == tb.image_id; }) -
+          pb.targets.begin();
       CHECK(torch::equal(pb.images_bchw[j], pa.images_bchw[static_cast<std::int64_t>(i)].flip({2})));
       checked = true;
     }
@@ -183,6 +186,7 @@ TEST_CASE("detect loader: tiny boxes are dropped and counted, crowd regions kept
   gt.images[0].width = 161;  // annotations that disagree with the file
   DetectionLoader mismatch(gt, dir / "s/train", o);
   mismatch.begin_epoch(0);
-  CHECK(test::message_of<DataError>([&] { mismatch.next(); }).find("decoded 160x160, but the annotations of image 1 say 161x160") !=
-        std::string::npos);
+  CHECK(test::message_of<DataError>([&] {
+          mismatch.next();
+        }).find("decoded 160x160, but the annotations of image 1 say 161x160") != std::string::npos);
 }

@@ -20,7 +20,7 @@ std::vector<float> values_of(const torch::Tensor& t) {
   return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("retina targets: octave scales and cell anchors are torchvision's (truncated scales, rounded corners)") {
   CHECK(octave_scales(32) == std::vector<double>{32, 40, 50});
@@ -99,8 +99,9 @@ TEST_CASE("retina targets: the batch loss equals torchvision's, with an image wi
   CHECK(reg_g.grad()[1].abs().sum().item<double>() == 0.0);  // no objects: no box loss in image 1
 }
 
-TEST_CASE("retina targets: post-processing equals torchvision's (threshold, top candidates per level, decode, clip, "
-          "class-aware NMS)") {
+TEST_CASE(
+    "retina targets: post-processing equals torchvision's (threshold, top candidates per level, decode, clip, "
+    "class-aware NMS)") {
   const auto anchors = image_anchors({16, 32}, {0.5, 1.0, 2.0}, {{5, 5}, {3, 3}}, 40, 36);
   const std::int64_t a = anchors.size(0), k = 3;
   const auto logits = ((torch::arange(a * k, torch::kFloat) * 0.37).sin() * 3 - 2).view({a, k});

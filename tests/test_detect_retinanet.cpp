@@ -32,7 +32,7 @@ RetinaNetOptions both_moe_heads() {
   return o;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("retinanet: levels P3-P7, anchors in the heads' order, and the prior probability at the start") {
   torch::manual_seed(0);
@@ -147,8 +147,9 @@ TEST_CASE("retinanet: an MoE head of one expert with k=1 equals the dense head w
   CHECK(b.box_routing.weights_be.empty());      // the box head is dense
 }
 
-TEST_CASE("retinanet: MoE heads route each (image, level), share one aux loss per forward, and update hard "
-          "constraints per level") {
+TEST_CASE(
+    "retinanet: MoE heads route each (image, level), share one aux loss per forward, and update hard "
+    "constraints per level") {
   auto o = both_moe_heads();
   torch::manual_seed(4);
   RetinaNet net(o);

@@ -83,7 +83,7 @@ fetch::DatasetEntry cifar10_entry(const HttpServer& server, const std::string& a
 
 const fetch::HttpOptions kFast{3, 0.01, 5, 5};
 
-} // namespace
+}  // namespace
 
 TEST_CASE("fetch: a CIFAR-10 archive is downloaded, verified and unpacked where the reader looks, once") {
   HttpServer server;
@@ -164,15 +164,16 @@ TEST_CASE("fetch: a checksum mismatch, HTTP errors and a truncated archive leave
   }
   SUBCASE("404 is not retried") {
     server.fail_with("/cifar-10-binary.tar.gz", 404);
-    CHECK(message_of<Error>([&] { fetch::fetch_dataset(entry, root.path(), kFast, {}); })
-              .find("the server answered HTTP 404") != std::string::npos);
+    CHECK(message_of<Error>([&] {
+            fetch::fetch_dataset(entry, root.path(), kFast, {});
+          }).find("the server answered HTTP 404") != std::string::npos);
     CHECK(server.ranges("/cifar-10-binary.tar.gz").size() == 1);
     leaves_nothing();
   }
   SUBCASE("500 is retried, then reported") {
     server.fail_with("/cifar-10-binary.tar.gz", 500);
-    CHECK(message_of<Error>([&] { fetch::fetch_dataset(entry, root.path(), kFast, {}); })
-              .find("(after 3 tries)") != std::string::npos);
+    CHECK(message_of<Error>([&] { fetch::fetch_dataset(entry, root.path(), kFast, {}); }).find("(after 3 tries)") !=
+          std::string::npos);
     CHECK(server.ranges("/cifar-10-binary.tar.gz").size() == 3);
     leaves_nothing();
   }
@@ -200,8 +201,9 @@ TEST_CASE("fetch: MNIST's files are kept as published (.gz), and a half-filled f
   TempDir root;
   fs::create_directories(root / "mnist");
   write_file(root / "mnist/train-images-idx3-ubyte.gz", "the user's own file");
-  CHECK(message_of<InputError>([&] { fetch::fetch_dataset(entry, root.path(), kFast, {}); })
-            .find("exists but is not a complete mnist (train-labels-idx1-ubyte.gz is missing); move it away") !=
+  CHECK(message_of<InputError>([&] {
+          fetch::fetch_dataset(entry, root.path(), kFast, {});
+        }).find("exists but is not a complete mnist (train-labels-idx1-ubyte.gz is missing); move it away") !=
         std::string::npos);
   CHECK(read_file(root / "mnist/train-images-idx3-ubyte.gz") == "the user's own file");
   fs::remove_all(root / "mnist");
@@ -237,8 +239,9 @@ TEST_CASE("fetch: a second fetch of the same dataset while one runs is refused a
   const int held = ::open(lock_file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);  // "the first fetch"
   REQUIRE(held >= 0);
   REQUIRE(::flock(held, LOCK_EX | LOCK_NB) == 0);
-  CHECK(message_of<InputError>([&] { fetch::fetch_dataset(entry, root.path(), kFast, {}); })
-            .find("another `moexp data fetch cifar10` is running") != std::string::npos);
+  CHECK(message_of<InputError>([&] {
+          fetch::fetch_dataset(entry, root.path(), kFast, {});
+        }).find("another `moexp data fetch cifar10` is running") != std::string::npos);
   CHECK(fs::exists(lock_file));  // not the refused fetch's to remove
   CHECK(server.ranges("/cifar-10-binary.tar.gz").empty());
   ::close(held);

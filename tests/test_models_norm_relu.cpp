@@ -98,7 +98,7 @@ void check(const Case& c) {
   CHECK(((fused.y < 0).sum().item<std::int64_t>() > 0) == !c.relu);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("batch_norm_relu: fused passes equal batch_norm + add + relu (channels-last; contiguous falls back)") {
   for (bool channels_last : {false, true}) {

@@ -25,7 +25,7 @@ config::ExperimentConfig cfg_for(config::Arch arch, std::vector<std::int64_t> po
   cfg.constraint.kind = Constraint::importance;
   return cfg;
 }
-} // namespace
+}  // namespace
 
 TEST_CASE("resnet: ResNet-18 narrow experts have the reference widths and parameter counts (docs/algorithm.md §1.3)") {
   const auto spec = arch_spec(config::Arch::resnet18);

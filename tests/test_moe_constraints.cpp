@@ -13,7 +13,7 @@ namespace {
 torch::Tensor one_hot_routing(const std::vector<std::int64_t>& experts_b, std::int64_t num_experts) {
   return torch::one_hot(torch::tensor(experts_b, torch::kLong), num_experts).to(torch::kFloat);
 }
-} // namespace
+}  // namespace
 
 TEST_CASE("constraints: CV² uses the unbiased variance") {
   // values 1,2,3: mean 2, unbiased var 1 -> 0.25
@@ -48,8 +48,8 @@ TEST_CASE("constraints: load loss is zero for k = E, balanced-minimal, and diffe
   CHECK(load_loss(clean, clean, std_be, 3, 1.0).item<float>() == 0.0f);
   auto symmetric = load_loss(clean, clean.detach(), std_be, 1, 1.0);
   CHECK(symmetric.item<float>() == doctest::Approx(0.0).epsilon(1e-5));  // each expert has the same load
-  auto skewed_logits = torch::tensor({{3.0f, 0.0f, 0.0f}, {3.0f, 0.0f, 0.0f}, {3.0f, 0.0f, 0.0f}},
-                                     torch::requires_grad());
+  auto skewed_logits =
+      torch::tensor({{3.0f, 0.0f, 0.0f}, {3.0f, 0.0f, 0.0f}, {3.0f, 0.0f, 0.0f}}, torch::requires_grad());
   auto skewed = load_loss(skewed_logits, skewed_logits.detach(), std_be, 1, 1.0);
   CHECK(skewed.item<float>() > 0.1f);
   skewed.backward();
@@ -93,8 +93,10 @@ TEST_CASE("constraints: the guard never blocks more than E − k experts") {
   CHECK_FALSE(blocked[3].item<bool>());
   // With distinct usage (3, 2, 1, -6) the guard keeps the two most over-used blocked and frees the third.
   HardConstraint ranked(moexp::Constraint::relative, 4, 2, 0.5);
-  for (int i = 0; i < 3; ++i) ranked->update(one_hot_routing({0, 0, 1, 2}, 4));
-  for (int i = 0; i < 2; ++i) ranked->update(one_hot_routing({0, 1, 1, 2}, 4));
+  for (int i = 0; i < 3; ++i)
+    ranked->update(one_hot_routing({0, 0, 1, 2}, 4));
+  for (int i = 0; i < 2; ++i)
+    ranked->update(one_hot_routing({0, 1, 1, 2}, 4));
   ranked->update(one_hot_routing({0, 1, 2, 2}, 4));
   CHECK(torch::equal(ranked->blocked_experts(), torch::tensor({true, true, false, false})));
   HardConstraint k_equals_e(moexp::Constraint::relative, 2, 2, 0.0);

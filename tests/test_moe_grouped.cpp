@@ -59,7 +59,11 @@ void check_same_state(models::ResNet& a, models::ResNet& b) {
   for (const auto& p : pa) {
     const auto& ga = p.value().grad();
     const auto& gb = pb[p.key()].grad();
-    CHECK_MESSAGE(close(ga, gb), p.key() << (ga.defined() && gb.defined() ? " max |diff| " + std::to_string((ga - gb).abs().max().item<double>()) + " max |a| " + std::to_string(ga.abs().max().item<double>()) : ""));
+    CHECK_MESSAGE(close(ga, gb),
+                  p.key() << (ga.defined() && gb.defined()
+                                  ? " max |diff| " + std::to_string((ga - gb).abs().max().item<double>()) +
+                                        " max |a| " + std::to_string(ga.abs().max().item<double>())
+                                  : ""));
   }
   auto ba = a->named_buffers(), bb = b->named_buffers();
   for (const auto& buf : ba) {
@@ -80,10 +84,11 @@ moe::Routing routing_of(const std::vector<std::vector<std::int64_t>>& experts_bk
   return moe::top_k_route(logits, k);
 }
 
-} // namespace
+}  // namespace
 
-TEST_CASE("grouped experts: training steps match per-expert execution at the stem, an identity stage and a strided "
-          "stage") {
+TEST_CASE(
+    "grouped experts: training steps match per-expert execution at the stem, an identity stage and a strided "
+    "stage") {
   for (std::int64_t position : {0, 1, 2}) {
     CAPTURE(position);
     Pair nets(4, 2, position);

@@ -24,7 +24,9 @@ config::ExperimentConfig moe_config(std::int64_t experts, std::int64_t k, Constr
   return cfg;
 }
 
-moe::MoeLayer first_moe(models::ResNet& net) { return net->moe_layers().at(0); }
+moe::MoeLayer first_moe(models::ResNet& net) {
+  return net->moe_layers().at(0);
+}
 
 // Copy every parameter and buffer of `from` into `to`, mapping names with `rename`.
 void copy_state(torch::nn::Module& from, torch::nn::Module& to,
@@ -40,7 +42,7 @@ void copy_state(torch::nn::Module& from, torch::nn::Module& to,
   }
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("MoE layer: one full-width expert with k=1 equals the plain network with the same weights") {
   torch::manual_seed(0);
@@ -215,8 +217,7 @@ TEST_CASE("MoE gate: the pooling's gradient equals mean's (the sum divided, so i
     if (kind == config::GateKind::conv_gap_fc) {
       features = torch::conv2d(features, params["conv.weight"], params["conv.bias"]);
     }
-    const auto logits_be =
-        torch::nn::functional::linear(features.mean({2, 3}), params["fc.weight"], params["fc.bias"]);
+    const auto logits_be = torch::nn::functional::linear(features.mean({2, 3}), params["fc.weight"], params["fc.bias"]);
     (logits_be * g_be).sum().backward();
     CHECK(torch::allclose(x_bchw.grad(), reference_bchw.grad(), 1e-6, 1e-7));
   }

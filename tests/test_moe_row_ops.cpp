@@ -91,7 +91,7 @@ void check_case(const Case& c, bool skip_first) {
   }
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("row ops: plan_rows sorts rows by expert stably and inverts the order") {
   const auto topk = torch::tensor({2, 0, 1, 2, 0, 1}, torch::kLong).view({3, 2});

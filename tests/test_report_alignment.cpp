@@ -24,12 +24,13 @@ Matrix specialised() {
 Matrix relabel(const Matrix& m, const std::vector<std::size_t>& new_index_of) {
   Matrix out = m;
   for (std::size_t r = 0; r < m.size(); ++r) {
-    for (std::size_t e = 0; e < m[r].size(); ++e) out[r][new_index_of[e]] = m[r][e];
+    for (std::size_t e = 0; e < m[r].size(); ++e)
+      out[r][new_index_of[e]] = m[r][e];
   }
   return out;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("column_correlation: Pearson over rows; a constant column correlates 0") {
   const Matrix x{{1, 5}, {2, 5}, {3, 5}};
@@ -55,7 +56,8 @@ TEST_CASE("align_experts: relabelled seeds are matched back to the reference, wi
   // After alignment every seed's matrix is the reference: mean equals it, std is 0.
   std::vector<Matrix> aligned;
   const std::vector<Matrix> seeds{seed0, seed1, seed2};
-  for (std::size_t s = 0; s < 3; ++s) aligned.push_back(permute_columns(seeds[s], a.expert_of[s]));
+  for (std::size_t s = 0; s < 3; ++s)
+    aligned.push_back(permute_columns(seeds[s], a.expert_of[s]));
   const auto stat = matrix_stat(aligned);
   for (std::size_t r = 0; r < 8; ++r) {
     for (std::size_t e = 0; e < 4; ++e) {
@@ -80,7 +82,9 @@ TEST_CASE("align_experts: noisy seeds are still matched, and the random baseline
   moexp::core::Random random(3);
   const Matrix seed0 = specialised();
   Matrix seed1 = relabel(seed0, {3, 2, 1, 0});
-  for (auto& row : seed1) for (auto& v : row) v += random.uniform(-0.05, 0.05);
+  for (auto& row : seed1)
+    for (auto& v : row)
+      v += random.uniform(-0.05, 0.05);
   const auto a = align_experts({seed0, seed1}, true);
   CHECK(a.expert_of[1] == std::vector<std::size_t>{3, 2, 1, 0});
   CHECK(a.matched_correlation > 0.95);
@@ -92,7 +96,6 @@ TEST_CASE("align_experts: one seed, empty input, unequal shapes") {
   CHECK(one.expert_of.size() == 1);
   CHECK(one.matched_correlation == 0.0);
   CHECK(align_experts({}, true).expert_of.empty());
-  CHECK_THROWS_AS(align_experts({specialised(), Matrix(8, std::vector<double>(3, 0.3))}, true),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(align_experts({specialised(), Matrix(8, std::vector<double>(3, 0.3))}, true), std::invalid_argument);
   CHECK(permute({1, 2, 3}, {2, 0, 1}) == std::vector<double>{3, 1, 2});
 }

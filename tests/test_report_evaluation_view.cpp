@@ -30,7 +30,7 @@ report::EvaluationView sample_view() {
   view.settings.push_back({12, "k=1", {{"acc", 0.5}, {"loss", 0.7}}, {}, {}, {}});
   return view;
 }
-} // namespace
+}  // namespace
 
 TEST_CASE("text table: aligned columns, numbers right-aligned") {
   core::TextTable t({"name", "value"});

@@ -12,11 +12,15 @@ using namespace moexp::report;
 
 namespace {
 
-store::RunSummary run(const std::string& kind, int experts, std::optional<double> acc, RunStatus status = RunStatus::finished) {
+store::RunSummary run(const std::string& kind, int experts, std::optional<double> acc,
+                      RunStatus status = RunStatus::finished) {
   store::RunSummary r;
   r.status = status;
-  r.params = {{"constraint.kind", "'" + kind + "'"}, {"moe.num_experts", std::to_string(experts)},
-              {"moe.enabled", "true"}, {"moe.position", "[1]"}, {"data.dataset", "'fashion_mnist'"}};
+  r.params = {{"constraint.kind", "'" + kind + "'"},
+              {"moe.num_experts", std::to_string(experts)},
+              {"moe.enabled", "true"},
+              {"moe.position", "[1]"},
+              {"data.dataset", "'fashion_mnist'"}};
   if (acc) {
     r.metrics["test_acc"] = *acc;
   }
@@ -25,13 +29,16 @@ store::RunSummary run(const std::string& kind, int experts, std::optional<double
 }
 
 ReportTable fixture() {
-  std::vector<store::RunSummary> runs{run("kl", 4, 0.80), run("kl", 4, 0.82), run("kl", 4, 0.84),
-                                      run("relative", 4, 0.90), run("relative", 4, std::nullopt, RunStatus::failed),
+  std::vector<store::RunSummary> runs{run("kl", 4, 0.80),
+                                      run("kl", 4, 0.82),
+                                      run("kl", 4, 0.84),
+                                      run("relative", 4, 0.90),
+                                      run("relative", 4, std::nullopt, RunStatus::failed),
                                       run("relative", 10, 0.70, RunStatus::diverged)};
   return summarize(runs, default_group_keys(runs), {"test_acc", "importance_cv"});
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("report: mean, sample std and the t-based 95% CI, checked by hand") {
   auto s = aggregate({1.0, 2.0, 3.0});
@@ -66,23 +73,25 @@ TEST_CASE("report: golden outputs in every format") {
         "kl                             4   82.00 ± 2.00  0.500 ± 0.000              3\n"
         "relative                       4          90.00          0.500    1 +1 failed\n"
         "relative                      10              -              -  0 +1 diverged\n");
-  CHECK(render_markdown(t) == "| constraint.kind | moe.num_experts | final acc (%) | importance CV | n |\n"
-                              "|---|---|---:|---:|---:|\n"
-                              "| kl | 4 | 82.00 ± 2.00 | 0.500 ± 0.000 | 3 |\n"
-                              "| relative | 4 | 90.00 | 0.500 | 1 +1 failed |\n"
-                              "| relative | 10 | - | - | 0 +1 diverged |\n");
+  CHECK(render_markdown(t) ==
+        "| constraint.kind | moe.num_experts | final acc (%) | importance CV | n |\n"
+        "|---|---|---:|---:|---:|\n"
+        "| kl | 4 | 82.00 ± 2.00 | 0.500 ± 0.000 | 3 |\n"
+        "| relative | 4 | 90.00 | 0.500 | 1 +1 failed |\n"
+        "| relative | 10 | - | - | 0 +1 diverged |\n");
   CHECK(render_csv(t).find("constraint.kind,moe.num_experts,test_acc_mean,test_acc_std,test_acc_ci95,test_acc_n,") ==
         0);
   CHECK(render_csv(t).find("\nrelative,10,,,,0,,,,0,1,0,0,1,0\n") != std::string::npos);
   CHECK(render_json(t).find("{\"group\": {\"constraint.kind\": \"kl\", \"moe.num_experts\": \"4\"}, \"metrics\": "
                             "{\"test_acc\": {\"mean\": 82") != std::string::npos);
-  CHECK(render_latex(t) == "\\begin{tabular}{llrrr}\n\\toprule\n"
-                           "constraint.kind & moe.num\\_experts & final acc (\\%) & importance CV & n \\\\\n"
-                           "\\midrule\n"
-                           "kl & 4 & 82.00 $\\pm$ 2.00 & 0.500 $\\pm$ 0.000 & 3 \\\\\n"
-                           "relative & 4 & 90.00 & 0.500 & 1 +1 failed \\\\\n"
-                           "relative & 10 & - & - & 0 +1 diverged \\\\\n"
-                           "\\bottomrule\n\\end{tabular}\n");
+  CHECK(render_latex(t) ==
+        "\\begin{tabular}{llrrr}\n\\toprule\n"
+        "constraint.kind & moe.num\\_experts & final acc (\\%) & importance CV & n \\\\\n"
+        "\\midrule\n"
+        "kl & 4 & 82.00 $\\pm$ 2.00 & 0.500 $\\pm$ 0.000 & 3 \\\\\n"
+        "relative & 4 & 90.00 & 0.500 & 1 +1 failed \\\\\n"
+        "relative & 10 & - & - & 0 +1 diverged \\\\\n"
+        "\\bottomrule\n\\end{tabular}\n");
   auto html = render_html(t, "title <x>");
   CHECK(html.find("<title>title &lt;x&gt;</title>") != std::string::npos);
   CHECK(html.find("<svg") != std::string::npos);

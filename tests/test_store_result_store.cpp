@@ -9,9 +9,9 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cstdint>
-#include <unistd.h>
 
 using namespace moexp;
 using namespace moexp::store;
@@ -19,8 +19,8 @@ using namespace moexp::store;
 namespace {
 
 NewRun sample_run() {
-  return {"r", "[model]\narch = \"resnet8\"\n", "0123456789abcdef", {{"model.arch", "\"resnet8\""}}, "cpu", "host", 42,
-          {{"a", 0, "A"}, {"b", 1, "B"}}};
+  return {"r", "[model]\narch = \"resnet8\"\n", "0123456789abcdef", {{"model.arch", "\"resnet8\""}}, "cpu", "host",
+          42,  {{"a", 0, "A"}, {"b", 1, "B"}}};
 }
 
 EpochRecord sample_epoch(int epoch) {
@@ -60,7 +60,7 @@ std::vector<LayerRouting> stored_routing(ResultStore& db, std::int64_t id, const
   return db.routing().snapshot(snaps[0].split == split ? snaps[0].id : snaps[1].id);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("store: a run round-trips with its params") {
   ResultStore db(":memory:");
@@ -434,13 +434,16 @@ TEST_CASE("store: runs a sweep's edited spec no longer plans stay linked but lea
 TEST_CASE("store: read-only opens never create, write or migrate") {
   test::TempDir dir;
   const auto empty = test::write_file(dir / "empty.db", "");
-  CHECK_THROWS_WITH_AS(ResultStore(empty.string(), OpenMode::read_only), doctest::Contains("is empty or not a moexp database"),
-                       InputError);
+  CHECK_THROWS_WITH_AS(ResultStore(empty.string(), OpenMode::read_only),
+                       doctest::Contains("is empty or not a moexp database"), InputError);
   CHECK(std::filesystem::file_size(empty) == 0);
   CHECK_THROWS_AS(ResultStore((dir / "missing.db").string(), OpenMode::read_only), InputError);
   CHECK_FALSE(std::filesystem::exists(dir / "missing.db"));
   const auto path = (dir / "real.db").string();
-  { ResultStore db(path); db.runs().create({"r", "", "h", {}, "cpu", "host", 1, {}}); }
+  {
+    ResultStore db(path);
+    db.runs().create({"r", "", "h", {}, "cpu", "host", 1, {}});
+  }
   ResultStore reader(path, OpenMode::read_only);
   CHECK(reader.runs().find(1)->name == "r");
   CHECK_THROWS_AS(reader.runs().create({"r2", "", "h2", {}, "cpu", "host", 1, {}}), StoreError);

@@ -16,10 +16,15 @@ namespace {
 ResultStore fixture() {
   ResultStore db(":memory:");
   auto add = [&](const std::string& kind, int experts, RunStatus status) {
-    NewRun run{kind, "", kind + std::to_string(experts),
-               {{"constraint.kind", "'" + kind + "'"}, {"moe.num_experts", std::to_string(experts)},
-                {"moe.enabled", "true"}},
-               "cpu", "h", 1, {}};
+    NewRun run{
+        kind,
+        "",
+        kind + std::to_string(experts),
+        {{"constraint.kind", "'" + kind + "'"}, {"moe.num_experts", std::to_string(experts)}, {"moe.enabled", "true"}},
+        "cpu",
+        "h",
+        1,
+        {}};
     auto id = db.runs().create(run);
     db.runs().finish(id, status);
   };
@@ -46,7 +51,7 @@ std::string error_of(const std::string& filter) {
   return "";
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("run filter: comparisons, IN, AND / OR / NOT and parentheses") {
   auto db = fixture();

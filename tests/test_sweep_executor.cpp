@@ -1,15 +1,15 @@
-#include "fake_launcher.hpp"
 #include "core/host.hpp"
+#include "fake_launcher.hpp"
 #include "sweep/executor.hpp"
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cstdint>
 #include <set>
 #include <thread>
-#include <sys/wait.h>
-#include <unistd.h>
 
 using namespace moexp;
 using namespace moexp::sweep;
@@ -46,7 +46,7 @@ struct Fixture {
   }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("executor: runs every item in order, never more at once than there are slots") {
   Fixture f(5);
@@ -173,7 +173,7 @@ void claim_from_dead_process(const std::string& db_path, std::int64_t id, RunSta
   REQUIRE(WEXITSTATUS(status) == 0);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("executor: a claim whose sweep died before its child started is retried, not waited on forever") {
   Fixture f(2);

@@ -22,7 +22,7 @@ std::string drawn(std::FILE* f) {
   return text;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("live display: a running slot shows its run's last epoch and test accuracy; the bar counts outcomes") {
   store::ResultStore db(":memory:");
@@ -37,8 +37,8 @@ TEST_CASE("live display: a running slot shows its run's last epoch and test accu
   std::FILE* out = std::tmpfile();
   REQUIRE(out != nullptr);
   LiveDisplay display(out, db.metrics(), make_slots(2, {}, 1), 3);
-  display.on_event({ExecutorEvent::Kind::started, run, "constraint.kind=kl", "cpu0", AttemptOutcome::finished, 0,
-                    false});
+  display.on_event(
+      {ExecutorEvent::Kind::started, run, "constraint.kind=kl", "cpu0", AttemptOutcome::finished, 0, false});
   display.on_event({ExecutorEvent::Kind::ended, 99, "other", "cpu1", AttemptOutcome::timeout, 5, false});
   display.tick(true);
   const auto text = drawn(out);

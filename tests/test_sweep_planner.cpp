@@ -30,11 +30,12 @@ std::vector<std::string> labels(const sweep::Plan& plan) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("planner: a grid is the cartesian product in order, with seeds last") {
   Planner p;
-  auto plan = p.plan("seeds = [0, 1]\n[grid]\n\"moe.num_experts\" = [4, 8]\n\"constraint.kind\" = [\"kl\", \"none\"]\n");
+  auto plan =
+      p.plan("seeds = [0, 1]\n[grid]\n\"moe.num_experts\" = [4, 8]\n\"constraint.kind\" = [\"kl\", \"none\"]\n");
   CHECK(labels(plan) == std::vector<std::string>{
                             "moe.num_experts=4 constraint.kind=kl train.seed=0",
                             "moe.num_experts=4 constraint.kind=kl train.seed=1",
@@ -52,10 +53,11 @@ TEST_CASE("planner: a grid is the cartesian product in order, with seeds last") 
 
 TEST_CASE("planner: zip groups pair values, explicit runs add points, fixed values apply everywhere") {
   Planner p;
-  auto plan = p.plan("[fixed]\n\"train.epochs\" = 5\n[[zip]]\n\"moe.num_experts\" = [2, 6]\n\"moe.k\" = [1, 3]\n"
-                     "[[runs]]\n\"moe.enabled\" = false\n");
-  CHECK(labels(plan) == std::vector<std::string>{"moe.num_experts=2 moe.k=1", "moe.num_experts=6 moe.k=3",
-                                                 "moe.enabled=false"});
+  auto plan = p.plan(
+      "[fixed]\n\"train.epochs\" = 5\n[[zip]]\n\"moe.num_experts\" = [2, 6]\n\"moe.k\" = [1, 3]\n"
+      "[[runs]]\n\"moe.enabled\" = false\n");
+  CHECK(labels(plan) ==
+        std::vector<std::string>{"moe.num_experts=2 moe.k=1", "moe.num_experts=6 moe.k=3", "moe.enabled=false"});
   for (const auto& run : plan.runs) {
     CHECK(run.config.train.epochs == 5);
   }
@@ -64,9 +66,10 @@ TEST_CASE("planner: zip groups pair values, explicit runs add points, fixed valu
 
 TEST_CASE("planner: conditional blocks apply only where their key matches") {
   Planner p;
-  auto plan = p.plan("[grid]\n\"constraint.kind\" = [\"importance\", \"relative\"]\n"
-                     "[[when]]\nkey = \"constraint.kind\"\nequals = \"relative\"\n"
-                     "[when.grid]\n\"constraint.threshold\" = [0.3, 0.5]\n");
+  auto plan = p.plan(
+      "[grid]\n\"constraint.kind\" = [\"importance\", \"relative\"]\n"
+      "[[when]]\nkey = \"constraint.kind\"\nequals = \"relative\"\n"
+      "[when.grid]\n\"constraint.threshold\" = [0.3, 0.5]\n");
   CHECK(labels(plan) == std::vector<std::string>{"constraint.kind=importance",
                                                  "constraint.kind=relative constraint.threshold=0.3",
                                                  "constraint.kind=relative constraint.threshold=0.5"});
@@ -122,13 +125,14 @@ TEST_CASE("planner: a spec that expands past kMaxPlannedRuns is refused at the a
   Planner p;
   // 10^6 grid points: without the limit this expands for minutes and gigabytes before failing or running.
   std::string grid = "[grid]\n";
-  for (const char* key : {"train.epochs", "train.batch_size", "moe.num_experts", "train.seed", "data.limit_train",
-                          "data.limit_test"}) {
+  for (const char* key :
+       {"train.epochs", "train.batch_size", "moe.num_experts", "train.seed", "data.limit_train", "data.limit_test"}) {
     grid += fmt::format("\"{}\" = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n", key);
   }
   const auto error = test::message_of<ConfigError>([&] { p.plan(grid); });
-  CHECK(error.find("s.toml:7:1: data.limit_train: the sweep expands to more than 10000 runs here (10000 x 10 values)") !=
-        std::string::npos);
+  CHECK(
+      error.find("s.toml:7:1: data.limit_train: the sweep expands to more than 10000 runs here (10000 x 10 values)") !=
+      std::string::npos);
   // Seeds and [[when]] grids count too.
   std::string seeds = "seeds = [";
   for (int i = 0; i < 1000; ++i) {
@@ -146,8 +150,9 @@ TEST_CASE("planner: [[when]] blocks that each double the plan are counted agains
   Planner p;
   std::string spec = "seeds = [0, 1, 2]\n";
   for (int i = 0; i < 14; ++i) {  // 2^14 x 3 runs: planning them all took over 10 s under the sanitizers
-    spec += "[[when]]\nkey = \"constraint.kind\"\nequals = [\"importance\"]\n[when.grid]\n"
-            "\"moe.variant\" = [\"default\", \"residual\"]\n";
+    spec +=
+        "[[when]]\nkey = \"constraint.kind\"\nequals = [\"importance\"]\n[when.grid]\n"
+        "\"moe.variant\" = [\"default\", \"residual\"]\n";
   }
   CHECK(test::message_of<ConfigError>([&] { p.plan(spec); }).find("the sweep expands to more than 10000 runs") !=
         std::string::npos);
@@ -156,9 +161,12 @@ TEST_CASE("planner: [[when]] blocks that each double the plan are counted agains
 TEST_CASE("planner: a dry run plans without the data files and names each missing dataset once") {
   Planner p;
   test::TempDir empty;
-  auto file = test::write_file(p.dir / "s.toml", "base = \"base.toml\"\n[fixed]\n\"data.dataset\" = \"cifar10\"\n"
-                                                 "\"data.path\" = \"" + empty.path().string() + "\"\n"
-                                                 "[grid]\n\"constraint.kind\" = [\"kl\", \"none\"]\n");
+  auto file = test::write_file(p.dir / "s.toml",
+                               "base = \"base.toml\"\n[fixed]\n\"data.dataset\" = \"cifar10\"\n"
+                               "\"data.path\" = \"" +
+                                   empty.path().string() +
+                                   "\"\n"
+                                   "[grid]\n\"constraint.kind\" = [\"kl\", \"none\"]\n");
   const auto spec = config::load_sweep_spec(file);
   CHECK(test::message_of<ConfigError>([&] { sweep::plan_sweep(spec); }).find("data_batch_1.bin not found") !=
         std::string::npos);

@@ -1,5 +1,5 @@
-#include "store/result_store.hpp"
 #include "config/sweep_backends.hpp"
+#include "store/result_store.hpp"
 #include "sweep/run_sweep.hpp"
 #include "sweep/settle.hpp"
 
@@ -34,7 +34,7 @@ struct Fixture {
   }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("settle: end_unrecorded - the child's own record stands unless it could not write one") {
   for (auto outcome : {AttemptOutcome::finished, AttemptOutcome::diverged}) {
@@ -78,21 +78,24 @@ TEST_CASE("settle: a finished run keeps its row, an interrupted one is never ret
   {
     Fixture f(RunStatus::finished);
     SweepSummary summary;
-    CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::finished), true, summary));
+    CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event},
+                               f.ended(AttemptOutcome::finished), true, summary));
     CHECK(f.db.runs().find(f.run)->status == RunStatus::finished);
     CHECK(summary.finished == 1);
   }
   {
     Fixture f(RunStatus::running);
     SweepSummary summary;
-    CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::interrupted), true, summary));
+    CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event},
+                               f.ended(AttemptOutcome::interrupted), true, summary));
     CHECK(f.db.runs().find(f.run)->status == RunStatus::interrupted);
     CHECK(summary.interrupted == 1);
   }
   {
     Fixture f(RunStatus::interrupted);  // the time limit's SIGTERM was caught and recorded as an interruption
     SweepSummary summary;
-    CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event}, f.ended(AttemptOutcome::timeout), false, summary));
+    CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event},
+                               f.ended(AttemptOutcome::timeout), false, summary));
     CHECK(f.db.runs().find(f.run)->status == RunStatus::failed);
     CHECK(f.db.runs().find(f.run)->error == "what ended it");
     CHECK(summary.failed == 1);  // retryable, but the sweep is stopping

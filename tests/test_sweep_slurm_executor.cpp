@@ -20,7 +20,7 @@ namespace {
 
 // Slurm as a table the test edits: arrays, their task records, and what was submitted or cancelled.
 class FakeSlurm : public SlurmClient {
-public:
+ public:
   std::map<std::int64_t, std::vector<slurm::TaskRecord>> arrays;
   std::vector<std::vector<std::string>> submitted;
   std::vector<std::int64_t> cancelled;
@@ -107,7 +107,7 @@ struct Fixture {
   RunStatus status(std::int64_t run_id) { return db.runs().find(run_id)->status; }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("slurm executor: one array per submission, a script per array, one open task row per run") {
   Fixture f(3);

@@ -24,7 +24,7 @@ const TaskRecord& task(const std::vector<TaskRecord>& records, std::int64_t inde
   throw;  // unreachable
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("slurm: squeue lines give state, reason, exit code and signal per task") {
   auto running = parse_squeue(captured("squeue_running.txt"));

@@ -2,10 +2,10 @@
 #include "config/load.hpp"
 #include "core/error.hpp"
 #include "detect/retina_targets.hpp"
-#include "train/detection_task.hpp"
-#include "train/trainer.hpp"
 #include "e2e/process.hpp"
 #include "testutil.hpp"
+#include "train/detection_task.hpp"
+#include "train/trainer.hpp"
 
 #include <doctest/doctest.h>
 
@@ -43,7 +43,8 @@ k = 2
 kind = "importance"
 [data]
 dataset = "shapes"
-path = ")" + (dir / "shapes").string() + R"("
+path = ")" + (dir / "shapes").string() +
+                           R"("
 [detection]
 fixed_size = 160
 anchor_size = 16
@@ -88,9 +89,11 @@ DetectionData train_dense(const test::TempDir& dir, const std::filesystem::path&
   return data;
 }
 
-double row_sum(const std::vector<double>& row) { return std::accumulate(row.begin(), row.end(), 0.0); }
+double row_sum(const std::vector<double>& row) {
+  return std::accumulate(row.begin(), row.end(), 0.0);
+}
 
-} // namespace
+}  // namespace
 
 TEST_CASE("detection task: size buckets follow COCO's area cut-offs") {
   const auto b = size_buckets(torch::tensor({10.0f, 1023.0f, 1024.0f, 9215.0f, 9216.0f, 40000.0f}));
@@ -115,8 +118,8 @@ TEST_CASE("detection task: trains RetinaNet with an MoE head, records COCO figur
   REQUIRE(run.status == RunStatus::finished);
   REQUIRE(run.epochs.size() == 2);
   const auto& last = run.epochs.back();
-  for (const char* key : {"train_loss", "train_cls_loss", "train_box_loss", "test_loss", "test_cls_loss",
-                          "test_box_loss"}) {
+  for (const char* key :
+       {"train_loss", "train_cls_loss", "train_box_loss", "test_loss", "test_cls_loss", "test_box_loss"}) {
     CAPTURE(key);
     REQUIRE(last.find(key));
     CHECK(std::isfinite(*last.find(key)));
@@ -200,7 +203,8 @@ TEST_CASE("detection task: both heads as MoE layers route separately; a dense Re
     CHECK(routing[1].position == kBoxHeadPosition);
     CHECK(run.epochs.back().at("aux_loss") == 0);  // a hard constraint adds no loss
   }
-  {  // one shared gate (moe.shared_gate), gradients clipped as the paper's detection runs: both heads report its routing
+  {  // one shared gate (moe.shared_gate), gradients clipped as the paper's detection runs: both heads report its
+     // routing
     const auto cfg =
         tiny_detection(dir, {"moe.head=both", "moe.shared_gate=true", "train.grad_clip=0.1", "train.epochs=1"});
     const auto data = load_detection_data(cfg);
@@ -309,23 +313,23 @@ TEST_CASE("detection task: MoE heads trained on a dense run's frozen backbone + 
     CHECK_FALSE(all_same("heads"));
   };
   SUBCASE("backbone and FPN frozen") {
-    check(tiny_detection(dir, {"train.epochs=1", "model.init_from=" + dense_checkpoint.string(),
-                               "model.freeze=backbone_fpn"}),
+    check(tiny_detection(
+              dir, {"train.epochs=1", "model.init_from=" + dense_checkpoint.string(), "model.freeze=backbone_fpn"}),
           true, true, true);
   }
   SUBCASE("backbone frozen, FPN trained") {
-    check(tiny_detection(dir, {"train.epochs=1", "model.init_from=" + dense_checkpoint.string(),
-                               "model.freeze=backbone"}),
+    check(tiny_detection(dir,
+                         {"train.epochs=1", "model.init_from=" + dense_checkpoint.string(), "model.freeze=backbone"}),
           true, false, true);
   }
   SUBCASE("frozen batch norms only") {
-    check(tiny_detection(dir, {"train.epochs=1", "model.init_from=" + dense_checkpoint.string(),
-                               "model.frozen_bn=true"}),
-          false, false, true);
+    check(
+        tiny_detection(dir, {"train.epochs=1", "model.init_from=" + dense_checkpoint.string(), "model.frozen_bn=true"}),
+        false, false, true);
   }
   SUBCASE("a checkpoint without the parts to freeze is one error naming the first missing tensor") {
-    const auto wider = tiny_detection(dir, {"model.width=0.25", "model.init_from=" + dense_checkpoint.string(),
-                                            "model.freeze=backbone"});
+    const auto wider = tiny_detection(
+        dir, {"model.width=0.25", "model.init_from=" + dense_checkpoint.string(), "model.freeze=backbone"});
     DetectionTask task(wider, data, torch::kCPU, {});
     const auto message = test::message_of<InputError>([&] { init_retinanet(task.model(), wider, dense_checkpoint); });
     CHECK(message.find("model.init_from: " + dense_checkpoint.string() + ": has another shape for stem.0.weight") == 0);
@@ -340,8 +344,8 @@ TEST_CASE("detection task: torchvision ResNet weights (scripts/export_torchvisio
     // probe batch and torchvision's C5 on it.
     const auto weights = dir / (arch + ".pt");
     const auto exported =
-        test::run({"/usr/bin/python3", std::string(MOEXP_SOURCE_DIR) + "/scripts/export_torchvision_resnet.py", "--arch",
-                   arch, "--probe", weights.string()},
+        test::run({"/usr/bin/python3", std::string(MOEXP_SOURCE_DIR) + "/scripts/export_torchvision_resnet.py",
+                   "--arch", arch, "--probe", weights.string()},
                   dir.path(), 120);
     if (exported.exit_code != 0) {
       MESSAGE("skipped: python3-torchvision is not installed (apt-get install python3-torchvision): " << exported.err);
@@ -376,16 +380,16 @@ TEST_CASE("detection task: torchvision ResNet weights (scripts/export_torchvisio
   o.num_classes = 2;
   o.width = 0.5;
   detect::RetinaNet narrow(o);
-  const auto message = test::message_of<InputError>(
-      [&] { load_backbone_weights(*narrow, weights, detect::RetinaNetImpl::part_of); });
+  const auto message =
+      test::message_of<InputError>([&] { load_backbone_weights(*narrow, weights, detect::RetinaNetImpl::part_of); });
   CHECK(message.find("model.backbone_weights: " + weights.string() + " does not fit this backbone") == 0);
   CHECK(message.find("missing stem.0.weight (file conv1.weight has 64x3x7x7, the model 32x3x7x7)") !=
         std::string::npos);
   o.width = 1.0;
   o.backbone = config::Backbone::resnet34;
   detect::RetinaNet deeper(o);
-  const auto deeper_message = test::message_of<InputError>(
-      [&] { load_backbone_weights(*deeper, weights, detect::RetinaNetImpl::part_of); });
+  const auto deeper_message =
+      test::message_of<InputError>([&] { load_backbone_weights(*deeper, weights, detect::RetinaNetImpl::part_of); });
   CHECK(deeper_message.find("missing layer1.2.conv1.weight") != std::string::npos);
   CHECK(test::message_of<InputError>([&] { torchvision_state(dir / "nothing.pt"); }) ==
         "model.backbone_weights: " + (dir / "nothing.pt").string() + ": cannot be read");

@@ -9,8 +9,8 @@ using namespace moexp;
 TEST_CASE("routing statistics: hand-computed shares, matrices and co-activation") {
   // 4 samples, E = 3, k = 2. Classes 0,0,1,2; superclasses: class 0 -> 0, classes 1,2 -> 1.
   moe::MoeOutput out;
-  out.weights_be = torch::tensor({{0.75, 0.25, 0.0}, {0.5, 0.5, 0.0}, {0.0, 0.5, 0.5}, {0.0, 0.25, 0.75}},
-                                 torch::kFloat);
+  out.weights_be =
+      torch::tensor({{0.75, 0.25, 0.0}, {0.5, 0.5, 0.0}, {0.0, 0.5, 0.5}, {0.0, 0.25, 0.75}}, torch::kFloat);
   out.topk_idx_bk = torch::tensor({{0, 1}, {1, 0}, {1, 2}, {2, 1}}, torch::kLong);
   train::RoutingAccumulator acc({1}, 3, {{{kClassGroup, 3}, {kSuperclassGroup, 2}}, 0.9});
   acc.add({out}, torch::tensor({{0, 0}, {0, 0}, {1, 1}, {2, 1}}, torch::kLong));
@@ -38,7 +38,8 @@ TEST_CASE("routing statistics: hand-computed shares, matrices and co-activation"
   CHECK(superclasses.group_samples == std::vector<std::int64_t>{2, 2});
   for (const auto& row : classes.group_expert) {
     double sum = 0;
-    for (double w : row) sum += w;
+    for (double w : row)
+      sum += w;
     CHECK(sum == doctest::Approx(1.0));
   }
   // pairs: {0,1} twice, {1,2} twice

@@ -18,7 +18,7 @@ config::ExperimentConfig tiny(const std::vector<std::string>& overrides = {}) {
 }
 
 std::vector<EpochRecord> run_epochs(const config::ExperimentConfig& cfg, const data::DataSplits& d,
-                               const std::filesystem::path& checkpoint = {}, std::int64_t resume_from = 0) {
+                                    const std::filesystem::path& checkpoint = {}, std::int64_t resume_from = 0) {
   torch::set_num_threads(1);
   train::Trainer trainer(cfg, d, torch::kCPU);
   if (!checkpoint.empty() && resume_from > 0) {
@@ -48,9 +48,11 @@ void interrupt_after(const config::ExperimentConfig& cfg, const data::DataSplits
   CHECK(trainer.fit(sink, stop, checkpoint, nullptr).status == RunStatus::interrupted);
 }
 
-double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
+double sum(const std::vector<double>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0);
+}
 
-} // namespace
+}  // namespace
 
 TEST_CASE("trainer: learning-rate schedules") {
   config::TrainConfig t;
@@ -174,12 +176,21 @@ TEST_CASE("trainer: a checkpoint of another architecture is refused with a clear
 
 TEST_CASE("trainer: bf16 autocast and channels-last train and evaluate with fp32 routing") {
   auto cfg = tiny({"train.epochs=1", "train.precision=bf16", "train.memory_format=channels_last"});
-  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic, torch::kCPU).bf16 == false);
-  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic, torch::Device(torch::kCUDA, 0)).bf16);
-  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic, torch::Device(torch::kCUDA, 0)).channels_last);
-  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic, torch::kCPU).channels_last);
-  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::contiguous, torch::kCPU).channels_last == false);
-  CHECK(train::resolve_execution(config::Precision::fp32, config::MemoryFormat::contiguous, torch::Device(torch::kCUDA, 0)).bf16 == false);
+  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic, torch::kCPU).bf16 ==
+        false);
+  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic,
+                                 torch::Device(torch::kCUDA, 0))
+            .bf16);
+  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic,
+                                 torch::Device(torch::kCUDA, 0))
+            .channels_last);
+  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::automatic, torch::kCPU)
+            .channels_last);
+  CHECK(train::resolve_execution(config::Precision::automatic, config::MemoryFormat::contiguous, torch::kCPU)
+            .channels_last == false);
+  CHECK(train::resolve_execution(config::Precision::fp32, config::MemoryFormat::contiguous,
+                                 torch::Device(torch::kCUDA, 0))
+            .bf16 == false);
   auto d = data::load_data(cfg.data);
   auto epochs = run_epochs(cfg, d);
   REQUIRE(epochs.size() == 1);
@@ -209,8 +220,9 @@ TEST_CASE("trainer: a checkpoint of another run or another config is refused on 
                        doctest::Contains("the checkpoint was written for another config"), InputError);
 }
 
-TEST_CASE("trainer: clip_gradient_norm scales gradients as torch.nn.utils.clip_grad_norm_ does, skipping gradient-less "
-          "parameters") {
+TEST_CASE(
+    "trainer: clip_gradient_norm scales gradients as torch.nn.utils.clip_grad_norm_ does, skipping gradient-less "
+    "parameters") {
   torch::manual_seed(3);
   auto a = torch::randn({4, 3}, torch::requires_grad());
   auto b = torch::randn({5}, torch::requires_grad());

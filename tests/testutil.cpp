@@ -75,4 +75,4 @@ schedule = "constant"
 )";
 }
 
-} // namespace moexp::test
+}  // namespace moexp::test

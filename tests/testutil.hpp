@@ -11,7 +11,7 @@ namespace moexp::test {
 
 // A fresh folder under /tmp, removed with everything in it on destruction.
 class TempDir {
-public:
+ public:
   TempDir();
   ~TempDir();
   TempDir(const TempDir&) = delete;
@@ -19,7 +19,7 @@ public:
   const std::filesystem::path& path() const { return m_path; }
   std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
 
-private:
+ private:
   std::filesystem::path m_path;
 };
 
@@ -46,4 +46,4 @@ std::string message_of(const std::function<void()>& fn) {
   return "";
 }
 
-} // namespace moexp::test
+}  // namespace moexp::test

@@ -17,16 +17,16 @@ std::string summary_text(const EvalResult& r) {
     int max_dets;
   };
   static constexpr Line kLines[12] = {
-      {true, "0.50:0.95", "all", 100},    {true, "0.50", "all", 100},         {true, "0.75", "all", 100},
-      {true, "0.50:0.95", "small", 100},  {true, "0.50:0.95", "medium", 100}, {true, "0.50:0.95", "large", 100},
-      {false, "0.50:0.95", "all", 1},     {false, "0.50:0.95", "all", 10},    {false, "0.50:0.95", "all", 100},
+      {true, "0.50:0.95", "all", 100},    {true, "0.50", "all", 100},          {true, "0.75", "all", 100},
+      {true, "0.50:0.95", "small", 100},  {true, "0.50:0.95", "medium", 100},  {true, "0.50:0.95", "large", 100},
+      {false, "0.50:0.95", "all", 1},     {false, "0.50:0.95", "all", 10},     {false, "0.50:0.95", "all", 100},
       {false, "0.50:0.95", "small", 100}, {false, "0.50:0.95", "medium", 100}, {false, "0.50:0.95", "large", 100}};
   std::string out;
   for (int i = 0; i < 12; ++i) {
     const Line& l = kLines[i];
     out += fmt::format(" {:<18} {} @[ IoU={:<9} | area={:>6} | maxDets={:>3} ] = {:0.3f}\n",
-                       l.ap ? "Average Precision" : "Average Recall", l.ap ? "(AP)" : "(AR)", l.iou, l.area,
-                       l.max_dets, r.stats[static_cast<std::size_t>(i)]);
+                       l.ap ? "Average Precision" : "Average Recall", l.ap ? "(AP)" : "(AR)", l.iou, l.area, l.max_dets,
+                       r.stats[static_cast<std::size_t>(i)]);
   }
   return out;
 }
@@ -69,4 +69,4 @@ int run_data_shapes(const ShapesOptions& options) {
   return 0;
 }
 
-} // namespace moexp::coco
+}  // namespace moexp::coco

@@ -26,4 +26,4 @@ int run_eval_coco(const EvalCocoRequest& request);
 // Generate the shapes set and print what each split holds (objects per COCO size bucket). Returns 0.
 int run_data_shapes(const ShapesOptions& options);
 
-} // namespace moexp::coco
+}  // namespace moexp::coco

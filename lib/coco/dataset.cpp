@@ -33,7 +33,8 @@ simdjson::padded_string read_file(const std::filesystem::path& path) {
 // `doc` has a position to ask for).
 std::string where(bool started, od::document& doc, const simdjson::padded_string& json) {
   const char* at = nullptr;
-  if (!started || doc.current_location().get(at) != simdjson::SUCCESS || at < json.data() || at > json.data() + json.size()) {
+  if (!started || doc.current_location().get(at) != simdjson::SUCCESS || at < json.data() ||
+      at > json.data() + json.size()) {
     return "";
   }
   return fmt::format(" (line {})", 1 + std::count(json.data(), at, '\n'));
@@ -163,8 +164,8 @@ void check_dataset(const Dataset& d) {
       throw InputError(fmt::format("image id {} appears twice", im.id));
     }
     if (im.width <= 0 || im.height <= 0) {
-      throw InputError(fmt::format("image {} ({}): size {}x{} is not positive", im.id, im.file_name, im.width,
-                                   im.height));
+      throw InputError(
+          fmt::format("image {} ({}): size {}x{} is not positive", im.id, im.file_name, im.width, im.height));
     }
   }
   std::unordered_set<std::int64_t> categories;
@@ -187,7 +188,8 @@ void check_dataset(const Dataset& d) {
     }
     const Box& b = a.bbox;
     if (b.w < 0 || b.h < 0) {
-      throw InputError(fmt::format("annotation {}: bbox [{}, {}, {}, {}] has a negative size", a.id, b.x, b.y, b.w, b.h));
+      throw InputError(
+          fmt::format("annotation {}: bbox [{}, {}, {}, {}] has a negative size", a.id, b.x, b.y, b.w, b.h));
     }
     const auto& image = *im->second;
     if (b.x < -kBoxSlackPx || b.y < -kBoxSlackPx || b.x + b.w > static_cast<double>(image.width) + kBoxSlackPx ||
@@ -205,7 +207,7 @@ Dataset dataset_from_json(const simdjson::padded_string& json, const std::string
 std::vector<Detection> detections_from_json(const simdjson::padded_string& json, const std::string& name,
                                             const Dataset& gt);
 
-} // namespace
+}  // namespace
 
 Dataset load_dataset(const std::filesystem::path& path) {
   return dataset_from_json(read_file(path), path.string());
@@ -256,7 +258,7 @@ Dataset dataset_from_json(const simdjson::padded_string& json, const std::string
   return d;
 }
 
-} // namespace
+}  // namespace
 
 std::vector<Detection> load_detections(const std::filesystem::path& path, const Dataset& gt) {
   return detections_from_json(read_file(path), path.string(), gt);
@@ -321,6 +323,6 @@ std::vector<Detection> detections_from_json(const simdjson::padded_string& json,
   return out;
 }
 
-} // namespace
+}  // namespace
 
-} // namespace moexp::coco
+}  // namespace moexp::coco

@@ -72,4 +72,4 @@ std::vector<Detection> load_detections(const std::filesystem::path& path, const 
 // The same on the text of a results file; errors name `name` for the file.
 std::vector<Detection> parse_detections(std::string_view text, const std::string& name, const Dataset& gt);
 
-} // namespace moexp::coco
+}  // namespace moexp::coco

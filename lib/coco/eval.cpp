@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <numeric>
-#include <cstdint>
 #include <unordered_map>
 
 namespace moexp::coco {
@@ -138,7 +138,6 @@ double mean_defined(const std::vector<double>& values) {
   return n == 0 ? -1.0 : sum / static_cast<double>(n);
 }
 
-
 constexpr double kEps = std::numeric_limits<double>::epsilon();  // numpy's spacing(1)
 
 // accumulate() for one (category, area, max-dets, threshold t) as cocoeval.py writes it: cumulative tp / fp arrays,
@@ -216,7 +215,7 @@ void accumulate_fast(const std::vector<DetectionMarks>& ranked, int t, const std
     precision_at(r) = q;
   }
 }
-} // namespace
+}  // namespace
 
 std::array<double, 10> iou_thresholds() {
   std::array<double, 10> out{};
@@ -452,9 +451,8 @@ EvalResult evaluate(const Dataset& gt, const std::vector<Detection>& detections,
     std::vector<double> values;
     for (int t = 0; t < kT; ++t) {
       for (std::size_t k = 0; k < K; ++k) {
-        values.push_back(
-            result.recall[((static_cast<std::size_t>(t) * K + k) * kA + static_cast<std::size_t>(a)) * kM +
-                          static_cast<std::size_t>(m)]);
+        values.push_back(result.recall[((static_cast<std::size_t>(t) * K + k) * kA + static_cast<std::size_t>(a)) * kM +
+                                       static_cast<std::size_t>(m)]);
       }
     }
     return mean_defined(values);
@@ -465,10 +463,18 @@ EvalResult evaluate(const Dataset& gt, const std::vector<Detection>& detections,
     return it == thresholds.end() ? std::ptrdiff_t{-2} : it - thresholds.begin();
   };
   const int last = kM - 1;
-  result.stats = {ap(-1, 0, last),           ap(threshold_index(0.5), 0, last), ap(threshold_index(0.75), 0, last),
-                  ap(-1, 1, last),           ap(-1, 2, last),                   ap(-1, 3, last),
-                  ar(0, 0),                  ar(0, 1),                          ar(0, 2),
-                  ar(1, last),               ar(2, last),                       ar(3, last)};
+  result.stats = {ap(-1, 0, last),
+                  ap(threshold_index(0.5), 0, last),
+                  ap(threshold_index(0.75), 0, last),
+                  ap(-1, 1, last),
+                  ap(-1, 2, last),
+                  ap(-1, 3, last),
+                  ar(0, 0),
+                  ar(0, 1),
+                  ar(0, 2),
+                  ar(1, last),
+                  ar(2, last),
+                  ar(3, last)};
   result.category_ap.resize(K);
   for (std::size_t k = 0; k < K; ++k) {
     std::vector<double> values;
@@ -482,4 +488,4 @@ EvalResult evaluate(const Dataset& gt, const std::vector<Detection>& detections,
   return result;
 }
 
-} // namespace moexp::coco
+}  // namespace moexp::coco

@@ -28,13 +28,13 @@ inline constexpr std::array<AreaRange, 4> kAreaRanges{
     {{"all", 0, 1e10}, {"small", 0, 32.0 * 32}, {"medium", 32.0 * 32, 96.0 * 96}, {"large", 96.0 * 96, 1e10}}};
 
 // The 12 summary statistics, in pycocotools' order.
-inline constexpr std::array<std::string_view, 12> kStatNames{"AP",     "AP50",   "AP75",  "AP_S",  "AP_M", "AP_L",
-                                                             "AR@1",   "AR@10",  "AR@100", "AR_S", "AR_M", "AR_L"};
+inline constexpr std::array<std::string_view, 12> kStatNames{"AP",   "AP50",  "AP75",   "AP_S", "AP_M", "AP_L",
+                                                             "AR@1", "AR@10", "AR@100", "AR_S", "AR_M", "AR_L"};
 
 struct EvalResult {
-  std::array<double, 12> stats{};      // -1 where nothing was evaluable (as pycocotools)
+  std::array<double, 12> stats{};          // -1 where nothing was evaluable (as pycocotools)
   std::vector<std::int64_t> category_ids;  // K categories of the ground truth, ascending
-  std::vector<double> category_ap;     // per category: AP@[.5:.95], area all, 100 dets (-1 without ground truth)
+  std::vector<double> category_ap;         // per category: AP@[.5:.95], area all, 100 dets (-1 without ground truth)
   // precision[t][r][k][a][m] (T=10, R=101, K, A=4, M=3), flat in that order; -1 where undefined.
   std::vector<double> precision;
   // recall[t][k][a][m], flat; -1 where undefined.
@@ -55,4 +55,4 @@ EvalResult evaluate(const Dataset& gt, const std::vector<Detection>& detections,
 // area of `d`.
 double box_iou(const Box& d, const Box& g, bool crowd);
 
-} // namespace moexp::coco
+}  // namespace moexp::coco

@@ -3,8 +3,8 @@
 #include "core/error.hpp"
 
 #include <fmt/format.h>
-#include <jpeglib.h>
 #include <jerror.h>
+#include <jpeglib.h>
 #include <png.h>
 
 #include <csetjmp>
@@ -40,8 +40,8 @@ void jpeg_error_exit(j_common_ptr info) {
   std::longjmp(error->jump, 1);
 }
 
-// Warnings are not errors (real COCO has JPEGs with extraneous bytes that every decoder accepts), except a premature end
-// of the data: the image would be part grey.
+// Warnings are not errors (real COCO has JPEGs with extraneous bytes that every decoder accepts), except a premature
+// end of the data: the image would be part grey.
 void jpeg_warning(j_common_ptr info, int level) {
   if (level == -1 && info->err->msg_code == JWRN_JPEG_EOF) {
     reinterpret_cast<JpegError*>(info->err)->truncated = true;
@@ -98,7 +98,7 @@ DecodedImage decode_png(const std::filesystem::path& path, const std::vector<std
   return image;
 }
 
-} // namespace
+}  // namespace
 
 DecodedImage decode_image(const std::filesystem::path& path) {
   const auto bytes = read_bytes(path);
@@ -112,4 +112,4 @@ DecodedImage decode_image(const std::filesystem::path& path) {
   throw DataError(fmt::format("{}: not a JPEG or PNG image", path.string()));
 }
 
-} // namespace moexp::coco
+}  // namespace moexp::coco

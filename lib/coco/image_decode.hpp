@@ -19,4 +19,4 @@ struct DecodedImage {
 // (truncated, corrupt). Grey and palette images become RGB; an alpha channel is dropped.
 DecodedImage decode_image(const std::filesystem::path& path);
 
-} // namespace moexp::coco
+}  // namespace moexp::coco

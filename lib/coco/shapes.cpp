@@ -10,13 +10,13 @@
 #include <fmt/format.h>
 #include <png.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <unistd.h>
 
 namespace moexp::coco {
 namespace {
@@ -27,9 +27,9 @@ constexpr double kPi = 3.14159265358979323846;
 constexpr double kRingInner = 0.55;  // inner radius / outer radius
 // Drawn fraction of the side x side box, per category (square, disc, triangle, ring).
 constexpr std::array<double, 4> kFill{1.0, kPi / 4, 0.5, kPi / 4 * (1 - kRingInner * kRingInner)};
-constexpr double kEmptyImage = 0.08;   // probability of an image without objects
-constexpr double kCrowdImage = 0.05;   // probability of a crowd region in an image
-constexpr int kGap = 2;                // pixels kept free between objects
+constexpr double kEmptyImage = 0.08;  // probability of an image without objects
+constexpr double kCrowdImage = 0.05;  // probability of a crowd region in an image
+constexpr int kGap = 2;               // pixels kept free between objects
 
 // Drawn-area bands (pixels): small, medium, large. COCO's cut-offs are 1024 and 9216.
 struct Band {
@@ -191,15 +191,17 @@ std::vector<Annotated> draw_image(core::Random& rng, int size, double correlatio
               continue;
             }
             const int mx = dx + px, my = dy + py;
-            auto& m = mask[static_cast<std::size_t>(my) * static_cast<std::size_t>(side) + static_cast<std::size_t>(mx)];
+            auto& m =
+                mask[static_cast<std::size_t>(my) * static_cast<std::size_t>(side) + static_cast<std::size_t>(mx)];
             if (!m) {
               m = 1;
               ++crowd.pixels;
               const int ix = x + mx, iy = y + my;
               std::copy(colour.begin(), colour.end(),
-                        rgb.begin() + static_cast<std::ptrdiff_t>(
-                                          (static_cast<std::size_t>(iy) * static_cast<std::size_t>(size) +
-                                           static_cast<std::size_t>(ix)) * 3));
+                        rgb.begin() +
+                            static_cast<std::ptrdiff_t>((static_cast<std::size_t>(iy) * static_cast<std::size_t>(size) +
+                                                         static_cast<std::size_t>(ix)) *
+                                                        3));
               crowd.x = std::min(crowd.x, ix);
               crowd.y = std::min(crowd.y, iy);
               x1 = std::max(x1, ix);
@@ -231,10 +233,11 @@ std::string split_json(const ShapesOptions& o, const std::vector<std::vector<Ann
   for (std::size_t i = 0; i < images.size(); ++i) {
     for (const auto& a : images[i]) {
       const auto& s = a.shape;
-      out += fmt::format("{}\n  {{\"id\": {}, \"image_id\": {}, \"category_id\": {}, \"bbox\": [{}, {}, {}, {}], "
-                         "\"area\": {}, \"iscrowd\": {}}}",
-                         id ? "," : "", id + 1, i + 1, kShapeCategories[static_cast<std::size_t>(s.category)].id, s.x,
-                         s.y, s.w, s.h, s.pixels, a.crowd ? 1 : 0);
+      out += fmt::format(
+          "{}\n  {{\"id\": {}, \"image_id\": {}, \"category_id\": {}, \"bbox\": [{}, {}, {}, {}], "
+          "\"area\": {}, \"iscrowd\": {}}}",
+          id ? "," : "", id + 1, i + 1, kShapeCategories[static_cast<std::size_t>(s.category)].id, s.x, s.y, s.w, s.h,
+          s.pixels, a.crowd ? 1 : 0);
       ++id;
     }
   }
@@ -276,7 +279,7 @@ ShapesSplitSummary write_split(const ShapesOptions& o, const fs::path& root, con
   return summary;
 }
 
-} // namespace
+}  // namespace
 
 DrawnShape draw_shape(std::vector<std::uint8_t>& rgb, int size, int category, int x, int y, int side,
                       const std::array<std::uint8_t, 3>& colour) {
@@ -287,10 +290,11 @@ DrawnShape draw_shape(std::vector<std::uint8_t>& rgb, int size, int category, in
       if (!inside(category, px + 0.5, py + 0.5, x, y, side)) {
         continue;
       }
-      std::copy(colour.begin(), colour.end(),
-                rgb.begin() + static_cast<std::ptrdiff_t>(
-                                  (static_cast<std::size_t>(py) * static_cast<std::size_t>(size) +
-                                   static_cast<std::size_t>(px)) * 3));
+      std::copy(
+          colour.begin(), colour.end(),
+          rgb.begin() +
+              static_cast<std::ptrdiff_t>(
+                  (static_cast<std::size_t>(py) * static_cast<std::size_t>(size) + static_cast<std::size_t>(px)) * 3));
       ++s.pixels;
       s.x = std::min(s.x, px);
       s.y = std::min(s.y, py);
@@ -338,4 +342,4 @@ ShapesSummary generate_shapes(const ShapesOptions& o) {
   return summary;
 }
 
-} // namespace moexp::coco
+}  // namespace moexp::coco

@@ -12,10 +12,10 @@
 namespace moexp::coco {
 
 struct ShapesOptions {
-  std::filesystem::path out;           // created; must not exist or be empty
-  int train = 200;                     // images per split
+  std::filesystem::path out;  // created; must not exist or be empty
+  int train = 200;            // images per split
   int val = 50;
-  int size = 192;                      // square images of size x size pixels (>= 160)
+  int size = 192;  // square images of size x size pixels (>= 160)
   std::uint64_t seed = 0;
   double size_class_correlation = 0;  // probability that an object's class is its size band's (0: independent)
 };
@@ -23,10 +23,10 @@ struct ShapesOptions {
 // What one split holds.
 struct ShapesSplitSummary {
   int images = 0;
-  int empty_images = 0;                 // without any object
-  int objects = 0;                      // not counting crowd regions
+  int empty_images = 0;  // without any object
+  int objects = 0;       // not counting crowd regions
   int crowd = 0;
-  std::array<int, 3> by_bucket{};       // objects with area < 32², in [32², 96²], > 96² (COCO small / medium / large)
+  std::array<int, 3> by_bucket{};  // objects with area < 32², in [32², 96²], > 96² (COCO small / medium / large)
 };
 
 struct ShapesSummary {
@@ -38,7 +38,8 @@ struct ShapeCategory {
   std::int64_t id;
   const char* name;
 };
-inline constexpr std::array<ShapeCategory, 4> kShapeCategories{{{1, "square"}, {3, "disc"}, {6, "triangle"}, {9, "ring"}}};
+inline constexpr std::array<ShapeCategory, 4> kShapeCategories{
+    {{1, "square"}, {3, "disc"}, {6, "triangle"}, {9, "ring"}}};
 
 // Write OUT/{train,val}/NNNNNN.png and OUT/annotations/instances_{train,val}.json, built in a sibling folder and
 // renamed into place (a failure leaves nothing). InputError for bad options or an OUT that exists and is not empty.
@@ -56,4 +57,4 @@ struct DrawnShape {
 DrawnShape draw_shape(std::vector<std::uint8_t>& rgb, int size, int category, int x, int y, int side,
                       const std::array<std::uint8_t, 3>& colour);
 
-} // namespace moexp::coco
+}  // namespace moexp::coco

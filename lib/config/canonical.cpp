@@ -6,7 +6,6 @@
 
 #include <cstdint>
 
-
 namespace moexp::config {
 namespace {
 
@@ -38,7 +37,7 @@ std::string quote(const std::string& s) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string format_value(const Value& value) {
   return std::visit(
@@ -101,4 +100,4 @@ std::string value_text(const ExperimentConfig& cfg, const std::string& key) {
   return spec ? format_value(spec->get(cfg)) : "";
 }
 
-} // namespace moexp::config
+}  // namespace moexp::config

@@ -32,4 +32,4 @@ std::vector<std::pair<std::string, std::string>> config_params(const ExperimentC
 // The value of dotted `key` in `cfg`, formatted as in the canonical TOML ("" for an unknown key).
 std::string value_text(const ExperimentConfig& cfg, const std::string& key);
 
-} // namespace moexp::config
+}  // namespace moexp::config

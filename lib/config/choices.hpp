@@ -26,7 +26,9 @@ struct ChoiceNames;
 
 // A closed set of the schema: an enum with names.
 template <typename T>
-concept Choice = std::is_enum_v<T> && requires { ChoiceNames<T>::names; };
+concept Choice = std::is_enum_v<T> && requires {
+  ChoiceNames<T>::names;
+};
 
 enum class Arch { resnet8, resnet20, resnet18, retinanet };  // model.arch
 template <>
@@ -133,41 +135,41 @@ struct ChoiceNames<Dataset> {
 // What each value of a set means, where more than one place asks (a switch each, so a new value must say).
 constexpr bool freezes_backbone(Freeze f) {
   switch (f) {
-  case Freeze::none:
-    return false;
-  case Freeze::backbone:
-  case Freeze::backbone_fpn:
-    return true;
+    case Freeze::none:
+      return false;
+    case Freeze::backbone:
+    case Freeze::backbone_fpn:
+      return true;
   }
   return false;
 }
 constexpr bool freezes_fpn(Freeze f) {
   switch (f) {
-  case Freeze::none:
-  case Freeze::backbone:
-    return false;
-  case Freeze::backbone_fpn:
-    return true;
+    case Freeze::none:
+    case Freeze::backbone:
+      return false;
+    case Freeze::backbone_fpn:
+      return true;
   }
   return false;
 }
 constexpr bool moe_in_cls_head(MoeHead h) {
   switch (h) {
-  case MoeHead::cls_head:
-  case MoeHead::both:
-    return true;
-  case MoeHead::box_head:
-    return false;
+    case MoeHead::cls_head:
+    case MoeHead::both:
+      return true;
+    case MoeHead::box_head:
+      return false;
   }
   return false;
 }
 constexpr bool moe_in_box_head(MoeHead h) {
   switch (h) {
-  case MoeHead::box_head:
-  case MoeHead::both:
-    return true;
-  case MoeHead::cls_head:
-    return false;
+    case MoeHead::box_head:
+    case MoeHead::both:
+      return true;
+    case MoeHead::cls_head:
+      return false;
   }
   return false;
 }
@@ -190,7 +192,7 @@ std::vector<std::string> choice_names() {
   return {ChoiceNames<Enum>::names.begin(), ChoiceNames<Enum>::names.end()};
 }
 
-} // namespace moexp::config
+}  // namespace moexp::config
 
 // fmt writes a closed-set value as its TOML name, so messages read "model.arch 'resnet8'" without a conversion.
 template <typename Enum>

@@ -44,7 +44,7 @@ std::string fetch_hint(const DataConfig& data) {
   return fmt::format(" (moexp data fetch {} --to DIR puts it in DIR/{})", data.dataset, data.dataset);
 }
 
-} // namespace
+}  // namespace
 
 std::string default_data_path(Dataset dataset) {
   const std::string name(name_of(dataset));
@@ -103,7 +103,8 @@ SplitFiles locate_split_files(const DataConfig& data, const std::string& split, 
 
 DetectionFiles locate_detection_files(const DataConfig& data, const std::string& split, const std::string& where) {
   const bool train = split == "train";
-  const std::string year = data.dataset == Dataset::coco ? "2017" : "";  // coco: COCO 2017's names; shapes: moexp data shapes'
+  const std::string year =
+      data.dataset == Dataset::coco ? "2017" : "";  // coco: COCO 2017's names; shapes: moexp data shapes'
   const fs::path dir = data.path;
   auto under = [&](const std::string& set, const fs::path& layout) { return set.empty() ? dir / layout : dir / set; };
   DetectionFiles files;
@@ -126,4 +127,4 @@ DetectionFiles locate_detection_files(const DataConfig& data, const std::string&
   return files;
 }
 
-} // namespace moexp::config
+}  // namespace moexp::config

@@ -31,9 +31,9 @@ struct DetectionFiles {
   std::filesystem::path images;
 };
 
-// Locate the annotation file and image folder of `split` ("train" or "val") of a COCO-format dataset: data.*_annotations
-// and data.*_images when set (relative to data.path unless absolute), else the dataset's layout. Throws ConfigError
-// naming the missing file or folder; `where` prefixes the message.
+// Locate the annotation file and image folder of `split` ("train" or "val") of a COCO-format dataset:
+// data.*_annotations and data.*_images when set (relative to data.path unless absolute), else the dataset's layout.
+// Throws ConfigError naming the missing file or folder; `where` prefixes the message.
 DetectionFiles locate_detection_files(const DataConfig& data, const std::string& split, const std::string& where = "");
 
-} // namespace moexp::config
+}  // namespace moexp::config

@@ -25,7 +25,7 @@ const std::vector<std::string> kSections{"model", "moe", "constraint", "data", "
 // An experiment file is a few hundred bytes; anything past 1 MiB is a wrong path (/dev/zero, a dataset file).
 constexpr std::size_t kMaxConfigBytes = 1 << 20;
 
-} // namespace
+}  // namespace
 
 std::string unknown_key_message(const std::string& key) {
   auto msg = fmt::format("unknown key '{}'", key);
@@ -41,7 +41,7 @@ namespace {
 
 // Builds a config from TOML and overrides, remembering where each key was set.
 class Loader {
-public:
+ public:
   explicit Loader(std::string source) : m_source(std::move(source)) {}
 
   void apply_document(std::string_view text) {
@@ -102,7 +102,8 @@ public:
     }
     resolve_and_validate(m_cfg, [this](const std::string& key) { return where(key); });
     for (const auto& [key, at] : m_where) {
-      if (!key_applies(m_cfg, key) && key != "moe.enabled" && !(key.rfind("constraint.", 0) == 0 && !m_cfg.moe.enabled)) {
+      if (!key_applies(m_cfg, key) && key != "moe.enabled" &&
+          !(key.rfind("constraint.", 0) == 0 && !m_cfg.moe.enabled)) {
         result.warnings.push_back(fmt::format("{}: {} has no effect in this configuration", at, key));
       }
     }
@@ -112,7 +113,7 @@ public:
 
   ExperimentConfig& config() { return m_cfg; }
 
-private:
+ private:
   void set(const std::string& key, const toml::node& node, const std::string& where) {
     const KeySpec* spec = find_key(key);
     if (spec == nullptr) {
@@ -120,8 +121,7 @@ private:
     }
     auto value = to_value(node, spec->type);
     if (!value) {
-      throw ConfigError(
-          fmt::format("{}: {}: expected {}, got {}", where, key, type_name(spec->type), node_kind(node)));
+      throw ConfigError(fmt::format("{}: {}: expected {}, got {}", where, key, type_name(spec->type), node_kind(node)));
     }
     store(*spec, *value, where);
   }
@@ -149,7 +149,7 @@ private:
   std::string m_constraint_where;
 };
 
-} // namespace
+}  // namespace
 
 void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string(const std::string&)>& where,
                           std::vector<std::string>* missing_data) {
@@ -165,8 +165,8 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
     std::set<std::int64_t> seen;
     for (auto p : is_detection(cfg) ? std::vector<std::int64_t>{} : cfg.moe.position) {
       if (p > stages) {
-        fail("moe.position", fmt::format("{} has no position {}; positions are 0 (stem) to {}", cfg.model.arch, p,
-                                         stages));
+        fail("moe.position",
+             fmt::format("{} has no position {}; positions are 0 (stem) to {}", cfg.model.arch, p, stages));
       }
       if (!seen.insert(p).second) {
         fail("moe.position", fmt::format("position {} is listed twice", p));
@@ -206,12 +206,14 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
                                                     : "needs MoE heads (an [moe] section) and model.init_from");
   }
   if (cfg.model.freeze == Freeze::backbone_fpn && cfg.model.init_from.empty()) {
-    fail("model.freeze", "freezing the FPN of a randomly initialised network; set model.init_from (a run id or a "
-                         "checkpoint file) to start from trained weights");
+    fail("model.freeze",
+         "freezing the FPN of a randomly initialised network; set model.init_from (a run id or a "
+         "checkpoint file) to start from trained weights");
   }
   if (cfg.model.freeze == Freeze::backbone && cfg.model.init_from.empty() && cfg.model.backbone_weights.empty()) {
-    fail("model.freeze", "freezing the backbone of a randomly initialised network; set model.backbone_weights or "
-                         "model.init_from (a run id or a checkpoint file) to start from trained weights");
+    fail("model.freeze",
+         "freezing the backbone of a randomly initialised network; set model.backbone_weights or "
+         "model.init_from (a run id or a checkpoint file) to start from trained weights");
   }
   if (!cfg.model.backbone_weights.empty()) {
     std::error_code ec;
@@ -224,7 +226,8 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
            fmt::format("'{}' not found (scripts/export_torchvision_resnet.py writes it)", cfg.model.backbone_weights));
     }
   }
-  if (!cfg.model.init_from.empty() && !core::is_unsigned_integer(cfg.model.init_from)) {  // a checkpoint path, not a run id
+  if (!cfg.model.init_from.empty() &&
+      !core::is_unsigned_integer(cfg.model.init_from)) {  // a checkpoint path, not a run id
     std::error_code ec;
     auto absolute = fs::weakly_canonical(fs::absolute(cfg.model.init_from), ec);
     if (!ec) {
@@ -237,8 +240,8 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
     }
   }
   if (is_detection(cfg) && cfg.detection.max_size < cfg.detection.min_size) {
-    fail("detection.max_size", fmt::format("max_size {} is below min_size {}", cfg.detection.max_size,
-                                           cfg.detection.min_size));
+    fail("detection.max_size",
+         fmt::format("max_size {} is below min_size {}", cfg.detection.max_size, cfg.detection.min_size));
   }
   if (is_generated_dataset(cfg.data.dataset)) {
     cfg.data.path.clear();
@@ -297,4 +300,4 @@ LoadResult load_experiment_file(const fs::path& file, const std::vector<std::str
   return loader.finish(resolve);
 }
 
-} // namespace moexp::config
+}  // namespace moexp::config

@@ -37,4 +37,4 @@ LoadResult load_experiment_text(std::string_view text, const std::string& source
 void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string(const std::string&)>& where,
                           std::vector<std::string>* missing_data = nullptr);
 
-} // namespace moexp::config
+}  // namespace moexp::config

@@ -86,7 +86,8 @@ std::vector<KeySpec> make_keys() {
   std::vector<KeySpec> keys;
   // "name" is top level; it has no section, so it binds by hand.
   {
-    KeySpec name = not_identity(entry("name", T::string, "run name shown in listings; default: the experiment file's stem"));
+    KeySpec name =
+        not_identity(entry("name", T::string, "run name shown in listings; default: the experiment file's stem"));
     name.get = [](const E& cfg) -> Value { return cfg.name; };
     name.set = [](E& cfg, const Value& v) { cfg.name = std::get<std::string>(v); };
     keys.push_back(std::move(name));
@@ -95,23 +96,22 @@ std::vector<KeySpec> make_keys() {
       with_choices(entry("model.arch", T::string, "network: a CIFAR-style ResNet, or RetinaNet for detection"),
                    choice_names<Arch>())));
   keys.push_back(bound<&E::model, &ModelConfig::backbone>(with_choices(
-      entry("model.backbone", T::string, "retinanet: ImageNet-style ResNet backbone"),
-      choice_names<Backbone>())));
+      entry("model.backbone", T::string, "retinanet: ImageNet-style ResNet backbone"), choice_names<Backbone>())));
   keys.push_back(bound<&E::model, &ModelConfig::width>(with_range(
-      entry("model.width", T::floating, "retinanet: backbone width multiplier (stage widths 64..512 x width)"),
-      0.0625, 4.0)));
+      entry("model.width", T::floating, "retinanet: backbone width multiplier (stage widths 64..512 x width)"), 0.0625,
+      4.0)));
   keys.push_back(bound<&E::model, &ModelConfig::backbone_weights>(entry(
       "model.backbone_weights", T::string,
       "retinanet: torchvision ResNet weights exported by scripts/export_torchvision_resnet.py, for the backbone")));
   keys.push_back(bound<&E::model, &ModelConfig::init_from>(entry(
       "model.init_from", T::string,
       "retinanet: start from the weights of a run of this database (its id) or a checkpoint file (matched by name)")));
-  keys.push_back(bound<&E::model, &ModelConfig::experts_from_head>(entry(
-      "model.experts_from_head", T::boolean,
-      "retinanet with init_from: every expert of an MoE head starts as the checkpoint's dense head")));
-  keys.push_back(bound<&E::model, &ModelConfig::freeze>(with_choices(
-      entry("model.freeze", T::string, "retinanet: parts trained no further (need model.init_from)"),
-      choice_names<Freeze>())));
+  keys.push_back(bound<&E::model, &ModelConfig::experts_from_head>(
+      entry("model.experts_from_head", T::boolean,
+            "retinanet with init_from: every expert of an MoE head starts as the checkpoint's dense head")));
+  keys.push_back(bound<&E::model, &ModelConfig::freeze>(
+      with_choices(entry("model.freeze", T::string, "retinanet: parts trained no further (need model.init_from)"),
+                   choice_names<Freeze>())));
   keys.push_back(bound<&E::model, &ModelConfig::frozen_bn>(entry(
       "model.frozen_bn", T::boolean, "retinanet: the backbone's batch norms keep their statistics and affine fixed")));
 
@@ -119,20 +119,20 @@ std::vector<KeySpec> make_keys() {
       entry("moe.enabled", T::boolean, "MoE layers on; a [moe] section turns it on, false gives the dense baseline")));
   keys.push_back(bound<&E::moe, &MoeConfig::num_experts>(
       with_range(entry("moe.num_experts", T::integer, "experts per MoE layer (E)"), 1, 64)));
-  keys.push_back(bound<&E::moe, &MoeConfig::k>(
-      with_range(entry("moe.k", T::integer, "experts chosen per sample (1..E)"), 1, 64)));
+  keys.push_back(
+      bound<&E::moe, &MoeConfig::k>(with_range(entry("moe.k", T::integer, "experts chosen per sample (1..E)"), 1, 64)));
   keys.push_back(bound<&E::moe, &MoeConfig::position>(with_range(
       entry("moe.position", T::integer_list, "position(s) replaced by an MoE layer: 0 = stem, 1.. = stage"), 0, 8)));
   keys.push_back(bound<&E::moe, &MoeConfig::head>(with_choices(
       entry("moe.head", T::string, "detection: the subnet(s) made MoE layers (cls_head, box_head or both)"),
       choice_names<MoeHead>())));
-  keys.push_back(bound<&E::moe, &MoeConfig::shared_gate>(entry(
-      "moe.shared_gate", T::boolean, "detection with moe.head = both: one gate routes both heads' experts")));
+  keys.push_back(bound<&E::moe, &MoeConfig::shared_gate>(
+      entry("moe.shared_gate", T::boolean, "detection with moe.head = both: one gate routes both heads' experts")));
   keys.push_back(bound<&E::moe, &MoeConfig::gate>(
       with_choices(entry("moe.gate", T::string, "gate network"), choice_names<GateKind>())));
-  keys.push_back(bound<&E::moe, &MoeConfig::variant>(with_choices(
-      entry("moe.variant", T::string, "layer variant: residual adds a shortcut around the mixture"),
-      choice_names<Variant>())));
+  keys.push_back(bound<&E::moe, &MoeConfig::variant>(
+      with_choices(entry("moe.variant", T::string, "layer variant: residual adds a shortcut around the mixture"),
+                   choice_names<Variant>())));
   keys.push_back(bound<&E::moe, &MoeConfig::noise>(
       entry("moe.noise", T::boolean, "noisy top-k gating in training (soft and unconstrained gates)")));
   keys.push_back(bound<&E::moe, &MoeConfig::dispatch>(with_choices(
@@ -143,22 +143,22 @@ std::vector<KeySpec> make_keys() {
       entry("moe.expert_width", T::string, "narrow: about half the stage's parameters; full: a copy of the stage"),
       choice_names<ExpertWidth>())));
 
-  keys.push_back(bound<&E::moe, &MoeConfig::collapse_share>(not_identity(with_range(
-      entry("moe.collapse_share", T::floating, "statistics: a layer counts as collapsed when one expert's share exceeds this"),
-      0.0, 1.0))));
+  keys.push_back(bound<&E::moe, &MoeConfig::collapse_share>(
+      not_identity(with_range(entry("moe.collapse_share", T::floating,
+                                    "statistics: a layer counts as collapsed when one expert's share exceeds this"),
+                              0.0, 1.0))));
   keys.push_back(bound<&E::constraint, &ConstraintConfig::kind>(
-      with_choices(entry("constraint.kind", T::string, "constraint scheme"),
-                   choice_names<Constraint>())));
+      with_choices(entry("constraint.kind", T::string, "constraint scheme"), choice_names<Constraint>())));
   keys.push_back(bound<&E::constraint, &ConstraintConfig::weight>(
       with_range(entry("constraint.weight", T::floating, "weight of the soft auxiliary loss"), 0.0)));
   keys.push_back(bound<&E::constraint, &ConstraintConfig::threshold>(with_range(
       entry("constraint.threshold", T::floating, "hard constraint threshold tau (default 0.5 relative, 0.3 absolute)"),
       0.0)));
 
-  keys.push_back(bound<&E::data, &DataConfig::dataset>(with_choices(
-      entry("data.dataset", T::string, "dataset"), choice_names<Dataset>())));
-  keys.push_back(bound<&E::data, &DataConfig::path>(
-      entry("data.path", T::string, "folder holding the dataset's files")));
+  keys.push_back(bound<&E::data, &DataConfig::dataset>(
+      with_choices(entry("data.dataset", T::string, "dataset"), choice_names<Dataset>())));
+  keys.push_back(
+      bound<&E::data, &DataConfig::path>(entry("data.path", T::string, "folder holding the dataset's files")));
   keys.push_back(bound<&E::data, &DataConfig::limit_train>(
       with_range(entry("data.limit_train", T::integer, "use the first N training samples (0 = all)"), 0)));
   keys.push_back(bound<&E::data, &DataConfig::limit_test>(
@@ -187,11 +187,11 @@ std::vector<KeySpec> make_keys() {
 
   keys.push_back(bound<&E::detection, &DetectionConfig::min_size>(with_range(
       entry("detection.min_size", T::integer, "shorter image side after resizing (unless max_size binds)"), 32, 4096)));
-  keys.push_back(bound<&E::detection, &DetectionConfig::max_size>(with_range(
-      entry("detection.max_size", T::integer, "longest image side after resizing"), 32, 8192)));
-  keys.push_back(bound<&E::detection, &DetectionConfig::fixed_size>(with_range(
-      entry("detection.fixed_size", T::integer, "> 0: every image resized to this square instead (0 = off)"), 0,
-      4096)));
+  keys.push_back(bound<&E::detection, &DetectionConfig::max_size>(
+      with_range(entry("detection.max_size", T::integer, "longest image side after resizing"), 32, 8192)));
+  keys.push_back(bound<&E::detection, &DetectionConfig::fixed_size>(
+      with_range(entry("detection.fixed_size", T::integer, "> 0: every image resized to this square instead (0 = off)"),
+                 0, 4096)));
   keys.push_back(bound<&E::detection, &DetectionConfig::anchor_size>(with_range(
       entry("detection.anchor_size", T::floating, "base anchor size of P3, doubling per level (16 for small images)"),
       1.0, 1024.0)));
@@ -204,31 +204,32 @@ std::vector<KeySpec> make_keys() {
   keys.push_back(bound<&E::detection, &DetectionConfig::box_loss>(with_choices(
       entry("detection.box_loss", T::string, "box regression loss: l1 (torchvision) or smooth_l1 (beta 1/9)"),
       choice_names<BoxLoss>())));
-  keys.push_back(bound<&E::detection, &DetectionConfig::low_quality_matches>(entry(
-      "detection.low_quality_matches", T::boolean,
-      "matcher: each object also gets its best anchors below IoU 0.5 (torchvision); false: none (the reference code)")));
-  keys.push_back(bound<&E::detection, &DetectionConfig::score_threshold>(not_identity(with_range(
-      entry("detection.score_threshold", T::floating, "post-processing: minimum class score of a detection"), 0.0,
-      1.0))));
+  keys.push_back(bound<&E::detection, &DetectionConfig::low_quality_matches>(
+      entry("detection.low_quality_matches", T::boolean,
+            "matcher: each object also gets its best anchors below IoU 0.5 (torchvision); false: none (the reference "
+            "code)")));
+  keys.push_back(bound<&E::detection, &DetectionConfig::score_threshold>(not_identity(
+      with_range(entry("detection.score_threshold", T::floating, "post-processing: minimum class score of a detection"),
+                 0.0, 1.0))));
   keys.push_back(bound<&E::detection, &DetectionConfig::detections_per_image>(not_identity(with_range(
       entry("detection.detections_per_image", T::integer, "post-processing: detections kept per image"), 1, 1000))));
-  keys.push_back(bound<&E::detection, &DetectionConfig::workers>(not_identity(
-      with_range(entry("detection.workers", T::integer, "image decoding threads"), 1, 64))));
+  keys.push_back(bound<&E::detection, &DetectionConfig::workers>(
+      not_identity(with_range(entry("detection.workers", T::integer, "image decoding threads"), 1, 64))));
 
-  keys.push_back(bound<&E::train, &TrainConfig::epochs>(
-      with_range(entry("train.epochs", T::integer, "training epochs"), 1)));
+  keys.push_back(
+      bound<&E::train, &TrainConfig::epochs>(with_range(entry("train.epochs", T::integer, "training epochs"), 1)));
   keys.push_back(bound<&E::train, &TrainConfig::batch_size>(
       with_range(entry("train.batch_size", T::integer, "training batch size"), 1)));
   keys.push_back(bound<&E::train, &TrainConfig::optimizer>(
       with_choices(entry("train.optimizer", T::string, "optimizer"), choice_names<Optimizer>())));
-  keys.push_back(bound<&E::train, &TrainConfig::lr>(
-      with_range(entry("train.lr", T::floating, "base learning rate"), 0.0)));
+  keys.push_back(
+      bound<&E::train, &TrainConfig::lr>(with_range(entry("train.lr", T::floating, "base learning rate"), 0.0)));
   keys.push_back(bound<&E::train, &TrainConfig::momentum>(
       with_range(entry("train.momentum", T::floating, "SGD momentum"), 0.0, 1.0)));
   keys.push_back(bound<&E::train, &TrainConfig::weight_decay>(
       with_range(entry("train.weight_decay", T::floating, "L2 weight decay"), 0.0)));
-  keys.push_back(bound<&E::train, &TrainConfig::schedule>(with_choices(
-      entry("train.schedule", T::string, "learning-rate schedule"), choice_names<Schedule>())));
+  keys.push_back(bound<&E::train, &TrainConfig::schedule>(
+      with_choices(entry("train.schedule", T::string, "learning-rate schedule"), choice_names<Schedule>())));
   keys.push_back(bound<&E::train, &TrainConfig::lr_milestones>(with_range(
       entry("train.lr_milestones", T::integer_list, "step schedule: epochs after which lr is multiplied by lr_gamma"),
       1)));
@@ -240,10 +241,10 @@ std::vector<KeySpec> make_keys() {
       entry("train.grad_clip", T::floating, "> 0: clip the gradients' global L2 norm to this (0 = off)"), 0.0)));
   keys.push_back(bound<&E::train, &TrainConfig::seed>(
       with_range(entry("train.seed", T::integer, "seed of weights, data order, augmentation and gate noise"), 0)));
-  keys.push_back(bound<&E::train, &TrainConfig::threads>(not_identity(
-      with_range(entry("train.threads", T::integer, "CPU threads for Torch (0 = all cores)"), 0, 1024))));
-  keys.push_back(bound<&E::train, &TrainConfig::eval_batch_size>(not_identity(
-      with_range(entry("train.eval_batch_size", T::integer, "batch size of test evaluation"), 1))));
+  keys.push_back(bound<&E::train, &TrainConfig::threads>(
+      not_identity(with_range(entry("train.threads", T::integer, "CPU threads for Torch (0 = all cores)"), 0, 1024))));
+  keys.push_back(bound<&E::train, &TrainConfig::eval_batch_size>(
+      not_identity(with_range(entry("train.eval_batch_size", T::integer, "batch size of test evaluation"), 1))));
   keys.push_back(bound<&E::train, &TrainConfig::precision>(with_choices(
       entry("train.precision", T::string, "auto: bf16 autocast on CUDA, fp32 on CPU"), choice_names<Precision>())));
   keys.push_back(bound<&E::train, &TrainConfig::memory_format>(
@@ -252,7 +253,7 @@ std::vector<KeySpec> make_keys() {
   return keys;
 }
 
-} // namespace
+}  // namespace
 
 const std::vector<KeySpec>& experiment_keys() {
   static const std::vector<KeySpec> keys = make_keys();
@@ -278,16 +279,16 @@ std::vector<std::string> experiment_key_names() {
 
 std::string type_name(ValueType type) {
   switch (type) {
-  case ValueType::integer:
-    return "an integer";
-  case ValueType::floating:
-    return "a number";
-  case ValueType::boolean:
-    return "true or false";
-  case ValueType::string:
-    return "a string";
-  case ValueType::integer_list:
-    return "an integer or a list of integers";
+    case ValueType::integer:
+      return "an integer";
+    case ValueType::floating:
+      return "a number";
+    case ValueType::boolean:
+      return "true or false";
+    case ValueType::string:
+      return "a string";
+    case ValueType::integer_list:
+      return "an integer or a list of integers";
   }
   return "?";
 }
@@ -304,9 +305,7 @@ std::optional<std::string> check_value(const KeySpec& spec, const Value& value) 
       return msg;
     }
   }
-  auto out_of_range = [&](double x) {
-    return (spec.min && x < *spec.min) || (spec.max && x > *spec.max);
-  };
+  auto out_of_range = [&](double x) { return (spec.min && x < *spec.min) || (spec.max && x > *spec.max); };
   auto range_text = [&] {
     if (spec.min && spec.max) {
       return fmt::format("between {} and {}", *spec.min, *spec.max);
@@ -381,7 +380,8 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
       return !is_hard_constraint(cfg.constraint.kind);
     }
     if (key == "moe.dispatch") {
-      return cfg.moe.dispatch != Dispatch::automatic;  // "auto" is left out: configs from before the key keep their hash
+      return cfg.moe.dispatch !=
+             Dispatch::automatic;  // "auto" is left out: configs from before the key keep their hash
     }
     if (key == "constraint.weight") {
       return is_soft_constraint(cfg.constraint.kind);
@@ -401,7 +401,8 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
     return cfg.train.optimizer == Optimizer::sgd;
   }
   if (key == "train.precision") {
-    return cfg.train.precision != Precision::automatic;  // "auto" is left out: configs from before the key keep their hash
+    return cfg.train.precision !=
+           Precision::automatic;  // "auto" is left out: configs from before the key keep their hash
   }
   if (key == "train.grad_clip") {
     return cfg.train.grad_clip > 0;  // left out when off: configs from before the key keep their hash
@@ -415,4 +416,4 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
   return true;
 }
 
-} // namespace moexp::config
+}  // namespace moexp::config

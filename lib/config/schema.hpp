@@ -19,7 +19,7 @@ enum class ValueType { integer, floating, boolean, string, integer_list };
 using Value = std::variant<std::int64_t, double, bool, std::string, std::vector<std::int64_t>>;
 
 struct KeySpec {
-  std::string key;                   // dotted, e.g. "moe.num_experts"
+  std::string key;  // dotted, e.g. "moe.num_experts"
   ValueType type;
   std::vector<std::string> choices;  // allowed strings (string keys with a fixed set)
   std::optional<double> min;         // inclusive lower bound (numbers, list items)
@@ -51,4 +51,4 @@ std::optional<std::string> check_value(const KeySpec& spec, const Value& value);
 // Whether `key` has an effect under `cfg` (e.g. constraint.threshold only for hard kinds).
 bool key_applies(const ExperimentConfig& cfg, const std::string& key);
 
-} // namespace moexp::config
+}  // namespace moexp::config

@@ -6,9 +6,13 @@
 
 namespace moexp::config {
 
-const SweepBackendInfo* find_sweep_backend(std::string_view name) { return core::find_by_name(kSweepBackends, name); }
+const SweepBackendInfo* find_sweep_backend(std::string_view name) {
+  return core::find_by_name(kSweepBackends, name);
+}
 
-std::vector<std::string> sweep_backend_names() { return core::names_of(kSweepBackends); }
+std::vector<std::string> sweep_backend_names() {
+  return core::names_of(kSweepBackends);
+}
 
 std::string sweep_backend_choices() {
   std::string out;
@@ -21,4 +25,4 @@ std::string sweep_backend_choices() {
   return out;
 }
 
-} // namespace moexp::config
+}  // namespace moexp::config

@@ -30,4 +30,4 @@ std::vector<std::string> sweep_backend_names();
 // `"local" or "slurm"`: the names quoted for messages.
 std::string sweep_backend_choices();
 
-} // namespace moexp::config
+}  // namespace moexp::config

@@ -15,21 +15,21 @@
 #include <cstdint>
 #include <fstream>
 #include <map>
-#include <tuple>
 #include <sstream>
+#include <tuple>
 
 namespace moexp::config {
 namespace fs = std::filesystem;
 namespace {
 
-const std::vector<std::string> kTopKeys{"name", "base", "seeds", "executor", "fixed", "grid", "zip", "runs", "when",
-                                        "sample", "slurm"};
+const std::vector<std::string> kTopKeys{"name", "base", "seeds", "executor", "fixed", "grid",
+                                        "zip",  "runs", "when",  "sample",   "slurm"};
 const std::vector<std::string> kExecutorKeys{"jobs", "gpus", "per_gpu", "threads", "timeout", "retries", "backend"};
-const std::vector<std::string> kSlurmKeys{"partition", "account", "qos",  "gres",   "cpus_per_task", "mem",
+const std::vector<std::string> kSlurmKeys{"partition", "account",           "qos",  "gres",   "cpus_per_task", "mem",
                                           "time",      "array_parallelism", "args", "device", "poll"};
 
 class SpecReader {
-public:
+ public:
   explicit SpecReader(std::string source) : m_source(std::move(source)) {}
 
   [[noreturn]] void fail(const toml::source_region& at, const std::string& message) const {
@@ -64,9 +64,10 @@ public:
       } else {
         axis.values.push_back(convert(*spec, node));
         if (!single && spec->type != ValueType::integer_list) {
-          m_warnings.push_back(fmt::format("{}: {} has a single value, not a list; it varies nothing (put it in "
-                                           "[fixed] to say so)",
-                                           axis.where, key));
+          m_warnings.push_back(
+              fmt::format("{}: {} has a single value, not a list; it varies nothing (put it in "
+                          "[fixed] to say so)",
+                          axis.where, key));
         }
       }
       out.push_back(std::move(axis));
@@ -276,7 +277,7 @@ public:
 
   std::vector<std::string> take_warnings() { return std::move(m_warnings); }
 
-private:
+ private:
   std::string m_source;
   mutable std::vector<std::string> m_warnings;
 };
@@ -284,12 +285,12 @@ private:
 // Where each key is set; a second place for one key is an error naming both (points would otherwise collapse into
 // "duplicate configs" or carry contradictory labels).
 class KeyPlaces {
-public:
+ public:
   void add(const std::string& key, const std::string& where) {
     auto [it, inserted] = m_where.emplace(key, where);
     if (!inserted) {
-      throw ConfigError(fmt::format("{}: {} is already set at {}; a key may be set in one place of a sweep spec",
-                                    where, key, it->second));
+      throw ConfigError(fmt::format("{}: {} is already set at {}; a key may be set in one place of a sweep spec", where,
+                                    key, it->second));
     }
   }
   void add_all(const std::vector<Axis>& axes) {
@@ -298,7 +299,7 @@ public:
     }
   }
 
-private:
+ private:
   std::map<std::string, std::string> m_where;
 };
 
@@ -325,7 +326,7 @@ void check_key_places(const SweepSpec& spec, const std::string& seeds_where) {
   }
 }
 
-} // namespace
+}  // namespace
 
 void apply_sweep_overrides(SweepSpec& spec, const std::vector<std::string>& overrides) {
   // Where the spec varies each key (the first place is enough for the message).
@@ -352,8 +353,8 @@ void apply_sweep_overrides(SweepSpec& spec, const std::vector<std::string>& over
   for (const auto& text : overrides) {
     const Override o = parse_override(text);
     if (auto it = varied.find(o.spec->key); it != varied.end()) {
-      throw ConfigError(fmt::format("{}: the sweep varies {} ({}); change the spec instead", o.where, o.spec->key,
-                                    it->second));
+      throw ConfigError(
+          fmt::format("{}: the sweep varies {} ({}); change the spec instead", o.where, o.spec->key, it->second));
     }
     auto same_key = [&](const Axis& a) { return a.key == o.spec->key; };
     spec.fixed.erase(std::remove_if(spec.fixed.begin(), spec.fixed.end(), same_key), spec.fixed.end());
@@ -369,19 +370,19 @@ std::optional<double> parse_duration(const std::string& text) {
   double factor = 1;
   std::string number = text;
   switch (text.back()) {
-  case 's':
-    number.pop_back();
-    break;
-  case 'm':
-    factor = 60;
-    number.pop_back();
-    break;
-  case 'h':
-    factor = 3600;
-    number.pop_back();
-    break;
-  default:
-    break;
+    case 's':
+      number.pop_back();
+      break;
+    case 'm':
+      factor = 60;
+      number.pop_back();
+      break;
+    case 'h':
+      factor = 3600;
+      number.pop_back();
+      break;
+    default:
+      break;
   }
   try {
     std::size_t used = 0;
@@ -429,8 +430,9 @@ SweepSpec load_sweep_spec(const fs::path& file) {
       std::error_code ec;
       if (!fs::is_regular_file(spec.base, ec)) {
         const bool other = ec && ec != std::errc::no_such_file_or_directory;
-        r.fail(node.source(), fmt::format("base: {} {}", spec.base.string(),
-                                          other ? "cannot be read (" + ec.message() + ")" : std::string("does not exist")));
+        r.fail(node.source(),
+               fmt::format("base: {} {}", spec.base.string(),
+                           other ? "cannot be read (" + ec.message() + ")" : std::string("does not exist")));
       }
       has_base = true;
     } else if (key == "seeds") {
@@ -500,4 +502,4 @@ SweepSpec load_sweep_spec(const fs::path& file) {
   return spec;
 }
 
-} // namespace moexp::config
+}  // namespace moexp::config

@@ -15,7 +15,7 @@ namespace moexp::config {
 struct Axis {
   std::string key;
   std::vector<Value> values;
-  std::string where;  // file:line:col of the key
+  std::string where;                   // file:line:col of the key
   std::uint32_t line = 0, column = 0;  // for keeping the file's order (TOML tables do not)
 };
 
@@ -29,44 +29,44 @@ struct Conditional {
 };
 
 struct ExecutorSettings {
-  std::int64_t jobs = 1;            // parallel runs (without GPUs)
-  std::vector<std::int64_t> gpus;   // GPU ids; with GPUs, slots = gpus x per_gpu
+  std::int64_t jobs = 1;           // parallel runs (without GPUs)
+  std::vector<std::int64_t> gpus;  // GPU ids; with GPUs, slots = gpus x per_gpu
   std::int64_t per_gpu = 1;
-  std::int64_t threads = 0;         // train.threads of each run; 0: cores / slots
-  double timeout_s = 0;             // per-run wall-clock limit (0: none)
-  std::int64_t retries = 1;         // extra attempts for a failed run (not for diverged ones)
-  std::string backend = "local";    // a name in config::kSweepBackends (sweep_backends.hpp)
+  std::int64_t threads = 0;       // train.threads of each run; 0: cores / slots
+  double timeout_s = 0;           // per-run wall-clock limit (0: none)
+  std::int64_t retries = 1;       // extra attempts for a failed run (not for diverged ones)
+  std::string backend = "local";  // a name in config::kSweepBackends (sweep_backends.hpp)
 };
 
 // The [slurm] table: how array tasks are submitted (docs/sweeps.md). Empty strings leave Slurm's defaults.
 struct SlurmSettings {
   std::string partition, account, qos;
-  std::string gres;                   // e.g. "gpu:1"
-  std::int64_t cpus_per_task = 0;     // 0: Slurm's default; also each run's train.threads
-  std::string mem;                    // e.g. "16G"
-  std::string time;                   // sbatch --time ("90", "2:00:00"); default: executor.timeout in minutes
-  std::int64_t array_parallelism = 0; // at most this many tasks at once (--array=...%N); 0: no limit
-  std::vector<std::string> args;      // extra sbatch arguments, verbatim
-  std::string device;                 // device of each run: "cpu" or "cuda" ("": cuda when gres names a GPU)
-  double poll_s = 2;                  // squeue polling interval
+  std::string gres;                    // e.g. "gpu:1"
+  std::int64_t cpus_per_task = 0;      // 0: Slurm's default; also each run's train.threads
+  std::string mem;                     // e.g. "16G"
+  std::string time;                    // sbatch --time ("90", "2:00:00"); default: executor.timeout in minutes
+  std::int64_t array_parallelism = 0;  // at most this many tasks at once (--array=...%N); 0: no limit
+  std::vector<std::string> args;       // extra sbatch arguments, verbatim
+  std::string device;                  // device of each run: "cpu" or "cuda" ("": cuda when gres names a GPU)
+  double poll_s = 2;                   // squeue polling interval
 };
 
 struct SweepSpec {
   std::filesystem::path file;
   std::string name;
-  std::filesystem::path base;  // resolved relative to the spec file
-  std::vector<Axis> fixed;     // applied to every run
-  std::vector<Axis> grid;      // cartesian product
+  std::filesystem::path base;           // resolved relative to the spec file
+  std::vector<Axis> fixed;              // applied to every run
+  std::vector<Axis> grid;               // cartesian product
   std::vector<std::vector<Axis>> zips;  // each group: axes of equal length, varied together
   std::vector<std::vector<Axis>> runs;  // explicit extra runs: fixed values each
   std::vector<std::int64_t> seeds;      // train.seed axis (empty: the base's seed)
   std::vector<Conditional> when;
-  std::int64_t sample = 0;              // keep a random subset of this many runs (0: all)
+  std::int64_t sample = 0;  // keep a random subset of this many runs (0: all)
   std::int64_t sample_seed = 0;
   ExecutorSettings executor;
   SlurmSettings slurm;
-  std::string spec_hash;                // content hash of the spec text
-  std::vector<std::string> warnings;    // "file:line:col: ..." for settings that are legal but likely mistakes
+  std::string spec_hash;              // content hash of the spec text
+  std::vector<std::string> warnings;  // "file:line:col: ..." for settings that are legal but likely mistakes
 };
 
 // Parse `file`. Unknown keys, experiment keys not in the schema (with did-you-mean), wrong value types, zip groups
@@ -82,4 +82,4 @@ void apply_sweep_overrides(SweepSpec& spec, const std::vector<std::string>& over
 // Parse a duration: a number of seconds, or "90s", "30m", "2h". Returns nullopt when malformed.
 std::optional<double> parse_duration(const std::string& text);
 
-} // namespace moexp::config
+}  // namespace moexp::config

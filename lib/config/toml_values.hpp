@@ -29,4 +29,4 @@ struct Override {
 };
 Override parse_override(const std::string& text);
 
-} // namespace moexp::config
+}  // namespace moexp::config

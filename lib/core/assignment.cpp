@@ -78,4 +78,4 @@ std::vector<std::size_t> max_score_assignment(const std::vector<std::vector<doub
   return column_of;
 }
 
-} // namespace moexp::core
+}  // namespace moexp::core

@@ -13,4 +13,4 @@ namespace moexp::core {
 // std::invalid_argument for ragged rows, n > m or a non-finite score.
 std::vector<std::size_t> max_score_assignment(const std::vector<std::vector<double>>& score);
 
-} // namespace moexp::core
+}  // namespace moexp::core

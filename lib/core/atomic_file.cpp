@@ -4,10 +4,10 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 namespace moexp::core {
 namespace fs = std::filesystem;
@@ -37,7 +37,7 @@ void ensure_parent(const fs::path& path) {
 
 // An open temp file that writes all-or-error and is removed unless committed.
 class TempFile {
-public:
+ public:
   explicit TempFile(const fs::path& target) : m_target(target), m_temp(temp_sibling(target)) {
     m_fd = ::open(m_temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (m_fd < 0) {
@@ -99,14 +99,14 @@ public:
     }
   }
 
-private:
+ private:
   fs::path m_target, m_temp;
   int m_fd = -1;
   int m_error = 0;
   bool m_committed = false;
 };
 
-} // namespace
+}  // namespace
 
 void check_output_path(const fs::path& path, std::string_view what) {
   if (path.empty()) {
@@ -134,4 +134,4 @@ void stream_file_atomic(const fs::path& path, const std::function<void(const Byt
   temp.commit();
 }
 
-} // namespace moexp::core
+}  // namespace moexp::core

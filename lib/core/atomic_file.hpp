@@ -25,4 +25,4 @@ using ByteSink = std::function<void(const void* data, std::size_t size)>;
 // the first write error is remembered, later bytes are dropped, and it is thrown once `produce` returns.
 void stream_file_atomic(const std::filesystem::path& path, const std::function<void(const ByteSink&)>& produce);
 
-} // namespace moexp::core
+}  // namespace moexp::core

@@ -30,12 +30,17 @@ constexpr std::optional<AttemptOutcome> parse_attempt_outcome(std::string_view t
 // nullopt for a status that is not an end (pending, running).
 constexpr std::optional<AttemptOutcome> outcome_of_status(RunStatus status) {
   switch (status) {
-    case RunStatus::finished: return AttemptOutcome::finished;
-    case RunStatus::failed: return AttemptOutcome::failed;
-    case RunStatus::diverged: return AttemptOutcome::diverged;
-    case RunStatus::interrupted: return AttemptOutcome::interrupted;
+    case RunStatus::finished:
+      return AttemptOutcome::finished;
+    case RunStatus::failed:
+      return AttemptOutcome::failed;
+    case RunStatus::diverged:
+      return AttemptOutcome::diverged;
+    case RunStatus::interrupted:
+      return AttemptOutcome::interrupted;
     case RunStatus::pending:
-    case RunStatus::running: break;
+    case RunStatus::running:
+      break;
   }
   return std::nullopt;
 }
@@ -45,4 +50,4 @@ constexpr bool is_retryable(AttemptOutcome outcome) {
   return outcome == AttemptOutcome::failed || outcome == AttemptOutcome::timeout;
 }
 
-} // namespace moexp
+}  // namespace moexp

@@ -45,4 +45,4 @@ std::string format_duration(double seconds) {
   return fmt::format("{}s", s);
 }
 
-} // namespace moexp::core
+}  // namespace moexp::core

@@ -17,4 +17,4 @@ double seconds_since_iso8601(const std::string& iso8601);
 // Format a duration in seconds as "1h02m", "3m05s" or "42s".
 std::string format_duration(double seconds);
 
-} // namespace moexp::core
+}  // namespace moexp::core

@@ -1,6 +1,6 @@
-// The constraint schemes (docs/algorithm.md §3), defined once: name, family and defaults. The experiment schema (allowed values,
-// docs), config validation and the MoE layer's dispatch read this table; a new scheme is one entry here plus its
-// rule in lib/moe.
+// The constraint schemes (docs/algorithm.md §3), defined once: name, family and defaults. The experiment schema
+// (allowed values, docs), config validation and the MoE layer's dispatch read this table; a new scheme is one entry
+// here plus its rule in lib/moe.
 #pragma once
 
 #include <array>
@@ -39,4 +39,4 @@ const ConstraintInfo& constraint_info(Constraint id);
 // The schemes' names, in kConstraints' order.
 std::vector<std::string> constraint_names();
 
-} // namespace moexp
+}  // namespace moexp

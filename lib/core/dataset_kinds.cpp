@@ -6,24 +6,34 @@ namespace moexp {
 
 static_assert(core::ids_in_order(kDatasets), "kDatasets lists the datasets in the order of enum Dataset");
 
-const DatasetInfo* find_dataset_kind(std::string_view name) { return core::find_by_name(kDatasets, name); }
+const DatasetInfo* find_dataset_kind(std::string_view name) {
+  return core::find_by_name(kDatasets, name);
+}
 
-const DatasetInfo& dataset_info(Dataset id) { return kDatasets.at(static_cast<std::size_t>(id)); }
+const DatasetInfo& dataset_info(Dataset id) {
+  return kDatasets.at(static_cast<std::size_t>(id));
+}
 
 bool is_generated_dataset(std::string_view name) {
   const auto* d = find_dataset_kind(name);
   return d != nullptr && d->format == DatasetFormat::generated;
 }
 
-bool is_generated_dataset(Dataset id) { return dataset_format(id) == DatasetFormat::generated; }
+bool is_generated_dataset(Dataset id) {
+  return dataset_format(id) == DatasetFormat::generated;
+}
 
 bool is_detection_dataset(std::string_view name) {
   const auto* d = find_dataset_kind(name);
   return d != nullptr && d->format == DatasetFormat::coco;
 }
 
-bool is_detection_dataset(Dataset id) { return dataset_format(id) == DatasetFormat::coco; }
+bool is_detection_dataset(Dataset id) {
+  return dataset_format(id) == DatasetFormat::coco;
+}
 
-std::vector<std::string> dataset_kind_names() { return core::names_of(kDatasets); }
+std::vector<std::string> dataset_kind_names() {
+  return core::names_of(kDatasets);
+}
 
-} // namespace moexp
+}  // namespace moexp

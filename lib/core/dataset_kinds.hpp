@@ -46,7 +46,9 @@ const DatasetInfo* find_dataset_kind(std::string_view name);
 const DatasetInfo& dataset_info(Dataset id);
 
 // The file format `id` is read from.
-inline DatasetFormat dataset_format(Dataset id) { return dataset_info(id).format; }
+inline DatasetFormat dataset_format(Dataset id) {
+  return dataset_info(id).format;
+}
 
 // Whether `name` is a dataset generated in memory (no data.path, no files to fetch).
 bool is_generated_dataset(std::string_view name);
@@ -59,4 +61,4 @@ bool is_detection_dataset(Dataset id);
 // The datasets' names, in kDatasets' order.
 std::vector<std::string> dataset_kind_names();
 
-} // namespace moexp
+}  // namespace moexp

@@ -16,7 +16,9 @@ std::uint64_t fnv1a64(std::string_view data) {
   return h;
 }
 
-std::string content_hash(std::string_view data) { return fmt::format("{:016x}", fnv1a64(data)); }
+std::string content_hash(std::string_view data) {
+  return fmt::format("{:016x}", fnv1a64(data));
+}
 
 std::string random_token() {
   std::random_device device;  // /dev/urandom on Linux
@@ -27,4 +29,4 @@ std::string random_token() {
   return token;
 }
 
-} // namespace moexp::core
+}  // namespace moexp::core

@@ -16,4 +16,4 @@ std::string content_hash(std::string_view data);
 // 32 random lowercase hex digits (128 bits from the OS): identities that must not collide across databases.
 std::string random_token();
 
-} // namespace moexp::core
+}  // namespace moexp::core

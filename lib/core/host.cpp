@@ -4,10 +4,10 @@
 #include <malloc.h>
 #endif
 
+#include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
-#include <unistd.h>
 
 #include <fstream>
 #include <sstream>
@@ -65,4 +65,4 @@ void keep_freed_memory() {
 #endif
 }
 
-} // namespace moexp::core
+}  // namespace moexp::core

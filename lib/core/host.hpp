@@ -27,4 +27,4 @@ bool process_alive_since(const std::string& host, std::int64_t pid, const std::s
 // (CMake moexp_allocator) glibc's heap is unused and lib/core/jemalloc_conf.cpp sets the same policy.
 void keep_freed_memory();
 
-} // namespace moexp::core
+}  // namespace moexp::core

@@ -14,23 +14,23 @@ std::string json_string(std::string_view s) {
   for (char c : s) {
     const char* escape = nullptr;
     switch (c) {
-    case '"':
-      escape = "\\\"";
-      break;
-    case '\\':
-      escape = "\\\\";
-      break;
-    case '\n':
-      escape = "\\n";
-      break;
-    case '\t':
-      escape = "\\t";
-      break;
-    case '\r':
-      escape = "\\r";
-      break;
-    default:
-      break;
+      case '"':
+        escape = "\\\"";
+        break;
+      case '\\':
+        escape = "\\\\";
+        break;
+      case '\n':
+        escape = "\\n";
+        break;
+      case '\t':
+        escape = "\\t";
+        break;
+      case '\r':
+        escape = "\\r";
+        break;
+      default:
+        break;
     }
     if (escape != nullptr) {
       out.append(escape);
@@ -44,7 +44,9 @@ std::string json_string(std::string_view s) {
   return out;
 }
 
-std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
+std::string json_number(double v) {
+  return std::isfinite(v) ? fmt::format("{}", v) : "null";
+}
 
 std::string json_array(const std::vector<double>& values) {
   std::string out = "[";
@@ -62,4 +64,4 @@ std::string json_array(const std::vector<std::int64_t>& values) {
   return fmt::format("[{}]", fmt::join(values, ", "));
 }
 
-} // namespace moexp::core
+}  // namespace moexp::core

@@ -18,4 +18,4 @@ std::string json_number(double v);
 std::string json_array(const std::vector<double>& values);
 std::string json_array(const std::vector<std::int64_t>& values);
 
-} // namespace moexp::core
+}  // namespace moexp::core

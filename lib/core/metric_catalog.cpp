@@ -29,7 +29,7 @@ const std::vector<MetricSpec>& other_known_metrics() {
   return metrics;
 }
 
-} // namespace
+}  // namespace
 
 const std::vector<MetricSpec>& default_report_metrics() {
   static const std::vector<MetricSpec> metrics = {
@@ -77,9 +77,11 @@ const MetricSpec* find_catalogued(const std::string& key) {
   return nullptr;
 }
 
-} // namespace
+}  // namespace
 
-bool catalogued_metric(const std::string& key) { return find_catalogued(key) != nullptr; }
+bool catalogued_metric(const std::string& key) {
+  return find_catalogued(key) != nullptr;
+}
 
 MetricSpec metric_spec(const std::string& key) {
   if (const auto* known = find_catalogued(key)) {
@@ -91,4 +93,4 @@ MetricSpec metric_spec(const std::string& key) {
   return {key, key, 1, 4};
 }
 
-} // namespace moexp
+}  // namespace moexp

@@ -31,4 +31,4 @@ const std::vector<MetricSpec>& detection_report_metrics();
 // The run-level metric every run has (not a named epoch metric): the run's total training time.
 inline constexpr const char* kWallSecondsMetric = "wall_seconds";
 
-} // namespace moexp
+}  // namespace moexp

@@ -24,7 +24,6 @@ std::vector<std::string> fixed_group_names(const std::string& kind, std::size_t 
   return names;
 }
 
-
 std::string metric_key(const std::string& split, const std::string& name) {
   return split.empty() ? name : split + "_" + name;
 }
@@ -166,4 +165,4 @@ GroupRouting& LayerRouting::group_or_add(const std::string& kind) {
   return groups.back();
 }
 
-} // namespace moexp
+}  // namespace moexp

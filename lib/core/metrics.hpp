@@ -19,8 +19,8 @@ inline constexpr const char* kSizeGroup = "size";    // detection: COCO size buc
 // "medium", "large"); empty for other kinds (class names come from the run's classes; other kinds show numbers).
 std::vector<std::string> fixed_group_names(const std::string& kind, std::size_t groups);
 
-// Routing of one MoE layer over the groups of one kind (docs/algorithm.md §4.2): which experts serve which group, and how much
-// the chosen set tells about the group. Groups are numbered 0..G-1 by the code that produces their labels.
+// Routing of one MoE layer over the groups of one kind (docs/algorithm.md §4.2): which experts serve which group, and
+// how much the chosen set tells about the group. Groups are numbered 0..G-1 by the code that produces their labels.
 struct GroupRouting {
   std::string kind;                               // "class", "superclass"; any other name a task labels tokens with
   std::vector<std::vector<double>> group_expert;  // G x E: mean gate weight per group (rows sum to 1)
@@ -31,20 +31,20 @@ struct GroupRouting {
 
 // Routing statistics of one MoE layer over one split of one epoch.
 struct LayerRouting {
-  int layer = 0;                         // index of the MoE layer in the network (0-based, in forward order)
-  int position = 0;                      // network position the layer replaces (0 = stem, 1.. = stage)
-  std::int64_t samples = 0;              // tokens routed through the layer (an image in classification)
-  std::vector<double> importance_share;  // per expert: mean gate weight per token (sums to 1)
-  std::vector<double> sample_share;      // per expert: fraction of tokens routed to it (sums to k)
-  double importance_cv = 0;              // population std / mean of importance_share
-  double sample_cv = 0;                  // population std / mean of sample_share
-  int living_experts = 0;                // experts with importance share > kLivingShare
-  std::vector<GroupRouting> groups;      // one per group kind the tokens were labelled with, in the task's order
+  int layer = 0;                           // index of the MoE layer in the network (0-based, in forward order)
+  int position = 0;                        // network position the layer replaces (0 = stem, 1.. = stage)
+  std::int64_t samples = 0;                // tokens routed through the layer (an image in classification)
+  std::vector<double> importance_share;    // per expert: mean gate weight per token (sums to 1)
+  std::vector<double> sample_share;        // per expert: fraction of tokens routed to it (sums to k)
+  double importance_cv = 0;                // population std / mean of importance_share
+  double sample_cv = 0;                    // population std / mean of sample_share
+  int living_experts = 0;                  // experts with importance share > kLivingShare
+  std::vector<GroupRouting> groups;        // one per group kind the tokens were labelled with, in the task's order
   std::vector<std::int64_t> coactivation;  // E x E, row-major: tokens whose chosen set holds both i<j
-  double sample_entropy = 0;          // mean over tokens of the entropy of the routing weights (nats)
-  double mean_entropy = 0;            // entropy of the mean routing distribution (importance shares, nats)
-  double max_share = 0;               // largest importance share
-  bool collapsed = false;             // max_share > the collapse threshold
+  double sample_entropy = 0;               // mean over tokens of the entropy of the routing weights (nats)
+  double mean_entropy = 0;                 // entropy of the mean routing distribution (importance shares, nats)
+  double max_share = 0;                    // largest importance share
+  bool collapsed = false;                  // max_share > the collapse threshold
 
   // The routing over groups of kind `kind`, or nullptr when the layer has none.
   const GroupRouting* group(const std::string& kind) const;
@@ -64,8 +64,7 @@ void summarize_routing(LayerRouting& layer, double collapse_share = kCollapseSha
 // Mutual information between `labels` and routing `symbols` (one per sample; a symbol identifies the chosen set),
 // divided by the entropy of the symbols: 1 when the chosen set is a function of the label, about 0 when independent;
 // 0 when every sample gets the same set.
-double normalized_mutual_information(const std::vector<std::int64_t>& labels,
-                                     const std::vector<std::int64_t>& symbols);
+double normalized_mutual_information(const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& symbols);
 
 // The same figure with `labels` shuffled by a fixed-seed permutation (the chance-level control).
 double shuffled_mutual_information(const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& symbols,
@@ -87,9 +86,9 @@ struct Metric {
 };
 
 // The split-less metrics every task reports per epoch (the trainer's own figures).
-inline constexpr const char* kAuxLossMetric = "aux_loss";          // mean summed auxiliary loss per training batch
-inline constexpr const char* kLrMetric = "lr";                     // learning rate of the epoch
-inline constexpr const char* kSecondsMetric = "seconds";           // wall time of the epoch (training + evaluation)
+inline constexpr const char* kAuxLossMetric = "aux_loss";              // mean summed auxiliary loss per training batch
+inline constexpr const char* kLrMetric = "lr";                         // learning rate of the epoch
+inline constexpr const char* kSecondsMetric = "seconds";               // wall time of the epoch (training + evaluation)
 inline constexpr const char* kImagesPerSecondMetric = "images_per_s";  // training images per second
 
 // The key users type for a metric: "<split>_<name>", or "<name>" when the split is "".
@@ -101,7 +100,7 @@ Metric parse_metric_key(const std::string& key);
 
 // Everything recorded for one finished epoch.
 struct EpochRecord {
-  int epoch = 0;  // 1-based
+  int epoch = 0;                            // 1-based
   std::vector<Metric> metrics;              // named figures, at most one per (split, name)
   std::vector<LayerRouting> train_routing;  // routing actually used in training (noise, masking)
   std::vector<LayerRouting> test_routing;   // clean routing on the test split
@@ -116,7 +115,7 @@ struct EpochRecord {
 
 // Receives a run's epochs in order. Implementations must not throw on valid records.
 class MetricsSink {
-public:
+ public:
   virtual ~MetricsSink() = default;
   // Record one finished epoch.
   virtual void record_epoch(const EpochRecord& record) = 0;
@@ -124,9 +123,9 @@ public:
 
 // In-memory twin of the store sink, for tests and for callers that want the numbers back.
 class MemorySink : public MetricsSink {
-public:
+ public:
   void record_epoch(const EpochRecord& record) override { epochs.push_back(record); }
   std::vector<EpochRecord> epochs;
 };
 
-} // namespace moexp
+}  // namespace moexp

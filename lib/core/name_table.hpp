@@ -1,5 +1,6 @@
 // Lookups shared by the closed sets that are defined once as tables (constraint kinds, datasets, sweep backends,
-// run statuses, attempt outcomes): find an entry by its name, list the names. Header-only and constexpr where it can be.
+// run statuses, attempt outcomes): find an entry by its name, list the names. Header-only and constexpr where it can
+// be.
 #pragma once
 
 #include <array>
@@ -56,4 +57,4 @@ constexpr std::optional<Enum> enum_named(const std::array<std::string_view, N>& 
   return std::nullopt;
 }
 
-} // namespace moexp::core
+}  // namespace moexp::core

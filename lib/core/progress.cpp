@@ -8,7 +8,9 @@
 
 namespace moexp::core {
 
-bool is_terminal(std::FILE* stream) { return ::isatty(::fileno(stream)) == 1; }
+bool is_terminal(std::FILE* stream) {
+  return ::isatty(::fileno(stream)) == 1;
+}
 
 ProgressBar::ProgressBar(std::FILE* out, bool interactive) : m_out(out), m_interactive(interactive) {}
 
@@ -57,4 +59,4 @@ void ProgressBar::finish() {
   }
 }
 
-} // namespace moexp::core
+}  // namespace moexp::core

@@ -8,7 +8,7 @@
 namespace moexp::core {
 
 class ProgressBar {
-public:
+ public:
   // Draw to `out`; `interactive` selects the redrawn bar (use is_terminal(out)).
   ProgressBar(std::FILE* out, bool interactive);
 
@@ -22,7 +22,7 @@ public:
   // End the phase: clear the bar (terminal) so the caller can print the phase's summary line.
   void finish();
 
-private:
+ private:
   std::FILE* m_out;
   bool m_interactive;
   std::string m_label;
@@ -36,4 +36,4 @@ private:
 // True when `stream` is a terminal.
 bool is_terminal(std::FILE* stream);
 
-} // namespace moexp::core
+}  // namespace moexp::core

@@ -8,7 +8,7 @@
 namespace moexp::core {
 
 class Random {
-public:
+ public:
   explicit Random(std::uint64_t seed) : m_state(seed) {}
 
   // The next 64 random bits.
@@ -28,8 +28,8 @@ public:
   // An integer in [0, n) for 0 < n <= 2^53: floor(uniform() * n).
   std::uint64_t below(std::uint64_t n) { return static_cast<std::uint64_t>(uniform() * static_cast<double>(n)); }
 
-private:
+ private:
   std::uint64_t m_state;
 };
 
-} // namespace moexp::core
+}  // namespace moexp::core

@@ -13,8 +13,8 @@ namespace moexp {
 // A run starts `pending` (planned by a sweep) or `running`, and ends in one of the other four.
 enum class RunStatus { pending, running, finished, failed, diverged, interrupted };
 
-inline constexpr std::array<std::string_view, 6> kRunStatusNames{"pending",  "running",  "finished",
-                                                                 "failed",   "diverged", "interrupted"};
+inline constexpr std::array<std::string_view, 6> kRunStatusNames{"pending", "running",  "finished",
+                                                                 "failed",  "diverged", "interrupted"};
 
 // "pending", "running", ...: the stored and printed name.
 constexpr std::string_view to_text(RunStatus status) {
@@ -31,4 +31,4 @@ constexpr bool is_end(RunStatus status) {
   return status != RunStatus::pending && status != RunStatus::running;
 }
 
-} // namespace moexp
+}  // namespace moexp

@@ -5,9 +5,11 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
 
-} // namespace
+}  // namespace
 
 StopSignals::StopSignals() {
   g_stop.store(false);
@@ -23,6 +25,8 @@ StopSignals::~StopSignals() {
   sigaction(SIGTERM, &m_old_term, nullptr);
 }
 
-const std::atomic<bool>& StopSignals::flag() const { return g_stop; }
+const std::atomic<bool>& StopSignals::flag() const {
+  return g_stop;
+}
 
-} // namespace moexp::core
+}  // namespace moexp::core

@@ -10,7 +10,7 @@ namespace moexp::core {
 // While in scope, SIGINT and SIGTERM set the flag (cleared on construction); the previous handlers come back on
 // destruction.
 class StopSignals {
-public:
+ public:
   StopSignals();
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
@@ -19,9 +19,9 @@ public:
   // True once a signal arrived.
   const std::atomic<bool>& flag() const;
 
-private:
+ private:
   struct sigaction m_old_int {};
   struct sigaction m_old_term {};
 };
 
-} // namespace moexp::core
+}  // namespace moexp::core

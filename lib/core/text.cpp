@@ -201,4 +201,4 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-} // namespace moexp::core
+}  // namespace moexp::core

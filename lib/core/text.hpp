@@ -52,4 +52,4 @@ bool valid_utf8(std::string_view text);
 // `text` safe to print on a terminal: control characters (C0, DEL) as \n, \t, \r or \xNN; UTF-8 kept.
 std::string printable(std::string_view text);
 
-} // namespace moexp::core
+}  // namespace moexp::core

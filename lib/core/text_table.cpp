@@ -27,11 +27,13 @@ std::vector<std::string> printable_cells(std::vector<std::string> cells) {
   return cells;
 }
 
-} // namespace
+}  // namespace
 
 TextTable::TextTable(std::vector<std::string> header) : m_header(printable_cells(std::move(header))) {}
 
-void TextTable::add_row(std::vector<std::string> cells) { m_rows.push_back(printable_cells(std::move(cells))); }
+void TextTable::add_row(std::vector<std::string> cells) {
+  m_rows.push_back(printable_cells(std::move(cells)));
+}
 
 std::string TextTable::render() const {
   std::vector<std::size_t> widths(m_header.size(), 0);
@@ -68,4 +70,4 @@ std::string TextTable::render() const {
   return out;
 }
 
-} // namespace moexp::core
+}  // namespace moexp::core

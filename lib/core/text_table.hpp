@@ -8,7 +8,7 @@
 namespace moexp::core {
 
 class TextTable {
-public:
+ public:
   explicit TextTable(std::vector<std::string> header);
 
   // Add a row (as many cells as the header; missing cells are empty).
@@ -17,9 +17,9 @@ public:
   // The table as text, each line ending in '\n'.
   std::string render() const;
 
-private:
+ private:
   std::vector<std::string> m_header;
   std::vector<std::vector<std::string>> m_rows;
 };
 
-} // namespace moexp::core
+}  // namespace moexp::core

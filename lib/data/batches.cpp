@@ -17,7 +17,7 @@ torch::Tensor uniform(std::int64_t n, double lo, double hi, at::Generator& gen) 
   return torch::rand({n}, gen) * (hi - lo) + lo;
 }
 
-} // namespace
+}  // namespace
 
 at::Generator epoch_generator(std::int64_t seed, std::int64_t epoch, std::uint64_t stream) {
   return at::make_generator<at::CPUGeneratorImpl>(
@@ -67,15 +67,14 @@ torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices_b, cons
     auto contrast = uniform(b, 0.7, 1.3, gen).to(device).view({b, 1, 1, 1});
     auto saturation = uniform(b, 0.7, 1.3, gen).to(device).view({b, 1, 1, 1});
     x_bchw = (x_bchw * brightness).clamp_(0, 1);
-    auto gray_b111 = c == 3 ? (0.299 * x_bchw.select(1, 0) + 0.587 * x_bchw.select(1, 1) +
-                               0.114 * x_bchw.select(1, 2))
+    auto gray_b111 = c == 3 ? (0.299 * x_bchw.select(1, 0) + 0.587 * x_bchw.select(1, 1) + 0.114 * x_bchw.select(1, 2))
                                   .mean({1, 2})
                                   .view({b, 1, 1, 1})
                             : x_bchw.mean({1, 2, 3}, true);
     x_bchw = ((x_bchw - gray_b111) * contrast + gray_b111).clamp_(0, 1);
     if (c == 3) {
-      auto gray_b1hw = (0.299 * x_bchw.select(1, 0) + 0.587 * x_bchw.select(1, 1) + 0.114 * x_bchw.select(1, 2))
-                           .unsqueeze(1);
+      auto gray_b1hw =
+          (0.299 * x_bchw.select(1, 0) + 0.587 * x_bchw.select(1, 1) + 0.114 * x_bchw.select(1, 2)).unsqueeze(1);
       x_bchw = ((x_bchw - gray_b1hw) * saturation + gray_b1hw).clamp_(0, 1);
     }
   }
@@ -85,4 +84,4 @@ torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices_b, cons
   return (x_bchw - mean) / std;
 }
 
-} // namespace moexp::data
+}  // namespace moexp::data

@@ -17,9 +17,9 @@ torch::Tensor epoch_permutation(std::int64_t n, std::int64_t seed, std::int64_t 
 at::Generator epoch_generator(std::int64_t seed, std::int64_t epoch, std::uint64_t stream);
 
 struct Augmentation {
-  bool flip = false;       // horizontal flip with probability 0.5
+  bool flip = false;          // horizontal flip with probability 0.5
   std::int64_t crop_pad = 0;  // random crop of the original size after zero padding by this many pixels
-  bool jitter = false;     // brightness, contrast, saturation factors in [0.7, 1.3]
+  bool jitter = false;        // brightness, contrast, saturation factors in [0.7, 1.3]
 };
 
 // The training augmentation for `data` when `enabled` (none otherwise).
@@ -29,4 +29,4 @@ Augmentation training_augmentation(const DataSplits& data, bool enabled);
 torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices_b, const DataSplits& data,
                          const Augmentation& aug, at::Generator& gen, const torch::Device& device);
 
-} // namespace moexp::data
+}  // namespace moexp::data

@@ -35,4 +35,4 @@ Dataset read_cifar(const std::vector<std::filesystem::path>& files, bool cifar10
   return ds;
 }
 
-} // namespace moexp::data
+}  // namespace moexp::data

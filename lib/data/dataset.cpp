@@ -50,7 +50,7 @@ void check_labels(const Dataset& ds, std::int64_t classes, const std::string& wh
   }
 }
 
-} // namespace
+}  // namespace
 
 Dataset take_first(const Dataset& ds, std::int64_t limit) {
   if (limit <= 0 || limit >= ds.size()) {
@@ -85,66 +85,66 @@ void read_cifar_splits(const config::DataConfig& cfg, DataSplits& d, bool cifar1
   d.jitter = true;
 }
 
-} // namespace
+}  // namespace
 
 DataSplits load_data(const config::DataConfig& cfg) {
   DataSplits d;
   d.name = std::string(config::name_of(cfg.dataset));
   switch (cfg.dataset) {
-  case moexp::Dataset::fashion_mnist:
-    read_idx_splits(cfg, d);
-    d.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                     "Ankle boot"};
-    d.superclass_names = {"tops", "bottoms", "footwear", "bags"};
-    d.superclass_of = {0, 1, 0, 0, 0, 2, 0, 2, 3, 2};
-    d.mean = {0.2860};
-    d.std = {0.3530};
-    break;
-  case moexp::Dataset::mnist:
-    read_idx_splits(cfg, d);
-    d.class_names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
-    d.superclass_names = {"even", "odd"};
-    d.superclass_of = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1};
-    d.mean = {0.1307};
-    d.std = {0.3081};
-    d.flip = false;
-    break;
-  case moexp::Dataset::cifar100:
-    read_cifar_splits(cfg, d, true);
-    d.num_classes = 100;
-    d.class_names = core::split(kCifar100Fine, ' ');
-    d.superclass_names = core::split(kCifar100Coarse, ' ');
-    d.superclass_of = superclasses_from_data(d.train, 100);
-    d.mean = {0.5071, 0.4865, 0.4409};
-    d.std = {0.2009, 0.1984, 0.2023};
-    break;
-  case moexp::Dataset::cifar10:
-    read_cifar_splits(cfg, d, false);
-    d.num_classes = 10;
-    d.class_names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
-    d.superclass_names = {"animals", "vehicles"};
-    d.superclass_of = {1, 1, 0, 0, 0, 0, 0, 0, 1, 1};
-    d.mean = {0.4914, 0.4822, 0.4465};
-    d.std = {0.2470, 0.2435, 0.2616};
-    break;
-  case moexp::Dataset::synthetic:
-    d.train = make_synthetic(cfg.synthetic_train, cfg.synthetic_classes, cfg.synthetic_channels,
-                             cfg.synthetic_image_size, 1);
-    d.test = make_synthetic(cfg.synthetic_test, cfg.synthetic_classes, cfg.synthetic_channels,
-                            cfg.synthetic_image_size, 2);
-    d.channels = cfg.synthetic_channels;
-    d.num_classes = cfg.synthetic_classes;
-    for (std::int64_t c = 0; c < d.num_classes; ++c) {
-      d.class_names.push_back(fmt::format("class{}", c));
-      d.superclass_of.push_back(c >= (d.num_classes + 1) / 2 ? 1 : 0);
-    }
-    d.superclass_names = {"low", "high"};
-    d.mean.assign(static_cast<std::size_t>(d.channels), 0.5);
-    d.std.assign(static_cast<std::size_t>(d.channels), 0.25);
-    break;
-  case moexp::Dataset::coco:
-  case moexp::Dataset::shapes:
-    throw DataError(fmt::format("'{}' is a detection dataset (train::load_detection_data reads it)", cfg.dataset));
+    case moexp::Dataset::fashion_mnist:
+      read_idx_splits(cfg, d);
+      d.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                       "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+      d.superclass_names = {"tops", "bottoms", "footwear", "bags"};
+      d.superclass_of = {0, 1, 0, 0, 0, 2, 0, 2, 3, 2};
+      d.mean = {0.2860};
+      d.std = {0.3530};
+      break;
+    case moexp::Dataset::mnist:
+      read_idx_splits(cfg, d);
+      d.class_names = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+      d.superclass_names = {"even", "odd"};
+      d.superclass_of = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1};
+      d.mean = {0.1307};
+      d.std = {0.3081};
+      d.flip = false;
+      break;
+    case moexp::Dataset::cifar100:
+      read_cifar_splits(cfg, d, true);
+      d.num_classes = 100;
+      d.class_names = core::split(kCifar100Fine, ' ');
+      d.superclass_names = core::split(kCifar100Coarse, ' ');
+      d.superclass_of = superclasses_from_data(d.train, 100);
+      d.mean = {0.5071, 0.4865, 0.4409};
+      d.std = {0.2009, 0.1984, 0.2023};
+      break;
+    case moexp::Dataset::cifar10:
+      read_cifar_splits(cfg, d, false);
+      d.num_classes = 10;
+      d.class_names = {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+      d.superclass_names = {"animals", "vehicles"};
+      d.superclass_of = {1, 1, 0, 0, 0, 0, 0, 0, 1, 1};
+      d.mean = {0.4914, 0.4822, 0.4465};
+      d.std = {0.2470, 0.2435, 0.2616};
+      break;
+    case moexp::Dataset::synthetic:
+      d.train = make_synthetic(cfg.synthetic_train, cfg.synthetic_classes, cfg.synthetic_channels,
+                               cfg.synthetic_image_size, 1);
+      d.test = make_synthetic(cfg.synthetic_test, cfg.synthetic_classes, cfg.synthetic_channels,
+                              cfg.synthetic_image_size, 2);
+      d.channels = cfg.synthetic_channels;
+      d.num_classes = cfg.synthetic_classes;
+      for (std::int64_t c = 0; c < d.num_classes; ++c) {
+        d.class_names.push_back(fmt::format("class{}", c));
+        d.superclass_of.push_back(c >= (d.num_classes + 1) / 2 ? 1 : 0);
+      }
+      d.superclass_names = {"low", "high"};
+      d.mean.assign(static_cast<std::size_t>(d.channels), 0.5);
+      d.std.assign(static_cast<std::size_t>(d.channels), 0.25);
+      break;
+    case moexp::Dataset::coco:
+    case moexp::Dataset::shapes:
+      throw DataError(fmt::format("'{}' is a detection dataset (train::load_detection_data reads it)", cfg.dataset));
   }
   check_labels(d.train, d.num_classes, fmt::format("{} training split in {}", cfg.dataset, cfg.path));
   check_labels(d.test, d.num_classes, fmt::format("{} test split in {}", cfg.dataset, cfg.path));
@@ -157,4 +157,4 @@ DataSplits load_data(const config::DataConfig& cfg) {
   return d;
 }
 
-} // namespace moexp::data
+}  // namespace moexp::data

@@ -30,8 +30,8 @@ struct DataSplits {
   std::vector<std::int64_t> superclass_of;  // class -> superclass
   std::vector<double> mean;                 // per-channel normalisation
   std::vector<double> std;
-  bool flip = true;    // horizontal flip is a valid augmentation (not for digits)
-  bool jitter = false; // colour jitter (CIFAR)
+  bool flip = true;     // horizontal flip is a valid augmentation (not for digits)
+  bool jitter = false;  // colour jitter (CIFAR)
 };
 
 // Load both splits of `cfg.dataset` into memory, truncated to the configured limits. Throws DataError for missing,
@@ -44,4 +44,4 @@ Dataset take_first(const Dataset& ds, std::int64_t limit);
 // Superclass labels for `labels_n` via the `superclass_of` table.
 torch::Tensor map_superclasses(const torch::Tensor& labels_n, const std::vector<std::int64_t>& superclass_of);
 
-} // namespace moexp::data
+}  // namespace moexp::data

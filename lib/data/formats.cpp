@@ -15,7 +15,7 @@ std::uint32_t be32(std::span<const std::uint8_t> b, std::size_t at) {
          std::uint32_t(b[at + 3]);
 }
 
-} // namespace
+}  // namespace
 
 IdxLayout parse_idx(std::span<const std::uint8_t> bytes, int dims, const std::filesystem::path& path) {
   const std::size_t header = 4 + 4 * static_cast<std::size_t>(dims);
@@ -25,9 +25,10 @@ IdxLayout parse_idx(std::span<const std::uint8_t> bytes, int dims, const std::fi
   const std::uint32_t magic = be32(bytes, 0);
   const std::uint32_t expected = 0x800u | static_cast<std::uint32_t>(dims);
   if (magic != expected) {
-    throw DataError(fmt::format("{}: not an IDX file of {} dimension(s) with unsigned bytes (magic 0x{:08x}, "
-                                "expected 0x{:08x})",
-                                path.string(), dims, magic, expected));
+    throw DataError(
+        fmt::format("{}: not an IDX file of {} dimension(s) with unsigned bytes (magic 0x{:08x}, "
+                    "expected 0x{:08x})",
+                    path.string(), dims, magic, expected));
   }
   IdxLayout layout;
   layout.data_offset = header;
@@ -56,8 +57,8 @@ IdxLayout parse_idx(std::span<const std::uint8_t> bytes, int dims, const std::fi
 void check_labels(std::span<const std::uint8_t> labels, std::int64_t num_classes, const std::filesystem::path& path) {
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] >= num_classes) {
-      throw DataError(fmt::format("{}: label {} of item {} is out of range (0..{})", path.string(), labels[i], i,
-                                  num_classes - 1));
+      throw DataError(
+          fmt::format("{}: label {} of item {} is out of range (0..{})", path.string(), labels[i], i, num_classes - 1));
     }
   }
 }
@@ -67,21 +68,22 @@ CifarLayout parse_cifar(std::span<const std::uint8_t> bytes, bool cifar100, cons
   layout.label_bytes = cifar100 ? 2 : 1;
   const auto record = static_cast<std::size_t>(layout.record_size());
   if (bytes.empty() || bytes.size() % record != 0) {
-    throw DataError(fmt::format("{}: truncated or not a CIFAR-{} binary file: {} bytes is not a whole number of "
-                                "{}-byte records",
-                                path.string(), cifar100 ? 100 : 10, bytes.size(), record));
+    throw DataError(
+        fmt::format("{}: truncated or not a CIFAR-{} binary file: {} bytes is not a whole number of "
+                    "{}-byte records",
+                    path.string(), cifar100 ? 100 : 10, bytes.size(), record));
   }
   layout.records = static_cast<std::int64_t>(bytes.size() / record);
   const int classes = cifar100 ? 100 : 10;
   for (std::size_t r = 0; r < static_cast<std::size_t>(layout.records); ++r) {
     const std::uint8_t fine = bytes[r * record + static_cast<std::size_t>(layout.label_bytes) - 1];
     if (fine >= classes) {
-      throw DataError(fmt::format("{}: label {} of record {} out of range for CIFAR-{}", path.string(), fine, r,
-                                  classes));
+      throw DataError(
+          fmt::format("{}: label {} of record {} out of range for CIFAR-{}", path.string(), fine, r, classes));
     }
     if (cifar100 && bytes[r * record] >= 20) {
-      throw DataError(fmt::format("{}: coarse label {} of record {} out of range (0..19)", path.string(),
-                                  bytes[r * record], r));
+      throw DataError(
+          fmt::format("{}: coarse label {} of record {} out of range (0..19)", path.string(), bytes[r * record], r));
     }
   }
   return layout;
@@ -90,11 +92,11 @@ CifarLayout parse_cifar(std::span<const std::uint8_t> bytes, bool cifar100, cons
 void check_same_image_shape(const std::vector<std::int64_t>& train_chw, const std::vector<std::int64_t>& test_chw,
                             const std::filesystem::path& train_file, const std::filesystem::path& test_file) {
   if (train_chw != test_chw) {
-    throw DataError(fmt::format("{}: test images are {} but the training images in {} are {}; both splits must have "
-                                "one image shape",
-                                test_file.string(), fmt::join(test_chw, "x"), train_file.string(),
-                                fmt::join(train_chw, "x")));
+    throw DataError(
+        fmt::format("{}: test images are {} but the training images in {} are {}; both splits must have "
+                    "one image shape",
+                    test_file.string(), fmt::join(test_chw, "x"), train_file.string(), fmt::join(train_chw, "x")));
   }
 }
 
-} // namespace moexp::data
+}  // namespace moexp::data

@@ -45,4 +45,4 @@ CifarLayout parse_cifar(std::span<const std::uint8_t> bytes, bool cifar100, cons
 void check_same_image_shape(const std::vector<std::int64_t>& train_chw, const std::vector<std::int64_t>& test_chw,
                             const std::filesystem::path& train_file, const std::filesystem::path& test_file);
 
-} // namespace moexp::data
+}  // namespace moexp::data

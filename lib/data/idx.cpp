@@ -35,15 +35,15 @@ std::vector<std::uint8_t> read_all(const std::filesystem::path& path) {
     bytes.insert(bytes.end(), buffer, buffer + n);
     if (bytes.size() > kMaxBytes) {
       gzclose(f);
-      throw DataError(fmt::format("{}: larger than {} GiB once decompressed; not an IDX dataset", path.string(),
-                                  kMaxBytes >> 30));
+      throw DataError(
+          fmt::format("{}: larger than {} GiB once decompressed; not an IDX dataset", path.string(), kMaxBytes >> 30));
     }
   }
   gzclose(f);
   return bytes;
 }
 
-} // namespace
+}  // namespace
 
 Dataset read_idx(const std::filesystem::path& images, const std::filesystem::path& labels, std::int64_t num_classes) {
   auto image_bytes = read_all(images);
@@ -64,4 +64,4 @@ Dataset read_idx(const std::filesystem::path& images, const std::filesystem::pat
   return ds;
 }
 
-} // namespace moexp::data
+}  // namespace moexp::data

@@ -23,4 +23,4 @@ Dataset read_cifar(const std::vector<std::filesystem::path>& files, bool cifar10
 Dataset make_synthetic(std::int64_t samples, std::int64_t classes, std::int64_t channels, std::int64_t image_size,
                        std::uint64_t split_seed);
 
-} // namespace moexp::data
+}  // namespace moexp::data

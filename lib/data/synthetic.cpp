@@ -9,11 +9,11 @@ Dataset make_synthetic(std::int64_t samples, std::int64_t classes, std::int64_t 
   // Templates depend only on the class layout; samples on the split seed too.
   auto template_gen = at::make_generator<at::CPUGeneratorImpl>(0x5eed0000ULL + static_cast<std::uint64_t>(classes));
   auto coarse_cc = torch::rand({classes, channels, 4, 4}, template_gen);
-  auto templates_cchw = torch::nn::functional::interpolate(
-      coarse_cc, torch::nn::functional::InterpolateFuncOptions()
-                     .size(std::vector<std::int64_t>{image_size, image_size})
-                     .mode(torch::kBilinear)
-                     .align_corners(false));
+  auto templates_cchw =
+      torch::nn::functional::interpolate(coarse_cc, torch::nn::functional::InterpolateFuncOptions()
+                                                        .size(std::vector<std::int64_t>{image_size, image_size})
+                                                        .mode(torch::kBilinear)
+                                                        .align_corners(false));
 
   auto gen = at::make_generator<at::CPUGeneratorImpl>(split_seed);
   auto labels_n = torch::randint(0, classes, {samples}, gen, torch::kLong);
@@ -32,4 +32,4 @@ Dataset make_synthetic(std::int64_t samples, std::int64_t classes, std::int64_t 
   return ds;
 }
 
-} // namespace moexp::data
+}  // namespace moexp::data

@@ -109,7 +109,7 @@ std::pair<torch::Tensor, torch::Tensor> cpu_inputs(const torch::Tensor& boxes_n4
           scores_n.detach().to(torch::kCPU, torch::kFloat).contiguous()};
 }
 
-} // namespace
+}  // namespace
 
 torch::Tensor nms(const torch::Tensor& boxes_n4, const torch::Tensor& scores_n, double iou_threshold) {
   const auto [boxes, scores] = cpu_inputs(boxes_n4, scores_n);
@@ -137,8 +137,9 @@ torch::Tensor batched_nms(const torch::Tensor& boxes_n4, const torch::Tensor& sc
   for (auto& [label, members] : by_class) {
     nms_into(boxes.data_ptr<float>(), s, std::move(members), iou_threshold, keep);
   }
-  std::sort(keep.begin(), keep.end(), [&](std::int64_t i, std::int64_t j) { return s[i] > s[j] || (s[i] == s[j] && i < j); });
+  std::sort(keep.begin(), keep.end(),
+            [&](std::int64_t i, std::int64_t j) { return s[i] > s[j] || (s[i] == s[j] && i < j); });
   return torch::tensor(keep, torch::dtype(torch::kLong)).to(boxes_n4.device());
 }
 
-} // namespace moexp::detect
+}  // namespace moexp::detect

@@ -42,4 +42,4 @@ torch::Tensor nms(const torch::Tensor& boxes_n4, const torch::Tensor& scores_n, 
 torch::Tensor batched_nms(const torch::Tensor& boxes_n4, const torch::Tensor& scores_n, const torch::Tensor& labels_n,
                           double iou_threshold);
 
-} // namespace moexp::detect
+}  // namespace moexp::detect

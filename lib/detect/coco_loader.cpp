@@ -41,7 +41,7 @@ std::uint64_t mix(std::uint64_t seed, std::uint64_t epoch, std::uint64_t index) 
   return r.next_u64();
 }
 
-} // namespace
+}  // namespace
 
 struct DetectionLoader::State {
   std::filesystem::path folder;
@@ -95,8 +95,8 @@ struct DetectionLoader::State {
         d.image = coco::decode_image(folder / e.image.file_name);
         if (d.image.width != e.image.width || d.image.height != e.image.height) {
           throw DataError(fmt::format("{}: decoded {}x{}, but the annotations of image {} say {}x{}",
-                                      (folder / e.image.file_name).string(), d.image.width, d.image.height,
-                                      e.image.id, e.image.width, e.image.height));
+                                      (folder / e.image.file_name).string(), d.image.width, d.image.height, e.image.id,
+                                      e.image.width, e.image.height));
         }
       } catch (...) {
         d.error = std::current_exception();
@@ -160,11 +160,19 @@ DetectionLoader::DetectionLoader(const coco::Dataset& dataset, std::filesystem::
   }
 }
 
-DetectionLoader::~DetectionLoader() { m->stop(); }
+DetectionLoader::~DetectionLoader() {
+  m->stop();
+}
 
-std::int64_t DetectionLoader::images() const { return static_cast<std::int64_t>(m->entries.size()); }
-std::int64_t DetectionLoader::dropped_boxes() const { return m->dropped; }
-const std::vector<std::int64_t>& DetectionLoader::category_ids() const { return m->category_ids; }
+std::int64_t DetectionLoader::images() const {
+  return static_cast<std::int64_t>(m->entries.size());
+}
+std::int64_t DetectionLoader::dropped_boxes() const {
+  return m->dropped;
+}
+const std::vector<std::int64_t>& DetectionLoader::category_ids() const {
+  return m->category_ids;
+}
 
 void DetectionLoader::begin_epoch(std::int64_t epoch) {
   std::vector<std::size_t> order(m->entries.size());
@@ -226,14 +234,14 @@ std::optional<DetectionBatch> DetectionLoader::next() {
   for (auto& [index, decoded] : taken) {
     const Entry& e = m->entries[index];
     const std::int64_t h = decoded.height, w = decoded.width;
-    auto x_chw = torch::from_blob(decoded.rgb.data(), {h, w, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat)
-                     .div_(255);
+    auto x_chw =
+        torch::from_blob(decoded.rgb.data(), {h, w, 3}, torch::kUInt8).permute({2, 0, 1}).to(torch::kFloat).div_(255);
     const auto [nh, nw] = m->resized(h, w);
     if (nh != h || nw != w) {
-      x_chw = torch::nn::functional::interpolate(
-                  x_chw.unsqueeze(0),
-                  torch::nn::functional::InterpolateFuncOptions().size(std::vector<std::int64_t>{nh, nw})
-                      .mode(torch::kBilinear).align_corners(false))
+      x_chw = torch::nn::functional::interpolate(x_chw.unsqueeze(0), torch::nn::functional::InterpolateFuncOptions()
+                                                                         .size(std::vector<std::int64_t>{nh, nw})
+                                                                         .mode(torch::kBilinear)
+                                                                         .align_corners(false))
                   .squeeze(0);
     }
     DetectionTarget t;
@@ -287,4 +295,4 @@ std::optional<DetectionBatch> DetectionLoader::next() {
   return batch;
 }
 
-} // namespace moexp::detect
+}  // namespace moexp::detect

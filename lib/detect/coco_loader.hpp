@@ -20,9 +20,9 @@ namespace moexp::detect {
 // One image's targets, in the coordinates of its (resized, maybe flipped) image in the batch.
 struct DetectionTarget {
   std::int64_t image_id = 0;
-  torch::Tensor boxes_n4;        // (x1, y1, x2, y2) float of the non-crowd objects
-  torch::Tensor labels_n;        // int64 class indices 0..K-1 (DetectionLoader::category_ids() maps them back)
-  torch::Tensor areas_n;         // float: each object's `area` in the annotations (original pixels; COCO's size buckets)
+  torch::Tensor boxes_n4;  // (x1, y1, x2, y2) float of the non-crowd objects
+  torch::Tensor labels_n;  // int64 class indices 0..K-1 (DetectionLoader::category_ids() maps them back)
+  torch::Tensor areas_n;   // float: each object's `area` in the annotations (original pixels; COCO's size buckets)
   torch::Tensor crowd_boxes_c4;  // crowd regions (ignored in training, kept for evaluation)
   std::int64_t height = 0;       // the resized image before padding
   std::int64_t width = 0;
@@ -37,21 +37,21 @@ struct DetectionBatch {
 
 struct DetectionLoaderOptions {
   std::int64_t batch_size = 2;
-  std::int64_t fixed_size = 0;     // > 0: every image resized to fixed_size x fixed_size
-  std::int64_t min_size = 800;     // else torchvision's rule: shorter side to min_size, longer side at most max_size
+  std::int64_t fixed_size = 0;  // > 0: every image resized to fixed_size x fixed_size
+  std::int64_t min_size = 800;  // else torchvision's rule: shorter side to min_size, longer side at most max_size
   std::int64_t max_size = 1333;
   std::int64_t size_divisor = 32;
-  bool train = false;              // shuffle each epoch and flip half the images horizontally
-  bool flip = true;                // training: the horizontal flips (false: none)
+  bool train = false;  // shuffle each epoch and flip half the images horizontally
+  bool flip = true;    // training: the horizontal flips (false: none)
   std::uint64_t seed = 0;
-  int workers = 2;                 // decoding threads
-  int prefetch = 8;                // decoded images held ahead of the consumer at most
+  int workers = 2;                                    // decoding threads
+  int prefetch = 8;                                   // decoded images held ahead of the consumer at most
   std::array<float, 3> mean{0.485f, 0.456f, 0.406f};  // ImageNet statistics (RGB in [0, 1])
   std::array<float, 3> std{0.229f, 0.224f, 0.225f};
 };
 
 class DetectionLoader {
-public:
+ public:
   // `images` is the folder of the dataset's file names. Boxes with a width or height under 1 pixel are dropped here
   // (dropped_boxes() counts them); images without annotations are kept.
   DetectionLoader(const coco::Dataset& dataset, std::filesystem::path images, DetectionLoaderOptions options);
@@ -73,9 +73,9 @@ public:
   std::int64_t dropped_boxes() const;
   const std::vector<std::int64_t>& category_ids() const;  // class index k -> COCO category id
 
-private:
+ private:
   struct State;
   std::unique_ptr<State> m;
 };
 
-} // namespace moexp::detect
+}  // namespace moexp::detect

@@ -42,4 +42,4 @@ Detections postprocess_detections(const torch::Tensor& cls_logits_ak, const torc
   return d;
 }
 
-} // namespace moexp::detect
+}  // namespace moexp::detect

@@ -10,10 +10,10 @@
 namespace moexp::detect {
 
 struct PostprocessOptions {
-  double score_threshold = 0.05;           // sigmoid score a (anchor, class) pair must exceed
+  double score_threshold = 0.05;             // sigmoid score a (anchor, class) pair must exceed
   std::int64_t candidates_per_level = 1000;  // best pairs kept per level before NMS
-  double nms_iou = 0.5;                     // class-aware NMS threshold
-  std::int64_t max_detections = 300;        // kept per image after NMS (torchvision 300; COCO scores 100 per class)
+  double nms_iou = 0.5;                      // class-aware NMS threshold
+  std::int64_t max_detections = 300;         // kept per image after NMS (torchvision 300; COCO scores 100 per class)
 };
 
 struct Detections {
@@ -32,4 +32,4 @@ Detections postprocess_detections(const torch::Tensor& cls_logits_ak, const torc
                                   std::int64_t image_height, std::int64_t image_width,
                                   const PostprocessOptions& options = {});
 
-} // namespace moexp::detect
+}  // namespace moexp::detect

@@ -89,8 +89,8 @@ RetinaLoss retinanet_loss(const torch::Tensor& cls_logits_bak, const torch::Tens
     const auto bi = static_cast<std::int64_t>(b);
     const auto matched_a = t.boxes_g4.size(0) == 0
                                ? match_anchors(torch::zeros({0, anchors}, anchors_a4.options()), anchors)
-                               : match_anchors(box_iou(t.boxes_g4, anchors_a4), anchors, options.fg_iou,
-                                               options.bg_iou, options.low_quality_matches);
+                               : match_anchors(box_iou(t.boxes_g4, anchors_a4), anchors, options.fg_iou, options.bg_iou,
+                                               options.low_quality_matches);
     out.matched_a.push_back(matched_a);
     const auto fg_a = matched_a >= 0;
     const auto fg_idx = torch::nonzero(fg_a).select(1, 0);
@@ -113,12 +113,12 @@ RetinaLoss retinanet_loss(const torch::Tensor& cls_logits_bak, const torch::Tens
                                        : torch::zeros_like(deltas);
     torch::Tensor diff;
     switch (options.box_loss) {
-    case BoxLoss::l1:
-      diff = torch::l1_loss(deltas, wanted.to(deltas.dtype()), at::Reduction::Sum);
-      break;
-    case BoxLoss::smooth_l1:
-      diff = torch::smooth_l1_loss(deltas, wanted.to(deltas.dtype()), at::Reduction::Sum, options.smooth_l1_beta);
-      break;
+      case BoxLoss::l1:
+        diff = torch::l1_loss(deltas, wanted.to(deltas.dtype()), at::Reduction::Sum);
+        break;
+      case BoxLoss::smooth_l1:
+        diff = torch::smooth_l1_loss(deltas, wanted.to(deltas.dtype()), at::Reduction::Sum, options.smooth_l1_beta);
+        break;
     }
     box_losses.push_back(diff / normaliser);
   }
@@ -128,4 +128,4 @@ RetinaLoss retinanet_loss(const torch::Tensor& cls_logits_bak, const torch::Tens
   return out;
 }
 
-} // namespace moexp::detect
+}  // namespace moexp::detect

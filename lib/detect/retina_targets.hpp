@@ -41,8 +41,8 @@ torch::Tensor image_anchors(const std::vector<double>& base_sizes, const std::ve
 // object's highest IoU gets its own best object back. No objects: every anchor is background. int64 [A].
 constexpr std::int64_t kBackground = -1;
 constexpr std::int64_t kIgnored = -2;
-torch::Tensor match_anchors(const torch::Tensor& iou_ga, std::int64_t anchors, double fg_iou = 0.5,
-                            double bg_iou = 0.4, bool low_quality_matches = true);
+torch::Tensor match_anchors(const torch::Tensor& iou_ga, std::int64_t anchors, double fg_iou = 0.5, double bg_iou = 0.4,
+                            bool low_quality_matches = true);
 
 // Elementwise sigmoid focal loss (torchvision.ops.sigmoid_focal_loss, reduction "none"):
 // alpha_t * BCE-with-logits * (1 - p_t)^gamma; alpha < 0 leaves out the alpha_t factor.
@@ -59,16 +59,16 @@ struct ImageTargets {
 using config::BoxLoss;  // detection.box_loss (config/choices.hpp)
 
 struct RetinaLoss {
-  torch::Tensor classification;  // scalar
-  torch::Tensor regression;      // scalar
-  std::int64_t foreground = 0;   // anchors matched to an object, over the batch
+  torch::Tensor classification;          // scalar
+  torch::Tensor regression;              // scalar
+  std::int64_t foreground = 0;           // anchors matched to an object, over the batch
   std::vector<torch::Tensor> matched_a;  // per image: match_anchors' result [A] (object index, kBackground, kIgnored)
 };
 
 // The choices of RetinaNet's loss where torchvision and the reference's (yhenon) code differ.
 struct RetinaLossOptions {
   BoxLoss box_loss = BoxLoss::l1;
-  double smooth_l1_beta = 1.0;      // torchvision's default; the reference code's 1/9
+  double smooth_l1_beta = 1.0;  // torchvision's default; the reference code's 1/9
   double fg_iou = 0.5, bg_iou = 0.4;
   bool low_quality_matches = true;  // torchvision; the reference code has none
 };
@@ -83,4 +83,4 @@ RetinaLoss retinanet_loss(const torch::Tensor& cls_logits_bak, const torch::Tens
                           const torch::Tensor& anchors_a4, const std::vector<ImageTargets>& targets,
                           const RetinaLossOptions& options = {});
 
-} // namespace moexp::detect
+}  // namespace moexp::detect

@@ -6,15 +6,14 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <set>
 #include <cstdint>
+#include <set>
 
 namespace moexp::detect {
 namespace {
 
 torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride, bool bias) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(bias));
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(bias));
 }
 
 // torchvision's FPN and P6/P7 init: kaiming_uniform_(a=1), zero bias.
@@ -61,7 +60,7 @@ std::set<std::string> batch_norm_paths(torch::nn::Module& root) {
   return paths;
 }
 
-} // namespace
+}  // namespace
 
 RetinaSubnetImpl::RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_per_anchor,
                                    std::int64_t anchors_per_cell, double last_bias, const moe::MoeLayerOptions* moe,
@@ -72,8 +71,8 @@ RetinaSubnetImpl::RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_p
     auto options = *moe;
     options.in_channels = channels;
     options.has_gate = !gateless;
-    m_moe = register_module(
-        "moe", moe::MoeLayer(options, [&](std::int64_t) { return subnet(channels, outputs, last_bias); }));
+    m_moe = register_module("moe",
+                            moe::MoeLayer(options, [&](std::int64_t) { return subnet(channels, outputs, last_bias); }));
   } else {
     m_dense = register_module("tower", subnet(channels, outputs, last_bias));
   }
@@ -81,7 +80,9 @@ RetinaSubnetImpl::RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_p
 
 torch::Tensor RetinaSubnetImpl::to_anchor_rows(const torch::Tensor& y_bchw) const {
   const auto b = y_bchw.size(0), h = y_bchw.size(2), w = y_bchw.size(3);
-  return y_bchw.view({b, m_anchors, m_outputs, h, w}).permute({0, 3, 4, 1, 2}).reshape({b, h * w * m_anchors, m_outputs});
+  return y_bchw.view({b, m_anchors, m_outputs, h, w})
+      .permute({0, 3, 4, 1, 2})
+      .reshape({b, h * w * m_anchors, m_outputs});
 }
 
 SubnetOutput RetinaSubnetImpl::forward(const std::vector<torch::Tensor>& levels_bchw,
@@ -114,16 +115,16 @@ RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_ch
   std::vector<std::int64_t> blocks;
   bool bottleneck = false;
   switch (options.backbone) {
-  case config::Backbone::resnet18:
-    blocks = {2, 2, 2, 2};
-    break;
-  case config::Backbone::resnet34:
-    blocks = {3, 4, 6, 3};
-    break;
-  case config::Backbone::resnet50:
-    blocks = {3, 4, 6, 3};
-    bottleneck = true;
-    break;
+    case config::Backbone::resnet18:
+      blocks = {2, 2, 2, 2};
+      break;
+    case config::Backbone::resnet34:
+      blocks = {3, 4, 6, 3};
+      break;
+    case config::Backbone::resnet50:
+      blocks = {3, 4, 6, 3};
+      bottleneck = true;
+      break;
   }
   if (options.top_level < 5 || options.top_level > 7) {
     throw InputError(fmt::format("detection top level {}: the pyramid ends at P5, P6 or P7", options.top_level));
@@ -166,9 +167,9 @@ RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_ch
     m_p7 = register_module("p7", fpn_conv(c, c, 3, 2));
   }
   const double prior = options.prior_probability;
-  m_cls = register_module("cls_head", RetinaSubnet(c, options.num_classes, options.anchors_per_cell,
-                                                   -std::log((1 - prior) / prior),
-                                                   options.moe_cls_head ? &options.moe : nullptr));
+  m_cls = register_module("cls_head",
+                          RetinaSubnet(c, options.num_classes, options.anchors_per_cell, -std::log((1 - prior) / prior),
+                                       options.moe_cls_head ? &options.moe : nullptr));
   m_box = register_module(
       "box_head", RetinaSubnet(c, 4, options.anchors_per_cell, 0.0, options.moe_box_head ? &options.moe : nullptr,
                                /*gateless=*/options.shared_gate && options.moe_cls_head && options.moe_box_head));
@@ -180,8 +181,7 @@ RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_ch
     const auto part = part_of(name);
     const auto owner = name.substr(0, name.rfind('.'));
     const bool batch_norm_affine = part == "backbone" && bn_fixed && batch_norms.count(owner) > 0;
-    if ((part == "backbone" && options.freeze_backbone) || (part == "fpn" && options.freeze_fpn) ||
-        batch_norm_affine) {
+    if ((part == "backbone" && options.freeze_backbone) || (part == "fpn" && options.freeze_fpn) || batch_norm_affine) {
       p.set_requires_grad(false);
     }
   }
@@ -252,7 +252,8 @@ std::vector<torch::Tensor> RetinaNetImpl::features(const torch::Tensor& x_bchw) 
     } else {
       inner = lateral;
     }
-    p_levels[static_cast<std::size_t>(l)] = m_output[static_cast<std::size_t>(l)]->as<torch::nn::Conv2d>()->forward(inner);
+    p_levels[static_cast<std::size_t>(l)] =
+        m_output[static_cast<std::size_t>(l)]->as<torch::nn::Conv2d>()->forward(inner);
   }
   if (m_p6) {
     p_levels.push_back(m_p6->forward(m_options.p6_from_c5 ? c_levels.back() : p_levels[2]));
@@ -281,4 +282,4 @@ RetinaHeadOutput RetinaNetImpl::forward(const torch::Tensor& x_bchw) {
   return out;
 }
 
-} // namespace moexp::detect
+}  // namespace moexp::detect

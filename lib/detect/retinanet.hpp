@@ -17,10 +17,10 @@ namespace moexp::detect {
 
 struct RetinaNetOptions {
   config::Backbone backbone = config::Backbone::resnet18;  // resnet18, resnet34 (BasicBlocks), resnet50 (Bottlenecks)
-  double width = 1.0;                 // backbone width multiplier (stage widths 64/128/256/512 x width)
-  std::int64_t fpn_channels = 256;    // channels of every pyramid level and of both subnets
-  std::int64_t top_level = 7;         // pyramid P3..top_level, 5..7
-  bool p6_from_c5 = true;             // false: P6 from P5 (torchvision v1)
+  double width = 1.0;               // backbone width multiplier (stage widths 64/128/256/512 x width)
+  std::int64_t fpn_channels = 256;  // channels of every pyramid level and of both subnets
+  std::int64_t top_level = 7;       // pyramid P3..top_level, 5..7
+  bool p6_from_c5 = true;           // false: P6 from P5 (torchvision v1)
   std::int64_t num_classes = 80;
   std::int64_t anchors_per_cell = 9;  // 3 octave scales x 3 aspect ratios
   double prior_probability = 0.01;    // initial foreground probability of every (anchor, class)
@@ -28,7 +28,7 @@ struct RetinaNetOptions {
   // sparsely-gated mixture of full copies of itself; its own gate routes each (image, level), shared across levels.
   bool moe_cls_head = false;
   bool moe_box_head = false;
-  moe::MoeLayerOptions moe;           // experts, k, gate, constraint (in_channels is set to fpn_channels)
+  moe::MoeLayerOptions moe;  // experts, k, gate, constraint (in_channels is set to fpn_channels)
   // With both MoE heads: one gate (the classification head's) routes both heads' experts, the reference's "single
   // shared gate" variant; the box head's MoE layer then has no gate of its own and adds no auxiliary loss.
   bool shared_gate = false;
@@ -47,11 +47,11 @@ struct HeadRouting {
 };
 
 struct RetinaHeadOutput {
-  torch::Tensor cls_logits_bak;    // [B, A, K]
-  torch::Tensor box_deltas_ba4;    // [B, A, 4]
+  torch::Tensor cls_logits_bak;                            // [B, A, K]
+  torch::Tensor box_deltas_ba4;                            // [B, A, 4]
   std::vector<std::array<std::int64_t, 2>> feature_sizes;  // {H, W} of P3, P4, ...
   std::vector<std::int64_t> anchors_per_level;             // H * W * anchors_per_cell per level
-  torch::Tensor aux_loss;          // the MoE heads' soft-constraint losses (scalar; 0 without MoE heads)
+  torch::Tensor aux_loss;                // the MoE heads' soft-constraint losses (scalar; 0 without MoE heads)
   HeadRouting cls_routing, box_routing;  // empty for a dense head
 };
 
@@ -68,7 +68,7 @@ struct SubnetOutput {
 // its auxiliary loss covers the rows of every level of a forward, and a hard constraint updates per level. A subnet
 // built `gateless` follows another subnet's gate (forward's `shared_steps`).
 class RetinaSubnetImpl : public torch::nn::Module {
-public:
+ public:
   RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_per_anchor, std::int64_t anchors_per_cell,
                    double last_bias, const moe::MoeLayerOptions* moe = nullptr, bool gateless = false);
   // Every pyramid level [B, C, H, W] -> [B, sum of H * W * anchors_per_cell, outputs_per_anchor]. With
@@ -79,7 +79,7 @@ public:
   bool is_moe() const { return static_cast<bool>(m_moe); }
   moe::MoeLayer moe_layer() const { return m_moe; }
 
-private:
+ private:
   torch::Tensor to_anchor_rows(const torch::Tensor& y_bchw) const;
 
   torch::nn::Sequential m_dense{nullptr};
@@ -89,7 +89,7 @@ private:
 TORCH_MODULE(RetinaSubnet);
 
 class RetinaNetImpl : public torch::nn::Module {
-public:
+ public:
   // Throws InputError for a top level outside 5..7.
   explicit RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_channels = 3);
 
@@ -109,14 +109,14 @@ public:
   // The part a parameter or buffer name (as named_parameters() gives it) belongs to: "backbone", "fpn" or "heads".
   static std::string part_of(const std::string& name);
 
-private:
+ private:
   RetinaNetOptions m_options;
   torch::nn::Sequential m_stem{nullptr};
-  std::vector<torch::nn::Sequential> m_stages;  // C2 .. C5
+  std::vector<torch::nn::Sequential> m_stages;                  // C2 .. C5
   torch::nn::ModuleList m_lateral{nullptr}, m_output{nullptr};  // FPN 1x1 and 3x3 convs for P3 .. P5
   torch::nn::Conv2d m_p6{nullptr}, m_p7{nullptr};
   RetinaSubnet m_cls{nullptr}, m_box{nullptr};
 };
 TORCH_MODULE(RetinaNet);
 
-} // namespace moexp::detect
+}  // namespace moexp::detect

@@ -19,7 +19,7 @@ std::vector<RemoteFile> idx_files(const std::string& base, const std::vector<std
 const std::vector<std::string> kIdxNames{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
                                          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"};
 
-} // namespace
+}  // namespace
 
 const std::vector<DatasetEntry>& official_catalog() {
   static const std::vector<DatasetEntry> catalog = [] {
@@ -31,11 +31,11 @@ const std::vector<DatasetEntry>& official_catalog() {
                  {"cifar-10-batches-bin/data_batch_1.bin", "cifar-10-batches-bin/data_batch_2.bin",
                   "cifar-10-batches-bin/data_batch_3.bin", "cifar-10-batches-bin/data_batch_4.bin",
                   "cifar-10-batches-bin/data_batch_5.bin", "cifar-10-batches-bin/test_batch.bin"}});
-    c.push_back({"cifar100",
-                 "https://www.cs.toronto.edu/~kriz/cifar.html (binary version)",
-                 {{"https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz", "03b5dce01913d631647c71ecec9e9cb8",
-                   0, true}},
-                 {"cifar-100-binary/train.bin", "cifar-100-binary/test.bin"}});
+    c.push_back(
+        {"cifar100",
+         "https://www.cs.toronto.edu/~kriz/cifar.html (binary version)",
+         {{"https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz", "03b5dce01913d631647c71ecec9e9cb8", 0, true}},
+         {"cifar-100-binary/train.bin", "cifar-100-binary/test.bin"}});
     c.push_back({"mnist", "the torchvision mirror of http://yann.lecun.com/exdb/mnist/",
                  idx_files("https://ossci-datasets.s3.amazonaws.com/mnist/",
                            {{kIdxNames[0], "f68b3c2dcbeaaa9fbdd348bbdeb94873"},
@@ -76,4 +76,4 @@ std::filesystem::path default_data_root() {
   return std::filesystem::absolute(root);
 }
 
-} // namespace moexp::fetch
+}  // namespace moexp::fetch

@@ -19,8 +19,8 @@ struct RemoteFile {
 };
 
 struct DatasetEntry {
-  std::string dataset;                // data.dataset value: cifar10, cifar100, mnist, fashion_mnist
-  std::string source;                 // where the files come from, for `data list` and errors
+  std::string dataset;  // data.dataset value: cifar10, cifar100, mnist, fashion_mnist
+  std::string source;   // where the files come from, for `data list` and errors
   std::vector<RemoteFile> files;
   std::vector<std::string> contents;  // paths inside the dataset folder that a complete fetch holds
 };
@@ -38,4 +38,4 @@ std::vector<std::string> dataset_names(const std::vector<DatasetEntry>& catalog)
 // folder (beside the default database, results/moexp.db). Absolute.
 std::filesystem::path default_data_root();
 
-} // namespace moexp::fetch
+}  // namespace moexp::fetch

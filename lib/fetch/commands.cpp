@@ -16,11 +16,15 @@ namespace moexp::fetch {
 namespace fs = std::filesystem;
 namespace {
 
-std::string megabytes(std::int64_t bytes) { return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6); }
+std::string megabytes(std::int64_t bytes) {
+  return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6);
+}
 
-fs::path root_of(const std::string& to) { return to.empty() ? default_data_root() : fs::absolute(to); }
+fs::path root_of(const std::string& to) {
+  return to.empty() ? default_data_root() : fs::absolute(to);
+}
 
-} // namespace
+}  // namespace
 
 int run_data_fetch(const DataFetchRequest& request) {
   const auto& catalog = official_catalog();
@@ -31,18 +35,19 @@ int run_data_fetch(const DataFetchRequest& request) {
     }
     if (const auto* kind = find_dataset_kind(name)) {
       switch (kind->id) {
-      case Dataset::fashion_mnist:
-      case Dataset::mnist:
-      case Dataset::cifar10:
-      case Dataset::cifar100:
-        throw std::logic_error(fmt::format("data fetch: '{}' is missing from the download catalog", name));
-      case Dataset::synthetic:
-        throw InputError(fmt::format("data fetch: '{}' is generated in memory and needs no files", name));
-      case Dataset::shapes:
-        throw InputError("data fetch: 'shapes' is generated, not downloaded: moexp data shapes --out DIR");
-      case Dataset::coco:
-        throw InputError("data fetch: 'coco' is not downloaded by moexp (about 19 GB from cocodataset.org); put "
-                         "annotations/ and train2017/, val2017/ in one folder and set data.path to it");
+        case Dataset::fashion_mnist:
+        case Dataset::mnist:
+        case Dataset::cifar10:
+        case Dataset::cifar100:
+          throw std::logic_error(fmt::format("data fetch: '{}' is missing from the download catalog", name));
+        case Dataset::synthetic:
+          throw InputError(fmt::format("data fetch: '{}' is generated in memory and needs no files", name));
+        case Dataset::shapes:
+          throw InputError("data fetch: 'shapes' is generated, not downloaded: moexp data shapes --out DIR");
+        case Dataset::coco:
+          throw InputError(
+              "data fetch: 'coco' is not downloaded by moexp (about 19 GB from cocodataset.org); put "
+              "annotations/ and train2017/, val2017/ in one folder and set data.path to it");
       }
     }
     throw InputError(core::with_suggestion(
@@ -54,18 +59,18 @@ int run_data_fetch(const DataFetchRequest& request) {
   for (const auto& name : request.datasets) {
     const DatasetEntry& entry = *find_dataset(catalog, name);
     std::string current;
-    const auto outcome = fetch_dataset(entry, root, HttpOptions{}, [&](const std::string& file, std::int64_t done,
-                                                                        std::int64_t total) {
-      if (file != current) {
-        if (!current.empty()) {
-          bar.finish();
-        }
-        current = file;
-        bar.start(fmt::format("{} {}", name, file), static_cast<long>(total > 0 ? total : 1));
-      }
-      bar.update(static_cast<long>(done), total > 0 ? fmt::format("{} / {}", megabytes(done), megabytes(total))
-                                                    : megabytes(done));
-    });
+    const auto outcome =
+        fetch_dataset(entry, root, HttpOptions{}, [&](const std::string& file, std::int64_t done, std::int64_t total) {
+          if (file != current) {
+            if (!current.empty()) {
+              bar.finish();
+            }
+            current = file;
+            bar.start(fmt::format("{} {}", name, file), static_cast<long>(total > 0 ? total : 1));
+          }
+          bar.update(static_cast<long>(done),
+                     total > 0 ? fmt::format("{} / {}", megabytes(done), megabytes(total)) : megabytes(done));
+        });
     if (!current.empty()) {
       bar.finish();
     }
@@ -87,7 +92,7 @@ int run_data_list(const DataListRequest& request) {
   for (const auto& entry : official_catalog()) {
     const auto s = inspect_dataset(entry, root, true);
     const std::string state = s.present ? "present" : (fs::exists(s.folder) ? "incomplete" : "missing");
-    const std::string checks = !s.present  ? ""
+    const std::string checks = !s.present   ? ""
                                : !s.fetched ? "not recorded (not fetched by moexp)"
                                : s.verified ? "verified"
                                             : "MISMATCH: " + s.problems.front();
@@ -98,4 +103,4 @@ int run_data_list(const DataListRequest& request) {
   return 0;
 }
 
-} // namespace moexp::fetch
+}  // namespace moexp::fetch

@@ -22,4 +22,4 @@ struct DataListRequest {
 // A table of every catalog dataset: present or not, where, size, and whether its recorded checksums verify now.
 int run_data_list(const DataListRequest& request);
 
-} // namespace moexp::fetch
+}  // namespace moexp::fetch

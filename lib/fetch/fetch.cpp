@@ -22,12 +22,14 @@ namespace {
 
 constexpr const char* kRecordName = ".moexp-fetched";
 
-std::string file_name_of(const std::string& url) { return url.substr(url.find_last_of('/') + 1); }
+std::string file_name_of(const std::string& url) {
+  return url.substr(url.find_last_of('/') + 1);
+}
 
 // An exclusive lock on ROOT/.downloads/<dataset>.lock for one fetch; the file is removed as the lock is released (a
 // fetch that opens it meanwhile fails its non-blocking lock and says another fetch is running).
 class FetchLock {
-public:
+ public:
   FetchLock(const fs::path& file, const std::string& dataset) : m_file(file) {
     m_fd = ::open(file.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
     if (m_fd < 0) {
@@ -45,7 +47,7 @@ public:
   FetchLock(const FetchLock&) = delete;
   FetchLock& operator=(const FetchLock&) = delete;
 
-private:
+ private:
   fs::path m_file;
   int m_fd = -1;
 };
@@ -100,9 +102,10 @@ fs::path download_verified(const RemoteFile& file, const fs::path& downloads, co
   const std::string md5 = md5_of_file(done);
   if (md5 != file.md5) {
     fs::remove(done, ec);
-    throw DataError(fmt::format("{}: checksum mismatch (MD5 {}, published {}); the download was deleted, run the "
-                                "same command again",
-                                file.url, md5, file.md5));
+    throw DataError(
+        fmt::format("{}: checksum mismatch (MD5 {}, published {}); the download was deleted, run the "
+                    "same command again",
+                    file.url, md5, file.md5));
   }
   return done;
 }
@@ -117,7 +120,7 @@ void remove_stale_staging(const fs::path& root, const std::string& dataset) {
   }
 }
 
-} // namespace
+}  // namespace
 
 FetchOutcome fetch_dataset(const DatasetEntry& entry, const fs::path& root, const HttpOptions& options,
                            const FileProgress& progress) {
@@ -137,8 +140,8 @@ FetchOutcome fetch_dataset(const DatasetEntry& entry, const fs::path& root, cons
     if (state.present) {
       return FetchOutcome::already_present;
     }
-    throw InputError(fmt::format("{} exists but is not a complete {} ({}); move it away and run again",
-                                 folder.string(), entry.dataset, state.problems.front()));
+    throw InputError(fmt::format("{} exists but is not a complete {} ({}); move it away and run again", folder.string(),
+                                 entry.dataset, state.problems.front()));
   }
   const fs::path staging = root / fmt::format(".staging-{}-{}", entry.dataset, ::getpid());
   fs::create_directories(staging);
@@ -216,4 +219,4 @@ DatasetState inspect_dataset(const DatasetEntry& entry, const fs::path& root, bo
   return s;
 }
 
-} // namespace moexp::fetch
+}  // namespace moexp::fetch

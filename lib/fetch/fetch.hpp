@@ -33,14 +33,14 @@ FetchOutcome fetch_dataset(const DatasetEntry& entry, const std::filesystem::pat
 struct DatasetState {
   std::string dataset;
   std::filesystem::path folder;
-  bool present = false;        // every expected file is there
-  bool fetched = false;        // fetched by moexp (a record of its checksums exists)
-  bool verified = false;       // every recorded checksum matched now (only when `verify`)
-  std::int64_t bytes = 0;      // of the expected files
+  bool present = false;               // every expected file is there
+  bool fetched = false;               // fetched by moexp (a record of its checksums exists)
+  bool verified = false;              // every recorded checksum matched now (only when `verify`)
+  std::int64_t bytes = 0;             // of the expected files
   std::vector<std::string> problems;  // missing files, checksum mismatches
 };
 
 // Inspect `root/<entry.dataset>`; with `verify`, recompute the MD5 of each recorded file.
 DatasetState inspect_dataset(const DatasetEntry& entry, const std::filesystem::path& root, bool verify);
 
-} // namespace moexp::fetch
+}  // namespace moexp::fetch

@@ -124,10 +124,9 @@ TryResult try_once(const std::string& url, const fs::path& part, const HttpOptio
   }
 }
 
-} // namespace
+}  // namespace
 
-void download(const std::string& url, const fs::path& part, const HttpOptions& options,
-              const ByteProgress& progress) {
+void download(const std::string& url, const fs::path& part, const HttpOptions& options, const ByteProgress& progress) {
   init_curl_once();
   std::string last_error;
   double backoff = options.first_backoff_s;
@@ -148,8 +147,8 @@ void download(const std::string& url, const fs::path& part, const HttpOptions& o
       backoff *= 2;
     }
   }
-  throw Error(fmt::format("downloading {}: {} (after {} tries); run the same command again to resume", url,
-                          last_error, options.attempts));
+  throw Error(fmt::format("downloading {}: {} (after {} tries); run the same command again to resume", url, last_error,
+                          options.attempts));
 }
 
-} // namespace moexp::fetch
+}  // namespace moexp::fetch

@@ -11,10 +11,10 @@
 namespace moexp::fetch {
 
 struct HttpOptions {
-  int attempts = 5;                // tries per file, the first included
-  double first_backoff_s = 1;      // wait before the second try; doubles after each
+  int attempts = 5;            // tries per file, the first included
+  double first_backoff_s = 1;  // wait before the second try; doubles after each
   long connect_timeout_s = 30;
-  long stall_timeout_s = 60;       // give up a try that moves less than 1 byte/s for this long
+  long stall_timeout_s = 60;  // give up a try that moves less than 1 byte/s for this long
 };
 
 // Called as bytes arrive: (bytes on disk, total bytes or 0 when unknown).
@@ -28,4 +28,4 @@ using ByteProgress = std::function<void(std::int64_t done, std::int64_t total)>;
 void download(const std::string& url, const std::filesystem::path& part, const HttpOptions& options,
               const ByteProgress& progress);
 
-} // namespace moexp::fetch
+}  // namespace moexp::fetch

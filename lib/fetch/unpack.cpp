@@ -21,7 +21,7 @@ namespace {
 
 // An MD5 being computed (OpenSSL 3's EVP interface; the MD5_* functions are deprecated).
 class Md5 {
-public:
+ public:
   Md5() : m_ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
     if (!m_ctx || EVP_DigestInit_ex(m_ctx.get(), EVP_md5(), nullptr) != 1) {
       throw Error("cannot compute MD5 checksums (OpenSSL)");
@@ -39,7 +39,7 @@ public:
     return out;
   }
 
-private:
+ private:
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> m_ctx;
 };
 
@@ -56,7 +56,7 @@ bool safe_member(const fs::path& member) {
   return true;
 }
 
-} // namespace
+}  // namespace
 
 std::string md5_of_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -131,4 +131,4 @@ std::vector<UnpackedFile> unpack_tar(const fs::path& archive, const fs::path& in
   return files;
 }
 
-} // namespace moexp::fetch
+}  // namespace moexp::fetch

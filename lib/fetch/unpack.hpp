@@ -24,4 +24,4 @@ struct UnpackedFile {
 // failure ("disk full writing ..."). Files already written are left for the caller to remove with the folder.
 std::vector<UnpackedFile> unpack_tar(const std::filesystem::path& archive, const std::filesystem::path& into);
 
-} // namespace moexp::fetch
+}  // namespace moexp::fetch

@@ -8,11 +8,10 @@ namespace moexp::models {
 namespace {
 
 torch::nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride) {
-  return torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
 }
 
-} // namespace
+}  // namespace
 
 BasicBlockImpl::BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t planes) {
   planes = planes > 0 ? planes : out;
@@ -103,7 +102,9 @@ std::int64_t basic_block_params(std::int64_t in, std::int64_t out, std::int64_t 
   return n;
 }
 
-std::int64_t stem_params(std::int64_t in, std::int64_t out) { return 9 * in * out + 2 * out; }
+std::int64_t stem_params(std::int64_t in, std::int64_t out) {
+  return 9 * in * out + 2 * out;
+}
 
 void init_weights(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
@@ -120,4 +121,4 @@ void init_weights(torch::nn::Module& module) {
   }
 }
 
-} // namespace moexp::models
+}  // namespace moexp::models

@@ -11,7 +11,7 @@ namespace moexp::models {
 
 // A projection shortcut: 1x1 conv (stride, no bias) + BN.
 class ProjectionImpl : public torch::nn::Module {
-public:
+ public:
   ProjectionImpl(std::int64_t in, std::int64_t out, std::int64_t stride);
   torch::Tensor forward(const torch::Tensor& x_bchw);
 
@@ -19,7 +19,7 @@ public:
   torch::nn::Conv2dImpl* conv_module() { return m_conv.get(); }
   torch::nn::BatchNorm2dImpl* bn_module() { return m_bn.get(); }
 
-private:
+ private:
   torch::nn::Conv2d m_conv{nullptr};
   torch::nn::BatchNorm2d m_bn{nullptr};
 };
@@ -30,13 +30,13 @@ TORCH_MODULE(Projection);
 // narrower one makes the narrow expert of a one-block stage).
 // Runs grouped (moe::Groupable) as an expert of an MoE layer: the same computation over packed rows.
 class BasicBlockImpl : public torch::nn::Module, public moe::Groupable {
-public:
+ public:
   BasicBlockImpl(std::int64_t in, std::int64_t out, std::int64_t stride, std::int64_t planes = 0);
   torch::Tensor forward(const torch::Tensor& x_bchw);
   torch::Tensor forward_grouped(const std::vector<torch::nn::Module*>& peers, const moe::GroupedContext& ctx,
                                 const torch::Tensor& x_packed) override;
 
-private:
+ private:
   torch::nn::Conv2d m_conv1{nullptr}, m_conv2{nullptr};
   torch::nn::BatchNorm2d m_bn1{nullptr}, m_bn2{nullptr};
   Projection m_shortcut{nullptr};
@@ -47,12 +47,12 @@ TORCH_MODULE(BasicBlock);
 // BN-ReLU-conv1x1 (width -> 4 x width)-BN + shortcut, then ReLU; the shortcut is a 1x1 conv (stride) + BN when the
 // shape changes, else identity. Names as torchvision's (conv1..3, bn1..3; downsample is `shortcut`).
 class BottleneckImpl : public torch::nn::Module {
-public:
+ public:
   static constexpr std::int64_t kExpansion = 4;
   BottleneckImpl(std::int64_t in, std::int64_t width, std::int64_t stride);
   torch::Tensor forward(const torch::Tensor& x_bchw);
 
-private:
+ private:
   torch::nn::Conv2d m_conv1{nullptr}, m_conv2{nullptr}, m_conv3{nullptr};
   torch::nn::BatchNorm2d m_bn1{nullptr}, m_bn2{nullptr}, m_bn3{nullptr};
   Projection m_shortcut{nullptr};
@@ -69,4 +69,4 @@ std::int64_t stem_params(std::int64_t in, std::int64_t out);
 // Kaiming-normal (fan_out, ReLU) init for convs, BN weight 1 / bias 0 (torchvision's ResNet init).
 void init_weights(torch::nn::Module& module);
 
-} // namespace moexp::models
+}  // namespace moexp::models

@@ -185,12 +185,11 @@ std::vector<float> as_floats(const torch::Tensor& t) {
 }
 
 torch::Tensor doubles(const std::vector<double>& v) {
-  return torch::from_blob(const_cast<double*>(v.data()), {static_cast<std::int64_t>(v.size())}, torch::kDouble)
-      .clone();
+  return torch::from_blob(const_cast<double*>(v.data()), {static_cast<std::int64_t>(v.size())}, torch::kDouble).clone();
 }
 
 class BatchNormRelu : public torch::autograd::Function<BatchNormRelu> {
-public:
+ public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x_bchw, const torch::Tensor& weight_c,
                                const torch::Tensor& bias_c, const c10::optional<torch::Tensor>& residual_bchw,
                                RunningStats stats, bool relu) {
@@ -321,7 +320,7 @@ bool fused(const torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x, const t
          (!residual.defined() || (is_float_cpu(residual) && residual.sizes() == x.sizes()));
 }
 
-} // namespace
+}  // namespace
 
 void set_fused_batch_norm_relu(FusedNorm mode) {
   g_mode = mode;
@@ -350,7 +349,7 @@ torch::Tensor fused_or_libtorch(torch::nn::BatchNorm2dImpl& bn, const torch::Ten
   return BatchNormRelu::apply(x_bchw, bn.weight, bn.bias, residual, stats, relu);
 }
 
-} // namespace
+}  // namespace
 
 torch::Tensor batch_norm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x_bchw,
                               const torch::Tensor& residual_bchw) {
@@ -361,4 +360,4 @@ torch::Tensor batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x_
   return fused_or_libtorch(bn, x_bchw, {}, false);
 }
 
-} // namespace moexp::models
+}  // namespace moexp::models

@@ -24,4 +24,4 @@ torch::Tensor batch_norm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x_
 enum class FusedNorm { never, where_faster, always };
 void set_fused_batch_norm_relu(FusedNorm mode);
 
-} // namespace moexp::models
+}  // namespace moexp::models

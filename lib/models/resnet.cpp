@@ -38,7 +38,7 @@ torch::nn::Sequential make_narrow_expert(std::int64_t in, std::int64_t planes, c
   return seq;
 }
 
-} // namespace
+}  // namespace
 
 moe::MoeLayerOptions moe_layer_options(const config::ExperimentConfig& cfg, std::int64_t in_channels) {
   moe::MoeLayerOptions o;
@@ -56,14 +56,14 @@ moe::MoeLayerOptions moe_layer_options(const config::ExperimentConfig& cfg, std:
 
 ArchSpec arch_spec(config::Arch arch) {
   switch (arch) {
-  case config::Arch::resnet18:
-    return {64, {{64, 2, 1}, {128, 2, 2}, {256, 2, 2}, {512, 2, 2}}};
-  case config::Arch::resnet20:
-    return {16, {{16, 3, 1}, {32, 3, 2}, {64, 3, 2}}};
-  case config::Arch::resnet8:
-    return {16, {{16, 1, 1}, {32, 1, 2}, {64, 1, 2}}};
-  case config::Arch::retinanet:
-    break;
+    case config::Arch::resnet18:
+      return {64, {{64, 2, 1}, {128, 2, 2}, {256, 2, 2}, {512, 2, 2}}};
+    case config::Arch::resnet20:
+      return {16, {{16, 3, 1}, {32, 3, 2}, {64, 3, 2}}};
+    case config::Arch::resnet8:
+      return {16, {{16, 1, 1}, {32, 1, 2}, {64, 1, 2}}};
+    case config::Arch::retinanet:
+      break;
   }
   throw Error(fmt::format("'{}' is not a CIFAR-style ResNet", arch));
 }
@@ -117,8 +117,8 @@ ResNetImpl::ResNetImpl(const config::ExperimentConfig& cfg, std::int64_t in_chan
     const std::int64_t out = p == 0 ? spec.stem_width : spec.stages[static_cast<std::size_t>(p - 1)].width;
     Slot slot{p};
     if (!is_moe(p)) {
-      slot.plain = register_module(name, p == 0 ? make_stem(in, out)
-                                                : make_stage(in, spec.stages[static_cast<std::size_t>(p - 1)]));
+      slot.plain = register_module(
+          name, p == 0 ? make_stem(in, out) : make_stage(in, spec.stages[static_cast<std::size_t>(p - 1)]));
     } else {
       std::function<torch::nn::Sequential(std::int64_t)> make_expert;
       std::int64_t stride = 1;
@@ -180,4 +180,4 @@ std::vector<std::int64_t> ResNetImpl::moe_positions() const {
   return positions;
 }
 
-} // namespace moexp::models
+}  // namespace moexp::models

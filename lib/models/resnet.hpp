@@ -1,5 +1,6 @@
-// CIFAR-style ResNets (docs/algorithm.md §1.1: 3x3 stem, no max-pool, BasicBlock stages, GAP, FC) with MoE layers replacing the
-// stem (position 0) or whole stages (positions 1..S). Shapes: B batch, C channels, H×W spatial, N classes.
+// CIFAR-style ResNets (docs/algorithm.md §1.1: 3x3 stem, no max-pool, BasicBlock stages, GAP, FC) with MoE layers
+// replacing the stem (position 0) or whole stages (positions 1..S). Shapes: B batch, C channels, H×W spatial, N
+// classes.
 #pragma once
 
 #include "config/experiment.hpp"
@@ -41,12 +42,12 @@ std::int64_t stage_params(std::int64_t in, const StageSpec& stage);
 
 struct ModelOutput {
   torch::Tensor logits_bn;
-  torch::Tensor aux_loss;                // sum of the MoE layers' auxiliary losses (scalar)
-  std::vector<moe::MoeOutput> routing;   // one per MoE layer, in forward order
+  torch::Tensor aux_loss;               // sum of the MoE layers' auxiliary losses (scalar)
+  std::vector<moe::MoeOutput> routing;  // one per MoE layer, in forward order
 };
 
 class ResNetImpl : public torch::nn::Module {
-public:
+ public:
   // Build the network of `cfg` (model and moe sections) for images with `in_channels` and `num_classes` classes.
   ResNetImpl(const config::ExperimentConfig& cfg, std::int64_t in_channels, std::int64_t num_classes);
 
@@ -56,7 +57,7 @@ public:
   const std::vector<moe::MoeLayer>& moe_layers() const { return m_moe_layers; }
   std::vector<std::int64_t> moe_positions() const;
 
-private:
+ private:
   struct Slot {
     std::int64_t position;
     torch::nn::Sequential plain{nullptr};
@@ -68,4 +69,4 @@ private:
 };
 TORCH_MODULE(ResNet);
 
-} // namespace moexp::models
+}  // namespace moexp::models

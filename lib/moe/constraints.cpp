@@ -55,15 +55,15 @@ HardConstraintImpl::HardConstraintImpl(Constraint kind, std::int64_t num_experts
 
 torch::Tensor HardConstraintImpl::usage_score() const {
   switch (m_kind) {
-  case Constraint::absolute:
-    return m_usage_e - 1.0 / static_cast<double>(m_num_experts);
-  case Constraint::relative:
-    return m_usage_e;
-  case Constraint::none:
-  case Constraint::importance:
-  case Constraint::kl:
-  case Constraint::load:
-    break;  // refused by the constructor
+    case Constraint::absolute:
+      return m_usage_e - 1.0 / static_cast<double>(m_num_experts);
+    case Constraint::relative:
+      return m_usage_e;
+    case Constraint::none:
+    case Constraint::importance:
+    case Constraint::kl:
+    case Constraint::load:
+      break;  // refused by the constructor
   }
   throw std::logic_error("HardConstraint::usage_score: not a hard constraint");
 }
@@ -86,21 +86,21 @@ void HardConstraintImpl::update(const torch::Tensor& weights_be) {
   const auto batch = static_cast<double>(weights_be.size(0));
   auto importance_e = weights_be.detach().sum(0).to(m_usage_e.device(), torch::kFloat64);
   switch (m_kind) {
-  case Constraint::relative: {
-    const double uniform = batch / static_cast<double>(m_num_experts);
-    m_usage_e.add_((importance_e - uniform) / uniform);
-    break;
-  }
-  case Constraint::absolute:
-    m_usage_e.mul_(m_steps).add_(importance_e / batch).div_(m_steps + 1);
-    break;
-  case Constraint::none:
-  case Constraint::importance:
-  case Constraint::kl:
-  case Constraint::load:
-    throw std::logic_error("HardConstraint::update: not a hard constraint");  // refused by the constructor
+    case Constraint::relative: {
+      const double uniform = batch / static_cast<double>(m_num_experts);
+      m_usage_e.add_((importance_e - uniform) / uniform);
+      break;
+    }
+    case Constraint::absolute:
+      m_usage_e.mul_(m_steps).add_(importance_e / batch).div_(m_steps + 1);
+      break;
+    case Constraint::none:
+    case Constraint::importance:
+    case Constraint::kl:
+    case Constraint::load:
+      throw std::logic_error("HardConstraint::update: not a hard constraint");  // refused by the constructor
   }
   m_steps.add_(1);
 }
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

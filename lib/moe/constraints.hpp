@@ -1,5 +1,5 @@
-// Constraint schemes (docs/algorithm.md §3): soft auxiliary losses as pure functions, hard constraints as a small module whose
-// state lives in registered buffers (so it is saved in checkpoints: moexp's deviation from the reference).
+// Constraint schemes (docs/algorithm.md §3): soft auxiliary losses as pure functions, hard constraints as a small
+// module whose state lives in registered buffers (so it is saved in checkpoints: moexp's deviation from the reference).
 // Shapes: B batch, E experts, K experts chosen per sample.
 #pragma once
 
@@ -28,7 +28,7 @@ torch::Tensor load_loss(const torch::Tensor& clean_logits_be, const torch::Tenso
 
 // Hard constraint state and rule (§3.5 relative, §3.6 absolute), active in training only.
 class HardConstraintImpl : public torch::nn::Module {
-public:
+ public:
   // `kind` is Constraint::relative or Constraint::absolute; `threshold` is tau.
   HardConstraintImpl(Constraint kind, std::int64_t num_experts, std::int64_t k, double threshold);
 
@@ -45,7 +45,7 @@ public:
 
   Constraint kind() const { return m_kind; }
 
-private:
+ private:
   Constraint m_kind;
   std::int64_t m_num_experts;
   std::int64_t m_k;
@@ -55,4 +55,4 @@ private:
 };
 TORCH_MODULE(HardConstraint);
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

@@ -7,20 +7,19 @@ namespace moexp::moe {
 GateImpl::GateImpl(config::GateKind kind, std::int64_t in_channels, std::int64_t num_experts) {
   std::int64_t fc_in = in_channels;
   switch (kind) {
-  case config::GateKind::gap_fc:
-    break;
-  case config::GateKind::relu_gap_fc:
-    m_relu = true;
-    break;
-  case config::GateKind::conv_gap_fc: {
-    constexpr std::int64_t kConvWidth = 256;
-    m_conv = register_module("conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, kConvWidth, 3)
-                                                           .stride(1)
-                                                           .padding(0)
-                                                           .bias(true)));
-    fc_in = kConvWidth;
-    break;
-  }
+    case config::GateKind::gap_fc:
+      break;
+    case config::GateKind::relu_gap_fc:
+      m_relu = true;
+      break;
+    case config::GateKind::conv_gap_fc: {
+      constexpr std::int64_t kConvWidth = 256;
+      m_conv = register_module(
+          "conv",
+          torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, kConvWidth, 3).stride(1).padding(0).bias(true)));
+      fc_in = kConvWidth;
+      break;
+    }
   }
   m_fc = register_module("fc", torch::nn::Linear(fc_in, num_experts));
   m_noise = register_module("noise", torch::nn::Linear(torch::nn::LinearOptions(in_channels, num_experts).bias(false)));
@@ -36,7 +35,7 @@ torch::Tensor spatial_mean(const torch::Tensor& x_bchw) {
   return x_bchw.sum({2, 3}) / static_cast<double>(x_bchw.size(2) * x_bchw.size(3));
 }
 
-} // namespace
+}  // namespace
 
 GateOutput GateImpl::forward(const torch::Tensor& x_bchw, bool noisy) {
   auto pooled_bc = spatial_mean(m_relu ? torch::relu(x_bchw) : x_bchw);
@@ -51,4 +50,4 @@ GateOutput GateImpl::forward(const torch::Tensor& x_bchw, bool noisy) {
   return out;
 }
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

@@ -18,7 +18,7 @@ struct GateOutput {
 };
 
 class GateImpl : public torch::nn::Module {
-public:
+ public:
   // `kind`: gap_fc (FC(GAP(x)), Linear C→E with bias), relu_gap_fc (FC(GAP(ReLU(x))), the reference's effective
   // FCGate of its detection heads, docs/algorithm.md §2.1) or conv_gap_fc (conv3x3 C→256 no padding, GAP, Linear
   // 256→E). The noise net is a bias-free Linear C→E on the same pooled features (GAP(ReLU(x)) for relu_gap_fc, else
@@ -28,7 +28,7 @@ public:
   // Logits for `x_bchw`; adds Gaussian noise when `noisy` (training with a soft or no constraint).
   GateOutput forward(const torch::Tensor& x_bchw, bool noisy);
 
-private:
+ private:
   torch::nn::Conv2d m_conv{nullptr};  // conv_gap_fc only
   bool m_relu = false;                // relu_gap_fc: ReLU before the pooling
   torch::nn::Linear m_fc{nullptr};
@@ -36,4 +36,4 @@ private:
 };
 TORCH_MODULE(Gate);
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

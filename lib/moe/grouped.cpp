@@ -19,7 +19,7 @@ const torch::ExpandingArray<2>* groupable_padding(const torch::nn::Conv2dImpl& c
   return get_if<torch::ExpandingArray<2>>(&conv.options.padding());
 }
 
-} // namespace
+}  // namespace
 
 GroupedContext::GroupedContext(const std::vector<std::int64_t>& rows_g, const torch::Device& device)
     : m_rows_g(rows_g) {
@@ -43,13 +43,16 @@ GroupedContext::GroupedContext(const std::vector<std::int64_t>& rows_g, const to
 
 torch::Tensor GroupedContext::pack(const torch::Tensor& x_nchw) const {
   const auto c = x_nchw.size(1), h = x_nchw.size(2), w = x_nchw.size(3);
-  auto packed = torch::zeros({m_capacity * groups(), c, h, w}, x_nchw.options().memory_format(at::MemoryFormat::Contiguous));
+  auto packed =
+      torch::zeros({m_capacity * groups(), c, h, w}, x_nchw.options().memory_format(at::MemoryFormat::Contiguous));
   return packed.index_copy(0, m_slot_n, x_nchw.contiguous()).view({m_capacity, groups() * c, h, w});
 }
 
 torch::Tensor GroupedContext::unpack(const torch::Tensor& y_packed) const {
   const auto c = y_packed.size(1) / groups();
-  return y_packed.contiguous().view({m_capacity * groups(), c, y_packed.size(2), y_packed.size(3)}).index_select(0, m_slot_n);
+  return y_packed.contiguous()
+      .view({m_capacity * groups(), c, y_packed.size(2), y_packed.size(3)})
+      .index_select(0, m_slot_n);
 }
 
 torch::Tensor GroupedContext::conv(const std::vector<torch::nn::Conv2dImpl*>& peers,
@@ -64,8 +67,8 @@ torch::Tensor GroupedContext::conv(const std::vector<torch::nn::Conv2dImpl*>& pe
   for (auto* p : peers) {
     weights.push_back(p->weight);
   }
-  return torch::conv2d(x_packed, torch::cat(weights, 0), {}, c10::IntArrayRef(*o.stride()),
-                       c10::IntArrayRef(**padding), c10::IntArrayRef(*o.dilation()), groups());
+  return torch::conv2d(x_packed, torch::cat(weights, 0), {}, c10::IntArrayRef(*o.stride()), c10::IntArrayRef(**padding),
+                       c10::IntArrayRef(*o.dilation()), groups());
 }
 
 torch::Tensor GroupedContext::batch_norm(const std::vector<torch::nn::BatchNorm2dImpl*>& peers,
@@ -109,8 +112,8 @@ torch::Tensor GroupedContext::batch_norm(const std::vector<torch::nn::BatchNorm2
     mean_gc = torch::stack(mean).to(torch::kFloat);
     var_gc = torch::stack(var).to(torch::kFloat);
   }
-  const auto y = (x_cgcs - mean_gc.view({1, g, c, 1})) * (var_gc + o.eps()).rsqrt().view({1, g, c, 1}) * gamma_gc +
-                 beta_gc;
+  const auto y =
+      (x_cgcs - mean_gc.view({1, g, c, 1})) * (var_gc + o.eps()).rsqrt().view({1, g, c, 1}) * gamma_gc + beta_gc;
   return y.view({cap, g * c, h, w}).to(x_packed.scalar_type());
 }
 
@@ -144,17 +147,20 @@ torch::Tensor run_grouped(const std::vector<torch::nn::SequentialImpl*>& experts
     }
     if (peers.front()->as<torch::nn::Conv2d>() != nullptr) {
       std::vector<torch::nn::Conv2dImpl*> convs;
-      for (auto& p : peers) convs.push_back(p->as<torch::nn::Conv2d>());
+      for (auto& p : peers)
+        convs.push_back(p->as<torch::nn::Conv2d>());
       x = ctx.conv(convs, x);
     } else if (peers.front()->as<torch::nn::BatchNorm2d>() != nullptr) {
       std::vector<torch::nn::BatchNorm2dImpl*> norms;
-      for (auto& p : peers) norms.push_back(p->as<torch::nn::BatchNorm2d>());
+      for (auto& p : peers)
+        norms.push_back(p->as<torch::nn::BatchNorm2d>());
       x = ctx.batch_norm(norms, x);
     } else if (peers.front()->as<torch::nn::ReLU>() != nullptr) {
       x = x.relu();
     } else if (auto* groupable = dynamic_cast<Groupable*>(peers.front().get())) {
       std::vector<torch::nn::Module*> modules;
-      for (auto& p : peers) modules.push_back(p.get());
+      for (auto& p : peers)
+        modules.push_back(p.get());
       x = groupable->forward_grouped(modules, ctx, x);
     } else {
       throw Error("grouped experts: a module that cannot run grouped (check can_run_grouped first)");
@@ -163,4 +169,4 @@ torch::Tensor run_grouped(const std::vector<torch::nn::SequentialImpl*>& experts
   return x;
 }
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

@@ -17,7 +17,7 @@ namespace moexp::moe {
 
 // The packing of one step's routed rows and the grouped operations over it.
 class GroupedContext {
-public:
+ public:
   // `rows_g`: the number of rows of each participating expert, in the order of the sorted rows (each > 0).
   GroupedContext(const std::vector<std::int64_t>& rows_g, const torch::Device& device);
 
@@ -35,17 +35,17 @@ public:
   // updated as torch's batch_norm does; eval mode: the running statistics). Statistics in fp32 under autocast.
   torch::Tensor batch_norm(const std::vector<torch::nn::BatchNorm2dImpl*>& peers, const torch::Tensor& x_packed) const;
 
-private:
+ private:
   std::vector<std::int64_t> m_rows_g;
   std::int64_t m_capacity = 0;
-  torch::Tensor m_slot_n;     // where each sorted row sits in the [cap * G] packed rows (slot * G + g)
-  torch::Tensor m_mask_cg;    // 1 for a real row, 0 for padding
-  torch::Tensor m_count_g;    // real rows per expert (float)
+  torch::Tensor m_slot_n;   // where each sorted row sits in the [cap * G] packed rows (slot * G + g)
+  torch::Tensor m_mask_cg;  // 1 for a real row, 0 for padding
+  torch::Tensor m_count_g;  // real rows per expert (float)
 };
 
 // A module whose forward can run grouped. `peers` are the same module of each participating expert, in order.
 class Groupable {
-public:
+ public:
   virtual ~Groupable() = default;
   virtual torch::Tensor forward_grouped(const std::vector<torch::nn::Module*>& peers, const GroupedContext& ctx,
                                         const torch::Tensor& x_packed) = 0;
@@ -58,4 +58,4 @@ bool can_run_grouped(const torch::nn::Module& expert);
 torch::Tensor run_grouped(const std::vector<torch::nn::SequentialImpl*>& experts, const GroupedContext& ctx,
                           const torch::Tensor& x_packed);
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

@@ -113,18 +113,18 @@ torch::Tensor MoeLayerImpl::aux_loss(const std::vector<RouteStep>& steps) const 
   };
   auto weights_be = [&] { return cat([](const RouteStep& s) { return s.routing.weights_be; }); };
   switch (m_options.constraint) {
-  case Constraint::none:
-  case Constraint::relative:
-  case Constraint::absolute:
-    return torch::zeros({}, options);  // no auxiliary loss: unconstrained, or a hard rule that masks instead
-  case Constraint::importance:
-    return importance_loss(weights_be(), m_options.weight);
-  case Constraint::kl:
-    return kl_uniform_loss(weights_be(), m_options.weight);
-  case Constraint::load:
-    return load_loss(cat([](const RouteStep& s) { return s.gate.clean_logits_be; }),
-                     cat([](const RouteStep& s) { return s.gate.logits_be; }),
-                     cat([](const RouteStep& s) { return s.gate.noise_std_be; }), m_options.k, m_options.weight);
+    case Constraint::none:
+    case Constraint::relative:
+    case Constraint::absolute:
+      return torch::zeros({}, options);  // no auxiliary loss: unconstrained, or a hard rule that masks instead
+    case Constraint::importance:
+      return importance_loss(weights_be(), m_options.weight);
+    case Constraint::kl:
+      return kl_uniform_loss(weights_be(), m_options.weight);
+    case Constraint::load:
+      return load_loss(cat([](const RouteStep& s) { return s.gate.clean_logits_be; }),
+                       cat([](const RouteStep& s) { return s.gate.logits_be; }),
+                       cat([](const RouteStep& s) { return s.gate.noise_std_be; }), m_options.k, m_options.weight);
   }
   throw std::logic_error("aux_loss: a constraint kind without a case");
 }
@@ -143,4 +143,4 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x_bchw) {
   return out;
 }
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

@@ -1,6 +1,6 @@
-// The MoE layer (docs/algorithm.md §1.4): gate -> top-k routing (with hard-constraint masking in training) -> only the routed
-// sub-batch runs through each expert -> weighted combine (+ shortcut in the residual variant).
-// Shapes: B batch, C channels, H×W spatial, E experts, K experts chosen per sample.
+// The MoE layer (docs/algorithm.md §1.4): gate -> top-k routing (with hard-constraint masking in training) -> only the
+// routed sub-batch runs through each expert -> weighted combine (+ shortcut in the residual variant). Shapes: B batch,
+// C channels, H×W spatial, E experts, K experts chosen per sample.
 #pragma once
 
 #include "moe/constraints.hpp"
@@ -27,8 +27,8 @@ struct MoeLayerOptions {
   config::GateKind gate = config::GateKind::gap_fc;
   bool noise = true;
   Constraint constraint = Constraint::none;
-  double weight = 0.5;              // soft constraint weight
-  double threshold = 0.5;           // hard constraint tau
+  double weight = 0.5;     // soft constraint weight
+  double threshold = 0.5;  // hard constraint tau
   Dispatch dispatch = Dispatch::automatic;
   // false: the layer only runs experts on another layer's routing (dispatch_combine), e.g. a RetinaNet head that
   // shares the other head's gate; it then has no gate and no hard-constraint state, and route_step throws.
@@ -58,7 +58,7 @@ struct RouteStep {
 };
 
 class MoeLayerImpl : public torch::nn::Module {
-public:
+ public:
   // `make_expert(i)` builds expert i; `shortcut` is the residual variant's skip path (an empty holder for the
   // default variant; torch::nn::Identity for an identity skip).
   MoeLayerImpl(const MoeLayerOptions& options, const std::function<torch::nn::Sequential(std::int64_t)>& make_expert,
@@ -85,7 +85,7 @@ public:
   // Whether this layer's experts can run grouped (their modules are all of kinds moe/grouped.hpp knows).
   bool can_group() const { return m_can_group; }
 
-private:
+ private:
   Routing route(const GateOutput& gate_out, std::int64_t batch);
 
   MoeLayerOptions m_options;
@@ -98,4 +98,4 @@ private:
 };
 TORCH_MODULE(MoeLayer);
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

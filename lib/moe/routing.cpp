@@ -8,8 +8,7 @@ namespace moexp::moe {
 Routing top_k_route(const torch::Tensor& logits_be, std::int64_t k, const torch::Tensor& masked_e) {
   torch::Tensor logits = logits_be.to(torch::kFloat);  // routing in fp32 even under bf16 autocast
   if (masked_e.defined()) {
-    logits = logits.masked_fill(masked_e.to(logits.device()).unsqueeze(0),
-                                -std::numeric_limits<float>::infinity());
+    logits = logits.masked_fill(masked_e.to(logits.device()).unsqueeze(0), -std::numeric_limits<float>::infinity());
   }
   auto [top_logits_bk, topk_idx_bk] = logits.topk(k, /*dim=*/1, /*largest=*/true, /*sorted=*/true);
   auto topk_w_bk = torch::softmax(top_logits_bk, /*dim=*/1).to(torch::kFloat);
@@ -32,4 +31,4 @@ Routing uniform_route(std::int64_t batch, std::int64_t num_experts, const torch:
   return {w_bk.clone(), idx_bk.contiguous(), w_bk};
 }
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

@@ -14,8 +14,8 @@ struct Routing {
   torch::Tensor topk_w_bk;    // their weights (softmax over the K kept logits)
 };
 
-// Noisy/clean top-k gating (docs/algorithm.md §2.2): keep the `k` largest of `logits_be`, softmax over those k only, zero
-// elsewhere. Experts with `masked_e[i] == true` are never chosen (pass an undefined tensor for no mask); the
+// Noisy/clean top-k gating (docs/algorithm.md §2.2): keep the `k` largest of `logits_be`, softmax over those k only,
+// zero elsewhere. Experts with `masked_e[i] == true` are never chosen (pass an undefined tensor for no mask); the
 // caller guarantees at least k unmasked experts. Gradients flow to the kept logits.
 Routing top_k_route(const torch::Tensor& logits_be, std::int64_t k, const torch::Tensor& masked_e = {});
 
@@ -25,4 +25,4 @@ Routing forced_route(std::int64_t batch, std::int64_t num_experts, std::int64_t 
 // Dense uniform mixture: every expert with weight 1/E (docs/algorithm.md §2.3).
 Routing uniform_route(std::int64_t batch, std::int64_t num_experts, const torch::Device& device);
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

@@ -114,7 +114,7 @@ torch::Tensor sum_rows_pass(std::vector<torch::Tensor> grads_g, const std::vecto
 }
 
 class GatherRows : public torch::autograd::Function<GatherRows> {
-public:
+ public:
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& x_bchw, const torch::Tensor& rows_n,
                                const torch::Tensor& pos_bk, const std::vector<std::int64_t>& sizes_g) {
     ctx->saved_data["pos"] = pos_bk;
@@ -136,7 +136,7 @@ public:
 };
 
 class CombineRows : public torch::autograd::Function<CombineRows> {
-public:
+ public:
   // `pieces_and_weight`: the expert pieces, then weight_n (the tensors of one list all receive gradients).
   static torch::Tensor forward(AutogradContext* ctx, torch::TensorList pieces_and_weight, const torch::Tensor& rows_n,
                                const torch::Tensor& pos_bk) {
@@ -215,7 +215,7 @@ public:
   }
 };
 
-} // namespace
+}  // namespace
 
 void set_fused_row_ops(bool enabled) {
   g_fused_enabled = enabled;
@@ -267,4 +267,4 @@ torch::Tensor combine_rows(const std::vector<torch::Tensor>& outs_g, const torch
   return CombineRows::apply(torch::TensorList(inputs), plan.rows_n, plan.pos_bk);
 }
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

@@ -16,10 +16,10 @@ namespace moexp::moe {
 // Where the routed rows come from and go to.
 struct RowPlan {
   std::int64_t batch = 0;  // B
-  torch::Tensor order_n;  // the (sample, choice) pair of each sorted row, as b * K + j (int64 [N])
-  torch::Tensor rows_n;   // sample of each sorted row (int64 [N])
-  torch::Tensor pos_bk;   // sorted row of each (sample, choice) pair (int64 [B, K]): rows_n[pos_bk[b, j]] == b;
-                          // built for CPU plans only (the fused passes read it)
+  torch::Tensor order_n;   // the (sample, choice) pair of each sorted row, as b * K + j (int64 [N])
+  torch::Tensor rows_n;    // sample of each sorted row (int64 [N])
+  torch::Tensor pos_bk;    // sorted row of each (sample, choice) pair (int64 [B, K]): rows_n[pos_bk[b, j]] == b;
+                           // built for CPU plans only (the fused passes read it)
 };
 
 // The plan of `topk_idx_bk` (int64 [B, K] chosen experts): rows sorted by expert, stably (each expert sees its
@@ -39,4 +39,4 @@ torch::Tensor combine_rows(const std::vector<torch::Tensor>& outs_g, const torch
 // Benches: whether gather_rows and combine_rows may use the fused CPU passes (default true; process-wide).
 void set_fused_row_ops(bool enabled);
 
-} // namespace moexp::moe
+}  // namespace moexp::moe

@@ -114,10 +114,12 @@ MatrixStat matrix_stat(const std::vector<Matrix>& matrices) {
   for (std::size_t r = 0; r < stat.mean.size(); ++r) {
     for (std::size_t c = 0; c < stat.mean[r].size(); ++c) {
       double sum = 0;
-      for (const auto& m : matrices) sum += m.at(r).at(c);
+      for (const auto& m : matrices)
+        sum += m.at(r).at(c);
       const double mean = sum / n;
       double ss = 0;
-      for (const auto& m : matrices) ss += (m[r][c] - mean) * (m[r][c] - mean);
+      for (const auto& m : matrices)
+        ss += (m[r][c] - mean) * (m[r][c] - mean);
       stat.mean[r][c] = mean;
       stat.std[r][c] = matrices.size() > 1 ? std::sqrt(ss / (n - 1)) : 0.0;
     }
@@ -125,4 +127,4 @@ MatrixStat matrix_stat(const std::vector<Matrix>& matrices) {
   return stat;
 }
 
-} // namespace moexp::report
+}  // namespace moexp::report

@@ -42,4 +42,4 @@ struct MatrixStat {
 // Element-wise mean and std of equal-shaped matrices (at least one).
 MatrixStat matrix_stat(const std::vector<Matrix>& matrices);
 
-} // namespace moexp::report
+}  // namespace moexp::report

@@ -27,7 +27,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // Reading commands never create, migrate or write the database (it may sit in a read-only folder).
-store::ResultStore open_store(const std::string& path) { return store::ResultStore(path, store::OpenMode::read_only); }
+store::ResultStore open_store(const std::string& path) {
+  return store::ResultStore(path, store::OpenMode::read_only);
+}
 
 // A group key must be a config key (or moe.enabled); anything else would group every run under "-".
 void check_group_keys(const std::vector<std::string>& by) {
@@ -42,7 +44,9 @@ std::string fmt_opt(const std::optional<double>& v, double scale, int decimals) 
   return v ? fmt::format("{:.{}f}", *v * scale, decimals) : "-";
 }
 
-std::string json_opt(const std::optional<double>& v) { return v ? core::json_number(*v) : "null"; }
+std::string json_opt(const std::optional<double>& v) {
+  return v ? core::json_number(*v) : "null";
+}
 
 // Every finished run's per-epoch series (what learning curves are drawn from).
 std::map<std::int64_t, EpochSeries> read_series(store::ResultStore& db, const std::vector<store::RunSummary>& runs) {
@@ -76,7 +80,7 @@ std::vector<CurveSet> page_curves(const std::vector<store::RunSummary>& runs, co
   return sets;
 }
 
-} // namespace
+}  // namespace
 
 int run_report(const ReportRequest& req) {
   check_group_keys(req.by);
@@ -125,8 +129,7 @@ int run_report(const ReportRequest& req) {
     if (!format->compare) {
       throw InputError("report: --compare-all prints text or markdown");
     }
-    text = render_compare(compare_all_schemes(runs, by, req.compare_all, primary),
-                          format->name == "markdown");
+    text = render_compare(compare_all_schemes(runs, by, req.compare_all, primary), format->name == "markdown");
   } else if (!req.compare.empty()) {
     if (req.compare.size() != 2) {
       throw InputError("report: --compare takes two schemes, e.g. --compare importance relative");
@@ -140,8 +143,8 @@ int run_report(const ReportRequest& req) {
       }
       throw InputError(fmt::format("report: --compare prints {}", core::join_alternatives(names, false)));
     }
-    text = render_compare(compare_schemes(runs, by, req.compare[0], req.compare[1], primary),
-                          format->name == "markdown");
+    text =
+        render_compare(compare_schemes(runs, by, req.compare[0], req.compare[1], primary), format->name == "markdown");
   } else if (req.per_epoch) {
     if (format->name != "csv") {
       throw InputError("report: --per-epoch exports CSV: add --format csv");
@@ -187,10 +190,14 @@ int run_runs(const RunsRequest& req) {
     key = key.substr(1);
   }
   auto sort_value = [&](const store::RunSummary& r) -> std::pair<double, std::string> {
-    if (key == "id") return {static_cast<double>(r.id), ""};
-    if (key == "name") return {0, r.name};
-    if (key == "status") return {0, std::string(to_text(r.status))};
-    if (auto v = metric_value(r, key)) return {*v, ""};
+    if (key == "id")
+      return {static_cast<double>(r.id), ""};
+    if (key == "name")
+      return {0, r.name};
+    if (key == "status")
+      return {0, std::string(to_text(r.status))};
+    if (auto v = metric_value(r, key))
+      return {*v, ""};
     if (r.params.count(key)) {
       char* end = nullptr;
       const double d = std::strtod(r.params.at(key).c_str(), &end);
@@ -208,8 +215,8 @@ int run_runs(const RunsRequest& req) {
   if (req.limit > 0 && static_cast<std::size_t>(req.limit) < runs.size()) {
     runs.resize(static_cast<std::size_t>(req.limit));
   }
-  const std::vector<std::string> keys{"data.dataset", "model.arch", "constraint.kind", "moe.num_experts", "moe.k",
-                                      "moe.position", "train.seed"};
+  const std::vector<std::string> keys{"data.dataset", "model.arch",   "constraint.kind", "moe.num_experts",
+                                      "moe.k",        "moe.position", "train.seed"};
   if (req.format == "json") {
     std::vector<std::string> rows;
     for (const auto& r : runs) {
@@ -217,19 +224,20 @@ int run_runs(const RunsRequest& req) {
       for (const auto& k : keys) {
         cfg.push_back(fmt::format("{}: {}", core::json_string(k), core::json_string(display_value(r, k))));
       }
-      rows.push_back(fmt::format("{{\"id\": {}, \"name\": {}, \"status\": {}, \"epochs\": {}, \"test_acc\": {}, "
-                                 "\"best_test_acc\": {}, \"wall_seconds\": {}, \"config\": {{{}}}}}",
-                                 r.id, core::json_string(r.name), core::json_string(to_text(r.status)), r.epochs_done,
-                                 json_opt(r.metric("test_acc")), json_opt(r.metric("best_test_acc")),
-                                 core::json_number(r.wall_seconds), fmt::join(cfg, ", ")));
+      rows.push_back(
+          fmt::format("{{\"id\": {}, \"name\": {}, \"status\": {}, \"epochs\": {}, \"test_acc\": {}, "
+                      "\"best_test_acc\": {}, \"wall_seconds\": {}, \"config\": {{{}}}}}",
+                      r.id, core::json_string(r.name), core::json_string(to_text(r.status)), r.epochs_done,
+                      json_opt(r.metric("test_acc")), json_opt(r.metric("best_test_acc")),
+                      core::json_number(r.wall_seconds), fmt::join(cfg, ", ")));
     }
     fmt::print("[{}]\n", fmt::join(rows, ",\n "));
     return 0;
   }
   // Detection runs: their final test AP in a column of its own, and their MoE head under "pos".
   const bool any_ap = std::any_of(runs.begin(), runs.end(), [](const auto& r) { return r.metric("test_ap"); });
-  std::vector<std::string> head{"id", "status", "dataset", "arch", "constraint", "E", "k", "pos", "seed", "epochs",
-                                "test acc", "best acc"};
+  std::vector<std::string> head{"id", "status", "dataset", "arch",   "constraint", "E",
+                                "k",  "pos",    "seed",    "epochs", "test acc",   "best acc"};
   if (any_ap) {
     head.emplace_back("test AP");
   }
@@ -268,4 +276,4 @@ int run_runs(const RunsRequest& req) {
   return 0;
 }
 
-} // namespace moexp::report
+}  // namespace moexp::report

@@ -13,7 +13,7 @@ struct ReportRequest {
   std::vector<std::string> by;       // group keys (empty: default_group_keys)
   std::vector<std::string> metrics;  // metric names (empty: all)
   std::string format = "text";
-  std::string out;                   // file to write atomically ("" for stdout)
+  std::string out;  // file to write atomically ("" for stdout)
   std::string db_path = "results/moexp.db";
   std::vector<std::string> compare;  // two scheme names: paired comparison instead of the table
   std::string compare_all;           // a baseline scheme: every other scheme compared with it, Holm-corrected
@@ -27,8 +27,8 @@ int run_report(const ReportRequest& request);
 
 struct RunsRequest {
   std::string where;
-  std::string sort = "id";  // a column of the listing (id, test_acc, wall_seconds, ...); "-" prefix: descending
-  std::int64_t limit = 0;   // 0: all
+  std::string sort = "id";       // a column of the listing (id, test_acc, wall_seconds, ...); "-" prefix: descending
+  std::int64_t limit = 0;        // 0: all
   std::string format = "table";  // table | json | csv
   std::string db_path = "results/moexp.db";
 };
@@ -36,4 +36,4 @@ struct RunsRequest {
 // List runs with their status, key config values and headline metrics.
 int run_runs(const RunsRequest& request);
 
-} // namespace moexp::report
+}  // namespace moexp::report

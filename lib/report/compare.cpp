@@ -42,17 +42,19 @@ double beta_continued_fraction(double a, double b, double x) {
 }
 
 double incomplete_beta(double a, double b, double x) {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  const double front = std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) +
-                                b * std::log(1 - x));
+  if (x <= 0)
+    return 0;
+  if (x >= 1)
+    return 1;
+  const double front =
+      std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log(1 - x));
   if (x < (a + 1) / (a + b + 2)) {
     return front * beta_continued_fraction(a, b, x) / a;
   }
   return 1 - front * beta_continued_fraction(b, a, 1 - x) / b;
 }
 
-} // namespace
+}  // namespace
 
 double t_test_p_value(double t, double df) {
   if (!std::isfinite(t)) {
@@ -111,7 +113,7 @@ std::vector<CompareRow> paired_rows(const std::vector<store::RunSummary>& runs, 
   return rows;
 }
 
-} // namespace
+}  // namespace
 
 CompareTable compare_schemes(const std::vector<store::RunSummary>& runs, std::vector<std::string> by,
                              const std::string& a, const std::string& b, const std::string& metric) {
@@ -128,7 +130,8 @@ CompareTable compare_schemes(const std::vector<store::RunSummary>& runs, std::ve
 
 std::vector<double> holm_adjust(const std::vector<double>& p) {
   std::vector<std::size_t> order(p.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return p[x] < p[y]; });
   std::vector<double> adjusted(p.size());
   double running = 0;
@@ -178,38 +181,42 @@ CompareTable compare_all_schemes(const std::vector<store::RunSummary>& runs, std
     }
   }
   const auto adjusted = holm_adjust(p);
-  for (std::size_t i = 0; i < tested.size(); ++i) tested[i]->p_holm = adjusted[i];
+  for (std::size_t i = 0; i < tested.size(); ++i)
+    tested[i]->p_holm = adjusted[i];
   return table;
 }
 
 std::string render_compare(const CompareTable& t, bool markdown) {
   const bool several = t.b.empty();
   std::vector<std::string> head = t.by;
-  if (several) head.emplace_back("scheme B");
+  if (several)
+    head.emplace_back("scheme B");
   for (const auto& h : {fmt::format("{} {}", t.a, t.metric.title),
                         several ? fmt::format("B {}", t.metric.title) : fmt::format("{} {}", t.b, t.metric.title),
                         std::string("diff (B - A) ± std"), std::string("95% CI"), std::string("pairs"),
                         std::string("t"), std::string("p (paired t)")}) {
     head.push_back(h);
   }
-  if (several) head.emplace_back("p (Holm)");
+  if (several)
+    head.emplace_back("p (Holm)");
   head.emplace_back("effect d_z");
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : t.rows) {
     auto cells = r.key_values;
-    if (several) cells.push_back(r.b);
+    if (several)
+      cells.push_back(r.b);
     const int dec = t.metric.decimals;
     const bool tested = r.pairs >= 2 && r.std_diff > 0;
     cells.push_back(fmt::format("{:.{}f}", r.mean_a, dec));
     cells.push_back(fmt::format("{:.{}f}", r.mean_b, dec));
     cells.push_back(fmt::format("{:+.{}f} ± {:.{}f}", r.mean_diff, dec, r.std_diff, dec));
-    cells.push_back(r.pairs >= 2 ? fmt::format("[{:+.{}f}, {:+.{}f}]", r.mean_diff - r.ci95, dec, r.mean_diff + r.ci95,
-                                               dec)
-                                 : "-");
+    cells.push_back(
+        r.pairs >= 2 ? fmt::format("[{:+.{}f}, {:+.{}f}]", r.mean_diff - r.ci95, dec, r.mean_diff + r.ci95, dec) : "-");
     cells.push_back(std::to_string(r.pairs));
     cells.push_back(tested ? fmt::format("{:.3f}", r.t) : "-");
     cells.push_back(tested ? fmt::format("{:.4f}", r.p) : "-");
-    if (several) cells.push_back(r.p_holm ? fmt::format("{:.4f}", *r.p_holm) : "-");
+    if (several)
+      cells.push_back(r.p_holm ? fmt::format("{:.4f}", *r.p_holm) : "-");
     cells.push_back(tested ? fmt::format("{:+.2f}", r.effect) : "-");
     rows.push_back(cells);
   }
@@ -221,7 +228,8 @@ std::string render_compare(const CompareTable& t, bool markdown) {
   if (markdown) {
     std::string out = fmt::format("| {} |\n|", fmt::join(head, " | "));
     const std::size_t text_columns = t.by.size() + (several ? 1 : 0);
-    for (std::size_t i = 0; i < head.size(); ++i) out.append(i < text_columns ? "---|" : "---:|");
+    for (std::size_t i = 0; i < head.size(); ++i)
+      out.append(i < text_columns ? "---|" : "---:|");
     out.push_back('\n');
     for (const auto& r : rows) {
       out.append(fmt::format("| {} |\n", fmt::join(r, " | ")));
@@ -235,4 +243,4 @@ std::string render_compare(const CompareTable& t, bool markdown) {
   return intro + table.render() + "effect d_z: mean difference / std of the differences (paired Cohen's d).\n";
 }
 
-} // namespace moexp::report
+}  // namespace moexp::report

@@ -20,9 +20,9 @@ struct CompareRow {
   double std_diff = 0;
   double ci95 = 0;  // half-width of the 95% confidence interval of mean_diff (Student t, pairs - 1 df)
   double t = 0;
-  double p = 1;  // two-sided; 1 when fewer than 2 pairs or no spread
+  double p = 1;                  // two-sided; 1 when fewer than 2 pairs or no spread
   std::optional<double> p_holm;  // with several comparisons: Holm-corrected p over the table's rows
-  double effect = 0;  // Cohen's d_z: mean_diff / std_diff (0 without spread)
+  double effect = 0;             // Cohen's d_z: mean_diff / std_diff (0 without spread)
 };
 
 struct CompareTable {
@@ -50,4 +50,4 @@ CompareTable compare_all_schemes(const std::vector<store::RunSummary>& runs, std
 // The comparison as a text table (`markdown`: as a Markdown table).
 std::string render_compare(const CompareTable& table, bool markdown);
 
-} // namespace moexp::report
+}  // namespace moexp::report

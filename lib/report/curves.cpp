@@ -21,7 +21,7 @@ void put(std::vector<std::optional<double>>& line, std::int64_t epoch, double va
   line[i] = value;
 }
 
-} // namespace
+}  // namespace
 
 const std::vector<std::string>& routing_curve_metrics() {
   static const std::vector<std::string> keys{"importance_cv", "sample_cv", "living_experts"};
@@ -53,7 +53,8 @@ EpochSeries read_epoch_series(store::ResultStore& db, std::int64_t id) {
   for (const auto& [epoch, layers] : by_epoch) {
     for (std::size_t k = 0; k < 3; ++k) {
       double sum = 0;
-      for (const auto& l : layers) sum += l[k];
+      for (const auto& l : layers)
+        sum += l[k];
       put(series[routing_curve_metrics()[k]], epoch, sum / static_cast<double>(layers.size()));
     }
   }
@@ -87,8 +88,8 @@ CurveSet learning_curves(const std::vector<store::RunSummary>& runs, const std::
   }
   if (!any) {
     auto known = curve_metric_keys(series);
-    auto msg = fmt::format("--metric {}: not recorded per epoch by any finished run; per-epoch metrics are {}",
-                           metric, known.empty() ? std::string("(none)") : core::join_alternatives(known));
+    auto msg = fmt::format("--metric {}: not recorded per epoch by any finished run; per-epoch metrics are {}", metric,
+                           known.empty() ? std::string("(none)") : core::join_alternatives(known));
     throw InputError(core::with_suggestion(std::move(msg), metric, known));
   }
   for (const auto& [key, values] : groups) {
@@ -129,7 +130,8 @@ std::string render_curves_csv(const std::vector<CurveSet>& sets) {
   std::map<std::vector<std::string>, std::size_t> epochs;
   for (const auto& s : sets) {
     for (const auto& c : s.curves) {
-      if (!epochs.count(c.key_values)) keys.push_back(c.key_values);
+      if (!epochs.count(c.key_values))
+        keys.push_back(c.key_values);
       epochs[c.key_values] = std::max(epochs[c.key_values], c.by_epoch.size());
     }
   }
@@ -138,14 +140,15 @@ std::string render_curves_csv(const std::vector<CurveSet>& sets) {
   for (const auto& key : keys) {
     for (std::size_t e = 0; e < epochs[key]; ++e) {
       std::vector<std::string> cells;
-      for (const auto& k : key) cells.push_back(core::csv_field(k));
+      for (const auto& k : key)
+        cells.push_back(core::csv_field(k));
       cells.push_back(std::to_string(e + 1));
       for (const auto& s : sets) {
         auto c = std::find_if(s.curves.begin(), s.curves.end(), [&](const Curve& x) { return x.key_values == key; });
         if (c != s.curves.end() && e < c->by_epoch.size() && c->by_epoch[e]) {
           const auto& st = *c->by_epoch[e];
-          cells.insert(cells.end(), {fmt::format("{}", st.mean), fmt::format("{}", st.std),
-                                     fmt::format("{}", st.ci95), std::to_string(st.n)});
+          cells.insert(cells.end(), {fmt::format("{}", st.mean), fmt::format("{}", st.std), fmt::format("{}", st.ci95),
+                                     std::to_string(st.n)});
         } else {
           cells.insert(cells.end(), {"", "", "", "0"});
         }
@@ -156,4 +159,4 @@ std::string render_curves_csv(const std::vector<CurveSet>& sets) {
   return out;
 }
 
-} // namespace moexp::report
+}  // namespace moexp::report

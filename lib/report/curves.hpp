@@ -43,4 +43,4 @@ std::vector<std::string> curve_metric_keys(const std::map<std::int64_t, EpochSer
 // One row per group and epoch: the group keys, epoch, then mean, std, ci95 and n of each curve set's metric.
 std::string render_curves_csv(const std::vector<CurveSet>& sets);
 
-} // namespace moexp::report
+}  // namespace moexp::report

@@ -13,7 +13,9 @@
 namespace moexp::report {
 namespace {
 
-std::string pct(double x) { return fmt::format("{:.2f}%", 100.0 * x); }
+std::string pct(double x) {
+  return fmt::format("{:.2f}%", 100.0 * x);
+}
 
 std::string matrix_table(const std::vector<std::vector<double>>& rows, const std::vector<std::string>& names,
                          const std::vector<std::string>& extra_header, const std::vector<std::string>& extra) {
@@ -45,8 +47,8 @@ std::vector<std::string> group_names(const EvaluationView& view, const GroupRout
 }
 
 std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const EvaluatedSetting& s) {
-  std::string out = fmt::format("\nMoE layer {} (position {}), trained routing (k={}):\n", lr.layer, lr.position,
-                                view.trained_k);
+  std::string out =
+      fmt::format("\nMoE layer {} (position {}), trained routing (k={}):\n", lr.layer, lr.position, view.trained_k);
   core::TextTable experts({"expert", "importance", "samples", "top-5 classes by mean weight"});
   for (std::size_t e = 0; e < lr.importance_share.size(); ++e) {
     std::string tops;
@@ -58,9 +60,9 @@ std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const
                      fmt::format("{:.3f}", lr.sample_share[e]), tops});
   }
   out += experts.render();
-  out += fmt::format("importance CV {:.3f}, sample CV {:.3f}, living experts {}, max share {:.3f}{}\n",
-                     lr.importance_cv, lr.sample_cv, lr.living_experts, lr.max_share,
-                     lr.collapsed ? "  ** COLLAPSED **" : "");
+  out +=
+      fmt::format("importance CV {:.3f}, sample CV {:.3f}, living experts {}, max share {:.3f}{}\n", lr.importance_cv,
+                  lr.sample_cv, lr.living_experts, lr.max_share, lr.collapsed ? "  ** COLLAPSED **" : "");
   std::string mi;
   for (const auto& g : lr.groups) {
     mi += fmt::format("{}{} {:.3f} ({}control {:.3f})", mi.empty() ? "" : ", ", g.kind, g.mi,
@@ -75,9 +77,9 @@ std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const
     if (g.kind == kClassGroup) {
       std::vector<std::string> class_acc;
       for (std::size_t c = 0; c < s.class_samples.size(); ++c) {
-        class_acc.push_back(s.class_samples[c] ? pct(static_cast<double>(s.class_correct[c]) /
-                                                     static_cast<double>(s.class_samples[c]))
-                                               : "-");
+        class_acc.push_back(s.class_samples[c]
+                                ? pct(static_cast<double>(s.class_correct[c]) / static_cast<double>(s.class_samples[c]))
+                                : "-");
       }
       out += "\nclass x expert (mean gate weight; rows sum to 1):\n";
       out += class_acc.empty() ? matrix_table(g.group_expert, view.class_names, {}, {})  // detection: no accuracy
@@ -132,7 +134,7 @@ std::string layer_json(const LayerRouting& lr) {
       core::json_number(lr.mean_entropy), matrices, core::json_array(lr.coactivation));
 }
 
-} // namespace
+}  // namespace
 
 std::vector<std::pair<std::size_t, double>> top_classes(const LayerRouting& layer, std::size_t expert,
                                                         std::size_t top) {
@@ -154,7 +156,8 @@ std::string render_evaluation_text(const EvaluationView& view) {
   // One column per metric of the settings: accuracy, top-5 accuracy and loss first, then any other by name.
   std::vector<std::string> names;
   for (const char* known : {"acc", "top5_acc", "loss"}) {
-    if (std::any_of(view.settings.begin(), view.settings.end(), [&](const auto& s) { return s.metrics.count(known); })) {
+    if (std::any_of(view.settings.begin(), view.settings.end(),
+                    [&](const auto& s) { return s.metrics.count(known); })) {
       names.emplace_back(known);
     }
   }
@@ -218,18 +221,18 @@ std::string render_evaluation_json(const EvaluationView& view) {
     for (const auto& [name, value] : s.metrics) {
       named.push_back(fmt::format("{}: {}", core::json_string(name), core::json_number(value)));
     }
-    settings += fmt::format("{}{{\"evaluation_id\": {}, \"setting\": {}, \"accuracy\": {}, \"loss\": {}, "
-                            "\"metrics\": {{{}}}, \"class_samples\": {}, \"class_correct\": {}, \"layers\": {}}}",
-                            i ? ", " : "", s.evaluation_id, core::json_string(s.setting), metric("acc"),
-                            metric("loss"), fmt::join(named, ", "), core::json_array(s.class_samples),
-                            core::json_array(s.class_correct), layers);
+    settings += fmt::format(
+        "{}{{\"evaluation_id\": {}, \"setting\": {}, \"accuracy\": {}, \"loss\": {}, "
+        "\"metrics\": {{{}}}, \"class_samples\": {}, \"class_correct\": {}, \"layers\": {}}}",
+        i ? ", " : "", s.evaluation_id, core::json_string(s.setting), metric("acc"), metric("loss"),
+        fmt::join(named, ", "), core::json_array(s.class_samples), core::json_array(s.class_correct), layers);
   }
   settings += "]";
-  return fmt::format("{{\"run_id\": {}, \"name\": {}, \"checkpoint_epoch\": {}, \"split\": {}, \"samples\": {}, "
-                     "\"trained_k\": {}, \"class_names\": {}, \"superclass_names\": {}, \"settings\": {}}}\n",
-                     view.run_id, core::json_string(view.run_name), view.checkpoint_epoch,
-                     core::json_string(view.split), view.samples, view.trained_k, strings(view.class_names),
-                     strings(view.superclass_names), settings);
+  return fmt::format(
+      "{{\"run_id\": {}, \"name\": {}, \"checkpoint_epoch\": {}, \"split\": {}, \"samples\": {}, "
+      "\"trained_k\": {}, \"class_names\": {}, \"superclass_names\": {}, \"settings\": {}}}\n",
+      view.run_id, core::json_string(view.run_name), view.checkpoint_epoch, core::json_string(view.split), view.samples,
+      view.trained_k, strings(view.class_names), strings(view.superclass_names), settings);
 }
 
-} // namespace moexp::report
+}  // namespace moexp::report

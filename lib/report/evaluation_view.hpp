@@ -12,7 +12,7 @@ namespace moexp::report {
 
 struct EvaluatedSetting {
   std::int64_t evaluation_id = 0;
-  std::string setting;  // "trained", "k=N", "expert=I", "uniform"
+  std::string setting;                    // "trained", "k=N", "expert=I", "uniform"
   std::map<std::string, double> metrics;  // named figures as stored: "acc", "top5_acc", "loss", ...
   std::vector<std::int64_t> class_samples;
   std::vector<std::int64_t> class_correct;
@@ -42,4 +42,4 @@ std::string render_evaluation_text(const EvaluationView& view);
 // The same content as one JSON object.
 std::string render_evaluation_json(const EvaluationView& view);
 
-} // namespace moexp::report
+}  // namespace moexp::report

@@ -44,9 +44,11 @@ Matrix permute_square(const Matrix& m, const std::vector<std::size_t>& expert_of
 }
 
 // Numbers as numbers ("2" < "10"), words as words.
-bool seed_less(const std::string& a, const std::string& b) { return group_less({a}, {b}); }
+bool seed_less(const std::string& a, const std::string& b) {
+  return group_less({a}, {b});
+}
 
-} // namespace
+}  // namespace
 
 std::string alignment_kind_of(const LayerRouting& routing) {
   if (routing.group(kClassGroup) != nullptr) {
@@ -121,7 +123,8 @@ std::vector<GroupFigures> group_figures(store::ResultStore& db, const std::vecto
     }
   }
   std::vector<std::vector<std::string>> order;
-  for (const auto& [key, members] : groups) order.push_back(key);
+  for (const auto& [key, members] : groups)
+    order.push_back(key);
   std::sort(order.begin(), order.end(), group_less);
   std::vector<GroupFigures> out;
   for (const auto& key : order) {
@@ -138,17 +141,21 @@ std::vector<GroupFigures> group_figures(store::ResultStore& db, const std::vecto
           last = snap;
         }
       }
-      if (!last) continue;
+      if (!last)
+        continue;
       auto layers = db.routing().snapshot(last->id);
-      if (layers.empty() || layers.front().importance_share.empty()) continue;
+      if (layers.empty() || layers.front().importance_share.empty())
+        continue;
       SeedFigures s;
       s.run_id = run->id;
       s.seed = display_value(*run, "train.seed");
       s.routing = std::move(layers.front());
       for (const auto& row : db.routing().expert_stats(run->id)) {
-        if (row.split != "test" || row.layer != 0) continue;
+        if (row.split != "test" || row.layer != 0)
+          continue;
         const auto epoch = static_cast<std::size_t>(row.epoch);
-        if (s.importance_by_epoch.size() < epoch) s.importance_by_epoch.resize(epoch);
+        if (s.importance_by_epoch.size() < epoch)
+          s.importance_by_epoch.resize(epoch);
         s.importance_by_epoch[epoch - 1].push_back(row.importance_share);
       }
       if (seeds.empty()) {
@@ -162,13 +169,15 @@ std::vector<GroupFigures> group_figures(store::ResultStore& db, const std::vecto
       }
       seeds.push_back(std::move(s));
     }
-    if (seeds.empty()) continue;
+    if (seeds.empty())
+      continue;
     auto g = combine_seeds(seeds, align);
     g.key_values = key;
     g.class_names = std::move(class_names);
     g.superclass_names = std::move(superclass_names);
     std::vector<std::string> ids;
-    for (auto id : g.run_ids) ids.push_back(std::to_string(id));
+    for (auto id : g.run_ids)
+      ids.push_back(std::to_string(id));
     g.caption = fmt::format("{}: {} {} (run{} {}), final test epoch", group_caption(by, key), g.seeds.size(),
                             g.seeds.size() == 1 ? "seed" : "seeds", ids.size() == 1 ? "" : "s", fmt::join(ids, ", "));
     out.push_back(std::move(g));
@@ -176,4 +185,4 @@ std::vector<GroupFigures> group_figures(store::ResultStore& db, const std::vecto
   return out;
 }
 
-} // namespace moexp::report
+}  // namespace moexp::report

@@ -15,15 +15,15 @@ namespace moexp::report {
 // One finished MoE run's figures, as read from the store: the input of combine_seeds.
 struct SeedFigures {
   std::int64_t run_id = 0;
-  std::string seed;                // train.seed as displayed
-  LayerRouting routing;            // first MoE layer of the last test snapshot
-  Matrix importance_by_epoch;      // [epoch - 1][expert], test split, first MoE layer
+  std::string seed;            // train.seed as displayed
+  LayerRouting routing;        // first MoE layer of the last test snapshot
+  Matrix importance_by_epoch;  // [epoch - 1][expert], test split, first MoE layer
 };
 
 // A group x expert matrix of one group kind over seeds (aligned columns).
 struct KindFigures {
-  std::string kind;   // "class", "superclass", "size", ...
-  MatrixStat matrix;  // G x E: mean and std over seeds of the mean gate weight
+  std::string kind;     // "class", "superclass", "size", ...
+  MatrixStat matrix;    // G x E: mean and std over seeds of the mean gate weight
   Stat mi, mi_control;  // over seeds
 };
 
@@ -35,10 +35,10 @@ struct GroupFigures {
   std::vector<std::string> class_names, superclass_names;  // of the reference run
   std::string alignment_kind;  // the group kind the experts were aligned by ("" when one seed)
   ExpertAlignment alignment;
-  std::vector<KindFigures> kinds;    // in the reference's order
-  MatrixStat coactivation;           // E x E pair counts (diagonal 0), aligned
-  MatrixStat importance_by_epoch;    // [epoch - 1][expert], over the epochs every seed has
-  std::size_t skipped = 0;           // runs left out: another expert count or other group kinds than the reference
+  std::vector<KindFigures> kinds;  // in the reference's order
+  MatrixStat coactivation;         // E x E pair counts (diagonal 0), aligned
+  MatrixStat importance_by_epoch;  // [epoch - 1][expert], over the epochs every seed has
+  std::size_t skipped = 0;         // runs left out: another expert count or other group kinds than the reference
 };
 
 // The group kind experts are aligned by: "class" when the routing has it, else its first kind ("" when none).
@@ -53,4 +53,4 @@ GroupFigures combine_seeds(const std::vector<SeedFigures>& seeds, bool align);
 std::vector<GroupFigures> group_figures(store::ResultStore& db, const std::vector<store::RunSummary>& runs,
                                         const std::vector<std::string>& by, bool align);
 
-} // namespace moexp::report
+}  // namespace moexp::report

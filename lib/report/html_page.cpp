@@ -13,8 +13,10 @@ namespace moexp::report {
 namespace {
 
 std::string stat_cell(const std::optional<Stat>& s, const MetricSpec& m) {
-  if (!s) return "-";
-  if (s->n < 2) return fmt::format("{:.{}f}", s->mean, m.decimals);
+  if (!s)
+    return "-";
+  if (s->n < 2)
+    return fmt::format("{:.{}f}", s->mean, m.decimals);
   return fmt::format("{:.{}f} ± {:.{}f}", s->mean, m.decimals, s->std, m.decimals);
 }
 
@@ -23,8 +25,10 @@ std::vector<std::size_t> varying_columns(const std::vector<std::vector<std::stri
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < width; ++i) {
     std::set<std::string> values;
-    for (const auto& k : keys) values.insert(k.at(i));
-    if (values.size() > 1) out.push_back(i);
+    for (const auto& k : keys)
+      values.insert(k.at(i));
+    if (values.size() > 1)
+      out.push_back(i);
   }
   return out;
 }
@@ -33,7 +37,8 @@ std::string short_label(const std::vector<std::string>& by, const std::vector<st
                         const std::vector<std::size_t>& columns, std::size_t skip) {
   std::vector<std::string> parts;
   for (auto i : columns) {
-    if (i == skip) continue;
+    if (i == skip)
+      continue;
     const auto& k = by[i];
     const auto name = k == "moe.num_experts" ? std::string("E") : k.substr(k.find('.') + 1);
     parts.push_back(k == "constraint.kind" ? key[i] : fmt::format("{}={}", name, key[i]));
@@ -45,19 +50,22 @@ std::string short_label(const std::vector<std::string>& by, const std::vector<st
 // whose value shows as a hollow marker beside each point.
 std::string metric_points(const ReportTable& t, const std::string& name, const std::string& control) {
   const auto at = [&](const std::string& n) {
-    return static_cast<std::size_t>(std::find_if(t.metrics.begin(), t.metrics.end(),
-                                                 [&](const MetricSpec& m) { return m.name == n; }) -
-                                    t.metrics.begin());
+    return static_cast<std::size_t>(
+        std::find_if(t.metrics.begin(), t.metrics.end(), [&](const MetricSpec& m) { return m.name == n; }) -
+        t.metrics.begin());
   };
   const std::size_t m = at(name), c = at(control);
-  if (m >= t.metrics.size()) return "";
+  if (m >= t.metrics.size())
+    return "";
   std::vector<std::vector<std::string>> keys;
-  for (const auto& r : t.rows) keys.push_back(r.key_values);
+  for (const auto& r : t.rows)
+    keys.push_back(r.key_values);
   const auto columns = varying_columns(keys, t.by.size());
   const auto kind = static_cast<std::size_t>(std::find(t.by.begin(), t.by.end(), "constraint.kind") - t.by.begin());
   std::vector<PlotPoint> points;
   for (const auto& r : t.rows) {
-    if (!r.stats[m]) continue;
+    if (!r.stats[m])
+      continue;
     PlotPoint p;
     p.category = kind < t.by.size() ? r.key_values[kind] : short_label(t.by, r.key_values, columns, t.by.size());
     p.series = kind < t.by.size() ? short_label(t.by, r.key_values, columns, kind) : "";
@@ -66,25 +74,28 @@ std::string metric_points(const ReportTable& t, const std::string& name, const s
     }
     p.mean = r.stats[m]->mean;
     p.error = r.stats[m]->std;
-    if (c < t.metrics.size() && r.stats[c]) p.control = r.stats[c]->mean;
+    if (c < t.metrics.size() && r.stats[c])
+      p.control = r.stats[c]->mean;
     points.push_back(p);
   }
   const auto& spec = t.metrics[m];
-  return svg_points(points, fmt::format("{} per scheme (mean ± std over seeds)", spec.title), spec.title,
-                    spec.decimals, c < t.metrics.size() ? t.metrics[c].title + " (shuffled labels)" : "");
+  return svg_points(points, fmt::format("{} per scheme (mean ± std over seeds)", spec.title), spec.title, spec.decimals,
+                    c < t.metrics.size() ? t.metrics[c].title + " (shuffled labels)" : "");
 }
 
 std::string curves_html(const std::vector<CurveSet>& sets) {
   std::string out;
   for (const auto& s : sets) {
     std::vector<std::vector<std::string>> keys;
-    for (const auto& c : s.curves) keys.push_back(c.key_values);
+    for (const auto& c : s.curves)
+      keys.push_back(c.key_values);
     const auto columns = varying_columns(keys, s.by.size());
     std::vector<PlotLine> lines;
     for (const auto& c : s.curves) {
       PlotLine l;
       l.label = short_label(s.by, c.key_values, columns, s.by.size());
-      if (l.label.empty()) l.label = "all runs";
+      if (l.label.empty())
+        l.label = "all runs";
       for (const auto& e : c.by_epoch) {
         l.y.push_back(e ? std::optional(e->mean) : std::nullopt);
         l.band.push_back(e ? e->std : 0.0);
@@ -98,48 +109,53 @@ std::string curves_html(const std::vector<CurveSet>& sets) {
 }
 
 std::string group_figures_html(const std::vector<GroupFigures>& groups) {
-  if (groups.empty()) return "";
+  if (groups.empty())
+    return "";
   std::string out = "<h2>Routing per group, over seeds</h2>\n";
   for (const auto& g : groups) {
     out += fmt::format("<h3>{}</h3>\n", html_escape(g.caption));
     if (g.seeds.size() > 1) {
       out += g.alignment.aligned
-                 ? fmt::format("<p class=\"note\">Experts of every seed aligned to seed {}'s by their {} x expert "
-                               "columns: matched columns correlate {:.3f} on average, a random matching {:.3f}. "
-                               "Expert e<i>j</i> is the same expert in every seed.</p>\n",
-                               html_escape(g.seeds.front()), html_escape(g.alignment_kind),
-                               g.alignment.matched_correlation, g.alignment.random_correlation)
-                 : fmt::format("<p class=\"note\">Experts not aligned (--no-align): expert e<i>j</i> of one seed has "
-                               "nothing to do with e<i>j</i> of another; the same columns correlate {:.3f} on average "
-                               "(a random matching {:.3f}).</p>\n",
-                               g.alignment.matched_correlation, g.alignment.random_correlation);
+                 ? fmt::format(
+                       "<p class=\"note\">Experts of every seed aligned to seed {}'s by their {} x expert "
+                       "columns: matched columns correlate {:.3f} on average, a random matching {:.3f}. "
+                       "Expert e<i>j</i> is the same expert in every seed.</p>\n",
+                       html_escape(g.seeds.front()), html_escape(g.alignment_kind), g.alignment.matched_correlation,
+                       g.alignment.random_correlation)
+                 : fmt::format(
+                       "<p class=\"note\">Experts not aligned (--no-align): expert e<i>j</i> of one seed has "
+                       "nothing to do with e<i>j</i> of another; the same columns correlate {:.3f} on average "
+                       "(a random matching {:.3f}).</p>\n",
+                       g.alignment.matched_correlation, g.alignment.random_correlation);
     }
     if (g.skipped > 0) {
-      out += fmt::format("<p class=\"note\">{} run(s) left out: another expert count or other group kinds than "
-                         "run {}.</p>\n",
-                         g.skipped, g.run_ids.empty() ? 0 : g.run_ids.front());
+      out += fmt::format(
+          "<p class=\"note\">{} run(s) left out: another expert count or other group kinds than "
+          "run {}.</p>\n",
+          g.skipped, g.run_ids.empty() ? 0 : g.run_ids.front());
     }
     std::vector<std::string> experts;
-    for (std::size_t e = 0; e < g.coactivation.mean.size(); ++e) experts.push_back(fmt::format("e{}", e));
+    for (std::size_t e = 0; e < g.coactivation.mean.size(); ++e)
+      experts.push_back(fmt::format("e{}", e));
     out += "<div class=\"row\">\n";
     for (const auto& k : g.kinds) {
       const auto names = k.kind == kClassGroup        ? g.class_names
                          : k.kind == kSuperclassGroup ? g.superclass_names
                                                       : fixed_group_names(k.kind, k.matrix.mean.size());
-      const std::string mi = k.mi.n > 1 ? fmt::format("MI {:.3f} ± {:.3f}, control {:.3f}", k.mi.mean, k.mi.std,
-                                                      k.mi_control.mean)
-                                        : fmt::format("MI {:.3f}, control {:.3f}", k.mi.mean, k.mi_control.mean);
-      out += svg_heatmap(k.matrix.mean, names, experts,
-                         fmt::format("{} x expert, mean gate weight{} ({})", k.kind,
-                                     g.seeds.size() > 1 ? " over seeds" : "", mi),
-                         &k.matrix.std);
+      const std::string mi =
+          k.mi.n > 1 ? fmt::format("MI {:.3f} ± {:.3f}, control {:.3f}", k.mi.mean, k.mi.std, k.mi_control.mean)
+                     : fmt::format("MI {:.3f}, control {:.3f}", k.mi.mean, k.mi_control.mean);
+      out += svg_heatmap(
+          k.matrix.mean, names, experts,
+          fmt::format("{} x expert, mean gate weight{} ({})", k.kind, g.seeds.size() > 1 ? " over seeds" : "", mi),
+          &k.matrix.std);
       if (g.seeds.size() > 1) {
         out += svg_heatmap(k.matrix.std, names, experts, fmt::format("{} x expert, std over seeds", k.kind));
       }
     }
     if (experts.size() > 1) {
-      out += svg_heatmap(g.coactivation.mean, experts, experts, "pair co-activation (test samples)",
-                         &g.coactivation.std);
+      out +=
+          svg_heatmap(g.coactivation.mean, experts, experts, "pair co-activation (test samples)", &g.coactivation.std);
     }
     std::vector<PlotLine> lines;
     for (std::size_t e = 0; e < experts.size(); ++e) {
@@ -168,30 +184,34 @@ std::string breakable_header(const std::string& name) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string render_html(const ReportTable& t, const std::string& title, const ReportFigures& figures) {
   std::string rows;
   for (const auto& r : t.rows) {
     rows.append("<tr>");
-    for (const auto& k : r.key_values) rows.append(fmt::format("<td>{}</td>", html_escape(k)));
+    for (const auto& k : r.key_values)
+      rows.append(fmt::format("<td>{}</td>", html_escape(k)));
     for (std::size_t i = 0; i < t.metrics.size(); ++i) {
       rows.append(fmt::format("<td class=\"num\">{}</td>", html_escape(stat_cell(r.stats[i], t.metrics[i]))));
     }
     rows.append(fmt::format("<td class=\"num\">{}</td></tr>\n", html_escape(run_counts(r))));
   }
   std::string head;
-  for (const auto& hname : table_header(t)) head.append(fmt::format("<th>{}</th>", breakable_header(hname)));
+  for (const auto& hname : table_header(t))
+    head.append(fmt::format("<th>{}</th>", breakable_header(hname)));
   std::string plots;
   if (!t.metrics.empty()) {
     plots += metric_points(t, t.metrics.front().name, "");
   }
   for (const auto& [name, control] : std::vector<std::pair<std::string, std::string>>{
            {"importance_cv", ""}, {"living_experts", ""}, {"superclass_mi", "superclass_mi_control"}}) {
-    if (t.metrics.empty() || t.metrics.front().name != name) plots += metric_points(t, name, control);
+    if (t.metrics.empty() || t.metrics.front().name != name)
+      plots += metric_points(t, name, control);
   }
   const std::string versus = experts_plot(t);
-  return fmt::format(R"(<!DOCTYPE html>
+  return fmt::format(
+      R"(<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{0}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; color: #222; max-width: 100%; }}
@@ -219,9 +239,9 @@ unfinished ones.</p>
 {4}{5}{6}
 </body></html>
 )",
-                     html_escape(title), head, rows, plots,
-                     versus.empty() ? "" : fmt::format("<h2>{} vs experts</h2>\n{}", html_escape(t.metrics[0].title), versus),
-                     curves_html(figures.curves), group_figures_html(figures.groups));
+      html_escape(title), head, rows, plots,
+      versus.empty() ? "" : fmt::format("<h2>{} vs experts</h2>\n{}", html_escape(t.metrics[0].title), versus),
+      curves_html(figures.curves), group_figures_html(figures.groups));
 }
 
-} // namespace moexp::report
+}  // namespace moexp::report

@@ -27,13 +27,16 @@ std::string cell(const std::optional<Stat>& s, const MetricSpec& m, const char* 
   return fmt::format("{:.{}f}{}{:.{}f}", s->mean, m.decimals, pm, s->std, m.decimals);
 }
 
-} // namespace
+}  // namespace
 
 std::string run_counts(const GroupRow& r) {
   std::string out = fmt::format("{}", r.finished);
-  if (r.failed) out += fmt::format(" +{} failed", r.failed);
-  if (r.diverged) out += fmt::format(" +{} diverged", r.diverged);
-  if (r.other) out += fmt::format(" +{} unfinished", r.other);
+  if (r.failed)
+    out += fmt::format(" +{} failed", r.failed);
+  if (r.diverged)
+    out += fmt::format(" +{} diverged", r.diverged);
+  if (r.other)
+    out += fmt::format(" +{} unfinished", r.other);
   return out;
 }
 
@@ -59,7 +62,7 @@ std::string latex_escape(const std::string& s) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string experts_plot(const ReportTable& t) {
   auto kind_col = std::find(t.by.begin(), t.by.end(), "constraint.kind") - t.by.begin();
@@ -71,7 +74,8 @@ std::string experts_plot(const ReportTable& t) {
   double xmin = 1e300, xmax = -1e300, ymin = 1e300, ymax = -1e300;
   std::map<std::string, double> baselines;  // rows without an expert count (dense): horizontal lines
   for (const auto& r : t.rows) {
-    if (!r.stats[0]) continue;
+    if (!r.stats[0])
+      continue;
     const auto& e_text = r.key_values[static_cast<std::size_t>(e_col)];
     char* end = nullptr;
     const double e = std::strtod(e_text.c_str(), &end);
@@ -89,19 +93,28 @@ std::string experts_plot(const ReportTable& t) {
     ymax = std::max(ymax, s.mean + s.std);
   }
   std::set<double> expert_counts;
-  for (const auto& [kind, pts] : series) for (const auto& p : pts) expert_counts.insert(std::get<0>(p));
+  for (const auto& [kind, pts] : series)
+    for (const auto& p : pts)
+      expert_counts.insert(std::get<0>(p));
   if (expert_counts.size() < 2) {
     return "";  // one expert count: the per-scheme points show it
   }
-  if (xmax - xmin < 1e-9) { xmin -= 1; xmax += 1; }
-  if (ymax - ymin < 1e-9) { ymin -= 1; ymax += 1; }
+  if (xmax - xmin < 1e-9) {
+    xmin -= 1;
+    xmax += 1;
+  }
+  if (ymax - ymin < 1e-9) {
+    ymin -= 1;
+    ymax += 1;
+  }
   const double w = 640, h = 360, left = 60, right = 160, top = 20, bottom = 40;
   auto X = [&](double x) { return left + (x - xmin) / (xmax - xmin) * (w - left - right); };
   auto Y = [&](double y) { return top + (1 - (y - ymin) / (ymax - ymin)) * (h - top - bottom); };
   static const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"};
-  std::string svg = fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
-                                "role=\"img\" aria-label=\"{} vs experts\">\n",
-                                w, h, html_escape(t.metrics[0].title));
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "role=\"img\" aria-label=\"{} vs experts\">\n",
+      w, h, html_escape(t.metrics[0].title));
   svg += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#333\"/>\n", left, h - bottom, w - right,
                      h - bottom);
   svg += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#333\"/>\n", left, top, left, h - bottom);
@@ -111,7 +124,9 @@ std::string experts_plot(const ReportTable& t) {
                        Y(y) + 4, y, t.metrics[0].decimals);
   }
   std::set<double> xs;
-  for (const auto& [kind, pts] : series) for (const auto& p : pts) xs.insert(std::get<0>(p));
+  for (const auto& [kind, pts] : series)
+    for (const auto& p : pts)
+      xs.insert(std::get<0>(p));
   for (double x : xs) {
     svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{:g}</text>\n", X(x),
                        h - bottom + 16, x);
@@ -120,11 +135,12 @@ std::string experts_plot(const ReportTable& t) {
                      (left + w - right) / 2, h - 6);
   int c = 0;
   for (const auto& [kind, mean] : baselines) {
-    svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#555\" "
-                       "stroke-dasharray=\"6 4\"/>\n",
-                       X(xmin), Y(mean), X(xmax), Y(mean));
-    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"#555\">{} (baseline)</text>\n",
-                       w - right + 12, top + 16 + 18 * c, html_escape(kind));
+    svg += fmt::format(
+        "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#555\" "
+        "stroke-dasharray=\"6 4\"/>\n",
+        X(xmin), Y(mean), X(xmax), Y(mean));
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" fill=\"#555\">{} (baseline)</text>\n", w - right + 12,
+                       top + 16 + 18 * c, html_escape(kind));
     ++c;
   }
   for (auto& [kind, pts] : series) {
@@ -222,10 +238,10 @@ std::string render_json(const ReportTable& t) {
                                         core::json_number(s->std), core::json_number(s->ci95), s->n)
                           : fmt::format("{}: null", core::json_string(t.metrics[i].name)));
     }
-    rows.push_back(fmt::format("{{\"group\": {{{}}}, \"metrics\": {{{}}}, \"runs\": {}, \"finished\": {}, "
-                               "\"failed\": {}, \"diverged\": {}, \"unfinished\": {}}}",
-                               fmt::join(keys, ", "), fmt::join(metrics, ", "), r.runs, r.finished, r.failed,
-                               r.diverged, r.other));
+    rows.push_back(fmt::format(
+        "{{\"group\": {{{}}}, \"metrics\": {{{}}}, \"runs\": {}, \"finished\": {}, "
+        "\"failed\": {}, \"diverged\": {}, \"unfinished\": {}}}",
+        fmt::join(keys, ", "), fmt::join(metrics, ", "), r.runs, r.finished, r.failed, r.diverged, r.other));
   }
   return fmt::format("{{\"rows\": [{}]}}\n", fmt::join(rows, ",\n  "));
 }
@@ -236,7 +252,8 @@ std::string json_matrix(const Matrix& m) {
   std::vector<std::string> rows;
   for (const auto& r : m) {
     std::vector<std::string> cells;
-    for (double v : r) cells.push_back(core::json_number(v));
+    for (double v : r)
+      cells.push_back(core::json_number(v));
     rows.push_back(fmt::format("[{}]", fmt::join(cells, ", ")));
   }
   return fmt::format("[{}]", fmt::join(rows, ", "));
@@ -253,24 +270,28 @@ std::string json_group_figures(const GroupFigures& g, const std::vector<std::str
                                 core::json_number(k.mi_control.mean), json_matrix(k.matrix.mean),
                                 json_matrix(k.matrix.std)));
   }
-  for (auto id : g.run_ids) ids.push_back(std::to_string(id));
-  for (const auto& s : g.seeds) seeds.push_back(core::json_string(s));
+  for (auto id : g.run_ids)
+    ids.push_back(std::to_string(id));
+  for (const auto& s : g.seeds)
+    seeds.push_back(core::json_string(s));
   std::vector<std::string> expert_of;
   for (const auto& perm : g.alignment.expert_of) {
     std::vector<std::string> e;
-    for (auto x : perm) e.push_back(std::to_string(x));
+    for (auto x : perm)
+      e.push_back(std::to_string(x));
     expert_of.push_back(fmt::format("[{}]", fmt::join(e, ", ")));
   }
-  return fmt::format("{{\"group\": {{{}}}, \"runs\": [{}], \"seeds\": [{}], \"aligned\": {}, \"aligned_by\": {}, "
-                     "\"expert_of\": [{}], \"matched_correlation\": {}, \"random_correlation\": {}, "
-                     "\"kinds\": [{}]}}",
-                     fmt::join(keys, ", "), fmt::join(ids, ", "), fmt::join(seeds, ", "),
-                     g.alignment.aligned ? "true" : "false", core::json_string(g.alignment_kind),
-                     fmt::join(expert_of, ", "), core::json_number(g.alignment.matched_correlation),
-                     core::json_number(g.alignment.random_correlation), fmt::join(kinds, ", "));
+  return fmt::format(
+      "{{\"group\": {{{}}}, \"runs\": [{}], \"seeds\": [{}], \"aligned\": {}, \"aligned_by\": {}, "
+      "\"expert_of\": [{}], \"matched_correlation\": {}, \"random_correlation\": {}, "
+      "\"kinds\": [{}]}}",
+      fmt::join(keys, ", "), fmt::join(ids, ", "), fmt::join(seeds, ", "), g.alignment.aligned ? "true" : "false",
+      core::json_string(g.alignment_kind), fmt::join(expert_of, ", "),
+      core::json_number(g.alignment.matched_correlation), core::json_number(g.alignment.random_correlation),
+      fmt::join(kinds, ", "));
 }
 
-} // namespace
+}  // namespace
 
 std::string render_json(const ReportTable& t, const ReportFigures& figures) {
   auto out = render_json(t);
@@ -278,7 +299,8 @@ std::string render_json(const ReportTable& t, const ReportFigures& figures) {
     return out;
   }
   std::vector<std::string> groups;
-  for (const auto& g : figures.groups) groups.push_back(json_group_figures(g, t.by));
+  for (const auto& g : figures.groups)
+    groups.push_back(json_group_figures(g, t.by));
   out.resize(out.size() - 2);  // drop the closing "}\n"
   return fmt::format("{}, \"routing\": [{}]}}\n", out, fmt::join(groups, ",\n  "));
 }
@@ -310,7 +332,8 @@ std::string render_latex(const ReportTable& t) {
 const std::vector<ReportFormat>& report_format_table() {
   using Figures = ReportFigures;
   static const std::vector<ReportFormat> kFormats = {
-      {"text", "", true, false, [](const ReportTable& t, const std::string&, const Figures&) { return render_text(t); }},
+      {"text", "", true, false,
+       [](const ReportTable& t, const std::string&, const Figures&) { return render_text(t); }},
       {"markdown", "md", true, false,
        [](const ReportTable& t, const std::string&, const Figures&) { return render_markdown(t); }},
       {"csv", "", false, false, [](const ReportTable& t, const std::string&, const Figures&) { return render_csv(t); }},
@@ -335,7 +358,9 @@ const ReportFormat* find_report_format(std::string_view name) {
   return nullptr;
 }
 
-std::vector<std::string> report_formats() { return core::names_of(report_format_table()); }
+std::vector<std::string> report_formats() {
+  return core::names_of(report_format_table());
+}
 
 std::string render(const ReportTable& table, const std::string& format, const std::string& title,
                    const ReportFigures& figures) {
@@ -346,4 +371,4 @@ std::string render(const ReportTable& table, const std::string& format, const st
   return f->render(table, title, figures);
 }
 
-} // namespace moexp::report
+}  // namespace moexp::report

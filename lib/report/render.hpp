@@ -64,4 +64,4 @@ std::vector<std::string> report_formats();
 std::string render(const ReportTable& table, const std::string& format, const std::string& title,
                    const ReportFigures& figures = {});
 
-} // namespace moexp::report
+}  // namespace moexp::report

@@ -194,4 +194,4 @@ ReportTable summarize(const std::vector<store::RunSummary>& runs, const std::vec
   return table;
 }
 
-} // namespace moexp::report
+}  // namespace moexp::report

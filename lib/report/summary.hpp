@@ -31,7 +31,7 @@ struct Stat {
 Stat aggregate(const std::vector<double>& values);
 
 struct GroupRow {
-  std::vector<std::string> key_values;  // display values of the group keys ("relative", "4")
+  std::vector<std::string> key_values;     // display values of the group keys ("relative", "4")
   std::vector<std::optional<Stat>> stats;  // one per metric; over the group's finished runs
   std::int64_t runs = 0, finished = 0, failed = 0, diverged = 0, other = 0;  // other: pending/running/interrupted
 };
@@ -63,4 +63,4 @@ std::string group_caption(const std::vector<std::string>& by, const std::vector<
 // A config value as shown in reports: TOML text without string quotes.
 std::string display_value(const store::RunSummary& run, const std::string& key);
 
-} // namespace moexp::report
+}  // namespace moexp::report

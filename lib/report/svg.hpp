@@ -43,4 +43,4 @@ struct PlotLine {
 std::string svg_line_plot(const std::vector<PlotLine>& lines, const std::string& title, const std::string& x_label,
                           int decimals);
 
-} // namespace moexp::report
+}  // namespace moexp::report

@@ -128,4 +128,4 @@ std::vector<EvaluationRow> MetricStore::evaluations(std::int64_t run_id) {
   return rows;
 }
 
-} // namespace moexp::store
+}  // namespace moexp::store

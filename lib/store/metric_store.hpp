@@ -41,7 +41,7 @@ struct EvaluationRow {
 };
 
 class MetricStore {
-public:
+ public:
   explicit MetricStore(Database& db) : m_db(db) {}
 
   // Run `id`'s epochs in order, with their named metrics (routing is not read: see RoutingStore).
@@ -70,10 +70,10 @@ public:
   // routing: RoutingStore::write_snapshot); returns its id.
   std::int64_t write_evaluation(const NewEvaluation& evaluation);
 
-private:
+ private:
   Database& m_db;
-  std::set<std::pair<std::string, std::string>> m_registered;  // (split, name) in metric_names, this session
+  std::set<std::pair<std::string, std::string>> m_registered;      // (split, name) in metric_names, this session
   std::vector<std::pair<std::string, std::string>> m_registering;  // added by the open transaction
 };
 
-} // namespace moexp::store
+}  // namespace moexp::store

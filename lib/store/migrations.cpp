@@ -339,9 +339,11 @@ int user_version(Database& db) {
   return static_cast<int>(stmt.column_int(0));
 }
 
-} // namespace
+}  // namespace
 
-int current_schema_version() { return static_cast<int>(kMigrations.size()); }
+int current_schema_version() {
+  return static_cast<int>(kMigrations.size());
+}
 
 void check_readable(Database& db) {
   const int version = user_version(db);
@@ -353,9 +355,10 @@ void check_readable(Database& db) {
                                  db.path(), version, current_schema_version()));
   }
   if (version < current_schema_version()) {
-    throw StoreError(fmt::format("database {} has schema version {}, older than this moexp's {}; a command that "
-                                 "writes (train, sweep) upgrades it, read-only commands never change it",
-                                 db.path(), version, current_schema_version()));
+    throw StoreError(
+        fmt::format("database {} has schema version {}, older than this moexp's {}; a command that "
+                    "writes (train, sweep) upgrades it, read-only commands never change it",
+                    db.path(), version, current_schema_version()));
   }
 }
 
@@ -379,4 +382,4 @@ void migrate(Database& db) {
   }
 }
 
-} // namespace moexp::store
+}  // namespace moexp::store

@@ -16,4 +16,4 @@ void migrate(Database& db);
 // InputError for an empty or foreign file, StoreError for an older or newer schema.
 void check_readable(Database& db);
 
-} // namespace moexp::store
+}  // namespace moexp::store

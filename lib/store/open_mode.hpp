@@ -8,4 +8,4 @@ namespace moexp::store {
 // is exact there because no writer can be active).
 enum class OpenMode { read_write, read_only };
 
-} // namespace moexp::store
+}  // namespace moexp::store

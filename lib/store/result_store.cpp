@@ -16,8 +16,7 @@ std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int6
   return db_path.parent_path() / "runs" / std::to_string(run_id);
 }
 
-std::optional<std::filesystem::path> set_aside_stale_folder(const std::filesystem::path& db_path,
-                                                            std::int64_t run_id) {
+std::optional<std::filesystem::path> set_aside_stale_folder(const std::filesystem::path& db_path, std::int64_t run_id) {
   namespace fs = std::filesystem;
   const auto folder = run_folder(db_path, run_id);
   std::error_code ec;
@@ -48,7 +47,7 @@ const std::string& checked_path(const std::string& path, OpenMode mode) {
   return path;
 }
 
-} // namespace
+}  // namespace
 
 ResultStore::ResultStore(const std::string& path, OpenMode mode)
     : m_db(std::make_unique<Database>(checked_path(path, mode), mode)),
@@ -117,4 +116,4 @@ std::vector<std::string> ResultStore::integrity_problems() {
   return problems;
 }
 
-} // namespace moexp::store
+}  // namespace moexp::store

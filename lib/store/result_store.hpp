@@ -43,11 +43,10 @@ std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int6
 
 // For a run id just created: a folder runs/<id> that already holds files belongs to another database (the id is new
 // here), so it is renamed to runs/<id>.stale-<time> and never picked up. Returns the new name when it moved one.
-std::optional<std::filesystem::path> set_aside_stale_folder(const std::filesystem::path& db_path,
-                                                            std::int64_t run_id);
+std::optional<std::filesystem::path> set_aside_stale_folder(const std::filesystem::path& db_path, std::int64_t run_id);
 
 class ResultStore {
-public:
+ public:
   // Open (or create and migrate) the database at `path`; read_only opens an existing moexp database as it is (no
   // migration). Throws InputError for a path that cannot be a database (empty, a folder, a device) or, read-only,
   // a file that is not a moexp database; StoreError for SQLite failures and schema versions it cannot read.
@@ -88,7 +87,7 @@ public:
   // SQLite's integrity check of the whole file: empty when it is sound, else its problem lines.
   std::vector<std::string> integrity_problems();
 
-private:
+ private:
   std::unique_ptr<Database> m_db;
   std::unique_ptr<RunStore> m_runs;
   std::unique_ptr<MetricStore> m_metrics;
@@ -96,4 +95,4 @@ private:
   std::unique_ptr<SweepStore> m_sweeps;
 };
 
-} // namespace moexp::store
+}  // namespace moexp::store

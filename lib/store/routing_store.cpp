@@ -223,4 +223,4 @@ void RoutingStore::drop_after(std::int64_t id, std::int64_t keep_epochs) {
   drop.run();
 }
 
-} // namespace moexp::store
+}  // namespace moexp::store

@@ -20,7 +20,7 @@ class Database;
 // One routing snapshot: a training epoch's split, or an evaluation.
 struct SnapshotRow {
   std::int64_t id = 0;
-  std::optional<std::int64_t> epoch;          // training snapshots
+  std::optional<std::int64_t> epoch;  // training snapshots
   std::string split;
   std::optional<std::int64_t> evaluation_id;  // evaluation snapshots
 };
@@ -41,7 +41,7 @@ struct LayerStatRow {
 };
 
 class RoutingStore {
-public:
+ public:
   explicit RoutingStore(Database& db) : m_db(db) {}
 
   // Snapshots of run `id` (training epochs by epoch and split, then evaluations), and the full statistics of one.
@@ -69,11 +69,11 @@ public:
   void drop_epoch(std::int64_t id, std::int64_t epoch);
   void drop_after(std::int64_t id, std::int64_t keep_epochs);
 
-private:
+ private:
   // The id of group kind `kind` in group_kinds, registered on first use (inside the caller's transaction).
   std::int64_t group_kind_id(const std::string& kind);
 
   Database& m_db;
 };
 
-} // namespace moexp::store
+}  // namespace moexp::store

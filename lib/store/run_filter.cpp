@@ -88,8 +88,8 @@ std::vector<Token> tokenize(const std::string& s) {
       i += op.size();
     } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '.') {
       std::size_t j = i + 1;
-      while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '.' || s[j] == '-' ||
-                              s[j] == '+')) {
+      while (j < s.size() &&
+             (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '.' || s[j] == '-' || s[j] == '+')) {
         ++j;
       }
       tokens.push_back({Token::number, s.substr(i, j - i), i});
@@ -126,7 +126,7 @@ const std::map<std::string, std::string> kAttributes = {
 enum class KeyKind { attribute, config, metric };
 
 class Parser {
-public:
+ public:
   Parser(std::string text, const std::vector<std::string>& metric_keys)
       : m_text(std::move(text)), m_tokens(tokenize(m_text)), m_metric_keys(metric_keys) {}
 
@@ -142,7 +142,7 @@ public:
     return out;
   }
 
-private:
+ private:
   [[noreturn]] void fail(const Token& at, const std::string& what) const { fail_at(m_text, at.column, what); }
   const Token& peek() const { return m_tokens[m_pos]; }
   Token next() { return m_tokens[m_pos++]; }
@@ -272,9 +272,10 @@ private:
       // Config strings are stored as TOML text: a literal 'x' or a basic "x" string. Match either.
       out.params.emplace_back(array(quoted));
       out.params.emplace_back(array(quoted));
-      tests.push_back(fmt::format("{} IN (SELECT '''' || value || '''' FROM json_each(?) UNION ALL "
-                                  "SELECT '\"' || value || '\"' FROM json_each(?))",
-                                  lhs));
+      tests.push_back(
+          fmt::format("{} IN (SELECT '''' || value || '''' FROM json_each(?) UNION ALL "
+                      "SELECT '\"' || value || '\"' FROM json_each(?))",
+                      lhs));
     }
     return fmt::format("({})", fmt::join(tests, " OR "));
   }
@@ -324,7 +325,8 @@ private:
     } else {
       Token op = next();
       if (op.kind != Token::op) {
-        fail(op, op.kind == Token::end ? "expected an operator" : fmt::format("expected an operator, got '{}'", op.text));
+        fail(op,
+             op.kind == Token::end ? "expected an operator" : fmt::format("expected an operator, got '{}'", op.text));
       }
       sql = compare(out, lhs, config_key, op.text, value());
     }
@@ -339,9 +341,10 @@ private:
     }
     const Metric metric = parse_metric_key(key.text);
     out.params.insert(out.params.insert(at, metric.name), metric.split);
-    return fmt::format("EXISTS (SELECT 1 FROM (SELECT value FROM epoch_metrics WHERE run_id = r.id AND split = ? "
-                       "AND name = ? ORDER BY epoch DESC LIMIT 1) m WHERE {})",
-                       sql);
+    return fmt::format(
+        "EXISTS (SELECT 1 FROM (SELECT value FROM epoch_metrics WHERE run_id = r.id AND split = ? "
+        "AND name = ? ORDER BY epoch DESC LIMIT 1) m WHERE {})",
+        sql);
   }
 
   std::string m_text;
@@ -351,10 +354,10 @@ private:
   int m_depth = 0;
 };
 
-} // namespace
+}  // namespace
 
 CompiledFilter compile_filter(const std::string& filter, const std::vector<std::string>& metric_keys) {
   return Parser(filter, metric_keys).parse();
 }
 
-} // namespace moexp::store
+}  // namespace moexp::store

@@ -22,4 +22,4 @@ struct CompiledFilter {
 // ResultStore::metric_keys). Throws InputError "where: ... at column N" on a syntax error or an unknown key.
 CompiledFilter compile_filter(const std::string& filter, const std::vector<std::string>& metric_keys);
 
-} // namespace moexp::store
+}  // namespace moexp::store

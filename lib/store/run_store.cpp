@@ -40,7 +40,7 @@ void insert_classes(Database& db, std::int64_t id, const std::vector<ClassInfo>&
   }
 }
 
-} // namespace
+}  // namespace
 
 std::int64_t RunStore::create(const NewRun& run) {
   Transaction tx(m_db);
@@ -125,9 +125,8 @@ void RunStore::finish(std::int64_t id, RunStatus status, const std::string& erro
 std::vector<std::pair<std::string, std::string>> RunStore::params(std::int64_t id) {
   Statement q(m_db, "SELECT key, value FROM run_params WHERE run_id = ? ORDER BY key");
   q.bind(1, id);
-  return collect_rows<std::pair<std::string, std::string>>(q, [](const Statement& row, auto& param) {
-    row.read(param.first, param.second);
-  });
+  return collect_rows<std::pair<std::string, std::string>>(
+      q, [](const Statement& row, auto& param) { row.read(param.first, param.second); });
 }
 
 std::vector<ClassInfo> RunStore::classes(std::int64_t id) {
@@ -173,4 +172,4 @@ void RunStore::note_epoch(std::int64_t id, std::int64_t epoch, double seconds) {
   update.run();
 }
 
-} // namespace moexp::store
+}  // namespace moexp::store

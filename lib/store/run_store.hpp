@@ -48,14 +48,14 @@ struct RunRow {
   double wall_seconds = 0;
   std::int64_t epochs_done = 0;
   std::string error;
-  std::string uid;                        // random identity written into the run's checkpoints ("" before schema 4)
-  std::string claim_host;                 // the sweep process holding the claim ("" when none)
+  std::string uid;         // random identity written into the run's checkpoints ("" before schema 4)
+  std::string claim_host;  // the sweep process holding the claim ("" when none)
   std::optional<std::int64_t> claim_pid;
-  std::string claim_started;              // its start time (core::process_start_id), against pid reuse
+  std::string claim_started;  // its start time (core::process_start_id), against pid reuse
 };
 
 class RunStore {
-public:
+ public:
   explicit RunStore(Database& db) : m_db(db) {}
 
   // Insert a run in state `running`, started now; returns its id.
@@ -105,8 +105,8 @@ public:
   // epochs_done, wall_seconds and the heartbeat (ResultStore::record_epoch).
   void note_epoch(std::int64_t id, std::int64_t epoch, double seconds);
 
-private:
+ private:
   Database& m_db;
 };
 
-} // namespace moexp::store
+}  // namespace moexp::store

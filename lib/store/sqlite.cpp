@@ -21,7 +21,7 @@ void check(int rc, sqlite3* db, const std::string& path, std::string_view what) 
   }
 }
 
-} // namespace
+}  // namespace
 
 Database::Database(const std::string& path, OpenMode mode) : m_path(path), m_mode(mode) {
   if (mode == OpenMode::read_only) {
@@ -275,4 +275,4 @@ void Transaction::commit() {
   m_done = true;
 }
 
-} // namespace moexp::store
+}  // namespace moexp::store

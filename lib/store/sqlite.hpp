@@ -24,7 +24,7 @@ class Statement;
 
 // An open SQLite connection, used by one thread at a time (opened in SQLite's multi-thread mode).
 class Database {
-public:
+ public:
   // Open the database at `path` (":memory:" for an in-memory one) with a busy timeout and foreign keys on; read_write
   // creates it if needed and sets WAL. Throws StoreError naming `path`.
   explicit Database(const std::string& path, OpenMode mode = OpenMode::read_write);
@@ -55,7 +55,7 @@ public:
   sqlite3* handle() const { return m_db; }
   OpenMode mode() const { return m_mode; }
 
-private:
+ private:
   void open(const std::string& uri, int flags);
 
   std::string m_path;
@@ -78,7 +78,7 @@ using SqlValue = std::variant<std::nullptr_t, std::int64_t, double, std::string>
 
 // A prepared statement with bound parameters (1-based indexes, as in SQLite).
 class Statement {
-public:
+ public:
   Statement(Database& db, std::string_view sql);
   ~Statement();
   Statement(const Statement&) = delete;
@@ -133,7 +133,7 @@ public:
   std::optional<std::int64_t> column_optional_int(int index) const;
   std::optional<double> column_optional_double(int index) const;
 
-private:
+ private:
   void read_column(int index, std::int64_t& out) const { out = column_int(index); }
   void read_column(int index, int& out) const { out = static_cast<int>(column_int(index)); }
   void read_column(int index, double& out) const { out = column_double(index); }
@@ -162,7 +162,7 @@ std::vector<Row> collect_rows(Statement& q, Fill fill) {
 // prepared once per connection: a statement per row costs several times more. Call flush() before the enclosing
 // transaction commits; rows not flushed are dropped.
 class RowInserter {
-public:
+ public:
   static constexpr int kRowsPerStatement = 64;
 
   // `head` is "INSERT INTO table (a, b, c)" (it must outlive the inserter: a literal); every row has `columns`
@@ -181,7 +181,7 @@ public:
   // Write the queued rows. Throws StoreError (also when a row had the wrong number of values).
   void flush();
 
-private:
+ private:
   static SqlValue value_of(std::int64_t v) { return v; }
   static SqlValue value_of(int v) { return static_cast<std::int64_t>(v); }
   static SqlValue value_of(double v) { return v; }
@@ -196,16 +196,16 @@ private:
 
 // BEGIN IMMEDIATE on construction; rolls back on destruction unless commit() was called.
 class Transaction {
-public:
+ public:
   explicit Transaction(Database& db);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
   void commit();
 
-private:
+ private:
   Database& m_db;
   bool m_done = false;
 };
 
-} // namespace moexp::store
+}  // namespace moexp::store

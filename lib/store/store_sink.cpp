@@ -4,6 +4,8 @@
 
 namespace moexp::store {
 
-void StoreSink::record_epoch(const EpochRecord& record) { m_store.record_epoch(m_run_id, record); }
+void StoreSink::record_epoch(const EpochRecord& record) {
+  m_store.record_epoch(m_run_id, record);
+}
 
-} // namespace moexp::store
+}  // namespace moexp::store

@@ -11,13 +11,13 @@ class ResultStore;
 
 // Writes each epoch of run `run_id` to `store` (one transaction per epoch).
 class StoreSink : public MetricsSink {
-public:
+ public:
   StoreSink(ResultStore& store, std::int64_t run_id) : m_store(store), m_run_id(run_id) {}
   void record_epoch(const EpochRecord& record) override;
 
-private:
+ private:
   ResultStore& m_store;
   std::int64_t m_run_id;
 };
 
-} // namespace moexp::store
+}  // namespace moexp::store

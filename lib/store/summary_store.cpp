@@ -18,11 +18,16 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
         AND l.kind_id = (SELECT id FROM group_kinds WHERE name = 'superclass'))sql";
   std::string sql = R"sql(
     SELECT r.id, r.name, r.status, r.wall_seconds, r.epochs_done,
-           (SELECT avg(l.importance_cv) )sql" + last_test + R"sql(),
-           (SELECT avg(l.sample_cv) )sql" + last_test + R"sql(),
-           (SELECT avg(l.living_experts) )sql" + last_test + R"sql(),
-           (SELECT avg(l.mi) )sql" + last_test_superclass + R"sql(),
-           (SELECT avg(l.mi_control) )sql" + last_test_superclass + R"sql()
+           (SELECT avg(l.importance_cv) )sql" +
+                    last_test + R"sql(),
+           (SELECT avg(l.sample_cv) )sql" +
+                    last_test + R"sql(),
+           (SELECT avg(l.living_experts) )sql" +
+                    last_test + R"sql(),
+           (SELECT avg(l.mi) )sql" +
+                    last_test_superclass + R"sql(),
+           (SELECT avg(l.mi_control) )sql" +
+                    last_test_superclass + R"sql()
     FROM runs r )sql";
   if (sweep_id) {
     sql += include_unplanned ? "JOIN sweep_runs sr ON sr.run_id = r.id AND sr.sweep_id = ? "
@@ -56,8 +61,7 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
   Statement last(*m_db, R"sql(
     SELECT split, name, value FROM epoch_metrics
     WHERE run_id = ?1 AND epoch = (SELECT max(epoch) FROM epoch_metrics WHERE run_id = ?1))sql");
-  Statement best(*m_db,
-                 "SELECT max(value) FROM epoch_metrics WHERE run_id = ? AND split = 'test' AND name = 'acc'");
+  Statement best(*m_db, "SELECT max(value) FROM epoch_metrics WHERE run_id = ? AND split = 'test' AND name = 'acc'");
   for (auto& r : rows) {
     last.reset();
     last.bind(1, r.id);
@@ -113,4 +117,4 @@ std::optional<double> RunSummary::metric(const std::string& key) const {
   return it == metrics.end() ? std::nullopt : std::optional<double>(it->second);
 }
 
-} // namespace moexp::store
+}  // namespace moexp::store

@@ -9,8 +9,7 @@
 
 namespace moexp::store {
 
-std::int64_t SweepStore::upsert(const std::string& name, const std::string& spec_path,
-                                       const std::string& spec_hash) {
+std::int64_t SweepStore::upsert(const std::string& name, const std::string& spec_path, const std::string& spec_hash) {
   const auto now = core::now_iso8601();
   Statement upsert(m_db, R"sql(
     INSERT INTO sweeps (name, spec_path, spec_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -36,8 +35,7 @@ void SweepStore::begin_plan(std::int64_t sweep_id) {
   update.run();
 }
 
-void SweepStore::link_run(std::int64_t sweep_id, std::int64_t run_id, std::int64_t position,
-                                 const std::string& label) {
+void SweepStore::link_run(std::int64_t sweep_id, std::int64_t run_id, std::int64_t position, const std::string& label) {
   Statement link(m_db, R"sql(
     INSERT INTO sweep_runs (sweep_id, run_id, position, label, planned) VALUES (?, ?, ?, ?, 1)
     ON CONFLICT (sweep_id, run_id) DO UPDATE SET position = excluded.position, label = excluded.label, planned = 1)sql");
@@ -122,4 +120,4 @@ void SweepStore::settle_slurm_task(std::int64_t id, const std::string& state, At
   update.run();
 }
 
-} // namespace moexp::store
+}  // namespace moexp::store

@@ -28,7 +28,7 @@ struct SweepRunRow {
   std::optional<double> metric;  // the requested metric (runs()) at the last stored epoch
   double wall_seconds = 0;
   std::string error;
-  std::string slurm;  // latest Slurm task of the run, "A_i STATE" ("" when never submitted)
+  std::string slurm;    // latest Slurm task of the run, "A_i STATE" ("" when never submitted)
   bool planned = true;  // false: linked by an earlier version of the spec that planned it
 };
 
@@ -56,7 +56,7 @@ struct AttemptRecord {
 };
 
 class SweepStore {
-public:
+ public:
   explicit SweepStore(Database& db) : m_db(db) {}
 
   // Create or refresh the sweep `name`; returns its id. find: the sweep called `name`, or nullopt.
@@ -82,8 +82,8 @@ public:
   void update_slurm_task(std::int64_t id, const std::string& state, bool started);
   void settle_slurm_task(std::int64_t id, const std::string& state, AttemptOutcome outcome);
 
-private:
+ private:
   Database& m_db;
 };
 
-} // namespace moexp::store
+}  // namespace moexp::store

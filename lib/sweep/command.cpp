@@ -48,4 +48,4 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::sec
   return result;
 }
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

@@ -9,7 +9,7 @@
 namespace moexp::sweep {
 
 struct CommandResult {
-  int exit_code = -1;      // -1 when it did not run to an exit
+  int exit_code = -1;  // -1 when it did not run to an exit
   std::string out, err;
   bool not_found = false;  // argv[0] is not on PATH
   bool timed_out = false;  // killed after the timeout
@@ -18,4 +18,4 @@ struct CommandResult {
 // Run argv (argv[0] looked up on PATH) with stdin closed; kill it after `timeout`.
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::seconds timeout);
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

@@ -7,11 +7,11 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <thread>
-#include <unistd.h>
 
 namespace moexp::sweep {
 namespace {
@@ -20,10 +20,11 @@ using clock = std::chrono::steady_clock;
 
 // A claim's owner is this process (its claim is being worked on right now).
 bool claimed_by_me(const store::RunRow& row) {
-  return row.claim_pid && *row.claim_pid == static_cast<std::int64_t>(::getpid()) && row.claim_host == core::host_name();
+  return row.claim_pid && *row.claim_pid == static_cast<std::int64_t>(::getpid()) &&
+         row.claim_host == core::host_name();
 }
 
-} // namespace
+}  // namespace
 
 bool held_by_live_process(const store::RunRow& row) {
   if (row.status != RunStatus::running) {
@@ -51,11 +52,12 @@ bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& ro
   if (row.status == RunStatus::running || row.status == RunStatus::pending) {
     // The child died without recording its end, or never started: a crash, retried like any failure.
     outcome = AttemptOutcome::failed;
-    store.runs().finish(row.id, RunStatus::failed, "crashed: the sweep that started it was killed and the run did not end");
+    store.runs().finish(row.id, RunStatus::failed,
+                        "crashed: the sweep that started it was killed and the run did not end");
   }
-  store.sweeps().record_attempt({row.id, sweep_id, row.started_at.empty() ? row.heartbeat_at : row.started_at, 0,
-                                 "reconciled", std::nullopt, std::nullopt, outcome,
-                                 "recorded by a later sweep: the sweep that started this attempt was gone when it ended"});
+  store.sweeps().record_attempt(
+      {row.id, sweep_id, row.started_at.empty() ? row.heartbeat_at : row.started_at, 0, "reconciled", std::nullopt,
+       std::nullopt, outcome, "recorded by a later sweep: the sweep that started this attempt was gone when it ended"});
   store.runs().release_claim(row.id);
   return true;
 }
@@ -131,16 +133,24 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
   if (held_by_live_process(*row) || !m_store.runs().claim(item.run_id, row->status, row->pid, row->claim_pid)) {
     waiting.push_back(item);  // another process has it; look again later
     if (m_on_event) {
-      m_on_event({ExecutorEvent::Kind::waiting, item.run_id, item.label, slot.name, AttemptOutcome::finished, 0, false});
+      m_on_event(
+          {ExecutorEvent::Kind::waiting, item.run_id, item.label, slot.name, AttemptOutcome::finished, 0, false});
     }
     return false;
   }
   const auto dir = store::run_folder(m_options.db_path, item.run_id);
   std::filesystem::create_directories(dir);
   LaunchRequest request;
-  request.argv = {m_options.moexp_exe, "train",         "--resume",     std::to_string(item.run_id),
-                  "--db",              m_options.db_path, "--claimed-by", std::to_string(::getpid()),
-                  "--device",          slot.gpu ? "cuda:0" : "cpu"};
+  request.argv = {m_options.moexp_exe,
+                  "train",
+                  "--resume",
+                  std::to_string(item.run_id),
+                  "--db",
+                  m_options.db_path,
+                  "--claimed-by",
+                  std::to_string(::getpid()),
+                  "--device",
+                  slot.gpu ? "cuda:0" : "cpu"};
   if (slot.gpu) {
     request.env.emplace_back("CUDA_VISIBLE_DEVICES", std::to_string(*slot.gpu));
   }
@@ -184,9 +194,10 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
   } else if (stopping || status == RunStatus::interrupted) {
     outcome = AttemptOutcome::interrupted;
   }
-  const std::string why = outcome == AttemptOutcome::timeout ? fmt::format("timed out after {:.0f} s", m_options.timeout_s)
-                          : exit.signal       ? fmt::format("killed by signal {}", *exit.signal)
-                                              : core::last_line(tail);
+  const std::string why = outcome == AttemptOutcome::timeout
+                              ? fmt::format("timed out after {:.0f} s", m_options.timeout_s)
+                          : exit.signal ? fmt::format("killed by signal {}", *exit.signal)
+                                        : core::last_line(tail);
   const EndedAttempt ended{job.item,
                            job.slot->name,
                            job.started_at,
@@ -277,4 +288,4 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
   return summary;
 }
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

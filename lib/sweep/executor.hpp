@@ -16,7 +16,7 @@
 namespace moexp::sweep {
 
 struct Slot {
-  std::string name;             // "cpu0", "gpu1.0"
+  std::string name;                 // "cpu0", "gpu1.0"
   std::optional<std::int64_t> gpu;  // CUDA_VISIBLE_DEVICES for its children
 };
 
@@ -28,8 +28,8 @@ struct ExecutorOptions {
   std::string moexp_exe;  // the binary the children run
   std::string db_path;
   std::optional<std::int64_t> sweep_id;
-  double timeout_s = 0;   // 0: none
-  double grace_s = 10;    // between SIGTERM and SIGKILL
+  double timeout_s = 0;  // 0: none
+  double grace_s = 10;   // between SIGTERM and SIGKILL
   std::int64_t retries = 1;
   std::chrono::milliseconds poll{100};
   std::function<void()> on_tick;  // called on every scheduling round (e.g. to redraw a display)
@@ -60,28 +60,28 @@ struct SweepSummary {
   void count(AttemptOutcome outcome, bool will_retry);
 };
 
-
 // Whether `row` is taken by a live process: its child runs, or the sweep that claimed it is still alive.
 bool held_by_live_process(const store::RunRow& row);
 
 // If `row`'s claiming sweep died: record the attempt it left unrecorded (outcome from the row; a run left `running`
 // by a dead child, or never started, becomes `failed` "crashed" and is retried), release the claim and return true.
 // A run whose orphaned child still runs is left for later (false).
-bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& row, std::optional<std::int64_t> sweep_id);
+bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& row,
+                              std::optional<std::int64_t> sweep_id);
 
 // reconcile_orphaned_claim for each run in `run_ids`; returns how many were reconciled.
 std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::vector<std::int64_t>& run_ids,
                                       std::optional<std::int64_t> sweep_id);
 
 class Executor {
-public:
+ public:
   Executor(Launcher& launcher, store::ResultStore& store, ExecutorOptions options,
            std::function<void(const ExecutorEvent&)> on_event = {});
 
   // Run `queue` in order until every item has ended (or `stop` is set: children get SIGTERM and are waited for).
   SweepSummary run(std::vector<WorkItem> queue, const std::atomic<bool>& stop);
 
-private:
+ private:
   struct Active;
   bool try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active, std::vector<WorkItem>& waiting,
                  SweepSummary& summary);
@@ -93,4 +93,4 @@ private:
   std::function<void(const ExecutorEvent&)> m_on_event;
 };
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

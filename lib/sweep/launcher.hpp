@@ -13,7 +13,7 @@
 namespace moexp::sweep {
 
 struct LaunchRequest {
-  std::vector<std::string> argv;  // argv[0] is the program; never a shell string
+  std::vector<std::string> argv;                         // argv[0] is the program; never a shell string
   std::vector<std::pair<std::string, std::string>> env;  // set on top of this process's environment
   std::filesystem::path stdout_path;
   std::filesystem::path stderr_path;
@@ -26,7 +26,7 @@ struct JobExit {
 };
 
 class Launcher {
-public:
+ public:
   virtual ~Launcher() = default;
   // Start a child; returns its job id. Throws moexp::Error when it cannot be started.
   virtual std::int64_t start(const LaunchRequest& request) = 0;
@@ -38,16 +38,16 @@ public:
 
 // Children get their own stdout/stderr files and receive SIGTERM when the launching process dies.
 class ProcessLauncher : public Launcher {
-public:
+ public:
   ProcessLauncher();
   ~ProcessLauncher() override;
   std::int64_t start(const LaunchRequest& request) override;
   std::optional<JobExit> wait_any(std::chrono::milliseconds timeout) override;
   void signal(std::int64_t job, int sig) override;
 
-private:
+ private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;
 };
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

@@ -57,9 +57,8 @@ void LiveDisplay::tick(bool force) {
   constexpr int kWidth = 30;
   const int filled = m_total ? static_cast<int>(kWidth * ended / m_total) : kWidth;
   text += fmt::format("\r\033[K[{}{}] {}/{}  finished {}  failed {}  other {}  running {}  pending {}  {}  ETA {}\n",
-                      std::string(filled, '#'), std::string(kWidth - filled, '.'), ended, m_total, m_finished,
-                      m_failed, m_other, running, pending, core::format_duration(elapsed),
-                      core::format_duration(eta));
+                      std::string(filled, '#'), std::string(kWidth - filled, '.'), ended, m_total, m_finished, m_failed,
+                      m_other, running, pending, core::format_duration(elapsed), core::format_duration(eta));
   m_lines_drawn = static_cast<int>(m_slot_names.size()) + 1;
   std::fputs(text.c_str(), m_out);
   std::fflush(m_out);
@@ -71,4 +70,4 @@ void LiveDisplay::close() {
   std::fflush(m_out);
 }
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

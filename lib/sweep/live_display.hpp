@@ -16,7 +16,7 @@
 namespace moexp::sweep {
 
 class LiveDisplay {
-public:
+ public:
   LiveDisplay(std::FILE* out, store::MetricStore& metrics, const std::vector<Slot>& slots, std::size_t total);
 
   // Record an executor event (start/end/wait).
@@ -28,7 +28,7 @@ public:
   // Leave the display (the final table is printed below it).
   void close();
 
-private:
+ private:
   struct SlotState {
     std::int64_t run_id = 0;
     std::string label;
@@ -45,4 +45,4 @@ private:
   int m_lines_drawn = 0;
 };
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

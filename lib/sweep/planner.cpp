@@ -28,15 +28,16 @@ using Point = std::vector<Setting>;
 void check_growth(std::size_t points, std::size_t values, std::size_t planned, std::size_t max_runs,
                   const std::string& where, const std::string& key) {
   if (values != 0 && points > (max_runs - std::min(planned, max_runs)) / values) {
-    throw ConfigError(fmt::format("{}: {}: the sweep expands to more than {} runs here ({} x {} values); split it into "
-                                  "several specs",
-                                  where, key, max_runs, points, values));
+    throw ConfigError(
+        fmt::format("{}: {}: the sweep expands to more than {} runs here ({} x {} values); split it into "
+                    "several specs",
+                    where, key, max_runs, points, values));
   }
 }
 
 // Cartesian product of `axes`, appended to each of `points` (`planned`: runs expanded before these).
-std::vector<Point> cross(const std::vector<Point>& points, const std::vector<config::Axis>& axes,
-                         std::size_t max_runs, std::size_t planned = 0) {
+std::vector<Point> cross(const std::vector<Point>& points, const std::vector<config::Axis>& axes, std::size_t max_runs,
+                         std::size_t planned = 0) {
   std::vector<Point> out = points;
   for (const auto& axis : axes) {
     check_growth(out.size(), axis.values.size(), planned, max_runs, axis.where, axis.key);
@@ -89,7 +90,7 @@ bool matches(const config::ExperimentConfig& cfg, const config::Conditional& c) 
                      [&](const config::Value& v) { return config::format_value(v) == current; });
 }
 
-} // namespace
+}  // namespace
 
 Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& base, MissingData missing,
                 std::size_t max_runs) {
@@ -208,4 +209,4 @@ Plan plan_sweep(const config::SweepSpec& spec, MissingData missing, std::size_t 
   return plan_sweep(spec, base, missing, max_runs);
 }
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

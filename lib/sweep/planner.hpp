@@ -19,8 +19,8 @@ struct PlannedRun {
 };
 
 struct Plan {
-  std::vector<PlannedRun> runs;  // in expansion order
-  std::size_t duplicates = 0;    // expanded runs dropped because an earlier one had the same config hash
+  std::vector<PlannedRun> runs;           // in expansion order
+  std::size_t duplicates = 0;             // expanded runs dropped because an earlier one had the same config hash
   std::vector<std::string> missing_data;  // with MissingData::warn: each distinct missing-data message
 };
 
@@ -43,4 +43,4 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
 Plan plan_sweep(const config::SweepSpec& spec, MissingData missing = MissingData::refuse,
                 std::size_t max_runs = kMaxPlannedRuns);
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

@@ -1,19 +1,19 @@
 #include "core/error.hpp"
 #include "sweep/launcher.hpp"
 
+#include <fmt/format.h>
 #include <boost/process.hpp>
 #include <boost/process/extend.hpp>
-#include <fmt/format.h>
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 namespace bp = boost::process;
 
@@ -33,7 +33,7 @@ struct DieWithParent : bp::extend::handler {
   }
 };
 
-} // namespace
+}  // namespace
 
 struct ProcessLauncher::Impl {
   std::map<std::int64_t, std::unique_ptr<bp::child>> children;
@@ -60,10 +60,9 @@ std::int64_t ProcessLauncher::start(const LaunchRequest& request) {
   }
   std::vector<std::string> args(request.argv.begin() + 1, request.argv.end());
   std::error_code ec;
-  auto child = std::make_unique<bp::child>(bp::exe = request.argv.front(), bp::args = args,
-                                           bp::std_out > request.stdout_path.string(),
-                                           bp::std_err > request.stderr_path.string(), bp::std_in < bp::null,
-                                           child_env, DieWithParent{}, ec);
+  auto child = std::make_unique<bp::child>(
+      bp::exe = request.argv.front(), bp::args = args, bp::std_out > request.stdout_path.string(),
+      bp::std_err > request.stderr_path.string(), bp::std_in < bp::null, child_env, DieWithParent{}, ec);
   if (ec) {
     throw Error(fmt::format("cannot start {}: {}", request.argv.front(), ec.message()));
   }
@@ -105,4 +104,4 @@ void ProcessLauncher::signal(std::int64_t job, int sig) {
   }
 }
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

@@ -7,11 +7,11 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/metric_catalog.hpp"
+#include "core/progress.hpp"
+#include "core/stop_signals.hpp"
 #include "core/text.hpp"
 #include "core/text_table.hpp"
 #include "store/result_store.hpp"
-#include "core/progress.hpp"
-#include "core/stop_signals.hpp"
 #include "sweep/executor.hpp"
 #include "sweep/live_display.hpp"
 #include "sweep/planner.hpp"
@@ -21,26 +21,24 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <stdexcept>
-#include <filesystem>
 #include <thread>
-#include <unistd.h>
 
 namespace moexp::sweep {
 namespace fs = std::filesystem;
 namespace {
-
 
 std::string self_exe() {
   std::error_code ec;
   auto path = fs::read_symlink("/proc/self/exe", ec);
   return ec ? "moexp" : path.string();
 }
-
 
 std::string state_of(const std::optional<store::RunRow>& row) {
   if (!row) {
@@ -74,9 +72,9 @@ void print_status_table(store::ResultStore& db, std::int64_t sweep_id, const std
       continue;
     }
     ++counts[std::string(to_text(r.status))];
-    std::vector<std::string> cells{std::to_string(r.position + 1), std::to_string(r.run_id), std::string(to_text(r.status)),
-                                   std::to_string(r.epochs_done), std::to_string(r.attempts),
-                                   r.metric ? shown(*r.metric) : "-",
+    std::vector<std::string> cells{std::to_string(r.position + 1),       std::to_string(r.run_id),
+                                   std::string(to_text(r.status)),       std::to_string(r.epochs_done),
+                                   std::to_string(r.attempts),           r.metric ? shown(*r.metric) : "-",
                                    core::format_duration(r.wall_seconds)};
     if (slurm) {
       cells.push_back(r.slurm.empty() ? "-" : r.slurm);
@@ -107,13 +105,13 @@ void print_plan(const config::SweepSpec& spec, const Plan& plan, const std::stri
     table.add_row({std::to_string(i + 1), db ? state_of(db->runs().find_by_hash(run.config_hash)) : "new",
                    run.config_hash, run.label.empty() ? "(base)" : run.label});
   }
-  fmt::print("sweep '{}': {} runs ({} duplicate configs dropped), {}\n{}", spec.name, plan.runs.size(),
-             plan.duplicates, resources, table.render());
+  fmt::print("sweep '{}': {} runs ({} duplicate configs dropped), {}\n{}", spec.name, plan.runs.size(), plan.duplicates,
+             resources, table.render());
 }
 
 // One line per executor event (when the live display is off).
 class EventPrinter {
-public:
+ public:
   explicit EventPrinter(std::size_t total) : m_total(total) {}
   void set_total(std::size_t total) { m_total = total; }
   void operator()(const ExecutorEvent& e) {
@@ -135,7 +133,7 @@ public:
     std::fflush(stdout);
   }
 
-private:
+ private:
   std::size_t m_total;
   std::size_t m_ended = 0;
   std::chrono::steady_clock::time_point m_start = std::chrono::steady_clock::now();
@@ -162,7 +160,8 @@ Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::S
     if (!existing || (req.force && ended_ok)) {
       auto cfg = run.config;
       cfg.train.threads = threads;  // a resource setting, outside the config hash
-      store::NewRun row{cfg.name, config::canonical_toml(cfg), run.config_hash, config::config_params(cfg), "", "", 0, {}};
+      store::NewRun row{cfg.name, config::canonical_toml(cfg), run.config_hash, config::config_params(cfg), "", "", 0,
+                        {}};
       run_id = db.runs().create_pending(row);
       if (auto moved = store::set_aside_stale_folder(req.db_path, run_id)) {
         fmt::print(stderr, "moexp: warning: {} held files of another database's run {}; moved them to {}\n",
@@ -189,9 +188,10 @@ Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::S
     }
   }
   if (!dropped.empty()) {
-    fmt::print("sweep '{}': {} earlier run(s) are no longer planned by {} and are left out of its status and report "
-               "(kept in the database; `moexp report {} --all-runs` includes them): {}\n",
-               spec.name, dropped.size(), spec.file.string(), spec.name, fmt::join(dropped, ", "));
+    fmt::print(
+        "sweep '{}': {} earlier run(s) are no longer planned by {} and are left out of its status and report "
+        "(kept in the database; `moexp report {} --all-runs` includes them): {}\n",
+        spec.name, dropped.size(), spec.file.string(), spec.name, fmt::join(dropped, ", "));
   }
   return queue;
 }
@@ -234,11 +234,12 @@ int run_on_slurm(const config::SweepSpec& spec, const Plan& plan, const SweepReq
   if (req.dry_run) {
     print_plan(spec, plan, req.db_path, fmt::format("one Slurm array, {} thread(s) per task", threads));
     const auto options = slurm_options(spec, std::nullopt, req);
-    ArrayJob job{spec.name, std::vector<std::int64_t>(plan.runs.size()), options.moexp_exe, options.db_path,
-                 slurm_log_dir(options.db_path, spec.name), slurm_device(spec.slurm)};
+    ArrayJob job{spec.name,       std::vector<std::int64_t>(plan.runs.size()), options.moexp_exe,
+                 options.db_path, slurm_log_dir(options.db_path, spec.name),   slurm_device(spec.slurm)};
     if (!plan.runs.empty()) {
-      fmt::print("would submit: sbatch --parsable {}\n",
-                 fmt::join(sbatch_arguments(job, spec.slurm, spec.executor.timeout_s, job.log_dir / "submit-N.sh"), " "));
+      fmt::print(
+          "would submit: sbatch --parsable {}\n",
+          fmt::join(sbatch_arguments(job, spec.slurm, spec.executor.timeout_s, job.log_dir / "submit-N.sh"), " "));
     }
     return 0;
   }
@@ -255,7 +256,8 @@ int run_on_slurm(const config::SweepSpec& spec, const Plan& plan, const SweepReq
   printer.set_total(static_cast<std::size_t>(queue.in_flight) + queue.items.size());
   if (!queue.items.empty()) {
     const auto array = executor.submit(queue.items);
-    fmt::print("submitted Slurm array {} ({} task{}{})\n", array, queue.items.size(), queue.items.size() == 1 ? "" : "s",
+    fmt::print("submitted Slurm array {} ({} task{}{})\n", array, queue.items.size(),
+               queue.items.size() == 1 ? "" : "s",
                spec.slurm.array_parallelism > 0 ? fmt::format(", at most {} at once", spec.slurm.array_parallelism)
                                                 : std::string());
   }
@@ -274,9 +276,9 @@ int run_on_slurm(const config::SweepSpec& spec, const Plan& plan, const SweepReq
 int run_locally(const config::SweepSpec& spec, const Plan& plan, const SweepRequest& req) {
   const auto slots = make_slots(spec.executor.jobs, spec.executor.gpus, spec.executor.per_gpu);
   const std::int64_t cores = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::thread::hardware_concurrency()));
-  const std::int64_t threads =
-      spec.executor.threads > 0 ? spec.executor.threads
-                                : std::max<std::int64_t>(1, cores / static_cast<std::int64_t>(slots.size()));
+  const std::int64_t threads = spec.executor.threads > 0
+                                   ? spec.executor.threads
+                                   : std::max<std::int64_t>(1, cores / static_cast<std::int64_t>(slots.size()));
 
   if (req.dry_run) {
     print_plan(spec, plan, req.db_path, fmt::format("{} slot(s), {} thread(s) per run", slots.size(), threads));
@@ -390,7 +392,7 @@ void override_with(T& target, const std::optional<U>& value) {
   }
 }
 
-} // namespace
+}  // namespace
 
 int run_sweep(const SweepRequest& req) {
   check_overrides(req);
@@ -431,7 +433,9 @@ int run_sweep(const SweepRequest& req) {
   return runner(spec, plan, req);
 }
 
-bool has_backend_runner(std::string_view name) { return find_runner(name) != nullptr; }
+bool has_backend_runner(std::string_view name) {
+  return find_runner(name) != nullptr;
+}
 
 int sweep_status(const std::string& spec_or_name, const std::string& db_path, const std::string& metric_key) {
   std::string name = spec_or_name;
@@ -475,4 +479,4 @@ int sweep_status(const std::string& spec_or_name, const std::string& db_path, co
   return 0;
 }
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

@@ -42,4 +42,4 @@ bool has_backend_runner(std::string_view name);
 int sweep_status(const std::string& spec_or_name, const std::string& db_path,
                  const std::string& metric_key = "test_acc");
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

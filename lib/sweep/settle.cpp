@@ -27,8 +27,7 @@ bool settle_attempt(const SettleRules& rules, const EndedAttempt& ended, bool ma
   if (after_record) {
     after_record();
   }
-  const bool retry =
-      is_retryable(ended.outcome) && may_retry && rules.sweeps.attempt_count(run_id) <= rules.retries;
+  const bool retry = is_retryable(ended.outcome) && may_retry && rules.sweeps.attempt_count(run_id) <= rules.retries;
   summary.count(ended.outcome, retry);
   if (rules.on_event) {
     rules.on_event(
@@ -37,4 +36,4 @@ bool settle_attempt(const SettleRules& rules, const EndedAttempt& ended, bool ma
   return retry;
 }
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

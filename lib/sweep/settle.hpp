@@ -49,4 +49,4 @@ struct SettleRules {
 bool settle_attempt(const SettleRules& rules, const EndedAttempt& ended, bool may_retry, SweepSummary& summary,
                     const std::function<void()>& after_record = {});
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

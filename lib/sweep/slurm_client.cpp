@@ -20,7 +20,7 @@ std::string first_line(const std::string& text) {
   return std::string(t.substr(0, t.find('\n')));
 }
 
-} // namespace
+}  // namespace
 
 bool slurm_available() {
   auto r = run_command({"sbatch", "--version"}, std::chrono::seconds(10));
@@ -36,8 +36,7 @@ std::int64_t SlurmCli::submit(const std::vector<std::string>& args) {
   }
   auto id = slurm::parse_sbatch_job_id(r.out);
   if (r.exit_code != 0 || !id) {
-    throw Error(fmt::format("slurm: sbatch refused the array: {}",
-                            first_line(r.err.empty() ? r.out : r.err)));
+    throw Error(fmt::format("slurm: sbatch refused the array: {}", first_line(r.err.empty() ? r.out : r.err)));
   }
   return *id;
 }
@@ -108,4 +107,4 @@ std::optional<std::string> SlurmCli::jobcomp_path() {
   return *m_jobcomp;
 }
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

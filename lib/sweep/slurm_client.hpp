@@ -12,7 +12,7 @@
 namespace moexp::sweep {
 
 class SlurmClient {
-public:
+ public:
   virtual ~SlurmClient() = default;
   // Submit: `sbatch --parsable ARGS...` (ARGS end with the script). Returns the array job id; throws moexp::Error
   // with sbatch's own message when Slurm refuses the job.
@@ -25,12 +25,12 @@ public:
 };
 
 class SlurmCli : public SlurmClient {
-public:
+ public:
   std::int64_t submit(const std::vector<std::string>& args) override;
   std::optional<std::vector<slurm::TaskRecord>> tasks(std::int64_t array_job_id) override;
   void cancel(std::int64_t array_job_id) override;
 
-private:
+ private:
   std::optional<std::string> jobcomp_path();
   std::optional<std::optional<std::string>> m_jobcomp;  // cached `scontrol show config` JobCompLoc
 };
@@ -38,4 +38,4 @@ private:
 // True when `sbatch` is on PATH.
 bool slurm_available();
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

@@ -18,7 +18,7 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-} // namespace
+}  // namespace
 
 SlurmExecutor::SlurmExecutor(SlurmClient& slurm, store::ResultStore& store, SlurmExecutorOptions options,
                              std::function<void(const ExecutorEvent&)> on_event)
@@ -98,17 +98,16 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
     code = record->exit_code;
     sig = record->signal;
   }
-  const std::string why = outcome == AttemptOutcome::timeout ? fmt::format("Slurm ended task {}_{}: time limit", task.array_job_id,
-                                                                   task.task_index)
-                          : outcome == AttemptOutcome::interrupted ? fmt::format("Slurm task {}_{} cancelled", task.array_job_id,
-                                                                   task.task_index)
-                          : !core::last_line(tail).empty() ? core::last_line(tail)
-                                                           : fmt::format("Slurm task {}_{} ended {}{}", task.array_job_id,
-                                                                         task.task_index, state,
-                                                                         record && !record->reason.empty() &&
-                                                                                 record->reason != "None"
-                                                                             ? " (" + record->reason + ")"
-                                                                             : "");
+  const std::string why =
+      outcome == AttemptOutcome::timeout
+          ? fmt::format("Slurm ended task {}_{}: time limit", task.array_job_id, task.task_index)
+      : outcome == AttemptOutcome::interrupted
+          ? fmt::format("Slurm task {}_{} cancelled", task.array_job_id, task.task_index)
+      : !core::last_line(tail).empty()
+          ? core::last_line(tail)
+          : fmt::format(
+                "Slurm task {}_{} ended {}{}", task.array_job_id, task.task_index, state,
+                record && !record->reason.empty() && record->reason != "None" ? " (" + record->reason + ")" : "");
   const EndedAttempt ended{{task.run_id, label_of(task.run_id)},
                            fmt::format("slurm {}_{}", task.array_job_id, task.task_index),
                            task.started_at.empty() ? task.submitted_at : task.started_at,
@@ -119,7 +118,8 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
                            tail,
                            why};
   const SettleRules rules{m_store.runs(), m_store.sweeps(), m_options.sweep_id, m_options.retries, m_on_event};
-  if (settle_attempt(rules, ended, retry, summary, [&] { m_store.sweeps().settle_slurm_task(task.id, state, outcome); })) {
+  if (settle_attempt(rules, ended, retry, summary,
+                     [&] { m_store.sweeps().settle_slurm_task(task.id, state, outcome); })) {
     retries.push_back(ended.item);
   }
 }
@@ -143,8 +143,8 @@ std::vector<WorkItem> SlurmExecutor::poll_once(bool retry, SweepSummary& summary
     }
     TaskEvidence evidence;
     evidence.record = record;
-    evidence.exit = read_exit_file(exit_file(store::run_folder(m_options.db_path, task.run_id), task.array_job_id,
-                                             task.task_index));
+    evidence.exit = read_exit_file(
+        exit_file(store::run_folder(m_options.db_path, task.run_id), task.array_job_id, task.task_index));
     auto row = m_store.runs().find(task.run_id);
     evidence.run_status = row ? row->status : RunStatus::failed;
     evidence.cancelled = m_cancelled.count(task.array_job_id) > 0;
@@ -157,7 +157,8 @@ std::vector<WorkItem> SlurmExecutor::poll_once(bool retry, SweepSummary& summary
       m_store.sweeps().update_slurm_task(task.id, record->state, running);
       if (running && task.started_at.empty() && m_on_event) {
         m_on_event({ExecutorEvent::Kind::started, task.run_id, label_of(task.run_id),
-                    fmt::format("slurm {}_{}", task.array_job_id, task.task_index), AttemptOutcome::finished, 0, false});
+                    fmt::format("slurm {}_{}", task.array_job_id, task.task_index), AttemptOutcome::finished, 0,
+                    false});
       }
     }
   }
@@ -212,4 +213,4 @@ SweepSummary SlurmExecutor::watch(const std::atomic<bool>& stop) {
   return summary;
 }
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

@@ -26,13 +26,13 @@ struct SlurmExecutorOptions {
   std::filesystem::path moexp_exe;  // absolute
   std::filesystem::path db_path;    // absolute
   std::int64_t retries = 1;
-  double timeout_s = 0;             // executor.timeout: the default --time
+  double timeout_s = 0;  // executor.timeout: the default --time
   std::chrono::milliseconds poll{2000};
   std::chrono::seconds cancel_wait{60};  // after a stop, how long to wait for cancelled tasks to end
 };
 
 class SlurmExecutor {
-public:
+ public:
   SlurmExecutor(SlurmClient& slurm, store::ResultStore& store, SlurmExecutorOptions options,
                 std::function<void(const ExecutorEvent&)> on_event = {});
 
@@ -55,10 +55,9 @@ public:
   // Runs with a task still queued or running in Slurm.
   std::set<std::int64_t> runs_in_flight();
 
-private:
-  void settle(const store::SlurmTaskRow& task, const std::optional<slurm::TaskRecord>& record,
-              AttemptOutcome outcome, std::optional<TaskExit> exit, bool retry, std::vector<WorkItem>& retries,
-              SweepSummary& summary);
+ private:
+  void settle(const store::SlurmTaskRow& task, const std::optional<slurm::TaskRecord>& record, AttemptOutcome outcome,
+              std::optional<TaskExit> exit, bool retry, std::vector<WorkItem>& retries, SweepSummary& summary);
   std::string label_of(std::int64_t run_id);
 
   SlurmClient& m_slurm;
@@ -69,4 +68,4 @@ private:
   std::map<std::int64_t, std::string> m_labels;
 };
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

@@ -66,7 +66,9 @@ void set_exit(TaskRecord& r, const std::string& text) {
   }
 }
 
-std::string first_word(const std::string& state) { return state.substr(0, state.find(' ')); }
+std::string first_word(const std::string& state) {
+  return state.substr(0, state.find(' '));
+}
 
 // Keep the last record per task, ordered by task.
 std::vector<TaskRecord> last_per_task(std::vector<TaskRecord> records) {
@@ -81,11 +83,12 @@ std::vector<TaskRecord> last_per_task(std::vector<TaskRecord> records) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 bool is_terminal(const std::string& state) {
-  static const std::array<std::string_view, 9> kTerminal{"COMPLETED", "FAILED",    "CANCELLED", "TIMEOUT",  "NODE_FAIL",
-                                                         "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL", "DEADLINE"};
+  static const std::array<std::string_view, 9> kTerminal{"COMPLETED", "FAILED",    "CANCELLED",
+                                                         "TIMEOUT",   "NODE_FAIL", "OUT_OF_MEMORY",
+                                                         "PREEMPTED", "BOOT_FAIL", "DEADLINE"};
   const auto word = first_word(state);
   return std::find(kTerminal.begin(), kTerminal.end(), word) != kTerminal.end();
 }
@@ -190,4 +193,4 @@ std::optional<std::int64_t> parse_sbatch_job_id(const std::string& text) {
   return id;
 }
 
-} // namespace moexp::sweep::slurm
+}  // namespace moexp::sweep::slurm

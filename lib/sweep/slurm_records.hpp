@@ -11,11 +11,11 @@ namespace moexp::sweep::slurm {
 
 // One array task as Slurm reports it.
 struct TaskRecord {
-  std::int64_t task = -1;          // array task index; -1: one record for the whole array (pending tasks cancelled)
-  std::string state;               // PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT, CANCELLED, NODE_FAIL, ...
-  std::string reason;              // squeue/scontrol Reason ("" from jobcomp)
-  std::optional<int> exit_code;    // the batch script's exit code, when it exited
-  std::optional<int> signal;       // the signal that ended it, when one did
+  std::int64_t task = -1;        // array task index; -1: one record for the whole array (pending tasks cancelled)
+  std::string state;             // PENDING, RUNNING, COMPLETED, FAILED, TIMEOUT, CANCELLED, NODE_FAIL, ...
+  std::string reason;            // squeue/scontrol Reason ("" from jobcomp)
+  std::optional<int> exit_code;  // the batch script's exit code, when it exited
+  std::optional<int> signal;     // the signal that ended it, when one did
 };
 
 // True for states a task never leaves (COMPLETED, FAILED, CANCELLED, TIMEOUT, NODE_FAIL, OUT_OF_MEMORY, PREEMPTED,
@@ -40,4 +40,4 @@ std::optional<std::int64_t> parse_sbatch_job_id(const std::string& text);
 // `--array` task list "0-3", "1,4,7-9", with an optional "%N" throttle, as indices.
 std::vector<std::int64_t> expand_task_ranges(const std::string& text);
 
-} // namespace moexp::sweep::slurm
+}  // namespace moexp::sweep::slurm

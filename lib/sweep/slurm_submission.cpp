@@ -21,7 +21,7 @@ std::string quoted(const std::string& text) {
   return out + "'";
 }
 
-} // namespace
+}  // namespace
 
 std::string batch_script(const ArrayJob& job) {
   std::string runs;
@@ -57,9 +57,7 @@ std::vector<std::string> sbatch_arguments(const ArrayJob& job, const config::Slu
   if (slurm.array_parallelism > 0) {
     array += fmt::format("%{}", slurm.array_parallelism);
   }
-  std::vector<std::string> args{array,
-                                "--no-requeue",
-                                "--job-name=moexp-" + job.sweep_name,
+  std::vector<std::string> args{array, "--no-requeue", "--job-name=moexp-" + job.sweep_name,
                                 "--output=" + (job.log_dir / "%A_%a.out").string(),
                                 "--error=" + (job.log_dir / "%A_%a.err").string()};
   auto add = [&](const char* option, const std::string& value) {
@@ -137,4 +135,4 @@ std::optional<AttemptOutcome> task_outcome(const TaskEvidence& e) {
   return AttemptOutcome::failed;
 }
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

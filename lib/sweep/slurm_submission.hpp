@@ -22,8 +22,8 @@ struct ArrayJob {
   std::vector<std::int64_t> run_ids;  // task i runs run_ids[i]
   std::filesystem::path moexp_exe;
   std::filesystem::path db_path;
-  std::filesystem::path log_dir;      // the wrappers' own stdout/stderr (%A_%a.out / .err)
-  std::string device;                 // "cpu" or "cuda"
+  std::filesystem::path log_dir;  // the wrappers' own stdout/stderr (%A_%a.out / .err)
+  std::string device;             // "cpu" or "cuda"
 };
 
 // The bash batch script: picks run_ids[$SLURM_ARRAY_TASK_ID], runs `moexp train --resume RUN` with the run's
@@ -55,10 +55,10 @@ std::optional<TaskExit> read_exit_file(const std::filesystem::path& path);
 
 // What is known about one task when it is polled.
 struct TaskEvidence {
-  std::optional<slurm::TaskRecord> record;  // Slurm's record of the task (or of its whole array); none when absent
-  std::optional<TaskExit> exit;             // the wrapper's own exit-code file
+  std::optional<slurm::TaskRecord> record;    // Slurm's record of the task (or of its whole array); none when absent
+  std::optional<TaskExit> exit;               // the wrapper's own exit-code file
   RunStatus run_status = RunStatus::running;  // the run row's status now
-  bool cancelled = false;                   // this sweep cancelled the array
+  bool cancelled = false;                     // this sweep cancelled the array
 };
 
 // The attempt's outcome (finished | diverged | failed | timeout | interrupted), or nullopt while Slurm still has
@@ -66,4 +66,4 @@ struct TaskEvidence {
 // come next; a task Slurm no longer knows, without an exit file, counts as interrupted when cancelled, else failed.
 std::optional<AttemptOutcome> task_outcome(const TaskEvidence& evidence);
 
-} // namespace moexp::sweep
+}  // namespace moexp::sweep

@@ -65,10 +65,10 @@ CheckpointInfo load_checkpoint(const std::filesystem::path& path, torch::nn::Mod
     generator.set_state(rng);
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
-    throw InputError(fmt::format("{}: not a usable checkpoint for this model: {}", path.string(),
-                                 what.substr(0, what.find('\n'))));
+    throw InputError(
+        fmt::format("{}: not a usable checkpoint for this model: {}", path.string(), what.substr(0, what.find('\n'))));
   }
   return info;
 }
 
-} // namespace moexp::train
+}  // namespace moexp::train

@@ -24,4 +24,4 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
 CheckpointInfo load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
                                torch::optim::Optimizer* optimizer);
 
-} // namespace moexp::train
+}  // namespace moexp::train

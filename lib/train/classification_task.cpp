@@ -63,10 +63,10 @@ EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::
       AutocastScope autocast(options.bf16, device);
       return model->forward(x);
     }();
-    loss_sum += torch::nn::functional::cross_entropy(
-                    out.logits_bn.to(torch::kFloat), y,
-                    torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .to(torch::kDouble);
+    loss_sum +=
+        torch::nn::functional::cross_entropy(out.logits_bn.to(torch::kFloat), y,
+                                             torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            .to(torch::kDouble);
     auto hit = (out.logits_bn.argmax(1) == y).to(torch::kLong);
     class_total.index_add_(0, y, torch::ones_like(y));
     class_correct.index_add_(0, y, hit);
@@ -103,7 +103,10 @@ EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::
 
 ClassificationTask::ClassificationTask(const config::ExperimentConfig& cfg, const data::DataSplits& data,
                                        const torch::Device& device, const Execution& exec)
-    : m_cfg(cfg), m_data(data), m_device(device), m_exec(exec),
+    : m_cfg(cfg),
+      m_data(data),
+      m_device(device),
+      m_exec(exec),
       m_model(models::ResNet(cfg, data.channels, data.num_classes)),
       m_augmentation(data::training_augmentation(data, cfg.data.augment)),
       m_groups(data, device, cfg.moe.collapse_share) {
@@ -139,8 +142,8 @@ BatchLoss ClassificationTask::train_batch(const torch::Tensor& idx_b, torch::Gen
 }
 
 std::string ClassificationTask::progress_text(std::int64_t seen) {
-  return fmt::format("acc {:.2f}%", 100.0 * static_cast<double>(m_correct.item<std::int64_t>()) /
-                                        static_cast<double>(seen));
+  return fmt::format("acc {:.2f}%",
+                     100.0 * static_cast<double>(m_correct.item<std::int64_t>()) / static_cast<double>(seen));
 }
 
 SplitFigures ClassificationTask::end_epoch() {
@@ -154,9 +157,9 @@ SplitFigures ClassificationTask::end_epoch() {
 }
 
 SplitFigures ClassificationTask::evaluate_test() {
-  EvalResult test = evaluate(m_model, m_data.test, m_data, m_device,
-                             {m_cfg.train.eval_batch_size, m_cfg.moe.collapse_share, false, m_exec.bf16,
-                              m_exec.channels_last});
+  EvalResult test =
+      evaluate(m_model, m_data.test, m_data, m_device,
+               {m_cfg.train.eval_batch_size, m_cfg.moe.collapse_share, false, m_exec.bf16, m_exec.channels_last});
   return {test.figures(), std::move(test.routing)};
 }
 
@@ -164,4 +167,4 @@ std::vector<std::pair<std::string, double>> EvalResult::figures() const {
   return {{"loss", loss}, {"acc", accuracy}, {"top5_acc", top5_accuracy}};
 }
 
-} // namespace moexp::train
+}  // namespace moexp::train

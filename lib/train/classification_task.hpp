@@ -24,7 +24,7 @@ namespace moexp::train {
 struct EvalOptions {
   std::int64_t batch_size = 500;
   double collapse_share = kCollapseShare;
-  bool keep_samples = false;  // keep per-sample routing (for --dump-routing)
+  bool keep_samples = false;   // keep per-sample routing (for --dump-routing)
   bool bf16 = false;           // bf16 autocast
   bool channels_last = false;  // batches in channels-last memory format
 };
@@ -44,7 +44,7 @@ struct EvalResult {
   std::vector<std::int64_t> class_samples;  // per class
   std::vector<std::int64_t> class_correct;  // per class
   std::vector<LayerRouting> routing;
-  std::vector<SampleRouting> per_sample;    // one per MoE layer when keep_samples
+  std::vector<SampleRouting> per_sample;  // one per MoE layer when keep_samples
 
   // The named figures training and `moexp evaluate` record: "loss" first, then "acc", "top5_acc" (a new
   // classification metric is one more entry here).
@@ -57,14 +57,14 @@ torch::Tensor top_k_hits(const torch::Tensor& logits_bc, const torch::Tensor& y_
 // Classification's routing groups: each image is one routing token, labelled with its class and, when the data set
 // groups its classes, its superclass.
 class ClassGroups {
-public:
+ public:
   ClassGroups(const data::DataSplits& data, const torch::Device& device, double collapse_share);
   // The group kinds (class, then superclass) for a RoutingAccumulator.
   const RoutingLabels& labels() const { return m_labels; }
   // Group labels int64 [B, G] of the images with class ids y_b, in labels()' order.
   torch::Tensor labels_bg(const torch::Tensor& y_b) const;
 
-private:
+ private:
   RoutingLabels m_labels;
   torch::Tensor m_superclass_of_c;  // class -> superclass on the device; undefined without superclasses
 };
@@ -74,7 +74,7 @@ EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::
                     const torch::Device& device, const EvalOptions& options);
 
 class ClassificationTask : public Task {
-public:
+ public:
   // The model of `cfg` for `data` on `device` (initialised from the global generator: seed it first). `cfg` and
   // `data` must outlive the task.
   ClassificationTask(const config::ExperimentConfig& cfg, const data::DataSplits& data, const torch::Device& device,
@@ -89,7 +89,7 @@ public:
   SplitFigures end_epoch() override;
   SplitFigures evaluate_test() override;
 
-private:
+ private:
   const config::ExperimentConfig& m_cfg;
   const data::DataSplits& m_data;
   torch::Device m_device;
@@ -101,4 +101,4 @@ private:
   torch::Tensor m_correct, m_correct_top5;      // int64 scalars on the device
 };
 
-} // namespace moexp::train
+}  // namespace moexp::train

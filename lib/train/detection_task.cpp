@@ -46,7 +46,7 @@ std::vector<double> anchor_sizes(const config::DetectionConfig& d) {
 constexpr std::array<std::pair<const char*, int>, 7> kRecordedStats{
     {{"ap", 0}, {"ap50", 1}, {"ap75", 2}, {"ap_s", 3}, {"ap_m", 4}, {"ap_l", 5}, {"ar100", 8}}};
 
-} // namespace
+}  // namespace
 
 DetectionData load_detection_data(const config::ExperimentConfig& cfg) {
   const auto train_files = config::locate_detection_files(cfg.data, "train");
@@ -147,7 +147,8 @@ torch::Tensor positive_levels(const torch::Tensor& matched_a, std::int64_t objec
 DetectionRouting::DetectionRouting(std::vector<std::int64_t> positions, std::int64_t num_experts, std::int64_t levels,
                                    std::int64_t classes, double collapse_share)
     : m_levels(positions, num_experts, RoutingLabels{{{kLevelGroup, levels}}, collapse_share}),
-      m_objects(positions, num_experts, RoutingLabels{{{kSizeGroup, kSizeBuckets}, {kClassGroup, classes}}, collapse_share}) {}
+      m_objects(positions, num_experts,
+                RoutingLabels{{{kSizeGroup, kSizeBuckets}, {kClassGroup, classes}}, collapse_share}) {}
 
 void DetectionRouting::add(const std::vector<const detect::HeadRouting*>& heads,
                            const std::vector<torch::Tensor>& labels_per_image,
@@ -228,7 +229,10 @@ struct DetectionTask::Forward {
 
 DetectionTask::DetectionTask(const config::ExperimentConfig& cfg, const DetectionData& data,
                              const torch::Device& device, const Execution& exec)
-    : m_cfg(cfg), m_data(data), m_device(device), m_exec(exec),
+    : m_cfg(cfg),
+      m_data(data),
+      m_device(device),
+      m_exec(exec),
       m_model(detect::RetinaNet(retinanet_options(cfg, static_cast<std::int64_t>(data.class_names.size())))) {
   m_model->to(device);
   detect::DetectionLoaderOptions o;
@@ -298,11 +302,11 @@ DetectionTask::Forward DetectionTask::run(const detect::DetectionBatch& batch) {
   detect::RetinaLossOptions loss;
   loss.box_loss = m_cfg.detection.box_loss;
   switch (m_cfg.detection.box_loss) {
-  case config::BoxLoss::l1:
-    break;
-  case config::BoxLoss::smooth_l1:
-    loss.smooth_l1_beta = 1.0 / 9;  // the reference code's
-    break;
+    case config::BoxLoss::l1:
+      break;
+    case config::BoxLoss::smooth_l1:
+      loss.smooth_l1_beta = 1.0 / 9;  // the reference code's
+      break;
   }
   loss.low_quality_matches = m_cfg.detection.low_quality_matches;
   f.loss = detect::retinanet_loss(f.out.cls_logits_bak, f.out.box_deltas_ba4, f.anchors_a4, f.targets, loss);
@@ -333,7 +337,7 @@ void add_routing(DetectionRouting& routing, const detect::RetinaHeadOutput& out,
   routing.add(heads, labels, areas, positive);
 }
 
-} // namespace
+}  // namespace
 
 void DetectionTask::begin_epoch(std::int64_t epoch, const torch::Tensor& order_n) {
   const auto order = order_n.to(torch::kCPU, torch::kLong).contiguous();
@@ -381,7 +385,9 @@ SplitFigures DetectionTask::end_epoch() {
   return figures;
 }
 
-SplitFigures DetectionTask::evaluate_test() { return evaluate_validation(false).figures; }
+SplitFigures DetectionTask::evaluate_test() {
+  return evaluate_validation(false).figures;
+}
 
 DetectionEvaluation DetectionTask::evaluate_validation(bool keep_detections) {
   torch::NoGradGuard no_grad;
@@ -444,4 +450,4 @@ DetectionEvaluation DetectionTask::evaluate_validation(bool keep_detections) {
   return out;
 }
 
-} // namespace moexp::train
+}  // namespace moexp::train

@@ -64,7 +64,7 @@ torch::Tensor positive_levels(const torch::Tensor& matched_a, std::int64_t objec
 // The routing of the MoE heads over an epoch or an evaluation: per head, shares and the level x expert matrix over
 // (image, level) tokens, and size x expert and class x expert over (object, level) tokens.
 class DetectionRouting {
-public:
+ public:
   DetectionRouting(std::vector<std::int64_t> positions, std::int64_t num_experts, std::int64_t levels,
                    std::int64_t classes, double collapse_share);
   // Add one batch: each MoE head's routing (in position order) and, per image, its objects' labels and areas and the
@@ -73,7 +73,7 @@ public:
            const std::vector<torch::Tensor>& areas_per_image, const std::vector<torch::Tensor>& positive_per_image);
   std::vector<LayerRouting> summarize() const;
 
-private:
+ private:
   RoutingAccumulator m_levels;
   RoutingAccumulator m_objects;
   std::int64_t m_object_tokens = 0;
@@ -87,7 +87,7 @@ struct DetectionEvaluation {
 };
 
 class DetectionTask : public Task {
-public:
+ public:
   // The RetinaNet of `cfg` for `data` on `device` (initialised from the global generator: seed it first). `cfg` and
   // `data` must outlive the task.
   DetectionTask(const config::ExperimentConfig& cfg, const DetectionData& data, const torch::Device& device,
@@ -110,7 +110,7 @@ public:
   // The MoE heads' positions (kClsHeadPosition, kBoxHeadPosition), in forward order.
   std::vector<std::int64_t> moe_positions() const;
 
-private:
+ private:
   struct Forward;
   Forward run(const detect::DetectionBatch& batch);
   std::optional<DetectionRouting> new_routing() const;
@@ -128,4 +128,4 @@ private:
   torch::Tensor m_cls_sum, m_box_sum;  // the epoch's summed per-batch losses x images, double on the device
 };
 
-} // namespace moexp::train
+}  // namespace moexp::train

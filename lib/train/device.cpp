@@ -28,9 +28,10 @@ torch::Device pick_device(const std::string& spec) {
     }
     const auto count = static_cast<int>(torch::cuda::device_count());
     if (!torch::cuda::is_available() || index >= count) {
-      throw InputError(fmt::format("--device {}: CUDA device {} is not available ({} CUDA device(s); this build of "
-                                   "LibTorch {} CUDA)",
-                                   spec, index, count, torch::cuda::is_available() ? "has" : "may lack"));
+      throw InputError(
+          fmt::format("--device {}: CUDA device {} is not available ({} CUDA device(s); this build of "
+                      "LibTorch {} CUDA)",
+                      spec, index, count, torch::cuda::is_available() ? "has" : "may lack"));
     }
     return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
   }
@@ -41,27 +42,27 @@ Execution resolve_execution(config::Precision precision, config::MemoryFormat me
                             const torch::Device& device) {
   Execution exec;
   switch (precision) {
-  case config::Precision::automatic:
-    exec.bf16 = device.is_cuda();
-    break;
-  case config::Precision::fp32:
-    exec.bf16 = false;
-    break;
-  case config::Precision::bf16:
-    exec.bf16 = true;
-    break;
+    case config::Precision::automatic:
+      exec.bf16 = device.is_cuda();
+      break;
+    case config::Precision::fp32:
+      exec.bf16 = false;
+      break;
+    case config::Precision::bf16:
+      exec.bf16 = true;
+      break;
   }
   // Channels-last on every device: on the CPU it spares oneDNN a layout reorder of every activation around every
   // convolution (ResNet-18 whole runs: dense +7 %, MoE +18 % images/s; ResNet-8 and RetinaNet runs no slower;
   // bench/RESULTS.md, session 6).
   switch (memory_format) {
-  case config::MemoryFormat::automatic:
-  case config::MemoryFormat::channels_last:
-    exec.channels_last = true;
-    break;
-  case config::MemoryFormat::contiguous:
-    exec.channels_last = false;
-    break;
+    case config::MemoryFormat::automatic:
+    case config::MemoryFormat::channels_last:
+      exec.channels_last = true;
+      break;
+    case config::MemoryFormat::contiguous:
+      exec.channels_last = false;
+      break;
   }
   return exec;
 }
@@ -129,4 +130,4 @@ int set_threads(std::int64_t threads) {
   return n;
 }
 
-} // namespace moexp::train
+}  // namespace moexp::train

@@ -3,8 +3,8 @@
 
 #include "config/choices.hpp"
 
-#include <torch/torch.h>
 #include <ATen/autocast_mode.h>
+#include <torch/torch.h>
 
 #include <cstdint>
 #include <string>
@@ -26,13 +26,13 @@ Execution resolve_execution(config::Precision precision, config::MemoryFormat me
 
 // Autocast to bf16 on `device`'s type while in scope (no-op when `enabled` is false).
 class AutocastScope {
-public:
+ public:
   AutocastScope(bool enabled, const torch::Device& device);
   ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
 
-private:
+ private:
   bool m_enabled;
   bool m_cuda;
 };
@@ -43,4 +43,4 @@ void to_channels_last(torch::nn::Module& module);
 // Set Torch's intra-op threads: `threads`, or all cores when 0. Returns the count set.
 int set_threads(std::int64_t threads);
 
-} // namespace moexp::train
+}  // namespace moexp::train

@@ -54,8 +54,8 @@ Target resolve_target(const EvaluateRequest& req, store::ResultStore& db) {
   }
   const auto config_file = t.checkpoint.parent_path() / "config.toml";
   if (!fs::exists(config_file)) {
-    throw InputError(fmt::format("evaluate: {} has no config.toml beside it (a run folder holds both)",
-                                 t.checkpoint.string()));
+    throw InputError(
+        fmt::format("evaluate: {} has no config.toml beside it (a run folder holds both)", t.checkpoint.string()));
   }
   t.cfg = config::load_experiment_file(config_file).config;
   const auto hash = config::config_hash(t.cfg);
@@ -68,8 +68,8 @@ Target resolve_target(const EvaluateRequest& req, store::ResultStore& db) {
     run = db.runs().find_by_hash(hash);
   }
   if (!run) {
-    throw InputError(fmt::format("evaluate: no run in {} has the config of {} (hash {})", req.db_path,
-                                 t.checkpoint.string(), hash));
+    throw InputError(
+        fmt::format("evaluate: no run in {} has the config of {} (hash {})", req.db_path, t.checkpoint.string(), hash));
   }
   t.run = *run;
   return t;
@@ -151,13 +151,15 @@ int evaluate_detection(const EvaluateRequest& req, store::ResultStore& db, const
                        const std::vector<Setting>& settings, const torch::Device& device) {
   const auto& cfg = t.cfg;
   if (req.split != "test") {
-    throw InputError(fmt::format("evaluate: run {} is a detection run: it evaluates its validation split (--split "
-                                 "test), not {}",
-                                 t.run.id, req.split));
+    throw InputError(
+        fmt::format("evaluate: run {} is a detection run: it evaluates its validation split (--split "
+                    "test), not {}",
+                    t.run.id, req.split));
   }
   if (!req.dump_routing.empty()) {
-    throw InputError("evaluate: --dump-routing writes per-image routing of classification runs; detection runs "
-                     "have --dump-detections");
+    throw InputError(
+        "evaluate: --dump-routing writes per-image routing of classification runs; detection runs "
+        "have --dump-detections");
   }
   const DetectionData data = load_detection_data(cfg);
   torch::manual_seed(static_cast<std::uint64_t>(cfg.train.seed));
@@ -167,8 +169,8 @@ int evaluate_detection(const EvaluateRequest& req, store::ResultStore& db, const
   if (exec.channels_last) {
     to_channels_last(task.model());
   }
-  auto view = evaluation_view(t, info.epoch, req.split, static_cast<std::int64_t>(data.val.images.size()),
-                              data.class_names);
+  auto view =
+      evaluation_view(t, info.epoch, req.split, static_cast<std::int64_t>(data.val.images.size()), data.class_names);
   for (std::size_t i = 0; i < settings.size(); ++i) {
     const auto& s = settings[i];
     for (auto layer : task.retinanet()->moe_layers()) {
@@ -180,8 +182,19 @@ int evaluate_detection(const EvaluateRequest& req, store::ResultStore& db, const
       dump_detections_json(req.dump_detections, result.detections);
     }
     const std::map<std::string, double> metrics(result.figures.metrics.begin(), result.figures.metrics.end());
-    store::NewEvaluation ev{t.run.id, t.checkpoint.string(), info.epoch, req.split, s.name, s.k, s.forced,
-                            s.uniform, result.images, metrics, {}, {}, result.figures.routing};
+    store::NewEvaluation ev{t.run.id,
+                            t.checkpoint.string(),
+                            info.epoch,
+                            req.split,
+                            s.name,
+                            s.k,
+                            s.forced,
+                            s.uniform,
+                            result.images,
+                            metrics,
+                            {},
+                            {},
+                            result.figures.routing};
     const auto id = db.record_evaluation(ev);
     view.settings.push_back({id, s.name, metrics, {}, {}, result.figures.routing});
   }
@@ -238,7 +251,7 @@ void dump_routing_csv(const fs::path& path, const EvalResult& r, const data::Dat
   core::write_file_atomic(path, out.str());
 }
 
-} // namespace
+}  // namespace
 
 int run_evaluate(const EvaluateRequest& req) {
   if (req.split != "test" && req.split != "train") {
@@ -252,8 +265,8 @@ int run_evaluate(const EvaluateRequest& req) {
   const auto& cfg = t.cfg;
   const std::int64_t experts = cfg.moe.enabled ? cfg.moe.num_experts : 0;
   if (!cfg.moe.enabled && (!req.k.empty() || !req.force_expert.empty() || req.uniform)) {
-    throw InputError(fmt::format("evaluate: run {} is a dense model; --k, --force-expert and --uniform need MoE layers",
-                                 t.run.id));
+    throw InputError(
+        fmt::format("evaluate: run {} is a dense model; --k, --force-expert and --uniform need MoE layers", t.run.id));
   }
   const auto ks = parse_choice(req.k, "--k", 1, std::max<std::int64_t>(1, experts));
   const auto forced = parse_choice(req.force_expert, "--force-expert", 0, std::max<std::int64_t>(0, experts - 1));
@@ -265,8 +278,8 @@ int run_evaluate(const EvaluateRequest& req) {
     return evaluate_detection(req, db, t, settings, device);
   }
   if (!req.dump_detections.empty()) {
-    throw InputError(fmt::format("evaluate: --dump-detections is for detection runs; run {} is a classification run",
-                                 t.run.id));
+    throw InputError(
+        fmt::format("evaluate: --dump-detections is for detection runs; run {} is a classification run", t.run.id));
   }
   data::DataSplits data = data::load_data(cfg.data);
   const auto& ds = req.split == "test" ? data.test : data.train;
@@ -279,22 +292,22 @@ int run_evaluate(const EvaluateRequest& req) {
     to_channels_last(*model);
   }
 
-
   auto view = evaluation_view(t, info.epoch, req.split, ds.size(), data.class_names);
   view.superclass_names = data.superclass_names;
   for (std::size_t i = 0; i < settings.size(); ++i) {
     const auto& s = settings[i];
     set_routing(model, s.routing);
     const bool keep = i == 0 && !req.dump_routing.empty();
-    EvalResult r = evaluate(model, ds, data, device, {cfg.train.eval_batch_size, cfg.moe.collapse_share, keep, exec.bf16, exec.channels_last});
+    EvalResult r = evaluate(model, ds, data, device,
+                            {cfg.train.eval_batch_size, cfg.moe.collapse_share, keep, exec.bf16, exec.channels_last});
     if (keep) {
       dump_routing_csv(req.dump_routing, r, ds, data);
     }
     const auto figures = r.figures();
     const std::map<std::string, double> metrics(figures.begin(), figures.end());
-    store::NewEvaluation ev{t.run.id, t.checkpoint.string(), info.epoch,      req.split,         s.name,
-                            s.k,      s.forced,              s.uniform,       r.samples,         metrics,
-                            r.class_samples, r.class_correct, r.routing};
+    store::NewEvaluation ev{
+        t.run.id, t.checkpoint.string(), info.epoch,      req.split, s.name, s.k, s.forced, s.uniform, r.samples,
+        metrics,  r.class_samples,       r.class_correct, r.routing};
     const auto id = db.record_evaluation(ev);
     view.settings.push_back({id, s.name, metrics, r.class_samples, r.class_correct, r.routing});
   }
@@ -306,4 +319,4 @@ int run_evaluate(const EvaluateRequest& req) {
   return 0;
 }
 
-} // namespace moexp::train
+}  // namespace moexp::train

@@ -10,10 +10,10 @@ struct EvaluateRequest {
   std::string target;  // a run id, or a checkpoint file (its folder must hold the run's config.toml)
   std::string db_path = "results/moexp.db";
   std::string split = "test";
-  std::string k;             // "", "N" or "all": test-time k values besides the trained one
-  std::string force_expert;  // "", "I" or "all": route every sample to expert I
-  bool uniform = false;      // dense uniform mixture
-  std::string dump_routing;  // CSV path for per-sample routing of the trained setting ("" for none; classification)
+  std::string k;                // "", "N" or "all": test-time k values besides the trained one
+  std::string force_expert;     // "", "I" or "all": route every sample to expert I
+  bool uniform = false;         // dense uniform mixture
+  std::string dump_routing;     // CSV path for per-sample routing of the trained setting ("" for none; classification)
   std::string dump_detections;  // detection: COCO results JSON of the trained setting's detections ("" for none)
   bool json = false;
   std::string device = "auto";
@@ -23,4 +23,4 @@ struct EvaluateRequest {
 // before anything is stored. Returns the exit code.
 int run_evaluate(const EvaluateRequest& request);
 
-} // namespace moexp::train
+}  // namespace moexp::train

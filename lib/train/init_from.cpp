@@ -29,7 +29,7 @@ void collect(torch::serialize::InputArchive& archive, const std::string& prefix,
   }
 }
 
-} // namespace
+}  // namespace
 
 std::string InitReport::summary() const {
   std::string out;
@@ -111,15 +111,17 @@ std::map<std::string, torch::Tensor> torchvision_state(const std::filesystem::pa
   try {
     const auto value = torch::pickle_load(bytes);
     if (!value.isGenericDict()) {
-      throw InputError(fmt::format("model.backbone_weights: {}: not a dict of tensors (export it with "
-                                   "scripts/export_torchvision_resnet.py)",
-                                   path.string()));
+      throw InputError(
+          fmt::format("model.backbone_weights: {}: not a dict of tensors (export it with "
+                      "scripts/export_torchvision_resnet.py)",
+                      path.string()));
     }
     for (const auto& item : value.toGenericDict()) {
       if (!item.key().isString() || !item.value().isTensor()) {
-        throw InputError(fmt::format("model.backbone_weights: {}: not a dict of tensors (export it with "
-                                     "scripts/export_torchvision_resnet.py)",
-                                     path.string()));
+        throw InputError(
+            fmt::format("model.backbone_weights: {}: not a dict of tensors (export it with "
+                        "scripts/export_torchvision_resnet.py)",
+                        path.string()));
       }
       state.emplace(item.key().toStringRef(), item.value().toTensor());
     }
@@ -211,11 +213,12 @@ InitReport load_backbone_weights(torch::nn::Module& model, const std::filesystem
       return fmt::format("{}{}", fmt::join(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(shown), ", "),
                          names.size() > shown ? fmt::format(" and {} more", names.size() - shown) : "");
     };
-    throw InputError(fmt::format("model.backbone_weights: {} does not fit this backbone (a torchvision ResNet of the "
-                                 "same depth at model.width = 1 does): {}{}{}",
-                                 path.string(), missing.empty() ? "" : fmt::format("missing {}", list(missing)),
-                                 !missing.empty() && !unexpected.empty() ? "; " : "",
-                                 unexpected.empty() ? "" : fmt::format("unexpected {}", list(unexpected))));
+    throw InputError(
+        fmt::format("model.backbone_weights: {} does not fit this backbone (a torchvision ResNet of the "
+                    "same depth at model.width = 1 does): {}{}{}",
+                    path.string(), missing.empty() ? "" : fmt::format("missing {}", list(missing)),
+                    !missing.empty() && !unexpected.empty() ? "; " : "",
+                    unexpected.empty() ? "" : fmt::format("unexpected {}", list(unexpected))));
   }
   if (unused != nullptr) {
     *unused = std::move(left_out);
@@ -223,4 +226,4 @@ InitReport load_backbone_weights(torch::nn::Module& model, const std::filesystem
   return report;
 }
 
-} // namespace moexp::train
+}  // namespace moexp::train

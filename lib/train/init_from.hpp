@@ -56,4 +56,4 @@ InitReport load_backbone_weights(torch::nn::Module& model, const std::filesystem
                                  const std::function<std::string(const std::string&)>& part_of,
                                  std::vector<std::string>* unused = nullptr);
 
-} // namespace moexp::train
+}  // namespace moexp::train

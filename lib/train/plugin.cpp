@@ -1,7 +1,7 @@
 // The Torch side as a plugin: libmoexp_torch.so exports these entry points, and the moexp binary loads it (dlopen)
 // only for the commands that need Torch (train, evaluate). sweep, report, runs and status never load Torch.
-#include "train/evaluate_run.hpp"
 #include "train/plugin.hpp"
+#include "train/evaluate_run.hpp"
 #include "train/run.hpp"
 
 extern "C" {
@@ -14,4 +14,4 @@ __attribute__((visibility("default"))) int moexp_plugin_run_evaluate(const moexp
   return moexp::train::run_evaluate(*request);
 }
 
-} // extern "C"
+}  // extern "C"

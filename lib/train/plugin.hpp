@@ -15,4 +15,4 @@ namespace moexp::train {
 // The plugin's file name, looked up next to the running binary.
 inline constexpr const char* kTorchPluginName = "libmoexp_torch.so";
 
-} // namespace moexp::train
+}  // namespace moexp::train

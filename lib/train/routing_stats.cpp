@@ -26,11 +26,13 @@ std::vector<std::vector<double>> row_means(const torch::Tensor& sum_re, const to
   return rows;
 }
 
-} // namespace
+}  // namespace
 
 RoutingAccumulator::RoutingAccumulator(std::vector<std::int64_t> positions, std::int64_t num_experts,
                                        RoutingLabels labels)
-    : m_positions(std::move(positions)), m_num_experts(num_experts), m_labels(std::move(labels)),
+    : m_positions(std::move(positions)),
+      m_num_experts(num_experts),
+      m_labels(std::move(labels)),
       m_layers(m_positions.size()) {}
 
 void RoutingAccumulator::add(const std::vector<moe::MoeOutput>& routing, const torch::Tensor& group_labels_bg) {
@@ -137,4 +139,4 @@ std::vector<LayerRouting> RoutingAccumulator::summarize() const {
   return out;
 }
 
-} // namespace moexp::train
+}  // namespace moexp::train

@@ -29,7 +29,7 @@ struct RoutingLabels {
 };
 
 class RoutingAccumulator {
-public:
+ public:
   // One entry per MoE layer: the position it replaces; all layers have `num_experts` experts (<= 64).
   RoutingAccumulator(std::vector<std::int64_t> positions, std::int64_t num_experts, RoutingLabels labels);
 
@@ -40,13 +40,13 @@ public:
   // Per-layer statistics of everything added so far.
   std::vector<LayerRouting> summarize() const;
 
-private:
+ private:
   struct Layer {
     torch::Tensor importance_sum_e;           // Σ_b W[b, i]
     torch::Tensor selected_e;                 // #tokens whose chosen set contains i
     std::vector<torch::Tensor> group_sum_ge;  // per kind: Σ over tokens of group g of W[b, i]
     torch::Tensor entropy_sum;                // Σ_b H(W[b, :])
-    std::vector<torch::Tensor> symbols;  // per batch: bitmask of the chosen set, int64 [B]
+    std::vector<torch::Tensor> symbols;       // per batch: bitmask of the chosen set, int64 [B]
     std::int64_t samples = 0;
   };
   std::vector<std::int64_t> m_positions;
@@ -56,4 +56,4 @@ private:
   std::vector<Layer> m_layers;
 };
 
-} // namespace moexp::train
+}  // namespace moexp::train

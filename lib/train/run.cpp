@@ -20,17 +20,17 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <unistd.h>
 
 namespace moexp::train {
 namespace {
 
 // Prints one summary line per epoch to stdout, then forwards to the store.
 class ConsoleSink : public MetricsSink {
-public:
+ public:
   ConsoleSink(MetricsSink& next, std::int64_t epochs, bool detection)
       : m_next(next), m_epochs(epochs), m_detection(detection) {}
   void record_epoch(const EpochRecord& r) override {
@@ -59,7 +59,7 @@ public:
     std::fflush(stdout);
   }
 
-private:
+ private:
   // "1" for a stage; "cls_head" / "box_head" for detection's heads.
   std::string layer_label(int position) const {
     if (!m_detection) {
@@ -72,7 +72,6 @@ private:
   std::int64_t m_epochs;
   bool m_detection;
 };
-
 
 std::vector<store::ClassInfo> class_infos(const data::DataSplits& data) {
   std::vector<store::ClassInfo> classes;
@@ -149,19 +148,19 @@ TaskFactory task_factory(const config::ExperimentConfig& cfg, const TaskData& da
       auto task = std::make_unique<DetectionTask>(cfg, *data.detection, device, exec);
       if (fresh && !cfg.model.backbone_weights.empty()) {
         std::vector<std::string> unused;
-        const auto report = load_backbone_weights(task->model(), cfg.model.backbone_weights,
-                                                  detect::RetinaNetImpl::part_of, &unused);
-        initialised.lines.push_back(fmt::format("backbone weights from {}: {}{}", cfg.model.backbone_weights,
-                                                report.summary(),
-                                                unused.empty() ? "" : fmt::format(" (not used: {})",
-                                                                                  fmt::join(unused, ", "))));
+        const auto report =
+            load_backbone_weights(task->model(), cfg.model.backbone_weights, detect::RetinaNetImpl::part_of, &unused);
+        initialised.lines.push_back(
+            fmt::format("backbone weights from {}: {}{}", cfg.model.backbone_weights, report.summary(),
+                        unused.empty() ? "" : fmt::format(" (not used: {})", fmt::join(unused, ", "))));
       }
       if (fresh && !init.empty()) {
         const auto report = init_retinanet(task->model(), cfg, init);
         initialised.lines.push_back(fmt::format("initialised from {}: {}", init.string(), report.summary()));
       }
       if (fresh && config::freezes_backbone(cfg.model.freeze)) {
-        initialised.lines.push_back(config::freezes_fpn(cfg.model.freeze) ? "frozen: backbone, fpn" : "frozen: backbone");
+        initialised.lines.push_back(config::freezes_fpn(cfg.model.freeze) ? "frozen: backbone, fpn"
+                                                                          : "frozen: backbone");
       }
       return task;
     };
@@ -201,8 +200,8 @@ Prepared prepare(const TrainRequest& req) {
   if (row->status == RunStatus::diverged) {
     throw InputError(fmt::format("--resume {}: run {} diverged; start a new run with other settings", id, id));
   }
-  if (row->status == RunStatus::running && row->host == core::host_name() && row->pid && ::kill(static_cast<pid_t>(*row->pid), 0) == 0 &&
-      *row->pid != ::getpid()) {
+  if (row->status == RunStatus::running && row->host == core::host_name() && row->pid &&
+      ::kill(static_cast<pid_t>(*row->pid), 0) == 0 && *row->pid != ::getpid()) {
     throw InputError(fmt::format("--resume {}: run {} is still running (pid {})", id, id, *row->pid));
   }
   if (!req.overrides.empty()) {
@@ -213,8 +212,7 @@ Prepared prepare(const TrainRequest& req) {
   return p;
 }
 
-} // namespace
-
+}  // namespace
 
 int run_train(const TrainRequest& req) {
   Prepared p = prepare(req);
@@ -240,9 +238,10 @@ int run_train(const TrainRequest& req) {
     const auto checkpoint = folder / "checkpoint.pt";
     const std::int64_t done = std::filesystem::exists(checkpoint) ? trainer.restore(checkpoint) : 0;
     if (!db.resume_run(run_id, done, device.str(), host, ::getpid(), req.claimed_by)) {
-      throw InputError(fmt::format("--resume {}: the sweep that started this process (pid {}) no longer holds run {} "
-                                   "(it was killed and a later sweep settled the run); leaving the run to that sweep",
-                                   run_id, *req.claimed_by, run_id));
+      throw InputError(
+          fmt::format("--resume {}: the sweep that started this process (pid {}) no longer holds run {} "
+                      "(it was killed and a later sweep settled the run); leaving the run to that sweep",
+                      run_id, *req.claimed_by, run_id));
     }
     db.runs().ensure_classes(run_id, data.classes);
     if (done > 0) {
@@ -252,8 +251,14 @@ int run_train(const TrainRequest& req) {
       fmt::print("run {}: starting '{}' on {} with {} thread(s)\n", run_id, cfg.name, device.str(), threads);
     }
   } else {
-    store::NewRun row{cfg.name,     config::canonical_toml(cfg), config::config_hash(cfg), config::config_params(cfg),
-                      device.str(), host,                          ::getpid(),             data.classes};
+    store::NewRun row{cfg.name,
+                      config::canonical_toml(cfg),
+                      config::config_hash(cfg),
+                      config::config_params(cfg),
+                      device.str(),
+                      host,
+                      ::getpid(),
+                      data.classes};
     run_id = db.runs().create(row);
     folder = store::run_folder(req.db_path, run_id);
     trainer.set_run_uid(db.runs().find(run_id)->uid);
@@ -265,9 +270,9 @@ int run_train(const TrainRequest& req) {
     fmt::print("run {}: '{}' ({}, {}, {} train / {} test images) on {} with {} thread(s)\n", run_id, cfg.name,
                config::is_detection(cfg) ? fmt::format("retinanet {} x{}", cfg.model.backbone, cfg.model.width)
                                          : std::string(config::name_of(cfg.model.arch)),
-               cfg.moe.enabled ? fmt::format("{} experts, k={}, {}", cfg.moe.num_experts, cfg.moe.k,
-                                             cfg.constraint.kind)
-                               : std::string("dense"),
+               cfg.moe.enabled
+                   ? fmt::format("{} experts, k={}, {}", cfg.moe.num_experts, cfg.moe.k, cfg.constraint.kind)
+                   : std::string("dense"),
                data.train_examples, data.test_examples, device.str(), threads);
   }
   for (const auto& line : initialised.lines) {
@@ -289,15 +294,17 @@ int run_train(const TrainRequest& req) {
       db.runs().finish(run_id, RunStatus::failed, what);
     } catch (const std::exception& again) {
       // The store itself failed (a full disk): the row stays 'running' with this dead process, which --resume takes.
-      throw Error(fmt::format("run {} failed: {}; it stays 'running' in the database (`moexp train --resume {}` "
-                              "continues it)",
-                              run_id, what, run_id));
+      throw Error(
+          fmt::format("run {} failed: {}; it stays 'running' in the database (`moexp train --resume {}` "
+                      "continues it)",
+                      run_id, what, run_id));
     }
     if (dynamic_cast<const StoreError*>(&e) != nullptr) {
       // The epoch's commit failed (a full disk) but the failure was recorded: the checkpoint is intact.
-      throw Error(fmt::format("run {} failed: {}; `moexp train --resume {}` continues it once the database can be "
-                              "written",
-                              run_id, what, run_id));
+      throw Error(
+          fmt::format("run {} failed: {}; `moexp train --resume {}` continues it once the database can be "
+                      "written",
+                      run_id, what, run_id));
     }
     throw Error(fmt::format("run {} failed: {}", run_id, what));
   }
@@ -314,4 +321,4 @@ int run_train(const TrainRequest& req) {
   return kExitOk;
 }
 
-} // namespace moexp::train
+}  // namespace moexp::train

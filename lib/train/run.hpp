@@ -14,7 +14,7 @@ struct TrainRequest {
   std::filesystem::path experiment;    // experiment TOML (unused with resume_run)
   std::vector<std::string> overrides;  // "key=value"
   std::string db_path = "results/moexp.db";
-  std::string device = "auto";         // auto | cpu | cuda | cuda:N
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
   std::optional<std::int64_t> resume_run;
   // Set by a local sweep on the children it starts: its pid. The run is taken only while that sweep's claim on it
   // stands (a child whose sweep was killed, and whose claim a later sweep settled, leaves the run alone).
@@ -30,4 +30,4 @@ inline constexpr int kExitInterrupted = 130;
 // during training marks the run failed and throws Error. Returns kExitOk, kExitDiverged or kExitInterrupted.
 int run_train(const TrainRequest& request);
 
-} // namespace moexp::train
+}  // namespace moexp::train

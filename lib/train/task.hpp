@@ -30,7 +30,7 @@ struct SplitFigures {
 };
 
 class Task {
-public:
+ public:
   virtual ~Task() = default;
 
   // The network: the trainer optimises its parameters and checkpoints its state.
@@ -61,4 +61,4 @@ public:
   virtual SplitFigures evaluate_test() = 0;
 };
 
-} // namespace moexp::train
+}  // namespace moexp::train

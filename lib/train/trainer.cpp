@@ -22,12 +22,12 @@ constexpr std::int64_t kSyncEvery = 20;  // batches between host syncs (progress
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const config::TrainConfig& t,
                                                         std::vector<torch::Tensor> params) {
   switch (t.optimizer) {
-  case config::Optimizer::sgd:
-    return std::make_unique<torch::optim::SGD>(
-        std::move(params), torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
-  case config::Optimizer::adam:
-    return std::make_unique<torch::optim::Adam>(std::move(params),
-                                                torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
+    case config::Optimizer::sgd:
+      return std::make_unique<torch::optim::SGD>(
+          std::move(params), torch::optim::SGDOptions(t.lr).momentum(t.momentum).weight_decay(t.weight_decay));
+    case config::Optimizer::adam:
+      return std::make_unique<torch::optim::Adam>(std::move(params),
+                                                  torch::optim::AdamOptions(t.lr).weight_decay(t.weight_decay));
   }
   throw std::logic_error("make_optimizer: an optimizer without a case");
 }
@@ -56,7 +56,7 @@ std::uint64_t noise_seed(std::int64_t seed, std::int64_t epoch) {
   return static_cast<std::uint64_t>(seed) * 1000003ULL + static_cast<std::uint64_t>(epoch) * 7919ULL + 17ULL;
 }
 
-} // namespace
+}  // namespace
 
 void clip_gradient_norm(torch::optim::Optimizer& optimizer, double max_norm) {
   std::vector<torch::Tensor> grads, norms;
@@ -83,21 +83,21 @@ double learning_rate(const config::TrainConfig& t, std::int64_t epoch) {
     return t.lr * static_cast<double>(epoch + 1) / static_cast<double>(t.warmup_epochs);
   }
   switch (t.schedule) {
-  case config::Schedule::cosine: {
-    const double span = static_cast<double>(std::max<std::int64_t>(1, t.epochs - t.warmup_epochs));
-    return t.lr * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(epoch - t.warmup_epochs) / span));
-  }
-  case config::Schedule::step: {
-    double lr = t.lr;
-    for (auto milestone : t.lr_milestones) {
-      if (epoch >= milestone) {
-        lr *= t.lr_gamma;
-      }
+    case config::Schedule::cosine: {
+      const double span = static_cast<double>(std::max<std::int64_t>(1, t.epochs - t.warmup_epochs));
+      return t.lr * 0.5 * (1.0 + std::cos(M_PI * static_cast<double>(epoch - t.warmup_epochs) / span));
     }
-    return lr;
-  }
-  case config::Schedule::constant:
-    return t.lr;
+    case config::Schedule::step: {
+      double lr = t.lr;
+      for (auto milestone : t.lr_milestones) {
+        if (epoch >= milestone) {
+          lr *= t.lr_gamma;
+        }
+      }
+      return lr;
+    }
+    case config::Schedule::constant:
+      return t.lr;
   }
   return t.lr;
 }
@@ -115,24 +115,24 @@ Trainer::Trainer(const config::ExperimentConfig& cfg, const TaskFactory& make_ta
 
 Trainer::Trainer(const config::ExperimentConfig& cfg, const data::DataSplits& data, const torch::Device& device)
     : Trainer(
-          cfg,
-          [&](const Execution& exec) { return std::make_unique<ClassificationTask>(cfg, data, device, exec); },
+          cfg, [&](const Execution& exec) { return std::make_unique<ClassificationTask>(cfg, data, device, exec); },
           device) {}
 
 std::int64_t Trainer::restore(const std::filesystem::path& path) {
   auto info = load_checkpoint(path, m_task->model(), m_optimizer.get());
   const auto hash = config::config_hash(m_cfg);
   if (info.config_hash != hash) {
-    throw InputError(fmt::format("{}: the checkpoint was written for another config (hash {}, this run's is {}); "
-                                 "move it away to start the run afresh",
-                                 path.string(), info.config_hash, hash));
+    throw InputError(
+        fmt::format("{}: the checkpoint was written for another config (hash {}, this run's is {}); "
+                    "move it away to start the run afresh",
+                    path.string(), info.config_hash, hash));
   }
   if (!m_run_uid.empty() && info.run_uid != m_run_uid) {
-    throw InputError(fmt::format("{}: the checkpoint belongs to another run ({}), not to this database's run (uid {}): "
-                                 "left by another database or copied from another run; move it away to start the run "
-                                 "afresh",
-                                 path.string(), info.run_uid.empty() ? "no run uid" : "uid " + info.run_uid,
-                                 m_run_uid));
+    throw InputError(
+        fmt::format("{}: the checkpoint belongs to another run ({}), not to this database's run (uid {}): "
+                    "left by another database or copied from another run; move it away to start the run "
+                    "afresh",
+                    path.string(), info.run_uid.empty() ? "no run uid" : "uid " + info.run_uid, m_run_uid));
   }
   m_epochs_done = info.epoch;
   if (m_exec.channels_last) {
@@ -194,8 +194,8 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
             progress->finish();
           }
           return {RunStatus::diverged, m_epochs_done,
-                  fmt::format("non-finite loss in epoch {} by batch {} ({} {}, aux {})", epoch, b + 1,
-                              task.loss_name(), mean_loss, aux)};
+                  fmt::format("non-finite loss in epoch {} by batch {} ({} {}, aux {})", epoch, b + 1, task.loss_name(),
+                              mean_loss, aux)};
         }
         if (progress != nullptr) {
           progress->update(b + 1, fmt::format("loss {:.4f} {}", mean_loss, task.progress_text(seen)));
@@ -234,4 +234,4 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
   return result;
 }
 
-} // namespace moexp::train
+}  // namespace moexp::train

@@ -32,14 +32,14 @@ void clip_gradient_norm(torch::optim::Optimizer& optimizer, double max_norm);
 struct FitResult {
   RunStatus status = RunStatus::finished;  // finished | diverged | interrupted
   std::int64_t epochs_done = 0;
-  std::string error;   // why it diverged
+  std::string error;  // why it diverged
 };
 
 // Builds the task of an experiment (its model on the device) for the resolved execution settings.
 using TaskFactory = std::function<std::unique_ptr<Task>(const Execution& exec)>;
 
 class Trainer {
-public:
+ public:
   // Seed model initialisation with train.seed, build the task with `make_task`, and the optimizer of `cfg`.
   Trainer(const config::ExperimentConfig& cfg, const TaskFactory& make_task, const torch::Device& device);
 
@@ -59,7 +59,7 @@ public:
   FitResult fit(MetricsSink& sink, const std::atomic<bool>& stop, const std::filesystem::path& checkpoint,
                 core::ProgressBar* progress);
 
-private:
+ private:
   const config::ExperimentConfig& m_cfg;
   torch::Device m_device;
   std::unique_ptr<Task> m_task;
@@ -69,4 +69,4 @@ private:
   Execution m_exec;
 };
 
-} // namespace moexp::train
+}  // namespace moexp::train

@@ -2,14 +2,14 @@
 
 #include "testutil.hpp"
 
-#include <chrono>
-#include <csignal>
 #include <fcntl.h>
-#include <thread>
 #include <spawn.h>
-#include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <chrono>
+#include <csignal>
+#include <stdexcept>
+#include <thread>
 
 extern char** environ;
 
@@ -39,7 +39,7 @@ struct ChildEnvironment {
   }
 };
 
-} // namespace
+}  // namespace
 
 pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& out_file,
             const std::filesystem::path& err_file) {
@@ -101,4 +101,4 @@ ProcessResult run(const std::vector<std::string>& argv, const std::filesystem::p
   return r;
 }
 
-} // namespace moexp::test
+}  // namespace moexp::test

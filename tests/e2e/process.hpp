@@ -1,9 +1,9 @@
 // Starting the moexp binary from tests: argv vectors (never a shell), output captured to files.
 #pragma once
 
+#include <sys/types.h>
 #include <filesystem>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace moexp::test {
@@ -26,4 +26,4 @@ int wait_for(pid_t pid);
 // so a hang fails its test instead of stalling the suite.
 ProcessResult run(const std::vector<std::string>& argv, const std::filesystem::path& dir, double limit_s = 0);
 
-} // namespace moexp::test
+}  // namespace moexp::test

@@ -7,10 +7,10 @@
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
-#include <algorithm>
-#include <filesystem>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
+#include <filesystem>
 
 using namespace moexp;
 using namespace moexp::test;
@@ -36,20 +36,26 @@ void check_one_line_error(const ProcessResult& r, const std::string& contains) {
 // A database with one finished run whose name holds a newline, a comma, a quote and an escape character.
 fs::path database_with_hostile_name(const fs::path& path) {
   store::ResultStore db(path.string());
-  store::NewRun run{"evil\nname, \"quoted\" \x1b[31mred", "", "h1",
+  store::NewRun run{"evil\nname, \"quoted\" \x1b[31mred",
+                    "",
+                    "h1",
                     {{"constraint.kind", "'kl'"}, {"moe.num_experts", "4"}, {"moe.enabled", "true"}},
-                    "cpu", "host", 1, {}};
+                    "cpu",
+                    "host",
+                    1,
+                    {}};
   db.runs().finish(db.runs().create(run), RunStatus::finished);
   return path;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("e2e bad input: an unknown command names the word and the nearest command") {
   TempDir dir;
   auto r = moexp_cli({"trian", "x.toml"}, dir);
-  check_one_line_error(r, "unknown command 'trian'; commands are 'train', 'evaluate', 'sweep', 'report', 'runs' or 'data' "
-                          "(did you mean 'train'?)");
+  check_one_line_error(r,
+                       "unknown command 'trian'; commands are 'train', 'evaluate', 'sweep', 'report', 'runs' or 'data' "
+                       "(did you mean 'train'?)");
 }
 
 TEST_CASE("e2e bad input: command-line conversion errors are one line") {

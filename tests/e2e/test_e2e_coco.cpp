@@ -32,7 +32,7 @@ ProcessResult eval_coco(const TempDir& dir, const std::string& detections, const
   return run(argv, dir.path(), 60);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("e2e coco: eval-coco prints pycocotools' 12 summary lines") {
   TempDir dir;

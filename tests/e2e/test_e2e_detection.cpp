@@ -19,11 +19,23 @@ const std::string kExperiment = std::string(MOEXP_SOURCE_DIR) + "/experiments/sh
 
 // The shipped experiment, shrunk to seconds.
 std::vector<std::string> tiny_train(const fs::path& data, const fs::path& db) {
-  return {MOEXP_BIN,     "train",          kExperiment,         "--db",
-          db.string(),   "--set",          "data.path=" + data.string(),
-          "--set",       "model.width=0.125", "--set",          "detection.fpn_channels=16",
-          "--set",       "train.epochs=2", "--set",             "train.batch_size=4",
-          "--set",       "train.threads=1"};
+  return {MOEXP_BIN,
+          "train",
+          kExperiment,
+          "--db",
+          db.string(),
+          "--set",
+          "data.path=" + data.string(),
+          "--set",
+          "model.width=0.125",
+          "--set",
+          "detection.fpn_channels=16",
+          "--set",
+          "train.epochs=2",
+          "--set",
+          "train.batch_size=4",
+          "--set",
+          "train.threads=1"};
 }
 
 // `moexp data shapes` of `train` / `val` 160 px images into dir/shapes; the folder.
@@ -37,7 +49,7 @@ fs::path make_shapes(const TempDir& dir, int train, int val) {
   return data;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE head; the report shows AP and size MI") {
   TempDir dir;
@@ -86,9 +98,9 @@ TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE he
   CHECK(evaluate.out.find("\"level_mi\"") != std::string::npos);
   CHECK(evaluate.out.find("\"size_mi\"") != std::string::npos);
   REQUIRE(std::filesystem::exists(dets));
-  auto scored = run({MOEXP_BIN, "data", "eval-coco", (data / "annotations/instances_val.json").string(), dets.string(),
-                     "--json"},
-                    dir.path(), 60);
+  auto scored =
+      run({MOEXP_BIN, "data", "eval-coco", (data / "annotations/instances_val.json").string(), dets.string(), "--json"},
+          dir.path(), 60);
   CAPTURE(scored.err);
   REQUIRE(scored.exit_code == 0);
   // The number after the first `key` in `text`.
@@ -119,7 +131,8 @@ TEST_CASE("e2e detection: MoE heads start from a dense run of the same database,
   CAPTURE(r.err);
   REQUIRE(r.exit_code == 0);
   auto moe = tiny_train(data, db);
-  moe.insert(moe.end(), {"--set", "model.init_from=1", "--set", "model.freeze=backbone_fpn", "--set", "train.epochs=1"});
+  moe.insert(moe.end(),
+             {"--set", "model.init_from=1", "--set", "model.freeze=backbone_fpn", "--set", "train.epochs=1"});
   auto m = run(moe, dir.path(), 120);
   CAPTURE(m.out);
   CAPTURE(m.err);
@@ -137,8 +150,9 @@ TEST_CASE("e2e detection: MoE heads start from a dense run of the same database,
   CHECK_FALSE(store.runs().find(3));
 }
 
-TEST_CASE("e2e detection: missing data and a classification network are one line naming the key, exit 2, nothing "
-          "written") {
+TEST_CASE(
+    "e2e detection: missing data and a classification network are one line naming the key, exit 2, nothing "
+    "written") {
   TempDir dir;
   const auto db = dir / "moexp.db";
   auto missing = run(tiny_train(dir / "nowhere", db), dir.path(), 60);
@@ -154,16 +168,19 @@ TEST_CASE("e2e detection: missing data and a classification network are one line
   CHECK_FALSE(fs::exists(db));
 }
 
-TEST_CASE("e2e detection: the shipped detection study (dense run, then sweeps/shapes_detection.toml on its frozen "
-          "backbone) runs tiny; its report compares AP") {
+TEST_CASE(
+    "e2e detection: the shipped detection study (dense run, then sweeps/shapes_detection.toml on its frozen "
+    "backbone) runs tiny; its report compares AP") {
   TempDir dir;
   const auto data = make_shapes(dir, 8, 4);
   const auto db = dir / "moexp.db";
   const std::vector<std::string> shrink{"--set", "data.path=" + data.string(), "--set", "model.width=0.125",
-                                        "--set", "detection.fpn_channels=16", "--set", "train.epochs=1",
+                                        "--set", "detection.fpn_channels=16",  "--set", "train.epochs=1",
                                         "--set", "train.batch_size=4"};
-  std::vector<std::string> dense{MOEXP_BIN, "train", std::string(MOEXP_SOURCE_DIR) + "/experiments/shapes_retinanet_dense.toml",
-                                 "--db", db.string(), "--set", "train.threads=1"};
+  std::vector<std::string> dense{
+      MOEXP_BIN,        "train",     std::string(MOEXP_SOURCE_DIR) + "/experiments/shapes_retinanet_dense.toml",
+      "--db",           db.string(), "--set",
+      "train.threads=1"};
   dense.insert(dense.end(), shrink.begin(), shrink.end());
   auto baseline = run(dense, dir.path(), 120);
   CAPTURE(baseline.err);
@@ -182,8 +199,8 @@ TEST_CASE("e2e detection: the shipped detection study (dense run, then sweeps/sh
   CAPTURE(sweep.err);
   REQUIRE(sweep.exit_code == 0);
   CHECK(sweep.out.find("39 runs, 39 finished") != std::string::npos);
-  auto report = run({MOEXP_BIN, "report", "shapes-detection", "--db", db.string(), "--compare-all", "none"},
-                    dir.path(), 60);
+  auto report =
+      run({MOEXP_BIN, "report", "shapes-detection", "--db", db.string(), "--compare-all", "none"}, dir.path(), 60);
   CAPTURE(report.err);
   REQUIRE(report.exit_code == 0);
   CHECK(report.out.find("(AP (%)), paired by seed") != std::string::npos);

@@ -42,8 +42,7 @@ TEST_CASE("e2e evaluate: every setting is printed, stored and consistent with tr
     }
     ++evaluation_snapshots;
     for (const auto& layer : db.routing().snapshot(snap.id)) {
-      CHECK(std::accumulate(layer.importance_share.begin(), layer.importance_share.end(), 0.0) ==
-            doctest::Approx(1.0));
+      CHECK(std::accumulate(layer.importance_share.begin(), layer.importance_share.end(), 0.0) == doctest::Approx(1.0));
       const GroupRouting* classes = layer.group(kClassGroup);
       REQUIRE(classes != nullptr);
       for (const auto& row : classes->group_expert) {

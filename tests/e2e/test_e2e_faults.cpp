@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -14,7 +15,6 @@
 #include <fstream>
 #include <thread>
 #include <tuple>
-#include <unistd.h>
 
 using namespace moexp;
 using namespace moexp::test;
@@ -34,8 +34,8 @@ struct Tmpfs {
       return;
     }
     TempDir scratch;
-    mounted = run({"/bin/mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", at.string()}, scratch.path())
-                  .exit_code == 0;
+    mounted =
+        run({"/bin/mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", at.string()}, scratch.path()).exit_code == 0;
     if (!mounted) {
       MESSAGE("skipped: mounting a tmpfs is not permitted here");
     }
@@ -73,7 +73,7 @@ struct SmallDisk {
   explicit SmallDisk(const std::string& size) : tmpfs(disk, size) {}
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("e2e fault drill: a full disk while checkpointing is one line, the old checkpoint stays, resume works") {
   // 2 MiB: the database and one 1.1 MB checkpoint fit, a second one beside it (the atomic write's temp) does not.
@@ -135,7 +135,8 @@ TEST_CASE("e2e fault drill: a new database never picks up a stale run folder") {
   CHECK(set_aside);
 }
 
-TEST_CASE("e2e fault drill: a full disk while committing an epoch is one line, the database stays whole, resume works") {
+TEST_CASE(
+    "e2e fault drill: a full disk while committing an epoch is one line, the database stays whole, resume works") {
   SmallDisk d("16m");
   if (!d.tmpfs.mounted) {
     return;

@@ -49,7 +49,7 @@ std::map<std::string, std::string> schema_of(const std::string& path) {
   return schema;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("e2e migration: a schema-4 database, migrated, prints what schema 4 printed (runs, report, sweep status)") {
   TempDir dir;
@@ -111,10 +111,11 @@ TEST_CASE("e2e migration: every epoch and evaluation number of schema 4 is a nam
   std::map<std::int64_t, std::pair<double, double>> old_evaluations;  // id -> (loss, accuracy)
   {
     store::Database raw(db.string(), store::OpenMode::read_only);
-    store::Statement q(raw, "SELECT run_id, epoch, train_loss, train_acc, test_loss, test_acc, aux_loss, lr, seconds, "
-                            "images_per_s FROM epochs");
-    const char* keys[] = {"train_loss", "train_acc", "test_loss", "test_acc", "aux_loss", "lr", "seconds",
-                          "images_per_s"};
+    store::Statement q(raw,
+                       "SELECT run_id, epoch, train_loss, train_acc, test_loss, test_acc, aux_loss, lr, seconds, "
+                       "images_per_s FROM epochs");
+    const char* keys[] = {"train_loss", "train_acc", "test_loss", "test_acc",
+                          "aux_loss",   "lr",        "seconds",   "images_per_s"};
     while (q.step()) {
       for (int i = 0; i < 8; ++i) {
         old_epochs[{q.column_int(0), q.column_int(1), keys[i]}] = q.column_double(2 + i);
@@ -160,7 +161,8 @@ TEST_CASE("e2e migration: every epoch and evaluation number of schema 4 is a nam
   CHECK(store.integrity_problems().empty());
 }
 
-TEST_CASE("e2e migration: every class and superclass matrix and MI of schema 4 is a group of its layer after migrating") {
+TEST_CASE(
+    "e2e migration: every class and superclass matrix and MI of schema 4 is a group of its layer after migrating") {
   TempDir dir;
   const auto db = copy_fixture(dir);
   // (snapshot, layer, kind, group, expert) -> mean weight; (snapshot, layer, kind) -> (MI, control).
@@ -198,8 +200,8 @@ TEST_CASE("e2e migration: every class and superclass matrix and MI of schema 4 i
           ++groups;
           for (std::size_t r = 0; r < g.group_expert.size(); ++r) {
             for (std::size_t e = 0; e < g.group_expert[r].size(); ++e) {
-              const auto w = old_weights.find({snap.id, layer.layer, g.kind, static_cast<std::int64_t>(r),
-                                               static_cast<std::int64_t>(e)});
+              const auto w = old_weights.find(
+                  {snap.id, layer.layer, g.kind, static_cast<std::int64_t>(r), static_cast<std::int64_t>(e)});
               REQUIRE(w != old_weights.end());
               CHECK(g.group_expert[r][e] == w->second);
               ++weights;

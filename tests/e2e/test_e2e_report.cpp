@@ -45,14 +45,14 @@ std::string chromium() {
 // stdout) or "--screenshot=FILE".
 ProcessResult chromium_run(const std::string& browser, const std::filesystem::path& dir, const std::string& window,
                            const std::string& action, const std::filesystem::path& page) {
-  return run({browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-              "--disable-background-networking", "--disable-component-update", "--disable-sync",
-              "--user-data-dir=" + (dir / "profile").string(), "--window-size=" + window, action,
-              "file://" + page.string()},
-             dir);
+  return run(
+      {browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+       "--disable-background-networking", "--disable-component-update", "--disable-sync",
+       "--user-data-dir=" + (dir / "profile").string(), "--window-size=" + window, action, "file://" + page.string()},
+      dir);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("e2e report: the HTML page renders in headless Chromium with its table and plot") {
   const auto browser = chromium();
@@ -91,15 +91,15 @@ TEST_CASE("e2e report: a tiny run of the claims study (sweeps/claims_fmnist.toml
   const std::string db = (dir / "moexp.db").string();
   const std::string spec = std::string(MOEXP_SOURCE_DIR) + "/sweeps/claims_fmnist.toml";
   // The same 39 configs (every scheme x {4, 10} experts x 3 seeds + dense), each on a sliver of the data.
-  auto sweep = run({MOEXP_BIN, "sweep", spec, "--db", db, "--name", "claims-tiny", "--set", "train.epochs=2",
-                    "--set", "data.limit_train=256", "--set", "data.limit_test=256", "--set", "train.batch_size=64"},
+  auto sweep = run({MOEXP_BIN, "sweep", spec, "--db", db, "--name", "claims-tiny", "--set", "train.epochs=2", "--set",
+                    "data.limit_train=256", "--set", "data.limit_test=256", "--set", "train.batch_size=64"},
                    dir.path(), 900);
   INFO(sweep.out << sweep.err);
   REQUIRE(sweep.exit_code == 0);
   CHECK(sweep.out.find("sweep 'claims-tiny': 39 runs, 39 finished") != std::string::npos);
   const auto page = dir / "claims.html";
-  auto report = run({MOEXP_BIN, "report", "claims-tiny", "--db", db, "--format", "html", "--out", page.string()},
-                    dir.path());
+  auto report =
+      run({MOEXP_BIN, "report", "claims-tiny", "--db", db, "--format", "html", "--out", page.string()}, dir.path());
   INFO(report.err);
   REQUIRE(report.exit_code == 0);
 
@@ -113,8 +113,9 @@ TEST_CASE("e2e report: a tiny run of the claims study (sweeps/claims_fmnist.toml
   CHECK(dom.out.find("<h2>Learning curves</h2>") != std::string::npos);
   CHECK(dom.out.find("<h2>Routing per group, over seeds</h2>") != std::string::npos);
   CHECK(dom.out.find("Experts of every seed aligned to seed") != std::string::npos);
-  REQUIRE(chromium_run(browser, dir.path(), "1280,2400", "--screenshot=" + (dir / "shot.png").string(), page)
-              .exit_code == 0);
+  REQUIRE(
+      chromium_run(browser, dir.path(), "1280,2400", "--screenshot=" + (dir / "shot.png").string(), page).exit_code ==
+      0);
   REQUIRE(std::filesystem::exists(dir / "shot.png"));
   CHECK(std::filesystem::file_size(dir / "shot.png") > 60000);  // plots and heatmaps, not a blank page
   std::filesystem::copy_file(dir / "shot.png", std::filesystem::temp_directory_path() / "moexp-claims-shot.png",

@@ -40,11 +40,11 @@ struct SlurmSweep {
                                   "[grid]\n\"constraint.kind\" = [\"importance\", \"relative\"]\n",
                                   epochs));
     // A stand-in for the binary that fails the first attempt of run 2, then is moexp.
-    auto flaky = write_file(dir / "flaky.sh",
-                            fmt::format("#!/bin/bash\nif [ \"$3\" = 2 ] && [ ! -e '{0}/failed-once' ]; then\n"
-                                        "  touch '{0}/failed-once'; echo 'injected failure' >&2; exit 1\nfi\n"
-                                        "exec '{1}' \"$@\"\n",
-                                        dir.path().string(), MOEXP_BIN));
+    auto flaky =
+        write_file(dir / "flaky.sh", fmt::format("#!/bin/bash\nif [ \"$3\" = 2 ] && [ ! -e '{0}/failed-once' ]; then\n"
+                                                 "  touch '{0}/failed-once'; echo 'injected failure' >&2; exit 1\nfi\n"
+                                                 "exec '{1}' \"$@\"\n",
+                                                 dir.path().string(), MOEXP_BIN));
     std::filesystem::permissions(flaky, std::filesystem::perms::owner_exec, std::filesystem::perm_options::add);
   }
   std::vector<std::string> sweep_argv(std::vector<std::string> extra = {}) {
@@ -56,7 +56,7 @@ struct SlurmSweep {
   ProcessResult status() { return run({MOEXP_BIN, "sweep", "status", "slurm-e2e", "--db", db_path}, dir.path()); }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("e2e slurm: four runs as one array, one fails once and is retried, all finish") {
   if (!cluster_up()) {

@@ -23,10 +23,10 @@ struct SweepDir {
   std::string db_path = (dir / "results/moexp.db").string();
   explicit SweepDir(int epochs) {
     write_file(dir / "tiny.toml", tiny_experiment_toml());
-    spec = write_file(dir / "sweep.toml", "name = \"tiny-sweep\"\nbase = \"tiny.toml\"\nseeds = [0, 1, 2]\n"
-                                          "[executor]\njobs = 2\nthreads = 1\n[fixed]\n\"train.epochs\" = " +
-                                              std::to_string(epochs) +
-                                              "\n[grid]\n\"constraint.kind\" = [\"importance\", \"relative\"]\n");
+    spec = write_file(dir / "sweep.toml",
+                      "name = \"tiny-sweep\"\nbase = \"tiny.toml\"\nseeds = [0, 1, 2]\n"
+                      "[executor]\njobs = 2\nthreads = 1\n[fixed]\n\"train.epochs\" = " +
+                          std::to_string(epochs) + "\n[grid]\n\"constraint.kind\" = [\"importance\", \"relative\"]\n");
   }
   ProcessResult sweep(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv{MOEXP_BIN, "sweep", spec.string(), "--db", db_path};
@@ -35,7 +35,7 @@ struct SweepDir {
   }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("e2e sweep: six tiny runs on two slots finish and a second invocation skips them") {
   SweepDir d(1);
@@ -64,13 +64,13 @@ TEST_CASE("e2e sweep: six tiny runs on two slots finish and a second invocation 
   CHECK(report.out.find("| importance | 4 |") != std::string::npos);
   CHECK(report.out.find("| relative | 4 |") != std::string::npos);
   CHECK(report.out.find("| 3 |\n") != std::string::npos);  // n = 3 seeds
-  auto compare = run({MOEXP_BIN, "report", "tiny-sweep", "--db", d.db_path, "--compare", "importance", "relative"},
-                     d.dir.path());
+  auto compare =
+      run({MOEXP_BIN, "report", "tiny-sweep", "--db", d.db_path, "--compare", "importance", "relative"}, d.dir.path());
   CHECK(compare.exit_code == 0);
   CHECK(compare.out.find("paired by seed") != std::string::npos);
-  auto listing = run({MOEXP_BIN, "runs", "--db", d.db_path, "--where", "constraint.kind = 'relative'", "--format",
-                      "csv"},
-                     d.dir.path());
+  auto listing =
+      run({MOEXP_BIN, "runs", "--db", d.db_path, "--where", "constraint.kind = 'relative'", "--format", "csv"},
+          d.dir.path());
   CHECK(listing.exit_code == 0);
   CHECK(std::count(listing.out.begin(), listing.out.end(), '\n') == 1 + 3);
   auto bad = run({MOEXP_BIN, "runs", "--db", d.db_path, "--where", "constraint.kind = "}, d.dir.path());
@@ -132,7 +132,7 @@ void check_rerun_completes(SweepDir& d, int epochs) {
   CHECK_FALSE(db.runs().find(7));
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("e2e sweep: SIGKILL of the sweep midway, then a rerun, finishes every run exactly once") {
   SweepDir d(6);
@@ -157,8 +157,8 @@ TEST_CASE("e2e sweep: SIGKILL of the sweep midway, then a rerun, finishes every 
   check_rerun_completes(d, 6);
 }
 
-
-TEST_CASE("e2e sweep: SIGKILL of the sweep right after it claims its first runs, then a rerun neither hangs nor repeats") {
+TEST_CASE(
+    "e2e sweep: SIGKILL of the sweep right after it claims its first runs, then a rerun neither hangs nor repeats") {
   SweepDir d(1);
   // The first claim: the child may not exist yet or not have written its pid (the orphaned-claim case).
   REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows) {
@@ -170,7 +170,8 @@ TEST_CASE("e2e sweep: SIGKILL of the sweep right after it claims its first runs,
 TEST_CASE("e2e sweep: SIGKILL of the sweep once its children run, then a rerun waits for them and runs the rest once") {
   SweepDir d(3);  // three epochs: two children overlap long enough to be seen running together on a loaded machine
   REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows) {
-    return std::count_if(rows.begin(), rows.end(), [](const auto& r) { return r.status == RunStatus::running && r.pid; }) >= 2;
+    return std::count_if(rows.begin(), rows.end(),
+                         [](const auto& r) { return r.status == RunStatus::running && r.pid; }) >= 2;
   }));
   check_rerun_completes(d, 3);
 }

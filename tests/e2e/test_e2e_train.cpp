@@ -7,8 +7,8 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <numeric>
 #include <thread>
@@ -25,7 +25,7 @@ std::vector<std::string> train_args(const std::filesystem::path& exp, const std:
   return argv;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("e2e train: a tiny synthetic experiment ends finished with consistent rows") {
   TempDir dir;
@@ -60,14 +60,14 @@ TEST_CASE("e2e train: a tiny synthetic experiment ends finished with consistent 
     CHECK(e.at("train_top5_acc") >= e.at("train_acc"));
     CHECK(e.at("test_top5_acc") <= 1.0);
   }
-  auto report = test::run({MOEXP_BIN, "report", "--db", db_path.string(), "--metrics", "test_top5_acc", "--format", "csv"},
-                    dir.path());
+  auto report = test::run(
+      {MOEXP_BIN, "report", "--db", db_path.string(), "--metrics", "test_top5_acc", "--format", "csv"}, dir.path());
   INFO(report.err);
   CHECK(report.exit_code == 0);
   CHECK(report.out.find("test_top5_acc_mean,test_top5_acc_std") != std::string::npos);
   auto listed = test::run({MOEXP_BIN, "runs", "--db", db_path.string(), "--where", "test_top5_acc >= 0", "--sort",
-                     "-test_top5_acc", "--format", "csv"},
-                    dir.path());
+                           "-test_top5_acc", "--format", "csv"},
+                          dir.path());
   CHECK(listed.exit_code == 0);
   CHECK(listed.out.find("\n1,finished,") != std::string::npos);
   auto typo = test::run({MOEXP_BIN, "runs", "--db", db_path.string(), "--sort", "test_top5_ac"}, dir.path());
@@ -97,7 +97,8 @@ TEST_CASE("e2e train: bad input exits 2 with one line and writes nothing") {
   auto db_path = dir / "results/moexp.db";
   auto r = run(train_args(exp, db_path), dir.path());
   CHECK(r.exit_code == 2);
-  CHECK(r.err == "moexp: error: " + exp.string() + ":3:1: moe.k: k = 5 exceeds moe.num_experts = 4; k must be in 1..4\n");
+  CHECK(r.err ==
+        "moexp: error: " + exp.string() + ":3:1: moe.k: k = 5 exceeds moe.num_experts = 4; k must be in 1..4\n");
   CHECK_FALSE(std::filesystem::exists(dir / "results"));
 
   auto good = write_file(dir / "good.toml", tiny_experiment_toml());

@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
       again_hash = moexp::config::config_hash(moexp::config::load_experiment_text(record, "canonical.toml").config);
     } catch (const std::exception& e) {
-      moexp::fuzz::finding("the canonical TOML of an accepted config does not load", std::string(e.what()) + "\n" + record);
+      moexp::fuzz::finding("the canonical TOML of an accepted config does not load",
+                           std::string(e.what()) + "\n" + record);
     }
     if (again_hash != moexp::config::config_hash(loaded.config)) {
       moexp::fuzz::finding("the canonical TOML loads as another config", record);

@@ -4,12 +4,12 @@
 #include "store/result_store.hpp"
 #include "store/run_filter.hpp"
 
+#include <unistd.h>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <unistd.h>
 
 namespace {
 
@@ -18,14 +18,16 @@ moexp::store::ResultStore& empty_store() {
     const auto dir = std::filesystem::temp_directory_path() / ("moexp-fuzz-filter-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     auto s = std::make_unique<moexp::store::ResultStore>((dir / "moexp.db").string());
-    std::atexit([] { std::filesystem::remove_all(std::filesystem::temp_directory_path() /
-                                                 ("moexp-fuzz-filter-" + std::to_string(::getpid()))); });
+    std::atexit([] {
+      std::filesystem::remove_all(std::filesystem::temp_directory_path() /
+                                  ("moexp-fuzz-filter-" + std::to_string(::getpid())));
+    });
     return s;
   }();
   return *store;
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string filter(reinterpret_cast<const char*>(data), size);

@@ -48,4 +48,4 @@ inline std::vector<std::string> split_at_nul(const std::uint8_t* data, std::size
   return parts;
 }
 
-} // namespace moexp::fuzz
+}  // namespace moexp::fuzz

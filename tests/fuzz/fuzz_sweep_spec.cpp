@@ -1,17 +1,17 @@
 // Fuzz target: a sweep spec, loaded and planned. The input is the spec's text, written as spec.toml beside a small
 // base experiment (base.toml, a synthetic dataset, so planning needs no data files). Checks: only one-line
 // InputErrors escape loading or planning, and every planned run has a distinct config hash.
-#include "core/atomic_file.hpp"
 #include "config/sweep_spec.hpp"
+#include "core/atomic_file.hpp"
 #include "fuzz_support.hpp"
 #include "sweep/planner.hpp"
 
+#include <unistd.h>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <string>
-#include <unistd.h>
 
 namespace fs = std::filesystem;
 
@@ -30,7 +30,7 @@ const fs::path& spec_folder() {
   return dir;
 }
 
-} // namespace
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto spec_file = spec_folder() / "spec.toml";
