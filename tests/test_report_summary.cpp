@@ -144,3 +144,17 @@ TEST_CASE("report compare: runs pair by seed within a group, B - A") {
   CHECK(render_compare(t, false).find("relative vs kl (final acc (%)), paired by seed:") == 0);
   CHECK_THROWS_AS(compare_schemes(runs, {}, "kl", "absolute", "test_acc"), InputError);
 }
+
+TEST_CASE("report: a run's task comes from its dataset, not from which metrics it happened to store") {
+  store::RunSummary detection;
+  detection.params = {{"data.dataset", "\"shapes\""}};  // no epoch stored yet: no test_ap either
+  CHECK(task_of(detection) == TaskKind::detection);
+  store::RunSummary classification;
+  classification.params = {{"data.dataset", "\"cifar10\""}};
+  classification.metrics = {{"test_ap", 0.5}};  // a metric name does not make it a detection run
+  CHECK(task_of(classification) == TaskKind::classification);
+  CHECK(task_of(store::RunSummary{}) == TaskKind::classification);
+  CHECK(moe_layer_label(TaskKind::detection, kBoxHeadPosition) == "box_head");
+  CHECK(moe_layer_label(TaskKind::classification, 3) == "3");
+  CHECK(task_info(TaskKind::detection).primary_metric == "test_ap");
+}

@@ -21,8 +21,12 @@ double effective_threshold(const ConstraintConfig& c) {
   return c.threshold >= 0 ? c.threshold : default_threshold(c.kind);
 }
 
+TaskKind task_of(const ExperimentConfig& cfg) {
+  return dataset_task(cfg.data.dataset);
+}
+
 bool is_detection(const ExperimentConfig& cfg) {
-  return is_detection_dataset(cfg.data.dataset);
+  return task_of(cfg) == TaskKind::detection;
 }
 
 int arch_stage_count(Arch arch) {

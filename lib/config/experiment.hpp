@@ -119,6 +119,9 @@ double default_threshold(Constraint kind);
 // The effective threshold: `c.threshold`, or the kind's default when it is unset (< 0).
 double effective_threshold(const ConstraintConfig& c);
 
+// The task `cfg` trains: its dataset's (core/task_kinds.hpp).
+TaskKind task_of(const ExperimentConfig& cfg);
+
 // Whether `cfg` is a detection experiment (a COCO-format dataset, RetinaNet).
 bool is_detection(const ExperimentConfig& cfg);
 

@@ -29,7 +29,19 @@ bool is_detection_dataset(std::string_view name) {
 }
 
 bool is_detection_dataset(Dataset id) {
-  return dataset_format(id) == DatasetFormat::coco;
+  return dataset_task(id) == TaskKind::detection;
+}
+
+TaskKind dataset_task(Dataset id) {
+  switch (dataset_format(id)) {
+    case DatasetFormat::idx:
+    case DatasetFormat::cifar:
+    case DatasetFormat::generated:
+      return TaskKind::classification;
+    case DatasetFormat::coco:
+      return TaskKind::detection;
+  }
+  return TaskKind::classification;
 }
 
 std::vector<std::string> dataset_kind_names() {

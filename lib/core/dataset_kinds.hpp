@@ -4,6 +4,8 @@
 // reader and class names in lib/data, and (when it can be downloaded) its archives in fetch/catalog.cpp.
 #pragma once
 
+#include "core/task_kinds.hpp"
+
 #include <array>
 #include <string>
 #include <string_view>
@@ -49,6 +51,9 @@ const DatasetInfo& dataset_info(Dataset id);
 inline DatasetFormat dataset_format(Dataset id) {
   return dataset_info(id).format;
 }
+
+// The task a dataset is trained for: COCO-format sets are detection sets, the rest classification.
+TaskKind dataset_task(Dataset id);
 
 // Whether `name` is a dataset generated in memory (no data.path, no files to fetch).
 bool is_generated_dataset(std::string_view name);

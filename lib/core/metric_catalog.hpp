@@ -25,7 +25,7 @@ bool catalogued_metric(const std::string& key);
 // The metrics a report shows when none are asked for, in order.
 const std::vector<MetricSpec>& default_report_metrics();
 
-// The metrics a report of detection runs (runs with test_ap and no test_acc) shows when none are asked for.
+// The metrics a report of detection runs shows when none are asked for (task_kinds.hpp's report_metrics chooses).
 const std::vector<MetricSpec>& detection_report_metrics();
 
 // The run-level metric every run has (not a named epoch metric): the run's total training time.

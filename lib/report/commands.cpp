@@ -66,9 +66,14 @@ std::vector<CurveSet> page_curves(const std::vector<store::RunSummary>& runs, co
                                   const std::map<std::int64_t, EpochSeries>& series) {
   const auto recorded = curve_metric_keys(series);
   std::vector<std::string> wanted{metrics.empty() || metrics.front() == "best_test_acc" ? "test_acc" : metrics.front()};
-  for (const char* key : {"test_acc", "test_ap", "importance_cv"}) {
+  std::vector<std::string> keys;  // every task's headline metric, then importance CV
+  for (const auto& task : kTasks) {
+    keys.emplace_back(task.primary_metric);
+  }
+  keys.emplace_back("importance_cv");
+  for (const auto& key : keys) {
     if (std::find(wanted.begin(), wanted.end(), key) == wanted.end()) {
-      wanted.emplace_back(key);
+      wanted.push_back(key);
     }
   }
   std::vector<CurveSet> sets;
@@ -111,12 +116,14 @@ int run_report(const ReportRequest& req) {
     throw InputError("report: no runs match");
   }
   std::vector<std::string> metrics = req.metrics;
-  const bool detection = std::all_of(runs.begin(), runs.end(), [](const store::RunSummary& r) {
-    return r.metric("test_ap").has_value() && !r.metric("test_acc").has_value();
-  });
-  const std::string primary = !req.metrics.empty() ? req.metrics.front() : detection ? "test_ap" : "test_acc";
+  // The runs' task decides the default columns: a report of detection runs only leads with AP, any other with
+  // accuracy (a report mixing tasks shows the classification columns; --metrics chooses others).
+  const bool all_detection = std::all_of(runs.begin(), runs.end(),
+                                         [](const store::RunSummary& r) { return task_of(r) == TaskKind::detection; });
+  const auto& task = task_info(all_detection ? TaskKind::detection : TaskKind::classification);
+  const std::string primary = !req.metrics.empty() ? req.metrics.front() : std::string(task.primary_metric);
   if (metrics.empty()) {
-    for (const auto& m : detection ? detection_report_metrics() : default_report_metrics()) {
+    for (const auto& m : report_metrics(task.id)) {
       metrics.push_back(m.name);
     }
   }
@@ -235,7 +242,8 @@ int run_runs(const RunsRequest& req) {
     return 0;
   }
   // Detection runs: their final test AP in a column of its own, and their MoE head under "pos".
-  const bool any_ap = std::any_of(runs.begin(), runs.end(), [](const auto& r) { return r.metric("test_ap"); });
+  const bool any_ap =
+      std::any_of(runs.begin(), runs.end(), [](const auto& r) { return task_of(r) == TaskKind::detection; });
   std::vector<std::string> head{"id", "status", "dataset", "arch",   "constraint", "E",
                                 "k",  "pos",    "seed",    "epochs", "test acc",   "best acc"};
   if (any_ap) {

@@ -1,5 +1,7 @@
 #include "report/summary.hpp"
 
+#include "core/dataset_kinds.hpp"
+
 #include "core/error.hpp"
 #include "core/text.hpp"
 
@@ -80,6 +82,11 @@ bool group_less(const std::vector<std::string>& a, const std::vector<std::string
     return a[i] < b[i];
   }
   return a.size() < b.size();
+}
+
+TaskKind task_of(const store::RunSummary& run) {
+  const auto* dataset = find_dataset_kind(display_value(run, "data.dataset"));
+  return dataset != nullptr ? dataset_task(dataset->id) : TaskKind::classification;
 }
 
 std::string display_value(const store::RunSummary& run, const std::string& key) {

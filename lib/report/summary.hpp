@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/metric_catalog.hpp"
+#include "core/task_kinds.hpp"
 #include "store/result_store.hpp"
 
 #include <cstdint>
@@ -62,5 +63,8 @@ std::string group_caption(const std::vector<std::string>& by, const std::vector<
 
 // A config value as shown in reports: TOML text without string quotes.
 std::string display_value(const store::RunSummary& run, const std::string& key);
+
+// The task `run` trained, read from its dataset (its stored data.dataset); classification when that is unknown.
+TaskKind task_of(const store::RunSummary& run);
 
 }  // namespace moexp::report

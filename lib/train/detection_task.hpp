@@ -7,6 +7,7 @@
 
 #include "coco/dataset.hpp"
 #include "config/experiment.hpp"
+#include "core/task_kinds.hpp"
 #include "detect/coco_loader.hpp"
 #include "detect/retinanet.hpp"
 #include "train/device.hpp"
@@ -27,9 +28,8 @@
 
 namespace moexp::train {
 
-// The positions detection's MoE heads are recorded under (LayerRouting::position).
-inline constexpr int kClsHeadPosition = 1;
-inline constexpr int kBoxHeadPosition = 2;
+// The positions detection's MoE heads are recorded under (LayerRouting::position): core/task_kinds.hpp's
+// kClsHeadPosition and kBoxHeadPosition.
 
 // COCO's object size buckets by annotation area: small < 32², medium < 96², large.
 inline constexpr std::int64_t kSizeBuckets = 3;

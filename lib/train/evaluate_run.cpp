@@ -2,18 +2,13 @@
 
 #include "config/canonical.hpp"
 #include "config/load.hpp"
-#include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "core/json.hpp"
 #include "core/text.hpp"
-#include "data/dataset.hpp"
 #include "report/evaluation_view.hpp"
 #include "store/result_store.hpp"
-#include "train/checkpoint.hpp"
-#include "train/classification_task.hpp"
-#include "train/detection_task.hpp"
 #include "train/device.hpp"
 #include "train/run.hpp"
+#include "train/task_setup.hpp"
 
 #include <fmt/format.h>
 
@@ -132,125 +127,6 @@ report::EvaluationView evaluation_view(const Target& t, std::int64_t checkpoint_
   return view;
 }
 
-// Detections in COCO's results format: [{"image_id", "category_id", "bbox": [x, y, w, h], "score"}, ...].
-void dump_detections_json(const fs::path& path, const std::vector<coco::Detection>& detections) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < detections.size(); ++i) {
-    const auto& d = detections[i];
-    out += fmt::format("{}{{\"image_id\": {}, \"category_id\": {}, \"bbox\": [{}, {}, {}, {}], \"score\": {}}}",
-                       i ? ",\n " : "", d.image_id, d.category_id, core::json_number(d.bbox.x),
-                       core::json_number(d.bbox.y), core::json_number(d.bbox.w), core::json_number(d.bbox.h),
-                       core::json_number(d.score));
-  }
-  out += "]\n";
-  core::write_file_atomic(path, out);
-}
-
-// `moexp evaluate` of a detection run: the validation split under each setting, COCO figures and routing stored.
-int evaluate_detection(const EvaluateRequest& req, store::ResultStore& db, const Target& t,
-                       const std::vector<Setting>& settings, const torch::Device& device) {
-  const auto& cfg = t.cfg;
-  if (req.split != "test") {
-    throw InputError(
-        fmt::format("evaluate: run {} is a detection run: it evaluates its validation split (--split "
-                    "test), not {}",
-                    t.run.id, req.split));
-  }
-  if (!req.dump_routing.empty()) {
-    throw InputError(
-        "evaluate: --dump-routing writes per-image routing of classification runs; detection runs "
-        "have --dump-detections");
-  }
-  const DetectionData data = load_detection_data(cfg);
-  torch::manual_seed(static_cast<std::uint64_t>(cfg.train.seed));
-  const auto exec = resolve_execution(cfg.train.precision, cfg.train.memory_format, device);
-  DetectionTask task(cfg, data, device, exec);
-  const auto info = load_checkpoint(t.checkpoint, task.model(), nullptr);
-  if (exec.channels_last) {
-    to_channels_last(task.model());
-  }
-  auto view =
-      evaluation_view(t, info.epoch, req.split, static_cast<std::int64_t>(data.val.images.size()), data.class_names);
-  for (std::size_t i = 0; i < settings.size(); ++i) {
-    const auto& s = settings[i];
-    for (auto layer : task.retinanet()->moe_layers()) {
-      layer->set_eval_routing(s.routing);
-    }
-    const bool keep = i == 0 && !req.dump_detections.empty();
-    auto result = task.evaluate_validation(keep);
-    if (keep) {
-      dump_detections_json(req.dump_detections, result.detections);
-    }
-    const std::map<std::string, double> metrics(result.figures.metrics.begin(), result.figures.metrics.end());
-    store::NewEvaluation ev{t.run.id,
-                            t.checkpoint.string(),
-                            info.epoch,
-                            req.split,
-                            s.name,
-                            s.k,
-                            s.forced,
-                            s.uniform,
-                            result.images,
-                            metrics,
-                            {},
-                            {},
-                            result.figures.routing};
-    const auto id = db.record_evaluation(ev);
-    view.settings.push_back({id, s.name, metrics, {}, {}, result.figures.routing});
-  }
-  fmt::print("{}", req.json ? report::render_evaluation_json(view) : report::render_evaluation_text(view));
-  if (!req.dump_detections.empty() && !req.json) {
-    fmt::print("\ndetections of the trained setting written to {}\n", req.dump_detections);
-  }
-  return 0;
-}
-
-void set_routing(models::ResNet& model, const moe::EvalRouting& routing) {
-  for (auto layer : model->moe_layers()) {
-    layer->set_eval_routing(routing);
-  }
-}
-
-void dump_routing_csv(const fs::path& path, const EvalResult& r, const data::Dataset& ds, const data::DataSplits& d) {
-  std::ostringstream out;
-  const auto labels = ds.labels_n.contiguous();
-  const auto coarse = ds.coarse_n.contiguous();
-  const auto experts = r.per_sample.empty() ? 0 : r.per_sample.front().weights_ne.size(1);
-  out << "index,layer,label,class,superclass";
-  for (std::int64_t e = 0; e < experts; ++e) {
-    out << ",logit_" << e;
-  }
-  for (std::int64_t e = 0; e < experts; ++e) {
-    out << ",weight_" << e;
-  }
-  out << ",experts\n";
-  for (std::size_t l = 0; l < r.per_sample.size(); ++l) {
-    auto logits = r.per_sample[l].clean_logits_ne.to(torch::kFloat).contiguous();
-    auto weights = r.per_sample[l].weights_ne.to(torch::kFloat).contiguous();
-    auto chosen = r.per_sample[l].chosen_nk.contiguous();
-    auto la = logits.accessor<float, 2>();
-    auto wa = weights.accessor<float, 2>();
-    auto ca = chosen.accessor<std::int64_t, 2>();
-    for (std::int64_t i = 0; i < logits.size(0); ++i) {
-      const auto label = labels[i].item<std::int64_t>();
-      out << i << ',' << l << ',' << label << ",\"" << d.class_names[static_cast<std::size_t>(label)] << "\","
-          << coarse[i].item<std::int64_t>();
-      for (std::int64_t e = 0; e < experts; ++e) {
-        out << ',' << la[i][e];
-      }
-      for (std::int64_t e = 0; e < experts; ++e) {
-        out << ',' << wa[i][e];
-      }
-      out << ',';
-      for (std::int64_t j = 0; j < chosen.size(1); ++j) {
-        out << (j ? ";" : "") << ca[i][j];
-      }
-      out << '\n';
-    }
-  }
-  core::write_file_atomic(path, out.str());
-}
-
 }  // namespace
 
 int run_evaluate(const EvaluateRequest& req) {
@@ -274,47 +150,37 @@ int run_evaluate(const EvaluateRequest& req) {
   const auto settings = make_settings(cfg, ks, forced, req.uniform);
   const torch::Device device = pick_device(req.device);
   set_threads(cfg.train.threads);
-  if (config::is_detection(cfg)) {
-    return evaluate_detection(req, db, t, settings, device);
-  }
-  if (!req.dump_detections.empty()) {
-    throw InputError(
-        fmt::format("evaluate: --dump-detections is for detection runs; run {} is a classification run", t.run.id));
-  }
-  data::DataSplits data = data::load_data(cfg.data);
-  const auto& ds = req.split == "test" ? data.test : data.train;
-  torch::manual_seed(static_cast<std::uint64_t>(cfg.train.seed));
-  models::ResNet model(cfg, data.channels, data.num_classes);
-  model->to(device);
-  const auto info = load_checkpoint(t.checkpoint, *model, nullptr);
-  const auto exec = resolve_execution(cfg.train.precision, cfg.train.memory_format, device);
-  if (exec.channels_last) {
-    to_channels_last(*model);
-  }
-
-  auto view = evaluation_view(t, info.epoch, req.split, ds.size(), data.class_names);
-  view.superclass_names = data.superclass_names;
+  const auto setup = load_task(cfg);
+  auto evaluator = setup->evaluator({.run_id = t.run.id,
+                                     .checkpoint = t.checkpoint,
+                                     .split = req.split,
+                                     .dump_routing = req.dump_routing,
+                                     .dump_detections = req.dump_detections,
+                                     .device = device});
+  auto view =
+      evaluation_view(t, evaluator->checkpoint_epoch(), req.split, evaluator->samples(), evaluator->class_names());
+  view.superclass_names = evaluator->superclass_names();
   for (std::size_t i = 0; i < settings.size(); ++i) {
     const auto& s = settings[i];
-    set_routing(model, s.routing);
-    const bool keep = i == 0 && !req.dump_routing.empty();
-    EvalResult r = evaluate(model, ds, data, device,
-                            {cfg.train.eval_batch_size, cfg.moe.collapse_share, keep, exec.bf16, exec.channels_last});
-    if (keep) {
-      dump_routing_csv(req.dump_routing, r, ds, data);
-    }
-    const auto figures = r.figures();
-    const std::map<std::string, double> metrics(figures.begin(), figures.end());
-    store::NewEvaluation ev{
-        t.run.id, t.checkpoint.string(), info.epoch,      req.split, s.name, s.k, s.forced, s.uniform, r.samples,
-        metrics,  r.class_samples,       r.class_correct, r.routing};
-    const auto id = db.record_evaluation(ev);
-    view.settings.push_back({id, s.name, metrics, r.class_samples, r.class_correct, r.routing});
+    auto r = evaluator->evaluate(s.routing, i == 0);
+    const auto id = db.record_evaluation({.run_id = t.run.id,
+                                          .checkpoint = t.checkpoint.string(),
+                                          .checkpoint_epoch = evaluator->checkpoint_epoch(),
+                                          .split = req.split,
+                                          .setting = s.name,
+                                          .k = s.k,
+                                          .forced_expert = s.forced,
+                                          .uniform = s.uniform,
+                                          .samples = r.samples,
+                                          .metrics = r.metrics,
+                                          .class_samples = r.class_samples,
+                                          .class_correct = r.class_correct,
+                                          .routing = r.routing});
+    view.settings.push_back({id, s.name, r.metrics, r.class_samples, r.class_correct, r.routing});
   }
-  set_routing(model, {});
   fmt::print("{}", req.json ? report::render_evaluation_json(view) : report::render_evaluation_text(view));
-  if (!req.dump_routing.empty() && !req.json) {
-    fmt::print("\nper-sample routing written to {}\n", req.dump_routing);
+  if (const auto note = evaluator->written_note(); !note.empty() && !req.json) {
+    fmt::print("\n{}\n", note);
   }
   return 0;
 }

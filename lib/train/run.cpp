@@ -9,13 +9,10 @@
 #include "core/progress.hpp"
 #include "core/stop_signals.hpp"
 #include "core/text.hpp"
-#include "data/dataset.hpp"
 #include "store/result_store.hpp"
 #include "store/store_sink.hpp"
-#include "train/classification_task.hpp"
-#include "train/detection_task.hpp"
 #include "train/device.hpp"
-#include "train/init_from.hpp"
+#include "train/task_setup.hpp"
 #include "train/trainer.hpp"
 
 #include <fmt/format.h>
@@ -31,14 +28,13 @@ namespace {
 // Prints one summary line per epoch to stdout, then forwards to the store.
 class ConsoleSink : public MetricsSink {
  public:
-  ConsoleSink(MetricsSink& next, std::int64_t epochs, bool detection)
-      : m_next(next), m_epochs(epochs), m_detection(detection) {}
+  ConsoleSink(MetricsSink& next, std::int64_t epochs, TaskKind task) : m_next(next), m_epochs(epochs), m_task(task) {}
   void record_epoch(const EpochRecord& r) override {
     m_next.record_epoch(r);
     std::string routing;
     for (const auto& layer : r.test_routing) {
-      routing += fmt::format("  moe@{} cv {:.2f} living {}", layer_label(layer.position), layer.importance_cv,
-                             layer.living_experts);
+      routing += fmt::format("  moe@{} cv {:.2f} living {}", moe_layer_label(m_task, layer.position),
+                             layer.importance_cv, layer.living_experts);
     }
     // Each split's loss, then its accuracy when the task has one (classification), else its other figures.
     auto split = [&](const char* name) {
@@ -60,54 +56,10 @@ class ConsoleSink : public MetricsSink {
   }
 
  private:
-  // "1" for a stage; "cls_head" / "box_head" for detection's heads.
-  std::string layer_label(int position) const {
-    if (!m_detection) {
-      return std::to_string(position);
-    }
-    return position == kClsHeadPosition ? "cls_head" : "box_head";
-  }
-
   MetricsSink& m_next;
   std::int64_t m_epochs;
-  bool m_detection;
+  TaskKind m_task;
 };
-
-std::vector<store::ClassInfo> class_infos(const data::DataSplits& data) {
-  std::vector<store::ClassInfo> classes;
-  for (std::size_t c = 0; c < data.class_names.size(); ++c) {
-    const auto super = data.superclass_of[c];
-    classes.push_back({data.class_names[c], super, data.superclass_names[static_cast<std::size_t>(super)]});
-  }
-  return classes;
-}
-
-// What run_train needs of a task's data beyond the task itself: its classes, split sizes and the factory.
-struct TaskData {
-  std::optional<data::DataSplits> classification;
-  std::optional<DetectionData> detection;
-  std::vector<store::ClassInfo> classes;
-  std::int64_t train_examples = 0, test_examples = 0;
-};
-
-// Load the data of `cfg` (bad files fail here, before anything is written).
-TaskData load_task_data(const config::ExperimentConfig& cfg) {
-  TaskData d;
-  if (config::is_detection(cfg)) {
-    d.detection = load_detection_data(cfg);
-    for (const auto& name : d.detection->class_names) {
-      d.classes.push_back({name, 0, "object"});
-    }
-    d.train_examples = static_cast<std::int64_t>(d.detection->train.images.size());
-    d.test_examples = static_cast<std::int64_t>(d.detection->val.images.size());
-    return d;
-  }
-  d.classification = data::load_data(cfg.data);
-  d.classes = class_infos(*d.classification);
-  d.train_examples = d.classification->train.size();
-  d.test_examples = d.classification->test.size();
-  return d;
-}
 
 // The checkpoint model.init_from names: a run of the database at `db_path` (its id) or a file. ConfigError naming the
 // key when there is none.
@@ -131,43 +83,6 @@ std::filesystem::path init_checkpoint(const config::ExperimentConfig& cfg, const
     throw ConfigError(fmt::format("model.init_from: run {} has no checkpoint ({} not found)", id, path.string()));
   }
   return path;
-}
-
-// The task of `cfg`; a detection model starts from `init` (a checkpoint, when not empty), reported to `init_report`.
-// How a new detection run's weights were initialised, for the run's first lines.
-struct Initialised {
-  std::vector<std::string> lines;
-};
-
-// The task of `cfg`; a new detection model (`fresh`) loads model.backbone_weights, then starts from `init` (a
-// checkpoint, when not empty); what they did goes to `initialised`.
-TaskFactory task_factory(const config::ExperimentConfig& cfg, const TaskData& data, const torch::Device& device,
-                         bool fresh, const std::filesystem::path& init, Initialised& initialised) {
-  if (data.detection) {
-    return [&cfg, &data, device, fresh, init, &initialised](const Execution& exec) -> std::unique_ptr<Task> {
-      auto task = std::make_unique<DetectionTask>(cfg, *data.detection, device, exec);
-      if (fresh && !cfg.model.backbone_weights.empty()) {
-        std::vector<std::string> unused;
-        const auto report =
-            load_backbone_weights(task->model(), cfg.model.backbone_weights, detect::RetinaNetImpl::part_of, &unused);
-        initialised.lines.push_back(
-            fmt::format("backbone weights from {}: {}{}", cfg.model.backbone_weights, report.summary(),
-                        unused.empty() ? "" : fmt::format(" (not used: {})", fmt::join(unused, ", "))));
-      }
-      if (fresh && !init.empty()) {
-        const auto report = init_retinanet(task->model(), cfg, init);
-        initialised.lines.push_back(fmt::format("initialised from {}: {}", init.string(), report.summary()));
-      }
-      if (fresh && config::freezes_backbone(cfg.model.freeze)) {
-        initialised.lines.push_back(config::freezes_fpn(cfg.model.freeze) ? "frozen: backbone, fpn"
-                                                                          : "frozen: backbone");
-      }
-      return task;
-    };
-  }
-  return [&cfg, &data, device](const Execution& exec) -> std::unique_ptr<Task> {
-    return std::make_unique<ClassificationTask>(cfg, *data.classification, device, exec);
-  };
 }
 
 struct Prepared {
@@ -219,14 +134,15 @@ int run_train(const TrainRequest& req) {
   const auto& cfg = p.cfg;
   const torch::Device device = pick_device(req.device);
   const int threads = set_threads(cfg.train.threads);
-  const TaskData data = load_task_data(cfg);  // bad data files fail here, before anything is written
+  const auto setup = load_task(cfg);  // bad data files fail here, before anything is written
   // A new run (or one resumed before its first checkpoint) starts from model.init_from's weights.
   const bool has_checkpoint =
       p.resumed && std::filesystem::exists(store::run_folder(req.db_path, p.resumed->id) / "checkpoint.pt");
   const auto init = has_checkpoint ? std::filesystem::path() : init_checkpoint(cfg, req.db_path);
-  Initialised initialised;
 
-  Trainer trainer(cfg, task_factory(cfg, data, device, !has_checkpoint, init, initialised), device);
+  Trainer trainer(
+      cfg, [&](const Execution& exec) { return setup->make_task(device, exec); }, device);
+  const auto initialised = has_checkpoint ? std::vector<std::string>{} : setup->initialise(trainer.task(), init);
   store::ResultStore db(req.db_path);
   const std::string host = core::host_name();
   std::int64_t run_id = 0;
@@ -243,7 +159,7 @@ int run_train(const TrainRequest& req) {
                       "(it was killed and a later sweep settled the run); leaving the run to that sweep",
                       run_id, *req.claimed_by, run_id));
     }
-    db.runs().ensure_classes(run_id, data.classes);
+    db.runs().ensure_classes(run_id, setup->classes());
     if (done > 0) {
       fmt::print("run {}: resuming '{}' after epoch {}/{} on {}\n", run_id, cfg.name, done, cfg.train.epochs,
                  device.str());
@@ -258,7 +174,7 @@ int run_train(const TrainRequest& req) {
                       device.str(),
                       host,
                       ::getpid(),
-                      data.classes};
+                      setup->classes()};
     run_id = db.runs().create(row);
     folder = store::run_folder(req.db_path, run_id);
     trainer.set_run_uid(db.runs().find(run_id)->uid);
@@ -268,20 +184,19 @@ int run_train(const TrainRequest& req) {
     }
     core::write_file_atomic(folder / "config.toml", row.config_toml);
     fmt::print("run {}: '{}' ({}, {}, {} train / {} test images) on {} with {} thread(s)\n", run_id, cfg.name,
-               config::is_detection(cfg) ? fmt::format("retinanet {} x{}", cfg.model.backbone, cfg.model.width)
-                                         : std::string(config::name_of(cfg.model.arch)),
+               setup->model_text(),
                cfg.moe.enabled
                    ? fmt::format("{} experts, k={}, {}", cfg.moe.num_experts, cfg.moe.k, cfg.constraint.kind)
                    : std::string("dense"),
-               data.train_examples, data.test_examples, device.str(), threads);
+               setup->train_examples(), setup->test_examples(), device.str(), threads);
   }
-  for (const auto& line : initialised.lines) {
+  for (const auto& line : initialised) {
     fmt::print("run {}: {}\n", run_id, line);
   }
   std::fflush(stdout);
 
   store::StoreSink store_sink(db, run_id);
-  ConsoleSink console(store_sink, cfg.train.epochs, config::is_detection(cfg));
+  ConsoleSink console(store_sink, cfg.train.epochs, config::task_of(cfg));
   core::ProgressBar progress(stderr, core::is_terminal(stderr));
   core::StopSignals signals;
   FitResult result;

@@ -46,6 +46,9 @@ class Trainer {
   // The classification task of `cfg` on `data` (which must outlive the trainer).
   Trainer(const config::ExperimentConfig& cfg, const data::DataSplits& data, const torch::Device& device);
 
+  // The task being trained (its model is what a new run's initialisation writes into).
+  Task& task() { return *m_task; }
+
   // The identity written into every checkpoint (the run row's uid; "" for none).
   void set_run_uid(std::string uid) { m_run_uid = std::move(uid); }
 

@@ -1,0 +1,11 @@
+// Detection's entry in the task registry (task_setup.hpp).
+#pragma once
+
+#include "train/task_setup.hpp"
+
+namespace moexp::train {
+
+// The setup of a detection experiment with its annotation files loaded and checked (load_detection_data).
+std::unique_ptr<TaskSetup> load_detection(const config::ExperimentConfig& cfg);
+
+}  // namespace moexp::train
