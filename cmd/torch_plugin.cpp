@@ -1,6 +1,7 @@
 #include "torch_plugin.hpp"
 
 #include "core/error.hpp"
+#include "core/host.hpp"
 
 #include <fmt/format.h>
 
@@ -12,9 +13,8 @@ namespace {
 
 void* plugin_symbol(const char* name) {
   static void* handle = [] {
-    std::error_code ec;
-    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    const auto path = (ec ? std::filesystem::path(".") : exe.parent_path()) / train::kTorchPluginName;
+    const auto exe = core::self_executable();
+    const auto path = (exe ? exe->parent_path() : std::filesystem::path(".")) / train::kTorchPluginName;
     void* h = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (h == nullptr) {
       throw Error(fmt::format("cannot load the Torch side of moexp ({}): {}", path.string(), ::dlerror()));

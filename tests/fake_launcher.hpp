@@ -5,6 +5,7 @@
 #include "core/host.hpp"
 #include "store/result_store.hpp"
 #include "sweep/launcher.hpp"
+#include "sweep/sweep_clock.hpp"
 
 #include <csignal>
 #include <cstdint>
@@ -13,6 +14,19 @@
 #include <vector>
 
 namespace moexp::test {
+
+// A clock that moves only when told: the executor's idle sleeps advance it, and so do FakeLauncher's waits that end
+// with nothing (as a real wait blocks for its whole timeout). Tests of timeouts and re-checks run exactly, at once.
+class ManualClock : public sweep::SweepClock {
+ public:
+  time_point now() override { return m_now; }
+  void sleep_for(std::chrono::milliseconds duration) override { m_now += duration; }
+  // Seconds since the clock was made.
+  double elapsed_s() const { return std::chrono::duration<double>(m_now - time_point{}).count(); }
+
+ private:
+  time_point m_now{};
+};
 
 struct FakeBehaviour {
   int exit_code = 0;
@@ -29,6 +43,7 @@ class FakeLauncher : public sweep::Launcher {
   std::map<std::int64_t, std::vector<FakeBehaviour>> script;
   std::vector<sweep::LaunchRequest> started;          // every start, in order
   std::vector<std::pair<std::int64_t, int>> signals;  // (run id, signal)
+  std::vector<double> signal_times;                   // when each was sent, on `clock` (with a clock)
   std::size_t max_running = 0;
 
   std::int64_t start(const sweep::LaunchRequest& request) override {
@@ -45,7 +60,10 @@ class FakeLauncher : public sweep::Launcher {
     return job;
   }
 
-  std::optional<sweep::JobExit> wait_any(std::chrono::milliseconds) override {
+  // When set, a wait that ends with nothing advances this clock by its timeout.
+  ManualClock* clock = nullptr;
+
+  std::optional<sweep::JobExit> wait_any(std::chrono::milliseconds timeout) override {
     for (auto& [job, state] : m_jobs) {
       if (state.pending_signal == SIGKILL || (state.pending_signal == SIGTERM && state.behaviour.honours_sigterm)) {
         sweep::JobExit exit{job, std::nullopt, std::nullopt};
@@ -67,6 +85,9 @@ class FakeLauncher : public sweep::Launcher {
         return exit;
       }
     }
+    if (clock != nullptr) {
+      clock->sleep_for(timeout);
+    }
     return std::nullopt;
   }
 
@@ -74,6 +95,9 @@ class FakeLauncher : public sweep::Launcher {
     auto it = m_jobs.find(job);
     if (it != m_jobs.end()) {
       signals.emplace_back(it->second.run_id, sig);
+      if (clock != nullptr) {
+        signal_times.push_back(clock->elapsed_s());
+      }
       it->second.pending_signal = sig;
     }
   }

@@ -4,12 +4,12 @@
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cstdint>
 #include <set>
-#include <thread>
 
 using namespace moexp;
 using namespace moexp::sweep;
@@ -21,25 +21,31 @@ struct Fixture {
   std::string db_path = (dir / "moexp.db").string();
   store::ResultStore db{db_path};
   test::FakeLauncher launcher{db};
+  test::ManualClock clock;
   std::vector<WorkItem> queue;
 
   explicit Fixture(int runs) {
+    launcher.clock = &clock;
     for (int i = 0; i < runs; ++i) {
-      store::NewRun row{"r" + std::to_string(i), "", "hash" + std::to_string(i), {}, "", "", 0, {}};
-      queue.push_back({db.runs().create_pending(row), "r" + std::to_string(i)});
+      // fmt::format, not "r" + std::to_string(i): GCC 12 at -O3 misreports the concatenation (-Wrestrict, PR 105329).
+      store::NewRun row{.name = fmt::format("r{}", i), .config_hash = fmt::format("hash{}", i)};
+      queue.push_back({db.runs().create_pending(row), row.name});
     }
   }
 
+  // Run the queue on the manual clock: polls of 100 ms as in a real sweep, a 10 s grace period before SIGKILL.
   SweepSummary run(std::vector<Slot> slots, double timeout = 0, std::int64_t retries = 1,
-                   const std::atomic<bool>* stop = nullptr) {
+                   const std::atomic<bool>* stop = nullptr, std::function<void()> on_tick = {}) {
     ExecutorOptions options;
     options.slots = std::move(slots);
     options.moexp_exe = "/bin/moexp";
     options.db_path = db_path;
     options.timeout_s = timeout;
-    options.grace_s = 0.05;
+    options.grace_s = 10;
     options.retries = retries;
-    options.poll = std::chrono::milliseconds(5);
+    options.poll = std::chrono::milliseconds(100);
+    options.on_tick = std::move(on_tick);
+    options.clock = &clock;
     Executor executor(launcher, db, options);
     std::atomic<bool> never{false};
     return executor.run(queue, stop ? *stop : never);
@@ -100,11 +106,18 @@ TEST_CASE("executor: a run over its timeout gets SIGTERM, then SIGKILL, and coun
   Fixture f(1);
   const auto id = f.queue[0].run_id;
   f.launcher.script[id] = {{0, RunStatus::finished, -1, /*honours_sigterm=*/false}};
-  auto summary = f.run(make_slots(1, {}, 1), /*timeout=*/0.05, /*retries=*/0);
+  auto summary = f.run(make_slots(1, {}, 1), /*timeout=*/3600, /*retries=*/0);
   CHECK(summary.failed == 1);
   REQUIRE(f.launcher.signals.size() == 2);
   CHECK(f.launcher.signals[0].second == SIGTERM);
   CHECK(f.launcher.signals[1].second == SIGKILL);
+  // SIGTERM at the first round past the hour, SIGKILL at the first round past the 10 s grace: one poll late at most.
+  const auto& at = f.launcher.signal_times;
+  REQUIRE(at.size() == 2);
+  CHECK(at[0] >= 3600.0);
+  CHECK(at[0] <= 3600.0 + 0.2);
+  CHECK(at[1] - at[0] >= 10.0);
+  CHECK(at[1] - at[0] <= 10.0 + 0.2);
   auto row = f.db.runs().find(id);
   CHECK(row->status == RunStatus::failed);
   CHECK(row->error.find("timed out") != std::string::npos);
@@ -120,7 +133,8 @@ TEST_CASE("executor: a stop request interrupts the running children and starts n
   options.slots = make_slots(2, {}, 1);
   options.moexp_exe = "/bin/moexp";
   options.db_path = f.db_path;
-  options.poll = std::chrono::milliseconds(5);
+  options.poll = std::chrono::milliseconds(100);
+  options.clock = &f.clock;
   int started = 0;
   Executor executor(f.launcher, f.db, options, [&](const ExecutorEvent& e) {
     if (e.kind == ExecutorEvent::Kind::started && ++started == 2) {
@@ -138,18 +152,27 @@ TEST_CASE("executor: a stop request interrupts the running children and starts n
 TEST_CASE("executor: runs already ended are skipped, and a run held by a live process waits for it") {
   Fixture f(2);
   f.db.runs().finish(f.queue[0].run_id, RunStatus::finished);
-  // Held by this (live) process: the executor waits until it lets go.
+  // Held by this (live) process: the executor waits until it lets go, at 2.5 s on its clock.
   f.db.resume_run(f.queue[1].run_id, 0, "cpu", core::host_name(), ::getpid());
-  std::thread release([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    store::ResultStore other(f.db_path);
-    other.runs().finish(f.queue[1].run_id, RunStatus::interrupted, "");
-  });
-  auto summary = f.run(make_slots(1, {}, 1));
-  release.join();
+  double released_at = -1;
+  double started_at = -1;
+  auto on_tick = [&] {
+    if (released_at < 0 && f.clock.elapsed_s() >= 2.5) {
+      f.db.runs().finish(f.queue[1].run_id, RunStatus::interrupted, "");
+      released_at = f.clock.elapsed_s();
+    }
+    if (started_at < 0 && !f.launcher.started.empty()) {
+      started_at = f.clock.elapsed_s();
+    }
+  };
+  auto summary = f.run(make_slots(1, {}, 1), 0, 1, nullptr, on_tick);
   CHECK(summary.skipped == 1);
   CHECK(summary.finished == 1);
   CHECK(f.db.runs().find(f.queue[1].run_id)->status == RunStatus::finished);
+  // Nothing started while it was held; the once-a-second re-check took it back within a second of its release.
+  REQUIRE(f.launcher.started.size() == 1);
+  CHECK(started_at >= released_at);
+  CHECK(started_at <= released_at + 1.2);
 }
 
 namespace {

@@ -55,7 +55,7 @@ TEST_CASE("settle: a killed child's run is marked failed with the backend's word
   bool after = false;
   const SettleRules rules{f.db.runs(), f.db.sweeps(), std::nullopt, 1, f.on_event};
   SweepSummary summary;
-  CHECK(settle_attempt(rules, f.ended(AttemptOutcome::failed), true, summary, [&] {
+  CHECK(settle_attempt(rules, f.ended(AttemptOutcome::failed), Retry::yes, summary, [&] {
     after = true;
     CHECK(f.db.sweeps().attempt_count(f.run) == 1);  // the attempt is recorded before the backend's own step
   }));
@@ -69,7 +69,7 @@ TEST_CASE("settle: a killed child's run is marked failed with the backend's word
   CHECK(f.events[0].outcome == AttemptOutcome::failed);
   CHECK(f.events[0].will_retry);
   // The second failure is over the budget of one retry.
-  CHECK_FALSE(settle_attempt(rules, f.ended(AttemptOutcome::failed), true, summary));
+  CHECK_FALSE(settle_attempt(rules, f.ended(AttemptOutcome::failed), Retry::yes, summary));
   CHECK(summary.failed == 1);
   CHECK_FALSE(f.events.back().will_retry);
 }
@@ -79,7 +79,7 @@ TEST_CASE("settle: a finished run keeps its row, an interrupted one is never ret
     Fixture f(RunStatus::finished);
     SweepSummary summary;
     CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event},
-                               f.ended(AttemptOutcome::finished), true, summary));
+                               f.ended(AttemptOutcome::finished), Retry::yes, summary));
     CHECK(f.db.runs().find(f.run)->status == RunStatus::finished);
     CHECK(summary.finished == 1);
   }
@@ -87,7 +87,7 @@ TEST_CASE("settle: a finished run keeps its row, an interrupted one is never ret
     Fixture f(RunStatus::running);
     SweepSummary summary;
     CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event},
-                               f.ended(AttemptOutcome::interrupted), true, summary));
+                               f.ended(AttemptOutcome::interrupted), Retry::yes, summary));
     CHECK(f.db.runs().find(f.run)->status == RunStatus::interrupted);
     CHECK(summary.interrupted == 1);
   }
@@ -95,7 +95,7 @@ TEST_CASE("settle: a finished run keeps its row, an interrupted one is never ret
     Fixture f(RunStatus::interrupted);  // the time limit's SIGTERM was caught and recorded as an interruption
     SweepSummary summary;
     CHECK_FALSE(settle_attempt({f.db.runs(), f.db.sweeps(), std::nullopt, 3, f.on_event},
-                               f.ended(AttemptOutcome::timeout), false, summary));
+                               f.ended(AttemptOutcome::timeout), Retry::no, summary));
     CHECK(f.db.runs().find(f.run)->status == RunStatus::failed);
     CHECK(f.db.runs().find(f.run)->error == "what ended it");
     CHECK(summary.failed == 1);  // retryable, but the sweep is stopping

@@ -81,7 +81,7 @@ struct Fixture {
       : executor(slurm, db, options(retries), [this](const ExecutorEvent& e) { events.push_back(e); }) {
     for (int i = 0; i < runs; ++i) {
       const auto name = fmt::format("r{}", i);
-      store::NewRun row{name, "", fmt::format("hash{}", i), {}, "", "", 0, {}};
+      store::NewRun row{.name = name, .config_hash = fmt::format("hash{}", i)};
       items.push_back({db.runs().create_pending(row), name});
     }
   }
@@ -136,7 +136,7 @@ TEST_CASE("slurm executor: running, finished, diverged and failed tasks become a
   f.executor.submit(f.items);
   SweepSummary summary;
   f.slurm.set(100, 0, "RUNNING");
-  CHECK(f.executor.poll_once(true, summary).empty());
+  CHECK(f.executor.poll_once(Retry::yes, summary).empty());
   REQUIRE(f.events.size() == 1);
   CHECK(f.events[0].kind == ExecutorEvent::Kind::started);
   CHECK(f.events[0].slot == "slurm 100_0");
@@ -145,7 +145,7 @@ TEST_CASE("slurm executor: running, finished, diverged and failed tasks become a
   f.run_ends(100, 1, 2, 3, RunStatus::diverged);
   f.run_ends(100, 2, 3, 1, RunStatus::failed);
   f.slurm.set(100, 3, "NODE_FAIL");  // its node died: no exit file, the run row still says pending
-  auto retries = f.executor.poll_once(true, summary);
+  auto retries = f.executor.poll_once(Retry::yes, summary);
   CHECK(summary.finished == 1);
   CHECK(summary.diverged == 1);
   REQUIRE(retries.size() == 2);
@@ -183,7 +183,7 @@ TEST_CASE("slurm executor: a stop cancels the arrays and marks running and pendi
   f.db.resume_run(1, 0, "cpu", "node1", 4242);  // task 0 started its run
   f.slurm.set(100, 0, "RUNNING");
   SweepSummary ignored;
-  f.executor.poll_once(true, ignored);
+  f.executor.poll_once(Retry::yes, ignored);
   std::atomic<bool> stop{true};
   auto summary = f.executor.watch(stop);
   CHECK(summary.stopped);
@@ -200,12 +200,12 @@ TEST_CASE("slurm executor: an unreachable controller changes nothing and vanishe
   f.executor.submit(f.items);
   f.slurm.reachable = false;
   SweepSummary summary;
-  CHECK(f.executor.poll_once(true, summary).empty());
+  CHECK(f.executor.poll_once(Retry::yes, summary).empty());
   CHECK(summary.attempts == 0);
   CHECK(f.db.sweeps().open_slurm_tasks(std::nullopt).size() == 2);
   f.slurm.reachable = true;
   f.slurm.arrays[100].clear();  // purged, and no jobcomp record
-  auto retries = f.executor.poll_once(true, summary);
+  auto retries = f.executor.poll_once(Retry::yes, summary);
   CHECK(retries.size() == 2);
   CHECK(f.status(1) == RunStatus::failed);
 }

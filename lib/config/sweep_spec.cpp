@@ -22,6 +22,9 @@ namespace moexp::config {
 namespace fs = std::filesystem;
 namespace {
 
+// How many values a key of a spec table holds: one (a fixed setting, an explicit run) or a list (an axis).
+enum class Values { one, list };
+
 const std::vector<std::string> kTopKeys{"name", "base", "seeds", "executor", "fixed", "grid",
                                         "zip",  "runs", "when",  "sample",   "slurm"};
 const std::vector<std::string> kExecutorKeys{"jobs", "gpus", "per_gpu", "threads", "timeout", "retries", "backend"};
@@ -36,14 +39,16 @@ class SpecReader {
     throw ConfigError(fmt::format("{}: {}", location(m_source, at), message));
   }
 
-  // Flatten `table` (quoted dotted keys or nested tables) into axes; `single` demands one value per key.
-  std::vector<Axis> axes(const toml::table& table, bool single, const std::string& prefix = "") const {
+  // Flatten `table` (quoted dotted keys or nested tables) into axes; Values::one demands one value per key (fixed
+  // settings, explicit runs), Values::list a list of them (an axis).
+  std::vector<Axis> axes(const toml::table& table, Values values, const std::string& prefix = "") const {
+    const bool single = values == Values::one;
     std::vector<Axis> out;
     for (auto&& [k, node] : table) {
       const std::string key = prefix + std::string(k.str());
       const KeySpec* spec = find_key(key);
       if (spec == nullptr && node.is_table()) {
-        auto nested = axes(*node.as_table(), single, key + ".");
+        auto nested = axes(*node.as_table(), values, key + ".");
         out.insert(out.end(), nested.begin(), nested.end());
         continue;
       }
@@ -262,9 +267,9 @@ class SpecReader {
           c.equals.push_back(convert(*spec, node));
         }
       } else if (key == "grid") {
-        c.grid = axes(table_of(node, k), false);
+        c.grid = axes(table_of(node, k), Values::list);
       } else if (key == "fixed") {
-        c.fixed = axes(table_of(node, k), true);
+        c.fixed = axes(table_of(node, k), Values::one);
       } else {
         fail(k.source(), fmt::format("unknown key '{}' in [[when]]; keys are 'key', 'equals', 'grid', 'fixed'", key));
       }
@@ -452,12 +457,12 @@ SweepSpec load_sweep_spec(const fs::path& file) {
     } else if (key == "slurm") {
       r.slurm(r.table_of(node, k), spec.slurm);
     } else if (key == "fixed") {
-      spec.fixed = r.axes(r.table_of(node, k), true);
+      spec.fixed = r.axes(r.table_of(node, k), Values::one);
     } else if (key == "grid") {
-      spec.grid = r.axes(r.table_of(node, k), false);
+      spec.grid = r.axes(r.table_of(node, k), Values::list);
     } else if (key == "zip") {
       for (const auto* t : r.tables_of(node, k)) {
-        auto group = r.axes(*t, false);
+        auto group = r.axes(*t, Values::list);
         if (group.empty()) {  // found by the sweep fuzzer: the planner reads a group's first axis
           r.fail(t->source(), "zip: an empty [[zip]] group; give it two or more axes of equal length");
         }
@@ -472,7 +477,7 @@ SweepSpec load_sweep_spec(const fs::path& file) {
       }
     } else if (key == "runs") {
       for (const auto* t : r.tables_of(node, k)) {
-        spec.runs.push_back(r.axes(*t, true));
+        spec.runs.push_back(r.axes(*t, Values::one));
       }
     } else if (key == "when") {
       for (const auto* t : r.tables_of(node, k)) {

@@ -20,6 +20,15 @@ std::string host_name() {
   return buf;
 }
 
+std::optional<std::filesystem::path> self_executable() {
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) {
+    return std::nullopt;
+  }
+  return path;
+}
+
 bool process_alive(const std::string& host, std::int64_t pid) {
   if (pid <= 0) {
     return false;

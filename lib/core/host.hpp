@@ -2,12 +2,18 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 
 namespace moexp::core {
 
 // This machine's host name.
 std::string host_name();
+
+// The file this process runs (/proc/self/exe), or nullopt where it cannot be read. The sweep starts children with
+// it; the binary finds its Torch plugin beside it.
+std::optional<std::filesystem::path> self_executable();
 
 // Whether process `pid` on `host` still runs (this host: a kill(pid, 0) probe; another host: assumed alive).
 bool process_alive(const std::string& host, std::int64_t pid);

@@ -64,6 +64,25 @@ const std::vector<MetricSpec>& detection_report_metrics() {
   return metrics;
 }
 
+const std::vector<MetricSpec>& evaluation_figures() {
+  static const std::vector<MetricSpec> figures = {
+      {"acc", "accuracy", 100, 2},
+      {"top5_acc", "top-5 acc", 100, 2},
+      {"loss", "loss", 1, 4},
+  };
+  return figures;
+}
+
+MetricSpec evaluation_figure_spec(const std::string& name) {
+  const auto& known = evaluation_figures();
+  auto it = std::find_if(known.begin(), known.end(), [&](const MetricSpec& m) { return m.name == name; });
+  if (it != known.end()) {
+    return *it;
+  }
+  const bool accuracy = name == "acc" || ends_with(name, "_acc");
+  return {name, name, accuracy ? 100.0 : 1.0, 4};
+}
+
 namespace {
 
 // The catalog entry of `key`, or null.

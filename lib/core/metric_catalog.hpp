@@ -28,6 +28,13 @@ const std::vector<MetricSpec>& default_report_metrics();
 // The metrics a report of detection runs shows when none are asked for (task_kinds.hpp's report_metrics chooses).
 const std::vector<MetricSpec>& detection_report_metrics();
 
+// The figures of an evaluation setting (named without a split: "acc", "loss", "ap"), in the order `moexp evaluate`
+// shows them first, with their column titles; figures not listed follow under their names.
+const std::vector<MetricSpec>& evaluation_figures();
+
+// The display properties of evaluation figure `name` (from evaluation_figures, else titled by the name).
+MetricSpec evaluation_figure_spec(const std::string& name);
+
 // The run-level metric every run has (not a named epoch metric): the run's total training time.
 inline constexpr const char* kWallSecondsMetric = "wall_seconds";
 

@@ -155,10 +155,10 @@ std::string render_evaluation_text(const EvaluationView& view) {
                                 view.run_name, view.checkpoint_epoch, view.split, view.samples);
   // One column per metric of the settings: accuracy, top-5 accuracy and loss first, then any other by name.
   std::vector<std::string> names;
-  for (const char* known : {"acc", "top5_acc", "loss"}) {
+  for (const auto& known : evaluation_figures()) {
     if (std::any_of(view.settings.begin(), view.settings.end(),
-                    [&](const auto& s) { return s.metrics.count(known); })) {
-      names.emplace_back(known);
+                    [&](const auto& s) { return s.metrics.count(known.name); })) {
+      names.push_back(known.name);
     }
   }
   for (const auto& s : view.settings) {
@@ -170,7 +170,7 @@ std::string render_evaluation_text(const EvaluationView& view) {
   }
   std::vector<std::string> head{"setting"};
   for (const auto& name : names) {
-    head.push_back(name == "acc" ? "accuracy" : name == "top5_acc" ? "top-5 acc" : name);
+    head.push_back(evaluation_figure_spec(name).title);
   }
   head.emplace_back("evaluation");
   core::TextTable settings(head);
@@ -178,8 +178,10 @@ std::string render_evaluation_text(const EvaluationView& view) {
     std::vector<std::string> cells{s.setting};
     for (const auto& name : names) {
       auto it = s.metrics.find(name);
-      const bool percent = metric_spec(name).scale == 100;  // accuracies, as everywhere else
-      cells.push_back(it == s.metrics.end() ? "-" : percent ? pct(it->second) : fmt::format("{:.4f}", it->second));
+      const auto spec = evaluation_figure_spec(name);
+      cells.push_back(it == s.metrics.end() ? "-"
+                      : spec.scale == 100   ? pct(it->second)
+                                            : fmt::format("{:.{}f}", it->second, spec.decimals));
     }
     cells.push_back(fmt::format("#{}", s.evaluation_id));
     settings.add_row(cells);

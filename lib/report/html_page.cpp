@@ -12,14 +12,6 @@
 namespace moexp::report {
 namespace {
 
-std::string stat_cell(const std::optional<Stat>& s, const MetricSpec& m) {
-  if (!s)
-    return "-";
-  if (s->n < 2)
-    return fmt::format("{:.{}f}", s->mean, m.decimals);
-  return fmt::format("{:.{}f} ± {:.{}f}", s->mean, m.decimals, s->std, m.decimals);
-}
-
 // The group keys that take more than one value among `keys` (what tells groups apart in a legend).
 std::vector<std::size_t> varying_columns(const std::vector<std::vector<std::string>>& keys, std::size_t width) {
   std::vector<std::size_t> out;
@@ -193,7 +185,7 @@ std::string render_html(const ReportTable& t, const std::string& title, const Re
     for (const auto& k : r.key_values)
       rows.append(fmt::format("<td>{}</td>", html_escape(k)));
     for (std::size_t i = 0; i < t.metrics.size(); ++i) {
-      rows.append(fmt::format("<td class=\"num\">{}</td>", html_escape(stat_cell(r.stats[i], t.metrics[i]))));
+      rows.append(fmt::format("<td class=\"num\">{}</td>", html_escape(stat_text(r.stats[i], t.metrics[i]))));
     }
     rows.append(fmt::format("<td class=\"num\">{}</td></tr>\n", html_escape(run_counts(r))));
   }

@@ -15,19 +15,16 @@
 #include <tuple>
 
 namespace moexp::report {
-namespace {
 
-std::string cell(const std::optional<Stat>& s, const MetricSpec& m, const char* pm) {
+std::string stat_text(const std::optional<Stat>& s, const MetricSpec& m, std::string_view plus_minus) {
   if (!s) {
     return "-";
   }
   if (s->n < 2) {
     return fmt::format("{:.{}f}", s->mean, m.decimals);
   }
-  return fmt::format("{:.{}f}{}{:.{}f}", s->mean, m.decimals, pm, s->std, m.decimals);
+  return fmt::format("{:.{}f}{}{:.{}f}", s->mean, m.decimals, plus_minus, s->std, m.decimals);
 }
-
-}  // namespace
 
 std::string run_counts(const GroupRow& r) {
   std::string out = fmt::format("{}", r.finished);
@@ -166,7 +163,7 @@ std::string render_text(const ReportTable& t) {
   for (const auto& r : t.rows) {
     std::vector<std::string> cells = r.key_values;
     for (std::size_t i = 0; i < t.metrics.size(); ++i) {
-      cells.push_back(cell(r.stats[i], t.metrics[i], " ± "));
+      cells.push_back(stat_text(r.stats[i], t.metrics[i]));
     }
     cells.push_back(run_counts(r));
     table.add_row(cells);
@@ -184,7 +181,7 @@ std::string render_markdown(const ReportTable& t) {
   for (const auto& r : t.rows) {
     std::vector<std::string> cells = r.key_values;
     for (std::size_t i = 0; i < t.metrics.size(); ++i) {
-      cells.push_back(cell(r.stats[i], t.metrics[i], " ± "));
+      cells.push_back(stat_text(r.stats[i], t.metrics[i]));
     }
     cells.push_back(run_counts(r));
     out.append(fmt::format("| {} |\n", fmt::join(cells, " | ")));
@@ -320,7 +317,7 @@ std::string render_latex(const ReportTable& t) {
       cells.push_back(latex_escape(k));
     }
     for (std::size_t i = 0; i < t.metrics.size(); ++i) {
-      cells.push_back(cell(r.stats[i], t.metrics[i], " $\\pm$ "));
+      cells.push_back(stat_text(r.stats[i], t.metrics[i], " $\\pm$ "));
     }
     cells.push_back(latex_escape(run_counts(r)));
     out.append(fmt::format("{} \\\\\n", fmt::join(cells, " & ")));

@@ -5,7 +5,9 @@
 #include "report/group_figures.hpp"
 #include "report/summary.hpp"
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace moexp::report {
 
@@ -38,6 +40,9 @@ std::string experts_plot(const ReportTable& table);
 
 // The run counts of a group ("3 +1 failed") and the table's column heads (group keys, metric titles, "n").
 std::string run_counts(const GroupRow& row);
+
+// A cell of mean ± std over seeds at `m`'s decimals: the mean alone for one run, "-" for none.
+std::string stat_text(const std::optional<Stat>& s, const MetricSpec& m, std::string_view plus_minus = " ± ");
 std::vector<std::string> table_header(const ReportTable& table);
 
 // The report formats, defined once: `report --format` accepts their names (and aliases), `--compare` the ones that

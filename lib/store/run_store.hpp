@@ -21,14 +21,14 @@ struct ClassInfo {
 };
 
 struct NewRun {
-  std::string name;
-  std::string config_toml;  // canonical record form
-  std::string config_hash;
-  std::vector<std::pair<std::string, std::string>> params;  // dotted key -> canonical value text
-  std::string device;
-  std::string host;
+  std::string name{};
+  std::string config_toml{};  // canonical record form
+  std::string config_hash{};
+  std::vector<std::pair<std::string, std::string>> params{};  // dotted key -> canonical value text
+  std::string device{};
+  std::string host{};
   std::int64_t pid = 0;
-  std::vector<ClassInfo> classes;  // the dataset's classes, in label order
+  std::vector<ClassInfo> classes{};  // the dataset's classes, in label order
 };
 
 struct RunRow {

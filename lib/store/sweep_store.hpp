@@ -49,8 +49,8 @@ struct AttemptRecord {
   std::string started_at;
   double seconds = 0;
   std::string slot;
-  std::optional<std::int64_t> exit_code;
-  std::optional<std::int64_t> signal;
+  std::optional<std::int64_t> exit_code{};
+  std::optional<std::int64_t> signal{};
   AttemptOutcome outcome = AttemptOutcome::failed;  // stored as its text (to_text)
   std::string stderr_tail;
 };

@@ -14,9 +14,23 @@
 #include <thread>
 
 namespace moexp::sweep {
+
+SweepClock::time_point SteadyClock::now() {
+  return std::chrono::steady_clock::now();
+}
+
+void SteadyClock::sleep_for(std::chrono::milliseconds duration) {
+  std::this_thread::sleep_for(duration);
+}
+
+SweepClock& steady_clock() {
+  static SteadyClock clock;
+  return clock;
+}
+
 namespace {
 
-using clock = std::chrono::steady_clock;
+using time_point = SweepClock::time_point;
 
 // A claim's owner is this process (its claim is being worked on right now).
 bool claimed_by_me(const store::RunRow& row) {
@@ -56,8 +70,12 @@ bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& ro
                         "crashed: the sweep that started it was killed and the run did not end");
   }
   store.sweeps().record_attempt(
-      {row.id, sweep_id, row.started_at.empty() ? row.heartbeat_at : row.started_at, 0, "reconciled", std::nullopt,
-       std::nullopt, outcome, "recorded by a later sweep: the sweep that started this attempt was gone when it ended"});
+      {.run_id = row.id,
+       .sweep_id = sweep_id,
+       .started_at = row.started_at.empty() ? row.heartbeat_at : row.started_at,
+       .slot = "reconciled",
+       .outcome = outcome,
+       .stderr_tail = "recorded by a later sweep: the sweep that started this attempt was gone when it ended"});
   store.runs().release_claim(row.id);
   return true;
 }
@@ -73,10 +91,10 @@ std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::vect
   return reconciled;
 }
 
-void SweepSummary::count(AttemptOutcome outcome, bool will_retry) {
+void SweepSummary::count(AttemptOutcome outcome, Retry retry) {
   ++attempts;
   if (is_retryable(outcome)) {
-    failed += will_retry ? 0 : 1;
+    failed += retry == Retry::yes ? 0 : 1;
   } else if (outcome == AttemptOutcome::finished) {
     ++finished;
   } else if (outcome == AttemptOutcome::diverged) {
@@ -106,17 +124,21 @@ struct Executor::Active {
   std::int64_t job = 0;
   WorkItem item;
   const Slot* slot = nullptr;
-  clock::time_point started;
+  time_point started;
   std::string started_at;
   bool terminated = false;  // SIGTERM sent (timeout or stop)
-  clock::time_point terminated_at;
+  time_point terminated_at;
   bool timed_out = false;
   bool killed = false;
 };
 
 Executor::Executor(Launcher& launcher, store::ResultStore& store, ExecutorOptions options,
                    std::function<void(const ExecutorEvent&)> on_event)
-    : m_launcher(launcher), m_store(store), m_options(std::move(options)), m_on_event(std::move(on_event)) {}
+    : m_launcher(launcher),
+      m_store(store),
+      m_options(std::move(options)),
+      m_clock(m_options.clock != nullptr ? *m_options.clock : steady_clock()),
+      m_on_event(std::move(on_event)) {}
 
 bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active,
                          std::vector<WorkItem>& waiting, SweepSummary& summary) {
@@ -159,16 +181,20 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
   Active job;
   job.item = item;
   job.slot = &slot;
-  job.started = clock::now();
+  job.started = m_clock.now();
   job.started_at = core::now_iso8601();
   try {
     job.job = m_launcher.start(request);
   } catch (const std::exception& e) {
     m_store.runs().finish(item.run_id, RunStatus::failed, e.what());
-    m_store.sweeps().record_attempt({item.run_id, m_options.sweep_id, job.started_at, 0, slot.name, std::nullopt,
-                                     std::nullopt, AttemptOutcome::failed, e.what()});
+    m_store.sweeps().record_attempt({.run_id = item.run_id,
+                                     .sweep_id = m_options.sweep_id,
+                                     .started_at = job.started_at,
+                                     .slot = slot.name,
+                                     .outcome = AttemptOutcome::failed,
+                                     .stderr_tail = e.what()});
     m_store.runs().release_claim(item.run_id);
-    summary.count(AttemptOutcome::failed, false);
+    summary.count(AttemptOutcome::failed, Retry::no);
     return false;
   }
   active.push_back(job);
@@ -180,7 +206,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
 
 void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vector<WorkItem>& queue,
                       SweepSummary& summary) {
-  const double seconds = std::chrono::duration<double>(clock::now() - job.started).count();
+  const double seconds = std::chrono::duration<double>(m_clock.now() - job.started).count();
   const auto tail = core::file_tail(store::run_folder(m_options.db_path, job.item.run_id) / "stderr.log");
   auto row = m_store.runs().find(job.item.run_id);
   const RunStatus status = row ? row->status : RunStatus::failed;
@@ -208,7 +234,8 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
                            tail,
                            why};
   const SettleRules rules{m_store.runs(), m_store.sweeps(), m_options.sweep_id, m_options.retries, m_on_event};
-  if (settle_attempt(rules, ended, !stopping, summary, [&] { m_store.runs().release_claim(job.item.run_id); })) {
+  if (settle_attempt(rules, ended, stopping ? Retry::no : Retry::yes, summary,
+                     [&] { m_store.runs().release_claim(job.item.run_id); })) {
     queue.push_back(job.item);
   }
 }
@@ -218,7 +245,7 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
   std::vector<Active> active;
   std::vector<WorkItem> waiting;
   std::size_t next = 0;
-  auto last_wait_check = clock::now();
+  auto last_wait_check = m_clock.now();
   bool stopping = false;
   while (true) {
     if (stop.load() && !stopping) {
@@ -227,7 +254,7 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
       for (auto& job : active) {
         m_launcher.signal(job.job, SIGTERM);
         job.terminated = true;
-        job.terminated_at = clock::now();
+        job.terminated_at = m_clock.now();
       }
     }
     if (!stopping) {
@@ -241,8 +268,8 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
         }
       }
       // Runs another process held: take them back once it let go.
-      if (!waiting.empty() && clock::now() - last_wait_check > std::chrono::seconds(1)) {
-        last_wait_check = clock::now();
+      if (!waiting.empty() && m_clock.now() - last_wait_check > std::chrono::seconds(1)) {
+        last_wait_check = m_clock.now();
         std::vector<WorkItem> still;
         for (const auto& item : waiting) {
           auto row = m_store.runs().find(item.run_id);
@@ -258,7 +285,7 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
       m_options.on_tick();
     }
     // Timeouts: SIGTERM at the limit, SIGKILL after the grace period.
-    const auto now = clock::now();
+    const auto now = m_clock.now();
     for (auto& job : active) {
       const double elapsed = std::chrono::duration<double>(now - job.started).count();
       if (m_options.timeout_s > 0 && !job.terminated && elapsed > m_options.timeout_s) {
@@ -273,7 +300,7 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
       }
     }
     if (active.empty()) {
-      std::this_thread::sleep_for(m_options.poll);
+      m_clock.sleep_for(m_options.poll);
       continue;
     }
     if (auto exit = m_launcher.wait_any(m_options.poll)) {

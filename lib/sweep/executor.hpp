@@ -5,6 +5,7 @@
 
 #include "store/result_store.hpp"
 #include "sweep/launcher.hpp"
+#include "sweep/sweep_clock.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -33,12 +34,17 @@ struct ExecutorOptions {
   std::int64_t retries = 1;
   std::chrono::milliseconds poll{100};
   std::function<void()> on_tick;  // called on every scheduling round (e.g. to redraw a display)
+  SweepClock* clock = nullptr;    // time for timeouts, grace periods and re-checks; null: the steady clock
 };
 
 struct WorkItem {
   std::int64_t run_id = 0;
   std::string label;
 };
+
+// Whether a run is retried: as a permission (Retry::yes: a retryable outcome may be retried within the budget; no: the
+// sweep is stopping or only settling what ended) and as the decision an attempt was counted with.
+enum class Retry { no, yes };
 
 // One line of news from the executor, for the display.
 struct ExecutorEvent {
@@ -57,7 +63,7 @@ struct SweepSummary {
   bool stopped = false;  // the stop flag ended the sweep early
 
   // Count one ended attempt; a failed or timed-out one counts as failed only when it will not be retried.
-  void count(AttemptOutcome outcome, bool will_retry);
+  void count(AttemptOutcome outcome, Retry retry);
 };
 
 // Whether `row` is taken by a live process: its child runs, or the sweep that claimed it is still alive.
@@ -90,6 +96,7 @@ class Executor {
   Launcher& m_launcher;
   store::ResultStore& m_store;
   ExecutorOptions m_options;
+  SweepClock& m_clock;
   std::function<void(const ExecutorEvent&)> m_on_event;
 };
 

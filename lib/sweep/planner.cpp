@@ -54,10 +54,13 @@ std::vector<Point> cross(const std::vector<Point>& points, const std::vector<con
   return out;
 }
 
-Point settings_of(const std::vector<config::Axis>& fixed, bool varies) {
+// Whether a setting tells runs apart (an explicit run's) or is shared by them (fixed): only the first are labelled.
+enum class Labelled { no, yes };
+
+Point settings_of(const std::vector<config::Axis>& fixed, Labelled labelled) {
   Point p;
   for (const auto& axis : fixed) {
-    p.push_back({axis.key, axis.values.front(), axis.where, varies});
+    p.push_back({axis.key, axis.values.front(), axis.where, labelled == Labelled::yes});
   }
   return p;
 }
@@ -116,10 +119,10 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
       points.clear();
     }
     for (const auto& run : spec.runs) {
-      points.push_back(settings_of(run, true));
+      points.push_back(settings_of(run, Labelled::yes));
     }
   }
-  const Point fixed = settings_of(spec.fixed, false);
+  const Point fixed = settings_of(spec.fixed, Labelled::no);
 
   Plan plan;
   std::set<std::string> seen;
@@ -137,7 +140,7 @@ Plan plan_sweep(const config::SweepSpec& spec, const config::ExperimentConfig& b
           continue;
         }
         Point q = p;
-        auto extra = settings_of(c.fixed, false);
+        auto extra = settings_of(c.fixed, Labelled::no);
         q.insert(q.end(), extra.begin(), extra.end());
         auto crossed = cross({q}, c.grid, max_runs, planned + next.size());
         next.insert(next.end(), crossed.begin(), crossed.end());

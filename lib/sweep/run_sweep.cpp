@@ -6,6 +6,7 @@
 #include "config/sweep_spec.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
+#include "core/host.hpp"
 #include "core/metric_catalog.hpp"
 #include "core/progress.hpp"
 #include "core/stop_signals.hpp"
@@ -35,9 +36,8 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string self_exe() {
-  std::error_code ec;
-  auto path = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "moexp" : path.string();
+  const auto path = core::self_executable();
+  return path ? path->string() : "moexp";
 }
 
 std::string state_of(const std::optional<store::RunRow>& row) {
@@ -160,8 +160,10 @@ Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::S
     if (!existing || (req.force && ended_ok)) {
       auto cfg = run.config;
       cfg.train.threads = threads;  // a resource setting, outside the config hash
-      store::NewRun row{cfg.name, config::canonical_toml(cfg), run.config_hash, config::config_params(cfg), "", "", 0,
-                        {}};
+      store::NewRun row{.name = cfg.name,
+                        .config_toml = config::canonical_toml(cfg),
+                        .config_hash = run.config_hash,
+                        .params = config::config_params(cfg)};  // no device, host or pid: pending
       run_id = db.runs().create_pending(row);
       if (auto moved = store::set_aside_stale_folder(req.db_path, run_id)) {
         fmt::print(stderr, "moexp: warning: {} held files of another database's run {}; moved them to {}\n",
@@ -249,7 +251,7 @@ int run_on_slurm(const config::SweepSpec& spec, const Plan& plan, const SweepReq
   EventPrinter printer(plan.runs.size());
   SlurmExecutor executor(cli, db, slurm_options(spec, sweep_id, req), [&](const ExecutorEvent& e) { printer(e); });
   SweepSummary settled;
-  executor.poll_once(false, settled);  // tasks that ended while nobody watched
+  executor.poll_once(Retry::no, settled);  // tasks that ended while nobody watched
   auto queue = record_plan(db, sweep_id, spec, plan, req, threads, executor.runs_in_flight());
   fmt::print("sweep '{}': {} runs, {} already done, {} queued or running in Slurm, {} to submit\n", spec.name,
              plan.runs.size(), queue.done, queue.in_flight, queue.items.size());
@@ -470,7 +472,7 @@ int sweep_status(const std::string& spec_or_name, const std::string& db_path, co
       options.db_path = fs::absolute(db_path);
       SlurmExecutor executor(cli, db, options);
       SweepSummary settled;
-      executor.poll_once(false, settled);
+      executor.poll_once(Retry::no, settled);
       fmt::print("reconciled with Slurm: {} task(s) ended since the last look, {} queued or running\n",
                  settled.attempts, db.sweeps().open_slurm_tasks(*id).size());
     }

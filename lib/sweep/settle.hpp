@@ -44,9 +44,9 @@ struct SettleRules {
 
 // Settle `ended`: when end_unrecorded, mark the run failed (interrupted for an interrupted outcome) with `why`;
 // record the attempt; run `after_record` (the backend's own bookkeeping: release a claim, settle a Slurm task); then
-// retry when the outcome is retryable, `may_retry` holds and the attempts are within the budget. Counts the attempt
-// in `summary`, emits the ended event and returns whether the run goes back in the queue.
-bool settle_attempt(const SettleRules& rules, const EndedAttempt& ended, bool may_retry, SweepSummary& summary,
+// retry when the outcome is retryable, `may_retry` is Retry::yes and the attempts are within the budget. Counts the
+// attempt in `summary`, emits the ended event and returns whether the run goes back in the queue.
+bool settle_attempt(const SettleRules& rules, const EndedAttempt& ended, Retry may_retry, SweepSummary& summary,
                     const std::function<void()>& after_record = {});
 
 }  // namespace moexp::sweep

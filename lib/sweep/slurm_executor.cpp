@@ -35,7 +35,7 @@ std::string SlurmExecutor::label_of(std::int64_t run_id) {
   return it == m_labels.end() ? "" : it->second;
 }
 
-std::pair<std::vector<std::string>, std::string> SlurmExecutor::preview(const std::vector<WorkItem>& items) const {
+std::pair<std::vector<std::string>, std::string> SlurmExecutor::submission(const std::vector<WorkItem>& items) const {
   ArrayJob job;
   job.sweep_name = m_options.sweep_name;
   for (const auto& item : items) {
@@ -57,7 +57,7 @@ std::pair<std::vector<std::string>, std::string> SlurmExecutor::preview(const st
 }
 
 std::int64_t SlurmExecutor::submit(const std::vector<WorkItem>& items) {
-  auto [args, script_text] = preview(items);
+  auto [args, script_text] = submission(items);
   const fs::path script = args.back();
   fs::create_directories(script.parent_path());  // sbatch fails the tasks (JobLaunchFailure) without it
   core::write_file_atomic(script, script_text);
@@ -82,7 +82,7 @@ std::set<std::int64_t> SlurmExecutor::runs_in_flight() {
 }
 
 void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<slurm::TaskRecord>& record,
-                           AttemptOutcome outcome, std::optional<TaskExit> exit, bool retry,
+                           AttemptOutcome outcome, std::optional<TaskExit> exit, Retry retry,
                            std::vector<WorkItem>& retries, SweepSummary& summary) {
   const auto dir = store::run_folder(m_options.db_path, task.run_id);
   const auto tail = core::file_tail(dir / "stderr.log");
@@ -124,7 +124,7 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
   }
 }
 
-std::vector<WorkItem> SlurmExecutor::poll_once(bool retry, SweepSummary& summary) {
+std::vector<WorkItem> SlurmExecutor::poll_once(Retry retry, SweepSummary& summary) {
   std::vector<WorkItem> retries;
   std::map<std::int64_t, std::optional<std::vector<slurm::TaskRecord>>> arrays;
   for (const auto& task : m_store.sweeps().open_slurm_tasks(m_options.sweep_id)) {
@@ -183,7 +183,7 @@ SweepSummary SlurmExecutor::watch(const std::atomic<bool>& stop) {
       }
       cancel_deadline = clock::now() + m_options.cancel_wait;
     }
-    auto retries = poll_once(!stopping, summary);
+    auto retries = poll_once(stopping ? Retry::no : Retry::yes, summary);
     if (!retries.empty()) {
       try {
         submit(retries);
@@ -201,7 +201,7 @@ SweepSummary SlurmExecutor::watch(const std::atomic<bool>& stop) {
     if (stopping && clock::now() > cancel_deadline) {
       for (const auto& task : open) {  // Slurm never confirmed the cancel: record what we know
         std::vector<WorkItem> none;
-        settle(task, std::nullopt, AttemptOutcome::interrupted, std::nullopt, false, none, summary);
+        settle(task, std::nullopt, AttemptOutcome::interrupted, std::nullopt, Retry::no, none, summary);
       }
       break;
     }

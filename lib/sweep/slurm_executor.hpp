@@ -36,17 +36,14 @@ class SlurmExecutor {
   SlurmExecutor(SlurmClient& slurm, store::ResultStore& store, SlurmExecutorOptions options,
                 std::function<void(const ExecutorEvent&)> on_event = {});
 
-  // The sbatch arguments and script text `items` would be submitted with (for --dry-run and tests).
-  std::pair<std::vector<std::string>, std::string> preview(const std::vector<WorkItem>& items) const;
-
   // Submit `items` as one array job and record its tasks; returns the array job id. Throws moexp::Error with
   // sbatch's message when Slurm refuses it (nothing is recorded then).
   std::int64_t submit(const std::vector<WorkItem>& items);
 
   // Ask Slurm once about this sweep's open tasks: note state changes, settle the ended ones (attempt rows, run
-  // rows) and return the runs to retry (only when `retry`). Tasks of arrays in `cancelled` that Slurm no longer
+  // rows) and return the runs to retry (only with Retry::yes). Tasks of arrays in `cancelled` that Slurm no longer
   // knows count as interrupted.
-  std::vector<WorkItem> poll_once(bool retry, SweepSummary& summary);
+  std::vector<WorkItem> poll_once(Retry retry, SweepSummary& summary);
 
   // Poll until every open task of the sweep has settled, resubmitting retries. When `stop` is set: scancel the
   // open arrays and wait (at most cancel_wait) for their tasks to end as interrupted.
@@ -56,8 +53,10 @@ class SlurmExecutor {
   std::set<std::int64_t> runs_in_flight();
 
  private:
+  // The sbatch arguments (the script's path last) and the script text `items` are submitted with.
+  std::pair<std::vector<std::string>, std::string> submission(const std::vector<WorkItem>& items) const;
   void settle(const store::SlurmTaskRow& task, const std::optional<slurm::TaskRecord>& record, AttemptOutcome outcome,
-              std::optional<TaskExit> exit, bool retry, std::vector<WorkItem>& retries, SweepSummary& summary);
+              std::optional<TaskExit> exit, Retry retry, std::vector<WorkItem>& retries, SweepSummary& summary);
   std::string label_of(std::int64_t run_id);
 
   SlurmClient& m_slurm;

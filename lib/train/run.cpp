@@ -167,14 +167,14 @@ int run_train(const TrainRequest& req) {
       fmt::print("run {}: starting '{}' on {} with {} thread(s)\n", run_id, cfg.name, device.str(), threads);
     }
   } else {
-    store::NewRun row{cfg.name,
-                      config::canonical_toml(cfg),
-                      config::config_hash(cfg),
-                      config::config_params(cfg),
-                      device.str(),
-                      host,
-                      ::getpid(),
-                      setup->classes()};
+    store::NewRun row{.name = cfg.name,
+                      .config_toml = config::canonical_toml(cfg),
+                      .config_hash = config::config_hash(cfg),
+                      .params = config::config_params(cfg),
+                      .device = device.str(),
+                      .host = host,
+                      .pid = ::getpid(),
+                      .classes = setup->classes()};
     run_id = db.runs().create(row);
     folder = store::run_folder(req.db_path, run_id);
     trainer.set_run_uid(db.runs().find(run_id)->uid);

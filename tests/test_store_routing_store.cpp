@@ -1,0 +1,102 @@
+// RoutingStore: routing snapshots with their group x expert rows.
+#include "store/result_store.hpp"
+#include "store_fixtures.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+#include <cstdint>
+
+using namespace moexp;
+using namespace moexp::store;
+using moexp::test::sample_epoch;
+using moexp::test::sample_run;
+using moexp::test::stored_routing;
+
+TEST_CASE("store: a routing snapshot round-trips group x expert matrices, co-activation and specialisation") {
+  ResultStore db(":memory:");
+  auto id = db.runs().create(sample_run());
+  auto rec = sample_epoch(1);
+  auto& l = rec.test_routing[0];
+  l.groups.push_back({kClassGroup, {{0.5, 0.25, 0.25, 0.0}, {0.1, 0.2, 0.3, 0.4}}, {3, 5}, 0.4, 0.01});
+  l.groups.push_back({kSuperclassGroup, {{0.3, 0.2, 0.3, 0.2}}, {8}, 0.3, 0.02});
+  l.coactivation.assign(16, 0);
+  l.coactivation[0 * 4 + 3] = 7;
+  l.sample_entropy = 0.6;
+  db.record_epoch(id, rec);
+  auto back = stored_routing(db, id, "test");
+  REQUIRE(back.size() == 1);
+  REQUIRE(back[0].groups.size() == 2);
+  for (std::size_t g = 0; g < 2; ++g) {
+    CHECK(back[0].groups[g].kind == l.groups[g].kind);
+    CHECK(back[0].groups[g].group_expert == l.groups[g].group_expert);
+    CHECK(back[0].groups[g].mi == l.groups[g].mi);
+    CHECK(back[0].groups[g].mi_control == l.groups[g].mi_control);
+    CHECK(back[0].groups[g].group_samples.empty());  // the split's label counts are not stored per snapshot
+  }
+  CHECK(back[0].coactivation == l.coactivation);
+  CHECK(back[0].sample_entropy == doctest::Approx(0.6));
+  CHECK(back[0].importance_share == l.importance_share);
+  CHECK(db.runs().classes(id).size() == 2);
+  CHECK(db.runs().classes(id)[1].superclass_name == "B");
+}
+
+TEST_CASE("store: a new group kind is stored and read back with no change to the store") {
+  ResultStore db(":memory:");
+  auto id = db.runs().create(sample_run());
+  auto rec = sample_epoch(1);
+  for (auto* layers : {&rec.train_routing, &rec.test_routing}) {
+    auto& l = layers->at(0);
+    l.groups.push_back({kClassGroup, {{0.5, 0.5, 0.0, 0.0}}, {}, 0.1, 0.0});
+    l.groups.push_back({"size", {{1.0, 0.0, 0.0, 0.0}, {0.0, 1.0, 0.0, 0.0}, {0.0, 0.0, 0.5, 0.5}}, {}, 0.9, 0.05});
+    l.groups.push_back({kSuperclassGroup, {{0.25, 0.25, 0.25, 0.25}}, {}, 0.2, 0.0});
+  }
+  db.record_epoch(id, rec);
+  for (const char* split : {"train", "test"}) {
+    auto back = stored_routing(db, id, split);
+    REQUIRE(back.size() == 1);
+    const auto& layer = back[0];
+    // Kinds come back in registration order: class and superclass are built in, "size" was added after them.
+    REQUIRE(layer.groups.size() == 3);
+    CHECK(layer.groups[0].kind == "class");
+    CHECK(layer.groups[1].kind == "superclass");
+    CHECK(layer.groups[2].kind == "size");
+    REQUIRE(layer.group("size") != nullptr);
+    CHECK(layer.group("size")->group_expert[2][3] == 0.5);
+    CHECK(layer.group("size")->mi == 0.9);
+    CHECK(layer.group("level") == nullptr);
+  }
+}
+
+TEST_CASE("store: a CIFAR-100-sized snapshot (100 classes x 16 experts, several chunks) round-trips") {
+  ResultStore db(":memory:");
+  auto id = db.runs().create(sample_run());
+  auto rec = sample_epoch(1);
+  auto& l = rec.train_routing[0];
+  l.importance_share.assign(16, 1.0 / 16);
+  l.sample_share.assign(16, 2.0 / 16);
+  auto& classes = l.group_or_add(kClassGroup).group_expert;
+  classes.assign(100, std::vector<double>(16));
+  for (std::size_t c = 0; c < 100; ++c) {
+    for (std::size_t e = 0; e < 16; ++e) {
+      classes[c][e] = static_cast<double>(c * 16 + e) / 1600.0;
+    }
+  }
+  l.group_or_add(kSuperclassGroup).group_expert.assign(20, std::vector<double>(16, 0.0625));
+  l.coactivation.assign(16 * 16, 0);
+  for (std::int64_t a = 0; a < 16; ++a) {
+    for (std::int64_t b = a + 1; b < 16; ++b) {
+      l.coactivation[static_cast<std::size_t>(a * 16 + b)] = a * 100 + b;
+    }
+  }
+  db.record_epoch(id, rec);
+  auto back = stored_routing(db, id, "train");
+  REQUIRE(back.size() == 1);
+  REQUIRE(back[0].group(kClassGroup) != nullptr);
+  REQUIRE(back[0].group(kSuperclassGroup) != nullptr);
+  CHECK(back[0].group(kClassGroup)->group_expert == l.group(kClassGroup)->group_expert);
+  CHECK(back[0].group(kSuperclassGroup)->group_expert == l.group(kSuperclassGroup)->group_expert);
+  CHECK(back[0].coactivation == l.coactivation);
+  CHECK(back[0].sample_share == l.sample_share);
+}
