@@ -174,7 +174,7 @@ TEST_CASE("coco eval: a duplicate detection is a false positive, and precision i
   CHECK(r.stats[kAP] == doctest::Approx((51 + 50 * (2.0 / 3)) / 101).epsilon(1e-12));
 }
 
-TEST_CASE("coco eval: an image without ground truth adds false positives; a category without it is left out") {
+TEST_CASE("coco eval: an image without ground truth adds false positives, a category without it is left out") {
   // Image 1: G (category 1) found at score 0.5. Image 2: no ground truth, a category-1 detection at 0.9 (FP first):
   // rc = [0, 1], pr = [0, 1/2] -> monotone [1/2, 1/2]: AP = 0.5. Category 2 has no ground truth: its detection costs
   // nothing and category 2 is not in the mean (its AP is -1). A category the file does not list is ignored.
@@ -202,7 +202,7 @@ TEST_CASE("coco eval: an unmatched detection outside the area range does not cou
   CHECK(r.stats[kAPl] == -1);
 }
 
-TEST_CASE("coco eval: maxDets 1 / 10 / 100 count per image and category; 100 detections are kept per cell") {
+TEST_CASE("coco eval: maxDets 1 / 10 / 100 count per image and category, 100 detections are kept per cell") {
   Dataset d = base();
   add_gt(d, 1, 1, {0, 0, 50, 50});
   add_gt(d, 1, 1, {100, 0, 50, 50});
@@ -222,7 +222,7 @@ TEST_CASE("coco eval: maxDets 1 / 10 / 100 count per image and category; 100 det
   CHECK(r.stats[kAR100] == 0);
 }
 
-TEST_CASE("coco eval: no detections give 0 where there is ground truth; no ground truth gives -1") {
+TEST_CASE("coco eval: no detections give 0 where there is ground truth, no ground truth gives -1") {
   Dataset d = base();
   add_gt(d, 1, 1, {0, 0, 50, 50});
   auto r = evaluate(d, {});
@@ -236,7 +236,7 @@ TEST_CASE("coco eval: no detections give 0 where there is ground truth; no groun
   }
 }
 
-TEST_CASE("coco eval: perfect detections score 1; the order of detections with distinct scores does not matter") {
+TEST_CASE("coco eval: perfect detections score 1, the order of detections with distinct scores does not matter") {
   Dataset d = base(20);
   moexp::core::Random rng{42};
   std::vector<Detection> dts;

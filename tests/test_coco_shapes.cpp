@@ -27,7 +27,7 @@ ShapesOptions small_set(const std::filesystem::path& out, std::uint64_t seed = 5
 
 }  // namespace
 
-TEST_CASE("coco shapes: the same seed writes the same files; another seed other ones") {
+TEST_CASE("coco shapes: the same seed writes the same files, another seed other ones") {
   test::TempDir dir;
   generate_shapes(small_set(dir / "a"));
   generate_shapes(small_set(dir / "b"));
@@ -74,7 +74,7 @@ TEST_CASE("coco shapes: valid COCO output with every size bucket populated and a
   CHECK(summary.train.empty_images < 40);
 }
 
-TEST_CASE("coco shapes: with correlation 1 the class is the size band's; the ground truth as detections scores 1") {
+TEST_CASE("coco shapes: with correlation 1 the class is the size band's, the ground truth as detections scores 1") {
   test::TempDir dir;
   auto o = small_set(dir / "s");
   o.size_class_correlation = 1;

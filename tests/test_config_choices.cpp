@@ -95,7 +95,7 @@ TEST_CASE("choices: the schema offers exactly each set's names, and what a key h
   }
 }
 
-TEST_CASE("choices: a loaded experiment holds enums; an unknown name is a config error naming the choices") {
+TEST_CASE("choices: a loaded experiment holds enums, an unknown name is a config error naming the choices") {
   const auto cfg = load_experiment_text(test::tiny_experiment_toml(), "tiny.toml",
                                         {"train.optimizer=sgd", "train.schedule=cosine", "moe.gate=conv_gap_fc",
                                          "moe.variant=default", "constraint.kind=relative"})

@@ -52,7 +52,7 @@ TEST_CASE("config detection: a RetinaNet experiment on a COCO-format dataset loa
   CHECK(files.images == root / "val");
 }
 
-TEST_CASE("config detection: COCO 2017's layout is the coco dataset's default; explicit files override it") {
+TEST_CASE("config detection: COCO 2017's layout is the coco dataset's default, explicit files override it") {
   test::TempDir dir;
   const auto root = dir / "coco";
   test::write_file(root / "annotations/instances_train2017.json", "{}");

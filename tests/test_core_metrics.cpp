@@ -59,7 +59,7 @@ TEST_CASE("metric catalog: catalogued metrics keep their titles, others are show
   CHECK(default_report_metrics().front().name == "test_acc");
 }
 
-TEST_CASE("metrics: detection's level and size groups have fixed names; other kinds none") {
+TEST_CASE("metrics: detection's level and size groups have fixed names, other kinds none") {
   CHECK(fixed_group_names(kLevelGroup, 5) == std::vector<std::string>{"P3", "P4", "P5", "P6", "P7"});
   CHECK(fixed_group_names(kSizeGroup, 3) == std::vector<std::string>{"small", "medium", "large"});
   CHECK(fixed_group_names(kClassGroup, 4).empty());

@@ -4,7 +4,7 @@
 
 using namespace moexp;
 
-TEST_CASE("run status: round-trips through its stored text; pending and running are not ends") {
+TEST_CASE("run status: round-trips through its stored text, pending and running are not ends") {
   for (std::size_t i = 0; i < kRunStatusNames.size(); ++i) {
     const auto status = static_cast<RunStatus>(i);
     CHECK(parse_run_status(to_text(status)) == status);

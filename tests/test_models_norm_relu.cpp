@@ -100,7 +100,7 @@ void check(const Case& c) {
 
 }  // namespace
 
-TEST_CASE("batch_norm_relu: fused passes equal batch_norm + add + relu (channels-last; contiguous falls back)") {
+TEST_CASE("batch_norm_relu: fused passes equal batch_norm + add + relu (channels-last, contiguous falls back)") {
   for (bool channels_last : {false, true}) {
     for (bool residual : {false, true}) {
       check({8, 16, 6, 6, channels_last, residual});

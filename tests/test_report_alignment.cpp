@@ -32,7 +32,7 @@ Matrix relabel(const Matrix& m, const std::vector<std::size_t>& new_index_of) {
 
 }  // namespace
 
-TEST_CASE("column_correlation: Pearson over rows; a constant column correlates 0") {
+TEST_CASE("column_correlation: Pearson over rows, a constant column correlates 0") {
   const Matrix x{{1, 5}, {2, 5}, {3, 5}};
   const Matrix y{{2, -1}, {4, -2}, {6, -3}};
   CHECK(column_correlation(x, 0, y, 0) == doctest::Approx(1.0));

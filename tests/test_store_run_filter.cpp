@@ -135,7 +135,7 @@ TEST_CASE("run filter: numbers must be finite") {
   CHECK(error_of("test_acc > 1e999").find("'1e999' is not a number") != std::string::npos);
 }
 
-TEST_CASE("run filter: any stored metric by name, at the run's final epoch; an unknown one is refused") {
+TEST_CASE("run filter: any stored metric by name, at the run's final epoch, an unknown one is refused") {
   auto db = fixture();
   for (std::int64_t id = 1; id <= 3; ++id) {
     for (int epoch = 1; epoch <= 2; ++epoch) {

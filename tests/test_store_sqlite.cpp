@@ -98,7 +98,7 @@ TEST_CASE("store: bound parameters keep quotes and SQL text as data") {
   CHECK(db.runs().find(id)->name == run.name);
 }
 
-TEST_CASE("store: Statement::read fills a row's fields by their types; NULL reads as 0, \"\" or nullopt") {
+TEST_CASE("store: Statement::read fills a row's fields by their types, NULL reads as 0, \"\" or nullopt") {
   Database db(":memory:");
   Statement q(db, "SELECT 7, 2.5, 'text', NULL, NULL, 3, 1, 'diverged', NULL");
   REQUIRE(q.step());

@@ -24,7 +24,7 @@ std::string drawn(std::FILE* f) {
 
 }  // namespace
 
-TEST_CASE("live display: a running slot shows its run's last epoch and test accuracy; the bar counts outcomes") {
+TEST_CASE("live display: a running slot shows its run's last epoch and test accuracy, the bar counts outcomes") {
   store::ResultStore db(":memory:");
   const auto run = db.runs().create({"r", "", "hash", {}, "cpu", "host", 0, {}});
   for (int e = 1; e <= 2; ++e) {

@@ -189,7 +189,7 @@ TEST_CASE("detection task: trains RetinaNet with an MoE head, records COCO figur
   }
 }
 
-TEST_CASE("detection task: both heads as MoE layers route separately; a dense RetinaNet has no routing") {
+TEST_CASE("detection task: both heads as MoE layers route separately, a dense RetinaNet has no routing") {
   test::TempDir dir;
   make_shapes(dir);
   {

@@ -51,7 +51,7 @@ fs::path make_shapes(const TempDir& dir, int train, int val) {
 
 }  // namespace
 
-TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE head; the report shows AP and size MI") {
+TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE head, the report shows AP and size MI") {
   TempDir dir;
   const auto data = make_shapes(dir, 12, 6);
   const auto db = dir / "moexp.db";
