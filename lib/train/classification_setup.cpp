@@ -149,10 +149,7 @@ class ClassificationSetup : public TaskSetup {
   }
 
   std::unique_ptr<TaskEvaluator> evaluator(const EvaluatorOptions& options) const override {
-    if (!options.dump_detections.empty()) {
-      throw InputError(fmt::format("evaluate: --dump-detections is for detection runs; run {} is a classification run",
-                                   options.run_id));
-    }
+    check_classification_evaluation(options);
     return std::make_unique<ClassificationEvaluator>(m_cfg, m_data, options);
   }
 
@@ -162,6 +159,13 @@ class ClassificationSetup : public TaskSetup {
 };
 
 }  // namespace
+
+void check_classification_evaluation(const EvaluatorOptions& options) {
+  if (!options.dump_detections.empty()) {
+    throw InputError(fmt::format("evaluate: --dump-detections is for detection runs; run {} is a classification run",
+                                 options.run_id));
+  }
+}
 
 std::unique_ptr<TaskSetup> load_classification(const config::ExperimentConfig& cfg) {
   return std::make_unique<ClassificationSetup>(cfg);

@@ -120,16 +120,7 @@ class DetectionSetup : public TaskSetup {
   }
 
   std::unique_ptr<TaskEvaluator> evaluator(const EvaluatorOptions& options) const override {
-    if (options.split != "test") {
-      throw InputError(
-          fmt::format("evaluate: run {} is a detection run: it evaluates its validation split (--split test), not {}",
-                      options.run_id, options.split));
-    }
-    if (!options.dump_routing.empty()) {
-      throw InputError(
-          "evaluate: --dump-routing writes per-image routing of classification runs; detection runs have "
-          "--dump-detections");
-    }
+    check_detection_evaluation(options);
     return std::make_unique<DetectionEvaluator>(m_cfg, m_data, options);
   }
 
@@ -139,6 +130,19 @@ class DetectionSetup : public TaskSetup {
 };
 
 }  // namespace
+
+void check_detection_evaluation(const EvaluatorOptions& options) {
+  if (options.split != "test") {
+    throw InputError(
+        fmt::format("evaluate: run {} is a detection run: it evaluates its validation split (--split test), not {}",
+                    options.run_id, options.split));
+  }
+  if (!options.dump_routing.empty()) {
+    throw InputError(
+        "evaluate: --dump-routing writes per-image routing of classification runs; detection runs have "
+        "--dump-detections");
+  }
+}
 
 std::unique_ptr<TaskSetup> load_detection(const config::ExperimentConfig& cfg) {
   return std::make_unique<DetectionSetup>(cfg);

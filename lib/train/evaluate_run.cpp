@@ -150,13 +150,15 @@ int run_evaluate(const EvaluateRequest& req) {
   const auto settings = make_settings(cfg, ks, forced, req.uniform);
   const torch::Device device = pick_device(req.device);
   set_threads(cfg.train.threads);
+  const EvaluatorOptions options{.run_id = t.run.id,
+                                 .checkpoint = t.checkpoint,
+                                 .split = req.split,
+                                 .dump_routing = req.dump_routing,
+                                 .dump_detections = req.dump_detections,
+                                 .device = device};
+  check_evaluator_options(cfg, options);  // refuse a task's missing option before its data loads
   const auto setup = load_task(cfg);
-  auto evaluator = setup->evaluator({.run_id = t.run.id,
-                                     .checkpoint = t.checkpoint,
-                                     .split = req.split,
-                                     .dump_routing = req.dump_routing,
-                                     .dump_detections = req.dump_detections,
-                                     .device = device});
+  auto evaluator = setup->evaluator(options);
   auto view =
       evaluation_view(t, evaluator->checkpoint_epoch(), req.split, evaluator->samples(), evaluator->class_names());
   view.superclass_names = evaluator->superclass_names();

@@ -17,4 +17,13 @@ std::unique_ptr<TaskSetup> load_task(const config::ExperimentConfig& cfg) {
   throw std::logic_error("load_task: a task without an entry");
 }
 
+void check_evaluator_options(const config::ExperimentConfig& cfg, const EvaluatorOptions& options) {
+  switch (config::task_of(cfg)) {
+    case TaskKind::classification:
+      return check_classification_evaluation(options);
+    case TaskKind::detection:
+      return check_detection_evaluation(options);
+  }
+}
+
 }  // namespace moexp::train

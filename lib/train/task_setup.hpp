@@ -95,4 +95,8 @@ class TaskSetup {
 // `cfg` must outlive it.
 std::unique_ptr<TaskSetup> load_task(const config::ExperimentConfig& cfg);
 
+// Throws InputError for an option of `options` that `cfg`'s task does not have, before any data is loaded (evaluator()
+// checks the same).
+void check_evaluator_options(const config::ExperimentConfig& cfg, const EvaluatorOptions& options);
+
 }  // namespace moexp::train

@@ -110,14 +110,19 @@ TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE he
     return std::stod(text.substr(at + key.size()));
   };
   CHECK(number_after(scored.out, "\"AP\": ") == doctest::Approx(number_after(evaluate.out, "\"ap\": ")).epsilon(1e-12));
-  // Detection runs evaluate their validation split and dump detections, not per-image routing.
+  // Detection runs evaluate their validation split and dump detections, not per-image routing: refused before the
+  // data loads (with the training annotations broken, the refusal is still the option's, not the file's).
+  write_file(data / "annotations/instances_train.json", "{");
   auto train_split = run({MOEXP_BIN, "evaluate", "1", "--db", db.string(), "--split", "train"}, dir.path(), 60);
+  CAPTURE(train_split.err);
   CHECK(train_split.exit_code == 2);
   CHECK(train_split.err.find("evaluate: run 1 is a detection run: it evaluates its validation split") !=
         std::string::npos);
   auto routing = run({MOEXP_BIN, "evaluate", "1", "--db", db.string(), "--dump-routing", (dir / "r.csv").string()},
                      dir.path(), 60);
   CHECK(routing.exit_code == 2);
+  CHECK(routing.err.find("evaluate: --dump-routing writes per-image routing of classification runs") !=
+        std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir / "r.csv"));
 }
 
