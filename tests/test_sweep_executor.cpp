@@ -179,12 +179,13 @@ namespace {
 
 // Claim run `id` from a short-lived child process, as a sweep killed right after claiming leaves it: `running`,
 // no child pid, a claimer that is gone. `then_status` is what the run's orphaned child recorded afterwards
-// ("running": nothing).
-void claim_from_dead_process(const std::string& db_path, std::int64_t id, RunStatus then_status) {
+// ("running": nothing); `from` is the status the claim takes it from.
+void claim_from_dead_process(const std::string& db_path, std::int64_t id, RunStatus then_status,
+                             RunStatus from = RunStatus::pending) {
   const pid_t child = ::fork();
   if (child == 0) {
     store::ResultStore db(db_path);
-    const bool claimed = db.runs().claim(id, RunStatus::pending, std::nullopt);
+    const bool claimed = db.runs().claim(id, from, std::nullopt);
     if (claimed && then_status != RunStatus::running) {
       db.runs().finish(id, then_status);
     }
@@ -198,7 +199,8 @@ void claim_from_dead_process(const std::string& db_path, std::int64_t id, RunSta
 
 }  // namespace
 
-TEST_CASE("executor: a claim whose sweep died before its child started is retried, not waited on forever") {
+TEST_CASE(
+    "executor: a claim whose sweep died before its child started is resumed, not waited on, and spends no retry") {
   Fixture f(2);
   claim_from_dead_process(f.db_path, f.queue[0].run_id, RunStatus::running);
   auto row = f.db.runs().find(f.queue[0].run_id);
@@ -210,8 +212,28 @@ TEST_CASE("executor: a claim whose sweep died before its child started is retrie
   CHECK(summary.finished == 2);
   CHECK(f.db.runs().find(f.queue[0].run_id)->status == RunStatus::finished);
   CHECK_FALSE(f.db.runs().find(f.queue[0].run_id)->claim_pid.has_value());  // released with the attempt
-  // The crashed attempt is on record, then the real one.
+  // The interrupted attempt is on record, then the real one; neither spent the retry budget.
   CHECK(f.db.sweeps().attempt_count(f.queue[0].run_id) == 2);
+  CHECK(f.db.sweeps().spent_attempts(f.queue[0].run_id) == 0);
+}
+
+TEST_CASE("executor: a run orphaned by dead sweeps again and again is resumed each time, its budget untouched") {
+  Fixture f(1);
+  const auto id = f.queue[0].run_id;
+  for (int kill = 0; kill < 3; ++kill) {  // more orphanings than a budget of 1 retry would allow failures
+    // A sweep claims it (the next one from `interrupted`) and dies before its child records anything.
+    claim_from_dead_process(f.db_path, id, RunStatus::running, kill == 0 ? RunStatus::pending : RunStatus::interrupted);
+    REQUIRE(reconcile_orphaned_claims(f.db, {id}, std::nullopt) == 1);
+    const auto row = f.db.runs().find(id);
+    CHECK(row->status == RunStatus::interrupted);
+    CHECK(row->error == kOrphanedRunError);
+  }
+  CHECK(f.db.sweeps().attempt_count(id) == 3);
+  CHECK(f.db.sweeps().spent_attempts(id) == 0);
+  auto summary = f.run(make_slots(1, {}, 1), 0, 1);
+  CHECK(summary.finished == 1);
+  CHECK(summary.failed == 0);
+  CHECK(f.db.runs().find(id)->status == RunStatus::finished);
 }
 
 TEST_CASE("executor: a live claimer still holds its run") {

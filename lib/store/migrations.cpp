@@ -331,6 +331,19 @@ CREATE INDEX epoch_metrics_best_test_acc ON epoch_metrics (run_id, value) WHERE 
 DROP INDEX snapshots_by_evaluation;
 CREATE INDEX snapshots_by_evaluation ON routing_snapshots (evaluation_id) WHERE evaluation_id IS NOT NULL;
 )sql",
+    // 7: a dead sweep costs no run. Schema 6's moexp marked a run whose sweep was killed before the run recorded an
+    // end `failed` ("crashed: ...") and charged the attempt to its retry budget, so two killed sweeps left it failed
+    // for good. Such runs become `interrupted` (the next sweep resumes them) and the reconciled attempts that ended
+    // them `interrupted` (no budget spent).
+    R"sql(
+UPDATE attempts SET outcome = 'interrupted'
+ WHERE slot = 'reconciled' AND outcome = 'failed'
+   AND run_id IN (SELECT id FROM runs WHERE status = 'failed'
+                    AND error = 'crashed: the sweep that started it was killed and the run did not end');
+UPDATE runs SET status = 'interrupted',
+                error = 'interrupted: the sweep that started it died before the run recorded an end; resumed by the next sweep'
+ WHERE status = 'failed' AND error = 'crashed: the sweep that started it was killed and the run did not end';
+)sql",
 };
 
 int user_version(Database& db) {

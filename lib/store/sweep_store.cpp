@@ -81,6 +81,17 @@ std::int64_t SweepStore::attempt_count(std::int64_t run_id) {
   return count;
 }
 
+std::int64_t SweepStore::spent_attempts(std::int64_t run_id) {
+  Statement q(m_db, "SELECT count(*) FROM attempts WHERE run_id = ? AND (outcome = ? OR outcome = ?)");
+  q.bind(1, run_id);
+  q.bind(2, to_text(AttemptOutcome::failed));
+  q.bind(3, to_text(AttemptOutcome::timeout));
+  q.step();
+  std::int64_t count = 0;
+  q.read(count);
+  return count;
+}
+
 void SweepStore::record_slurm_array(std::int64_t array_job_id, std::optional<std::int64_t> sweep_id,
                                     const std::string& script, const std::vector<std::int64_t>& run_ids) {
   Transaction tx(m_db);

@@ -45,14 +45,14 @@ struct SlurmTaskRow {
 
 struct AttemptRecord {
   std::int64_t run_id = 0;
-  std::optional<std::int64_t> sweep_id;
+  std::optional<std::int64_t> sweep_id{};
   std::string started_at;
   double seconds = 0;
   std::string slot;
   std::optional<std::int64_t> exit_code{};
   std::optional<std::int64_t> signal{};
   AttemptOutcome outcome = AttemptOutcome::failed;  // stored as its text (to_text)
-  std::string stderr_tail;
+  std::string stderr_tail{};
 };
 
 class SweepStore {
@@ -71,8 +71,11 @@ class SweepStore {
   // the run's last stored epoch).
   std::vector<SweepRunRow> runs(std::int64_t sweep_id, const std::string& metric_key = "test_acc");
 
+  // Record one ended attempt. attempt_count: all of a run's attempts; spent_attempts: those that spend the retry
+  // budget (is_retryable outcomes: failed, timeout; an interrupted attempt spends none).
   void record_attempt(const AttemptRecord& attempt);
   std::int64_t attempt_count(std::int64_t run_id);
+  std::int64_t spent_attempts(std::int64_t run_id);
 
   // Slurm: record the tasks of array `array_job_id` (task i runs run_ids[i]); read a sweep's open tasks (all open
   // tasks when `sweep_id` is nullopt); note a task's latest state; settle it with its outcome.

@@ -62,12 +62,12 @@ bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& ro
     return false;  // the orphaned child still runs: reconciled once it has ended
   }
   // A run that recorded its end keeps it as the attempt's outcome.
-  AttemptOutcome outcome = outcome_of_status(row.status).value_or(AttemptOutcome::failed);
+  AttemptOutcome outcome = outcome_of_status(row.status).value_or(AttemptOutcome::interrupted);
   if (row.status == RunStatus::running || row.status == RunStatus::pending) {
-    // The child died without recording its end, or never started: a crash, retried like any failure.
-    outcome = AttemptOutcome::failed;
-    store.runs().finish(row.id, RunStatus::failed,
-                        "crashed: the sweep that started it was killed and the run did not end");
+    // The child never started, or ended with its sweep (PR_SET_PDEATHSIG) before it could record anything: the
+    // orchestrator's death, not the run's fault. Interrupted: resumed from its checkpoint, no retry spent.
+    outcome = AttemptOutcome::interrupted;
+    store.runs().finish(row.id, RunStatus::interrupted, std::string(kOrphanedRunError));
   }
   store.sweeps().record_attempt(
       {.run_id = row.id,

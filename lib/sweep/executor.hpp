@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace moexp::sweep {
@@ -69,9 +70,14 @@ struct SweepSummary {
 // Whether `row` is taken by a live process: its child runs, or the sweep that claimed it is still alive.
 bool held_by_live_process(const store::RunRow& row);
 
+// The error of a run whose sweep died before the run recorded an end (reconcile_orphaned_claim).
+inline constexpr std::string_view kOrphanedRunError =
+    "interrupted: the sweep that started it died before the run recorded an end; resumed by the next sweep";
+
 // If `row`'s claiming sweep died: record the attempt it left unrecorded (outcome from the row; a run left `running`
-// by a dead child, or never started, becomes `failed` "crashed" and is retried), release the claim and return true.
-// A run whose orphaned child still runs is left for later (false).
+// or `pending` — its child never started, or ended with the sweep — becomes `interrupted` with kOrphanedRunError:
+// resumed from its checkpoint, no retry spent), release the claim and return true. A run whose orphaned child still
+// runs is left for later (false).
 bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& row,
                               std::optional<std::int64_t> sweep_id);
 

@@ -155,7 +155,7 @@ Queue record_plan(store::ResultStore& db, std::int64_t sweep_id, const config::S
     const bool ended_ok =
         existing && (existing->status == RunStatus::finished || existing->status == RunStatus::diverged);
     const bool exhausted = existing && existing->status == RunStatus::failed &&
-                           db.sweeps().attempt_count(existing->id) > spec.executor.retries && !req.retry_failed;
+                           db.sweeps().spent_attempts(existing->id) > spec.executor.retries && !req.retry_failed;
     std::int64_t run_id = 0;
     if (!existing || (req.force && ended_ok)) {
       auto cfg = run.config;

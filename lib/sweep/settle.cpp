@@ -35,7 +35,7 @@ bool settle_attempt(const SettleRules& rules, const EndedAttempt& ended, Retry m
     after_record();
   }
   const bool retry =
-      is_retryable(ended.outcome) && may_retry == Retry::yes && rules.sweeps.attempt_count(run_id) <= rules.retries;
+      is_retryable(ended.outcome) && may_retry == Retry::yes && rules.sweeps.spent_attempts(run_id) <= rules.retries;
   summary.count(ended.outcome, retry ? Retry::yes : Retry::no);
   if (rules.on_event) {
     rules.on_event(

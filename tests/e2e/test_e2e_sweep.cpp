@@ -80,8 +80,9 @@ TEST_CASE("e2e sweep: six tiny runs on two slots finish and a second invocation 
 
 namespace {
 
-// Start the sweep of `d`, SIGKILL the sweep process (only it: its children live on) as soon as `moment` holds for
-// the run rows read from the database (polled every 5 ms), and reap it. Returns whether the moment came.
+// Start the sweep of `d`, SIGKILL the sweep process (only it: its children live on) as soon as `moment(rows, pid)`
+// holds for the run rows read from the database (polled every 5 ms) and the sweep's pid, and reap it. Returns whether
+// the moment came.
 template <typename Moment>
 bool kill_sweep_when(SweepDir& d, Moment moment) {
   const pid_t pid = spawn({MOEXP_BIN, "sweep", d.spec.string(), "--db", d.db_path}, d.dir / "s.out", d.dir / "s.err");
@@ -99,7 +100,7 @@ bool kill_sweep_when(SweepDir& d, Moment moment) {
           rows.push_back(*row);
         }
       }
-      came = moment(rows);
+      came = moment(rows, pid);
     } catch (const std::exception&) {
       // the database is still being created or migrated
     }
@@ -161,7 +162,7 @@ TEST_CASE(
     "e2e sweep: SIGKILL of the sweep right after it claims its first runs, then a rerun neither hangs nor repeats") {
   SweepDir d(1);
   // The first claim: the child may not exist yet or not have written its pid (the orphaned-claim case).
-  REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows) {
+  REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows, pid_t) {
     return std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.status == RunStatus::running; });
   }));
   check_rerun_completes(d, 1);
@@ -169,11 +170,33 @@ TEST_CASE(
 
 TEST_CASE("e2e sweep: SIGKILL of the sweep once its children run, then a rerun waits for them and runs the rest once") {
   SweepDir d(3);  // three epochs: two children overlap long enough to be seen running together on a loaded machine
-  REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows) {
+  REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows, pid_t) {
     return std::count_if(rows.begin(), rows.end(),
                          [](const auto& r) { return r.status == RunStatus::running && r.pid; }) >= 2;
   }));
   check_rerun_completes(d, 3);
+}
+
+TEST_CASE("e2e sweep: two SIGKILLs of the sweep right after it starts its children cost no run its retries") {
+  SweepDir d(1);  // retries = 1: two attempts charged as failures would leave a run failed for good
+  for (int kill = 0; kill < 2; ++kill) {
+    // This sweep's first claim: its child is starting, or just started and has not set up its signal handling.
+    REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows, pid_t sweep) {
+      return std::any_of(rows.begin(), rows.end(), [&](const auto& r) {
+        return r.status == RunStatus::running && r.claim_pid && *r.claim_pid == sweep;
+      });
+    }));
+  }
+  check_rerun_completes(d, 1);
+  store::ResultStore db(d.db_path, store::OpenMode::read_only);
+  std::int64_t interrupted = 0;
+  for (std::int64_t id = 1; id <= 6; ++id) {
+    CHECK(db.sweeps().spent_attempts(id) == 0);  // no attempt failed: the sweeps' deaths were not the runs' faults
+  }
+  for (const auto& r : db.sweeps().runs(*db.sweeps().find("tiny-sweep"))) {
+    interrupted += r.attempts - 1;  // every attempt before the one that finished
+  }
+  CHECK(interrupted >= 2);  // each killed sweep left at least its first claimed run interrupted
 }
 
 TEST_CASE("e2e sweep: a bad spec exits 2 before anything runs") {
