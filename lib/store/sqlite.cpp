@@ -1,6 +1,7 @@
 #include "store/sqlite.hpp"
 
 #include "core/error.hpp"
+#include "store/filesystem_kind.hpp"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -56,6 +57,17 @@ Database::Database(const std::string& path, OpenMode mode) : m_path(path), m_mod
   open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   sqlite3_busy_timeout(m_db, 30000);
   sqlite3_extended_result_codes(m_db, 1);
+  try {
+    configure_writer(path);
+  } catch (...) {
+    m_prepared.clear();
+    sqlite3_close_v2(m_db);  // the destructor does not run for a constructor that throws
+    m_db = nullptr;
+    throw;
+  }
+}
+
+void Database::configure_writer(const std::string& path) {
   exec("PRAGMA foreign_keys = ON");
   if (path != ":memory:") {
     // Measured with bench/store_ingest.sh: a training epoch commits ~137 small rows spread over ~12 B-trees, so
@@ -63,9 +75,40 @@ Database::Database(const std::string& path, OpenMode mode) : m_path(path), m_mod
     // a quarter of the bytes of the 4 KiB default, and checkpointing every 16 MiB of WAL instead of every 1,000
     // pages cuts the fsyncs that synchronous = NORMAL does at each checkpoint.
     exec("PRAGMA page_size = 1024");
-    exec("PRAGMA journal_mode = WAL");
-    exec("PRAGMA synchronous = NORMAL");
-    exec("PRAGMA wal_autocheckpoint = 16384");
+    if (const auto network = network_filesystem_of(path)) {
+      use_rollback_journal(*network);
+    } else {
+      exec("PRAGMA journal_mode = WAL");
+      exec("PRAGMA synchronous = NORMAL");
+      exec("PRAGMA wal_autocheckpoint = 16384");
+    }
+  }
+}
+
+void Database::use_rollback_journal(const std::string& filesystem) {
+  // WAL's index is shared memory that only processes on one host can share, so on a network filesystem the
+  // database uses the rollback journal (its locks are the server's fcntl locks; moexp writes it from one host: runs
+  // elsewhere write journals, docs/sweeps.md). FULL: in rollback mode NORMAL can corrupt on power loss.
+  std::string journal;
+  try {
+    Statement mode(*this, "PRAGMA journal_mode = DELETE");
+    mode.step();
+    journal = mode.column_text(0);
+  } catch (const StoreError&) {
+    journal = "locked";  // another connection holds it in WAL
+  }
+  if (journal != "delete") {
+    throw StoreError(fmt::format(
+        "database {} is on a network filesystem ({}) and in WAL mode, and another process has it open, so it cannot "
+        "leave WAL; stop that process (WAL over a network filesystem is unsafe) and retry",
+        m_path, filesystem));
+  }
+  exec("PRAGMA synchronous = FULL");
+  static bool noticed = false;  // once per process
+  if (!noticed) {
+    noticed = true;
+    fmt::print(stderr, "moexp: notice: {} is on a network filesystem ({}): SQLite's rollback journal instead of WAL\n",
+               m_path, filesystem);
   }
 }
 

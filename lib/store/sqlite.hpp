@@ -26,7 +26,8 @@ class Statement;
 class Database {
  public:
   // Open the database at `path` (":memory:" for an in-memory one) with a busy timeout and foreign keys on; read_write
-  // creates it if needed and sets WAL. Throws StoreError naming `path`.
+  // creates it if needed and sets WAL, or on a network filesystem (filesystem_kind.hpp) the rollback journal with a
+  // one-line notice on stderr. Throws StoreError naming `path`.
   explicit Database(const std::string& path, OpenMode mode = OpenMode::read_write);
   ~Database();
   Database(const Database&) = delete;
@@ -57,6 +58,11 @@ class Database {
 
  private:
   void open(const std::string& uri, int flags);
+  // A read_write connection's settings: foreign keys, page size, the journal mode and its sync level.
+  void configure_writer(const std::string& path);
+  // Leave WAL for the rollback journal (synchronous FULL) on the network filesystem `filesystem`; throws StoreError
+  // when another connection holds the database in WAL.
+  void use_rollback_journal(const std::string& filesystem);
 
   std::string m_path;
   OpenMode m_mode = OpenMode::read_write;
