@@ -49,7 +49,7 @@ TEST_CASE("filesystem_kind: recorded statfs types of network and cluster filesys
   }
 }
 
-TEST_CASE("filesystem_kind: this machine's temporary folder is local; the override names either kind") {
+TEST_CASE("filesystem_kind: this machine's temporary folder is local, and the override names either kind") {
   test::TempDir dir;
   CHECK_FALSE(network_filesystem_of(dir / "not/yet/moexp.db").has_value());  // probes the nearest existing folder
   {

@@ -17,14 +17,6 @@ fs::path temp_sibling(const fs::path& path) {
   return path.parent_path() / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());
 }
 
-// The one-line message of a failed write of `path` with `err` (errno).
-std::string write_failure(const fs::path& path, int err) {
-  if (err == ENOSPC || err == EDQUOT) {
-    return fmt::format("disk full writing {} ({})", path.string(), std::strerror(err));
-  }
-  return fmt::format("cannot write {}: {}", path.string(), std::strerror(err));
-}
-
 void ensure_parent(const fs::path& path) {
   if (path.has_parent_path()) {
     std::error_code ec;
@@ -107,6 +99,13 @@ class TempFile {
 };
 
 }  // namespace
+
+std::string write_failure(const fs::path& path, int err) {
+  if (err == ENOSPC || err == EDQUOT) {
+    return fmt::format("disk full writing {} ({})", path.string(), std::strerror(err));
+  }
+  return fmt::format("cannot write {}: {}", path.string(), std::strerror(err));
+}
 
 void check_output_path(const fs::path& path, std::string_view what) {
   if (path.empty()) {

@@ -5,9 +5,14 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace moexp::core {
+
+// The one-line message of a failed write of `path` with errno `err`: "disk full writing PATH (...)" for ENOSPC and
+// EDQUOT, "cannot write PATH: ..." otherwise.
+std::string write_failure(const std::filesystem::path& path, int err);
 
 // Refuse a target that cannot be a file: an empty path or an existing folder, device or other non-regular file.
 // Throws InputError naming `path` and `what` (e.g. "--out").

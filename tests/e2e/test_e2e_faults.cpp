@@ -1,7 +1,10 @@
 // Fault drills through the real binary: a full disk while checkpointing and while committing to the database (a
-// small tmpfs; root only, skipped with a message otherwise), and a new database beside a stale run folder. Each ends
+// small tmpfs; root only, skipped with a message otherwise), a run journal on a full disk, and a new database beside a
+// stale run folder. Each ends
 // with one line, no temp file, and a state that --resume continues from.
+#include "core/error.hpp"
 #include "e2e/process.hpp"
+#include "journal/record_file.hpp"
 #include "store/result_store.hpp"
 #include "testutil.hpp"
 
@@ -189,4 +192,40 @@ TEST_CASE(
   store::ResultStore store(db.string());
   CHECK(store.runs().find(1)->status == RunStatus::finished);
   CHECK(store.metrics().epochs(1).size() == 4);
+}
+
+TEST_CASE(
+    "e2e fault drill: a run journal on a full disk keeps its whole records and takes new ones once there is room") {
+  TempDir dir;
+  Tmpfs disk(dir / "disk", "64k");
+  if (!disk.mounted) {
+    return;
+  }
+  const auto path = disk.at / "journal.bin";
+  journal::RecordWriter writer(path);
+  const std::string record(3000, 'r');
+  std::size_t synced = 0;
+  std::string error;
+  for (int i = 0; i < 100 && error.empty(); ++i) {
+    writer.append(record);
+    try {
+      writer.sync();
+      ++synced;
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  CAPTURE(error);
+  CHECK(error.rfind("disk full writing " + path.string(), 0) == 0);
+  CHECK(synced > 0);
+  auto read = journal::read_records(path);
+  CHECK(read.records.size() == synced);
+  CHECK(read.trailing_bytes == 0);  // the part of the failed record that fit was cut again
+  REQUIRE(disk.resize("1m"));
+  writer.append("after the disk was freed");
+  writer.sync();
+  read = journal::read_records(path);
+  REQUIRE(read.records.size() == synced + 1);
+  CHECK(read.records.back() == "after the disk was freed");
+  CHECK(std::distance(fs::directory_iterator(disk.at), fs::directory_iterator()) == 1);  // no temp files
 }

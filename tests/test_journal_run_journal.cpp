@@ -1,0 +1,114 @@
+// run_journal: journal entries round-trip bit-exactly, malformed payloads are refused, and the sink writes whole
+// synced entries.
+#include "core/error.hpp"
+#include "journal/run_journal.hpp"
+#include "store_fixtures.hpp"
+#include "testutil.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+using namespace moexp;
+using namespace moexp::journal;
+
+namespace {
+
+// An epoch with every routing field set, detection-style groups and awkward doubles.
+EpochRecord rich_epoch() {
+  auto e = test::sample_epoch(3);
+  e.set("test", "ap", 0.1 + 0.2);  // not a short decimal
+  e.set("", "tiny", std::numeric_limits<double>::denorm_min());
+  e.set("", "nan", std::numeric_limits<double>::quiet_NaN());
+  auto& g = e.test_routing[0].group_or_add(kSizeGroup);
+  g.group_expert = {{0.25, 0.25, 0.25, 0.25}, {1.0 / 3, 1.0 / 3, 1.0 / 6, 1.0 / 6}};
+  g.group_samples = {7, 9};
+  g.mi = 0.123456789012345678;
+  g.mi_control = -0.0;
+  e.test_routing[0].coactivation = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  e.test_routing[0].collapsed = true;
+  return e;
+}
+
+bool same_bits(double a, double b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("run_journal: every entry kind round-trips, doubles bit for bit") {
+  const JournalStart start{.uid = "3f2a", .run_id = 12, .keep_epochs = 2, .device = "cuda:0", .host = "n2", .pid = 77};
+  const auto s = std::get<JournalStart>(decode_entry(encode_entry(start)));
+  CHECK(s.uid == "3f2a");
+  CHECK(s.run_id == 12);
+  CHECK(s.keep_epochs == 2);
+  CHECK(s.device == "cuda:0");
+  CHECK(s.host == "n2");
+  CHECK(s.pid == 77);
+
+  const auto epoch = rich_epoch();
+  const auto e = std::get<EpochRecord>(decode_entry(encode_entry(epoch)));
+  CHECK(e.epoch == 3);
+  REQUIRE(e.metrics.size() == epoch.metrics.size());
+  for (std::size_t i = 0; i < e.metrics.size(); ++i) {
+    CHECK(e.metrics[i].split == epoch.metrics[i].split);
+    CHECK(e.metrics[i].name == epoch.metrics[i].name);
+    CHECK(same_bits(e.metrics[i].value, epoch.metrics[i].value));
+  }
+  REQUIRE(e.test_routing.size() == 1);
+  const auto& l = e.test_routing[0];
+  const auto& want = epoch.test_routing[0];
+  CHECK(l.importance_share == want.importance_share);
+  CHECK(l.sample_share == want.sample_share);
+  CHECK(l.samples == want.samples);
+  CHECK(l.position == want.position);
+  CHECK(l.living_experts == want.living_experts);
+  CHECK(same_bits(l.importance_cv, want.importance_cv));
+  CHECK(l.coactivation == want.coactivation);
+  CHECK(l.collapsed);
+  REQUIRE(l.group(kSizeGroup) != nullptr);
+  CHECK(l.group(kSizeGroup)->group_expert == want.group(kSizeGroup)->group_expert);
+  CHECK(l.group(kSizeGroup)->group_samples == std::vector<std::int64_t>{7, 9});
+  CHECK(same_bits(l.group(kSizeGroup)->mi, 0.123456789012345678));
+  CHECK(same_bits(l.group(kSizeGroup)->mi_control, -0.0));
+  CHECK(e.train_routing.size() == epoch.train_routing.size());
+
+  const auto end = std::get<JournalEnd>(decode_entry(encode_entry(JournalEnd{RunStatus::diverged, "loss is NaN"})));
+  CHECK(end.status == RunStatus::diverged);
+  CHECK(end.error == "loss is NaN");
+}
+
+TEST_CASE("run_journal: malformed payloads are refused with a journal entry error, never read past their end") {
+  const auto payload = encode_entry(rich_epoch());
+  for (std::size_t cut = 0; cut < payload.size(); cut += 7) {  // every truncation fails cleanly
+    CAPTURE(cut);
+    CHECK_THROWS_AS(decode_entry(std::string_view(payload).substr(0, cut)), InputError);
+  }
+  CHECK_THROWS_WITH_AS(decode_entry(payload + "x"), doctest::Contains("1 bytes after its last field"), InputError);
+  CHECK_THROWS_WITH_AS(decode_entry("\x09"), doctest::Contains("unknown kind 9"), InputError);
+  auto huge = encode_entry(JournalStart{});
+  huge[1] = static_cast<char>(0xFF);  // the uid's length: far more than the payload holds
+  CHECK_THROWS_WITH_AS(decode_entry(huge), doctest::Contains("does not fit"), InputError);
+  CHECK_THROWS_WITH_AS(decode_entry(encode_entry(JournalEnd{RunStatus::running, ""})),
+                       doctest::Contains("'running' is not a status a run ends with"), InputError);
+}
+
+TEST_CASE("run_journal: the sink writes a start, each epoch and the end as synced records of the run folder") {
+  test::TempDir dir;
+  const auto path = journal_path(dir / "runs/4");
+  CHECK(path == dir / "runs/4/journal.bin");
+  {
+    JournalSink sink(path);
+    sink.start({.uid = "u", .run_id = 4, .keep_epochs = 0, .device = "cpu", .host = "h", .pid = 1});
+    sink.record_epoch(test::sample_epoch(1));
+    sink.record_epoch(test::sample_epoch(2));
+    sink.end(RunStatus::finished, "");
+  }
+  const auto read = read_records(path);
+  REQUIRE(read.records.size() == 4);
+  CHECK(std::holds_alternative<JournalStart>(decode_entry(read.records[0])));
+  CHECK(std::get<EpochRecord>(decode_entry(read.records[2])).epoch == 2);
+  CHECK(std::get<JournalEnd>(decode_entry(read.records[3])).status == RunStatus::finished);
+}
