@@ -125,3 +125,32 @@ TEST_CASE("store: Statement::read fills a row's fields by their types, NULL read
   REQUIRE(bad.step());
   CHECK_THROWS_AS(bad.read(status), StoreError);
 }
+
+TEST_CASE("store: a transaction inside another is a savepoint: its rollback keeps the outer one's rows") {
+  Database db(":memory:");
+  db.exec("CREATE TABLE t (x INTEGER)");
+  {
+    Transaction outer(db);
+    CHECK_FALSE(outer.nested());
+    db.exec("INSERT INTO t VALUES (1)");
+    {
+      Transaction inner(db);
+      CHECK(inner.nested());
+      db.exec("INSERT INTO t VALUES (2)");
+    }  // rolled back
+    {
+      Transaction inner(db);
+      db.exec("INSERT INTO t VALUES (3)");
+      inner.commit();
+    }
+    outer.commit();
+  }
+  CHECK(test::single_value(db, "SELECT group_concat(x) FROM t")->column_text(0) == "1,3");
+  {
+    Transaction outer(db);
+    Transaction inner(db);
+    db.exec("INSERT INTO t VALUES (4)");
+    inner.commit();
+  }  // the outer rollback takes the committed savepoint with it
+  CHECK(test::single_value(db, "SELECT count(*) FROM t")->column_int(0) == 2);
+}

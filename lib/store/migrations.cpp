@@ -344,6 +344,17 @@ UPDATE runs SET status = 'interrupted',
                 error = 'interrupted: the sweep that started it died before the run recorded an end; resumed by the next sweep'
  WHERE status = 'failed' AND error = 'crashed: the sweep that started it was killed and the run did not end';
 )sql",
+    // 8: run journals. How far each run's journal (runs/<id>/journal.bin, written by a run away from the database's
+    // host) has been applied: whole records and the byte after them, updated in the transaction that applies them,
+    // so an ingest interrupted at any point neither loses nor repeats a record.
+    R"sql(
+CREATE TABLE journal_ingest (
+  run_id      INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+  records     INTEGER NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  ingested_at TEXT NOT NULL
+);
+)sql",
 };
 
 int user_version(Database& db) {

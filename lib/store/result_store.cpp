@@ -81,7 +81,9 @@ void ResultStore::record_epoch(std::int64_t id, const EpochRecord& r) {
   m_routing->write_snapshots(id, r.epoch, std::nullopt, {{"train", &r.train_routing}, {"test", &r.test_routing}});
   m_runs->note_epoch(id, r.epoch, r.find(kSecondsMetric).value_or(0.0));
   tx.commit();
-  m_metrics->metrics_committed();
+  if (!tx.nested()) {
+    m_metrics->metrics_committed();  // inside a caller's transaction it is the caller's to say (ingest_journal)
+  }
 }
 
 std::int64_t ResultStore::record_evaluation(const NewEvaluation& evaluation) {

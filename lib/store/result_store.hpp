@@ -38,6 +38,14 @@ struct RunSummary {
 
 struct CompiledFilter;
 
+// What one ResultStore::ingest_journal call applied.
+struct JournalIngest {
+  std::int64_t applied = 0;        // records applied by this call
+  std::int64_t total = 0;          // records of the journal applied so far, this call's included
+  std::uint64_t torn_bytes = 0;    // bytes after the last whole record, left for the next call
+  std::optional<RunStatus> ended;  // the end this call applied, if any
+};
+
 // The folder of run `run_id` next to the database at `db_path`: <db folder>/runs/<id> (checkpoint, logs, config).
 std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int64_t run_id);
 
@@ -83,6 +91,14 @@ class ResultStore {
   // with `include_unplanned`), by id, with their summaries.
   std::vector<RunSummary> run_summaries(const CompiledFilter& filter, std::optional<std::int64_t> sweep_id,
                                         bool include_unplanned = false);
+
+  // Apply the records of run `id`'s journal `journal` (journal/run_journal.hpp) not applied yet — a start as
+  // resume_run, epochs as record_epoch, the end as the run's status — in one transaction with how far it got
+  // (journal_ingest): exactly once, however often it is called and wherever it is interrupted. A torn tail is left
+  // for the next call. Throws InputError, applying nothing, for a journal whose start names another run or uid
+  // (another database's), that does not begin with a start, that holds a malformed entry, or that is shorter than
+  // what was applied (replaced). A missing journal applies nothing.
+  JournalIngest ingest_journal(std::int64_t id, const std::filesystem::path& journal);
 
   // SQLite's integrity check of the whole file: empty when it is sound, else its problem lines.
   std::vector<std::string> integrity_problems();

@@ -299,14 +299,14 @@ void RowInserter::flush() {
   insert.run();
 }
 
-Transaction::Transaction(Database& db) : m_db(db) {
-  m_db.prepared("BEGIN IMMEDIATE").run();
+Transaction::Transaction(Database& db) : m_db(db), m_nested(sqlite3_get_autocommit(db.handle()) == 0) {
+  m_db.prepared(m_nested ? "SAVEPOINT nested" : "BEGIN IMMEDIATE").run();
 }
 
 Transaction::~Transaction() {
   if (!m_done) {
     try {
-      m_db.exec("ROLLBACK");
+      m_db.exec(m_nested ? "ROLLBACK TO nested; RELEASE nested" : "ROLLBACK");
     } catch (...) {
       // A destructor never throws; the connection reports the state on its next use.
     }
@@ -314,7 +314,7 @@ Transaction::~Transaction() {
 }
 
 void Transaction::commit() {
-  m_db.prepared("COMMIT").run();
+  m_db.prepared(m_nested ? "RELEASE nested" : "COMMIT").run();
   m_done = true;
 }
 

@@ -200,7 +200,8 @@ class RowInserter {
   std::vector<SqlValue> m_values;  // reserved for one full statement
 };
 
-// BEGIN IMMEDIATE on construction; rolls back on destruction unless commit() was called.
+// BEGIN IMMEDIATE on construction (inside another transaction: a savepoint, so stores' own transactions nest in a
+// caller's); rolls back on destruction unless commit() was called.
 class Transaction {
  public:
   explicit Transaction(Database& db);
@@ -209,8 +210,12 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
   void commit();
 
+  // Whether this is a savepoint inside a caller's transaction (its commit is not yet durable).
+  bool nested() const { return m_nested; }
+
  private:
   Database& m_db;
+  bool m_nested = false;  // inside another transaction: a savepoint
   bool m_done = false;
 };
 

@@ -1,0 +1,88 @@
+// ResultStore: applying a run journal (journal/run_journal.hpp) exactly once.
+#include "core/clock.hpp"
+#include "core/error.hpp"
+#include "journal/run_journal.hpp"
+#include "store/result_store.hpp"
+#include "store/sqlite.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <variant>
+
+namespace moexp::store {
+namespace {
+
+constexpr std::uint64_t kFrameBytes = 8;  // record_file's length + CRC before each payload
+
+}  // namespace
+
+JournalIngest ResultStore::ingest_journal(std::int64_t id, const std::filesystem::path& journal) {
+  JournalIngest result;
+  if (!std::filesystem::exists(journal)) {
+    return result;
+  }
+  Transaction tx(*m_db);  // the state is read inside it: two ingests of one journal cannot interleave
+  std::int64_t done = 0;
+  std::int64_t stored_offset = 0;
+  {
+    Statement& state = m_db->prepared("SELECT records, byte_offset FROM journal_ingest WHERE run_id = ?");
+    state.bind_all(id);
+    if (state.step()) {
+      state.read(done, stored_offset);
+    }
+  }
+  const auto offset = static_cast<std::uint64_t>(stored_offset);
+  const auto read = journal::read_records(journal, offset);
+  result.torn_bytes = read.trailing_bytes;
+  result.total = done;
+  if (read.records.empty()) {
+    return result;
+  }
+  const auto run = m_runs->find(id);
+  if (!run) {
+    throw InputError(fmt::format("journal {}: no run {} in {}", journal.string(), id, path()));
+  }
+  const auto where = [&](std::int64_t record) { return fmt::format("journal {} record {}", journal.string(), record); };
+  std::uint64_t end_offset = offset == 0 ? journal::kRecordFileHeader.size() : offset;
+  for (const auto& payload : read.records) {
+    const std::int64_t number = done + result.applied + 1;
+    journal::JournalEntry entry;
+    try {
+      entry = journal::decode_entry(payload);
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("{}: {}", where(number), e.what()));
+    }
+    if (const auto* start = std::get_if<journal::JournalStart>(&entry)) {
+      if (start->run_id != id || start->uid != run->uid) {
+        throw InputError(fmt::format(
+            "{}: written for run {} (uid {}), not run {} of {} (uid {}); it belongs to another database or run",
+            where(number), start->run_id, start->uid.empty() ? "none" : start->uid, id, path(),
+            run->uid.empty() ? "none" : run->uid));
+      }
+      resume_run(id, start->keep_epochs, start->device, start->host, start->pid);
+    } else if (number == 1) {
+      throw InputError(fmt::format("{}: the journal does not begin with a start entry", where(number)));
+    } else if (const auto* epoch = std::get_if<EpochRecord>(&entry)) {
+      record_epoch(id, *epoch);
+    } else {
+      const auto& end = std::get<journal::JournalEnd>(entry);
+      m_runs->finish(id, end.status, end.error);
+      result.ended = end.status;
+    }
+    ++result.applied;
+    end_offset += kFrameBytes + payload.size();
+  }
+  Statement& save = m_db->prepared(R"sql(
+    INSERT INTO journal_ingest (run_id, records, byte_offset, ingested_at) VALUES (?, ?, ?, ?)
+    ON CONFLICT (run_id) DO UPDATE SET records = excluded.records, byte_offset = excluded.byte_offset,
+                                       ingested_at = excluded.ingested_at)sql");
+  save.bind_all(id, done + result.applied, static_cast<std::int64_t>(end_offset), core::now_iso8601());
+  save.run();
+  tx.commit();
+  m_metrics->metrics_committed();
+  result.total = done + result.applied;
+  return result;
+}
+
+}  // namespace moexp::store
