@@ -6,6 +6,7 @@
 #include "train/run.hpp"
 
 #include <cstdint>
+#include <filesystem>
 
 namespace moexp::cli {
 
@@ -26,8 +27,22 @@ Action setup_train(CLI::App& app) {
                                      "the run; the run is taken only while its claim stands")
                           ->type_name("PID")
                           ->group("");  // internal: hidden from --help
+  auto run_folder = std::make_shared<std::filesystem::path>();
+  auto* run_folder_opt = app.add_option("--run-folder", *run_folder,
+                                        "(set by moexp sweep) train the run set up in this folder and record it in "
+                                        "its journal, never opening the database")
+                             ->type_name("DIR")
+                             ->group("");  // internal: hidden from --help
   app.footer("Exit codes: 0 finished, 1 failed, 2 bad input (nothing written), 3 diverged, 130 interrupted.");
-  return [req, resume, resume_opt, claimed, claimed_opt] {
+  auto* db_opt = app.get_option("--db");
+  return [req, resume, resume_opt, claimed, claimed_opt, run_folder, run_folder_opt, db_opt] {
+    if (run_folder_opt->count() > 0) {
+      if (resume_opt->count() == 0 || db_opt->count() > 0 || claimed_opt->count() > 0) {
+        throw InputError(
+            "train: --run-folder goes with --resume RUN_ID only (no --db: the run never opens a database)");
+      }
+      req->run_folder = *run_folder;
+    }
     if (claimed_opt->count() > 0) {
       if (resume_opt->count() == 0) {
         throw InputError("train: --claimed-by goes with --resume (moexp sweep sets both)");

@@ -1,15 +1,22 @@
 // A Launcher that starts no process: each job plays a scripted outcome and, like a real child, records its run's
-// state in the store. Lets the executor be tested without processes or Torch.
+// state in the store, or, started with --run-folder, in its journal there (a start with the uid the sweep wrote, an
+// epoch per wait, its end). Lets the executor be tested without processes or Torch.
 #pragma once
 
+#include "core/atomic_file.hpp"
 #include "core/host.hpp"
+#include "core/text.hpp"
+#include "journal/run_journal.hpp"
 #include "store/result_store.hpp"
 #include "sweep/launcher.hpp"
 #include "sweep/sweep_clock.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdint>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -53,9 +60,18 @@ class FakeLauncher : public sweep::Launcher {
     auto& plays = script[run_id];
     FakeBehaviour b = plays.empty() ? FakeBehaviour{} : plays[std::min(attempts, plays.size() - 1)];
     ++attempts;
-    m_store.resume_run(run_id, 0, "cpu", core::host_name(), 0);
     const auto job = m_next++;
-    m_jobs[job] = {run_id, b, b.ticks, 0};
+    m_jobs[job] = {run_id, b, b.ticks, 0, nullptr, 0};
+    const auto folder_arg = std::find(request.argv.begin(), request.argv.end(), "--run-folder");
+    if (folder_arg != request.argv.end()) {
+      const std::filesystem::path folder = *(folder_arg + 1);
+      auto& state = m_jobs[job];
+      state.journal = std::make_shared<journal::JournalSink>(journal::journal_path(folder));
+      const auto uid = std::string(core::trim(core::read_text_file(folder / "run.uid")));
+      state.journal->start({.uid = uid, .run_id = run_id, .device = "cpu", .host = core::host_name(), .pid = 0});
+    } else {
+      m_store.resume_run(run_id, 0, "cpu", core::host_name(), 0);
+    }
     max_running = std::max(max_running, m_jobs.size());
     return job;
   }
@@ -68,7 +84,7 @@ class FakeLauncher : public sweep::Launcher {
       if (state.pending_signal == SIGKILL || (state.pending_signal == SIGTERM && state.behaviour.honours_sigterm)) {
         sweep::JobExit exit{job, std::nullopt, std::nullopt};
         if (state.pending_signal == SIGTERM) {
-          m_store.runs().finish(state.run_id, RunStatus::interrupted, "stopped by a signal");
+          finish(state, RunStatus::interrupted, "stopped by a signal");
           exit.exit_code = 130;
         } else {
           exit.signal = SIGKILL;
@@ -78,8 +94,15 @@ class FakeLauncher : public sweep::Launcher {
       }
     }
     for (auto& [job, state] : m_jobs) {
+      if (state.journal && state.ticks_left > 0) {
+        auto epoch = EpochRecord{};
+        epoch.epoch = ++state.epochs;
+        epoch.set("test", "acc", 0.5);
+        epoch.set("", "seconds", 1.0);
+        state.journal->record_epoch(epoch);
+      }
       if (state.ticks_left > 0 && --state.ticks_left == 0) {
-        m_store.runs().finish(state.run_id, state.behaviour.final_status, state.behaviour.exit_code ? "boom" : "");
+        finish(state, state.behaviour.final_status, state.behaviour.exit_code ? "boom" : "");
         sweep::JobExit exit{job, state.behaviour.exit_code, std::nullopt};
         m_jobs.erase(job);
         return exit;
@@ -108,7 +131,19 @@ class FakeLauncher : public sweep::Launcher {
     FakeBehaviour behaviour;
     int ticks_left;
     int pending_signal;
+    std::shared_ptr<journal::JournalSink> journal;  // a journal-writing child's
+    int epochs;
   };
+
+  // Record the child's end where it records (its journal or the store).
+  void finish(JobState& state, RunStatus status, const std::string& error) {
+    if (state.journal) {
+      state.journal->end(status, error);
+    } else {
+      m_store.runs().finish(state.run_id, status, error);
+    }
+  }
+
   store::ResultStore& m_store;
   std::map<std::int64_t, JobState> m_jobs;
   std::map<std::int64_t, std::size_t> m_attempts;

@@ -46,6 +46,7 @@ TEST_CASE("record_file: synced records read back whole, in order, with the offse
   CHECK(read.end_offset == fs::file_size(path));
   CHECK(read.trailing_bytes == 0);
   CHECK(bytes_of(path).rfind(kRecordFileHeader, 0) == 0);
+  CHECK(read.file_id.size() == 32);
   // A later read from the offset sees only what was appended since.
   {
     RecordWriter w(path);
@@ -56,6 +57,10 @@ TEST_CASE("record_file: synced records read back whole, in order, with the offse
   const auto more = read_records(path, read.end_offset);
   REQUIRE(more.records.size() == 1);
   CHECK(more.records[0] == "fourth");
+  CHECK(more.file_id == read.file_id);  // the same file: its id is kept by an appending writer
+  std::filesystem::remove(path);
+  RecordWriter(path).sync();
+  CHECK(read_records(path).file_id != read.file_id);  // a new file, a new id
 }
 
 TEST_CASE("record_file: appended but unsynced records are not written") {
@@ -114,7 +119,7 @@ TEST_CASE("record_file: a torn or damaged last record is left out and reported, 
 TEST_CASE("record_file: a file cut inside its header is started anew, foreign files and bad offsets are refused") {
   test::TempDir dir;
   const auto path = dir / "journal.bin";
-  write_bytes(path, std::string(kRecordFileHeader.substr(0, 5)));
+  write_bytes(path, std::string(kRecordFileHeader) + "0123");  // cut inside the id
   {
     RecordWriter w(path);
     CHECK(w.existing().empty());

@@ -39,7 +39,13 @@ bool same_bits(double a, double b) {
 }  // namespace
 
 TEST_CASE("run_journal: every entry kind round-trips, doubles bit for bit") {
-  const JournalStart start{.uid = "3f2a", .run_id = 12, .keep_epochs = 2, .device = "cuda:0", .host = "n2", .pid = 77};
+  const JournalStart start{.uid = "3f2a",
+                           .run_id = 12,
+                           .keep_epochs = 2,
+                           .device = "cuda:0",
+                           .host = "n2",
+                           .pid = 77,
+                           .classes = {{"cat", 0, "animal"}, {"car", 1, "vehicle"}}};
   const auto s = std::get<JournalStart>(decode_entry(encode_entry(start)));
   CHECK(s.uid == "3f2a");
   CHECK(s.run_id == 12);
@@ -47,6 +53,10 @@ TEST_CASE("run_journal: every entry kind round-trips, doubles bit for bit") {
   CHECK(s.device == "cuda:0");
   CHECK(s.host == "n2");
   CHECK(s.pid == 77);
+  REQUIRE(s.classes.size() == 2);
+  CHECK(s.classes[1].name == "car");
+  CHECK(s.classes[1].superclass == 1);
+  CHECK(s.classes[1].superclass_name == "vehicle");
 
   const auto epoch = rich_epoch();
   const auto e = std::get<EpochRecord>(decode_entry(encode_entry(epoch)));

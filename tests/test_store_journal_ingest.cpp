@@ -26,7 +26,11 @@ struct JournalFixture {
   test::TempDir dir;
   std::string db_path = (dir / "moexp.db").string();
   ResultStore db{db_path};
-  std::int64_t run = db.runs().create(test::sample_run());
+  std::int64_t run = db.runs().create([] {
+    auto row = test::sample_run();
+    row.classes.clear();  // a sweep's pending run: classes come with its start
+    return row;
+  }());
   fs::path journal = journal::journal_path(run_folder(db_path, run));
 
   journal::JournalStart start(std::int64_t keep_epochs = 0) {
@@ -35,7 +39,8 @@ struct JournalFixture {
             .keep_epochs = keep_epochs,
             .device = "cuda:0",
             .host = "node7",
-            .pid = 4242};
+            .pid = 4242,
+            .classes = {{"a", 0, "A"}, {"b", 1, "B"}}};
   }
   // Epoch `epoch` with its test accuracy set to `acc`.
   static EpochRecord epoch(int epoch, double acc = 0.5) {
@@ -74,6 +79,7 @@ TEST_CASE("journal ingest: a whole journal is applied once, and a second ingest 
   CHECK(row->epochs_done == 2);
   CHECK(row->host == "node7");
   CHECK(row->device == "cuda:0");
+  CHECK(f.db.runs().classes(f.run).size() == 2);  // the start's classes
   CHECK(f.stored_acc(1) == 0.25);
   CHECK(f.stored_acc(2) == 0.5);
   CHECK(f.db.routing().snapshots(f.run).size() == 4);  // train and test routing of both epochs
@@ -212,7 +218,7 @@ TEST_CASE("journal ingest: killed at any moment of an ingest, the next one loses
   CHECK(f.db.ingest_journal(f.run, f.journal).applied == 0);
 }
 
-TEST_CASE("journal ingest: a journal replaced by a shorter one is refused") {
+TEST_CASE("journal ingest: a journal replaced by another, shorter or not, is refused") {
   JournalFixture f;
   {
     journal::JournalSink sink(f.journal);
@@ -226,4 +232,12 @@ TEST_CASE("journal ingest: a journal replaced by a shorter one is refused") {
     sink.start(f.start());
   }
   CHECK_THROWS_WITH_AS(f.db.ingest_journal(f.run, f.journal), doctest::Contains("was it replaced?"), InputError);
+  {
+    journal::JournalSink sink(f.journal);  // now as long as the first, and longer
+    sink.record_epoch(JournalFixture::epoch(1));
+    sink.record_epoch(JournalFixture::epoch(2));
+  }
+  CHECK_THROWS_WITH_AS(f.db.ingest_journal(f.run, f.journal), doctest::Contains("replaced since 2 of its records"),
+                       InputError);
+  CHECK(f.db.metrics().epochs(f.run).size() == 1);
 }

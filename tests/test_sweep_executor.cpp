@@ -3,6 +3,9 @@
 #include "sweep/executor.hpp"
 #include "testutil.hpp"
 
+#include "core/atomic_file.hpp"
+#include "journal/run_journal.hpp"
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -35,8 +38,9 @@ struct Fixture {
 
   // Run the queue on the manual clock: polls of 100 ms as in a real sweep, a 10 s grace period before SIGKILL.
   SweepSummary run(std::vector<Slot> slots, double timeout = 0, std::int64_t retries = 1,
-                   const std::atomic<bool>* stop = nullptr, std::function<void()> on_tick = {}) {
+                   const std::atomic<bool>* stop = nullptr, std::function<void()> on_tick = {}, bool journal = false) {
     ExecutorOptions options;
+    options.journal = journal;
     options.slots = std::move(slots);
     options.moexp_exe = "/bin/moexp";
     options.db_path = db_path;
@@ -266,4 +270,53 @@ TEST_CASE("executor: a run that ended well while no sweep was alive gets its att
   CHECK(f.db.sweeps().attempt_count(f.queue[0].run_id) == 1);
   CHECK_FALSE(f.db.runs().find(f.queue[0].run_id)->claim_pid.has_value());
   CHECK(f.db.sweeps().attempt_count(f.queue[1].run_id) == 1);
+}
+
+TEST_CASE("executor: journal-writing children get their run folder, never the database, and are ingested as they run") {
+  Fixture f(3);
+  f.launcher.script[f.queue[0].run_id] = {{.ticks = 40}};  // a long run: ingested while it runs
+  f.launcher.script[f.queue[1].run_id] = {{.exit_code = 1, .final_status = RunStatus::failed}, {}};
+  std::int64_t epochs_seen_in_flight = 0;
+  auto summary = f.run(
+      make_slots(2, {}, 1), 0, 1, nullptr,
+      [&] {
+        const auto row = f.db.runs().find(f.queue[0].run_id);
+        if (row->status == RunStatus::running) {
+          epochs_seen_in_flight = std::max(epochs_seen_in_flight, row->epochs_done);
+        }
+      },
+      true);
+  CHECK(summary.finished == 3);
+  CHECK(summary.failed == 0);
+  CHECK(epochs_seen_in_flight >= 10);  // the once-a-second ingest of a 40-epoch run at 10 polls a second
+  for (const auto& request : f.launcher.started) {
+    CHECK(std::find(request.argv.begin(), request.argv.end(), "--db") == request.argv.end());
+    CHECK(std::find(request.argv.begin(), request.argv.end(), "--claimed-by") == request.argv.end());
+    CHECK(std::find(request.argv.begin(), request.argv.end(), "--run-folder") != request.argv.end());
+  }
+  for (const auto& item : f.queue) {
+    const auto row = f.db.runs().find(item.run_id);
+    CHECK(row->status == RunStatus::finished);
+    CHECK_FALSE(row->claim_pid);
+    const auto folder = store::run_folder(f.db_path, item.run_id);
+    CHECK(core::read_text_file(folder / "run.uid") == row->uid + "\n");
+    CHECK(core::read_text_file(folder / "config.toml") == row->config_toml);
+  }
+  CHECK(f.db.metrics().epochs(f.queue[0].run_id).size() == 40);
+  CHECK(f.db.sweeps().attempt_count(f.queue[1].run_id) == 2);  // the failure (from its journal) was retried
+  CHECK(f.db.sweeps().spent_attempts(f.queue[1].run_id) == 1);
+}
+
+TEST_CASE("executor: a journal from another database fails its attempt with the journal's line") {
+  Fixture f(1);
+  const auto folder = store::run_folder(f.db_path, f.queue[0].run_id);
+  {
+    journal::JournalSink foreign(journal::journal_path(folder));
+    foreign.start({.uid = "0000feedface0000", .run_id = f.queue[0].run_id});
+  }
+  auto summary = f.run(make_slots(1, {}, 1), 0, 0, nullptr, {}, true);
+  CHECK(summary.failed == 1);
+  const auto row = f.db.runs().find(f.queue[0].run_id);
+  CHECK(row->status == RunStatus::failed);
+  CHECK(row->error.find("it belongs to another database or run") != std::string::npos);
 }

@@ -27,7 +27,8 @@ enum class Values { one, list };
 
 const std::vector<std::string> kTopKeys{"name", "base", "seeds", "executor", "fixed", "grid",
                                         "zip",  "runs", "when",  "sample",   "slurm"};
-const std::vector<std::string> kExecutorKeys{"jobs", "gpus", "per_gpu", "threads", "timeout", "retries", "backend"};
+const std::vector<std::string> kExecutorKeys{"jobs",    "gpus",    "per_gpu", "threads",
+                                             "timeout", "retries", "backend", "journal"};
 const std::vector<std::string> kSlurmKeys{"partition", "account",           "qos",  "gres",   "cpus_per_task", "mem",
                                           "time",      "array_parallelism", "args", "device", "poll"};
 
@@ -154,6 +155,12 @@ class SpecReader {
           fail(node.source(), "executor.timeout: expected seconds or a duration like \"90s\", \"30m\", \"2h\"");
         }
         e.timeout_s = *seconds;
+      } else if (key == "journal") {
+        auto b = node.as_boolean();
+        if (b == nullptr) {
+          fail(node.source(), "executor.journal: expected true or false");
+        }
+        e.journal = b->get();
       } else if (key == "backend") {
         auto s = node.as_string();
         if (s == nullptr || find_sweep_backend(s->get()) == nullptr) {

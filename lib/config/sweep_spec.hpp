@@ -36,6 +36,7 @@ struct ExecutorSettings {
   double timeout_s = 0;           // per-run wall-clock limit (0: none)
   std::int64_t retries = 1;       // extra attempts for a failed run (not for diverged ones)
   std::string backend = "local";  // a name in config::kSweepBackends (sweep_backends.hpp)
+  bool journal = false;           // local runs write journals instead of the database (docs/sweeps.md)
 };
 
 // The [slurm] table: how array tasks are submitted (docs/sweeps.md). Empty strings leave Slurm's defaults.

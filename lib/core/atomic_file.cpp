@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
 namespace moexp::core {
 namespace fs = std::filesystem;
@@ -105,6 +107,14 @@ std::string write_failure(const fs::path& path, int err) {
     return fmt::format("disk full writing {} ({})", path.string(), std::strerror(err));
   }
   return fmt::format("cannot write {}: {}", path.string(), std::strerror(err));
+}
+
+std::string read_text_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw InputError(fmt::format("cannot read {}: {}", path.string(), std::strerror(errno)));
+  }
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 void check_output_path(const fs::path& path, std::string_view what) {

@@ -14,6 +14,9 @@ namespace moexp::core {
 // EDQUOT, "cannot write PATH: ..." otherwise.
 std::string write_failure(const std::filesystem::path& path, int err);
 
+// The whole content of the file `path`. Throws InputError naming it when it cannot be read.
+std::string read_text_file(const std::filesystem::path& path);
+
 // Refuse a target that cannot be a file: an empty path or an existing folder, device or other non-regular file.
 // Throws InputError naming `path` and `what` (e.g. "--out").
 void check_output_path(const std::filesystem::path& path, std::string_view what);

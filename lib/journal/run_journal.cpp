@@ -172,6 +172,12 @@ std::string encode_entry(const JournalEntry& entry) {
     w.str(s->device);
     w.str(s->host);
     w.i64(s->pid);
+    w.i64(static_cast<std::int64_t>(s->classes.size()));
+    for (const auto& c : s->classes) {
+      w.str(c.name);
+      w.i64(c.superclass);
+      w.str(c.superclass_name);
+    }
   } else if (const auto* e = std::get_if<EpochRecord>(&entry)) {
     w.u8(static_cast<std::uint8_t>(Kind::epoch));
     w.i64(e->epoch);
@@ -205,6 +211,12 @@ JournalEntry decode_entry(std::string_view payload) {
       s.device = r.str();
       s.host = r.str();
       s.pid = r.i64();
+      s.classes.resize(r.count(24));
+      for (auto& c : s.classes) {
+        c.name = r.str();
+        c.superclass = r.i64();
+        c.superclass_name = r.str();
+      }
       entry = std::move(s);
       break;
     }

@@ -12,17 +12,27 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace moexp::journal {
 
+// A class of the run's dataset, in label order (the database's run_classes).
+struct JournalClass {
+  std::string name;
+  std::int64_t superclass = 0;
+  std::string superclass_name;
+};
+
 // A process took up the run: as ResultStore::resume_run (keep `keep_epochs` epochs, drop later rows, record the
-// process). `uid` is the run's uid in the database the journal belongs to; ingest refuses any other.
+// process) and the dataset's classes. `uid` is the run's uid in the database the journal belongs to; ingest refuses
+// any other.
 struct JournalStart {
-  std::string uid;
+  std::string uid{};
   std::int64_t run_id = 0;
   std::int64_t keep_epochs = 0;
-  std::string device, host;
+  std::string device{}, host{};
   std::int64_t pid = 0;
+  std::vector<JournalClass> classes{};
 };
 
 // The run ended with `status` (finished, failed, diverged, interrupted) and `error`.

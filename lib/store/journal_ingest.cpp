@@ -25,15 +25,20 @@ JournalIngest ResultStore::ingest_journal(std::int64_t id, const std::filesystem
   Transaction tx(*m_db);  // the state is read inside it: two ingests of one journal cannot interleave
   std::int64_t done = 0;
   std::int64_t stored_offset = 0;
+  std::string file_id;
   {
-    Statement& state = m_db->prepared("SELECT records, byte_offset FROM journal_ingest WHERE run_id = ?");
+    Statement& state = m_db->prepared("SELECT records, byte_offset, file_id FROM journal_ingest WHERE run_id = ?");
     state.bind_all(id);
     if (state.step()) {
-      state.read(done, stored_offset);
+      state.read(done, stored_offset, file_id);
     }
   }
   const auto offset = static_cast<std::uint64_t>(stored_offset);
   const auto read = journal::read_records(journal, offset);
+  if (!file_id.empty() && read.file_id != file_id) {
+    throw InputError(fmt::format("journal {}: replaced since {} of its records were applied (file id {}, was {})",
+                                 journal.string(), done, read.file_id, file_id));
+  }
   result.torn_bytes = read.trailing_bytes;
   result.total = done;
   if (read.records.empty()) {
@@ -44,7 +49,7 @@ JournalIngest ResultStore::ingest_journal(std::int64_t id, const std::filesystem
     throw InputError(fmt::format("journal {}: no run {} in {}", journal.string(), id, path()));
   }
   const auto where = [&](std::int64_t record) { return fmt::format("journal {} record {}", journal.string(), record); };
-  std::uint64_t end_offset = offset == 0 ? journal::kRecordFileHeader.size() : offset;
+  std::uint64_t end_offset = offset == 0 ? journal::kRecordFileHeaderBytes : offset;
   for (const auto& payload : read.records) {
     const std::int64_t number = done + result.applied + 1;
     journal::JournalEntry entry;
@@ -61,6 +66,11 @@ JournalIngest ResultStore::ingest_journal(std::int64_t id, const std::filesystem
             run->uid.empty() ? "none" : run->uid));
       }
       resume_run(id, start->keep_epochs, start->device, start->host, start->pid);
+      std::vector<ClassInfo> classes;
+      for (const auto& c : start->classes) {
+        classes.push_back({c.name, c.superclass, c.superclass_name});
+      }
+      m_runs->ensure_classes(id, classes);
     } else if (number == 1) {
       throw InputError(fmt::format("{}: the journal does not begin with a start entry", where(number)));
     } else if (const auto* epoch = std::get_if<EpochRecord>(&entry)) {
@@ -74,10 +84,10 @@ JournalIngest ResultStore::ingest_journal(std::int64_t id, const std::filesystem
     end_offset += kFrameBytes + payload.size();
   }
   Statement& save = m_db->prepared(R"sql(
-    INSERT INTO journal_ingest (run_id, records, byte_offset, ingested_at) VALUES (?, ?, ?, ?)
+    INSERT INTO journal_ingest (run_id, file_id, records, byte_offset, ingested_at) VALUES (?, ?, ?, ?, ?)
     ON CONFLICT (run_id) DO UPDATE SET records = excluded.records, byte_offset = excluded.byte_offset,
                                        ingested_at = excluded.ingested_at)sql");
-  save.bind_all(id, done + result.applied, static_cast<std::int64_t>(end_offset), core::now_iso8601());
+  save.bind_all(id, read.file_id, done + result.applied, static_cast<std::int64_t>(end_offset), core::now_iso8601());
   save.run();
   tx.commit();
   m_metrics->metrics_committed();

@@ -345,11 +345,13 @@ UPDATE runs SET status = 'interrupted',
  WHERE status = 'failed' AND error = 'crashed: the sweep that started it was killed and the run did not end';
 )sql",
     // 8: run journals. How far each run's journal (runs/<id>/journal.bin, written by a run away from the database's
-    // host) has been applied: whole records and the byte after them, updated in the transaction that applies them,
+    // host) has been applied: the journal file's id, whole records and the byte after them, updated in the transaction
+    // that applies them,
     // so an ingest interrupted at any point neither loses nor repeats a record.
     R"sql(
 CREATE TABLE journal_ingest (
   run_id      INTEGER PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+  file_id     TEXT NOT NULL,  -- the journal's header id: a replaced journal is refused, not read from the offset
   records     INTEGER NOT NULL,
   byte_offset INTEGER NOT NULL,
   ingested_at TEXT NOT NULL

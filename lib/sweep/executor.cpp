@@ -1,9 +1,12 @@
 #include "sweep/executor.hpp"
 #include "sweep/settle.hpp"
 
+#include "core/atomic_file.hpp"
 #include "core/clock.hpp"
+#include "core/error.hpp"
 #include "core/host.hpp"
 #include "core/text.hpp"
+#include "journal/run_journal.hpp"
 
 #include <fmt/format.h>
 
@@ -39,6 +42,22 @@ bool claimed_by_me(const store::RunRow& row) {
 }
 
 }  // namespace
+
+std::optional<std::string> ingest_run_journal(store::ResultStore& store, const std::string& db_path,
+                                              std::int64_t run_id) {
+  try {
+    store.ingest_journal(run_id, journal::journal_path(store::run_folder(db_path, run_id)));
+  } catch (const InputError& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
+}
+
+void write_run_setup(const std::string& db_path, const store::RunRow& row) {
+  const auto folder = store::run_folder(db_path, row.id);
+  core::write_file_atomic(folder / "config.toml", row.config_toml);
+  core::write_file_atomic(folder / "run.uid", row.uid + "\n");
+}
 
 bool held_by_live_process(const store::RunRow& row) {
   if (row.status != RunStatus::running) {
@@ -89,6 +108,16 @@ std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::vect
     }
   }
   return reconciled;
+}
+
+std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::string& db_path,
+                                      const std::vector<std::int64_t>& run_ids, std::optional<std::int64_t> sweep_id) {
+  for (auto id : run_ids) {
+    if (auto error = ingest_run_journal(store, db_path, id)) {
+      fmt::print(stderr, "moexp: warning: run {}: {}\n", id, *error);
+    }
+  }
+  return reconcile_orphaned_claims(store, run_ids, sweep_id);
 }
 
 void SweepSummary::count(AttemptOutcome outcome, Retry retry) {
@@ -142,6 +171,9 @@ Executor::Executor(Launcher& launcher, store::ResultStore& store, ExecutorOption
 
 bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active,
                          std::vector<WorkItem>& waiting, SweepSummary& summary) {
+  if (auto error = ingest_run_journal(m_store, m_options.db_path, item.run_id)) {
+    fmt::print(stderr, "moexp: warning: run {}: {}\n", item.run_id, *error);
+  }
   auto row = m_store.runs().find(item.run_id);
   if (row && reconcile_orphaned_claim(m_store, *row, m_options.sweep_id)) {
     // Its sweep died: the attempt it left (also one that ended well while no sweep was alive to record it) is
@@ -163,16 +195,14 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
   const auto dir = store::run_folder(m_options.db_path, item.run_id);
   std::filesystem::create_directories(dir);
   LaunchRequest request;
-  request.argv = {m_options.moexp_exe,
-                  "train",
-                  "--resume",
-                  std::to_string(item.run_id),
-                  "--db",
-                  m_options.db_path,
-                  "--claimed-by",
-                  std::to_string(::getpid()),
-                  "--device",
-                  slot.gpu ? "cuda:0" : "cpu"};
+  request.argv = {m_options.moexp_exe, "train", "--resume", std::to_string(item.run_id)};
+  if (m_options.journal) {
+    write_run_setup(m_options.db_path, *row);
+    request.argv.insert(request.argv.end(), {"--run-folder", dir.string()});
+  } else {
+    request.argv.insert(request.argv.end(), {"--db", m_options.db_path, "--claimed-by", std::to_string(::getpid())});
+  }
+  request.argv.insert(request.argv.end(), {"--device", slot.gpu ? "cuda:0" : "cpu"});
   if (slot.gpu) {
     request.env.emplace_back("CUDA_VISIBLE_DEVICES", std::to_string(*slot.gpu));
   }
@@ -207,7 +237,11 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
 void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vector<WorkItem>& queue,
                       SweepSummary& summary) {
   const double seconds = std::chrono::duration<double>(m_clock.now() - job.started).count();
-  const auto tail = core::file_tail(store::run_folder(m_options.db_path, job.item.run_id) / "stderr.log");
+  auto tail = core::file_tail(store::run_folder(m_options.db_path, job.item.run_id) / "stderr.log");
+  const auto journal_error = ingest_run_journal(m_store, m_options.db_path, job.item.run_id);
+  if (journal_error) {
+    tail += "\n" + *journal_error;  // the why of the failed attempt (below)
+  }
   auto row = m_store.runs().find(job.item.run_id);
   const RunStatus status = row ? row->status : RunStatus::failed;
   AttemptOutcome outcome = AttemptOutcome::failed;
@@ -240,12 +274,21 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
   }
 }
 
+void Executor::ingest_active(const std::vector<Active>& active) {
+  for (const auto& job : active) {
+    if (auto error = ingest_run_journal(m_store, m_options.db_path, job.item.run_id)) {
+      fmt::print(stderr, "moexp: warning: run {}: {}\n", job.item.run_id, *error);
+    }
+  }
+}
+
 SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>& stop) {
   SweepSummary summary;
   std::vector<Active> active;
   std::vector<WorkItem> waiting;
   std::size_t next = 0;
   auto last_wait_check = m_clock.now();
+  auto last_ingest = m_clock.now();
   bool stopping = false;
   while (true) {
     if (stop.load() && !stopping) {
@@ -280,6 +323,10 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
     }
     if (active.empty() && (stopping || (next >= queue.size() && waiting.empty()))) {
       break;
+    }
+    if (m_options.journal && !active.empty() && m_clock.now() - last_ingest > std::chrono::seconds(1)) {
+      last_ingest = m_clock.now();
+      ingest_active(active);  // in-flight runs' epochs reach the database while they run
     }
     if (m_options.on_tick) {
       m_options.on_tick();

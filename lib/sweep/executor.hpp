@@ -34,6 +34,9 @@ struct ExecutorOptions {
   double grace_s = 10;   // between SIGTERM and SIGKILL
   std::int64_t retries = 1;
   std::chrono::milliseconds poll{100};
+  // Children write journals in their run folders (`train --run-folder`) and never open the database; the executor
+  // ingests them as it polls (docs/sweeps.md, "Runs that write journals").
+  bool journal = false;
   std::function<void()> on_tick;  // called on every scheduling round (e.g. to redraw a display)
   SweepClock* clock = nullptr;    // time for timeouts, grace periods and re-checks; null: the steady clock
 };
@@ -67,6 +70,15 @@ struct SweepSummary {
   void count(AttemptOutcome outcome, Retry retry);
 };
 
+// Apply what run `run_id`'s journal (in its folder beside the database at `db_path`) holds that the database does not
+// yet (ResultStore::ingest_journal; nothing when it has no journal). Returns the one-line error of a journal that
+// cannot be applied (another database's, damaged), or nullopt.
+std::optional<std::string> ingest_run_journal(store::ResultStore& store, const std::string& db_path,
+                                              std::int64_t run_id);
+
+// Write what a journal-writing child needs into run `row`'s folder (config.toml, run.uid), atomically.
+void write_run_setup(const std::string& db_path, const store::RunRow& row);
+
 // Whether `row` is taken by a live process: its child runs, or the sweep that claimed it is still alive.
 bool held_by_live_process(const store::RunRow& row);
 
@@ -85,6 +97,10 @@ bool reconcile_orphaned_claim(store::ResultStore& store, const store::RunRow& ro
 std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::vector<std::int64_t>& run_ids,
                                       std::optional<std::int64_t> sweep_id);
 
+// reconcile_orphaned_claims after ingesting each run's journal (what its orphaned child wrote, its end included).
+std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::string& db_path,
+                                      const std::vector<std::int64_t>& run_ids, std::optional<std::int64_t> sweep_id);
+
 class Executor {
  public:
   Executor(Launcher& launcher, store::ResultStore& store, ExecutorOptions options,
@@ -98,6 +114,8 @@ class Executor {
   bool try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active, std::vector<WorkItem>& waiting,
                  SweepSummary& summary);
   void finish(Active& job, const JobExit& exit, bool stopping, std::vector<WorkItem>& queue, SweepSummary& summary);
+
+  void ingest_active(const std::vector<Active>& active);
 
   Launcher& m_launcher;
   store::ResultStore& m_store;

@@ -294,7 +294,7 @@ int run_locally(const config::SweepSpec& spec, const Plan& plan, const SweepRequ
   for (const auto& r : db.sweeps().runs(sweep_id)) {
     known.push_back(r.run_id);
   }
-  if (const auto n = reconcile_orphaned_claims(db, known, sweep_id); n > 0) {
+  if (const auto n = reconcile_orphaned_claims(db, req.db_path, known, sweep_id); n > 0) {
     fmt::print("sweep '{}': recorded {} attempt(s) that ended after an earlier sweep process died\n", spec.name, n);
   }
   auto queue = record_plan(db, sweep_id, spec, plan, req, threads, {});
@@ -309,6 +309,7 @@ int run_locally(const config::SweepSpec& spec, const Plan& plan, const SweepRequ
   options.sweep_id = sweep_id;
   options.timeout_s = spec.executor.timeout_s;
   options.retries = spec.executor.retries;
+  options.journal = spec.executor.journal;
   std::optional<LiveDisplay> live;
   if (core::is_terminal(stdout)) {
     live.emplace(stdout, db.metrics(), slots, queue.items.size());

@@ -10,8 +10,8 @@
 #include "core/stop_signals.hpp"
 #include "core/text.hpp"
 #include "store/result_store.hpp"
-#include "store/store_sink.hpp"
 #include "train/device.hpp"
+#include "train/run_ledger.hpp"
 #include "train/task_setup.hpp"
 #include "train/trainer.hpp"
 
@@ -61,24 +61,31 @@ class ConsoleSink : public MetricsSink {
   TaskKind m_task;
 };
 
-// The checkpoint model.init_from names: a run of the database at `db_path` (its id) or a file. ConfigError naming the
+// The checkpoint model.init_from names: a run of the database at `db_path` (its id) or a file. A run writing a journal
+// (`journal_folder` set: it never opens the database) finds a run id's folder beside its own. ConfigError naming the
 // key when there is none.
-std::filesystem::path init_checkpoint(const config::ExperimentConfig& cfg, const std::string& db_path) {
+std::filesystem::path init_checkpoint(const config::ExperimentConfig& cfg, const std::string& db_path,
+                                      const std::filesystem::path& journal_folder) {
   const auto& from = cfg.model.init_from;
   if (!core::is_unsigned_integer(from)) {
     return from;  // a file, checked by config validation
   }
   const auto id = std::stoll(from);
-  if (!std::filesystem::exists(db_path)) {
-    throw ConfigError(fmt::format("model.init_from: run {}: database {} does not exist", id, db_path));
-  }
-  {
-    store::ResultStore db(db_path, store::OpenMode::read_only);
-    if (!db.runs().find(id)) {
-      throw ConfigError(fmt::format("model.init_from: no run {} in {}", id, db_path));
+  std::filesystem::path path;
+  if (!journal_folder.empty()) {
+    path = journal_folder.parent_path() / std::to_string(id) / "checkpoint.pt";
+  } else {
+    if (!std::filesystem::exists(db_path)) {
+      throw ConfigError(fmt::format("model.init_from: run {}: database {} does not exist", id, db_path));
     }
+    {
+      store::ResultStore db(db_path, store::OpenMode::read_only);
+      if (!db.runs().find(id)) {
+        throw ConfigError(fmt::format("model.init_from: no run {} in {}", id, db_path));
+      }
+    }
+    path = store::run_folder(db_path, id) / "checkpoint.pt";
   }
-  auto path = store::run_folder(db_path, id) / "checkpoint.pt";
   if (!std::filesystem::is_regular_file(path)) {
     throw ConfigError(fmt::format("model.init_from: run {} has no checkpoint ({} not found)", id, path.string()));
   }
@@ -89,6 +96,29 @@ struct Prepared {
   config::ExperimentConfig cfg;
   std::optional<store::RunRow> resumed;
 };
+
+// A run a sweep set up in `req.run_folder` for a process away from the database: its config and uid from the files
+// the sweep wrote there (config.toml, run.uid). Reads no database.
+Prepared prepare_from_folder(const TrainRequest& req) {
+  const auto& folder = *req.run_folder;
+  if (!req.resume_run) {
+    throw InputError("train: --run-folder goes with --resume RUN_ID (moexp sweep sets both)");
+  }
+  const auto config_file = folder / "config.toml";
+  const auto uid_file = folder / "run.uid";
+  for (const auto& file : {config_file, uid_file}) {
+    if (!std::filesystem::is_regular_file(file)) {
+      throw InputError(fmt::format("--run-folder {}: {} is missing (the sweep writes it when it starts the run)",
+                                   folder.string(), file.filename().string()));
+    }
+  }
+  Prepared p;
+  p.cfg = config::load_experiment_file(config_file).config;
+  p.resumed = store::RunRow{};
+  p.resumed->id = *req.resume_run;
+  p.resumed->uid = std::string(core::trim(core::read_text_file(uid_file)));
+  return p;
+}
 
 Prepared prepare(const TrainRequest& req) {
   Prepared p;
@@ -127,24 +157,97 @@ Prepared prepare(const TrainRequest& req) {
   return p;
 }
 
+// Train the set-up run to its end, recording it through `ledger`. Returns the exit code.
+int fit_run(Trainer& trainer, const config::ExperimentConfig& cfg, std::int64_t run_id,
+            const std::filesystem::path& folder, RunLedger& ledger) {
+  ConsoleSink console(ledger.sink(), cfg.train.epochs, config::task_of(cfg));
+  core::ProgressBar progress(stderr, core::is_terminal(stderr));
+  core::StopSignals signals;
+  FitResult result;
+  try {
+    result = trainer.fit(console, signals.flag(), folder / "checkpoint.pt", &progress);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    what = what.substr(0, what.find('\n'));
+    try {
+      ledger.finish(RunStatus::failed, what);
+    } catch (const std::exception& again) {
+      // The ledger itself failed (a full disk): the run stays 'running' with this dead process, which a resume takes.
+      throw Error(fmt::format("run {} failed: {}; its end could not be recorded, so it stays 'running' ({})", run_id,
+                              what, ledger.resume_hint()));
+    }
+    if (dynamic_cast<const StoreError*>(&e) != nullptr) {
+      // The epoch's commit failed (a full disk) but the failure was recorded: the checkpoint is intact.
+      throw Error(
+          fmt::format("run {} failed: {}; {} once the database can be written", run_id, what, ledger.resume_hint()));
+    }
+    throw Error(fmt::format("run {} failed: {}", run_id, what));
+  }
+  ledger.finish(result.status, result.error);
+  fmt::print("run {}: {} after {} epoch(s){}; {}, files in {}\n", run_id, to_text(result.status), result.epochs_done,
+             result.error.empty() ? "" : " (" + result.error + ")", ledger.results_text(), folder.string());
+  if (result.status == RunStatus::diverged) {
+    return kExitDiverged;
+  }
+  if (result.status == RunStatus::interrupted) {
+    return kExitInterrupted;
+  }
+  return kExitOk;
+}
+
+void print_resumed(std::int64_t run_id, const config::ExperimentConfig& cfg, std::int64_t done,
+                   const torch::Device& device, int threads) {
+  if (done > 0) {
+    fmt::print("run {}: resuming '{}' after epoch {}/{} on {}\n", run_id, cfg.name, done, cfg.train.epochs,
+               device.str());
+  } else {
+    fmt::print("run {}: starting '{}' on {} with {} thread(s)\n", run_id, cfg.name, device.str(), threads);
+  }
+}
+
 }  // namespace
 
 int run_train(const TrainRequest& req) {
-  Prepared p = prepare(req);
+  Prepared p = req.run_folder ? prepare_from_folder(req) : prepare(req);
   const auto& cfg = p.cfg;
   const torch::Device device = pick_device(req.device);
   const int threads = set_threads(cfg.train.threads);
   const auto setup = load_task(cfg);  // bad data files fail here, before anything is written
+  const std::filesystem::path journal_folder = req.run_folder.value_or(std::filesystem::path());
+  const auto resumed_folder = [&] {
+    return req.run_folder ? *req.run_folder : store::run_folder(req.db_path, p.resumed->id);
+  };
   // A new run (or one resumed before its first checkpoint) starts from model.init_from's weights.
-  const bool has_checkpoint =
-      p.resumed && std::filesystem::exists(store::run_folder(req.db_path, p.resumed->id) / "checkpoint.pt");
-  const auto init = has_checkpoint ? std::filesystem::path() : init_checkpoint(cfg, req.db_path);
+  const bool has_checkpoint = p.resumed && std::filesystem::exists(resumed_folder() / "checkpoint.pt");
+  const auto init = has_checkpoint ? std::filesystem::path() : init_checkpoint(cfg, req.db_path, journal_folder);
 
   Trainer trainer(
       cfg, [&](const Execution& exec) { return setup->make_task(device, exec); }, device);
   const auto initialised = has_checkpoint ? std::vector<std::string>{} : setup->initialise(trainer.task(), init);
-  store::ResultStore db(req.db_path);
   const std::string host = core::host_name();
+  if (req.run_folder) {  // away from the database: everything goes to the run's journal
+    const std::int64_t run_id = p.resumed->id;
+    trainer.set_run_uid(p.resumed->uid);
+    const auto checkpoint = journal_folder / "checkpoint.pt";
+    const std::int64_t done = std::filesystem::exists(checkpoint) ? trainer.restore(checkpoint) : 0;
+    journal::JournalStart start{.uid = p.resumed->uid,
+                                .run_id = run_id,
+                                .keep_epochs = done,
+                                .device = device.str(),
+                                .host = host,
+                                .pid = ::getpid()};
+    for (const auto& c : setup->classes()) {
+      start.classes.push_back({c.name, c.superclass, c.superclass_name});
+    }
+    auto ledger = journal_ledger(journal_folder, start);
+    print_resumed(run_id, cfg, done, device, threads);
+    for (const auto& line : initialised) {
+      fmt::print("run {}: {}\n", run_id, line);
+    }
+    std::fflush(stdout);
+    return fit_run(trainer, cfg, run_id, journal_folder, *ledger);
+  }
+  store::ResultStore db(req.db_path);
   std::int64_t run_id = 0;
   std::filesystem::path folder;
   if (p.resumed) {
@@ -160,12 +263,7 @@ int run_train(const TrainRequest& req) {
                       run_id, *req.claimed_by, run_id));
     }
     db.runs().ensure_classes(run_id, setup->classes());
-    if (done > 0) {
-      fmt::print("run {}: resuming '{}' after epoch {}/{} on {}\n", run_id, cfg.name, done, cfg.train.epochs,
-                 device.str());
-    } else {
-      fmt::print("run {}: starting '{}' on {} with {} thread(s)\n", run_id, cfg.name, device.str(), threads);
-    }
+    print_resumed(run_id, cfg, done, device, threads);
   } else {
     store::NewRun row{.name = cfg.name,
                       .config_toml = config::canonical_toml(cfg),
@@ -194,46 +292,8 @@ int run_train(const TrainRequest& req) {
     fmt::print("run {}: {}\n", run_id, line);
   }
   std::fflush(stdout);
-
-  store::StoreSink store_sink(db, run_id);
-  ConsoleSink console(store_sink, cfg.train.epochs, config::task_of(cfg));
-  core::ProgressBar progress(stderr, core::is_terminal(stderr));
-  core::StopSignals signals;
-  FitResult result;
-  try {
-    result = trainer.fit(console, signals.flag(), folder / "checkpoint.pt", &progress);
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    what = what.substr(0, what.find('\n'));
-    try {
-      db.runs().finish(run_id, RunStatus::failed, what);
-    } catch (const std::exception& again) {
-      // The store itself failed (a full disk): the row stays 'running' with this dead process, which --resume takes.
-      throw Error(
-          fmt::format("run {} failed: {}; it stays 'running' in the database (`moexp train --resume {}` "
-                      "continues it)",
-                      run_id, what, run_id));
-    }
-    if (dynamic_cast<const StoreError*>(&e) != nullptr) {
-      // The epoch's commit failed (a full disk) but the failure was recorded: the checkpoint is intact.
-      throw Error(
-          fmt::format("run {} failed: {}; `moexp train --resume {}` continues it once the database can be "
-                      "written",
-                      run_id, what, run_id));
-    }
-    throw Error(fmt::format("run {} failed: {}", run_id, what));
-  }
-  db.runs().finish(run_id, result.status, result.error);
-  fmt::print("run {}: {} after {} epoch(s){}; results in {} (run {}), files in {}\n", run_id, to_text(result.status),
-             result.epochs_done, result.error.empty() ? "" : " (" + result.error + ")", req.db_path, run_id,
-             folder.string());
-  if (result.status == RunStatus::diverged) {
-    return kExitDiverged;
-  }
-  if (result.status == RunStatus::interrupted) {
-    return kExitInterrupted;
-  }
-  return kExitOk;
+  auto ledger = database_ledger(db, req.db_path, run_id);
+  return fit_run(trainer, cfg, run_id, folder, *ledger);
 }
 
 }  // namespace moexp::train

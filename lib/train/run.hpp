@@ -19,6 +19,9 @@ struct TrainRequest {
   // Set by a local sweep on the children it starts: its pid. The run is taken only while that sweep's claim on it
   // stands (a child whose sweep was killed, and whose claim a later sweep settled, leaves the run alone).
   std::optional<std::int64_t> claimed_by;
+  // Set by a sweep whose runs write journals: the run's folder, where the sweep wrote its config.toml and run.uid.
+  // The run never opens the database; it records itself in run_folder/journal.bin, which the sweep ingests.
+  std::optional<std::filesystem::path> run_folder;
 };
 
 // Exit codes of `moexp train`.

@@ -1,4 +1,5 @@
 // moexp sweep through the real binary: tiny synthetic runs as real child processes.
+#include "core/error.hpp"
 #include "e2e/process.hpp"
 #include "store/result_store.hpp"
 #include "testutil.hpp"
@@ -21,12 +22,14 @@ struct SweepDir {
   TempDir dir;
   std::filesystem::path spec;
   std::string db_path = (dir / "results/moexp.db").string();
-  explicit SweepDir(int epochs) {
+  // `executor_extra`: more [executor] lines ("journal = true\n").
+  explicit SweepDir(int epochs, const std::string& executor_extra = "") {
     write_file(dir / "tiny.toml", tiny_experiment_toml());
     spec = write_file(dir / "sweep.toml",
                       "name = \"tiny-sweep\"\nbase = \"tiny.toml\"\nseeds = [0, 1, 2]\n"
-                      "[executor]\njobs = 2\nthreads = 1\n[fixed]\n\"train.epochs\" = " +
-                          std::to_string(epochs) + "\n[grid]\n\"constraint.kind\" = [\"importance\", \"relative\"]\n");
+                      "[executor]\njobs = 2\nthreads = 1\n" +
+                          executor_extra + "[fixed]\n\"train.epochs\" = " + std::to_string(epochs) +
+                          "\n[grid]\n\"constraint.kind\" = [\"importance\", \"relative\"]\n");
   }
   ProcessResult sweep(std::vector<std::string> extra = {}) {
     std::vector<std::string> argv{MOEXP_BIN, "sweep", spec.string(), "--db", db_path};
@@ -197,6 +200,48 @@ TEST_CASE("e2e sweep: two SIGKILLs of the sweep right after it starts its childr
     interrupted += r.attempts - 1;  // every attempt before the one that finished
   }
   CHECK(interrupted >= 2);  // each killed sweep left at least its first claimed run interrupted
+}
+
+TEST_CASE("e2e sweep: runs that write journals finish through the sweep's ingest, and need no database to run") {
+  SweepDir d(2, "journal = true\n");
+  auto first = d.sweep();
+  INFO(first.out << first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.out.find("sweep 'tiny-sweep': 6 runs, 6 finished") != std::string::npos);
+  {
+    store::ResultStore db(d.db_path, store::OpenMode::read_only);
+    for (std::int64_t id = 1; id <= 6; ++id) {
+      const auto row = db.runs().find(id);
+      CHECK(row->status == RunStatus::finished);
+      CHECK(row->epochs_done == 2);
+      CHECK(db.metrics().epochs(id).size() == 2);
+      CHECK(db.runs().classes(id).size() == 10);  // the journal's start carried them
+      CHECK(std::filesystem::exists(store::run_folder(d.db_path, id) / "journal.bin"));
+    }
+  }
+  // The same run set up in a folder with no database anywhere near it: it trains and writes its journal.
+  TempDir away;
+  const auto folder = away / "runs/1";
+  std::filesystem::create_directories(folder);
+  for (const char* file : {"config.toml", "run.uid"}) {
+    std::filesystem::copy_file(store::run_folder(d.db_path, 1) / file, folder / file);
+  }
+  auto alone = run({MOEXP_BIN, "train", "--resume", "1", "--run-folder", folder.string()}, away.path());
+  INFO(alone.out << alone.err);
+  REQUIRE(alone.exit_code == 0);
+  CHECK(alone.out.find("results in the journal " + (folder / "journal.bin").string()) != std::string::npos);
+  CHECK(std::filesystem::exists(folder / "checkpoint.pt"));
+  CHECK_FALSE(std::filesystem::exists(away / "results"));
+  // Its journal, ingested into the sweep's database, is that run's: start, 2 epochs, end.
+  std::filesystem::remove(store::run_folder(d.db_path, 1) / "journal.bin");
+  std::filesystem::copy_file(folder / "journal.bin", store::run_folder(d.db_path, 1) / "journal.bin");
+  store::ResultStore db(d.db_path);
+  CHECK_THROWS_WITH_AS(db.ingest_journal(1, store::run_folder(d.db_path, 1) / "journal.bin"),
+                       doctest::Contains("replaced since 4 of its records"), InputError);  // not the one it read
+  auto refused =
+      run({MOEXP_BIN, "train", "--resume", "1", "--run-folder", folder.string(), "--db", d.db_path}, away.path());
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("--run-folder goes with --resume RUN_ID only") != std::string::npos);
 }
 
 TEST_CASE("e2e sweep: a bad spec exits 2 before anything runs") {
