@@ -5,6 +5,9 @@
 #include "sweep/slurm_submission.hpp"
 #include "testutil.hpp"
 
+#include "core/text.hpp"
+#include "journal/run_journal.hpp"
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -95,12 +98,20 @@ struct Fixture {
     o.cancel_wait = std::chrono::seconds(0);
     return o;
   }
-  // What a task's wrapper and moexp itself leave behind when the run ends with `code`.
+  // What a task's wrapper and moexp itself leave behind when the run ends with `code`: the run's journal (its start
+  // with the uid the sweep wrote into the folder, and its end) and the exit file.
   void run_ends(std::int64_t array, std::int64_t task, std::int64_t run_id, int code, RunStatus status) {
-    db.resume_run(run_id, 0, "cpu", "node1", 4242);
-    db.runs().finish(run_id, status);
     const auto dir_ = db_path.parent_path() / "runs" / std::to_string(run_id);
     std::filesystem::create_directories(dir_);
+    {
+      journal::JournalSink journal(journal::journal_path(dir_));
+      journal.start({.uid = std::string(core::trim(test::read_file(dir_ / "run.uid"))),
+                     .run_id = run_id,
+                     .device = "cpu",
+                     .host = "node1",
+                     .pid = 4242});
+      journal.end(status, code == 0 ? "" : "boom");
+    }
     std::ofstream(exit_file(dir_, array, task)) << code << " 100.0 112.5\n";
     slurm.set(array, task, code == 0 ? "COMPLETED" : "FAILED", code);
   }
@@ -121,7 +132,13 @@ TEST_CASE("slurm executor: one array per submission, a script per array, one ope
   CHECK(script.parent_path() == f.db_path.parent_path() / "slurm" / "fake_sweep");  // a folder name from the sweep
   const auto text = test::read_file(script);
   CHECK(text.find("RUNS=( 1 2 3 )") != std::string::npos);
-  CHECK(text.find("'/opt/moexp/bin/moexp' train --resume \"$RUN\"") != std::string::npos);
+  CHECK(text.find("'/opt/moexp/bin/moexp' train --resume \"$RUN\" --run-folder \"$DIR\"") != std::string::npos);
+  CHECK(text.find("--db") == std::string::npos);  // tasks never open the database
+  for (const auto& item : f.items) {              // each task's setup is in its run folder
+    const auto folder = store::run_folder(f.db_path.string(), item.run_id);
+    CHECK(test::read_file(folder / "run.uid") == f.db.runs().find(item.run_id)->uid + "\n");
+    CHECK(std::filesystem::exists(folder / "config.toml"));
+  }
   CHECK(text.find("--device cpu") != std::string::npos);
   CHECK(f.db.sweeps().open_slurm_tasks(std::nullopt).size() == 3);
   CHECK(f.executor.runs_in_flight() == std::set<std::int64_t>{1, 2, 3});
@@ -246,7 +263,7 @@ TEST_CASE("slurm submission: sbatch arguments from the [slurm] table and the exe
   CHECK(slurm_device(config::SlurmSettings{}) == "cpu");
   CHECK(batch_script(job).find("--device cuda:0") != std::string::npos);
   job.db_path = "/it's here/moexp.db";
-  CHECK(batch_script(job).find("--db '/it'\\''s here/moexp.db'") != std::string::npos);
+  CHECK(batch_script(job).find("DIR='/it'\\''s here/runs'/$RUN") != std::string::npos);
 }
 
 TEST_CASE("slurm submission: task outcomes from Slurm's record, the exit file and the run row") {

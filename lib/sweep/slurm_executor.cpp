@@ -65,6 +65,9 @@ std::int64_t SlurmExecutor::submit(const std::vector<WorkItem>& items) {
   std::vector<std::int64_t> run_ids;
   for (const auto& item : items) {
     fs::create_directories(store::run_folder(m_options.db_path, item.run_id));
+    if (const auto row = m_store.runs().find(item.run_id)) {
+      write_run_setup(m_options.db_path, *row);  // what the task reads instead of the database
+    }
     run_ids.push_back(item.run_id);
     m_labels[item.run_id] = item.label;
   }
@@ -98,8 +101,10 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
     code = record->exit_code;
     sig = record->signal;
   }
+  const auto journal_error = m_journal_errors.find(task.run_id);
   const std::string why =
-      outcome == AttemptOutcome::timeout
+      journal_error != m_journal_errors.end() ? journal_error->second
+      : outcome == AttemptOutcome::timeout
           ? fmt::format("Slurm ended task {}_{}: time limit", task.array_job_id, task.task_index)
       : outcome == AttemptOutcome::interrupted
           ? fmt::format("Slurm task {}_{} cancelled", task.array_job_id, task.task_index)
@@ -118,6 +123,9 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
                            tail,
                            why};
   const SettleRules rules{m_store.runs(), m_store.sweeps(), m_options.sweep_id, m_options.retries, m_on_event};
+  if (journal_error != m_journal_errors.end()) {
+    m_journal_errors.erase(journal_error);
+  }
   if (settle_attempt(rules, ended, retry, summary,
                      [&] { m_store.sweeps().settle_slurm_task(task.id, state, outcome); })) {
     retries.push_back(ended.item);
@@ -145,6 +153,9 @@ std::vector<WorkItem> SlurmExecutor::poll_once(Retry retry, SweepSummary& summar
     evidence.record = record;
     evidence.exit = read_exit_file(
         exit_file(store::run_folder(m_options.db_path, task.run_id), task.array_job_id, task.task_index));
+    if (auto error = ingest_run_journal(m_store, m_options.db_path, task.run_id)) {
+      m_journal_errors[task.run_id] = *error;  // the attempt's why when it ends
+    }
     auto row = m_store.runs().find(task.run_id);
     evidence.run_status = row ? row->status : RunStatus::failed;
     evidence.cancelled = m_cancelled.count(task.array_job_id) > 0;

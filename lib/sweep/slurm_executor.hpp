@@ -64,6 +64,7 @@ class SlurmExecutor {
   SlurmExecutorOptions m_options;
   std::function<void(const ExecutorEvent&)> m_on_event;
   std::set<std::int64_t> m_cancelled;
+  std::map<std::int64_t, std::string> m_journal_errors;  // a run's refused journal, until its attempt settles
   std::map<std::int64_t, std::string> m_labels;
 };
 
