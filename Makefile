@@ -97,7 +97,7 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 bench: deps
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(MAKE) build
-	cmake --build $(BUILD) --target moexp_bench_moe_stage moexp_bench_model_step moexp_bench_norm_relu moexp_bench_store moexp_bench_report \
+	cmake --build $(BUILD) --target moexp_bench_moe_stage moexp_bench_model_step moexp_bench_norm_relu moexp_bench_store moexp_bench_journal moexp_bench_report \
 	  moexp_bench_coco_eval moexp_bench_nms moexp_bench_detection_loader
 	@echo "== 1. training throughput: moexp vs PyTorch-Python =="; bench/train_throughput.sh $(BUILD)/moexp
 	@echo "== 2a. MoE stage cost vs the dense stage (channels-last, as moexp trains) =="; \
@@ -107,6 +107,7 @@ bench: deps
 	@echo "== 2c. fused batch norm + ReLU vs LibTorch's =="; $(BUILD)/bench/moexp_bench_norm_relu 2 5
 	@echo "== 3a. store ingest: moexp vs Optuna =="; bench/store_ingest.sh $(BUILD)/bench/moexp_bench_store
 	@echo "== 3b. report and runs latency =="; $(BUILD)/bench/moexp_bench_report $(BUILD)/bench-report.db
+	@echo "== 3c. journal ingest vs direct store writes =="; $(BUILD)/bench/moexp_bench_journal $(BUILD)/bench-journal
 	@echo "== 4. sweep occupancy and overhead =="; bench/sweep_occupancy.sh $(BUILD)/moexp
 	@echo "== 5. COCO evaluation, 5,000 images x 100 detections =="; $(BUILD)/bench/moexp_bench_coco_eval
 	@echo "== 6. NMS, 5,000 candidates =="; $(BUILD)/bench/moexp_bench_nms

@@ -93,17 +93,21 @@ class ResultStore {
                                         bool include_unplanned = false);
 
   // Apply the records of run `id`'s journal `journal` (journal/run_journal.hpp) not applied yet — a start as
-  // resume_run, epochs as record_epoch, the end as the run's status — in one transaction with how far it got
-  // (journal_ingest): exactly once, however often it is called and wherever it is interrupted. A torn tail is left
-  // for the next call. Throws InputError, applying nothing, for a journal whose start names another run or uid
-  // (another database's), that does not begin with a start, that holds a malformed entry, or that is shorter than
-  // what was applied (replaced). A missing journal applies nothing.
+  // resume_run, epochs as record_epoch, the end as the run's status — each in one transaction with how far it got
+  // (journal_ingest): exactly once, however often it is called, by however many processes, wherever it is
+  // interrupted. A torn tail is left for the next call. Throws InputError at the first record it cannot apply (the
+  // ones before it stay applied): a start that names another run or uid (another database's journal: its first
+  // record, so nothing of it is applied), a journal that does not begin with a start, a malformed entry; and, applying
+  // nothing, for a journal replaced by another file. A missing journal applies nothing.
   JournalIngest ingest_journal(std::int64_t id, const std::filesystem::path& journal);
 
   // SQLite's integrity check of the whole file: empty when it is sound, else its problem lines.
   std::vector<std::string> integrity_problems();
 
  private:
+  // Records of run `id`'s journal applied so far, with the byte they end at and the journal's file id (0, 0, "").
+  std::int64_t journal_records_applied(std::int64_t id, std::int64_t& byte_offset, std::string& file_id);
+
   std::unique_ptr<Database> m_db;
   std::unique_ptr<RunStore> m_runs;
   std::unique_ptr<MetricStore> m_metrics;

@@ -1,6 +1,10 @@
 // moexp train through the real binary: a tiny synthetic run end to end, bad input, and kill-and-resume.
+#include "config/canonical.hpp"
+#include "config/load.hpp"
 #include "e2e/process.hpp"
+#include "journal/run_journal.hpp"
 #include "store/result_store.hpp"
+#include "sweep/executor.hpp"
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>
@@ -180,4 +184,75 @@ TEST_CASE("e2e train: SIGTERM stops a run cleanly: exit 130, status interrupted"
   CHECK(row->status == RunStatus::interrupted);
   CHECK(row->epochs_done < 50);
   CHECK_FALSE(row->finished_at.empty());
+}
+
+TEST_CASE("e2e train: a journal-writing run killed mid-way resumes from its checkpoint, its journal never behind it") {
+  TempDir dir;
+  auto exp = write_file(dir / "tiny.toml", tiny_experiment_toml());
+  const std::vector<std::string> settings{"train.epochs=4", "data.synthetic_train=512"};
+  // The reference: the same run in the database, uninterrupted.
+  auto reference_db = dir / "ref/moexp.db";
+  auto ref = run(train_args(exp, reference_db, {"--set", settings[0], "--set", settings[1]}), dir.path());
+  REQUIRE(ref.exit_code == 0);
+  // A sweep's pending run with its setup written into its folder, as a sweep with journal = true leaves it.
+  const auto db_path = (dir / "results/moexp.db").string();
+  std::int64_t run_id = 0;
+  {
+    const auto cfg = config::load_experiment_file(exp, settings).config;
+    store::ResultStore db(db_path);
+    run_id = db.runs().create_pending({.name = cfg.name,
+                                       .config_toml = config::canonical_toml(cfg),
+                                       .config_hash = config::config_hash(cfg),
+                                       .params = config::config_params(cfg)});
+    sweep::write_run_setup(db_path, *db.runs().find(run_id));
+  }
+  const auto folder = store::run_folder(db_path, run_id);
+  const auto journal_file = journal::journal_path(folder);
+  const std::vector<std::string> argv{MOEXP_BIN,      "train",         "--resume", std::to_string(run_id),
+                                      "--run-folder", folder.string(), "--device", "cpu"};
+  const pid_t pid = spawn(argv, dir / "k.out", dir / "k.err");
+  // Kill it (no chance to clean up) once its journal holds an epoch and a checkpoint exists.
+  std::size_t records = 0;
+  for (int i = 0; i < 1200 && (records < 2 || !std::filesystem::exists(folder / "checkpoint.pt")); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    if (std::filesystem::exists(journal_file)) {
+      records = journal::read_records(journal_file).records.size();
+    }
+  }
+  ::kill(pid, SIGKILL);
+  CHECK(wait_for(pid) == 128 + SIGKILL);
+  REQUIRE(records >= 2);
+  auto resumed = run(argv, dir.path());
+  INFO(resumed.out << resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(resumed.out.find("resuming") != std::string::npos);
+  // The second start kept the checkpoint's epochs, and the first process had journaled at least that many.
+  std::vector<journal::JournalEntry> entries;
+  for (const auto& payload : journal::read_records(journal_file).records) {
+    entries.push_back(journal::decode_entry(payload));
+  }
+  std::int64_t epochs_before_kill = 0, kept = -1;
+  for (const auto& e : entries) {
+    if (const auto* start = std::get_if<journal::JournalStart>(&e); start && kept < 0 && epochs_before_kill > 0) {
+      kept = start->keep_epochs;
+    } else if (std::holds_alternative<EpochRecord>(e) && kept < 0) {
+      ++epochs_before_kill;
+    }
+  }
+  CHECK(kept >= 1);
+  CHECK(epochs_before_kill >= kept);
+  // Ingested, the run equals the uninterrupted one, each epoch once.
+  store::ResultStore db(db_path);
+  db.ingest_journal(run_id, journal_file);
+  store::ResultStore reference(reference_db.string());
+  CHECK(db.runs().find(run_id)->status == RunStatus::finished);
+  const auto ea = reference.metrics().epochs(1);
+  const auto eb = db.metrics().epochs(run_id);
+  REQUIRE(eb.size() == 4);
+  for (std::size_t i = 0; i < 4; ++i) {
+    INFO("epoch " << i + 1);
+    CHECK(eb[i].epoch == static_cast<int>(i + 1));
+    CHECK(eb[i].at("test_acc") == ea[i].at("test_acc"));
+    CHECK(eb[i].at("train_loss") == doctest::Approx(ea[i].at("train_loss")).epsilon(1e-6));
+  }
 }
