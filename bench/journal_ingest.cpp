@@ -6,6 +6,7 @@
 // call per epoch (a sweep polling a running run). Prints each time and the ingest rates as ratios of (a), measured in
 // the same run. Usage: build/bench/moexp_bench_journal DIR [runs] [epochs] [layers] [experts] [rounds]
 #include "journal/run_journal.hpp"
+#include "routing_sample.hpp"
 #include "store/result_store.hpp"
 
 #include <fmt/format.h>
@@ -25,30 +26,6 @@ struct Shape {
   int runs = 100, epochs = 50, layers = 4, experts = 10;
 };
 
-LayerRouting routing(int layer, int epoch, int experts) {
-  constexpr int kClasses = 10, kSuperclasses = 4;
-  LayerRouting l;
-  l.layer = layer;
-  l.position = layer + 1;
-  l.samples = 10000;
-  for (int e = 0; e < experts; ++e) {
-    l.importance_share.push_back((1.0 + 0.01 * ((e + epoch) % 3 - 1)) / experts);
-    l.sample_share.push_back(2.0 * l.importance_share.back());
-  }
-  l.groups.push_back({kClassGroup, std::vector<std::vector<double>>(kClasses, l.importance_share),
-                      std::vector<std::int64_t>(kClasses, 1000), 0.3, 0.01});
-  l.groups.push_back({kSuperclassGroup, std::vector<std::vector<double>>(kSuperclasses, l.importance_share),
-                      std::vector<std::int64_t>(kSuperclasses, 2500), 0.2, 0.01});
-  l.coactivation.assign(static_cast<std::size_t>(experts * experts), 0);
-  for (int i = 0; i < experts; ++i) {
-    for (int j = i + 1; j < experts; ++j) {
-      l.coactivation[static_cast<std::size_t>(i * experts + j)] = 1000 + i + j;
-    }
-  }
-  summarize_routing(l);
-  return l;
-}
-
 EpochRecord epoch_record(int epoch, const Shape& shape) {
   EpochRecord r;
   r.epoch = epoch;
@@ -61,8 +38,8 @@ EpochRecord epoch_record(int epoch, const Shape& shape) {
   r.set("", "seconds", 30);
   r.set("", "images_per_s", 600);
   for (int l = 0; l < shape.layers; ++l) {
-    r.train_routing.push_back(routing(l, epoch, shape.experts));
-    r.test_routing.push_back(routing(l, epoch + 1, shape.experts));
+    r.train_routing.push_back(bench::sample_routing(l, epoch, shape.experts));
+    r.test_routing.push_back(bench::sample_routing(l, epoch + 1, shape.experts));
   }
   return r;
 }

@@ -3,6 +3,7 @@
 // EPOCHS epochs, through ResultStore, timed from opening the database to the last commit. bench/store_ingest.sh runs it
 // next to Optuna's SQLite storage recording the same per-epoch values (bench/store_ingest_optuna.py). Usage:
 // build/bench/moexp_bench_store DB_PATH [trials] [epochs]    Prints "seconds S values V rows R".
+#include "routing_sample.hpp"
 #include "store/result_store.hpp"
 
 #include <fmt/format.h>
@@ -13,33 +14,6 @@
 #include <string>
 
 using namespace moexp;
-
-namespace {
-
-LayerRouting routing(int epoch) {
-  constexpr int kExperts = 4, kClasses = 10, kSuperclasses = 4;
-  LayerRouting l;
-  l.position = 1;
-  l.samples = 10000;
-  for (int e = 0; e < kExperts; ++e) {
-    l.importance_share.push_back(0.25 + 0.01 * ((e + epoch) % 3 - 1));
-    l.sample_share.push_back(2.0 * l.importance_share.back());
-  }
-  l.groups.push_back({kClassGroup, std::vector<std::vector<double>>(kClasses, l.importance_share),
-                      std::vector<std::int64_t>(kClasses, 1000), 0.3, 0.01});
-  l.groups.push_back({kSuperclassGroup, std::vector<std::vector<double>>(kSuperclasses, l.importance_share),
-                      std::vector<std::int64_t>(kSuperclasses, 2500), 0.2, 0.01});
-  l.coactivation.assign(kExperts * kExperts, 0);
-  for (int i = 0; i < kExperts; ++i) {
-    for (int j = i + 1; j < kExperts; ++j) {
-      l.coactivation[static_cast<std::size_t>(i * kExperts + j)] = 1000 + i + j;
-    }
-  }
-  summarize_routing(l);
-  return l;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
@@ -73,8 +47,8 @@ int main(int argc, char** argv) {
       r.set("", "lr", 1e-3);
       r.set("", "seconds", 30);
       r.set("", "images_per_s", 600);
-      r.train_routing.push_back(routing(epoch));
-      r.test_routing.push_back(routing(epoch + 1));
+      r.train_routing.push_back(bench::sample_routing(0, epoch, 4));
+      r.test_routing.push_back(bench::sample_routing(0, epoch + 1, 4));
       db.record_epoch(id, r);
     }
     db.runs().finish(id, RunStatus::finished);
