@@ -461,6 +461,13 @@ int sweep_status(const std::string& spec_or_name, const std::string& db_path, co
     msg = core::with_suggestion(std::move(msg), metric_key, keys);
     throw InputError(msg);
   }
+  // Runs that write journals (local `journal = true`, every Slurm task): what they recorded since a sweep last looked.
+  // Safe beside a live sweep that ingests too: each record is applied once, by whichever process gets to it first.
+  for (const auto& run : db.sweeps().runs(*id)) {
+    if (auto error = ingest_run_journal(db, db_path, run.run_id)) {
+      fmt::print(stderr, "moexp: warning: run {}: {}\n", run.run_id, *error);
+    }
+  }
   if (auto open = db.sweeps().open_slurm_tasks(*id); !open.empty()) {
     if (!slurm_available()) {
       fmt::print("{} Slurm task(s) not settled yet; Slurm cannot be reached from here (no sbatch on PATH)\n",
