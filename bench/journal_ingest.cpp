@@ -26,24 +26,6 @@ struct Shape {
   int runs = 100, epochs = 50, layers = 4, experts = 10;
 };
 
-EpochRecord epoch_record(int epoch, const Shape& shape) {
-  EpochRecord r;
-  r.epoch = epoch;
-  r.set("train", "loss", 1.0 / epoch);
-  r.set("train", "acc", 0.5 + 0.004 * epoch);
-  r.set("test", "loss", 1.1 / epoch);
-  r.set("test", "acc", 0.5 + 0.003 * epoch);
-  r.set("", "aux_loss", 0.01);
-  r.set("", "lr", 1e-3);
-  r.set("", "seconds", 30);
-  r.set("", "images_per_s", 600);
-  for (int l = 0; l < shape.layers; ++l) {
-    r.train_routing.push_back(bench::sample_routing(l, epoch, shape.experts));
-    r.test_routing.push_back(bench::sample_routing(l, epoch + 1, shape.experts));
-  }
-  return r;
-}
-
 std::vector<std::int64_t> create_runs(store::ResultStore& db, const Shape& shape) {
   std::vector<std::int64_t> ids;
   for (int t = 0; t < shape.runs; ++t) {
@@ -138,7 +120,7 @@ int main(int argc, char** argv) {
   const int rounds = argc > 6 ? std::stoi(argv[6]) : 2;
   std::vector<EpochRecord> epochs;
   for (int e = 1; e <= shape.epochs; ++e) {
-    epochs.push_back(epoch_record(e, shape));
+    epochs.push_back(bench::sample_epoch(e, shape.layers, shape.experts));
   }
   const double n = static_cast<double>(shape.runs) * shape.epochs;
   fmt::print("{} runs x {} epochs x {} layers x {} experts ({} epochs in all)\n", shape.runs, shape.epochs,

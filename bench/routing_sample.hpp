@@ -1,5 +1,6 @@
-// The routing statistics the store benchmarks write per MoE layer, split and epoch: `experts` shares, a class x expert
-// (10 classes) and a superclass x expert (4 superclasses) matrix with their samples, and the co-activation counts.
+// What the store benchmarks write per epoch: the trainer's 8 epoch figures and, per MoE layer and split, `experts`
+// shares, a class x expert (10 classes) and a superclass x expert (4 superclasses) matrix with their samples, and the
+// co-activation counts.
 #pragma once
 
 #include "core/metrics.hpp"
@@ -31,6 +32,25 @@ inline LayerRouting sample_routing(int layer, int epoch, int experts) {
   }
   summarize_routing(l);
   return l;
+}
+
+// Epoch `epoch` of a run with `layers` MoE layers of `experts` experts.
+inline EpochRecord sample_epoch(int epoch, int layers, int experts) {
+  EpochRecord r;
+  r.epoch = epoch;
+  r.set("train", "loss", 1.0 / epoch);
+  r.set("train", "acc", 0.5 + 0.004 * epoch);
+  r.set("test", "loss", 1.1 / epoch);
+  r.set("test", "acc", 0.5 + 0.003 * epoch);
+  r.set("", "aux_loss", 0.01);
+  r.set("", "lr", 1e-3);
+  r.set("", "seconds", 30);
+  r.set("", "images_per_s", 600);
+  for (int l = 0; l < layers; ++l) {
+    r.train_routing.push_back(sample_routing(l, epoch, experts));
+    r.test_routing.push_back(sample_routing(l, epoch + 1, experts));
+  }
+  return r;
 }
 
 }  // namespace moexp::bench

@@ -37,19 +37,7 @@ int main(int argc, char** argv) {
                       {}};
     const auto id = db.runs().create(row);
     for (int epoch = 1; epoch <= epochs; ++epoch) {
-      EpochRecord r;
-      r.epoch = epoch;
-      r.set("train", "loss", 1.0 / epoch);
-      r.set("train", "acc", 0.5 + 0.004 * epoch);
-      r.set("test", "loss", 1.1 / epoch);
-      r.set("test", "acc", 0.5 + 0.003 * epoch);
-      r.set("", "aux_loss", 0.01);
-      r.set("", "lr", 1e-3);
-      r.set("", "seconds", 30);
-      r.set("", "images_per_s", 600);
-      r.train_routing.push_back(bench::sample_routing(0, epoch, 4));
-      r.test_routing.push_back(bench::sample_routing(0, epoch + 1, 4));
-      db.record_epoch(id, r);
+      db.record_epoch(id, bench::sample_epoch(epoch, 1, 4));
     }
     db.runs().finish(id, RunStatus::finished);
   }

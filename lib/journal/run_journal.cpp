@@ -254,19 +254,21 @@ std::filesystem::path journal_path(const std::filesystem::path& run_folder) {
   return run_folder / "journal.bin";
 }
 
-void JournalSink::start(const JournalStart& start) {
-  m_writer.append(encode_entry(start));
+void JournalSink::write(const JournalEntry& entry) {
+  m_writer.append(encode_entry(entry));
   m_writer.sync();
+}
+
+void JournalSink::start(const JournalStart& start) {
+  write(start);
 }
 
 void JournalSink::record_epoch(const EpochRecord& record) {
-  m_writer.append(encode_entry(record));
-  m_writer.sync();
+  write(record);
 }
 
 void JournalSink::end(RunStatus status, const std::string& error) {
-  m_writer.append(encode_entry(JournalEnd{status, error}));
-  m_writer.sync();
+  write(JournalEnd{status, error});
 }
 
 }  // namespace moexp::journal

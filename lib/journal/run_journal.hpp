@@ -64,6 +64,8 @@ class JournalSink : public MetricsSink {
   void end(RunStatus status, const std::string& error);
 
  private:
+  void write(const JournalEntry& entry);  // append and sync
+
   RecordWriter m_writer;
 };
 

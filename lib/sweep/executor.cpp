@@ -53,6 +53,12 @@ std::optional<std::string> ingest_run_journal(store::ResultStore& store, const s
   return std::nullopt;
 }
 
+void ingest_run_journal_or_warn(store::ResultStore& store, const std::string& db_path, std::int64_t run_id) {
+  if (auto error = ingest_run_journal(store, db_path, run_id)) {
+    fmt::print(stderr, "moexp: warning: run {}: {}\n", run_id, *error);
+  }
+}
+
 void write_run_setup(const std::string& db_path, const store::RunRow& row) {
   const auto folder = store::run_folder(db_path, row.id);
   core::write_file_atomic(folder / "config.toml", row.config_toml);
@@ -113,9 +119,7 @@ std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::vect
 std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::string& db_path,
                                       const std::vector<std::int64_t>& run_ids, std::optional<std::int64_t> sweep_id) {
   for (auto id : run_ids) {
-    if (auto error = ingest_run_journal(store, db_path, id)) {
-      fmt::print(stderr, "moexp: warning: run {}: {}\n", id, *error);
-    }
+    ingest_run_journal_or_warn(store, db_path, id);
   }
   return reconcile_orphaned_claims(store, run_ids, sweep_id);
 }
@@ -171,9 +175,7 @@ Executor::Executor(Launcher& launcher, store::ResultStore& store, ExecutorOption
 
 bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active,
                          std::vector<WorkItem>& waiting, SweepSummary& summary) {
-  if (auto error = ingest_run_journal(m_store, m_options.db_path, item.run_id)) {
-    fmt::print(stderr, "moexp: warning: run {}: {}\n", item.run_id, *error);
-  }
+  ingest_run_journal_or_warn(m_store, m_options.db_path, item.run_id);
   auto row = m_store.runs().find(item.run_id);
   if (row && reconcile_orphaned_claim(m_store, *row, m_options.sweep_id)) {
     // Its sweep died: the attempt it left (also one that ended well while no sweep was alive to record it) is
@@ -274,14 +276,6 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
   }
 }
 
-void Executor::ingest_active(const std::vector<Active>& active) {
-  for (const auto& job : active) {
-    if (auto error = ingest_run_journal(m_store, m_options.db_path, job.item.run_id)) {
-      fmt::print(stderr, "moexp: warning: run {}: {}\n", job.item.run_id, *error);
-    }
-  }
-}
-
 SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>& stop) {
   SweepSummary summary;
   std::vector<Active> active;
@@ -326,7 +320,9 @@ SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>&
     }
     if (m_options.journal && !active.empty() && m_clock.now() - last_ingest > std::chrono::seconds(1)) {
       last_ingest = m_clock.now();
-      ingest_active(active);  // in-flight runs' epochs reach the database while they run
+      for (const auto& job : active) {  // in-flight runs' epochs reach the database while they run
+        ingest_run_journal_or_warn(m_store, m_options.db_path, job.item.run_id);
+      }
     }
     if (m_options.on_tick) {
       m_options.on_tick();

@@ -76,6 +76,9 @@ struct SweepSummary {
 std::optional<std::string> ingest_run_journal(store::ResultStore& store, const std::string& db_path,
                                               std::int64_t run_id);
 
+// ingest_run_journal, printing a refused journal's line as a warning on stderr (for callers that go on regardless).
+void ingest_run_journal_or_warn(store::ResultStore& store, const std::string& db_path, std::int64_t run_id);
+
 // Write what a journal-writing child needs into run `row`'s folder (config.toml, run.uid), atomically.
 void write_run_setup(const std::string& db_path, const store::RunRow& row);
 
@@ -114,8 +117,6 @@ class Executor {
   bool try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active, std::vector<WorkItem>& waiting,
                  SweepSummary& summary);
   void finish(Active& job, const JobExit& exit, bool stopping, std::vector<WorkItem>& queue, SweepSummary& summary);
-
-  void ingest_active(const std::vector<Active>& active);
 
   Launcher& m_launcher;
   store::ResultStore& m_store;

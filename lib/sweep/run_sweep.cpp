@@ -464,9 +464,7 @@ int sweep_status(const std::string& spec_or_name, const std::string& db_path, co
   // Runs that write journals (local `journal = true`, every Slurm task): what they recorded since a sweep last looked.
   // Safe beside a live sweep that ingests too: each record is applied once, by whichever process gets to it first.
   for (const auto& run : db.sweeps().runs(*id)) {
-    if (auto error = ingest_run_journal(db, db_path, run.run_id)) {
-      fmt::print(stderr, "moexp: warning: run {}: {}\n", run.run_id, *error);
-    }
+    ingest_run_journal_or_warn(db, db_path, run.run_id);
   }
   if (auto open = db.sweeps().open_slurm_tasks(*id); !open.empty()) {
     if (!slurm_available()) {

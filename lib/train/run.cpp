@@ -157,9 +157,14 @@ Prepared prepare(const TrainRequest& req) {
   return p;
 }
 
-// Train the set-up run to its end, recording it through `ledger`. Returns the exit code.
+// Print the steps that started a new run's model (`initialised`), train the set-up run to its end and record it
+// through `ledger`. Returns the exit code.
 int fit_run(Trainer& trainer, const config::ExperimentConfig& cfg, std::int64_t run_id,
-            const std::filesystem::path& folder, RunLedger& ledger) {
+            const std::filesystem::path& folder, const std::vector<std::string>& initialised, RunLedger& ledger) {
+  for (const auto& line : initialised) {
+    fmt::print("run {}: {}\n", run_id, line);
+  }
+  std::fflush(stdout);
   ConsoleSink console(ledger.sink(), cfg.train.epochs, config::task_of(cfg));
   core::ProgressBar progress(stderr, core::is_terminal(stderr));
   core::StopSignals signals;
@@ -214,22 +219,25 @@ int run_train(const TrainRequest& req) {
   const int threads = set_threads(cfg.train.threads);
   const auto setup = load_task(cfg);  // bad data files fail here, before anything is written
   const std::filesystem::path journal_folder = req.run_folder.value_or(std::filesystem::path());
-  const auto resumed_folder = [&] {
-    return req.run_folder ? *req.run_folder : store::run_folder(req.db_path, p.resumed->id);
-  };
+  // A resumed run's folder: its checkpoint, if it has one, is where training continues from.
+  const std::filesystem::path resumed_folder = !p.resumed       ? std::filesystem::path()
+                                               : req.run_folder ? *req.run_folder
+                                                                : store::run_folder(req.db_path, p.resumed->id);
   // A new run (or one resumed before its first checkpoint) starts from model.init_from's weights.
-  const bool has_checkpoint = p.resumed && std::filesystem::exists(resumed_folder() / "checkpoint.pt");
+  const bool has_checkpoint = p.resumed && std::filesystem::exists(resumed_folder / "checkpoint.pt");
   const auto init = has_checkpoint ? std::filesystem::path() : init_checkpoint(cfg, req.db_path, journal_folder);
 
   Trainer trainer(
       cfg, [&](const Execution& exec) { return setup->make_task(device, exec); }, device);
   const auto initialised = has_checkpoint ? std::vector<std::string>{} : setup->initialise(trainer.task(), init);
+  std::int64_t done = 0;  // epochs a resumed run's checkpoint holds
+  if (p.resumed) {
+    trainer.set_run_uid(p.resumed->uid);
+    done = has_checkpoint ? trainer.restore(resumed_folder / "checkpoint.pt") : 0;
+  }
   const std::string host = core::host_name();
   if (req.run_folder) {  // away from the database: everything goes to the run's journal
     const std::int64_t run_id = p.resumed->id;
-    trainer.set_run_uid(p.resumed->uid);
-    const auto checkpoint = journal_folder / "checkpoint.pt";
-    const std::int64_t done = std::filesystem::exists(checkpoint) ? trainer.restore(checkpoint) : 0;
     journal::JournalStart start{.uid = p.resumed->uid,
                                 .run_id = run_id,
                                 .keep_epochs = done,
@@ -241,21 +249,14 @@ int run_train(const TrainRequest& req) {
     }
     auto ledger = journal_ledger(journal_folder, start);
     print_resumed(run_id, cfg, done, device, threads);
-    for (const auto& line : initialised) {
-      fmt::print("run {}: {}\n", run_id, line);
-    }
-    std::fflush(stdout);
-    return fit_run(trainer, cfg, run_id, journal_folder, *ledger);
+    return fit_run(trainer, cfg, run_id, journal_folder, initialised, *ledger);
   }
   store::ResultStore db(req.db_path);
   std::int64_t run_id = 0;
   std::filesystem::path folder;
   if (p.resumed) {
     run_id = p.resumed->id;
-    folder = store::run_folder(req.db_path, run_id);
-    trainer.set_run_uid(p.resumed->uid);
-    const auto checkpoint = folder / "checkpoint.pt";
-    const std::int64_t done = std::filesystem::exists(checkpoint) ? trainer.restore(checkpoint) : 0;
+    folder = resumed_folder;
     if (!db.resume_run(run_id, done, device.str(), host, ::getpid(), req.claimed_by)) {
       throw InputError(
           fmt::format("--resume {}: the sweep that started this process (pid {}) no longer holds run {} "
@@ -288,12 +289,8 @@ int run_train(const TrainRequest& req) {
                    : std::string("dense"),
                setup->train_examples(), setup->test_examples(), device.str(), threads);
   }
-  for (const auto& line : initialised) {
-    fmt::print("run {}: {}\n", run_id, line);
-  }
-  std::fflush(stdout);
   auto ledger = database_ledger(db, req.db_path, run_id);
-  return fit_run(trainer, cfg, run_id, folder, *ledger);
+  return fit_run(trainer, cfg, run_id, folder, initialised, *ledger);
 }
 
 }  // namespace moexp::train
