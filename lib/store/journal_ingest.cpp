@@ -17,17 +17,15 @@ constexpr std::uint64_t kFrameBytes = 8;  // record_file's length + CRC before e
 
 }  // namespace
 
-std::int64_t ResultStore::journal_records_applied(std::int64_t id, std::int64_t& byte_offset, std::string& file_id) {
-  std::int64_t done = 0;
-  byte_offset = 0;
-  file_id.clear();
+JournalProgress ResultStore::journal_progress(std::int64_t id) {
+  JournalProgress progress;
   Statement& state = m_db->prepared("SELECT records, byte_offset, file_id FROM journal_ingest WHERE run_id = ?");
   state.bind_all(id);
   if (state.step()) {
-    state.read(done, byte_offset, file_id);
+    state.read(progress.records, progress.byte_offset, progress.file_id);
   }
   state.reset();
-  return done;
+  return progress;
 }
 
 JournalIngest ResultStore::ingest_journal(std::int64_t id, const std::filesystem::path& journal) {
@@ -35,10 +33,10 @@ JournalIngest ResultStore::ingest_journal(std::int64_t id, const std::filesystem
   if (!std::filesystem::exists(journal)) {
     return result;
   }
-  std::int64_t stored_offset = 0;
-  std::string file_id;
-  const std::int64_t done = journal_records_applied(id, stored_offset, file_id);
-  const auto offset = static_cast<std::uint64_t>(stored_offset);
+  const auto stored = journal_progress(id);
+  const std::int64_t done = stored.records;
+  const std::string& file_id = stored.file_id;
+  const auto offset = static_cast<std::uint64_t>(stored.byte_offset);
   const auto read = journal::read_records(journal, offset);
   if (!file_id.empty() && read.file_id != file_id) {
     throw InputError(fmt::format("journal {}: replaced since {} of its records were applied (file id {}, was {})",
@@ -67,9 +65,7 @@ JournalIngest ResultStore::ingest_journal(std::int64_t id, const std::filesystem
     // cache from spilling (one per whole journal measured 0.8x of direct writes), and a kill loses at most the record
     // being applied, which the next ingest applies again from the stored offset.
     Transaction tx(*m_db);
-    std::int64_t check_offset = 0;
-    std::string check_id;
-    if (journal_records_applied(id, check_offset, check_id) != number - 1) {
+    if (journal_progress(id).records != number - 1) {
       break;  // another process ingested this journal meanwhile: it goes on from there
     }
     if (const auto* start = std::get_if<journal::JournalStart>(&entry)) {

@@ -46,6 +46,13 @@ struct JournalIngest {
   std::optional<RunStatus> ended;  // the end this call applied, if any
 };
 
+// How far a run's journal has been applied (the journal_ingest row): nothing, 0 and "" before its first record.
+struct JournalProgress {
+  std::int64_t records = 0;      // records applied
+  std::int64_t byte_offset = 0;  // the byte after the last applied record
+  std::string file_id;           // the journal's file id
+};
+
 // The folder of run `run_id` next to the database at `db_path`: <db folder>/runs/<id> (checkpoint, logs, config).
 std::filesystem::path run_folder(const std::filesystem::path& db_path, std::int64_t run_id);
 
@@ -101,13 +108,13 @@ class ResultStore {
   // nothing, for a journal replaced by another file. A missing journal applies nothing.
   JournalIngest ingest_journal(std::int64_t id, const std::filesystem::path& journal);
 
+  // How far run `id`'s journal has been applied.
+  JournalProgress journal_progress(std::int64_t id);
+
   // SQLite's integrity check of the whole file: empty when it is sound, else its problem lines.
   std::vector<std::string> integrity_problems();
 
  private:
-  // Records of run `id`'s journal applied so far, with the byte they end at and the journal's file id (0, 0, "").
-  std::int64_t journal_records_applied(std::int64_t id, std::int64_t& byte_offset, std::string& file_id);
-
   std::unique_ptr<Database> m_db;
   std::unique_ptr<RunStore> m_runs;
   std::unique_ptr<MetricStore> m_metrics;

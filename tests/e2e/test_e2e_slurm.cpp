@@ -6,7 +6,9 @@
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -151,4 +153,78 @@ TEST_CASE("e2e slurm: --detach submits and exits and sweep status settles the ru
   store::ResultStore db(s.db_path);
   CHECK(db.sweeps().open_slurm_tasks(std::nullopt).empty());
   CHECK(db.sweeps().attempt_count(1) == 1);
+}
+
+TEST_CASE(
+    "e2e slurm: the sweep killed again and again while it ingests the tasks' journals loses and doubles nothing") {
+  if (!cluster_up()) {
+    return;
+  }
+  constexpr int kEpochs = 30;  // 4 journals of 32 records: the ingest takes long enough to be killed inside
+  SlurmSweep s(kEpochs);
+  auto submitted = s.sweep({"--detach"});
+  INFO(submitted.out << submitted.err);
+  REQUIRE(submitted.exit_code == 0);
+  // Nobody ingests while the tasks run: wait until every task has written its exit file.
+  auto tasks_done = [&] {
+    for (std::int64_t id = 1; id <= 4; ++id) {
+      bool found = false;
+      for (const auto& entry : std::filesystem::directory_iterator(store::run_folder(s.db_path, id))) {
+        found = found || entry.path().extension() == ".exit";
+      }
+      if (!found) {
+        return false;
+      }
+    }
+    return true;
+  };
+  for (int i = 0; i < 2400 && !tasks_done(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(tasks_done());
+  const std::int64_t all_records = 4 * (kEpochs + 2);  // each: a start, the epochs, the end
+  auto applied = [&] {
+    store::ResultStore db(s.db_path, store::OpenMode::read_only);
+    std::int64_t records = 0;
+    for (std::int64_t id = 1; id <= 4; ++id) {
+      records += db.journal_progress(id).records;
+    }
+    return records;
+  };
+  // Rerun the sweep (it settles first, ingesting every journal) and SIGKILL it after 0, 2, 4, ... ms, until one
+  // rerun outlives its delay and ends by itself.
+  std::vector<std::int64_t> seen;
+  int code = 137;
+  for (int delay_ms = 0; delay_ms <= 2000 && code == 137; delay_ms += 2) {
+    const pid_t pid = spawn(s.sweep_argv(), s.dir / "k.out", s.dir / "k.err");
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ::kill(pid, SIGKILL);
+    code = wait_for(pid);
+    seen.push_back(applied());
+  }
+  MESSAGE("records applied after each kill: " << fmt::format("{}", fmt::join(seen, " ")));
+  INFO(read_file(s.dir / "k.out") << read_file(s.dir / "k.err"));
+  CHECK(code == 0);
+  CHECK(std::is_sorted(seen.begin(), seen.end()));
+  // At least one kill landed inside an ingest: some records applied, not all.
+  CHECK(std::any_of(seen.begin(), seen.end(), [&](std::int64_t n) { return n > 0 && n < all_records; }));
+  CHECK(seen.back() == all_records);
+  store::ResultStore db(s.db_path);
+  for (std::int64_t id = 1; id <= 4; ++id) {
+    INFO("run " << id);
+    CHECK(db.runs().find(id)->status == RunStatus::finished);
+    CHECK(db.sweeps().attempt_count(id) == 1);  // settled once, however often the settling was killed
+    const auto epochs = db.metrics().epochs(id);
+    REQUIRE(epochs.size() == kEpochs);
+    for (int e = 1; e <= kEpochs; ++e) {
+      CHECK(epochs[static_cast<std::size_t>(e - 1)].epoch == e);
+    }
+  }
+  CHECK(db.sweeps().open_slurm_tasks(std::nullopt).empty());
+  CHECK(db.integrity_problems().empty());
+  // The same journals ingested again (sweep status) apply nothing.
+  auto again = s.status();
+  CHECK(again.exit_code == 0);
+  CHECK(applied() == all_records);
+  CHECK(db.metrics().epochs(1).size() == kEpochs);
 }

@@ -1,6 +1,7 @@
 // moexp sweep through the real binary: tiny synthetic runs as real child processes.
 #include "core/error.hpp"
 #include "e2e/process.hpp"
+#include "e2e/sweep_fixture.hpp"
 #include "store/result_store.hpp"
 #include "testutil.hpp"
 
@@ -15,30 +16,6 @@
 
 using namespace moexp;
 using namespace moexp::test;
-
-namespace {
-
-struct SweepDir {
-  TempDir dir;
-  std::filesystem::path spec;
-  std::string db_path = (dir / "results/moexp.db").string();
-  // `executor_extra`: more [executor] lines ("journal = true\n").
-  explicit SweepDir(int epochs, const std::string& executor_extra = "") {
-    write_file(dir / "tiny.toml", tiny_experiment_toml());
-    spec = write_file(dir / "sweep.toml",
-                      "name = \"tiny-sweep\"\nbase = \"tiny.toml\"\nseeds = [0, 1, 2]\n"
-                      "[executor]\njobs = 2\nthreads = 1\n" +
-                          executor_extra + "[fixed]\n\"train.epochs\" = " + std::to_string(epochs) +
-                          "\n[grid]\n\"constraint.kind\" = [\"importance\", \"relative\"]\n");
-  }
-  ProcessResult sweep(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv{MOEXP_BIN, "sweep", spec.string(), "--db", db_path};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return run(argv, dir.path());
-  }
-};
-
-}  // namespace
 
 TEST_CASE("e2e sweep: six tiny runs on two slots finish and a second invocation skips them") {
   SweepDir d(1);
@@ -80,63 +57,6 @@ TEST_CASE("e2e sweep: six tiny runs on two slots finish and a second invocation 
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("expected a value at column 19") != std::string::npos);
 }
-
-namespace {
-
-// Start the sweep of `d`, SIGKILL the sweep process (only it: its children live on) as soon as `moment(rows, pid)`
-// holds for the run rows read from the database (polled every 5 ms) and the sweep's pid, and reap it. Returns whether
-// the moment came.
-template <typename Moment>
-bool kill_sweep_when(SweepDir& d, Moment moment) {
-  const pid_t pid = spawn({MOEXP_BIN, "sweep", d.spec.string(), "--db", d.db_path}, d.dir / "s.out", d.dir / "s.err");
-  bool came = false;
-  for (int i = 0; i < 12000 && !came; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (!std::filesystem::exists(d.db_path)) {
-      continue;
-    }
-    try {
-      store::ResultStore db(d.db_path, store::OpenMode::read_only);
-      std::vector<store::RunRow> rows;
-      for (std::int64_t id = 1; id <= 6; ++id) {
-        if (auto row = db.runs().find(id)) {
-          rows.push_back(*row);
-        }
-      }
-      came = moment(rows, pid);
-    } catch (const std::exception&) {
-      // the database is still being created or migrated
-    }
-  }
-  ::kill(pid, SIGKILL);
-  wait_for(pid);
-  return came;
-}
-
-// After a killed sweep: a rerun ends within `limit_s` (no hang on the dead sweep's claims) with every run finished
-// exactly once, and every run has its attempts recorded.
-void check_rerun_completes(SweepDir& d, int epochs) {
-  auto rerun = run({MOEXP_BIN, "sweep", d.spec.string(), "--db", d.db_path}, d.dir.path(), 240);
-  INFO(rerun.out << rerun.err);
-  REQUIRE_FALSE(rerun.timed_out);
-  CHECK(rerun.exit_code == 0);
-  store::ResultStore db(d.db_path);
-  std::set<std::string> hashes;
-  for (std::int64_t id = 1; id <= 6; ++id) {
-    auto row = db.runs().find(id);
-    REQUIRE(row);
-    CHECK(row->status == RunStatus::finished);
-    CHECK(row->epochs_done == epochs);
-    CHECK(db.metrics().epochs(id).size() == static_cast<std::size_t>(epochs));
-    CHECK_FALSE(row->claim_pid);  // every claim released
-    CHECK(db.sweeps().attempt_count(id) >= 1);
-    hashes.insert(row->config_hash);
-  }
-  CHECK(hashes.size() == 6);
-  CHECK_FALSE(db.runs().find(7));
-}
-
-}  // namespace
 
 TEST_CASE("e2e sweep: SIGKILL of the sweep midway, then a rerun, finishes every run exactly once") {
   SweepDir d(6);
