@@ -8,7 +8,7 @@
 #include "core/text.hpp"
 #include "journal/run_journal.hpp"
 #include "store/result_store.hpp"
-#include "sweep/launcher.hpp"
+#include "sweep/local/launcher.hpp"
 #include "sweep/sweep_clock.hpp"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 #include "core/host.hpp"
 #include "fake_launcher.hpp"
-#include "sweep/executor.hpp"
+#include "sweep/local/executor.hpp"
 #include "testutil.hpp"
 
 #include "core/atomic_file.hpp"

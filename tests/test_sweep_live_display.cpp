@@ -1,5 +1,5 @@
 #include "store/result_store.hpp"
-#include "sweep/live_display.hpp"
+#include "sweep/local/live_display.hpp"
 
 #include <doctest/doctest.h>
 

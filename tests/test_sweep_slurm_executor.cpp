@@ -1,8 +1,8 @@
 // The Slurm backend against a fake Slurm: submission records, state changes, outcomes, retries, cancellation.
 #include "core/error.hpp"
 #include "store/result_store.hpp"
-#include "sweep/slurm_executor.hpp"
-#include "sweep/slurm_submission.hpp"
+#include "sweep/slurm/slurm_executor.hpp"
+#include "sweep/slurm/slurm_submission.hpp"
 #include "testutil.hpp"
 
 #include "core/text.hpp"
@@ -122,7 +122,7 @@ struct Fixture {
 
 TEST_CASE("slurm executor: one array per submission, a script per array, one open task row per run") {
   Fixture f(3);
-  const auto array = f.executor.submit(f.items);
+  const auto array = f.executor.submit_array(f.items);
   CHECK(array == 100);
   REQUIRE(f.slurm.submitted.size() == 1);
   const auto args = f.slurm.submitted[0];
@@ -141,7 +141,7 @@ TEST_CASE("slurm executor: one array per submission, a script per array, one ope
   }
   CHECK(text.find("--device cpu") != std::string::npos);
   CHECK(f.db.sweeps().open_slurm_tasks(std::nullopt).size() == 3);
-  CHECK(f.executor.runs_in_flight() == std::set<std::int64_t>{1, 2, 3});
+  CHECK(f.executor.in_flight() == std::set<std::int64_t>{1, 2, 3});
   // A second submission gets its own script.
   f.executor.submit({f.items[0]});
   CHECK(f.slurm.submitted[1].back() != args.back());

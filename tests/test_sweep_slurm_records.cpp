@@ -1,5 +1,5 @@
 // Parsing Slurm's output, captured from the real one-node cluster (tests/data/slurm/README.md).
-#include "sweep/slurm_records.hpp"
+#include "sweep/slurm/slurm_records.hpp"
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>

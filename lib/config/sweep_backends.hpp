@@ -1,6 +1,7 @@
 // The sweep backends, defined once (a closed set). The spec's executor.backend and `moexp sweep --backend` accept
-// exactly these names; sweep::run_sweep runs each through its runner (lib/sweep/run_sweep.cpp), and a test checks
-// that every name here has one. A new backend is one entry here, one runner line there and its own executor file.
+// exactly these names; sweep::run_sweep runs each through its registry line (lib/sweep/run_sweep.cpp), and a test
+// checks that every name here has one. A new backend is one entry here, one registry line there and its own folder
+// (lib/sweep/<name>/: its sweep::Backend, runner and `sweep status` part).
 #pragma once
 
 #include <array>

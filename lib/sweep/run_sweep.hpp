@@ -36,8 +36,9 @@ int run_sweep(const SweepRequest& request);
 // Whether run_sweep has a runner for backend `name` (every entry of config::kSweepBackends must).
 bool has_backend_runner(std::string_view name);
 
-// Print the state of sweep `spec_or_name` (a spec file or a sweep name) from the database, after settling its
-// Slurm tasks that ended since the last look (when it has any and Slurm is reachable). The table shows metric
+// Print the state of sweep `spec_or_name` (a spec file or a sweep name) from the database, after ingesting its runs'
+// journals and letting every backend reconcile what ended since the last look (a dead local sweep's attempts; Slurm
+// tasks, when it has open ones and Slurm is reachable). The table shows metric
 // `metric_key` (e.g. "test_top5_acc") at each run's last stored epoch; InputError when no run stored it ever.
 int sweep_status(const std::string& spec_or_name, const std::string& db_path,
                  const std::string& metric_key = "test_acc");

@@ -6,7 +6,7 @@
 
 #include "store/run_store.hpp"
 #include "store/sweep_store.hpp"
-#include "sweep/executor.hpp"
+#include "sweep/backend.hpp"
 
 #include <cstdint>
 #include <functional>

@@ -94,7 +94,8 @@ TEST_CASE("e2e slurm: Ctrl-C cancels the array and marks runs interrupted and a 
   if (!cluster_up()) {
     return;
   }
-  SlurmSweep s(20);
+  constexpr int kEpochs = 40;  // long enough to be cancelled midway on a loaded machine
+  SlurmSweep s(kEpochs);
   pid_t pid = spawn(s.sweep_argv({"--array-parallelism", "2"}), s.dir / "s.out", s.dir / "s.err");
   std::int64_t trained = 0;
   for (int i = 0; i < 1200 && trained < 1; ++i) {
@@ -114,7 +115,7 @@ TEST_CASE("e2e slurm: Ctrl-C cancels the array and marks runs interrupted and a 
       INFO("run " << id);
       CHECK(db.runs().find(id)->status == RunStatus::interrupted);
     }
-    CHECK(db.runs().find(1)->epochs_done < 20);
+    CHECK(db.runs().find(1)->epochs_done < kEpochs);
     CHECK(db.sweeps().open_slurm_tasks(std::nullopt).empty());
   }
   auto rerun = s.sweep();
@@ -123,7 +124,7 @@ TEST_CASE("e2e slurm: Ctrl-C cancels the array and marks runs interrupted and a 
   store::ResultStore db(s.db_path);
   for (std::int64_t id = 1; id <= 4; ++id) {
     CHECK(db.runs().find(id)->status == RunStatus::finished);
-    CHECK(db.metrics().epochs(id).size() == 20);
+    CHECK(db.metrics().epochs(id).size() == kEpochs);
   }
   CHECK_FALSE(db.runs().find(5));
 }

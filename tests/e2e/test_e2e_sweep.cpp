@@ -122,6 +122,35 @@ TEST_CASE("e2e sweep: two SIGKILLs of the sweep right after it starts its childr
   CHECK(interrupted >= 2);  // each killed sweep left at least its first claimed run interrupted
 }
 
+TEST_CASE("e2e sweep: sweep status records the attempts a killed sweep left, and a rerun finishes the runs") {
+  SweepDir d(3);
+  REQUIRE(kill_sweep_when(d, [](const std::vector<store::RunRow>& rows, pid_t) {
+    return std::count_if(rows.begin(), rows.end(), [](const auto& r) { return r.status == RunStatus::running; }) >= 2;
+  }));
+  // Its children end with it (SIGTERM through PR_SET_PDEATHSIG) and record themselves interrupted; a run it had
+  // claimed but not started yet stays `running` under the dead sweep's claim until someone reconciles it.
+  REQUIRE(wait_for_moment(d, 0, [](const std::vector<store::RunRow>& rows, pid_t) {
+    return std::none_of(rows.begin(), rows.end(),
+                        [](const auto& r) { return r.status == RunStatus::running && r.pid; });
+  }));
+  auto status = run({MOEXP_BIN, "sweep", "status", "tiny-sweep", "--db", d.db_path}, d.dir.path());
+  INFO(status.out << status.err);
+  CHECK(status.exit_code == 0);
+  CHECK(status.out.find("attempt(s) that ended after the sweep that started them died") != std::string::npos);
+  {
+    store::ResultStore db(d.db_path, store::OpenMode::read_only);
+    for (const auto& r : db.sweeps().runs(*db.sweeps().find("tiny-sweep"))) {
+      INFO("run " << r.run_id);
+      CHECK(r.status != RunStatus::running);  // no run is left looking as if it ran
+      if (r.status == RunStatus::interrupted) {
+        CHECK(r.attempts == 1);  // recorded by sweep status, not left for the next sweep
+        CHECK_FALSE(db.runs().find(r.run_id)->claim_pid);
+      }
+    }
+  }
+  check_rerun_completes(d, 3);
+}
+
 TEST_CASE("e2e sweep: runs that write journals finish through the sweep's ingest, and need no database to run") {
   SweepDir d(2, "journal = true\n");
   auto first = d.sweep();

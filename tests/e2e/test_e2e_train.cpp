@@ -4,7 +4,7 @@
 #include "e2e/process.hpp"
 #include "journal/run_journal.hpp"
 #include "store/result_store.hpp"
-#include "sweep/executor.hpp"
+#include "sweep/local/executor.hpp"
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>

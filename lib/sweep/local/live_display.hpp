@@ -4,7 +4,7 @@
 #pragma once
 
 #include "store/metric_store.hpp"
-#include "sweep/executor.hpp"
+#include "sweep/local/executor.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "sweep/slurm_client.hpp"
+#include "sweep/slurm/slurm_client.hpp"
 
 #include "core/error.hpp"
 #include "core/text.hpp"

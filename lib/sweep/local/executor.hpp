@@ -1,10 +1,12 @@
-// The slot scheduler: runs a sweep's pending runs as child processes (`moexp train --resume ID`), keeping every slot
-// busy, with a per-run timeout (SIGTERM, then SIGKILL after a grace period), retries of failed runs, one attempt row
-// per child, and a clean stop on request. Outcomes are data: a failed child is a row, never an exception.
+// The local backend, a slot scheduler: runs a sweep's pending runs as child processes (`moexp train --resume ID`),
+// keeping every slot busy, with a per-run timeout (SIGTERM, then SIGKILL after a grace period), one attempt row per
+// child, and a clean stop on request; drive() (backend.hpp) adds the retries and the ingest of journals. Outcomes are
+// data: a failed child is a row, never an exception.
 #pragma once
 
 #include "store/result_store.hpp"
-#include "sweep/launcher.hpp"
+#include "sweep/backend.hpp"
+#include "sweep/local/launcher.hpp"
 #include "sweep/sweep_clock.hpp"
 
 #include <atomic>
@@ -41,47 +43,6 @@ struct ExecutorOptions {
   SweepClock* clock = nullptr;    // time for timeouts, grace periods and re-checks; null: the steady clock
 };
 
-struct WorkItem {
-  std::int64_t run_id = 0;
-  std::string label;
-};
-
-// Whether a run is retried: as a permission (Retry::yes: a retryable outcome may be retried within the budget; no: the
-// sweep is stopping or only settling what ended) and as the decision an attempt was counted with.
-enum class Retry { no, yes };
-
-// One line of news from the executor, for the display.
-struct ExecutorEvent {
-  enum class Kind { started, ended, waiting } kind = Kind::started;
-  std::int64_t run_id = 0;
-  std::string label;
-  std::string slot;
-  AttemptOutcome outcome = AttemptOutcome::finished;  // ended events only
-  double seconds = 0;
-  bool will_retry = false;
-};
-
-struct SweepSummary {
-  std::int64_t finished = 0, failed = 0, diverged = 0, interrupted = 0, skipped = 0;
-  std::int64_t attempts = 0;
-  bool stopped = false;  // the stop flag ended the sweep early
-
-  // Count one ended attempt; a failed or timed-out one counts as failed only when it will not be retried.
-  void count(AttemptOutcome outcome, Retry retry);
-};
-
-// Apply what run `run_id`'s journal (in its folder beside the database at `db_path`) holds that the database does not
-// yet (ResultStore::ingest_journal; nothing when it has no journal). Returns the one-line error of a journal that
-// cannot be applied (another database's, damaged), or nullopt.
-std::optional<std::string> ingest_run_journal(store::ResultStore& store, const std::string& db_path,
-                                              std::int64_t run_id);
-
-// ingest_run_journal, printing a refused journal's line as a warning on stderr (for callers that go on regardless).
-void ingest_run_journal_or_warn(store::ResultStore& store, const std::string& db_path, std::int64_t run_id);
-
-// Write what a journal-writing child needs into run `row`'s folder (config.toml, run.uid), atomically.
-void write_run_setup(const std::string& db_path, const store::RunRow& row);
-
 // Whether `row` is taken by a live process: its child runs, or the sweep that claimed it is still alive.
 bool held_by_live_process(const store::RunRow& row);
 
@@ -104,25 +65,55 @@ std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::vect
 std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::string& db_path,
                                       const std::vector<std::int64_t>& run_ids, std::optional<std::int64_t> sweep_id);
 
-class Executor {
+class Executor : public Backend {
  public:
   Executor(Launcher& launcher, store::ResultStore& store, ExecutorOptions options,
            std::function<void(const ExecutorEvent&)> on_event = {});
 
-  // Run `queue` in order until every item has ended (or `stop` is set: children get SIGTERM and are waited for).
+  // Run `queue` in order until every item has ended (or `stop` is set: children get SIGTERM and are waited for):
+  // drive() over this backend.
   SweepSummary run(std::vector<WorkItem> queue, const std::atomic<bool>& stop);
 
+  // Backend: `items` join the end of the queue; poll settles the children that exited, fills free slots in order
+  // (a run held by another live process waits, and is looked at again each second) and applies the timeouts; wait
+  // reaps the next child to exit; reconcile records a dead sweep's claims (reconcile_orphaned_claims).
+  void submit(const std::vector<WorkItem>& items) override;
+  std::vector<WorkItem> poll(Retry retry, SweepSummary& summary) override;
+  void wait(std::chrono::milliseconds duration, const std::atomic<bool>& stop) override;
+  void cancel() override;
+  std::size_t reconcile(const std::vector<std::int64_t>& run_ids, SweepSummary& summary) override;
+  std::set<std::int64_t> in_flight() override;
+  bool idle() override;
+
  private:
-  struct Active;
-  bool try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active, std::vector<WorkItem>& waiting,
-                 SweepSummary& summary);
-  void finish(Active& job, const JobExit& exit, bool stopping, std::vector<WorkItem>& queue, SweepSummary& summary);
+  struct Active {
+    std::int64_t job = 0;
+    WorkItem item;
+    const Slot* slot = nullptr;
+    SweepClock::time_point started;
+    std::string started_at;
+    bool terminated = false;  // SIGTERM sent (timeout or stop)
+    SweepClock::time_point terminated_at;
+    bool timed_out = false;
+    bool killed = false;
+  };
+  bool try_start(const WorkItem& item, const Slot& slot, SweepSummary& summary);
+  void finish(const Active& job, const JobExit& exit, Retry retry, std::vector<WorkItem>& retries,
+              SweepSummary& summary);
+  void apply_timeouts();
 
   Launcher& m_launcher;
   store::ResultStore& m_store;
   ExecutorOptions m_options;
   SweepClock& m_clock;
   std::function<void(const ExecutorEvent&)> m_on_event;
+  std::vector<WorkItem> m_queue;
+  std::size_t m_next = 0;           // the next item of m_queue to start
+  std::vector<Active> m_active;     // children running
+  std::vector<WorkItem> m_waiting;  // runs another process held when their turn came
+  std::vector<JobExit> m_exits;     // children that exited, settled by the next poll
+  SweepClock::time_point m_last_wait_check;
+  bool m_cancelled = false;
 };
 
 }  // namespace moexp::sweep

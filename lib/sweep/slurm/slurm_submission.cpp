@@ -1,4 +1,4 @@
-#include "sweep/slurm_submission.hpp"
+#include "sweep/slurm/slurm_submission.hpp"
 
 #include "store/result_store.hpp"
 

@@ -1,4 +1,4 @@
-#include "sweep/slurm_records.hpp"
+#include "sweep/slurm/slurm_records.hpp"
 
 #include "core/text.hpp"
 

@@ -1,11 +1,11 @@
-#include "sweep/slurm_executor.hpp"
+#include "sweep/slurm/slurm_executor.hpp"
 #include "sweep/settle.hpp"
 
 #include "core/atomic_file.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
-#include "sweep/slurm_submission.hpp"
+#include "sweep/slurm/slurm_submission.hpp"
 
 #include <fmt/format.h>
 
@@ -56,7 +56,7 @@ std::pair<std::vector<std::string>, std::string> SlurmExecutor::submission(const
   return {sbatch_arguments(job, m_options.slurm, m_options.timeout_s, script), batch_script(job)};
 }
 
-std::int64_t SlurmExecutor::submit(const std::vector<WorkItem>& items) {
+std::int64_t SlurmExecutor::submit_array(const std::vector<WorkItem>& items) {
   auto [args, script_text] = submission(items);
   const fs::path script = args.back();
   fs::create_directories(script.parent_path());  // sbatch fails the tasks (JobLaunchFailure) without it
@@ -76,7 +76,7 @@ std::int64_t SlurmExecutor::submit(const std::vector<WorkItem>& items) {
   return array_job_id;
 }
 
-std::set<std::int64_t> SlurmExecutor::runs_in_flight() {
+std::set<std::int64_t> SlurmExecutor::in_flight() {
   std::set<std::int64_t> runs;
   for (const auto& task : m_store.sweeps().open_slurm_tasks(m_options.sweep_id)) {
     runs.insert(task.run_id);
@@ -85,8 +85,9 @@ std::set<std::int64_t> SlurmExecutor::runs_in_flight() {
 }
 
 void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<slurm::TaskRecord>& record,
-                           AttemptOutcome outcome, std::optional<TaskExit> exit, Retry retry,
-                           std::vector<WorkItem>& retries, SweepSummary& summary) {
+                           AttemptOutcome outcome, std::optional<TaskExit> exit,
+                           const std::optional<std::string>& journal_error, Retry retry, std::vector<WorkItem>& retries,
+                           SweepSummary& summary) {
   const auto dir = store::run_folder(m_options.db_path, task.run_id);
   const auto tail = core::file_tail(dir / "stderr.log");
   const std::string state = record ? record->state : "GONE";
@@ -101,9 +102,8 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
     code = record->exit_code;
     sig = record->signal;
   }
-  const auto journal_error = m_journal_errors.find(task.run_id);
   const std::string why =
-      journal_error != m_journal_errors.end() ? journal_error->second
+      journal_error ? *journal_error
       : outcome == AttemptOutcome::timeout
           ? fmt::format("Slurm ended task {}_{}: time limit", task.array_job_id, task.task_index)
       : outcome == AttemptOutcome::interrupted
@@ -123,9 +123,6 @@ void SlurmExecutor::settle(const store::SlurmTaskRow& task, const std::optional<
                            tail,
                            why};
   const SettleRules rules{m_store.runs(), m_store.sweeps(), m_options.sweep_id, m_options.retries, m_on_event};
-  if (journal_error != m_journal_errors.end()) {
-    m_journal_errors.erase(journal_error);
-  }
   if (settle_attempt(rules, ended, retry, summary,
                      [&] { m_store.sweeps().settle_slurm_task(task.id, state, outcome); })) {
     retries.push_back(ended.item);
@@ -151,17 +148,17 @@ std::vector<WorkItem> SlurmExecutor::poll_once(Retry retry, SweepSummary& summar
     }
     TaskEvidence evidence;
     evidence.record = record;
-    evidence.exit = read_exit_file(
-        exit_file(store::run_folder(m_options.db_path, task.run_id), task.array_job_id, task.task_index));
-    if (auto error = ingest_run_journal(m_store, m_options.db_path, task.run_id)) {
-      m_journal_errors[task.run_id] = *error;  // the attempt's why when it ends
-    }
-    auto row = m_store.runs().find(task.run_id);
-    evidence.run_status = row ? row->status : RunStatus::failed;
     evidence.cancelled = m_cancelled.count(task.array_job_id) > 0;
-    if (auto outcome = task_outcome(evidence)) {
-      settle(task, record, *outcome, evidence.exit, retry, retries, summary);
-      continue;
+    if (!record || slurm::is_terminal(record->state)) {  // it may have ended: judge it by all the evidence
+      evidence.exit = read_exit_file(
+          exit_file(store::run_folder(m_options.db_path, task.run_id), task.array_job_id, task.task_index));
+      const auto journal_error = ingest_run_journal(m_store, m_options.db_path, task.run_id);
+      auto row = m_store.runs().find(task.run_id);
+      evidence.run_status = row ? row->status : RunStatus::failed;
+      if (auto outcome = task_outcome(evidence)) {
+        settle(task, record, *outcome, evidence.exit, journal_error, retry, retries, summary);
+        continue;
+      }
     }
     const bool running = record && record->state == "RUNNING";
     if (record && record->state != task.state) {
@@ -177,51 +174,56 @@ std::vector<WorkItem> SlurmExecutor::poll_once(Retry retry, SweepSummary& summar
 }
 
 SweepSummary SlurmExecutor::watch(const std::atomic<bool>& stop) {
-  SweepSummary summary;
-  bool stopping = false;
-  clock::time_point cancel_deadline;
-  while (true) {
-    if (stop.load() && !stopping) {
-      stopping = true;
-      summary.stopped = true;
-      std::set<std::int64_t> arrays;
-      for (const auto& task : m_store.sweeps().open_slurm_tasks(m_options.sweep_id)) {
-        arrays.insert(task.array_job_id);
-      }
-      for (auto array : arrays) {
-        m_slurm.cancel(array);
-        m_cancelled.insert(array);
-      }
-      cancel_deadline = clock::now() + m_options.cancel_wait;
-    }
-    auto retries = poll_once(stopping ? Retry::no : Retry::yes, summary);
-    if (!retries.empty()) {
-      try {
-        submit(retries);
-      } catch (const Error& e) {
-        for (const auto& item : retries) {
-          m_store.runs().finish(item.run_id, RunStatus::failed, e.what());
-          ++summary.failed;
-        }
-      }
-    }
-    auto open = m_store.sweeps().open_slurm_tasks(m_options.sweep_id);
-    if (open.empty()) {
-      break;
-    }
-    if (stopping && clock::now() > cancel_deadline) {
-      for (const auto& task : open) {  // Slurm never confirmed the cancel: record what we know
-        std::vector<WorkItem> none;
-        settle(task, std::nullopt, AttemptOutcome::interrupted, std::nullopt, Retry::no, none, summary);
-      }
-      break;
-    }
-    for (auto waited = std::chrono::milliseconds(0); waited < m_options.poll && stop.load() == stopping;
-         waited += std::chrono::milliseconds(50)) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  DriveOptions options;
+  options.db_path = m_options.db_path.string();
+  options.poll = m_options.poll;
+  options.ingest_every = m_options.poll;  // each round: Slurm's poll interval is long already
+  return drive(*this, m_store, {}, stop, options);
+}
+
+void SlurmExecutor::submit(const std::vector<WorkItem>& items) {
+  submit_array(items);
+}
+
+std::vector<WorkItem> SlurmExecutor::poll(Retry retry, SweepSummary& summary) {
+  auto retries = poll_once(retry, summary);
+  if (m_cancel_deadline && clock::now() > *m_cancel_deadline) {
+    for (const auto& task : m_store.sweeps().open_slurm_tasks(m_options.sweep_id)) {
+      std::vector<WorkItem> none;  // Slurm never confirmed the cancel: record what we know
+      settle(task, std::nullopt, AttemptOutcome::interrupted, std::nullopt, std::nullopt, Retry::no, none, summary);
     }
   }
-  return summary;
+  return retries;
+}
+
+void SlurmExecutor::wait(std::chrono::milliseconds duration, const std::atomic<bool>& stop) {
+  const bool stopping = stop.load();
+  for (auto waited = std::chrono::milliseconds(0); waited < duration && stop.load() == stopping;
+       waited += std::chrono::milliseconds(50)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void SlurmExecutor::cancel() {
+  std::set<std::int64_t> arrays;
+  for (const auto& task : m_store.sweeps().open_slurm_tasks(m_options.sweep_id)) {
+    arrays.insert(task.array_job_id);
+  }
+  for (auto array : arrays) {
+    m_slurm.cancel(array);
+    m_cancelled.insert(array);
+  }
+  m_cancel_deadline = clock::now() + m_options.cancel_wait;
+}
+
+std::size_t SlurmExecutor::reconcile(const std::vector<std::int64_t>& /*run_ids*/, SweepSummary& summary) {
+  const auto before = summary.attempts;
+  poll_once(Retry::no, summary);  // every open task of the sweep, whichever runs they are for
+  return static_cast<std::size_t>(summary.attempts - before);
+}
+
+bool SlurmExecutor::idle() {
+  return m_store.sweeps().open_slurm_tasks(m_options.sweep_id).empty();
 }
 
 }  // namespace moexp::sweep

@@ -6,7 +6,7 @@
 #include "config/sweep_spec.hpp"
 #include "core/attempt_outcome.hpp"
 #include "core/run_status.hpp"
-#include "sweep/slurm_records.hpp"
+#include "sweep/slurm/slurm_records.hpp"
 
 #include <cstdint>
 #include <filesystem>

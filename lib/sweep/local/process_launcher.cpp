@@ -1,5 +1,5 @@
 #include "core/error.hpp"
-#include "sweep/launcher.hpp"
+#include "sweep/local/launcher.hpp"
 
 #include <fmt/format.h>
 #include <boost/process.hpp>

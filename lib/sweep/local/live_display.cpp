@@ -1,4 +1,4 @@
-#include "sweep/live_display.hpp"
+#include "sweep/local/live_display.hpp"
 
 #include "core/clock.hpp"
 

@@ -2,7 +2,7 @@
 // sbatch / squeue / scontrol / scancel and the job-completion file; tests use a fake.
 #pragma once
 
-#include "sweep/slurm_records.hpp"
+#include "sweep/slurm/slurm_records.hpp"
 
 #include <cstdint>
 #include <optional>

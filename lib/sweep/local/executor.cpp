@@ -1,4 +1,4 @@
-#include "sweep/executor.hpp"
+#include "sweep/local/executor.hpp"
 #include "sweep/settle.hpp"
 
 #include "core/atomic_file.hpp"
@@ -42,28 +42,6 @@ bool claimed_by_me(const store::RunRow& row) {
 }
 
 }  // namespace
-
-std::optional<std::string> ingest_run_journal(store::ResultStore& store, const std::string& db_path,
-                                              std::int64_t run_id) {
-  try {
-    store.ingest_journal(run_id, journal::journal_path(store::run_folder(db_path, run_id)));
-  } catch (const InputError& e) {
-    return std::string(e.what());
-  }
-  return std::nullopt;
-}
-
-void ingest_run_journal_or_warn(store::ResultStore& store, const std::string& db_path, std::int64_t run_id) {
-  if (auto error = ingest_run_journal(store, db_path, run_id)) {
-    fmt::print(stderr, "moexp: warning: run {}: {}\n", run_id, *error);
-  }
-}
-
-void write_run_setup(const std::string& db_path, const store::RunRow& row) {
-  const auto folder = store::run_folder(db_path, row.id);
-  core::write_file_atomic(folder / "config.toml", row.config_toml);
-  core::write_file_atomic(folder / "run.uid", row.uid + "\n");
-}
 
 bool held_by_live_process(const store::RunRow& row) {
   if (row.status != RunStatus::running) {
@@ -124,19 +102,6 @@ std::size_t reconcile_orphaned_claims(store::ResultStore& store, const std::stri
   return reconcile_orphaned_claims(store, run_ids, sweep_id);
 }
 
-void SweepSummary::count(AttemptOutcome outcome, Retry retry) {
-  ++attempts;
-  if (is_retryable(outcome)) {
-    failed += retry == Retry::yes ? 0 : 1;
-  } else if (outcome == AttemptOutcome::finished) {
-    ++finished;
-  } else if (outcome == AttemptOutcome::diverged) {
-    ++diverged;
-  } else {
-    ++interrupted;
-  }
-}
-
 std::vector<Slot> make_slots(std::int64_t jobs, const std::vector<std::int64_t>& gpus, std::int64_t per_gpu) {
   std::vector<Slot> slots;
   if (gpus.empty()) {
@@ -153,28 +118,16 @@ std::vector<Slot> make_slots(std::int64_t jobs, const std::vector<std::int64_t>&
   return slots;
 }
 
-struct Executor::Active {
-  std::int64_t job = 0;
-  WorkItem item;
-  const Slot* slot = nullptr;
-  time_point started;
-  std::string started_at;
-  bool terminated = false;  // SIGTERM sent (timeout or stop)
-  time_point terminated_at;
-  bool timed_out = false;
-  bool killed = false;
-};
-
 Executor::Executor(Launcher& launcher, store::ResultStore& store, ExecutorOptions options,
                    std::function<void(const ExecutorEvent&)> on_event)
     : m_launcher(launcher),
       m_store(store),
       m_options(std::move(options)),
       m_clock(m_options.clock != nullptr ? *m_options.clock : steady_clock()),
-      m_on_event(std::move(on_event)) {}
+      m_on_event(std::move(on_event)),
+      m_last_wait_check(m_clock.now()) {}
 
-bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Active>& active,
-                         std::vector<WorkItem>& waiting, SweepSummary& summary) {
+bool Executor::try_start(const WorkItem& item, const Slot& slot, SweepSummary& summary) {
   ingest_run_journal_or_warn(m_store, m_options.db_path, item.run_id);
   auto row = m_store.runs().find(item.run_id);
   if (row && reconcile_orphaned_claim(m_store, *row, m_options.sweep_id)) {
@@ -187,7 +140,7 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
     return false;
   }
   if (held_by_live_process(*row) || !m_store.runs().claim(item.run_id, row->status, row->pid, row->claim_pid)) {
-    waiting.push_back(item);  // another process has it; look again later
+    m_waiting.push_back(item);  // another process has it; look again later
     if (m_on_event) {
       m_on_event(
           {ExecutorEvent::Kind::waiting, item.run_id, item.label, slot.name, AttemptOutcome::finished, 0, false});
@@ -229,14 +182,14 @@ bool Executor::try_start(const WorkItem& item, const Slot& slot, std::vector<Act
     summary.count(AttemptOutcome::failed, Retry::no);
     return false;
   }
-  active.push_back(job);
+  m_active.push_back(job);
   if (m_on_event) {
     m_on_event({ExecutorEvent::Kind::started, item.run_id, item.label, slot.name, AttemptOutcome::finished, 0, false});
   }
   return true;
 }
 
-void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vector<WorkItem>& queue,
+void Executor::finish(const Active& job, const JobExit& exit, Retry retry, std::vector<WorkItem>& retries,
                       SweepSummary& summary) {
   const double seconds = std::chrono::duration<double>(m_clock.now() - job.started).count();
   auto tail = core::file_tail(store::run_folder(m_options.db_path, job.item.run_id) / "stderr.log");
@@ -253,7 +206,7 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
     outcome = AttemptOutcome::diverged;
   } else if (job.timed_out) {
     outcome = AttemptOutcome::timeout;
-  } else if (stopping || status == RunStatus::interrupted) {
+  } else if (m_cancelled || status == RunStatus::interrupted) {
     outcome = AttemptOutcome::interrupted;
   }
   const std::string why = outcome == AttemptOutcome::timeout
@@ -270,92 +223,109 @@ void Executor::finish(Active& job, const JobExit& exit, bool stopping, std::vect
                            tail,
                            why};
   const SettleRules rules{m_store.runs(), m_store.sweeps(), m_options.sweep_id, m_options.retries, m_on_event};
-  if (settle_attempt(rules, ended, stopping ? Retry::no : Retry::yes, summary,
-                     [&] { m_store.runs().release_claim(job.item.run_id); })) {
-    queue.push_back(job.item);
+  if (settle_attempt(rules, ended, retry, summary, [&] { m_store.runs().release_claim(job.item.run_id); })) {
+    retries.push_back(job.item);
   }
 }
 
 SweepSummary Executor::run(std::vector<WorkItem> queue, const std::atomic<bool>& stop) {
-  SweepSummary summary;
-  std::vector<Active> active;
-  std::vector<WorkItem> waiting;
-  std::size_t next = 0;
-  auto last_wait_check = m_clock.now();
-  auto last_ingest = m_clock.now();
-  bool stopping = false;
-  while (true) {
-    if (stop.load() && !stopping) {
-      stopping = true;
-      summary.stopped = true;
-      for (auto& job : active) {
-        m_launcher.signal(job.job, SIGTERM);
-        job.terminated = true;
-        job.terminated_at = m_clock.now();
-      }
-    }
-    if (!stopping) {
-      // Fill free slots in order.
-      for (const auto& slot : m_options.slots) {
-        const bool busy = std::any_of(active.begin(), active.end(), [&](const Active& a) { return a.slot == &slot; });
-        while (!busy && next < queue.size()) {
-          if (try_start(queue[next++], slot, active, waiting, summary)) {
-            break;
-          }
-        }
-      }
-      // Runs another process held: take them back once it let go.
-      if (!waiting.empty() && m_clock.now() - last_wait_check > std::chrono::seconds(1)) {
-        last_wait_check = m_clock.now();
-        std::vector<WorkItem> still;
-        for (const auto& item : waiting) {
-          auto row = m_store.runs().find(item.run_id);
-          (row && held_by_live_process(*row) ? still : queue).push_back(item);
-        }
-        waiting = std::move(still);
-      }
-    }
-    if (active.empty() && (stopping || (next >= queue.size() && waiting.empty()))) {
-      break;
-    }
-    if (m_options.journal && !active.empty() && m_clock.now() - last_ingest > std::chrono::seconds(1)) {
-      last_ingest = m_clock.now();
-      for (const auto& job : active) {  // in-flight runs' epochs reach the database while they run
-        ingest_run_journal_or_warn(m_store, m_options.db_path, job.item.run_id);
-      }
-    }
-    if (m_options.on_tick) {
-      m_options.on_tick();
-    }
-    // Timeouts: SIGTERM at the limit, SIGKILL after the grace period.
-    const auto now = m_clock.now();
-    for (auto& job : active) {
-      const double elapsed = std::chrono::duration<double>(now - job.started).count();
-      if (m_options.timeout_s > 0 && !job.terminated && elapsed > m_options.timeout_s) {
-        m_launcher.signal(job.job, SIGTERM);
-        job.terminated = job.timed_out = true;
-        job.terminated_at = now;
-      }
-      if (job.terminated && !job.killed &&
-          std::chrono::duration<double>(now - job.terminated_at).count() > m_options.grace_s) {
-        m_launcher.signal(job.job, SIGKILL);
-        job.killed = true;
-      }
-    }
-    if (active.empty()) {
-      m_clock.sleep_for(m_options.poll);
-      continue;
-    }
-    if (auto exit = m_launcher.wait_any(m_options.poll)) {
-      auto it = std::find_if(active.begin(), active.end(), [&](const Active& a) { return a.job == exit->job; });
-      if (it != active.end()) {
-        Active job = *it;
-        active.erase(it);
-        finish(job, *exit, stopping, queue, summary);
-      }
+  DriveOptions options;
+  options.db_path = m_options.db_path;
+  options.poll = m_options.poll;
+  options.on_tick = m_options.on_tick;
+  options.clock = &m_clock;
+  return drive(*this, m_store, std::move(queue), stop, options);
+}
+
+void Executor::submit(const std::vector<WorkItem>& items) {
+  m_queue.insert(m_queue.end(), items.begin(), items.end());
+}
+
+std::vector<WorkItem> Executor::poll(Retry retry, SweepSummary& summary) {
+  std::vector<WorkItem> retries;
+  for (const auto& exit : m_exits) {
+    auto it = std::find_if(m_active.begin(), m_active.end(), [&](const Active& a) { return a.job == exit.job; });
+    if (it != m_active.end()) {
+      const Active job = *it;
+      m_active.erase(it);
+      finish(job, exit, retry, retries, summary);
     }
   }
-  return summary;
+  m_exits.clear();
+  if (!m_cancelled) {
+    // Fill free slots in order.
+    for (const auto& slot : m_options.slots) {
+      const bool busy = std::any_of(m_active.begin(), m_active.end(), [&](const Active& a) { return a.slot == &slot; });
+      while (!busy && m_next < m_queue.size()) {
+        if (try_start(m_queue[m_next++], slot, summary)) {
+          break;
+        }
+      }
+    }
+    // Runs another process held: take them back once it let go.
+    if (!m_waiting.empty() && m_clock.now() - m_last_wait_check > std::chrono::seconds(1)) {
+      m_last_wait_check = m_clock.now();
+      std::vector<WorkItem> still;
+      for (const auto& item : m_waiting) {
+        auto row = m_store.runs().find(item.run_id);
+        (row && held_by_live_process(*row) ? still : m_queue).push_back(item);
+      }
+      m_waiting = std::move(still);
+    }
+  }
+  apply_timeouts();
+  return retries;
+}
+
+void Executor::apply_timeouts() {
+  // SIGTERM at the limit, SIGKILL after the grace period.
+  const auto now = m_clock.now();
+  for (auto& job : m_active) {
+    const double elapsed = std::chrono::duration<double>(now - job.started).count();
+    if (m_options.timeout_s > 0 && !job.terminated && elapsed > m_options.timeout_s) {
+      m_launcher.signal(job.job, SIGTERM);
+      job.terminated = job.timed_out = true;
+      job.terminated_at = now;
+    }
+    if (job.terminated && !job.killed &&
+        std::chrono::duration<double>(now - job.terminated_at).count() > m_options.grace_s) {
+      m_launcher.signal(job.job, SIGKILL);
+      job.killed = true;
+    }
+  }
+}
+
+void Executor::wait(std::chrono::milliseconds duration, const std::atomic<bool>& /*stop*/) {
+  if (m_active.empty()) {
+    m_clock.sleep_for(duration);
+  } else if (auto exit = m_launcher.wait_any(duration)) {
+    m_exits.push_back(*exit);
+  }
+}
+
+void Executor::cancel() {
+  m_cancelled = true;
+  for (auto& job : m_active) {
+    m_launcher.signal(job.job, SIGTERM);
+    job.terminated = true;
+    job.terminated_at = m_clock.now();
+  }
+}
+
+std::size_t Executor::reconcile(const std::vector<std::int64_t>& run_ids, SweepSummary& /*summary*/) {
+  return reconcile_orphaned_claims(m_store, m_options.db_path, run_ids, m_options.sweep_id);
+}
+
+std::set<std::int64_t> Executor::in_flight() {
+  std::set<std::int64_t> runs;
+  for (const auto& job : m_active) {
+    runs.insert(job.item.run_id);
+  }
+  return runs;
+}
+
+bool Executor::idle() {
+  return m_active.empty() && m_exits.empty() && (m_cancelled || (m_next >= m_queue.size() && m_waiting.empty()));
 }
 
 }  // namespace moexp::sweep
