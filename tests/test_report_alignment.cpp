@@ -99,3 +99,50 @@ TEST_CASE("align_experts: one seed, empty input, unequal shapes") {
   CHECK_THROWS_AS(align_experts({specialised(), Matrix(8, std::vector<double>(3, 0.3))}, true), std::invalid_argument);
   CHECK(permute({1, 2, 3}, {2, 0, 1}) == std::vector<double>{3, 1, 2});
 }
+
+TEST_CASE("alignment_null: planted structure shared by the seeds is matched far above its null, p at its floor") {
+  moexp::core::Random random(11);
+  const Matrix seed0 = specialised();
+  std::vector<Matrix> seeds{seed0};
+  for (const auto& order : {std::vector<std::size_t>{1, 0, 3, 2}, std::vector<std::size_t>{2, 3, 0, 1}}) {
+    Matrix noisy = relabel(seed0, order);
+    for (auto& row : noisy)
+      for (auto& v : row)
+        v += random.uniform(-0.05, 0.05);
+    seeds.push_back(noisy);
+  }
+  const auto result = alignment_null(seeds);
+  CHECK(result.observed > 0.9);
+  CHECK(result.observed > result.null_mean + 5 * result.null_sd);
+  CHECK(result.p_value == doctest::Approx(1.0 / 201));
+  CHECK(result.permutations == moexp::kDefaultPermutations);
+}
+
+TEST_CASE("alignment_null: seeds with no shared structure match well above the all-pairs mean, and p is not small") {
+  // Independent random routing per seed: any best matching is chance. The all-pairs mean (about 0) is the wrong
+  // baseline; the null of the best matching itself sits well above it, and the observed value sits inside it.
+  int not_small = 0;
+  double null_mean = 0, all_pairs = 0;
+  for (std::uint64_t s = 0; s < 20; ++s) {
+    moexp::core::Random random(100 + s);
+    std::vector<Matrix> seeds;
+    for (int k = 0; k < 3; ++k) {
+      Matrix m(8, std::vector<double>(4));
+      for (auto& row : m)
+        for (auto& v : row)
+          v = random.uniform();
+      seeds.push_back(m);
+    }
+    const auto result = alignment_null(seeds, 99, s);
+    null_mean += result.null_mean / 20;
+    all_pairs += align_experts(seeds, true).random_correlation / 20;
+    not_small += result.p_value > 0.05 ? 1 : 0;
+  }
+  CHECK(null_mean > all_pairs + 0.2);
+  CHECK(not_small >= 17);  // about 19 of 20 for a valid test
+}
+
+TEST_CASE("alignment_null: one seed or one group leaves nothing to compare") {
+  CHECK(alignment_null({specialised()}).p_value == 1.0);
+  CHECK(alignment_null({Matrix{{0.5, 0.5}}, Matrix{{0.5, 0.5}}}).permutations == 0);
+}

@@ -78,4 +78,13 @@ TEST_CASE("evaluation view: every group kind a layer has is printed, named by it
   const auto json = report::render_evaluation_json(view);
   CHECK(json.find("\"size_mi\": 0.25, \"size_mi_control\": 0.01") != std::string::npos);
   CHECK(json.find("\"size_expert\": [[0.7, 0.3], [0.1, 0.9]]") != std::string::npos);
+  // Every matrix names its rows: levels and the three size buckets by name, the classes by the run's class names,
+  // anything else by number.
+  CHECK(json.find("\"size_names\": [\"0\", \"1\"]") != std::string::npos);
+  view.settings[0].routing[0].groups.back().group_expert.push_back({0.5, 0.5});
+  view.settings[0].routing[0].groups.push_back({"level", {{1.0, 0.0}, {0.0, 1.0}}, {5, 5}, 0.9, 0.01});
+  const auto named = report::render_evaluation_json(view);
+  CHECK(named.find("\"size_names\": [\"small\", \"medium\", \"large\"]") != std::string::npos);
+  CHECK(named.find("\"level_names\": [\"P3\", \"P4\"]") != std::string::npos);
+  CHECK(named.find("\"class_names\": [\"cat\", \"dog\", \"ship\"]") != std::string::npos);
 }

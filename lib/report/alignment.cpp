@@ -1,6 +1,7 @@
 #include "report/alignment.hpp"
 
 #include "core/assignment.hpp"
+#include "core/random.hpp"
 
 #include <cmath>
 #include <numeric>
@@ -81,6 +82,28 @@ ExpertAlignment align_experts(const std::vector<Matrix>& seeds, bool align) {
     result.random_correlation = random / static_cast<double>(seeds.size() - 1);
   }
   return result;
+}
+
+NullComparison alignment_null(const std::vector<Matrix>& seeds, std::int64_t permutations, std::uint64_t seed) {
+  NullComparison result;
+  result.seed = seed;
+  if (seeds.size() < 2 || seeds.front().size() < 2) {
+    return result;
+  }
+  result.observed = align_experts(seeds, true).matched_correlation;
+  core::Random random(seed);
+  std::vector<Matrix> shuffled = seeds;
+  std::vector<double> null;
+  for (std::int64_t p = 0; p < permutations; ++p) {
+    for (std::size_t s = 1; s < shuffled.size(); ++s) {
+      auto& rows = shuffled[s];
+      for (std::size_t k = rows.size(); k > 1; --k) {
+        std::swap(rows[k - 1], rows[random.below(k)]);
+      }
+    }
+    null.push_back(align_experts(shuffled, true).matched_correlation);
+  }
+  return compare_with_null(result.observed, null, seed);
 }
 
 Matrix permute_columns(const Matrix& m, const std::vector<std::size_t>& expert_of) {

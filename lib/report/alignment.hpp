@@ -4,7 +4,10 @@
 // correlation of matched columns (core/assignment.hpp).
 #pragma once
 
+#include "core/permutation_test.hpp"
+
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 namespace moexp::report {
@@ -28,6 +31,15 @@ double column_correlation(const Matrix& x, std::size_t a, const Matrix& y, std::
 // Align the experts (columns) of `seeds` (one G x E matrix per seed, equal shapes) to seeds[0]; with `align` false
 // every seed keeps its order and the figures describe that order. Throws std::invalid_argument on unequal shapes.
 ExpertAlignment align_experts(const std::vector<Matrix>& seeds, bool align);
+
+// The matched correlation of align_experts(seeds, true) against its own null: the same best-assignment statistic
+// over `permutations` copies in which every seed but the reference has its rows (groups) shuffled, each
+// independently (core/random, from `seed`). A shuffle keeps every expert's column of values and breaks any
+// group structure the seeds share, so the null is what the best of E! matchings reaches by chance — well above the
+// all-pairs mean (random_correlation) that it replaces as the baseline. With one seed, or fewer than two groups,
+// nothing can be compared: observed 0, p 1, no permutations.
+NullComparison alignment_null(const std::vector<Matrix>& seeds, std::int64_t permutations = kDefaultPermutations,
+                              std::uint64_t seed = 20261207);
 
 // `m` with its columns reordered: column j of the result is column expert_of[j] of `m` (rows of any length E).
 Matrix permute_columns(const Matrix& m, const std::vector<std::size_t>& expert_of);

@@ -109,7 +109,7 @@ std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const
   return out;
 }
 
-std::string layer_json(const LayerRouting& lr) {
+std::string layer_json(const LayerRouting& lr, const EvaluationView& view) {
   auto rows = [](const std::vector<std::vector<double>>& m) {
     std::string out = "[";
     for (std::size_t i = 0; i < m.size(); ++i) {
@@ -117,12 +117,23 @@ std::string layer_json(const LayerRouting& lr) {
     }
     return out + "]";
   };
-  // Per group kind: "<kind>_mi", "<kind>_mi_control" and the "<kind>_expert" matrix ("class_mi", ...).
+  // Per group kind: "<kind>_mi", "<kind>_mi_control", the "<kind>_expert" matrix ("class_mi", ...) and its row
+  // names "<kind>_names" ("level_names": ["P3", ...]; numbers as text for kinds without names).
   std::string mi, matrices;
   for (const auto& g : lr.groups) {
     mi += fmt::format("{}: {}, {}: {}, ", core::json_string(g.kind + "_mi"), core::json_number(g.mi),
                       core::json_string(g.kind + "_mi_control"), core::json_number(g.mi_control));
-    matrices += fmt::format("{}: {}, ", core::json_string(g.kind + "_expert"), rows(g.group_expert));
+    auto names = group_names(view, g);
+    for (std::size_t i = names.size(); i < g.group_expert.size(); ++i) {
+      names.push_back(std::to_string(i));
+    }
+    names.resize(g.group_expert.size());
+    std::vector<std::string> quoted;
+    for (const auto& name : names) {
+      quoted.push_back(core::json_string(name));
+    }
+    matrices += fmt::format("{}: {}, {}: [{}], ", core::json_string(g.kind + "_expert"), rows(g.group_expert),
+                            core::json_string(g.kind + "_names"), fmt::join(quoted, ", "));
   }
   return fmt::format(
       "{{\"layer\": {}, \"position\": {}, \"samples\": {}, \"importance_share\": {}, \"sample_share\": {}, "
@@ -212,7 +223,7 @@ std::string render_evaluation_json(const EvaluationView& view) {
     const auto& s = view.settings[i];
     std::string layers = "[";
     for (std::size_t l = 0; l < s.routing.size(); ++l) {
-      layers += (l ? ", " : "") + layer_json(s.routing[l]);
+      layers += (l ? ", " : "") + layer_json(s.routing[l], view);
     }
     layers += "]";
     auto metric = [&](const char* name) {

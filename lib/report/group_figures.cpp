@@ -81,6 +81,9 @@ GroupFigures combine_seeds(const std::vector<SeedFigures>& all, bool align) {
     by_kind.push_back(kind != nullptr ? kind->group_expert : Matrix{s->routing.importance_share});
   }
   g.alignment = align_experts(by_kind, align && seeds.size() > 1);
+  if (g.alignment.aligned) {
+    g.alignment_null = alignment_null(by_kind);
+  }
   for (std::size_t k = 0; k < reference.groups.size(); ++k) {
     KindFigures f;
     f.kind = reference.groups[k].kind;

@@ -35,6 +35,7 @@ struct GroupFigures {
   std::vector<std::string> class_names, superclass_names;  // of the reference run
   std::string alignment_kind;  // the group kind the experts were aligned by ("" when one seed)
   ExpertAlignment alignment;
+  NullComparison alignment_null;   // matched correlation against row-shuffled seeds (aligned groups of >= 2 seeds)
   std::vector<KindFigures> kinds;  // in the reference's order
   MatrixStat coactivation;         // E x E pair counts (diagonal 0), aligned
   MatrixStat importance_by_epoch;  // [epoch - 1][expert], over the epochs every seed has

@@ -110,10 +110,13 @@ std::string group_figures_html(const std::vector<GroupFigures>& groups) {
       out += g.alignment.aligned
                  ? fmt::format(
                        "<p class=\"note\">Experts of every seed aligned to seed {}'s by their {} x expert "
-                       "columns: matched columns correlate {:.3f} on average, a random matching {:.3f}. "
+                       "columns: matched columns correlate {:.3f} on average. The best matching of seeds whose "
+                       "rows are shuffled (no shared structure) reaches {:.3f} &plusmn; {:.3f} ({} permutations), "
+                       "p = {:.3g}; the mean over all column pairs is {:.3f}. "
                        "Expert e<i>j</i> is the same expert in every seed.</p>\n",
                        html_escape(g.seeds.front()), html_escape(g.alignment_kind), g.alignment.matched_correlation,
-                       g.alignment.random_correlation)
+                       g.alignment_null.null_mean, g.alignment_null.null_sd, g.alignment_null.permutations,
+                       g.alignment_null.p_value, g.alignment.random_correlation)
                  : fmt::format(
                        "<p class=\"note\">Experts not aligned (--no-align): expert e<i>j</i> of one seed has "
                        "nothing to do with e<i>j</i> of another; the same columns correlate {:.3f} on average "

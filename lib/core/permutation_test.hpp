@@ -1,0 +1,58 @@
+// Specialisation statistics with their nulls (docs/algorithm.md §4.3): how much the chosen expert set tells about a
+// label — overall or within strata (I(set; size | level)) — and whether that is more than chance, judged by
+// permuting the labels within strata that keep the confounds (the level, the image) fixed. Torch-free; everything
+// runs over a table of routing tokens, never the model.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace moexp {
+
+// Routing tokens: token i has label `labels[i]` (its group: a size bucket, a class), routing symbol `symbols[i]`
+// (the bitmask of its chosen experts) and stratum `strata[i]` (what the null keeps fixed: the pyramid level, the
+// image; all 0 for none). The three have equal lengths.
+struct TokenTable {
+  std::vector<std::int64_t> labels;
+  std::vector<std::int64_t> symbols;
+  std::vector<std::int64_t> strata;
+};
+
+// I(symbol; label | stratum) = Σ_s p(s) I(symbol; label | stratum = s), in nats (plug-in estimate); equals the
+// unconditional I(symbol; label) when every stratum is 0.
+double conditional_mutual_information(const TokenTable& tokens);
+
+// conditional_mutual_information divided by H(symbol | stratum): 1 when the chosen set is a function of the label
+// within every stratum, about 0 when independent given the stratum; 0 when the set is a function of the stratum.
+double normalized_conditional_mi(const TokenTable& tokens);
+
+// An observed figure against its permutation null.
+struct NullComparison {
+  double observed = 0;
+  double null_mean = 0;
+  double null_sd = 0;  // sample standard deviation over the permutations
+  double p_value = 1;  // (1 + #{null >= observed}) / (1 + permutations): never 0, 1/(1 + n) at its floor
+  std::int64_t permutations = 0;
+  std::uint64_t seed = 0;
+};
+
+// The default number of permutations (p floors at 1/201 ≈ 0.005).
+inline constexpr std::int64_t kDefaultPermutations = 200;
+
+// The p-value of `observed` against `null` values: (1 + #{null >= observed - tolerance}) / (1 + n), where the
+// tolerance (1e-12 relative) keeps exact ties, which floating-point sums can break, counted as ties.
+double permutation_p_value(double observed, const std::vector<double>& null);
+
+// `observed` against the null values `null` (drawn from `seed`): their mean, sample sd and permutation_p_value.
+NullComparison compare_with_null(double observed, const std::vector<double>& null, std::uint64_t seed);
+
+// `statistic` of `tokens`, against `permutations` copies whose labels are shuffled within each stratum (a
+// Fisher-Yates shuffle per stratum, from core/random's generator seeded with `seed`: the same seed gives the same
+// null on every platform).
+NullComparison stratified_permutation_test(const TokenTable& tokens,
+                                           const std::function<double(const TokenTable&)>& statistic,
+                                           std::int64_t permutations = kDefaultPermutations,
+                                           std::uint64_t seed = 20261207);
+
+}  // namespace moexp
