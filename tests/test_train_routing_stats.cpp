@@ -79,3 +79,55 @@ TEST_CASE("routing statistics: labels with the wrong number of kinds are refused
   train::RoutingAccumulator acc({1}, 2, {{{kClassGroup, 2}, {kSuperclassGroup, 1}}, 0.9});
   CHECK_THROWS(acc.add({out}, torch::tensor({0}, torch::kLong)));
 }
+
+namespace {
+
+// 600 object tokens on 4 levels of 150 images: size follows the level (level 0 small ... level 3 large) with a third
+// of the tokens of a random size; the chosen expert is `route(level, size)`. Labels: size, class (all 0), level,
+// image.
+template <typename Route>
+std::vector<LayerRouting> object_tokens(Route route) {
+  const std::int64_t n = 600;
+  auto weights = torch::zeros({n, 4});
+  auto idx = torch::zeros({n, 1}, torch::kLong);
+  auto labels = torch::zeros({n, 4}, torch::kLong);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t level = i % 4;
+    const std::int64_t size = (i / 4) % 3 == 0 ? (i / 12) % 3 : std::min<std::int64_t>(2, level * 2 / 3);
+    const std::int64_t expert = route(level, size, i);
+    weights[i][expert] = 1.0;
+    idx[i][0] = expert;
+    labels[i][0] = size;
+    labels[i][2] = level;
+    labels[i][3] = i / 4;  // image
+  }
+  moe::MoeOutput out;
+  out.weights_be = weights;
+  out.topk_idx_bk = idx;
+  train::RoutingAccumulator acc({3}, 4, {{{kSizeGroup, 3}, {kClassGroup, 1}}, 0.9, {kLevelGroup, "image"}});
+  acc.add({out}, labels);
+  return acc.summarize();
+}
+
+}  // namespace
+
+TEST_CASE("routing statistics: size MI that the level explains has no specialisation left given the level") {
+  const auto layers = object_tokens([](std::int64_t level, std::int64_t, std::int64_t) { return level; });
+  const auto* size = layers[0].group(kSizeGroup);
+  REQUIRE(size != nullptr);
+  CHECK(size->mi > 0.2);  // looks like size specialisation
+  CHECK(size->mi_null.permutations == kDefaultPermutations);
+  CHECK(size->null_strata == "image");
+  CHECK(size->given == kLevelGroup);
+  CHECK(size->given_mi.observed == doctest::Approx(0.0));  // the expert is a function of the level
+  CHECK(size->given_mi.p_value == 1.0);
+}
+
+TEST_CASE("routing statistics: routing by size within each level is specialisation given the level, p at its floor") {
+  const auto layers = object_tokens([](std::int64_t, std::int64_t size, std::int64_t) { return size; });
+  const auto* size = layers[0].group(kSizeGroup);
+  REQUIRE(size != nullptr);
+  CHECK(size->given_mi.observed > 0.3);
+  CHECK(size->given_mi.p_value == doctest::Approx(1.0 / 201));
+  CHECK(size->mi_null.seed == kNullSeed);
+}

@@ -2,6 +2,8 @@
 // The store implements the sink with SQL (store::StoreSink); tests use MemorySink.
 #pragma once
 
+#include "core/permutation_test.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,7 +29,18 @@ struct GroupRouting {
   std::vector<std::int64_t> group_samples;        // routed tokens per group (not stored: the split's label counts)
   double mi = 0;                                  // I(chosen set; group) / H(chosen set), in [0, 1]
   double mi_control = 0;                          // the same with the group labels shuffled
+  // mi against its permutation null (docs/algorithm.md §4.3), labels shuffled within `null_strata` ("": globally,
+  // "image": within each image); permutations 0 when not computed. Computed, shown by `evaluate`, not stored yet.
+  NullComparison mi_null{};
+  std::string null_strata{};
+  // The specialisation given another kind (`given` = "level" in detection): I(set; group | level) / H(set | level)
+  // against labels shuffled within levels; `given` empty when not computed.
+  std::string given{};
+  NullComparison given_mi{};
 };
+
+// The seed of the specialisation nulls' permutations (recorded in each NullComparison).
+inline constexpr std::uint64_t kNullSeed = 20261207;
 
 // Routing statistics of one MoE layer over one split of one epoch.
 struct LayerRouting {

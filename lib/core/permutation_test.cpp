@@ -1,6 +1,9 @@
 #include "core/permutation_test.hpp"
 
+#include "core/json.hpp"
 #include "core/random.hpp"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
@@ -104,6 +107,14 @@ double conditional_mutual_information(const TokenTable& tokens) {
 double normalized_conditional_mi(const TokenTable& tokens) {
   const CodedTokens coded(tokens);
   return normalized(information(coded, coded.label));
+}
+
+std::string null_comparison_json(const NullComparison& c) {
+  return fmt::format(
+      "{{\"observed\": {}, \"null_mean\": {}, \"null_sd\": {}, \"p\": {}, \"permutations\": {}, "
+      "\"seed\": {}}}",
+      core::json_number(c.observed), core::json_number(c.null_mean), core::json_number(c.null_sd),
+      core::json_number(c.p_value), c.permutations, c.seed);
 }
 
 double permutation_p_value(double observed, const std::vector<double>& null) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace moexp {
@@ -36,6 +37,9 @@ struct NullComparison {
   std::int64_t permutations = 0;
   std::uint64_t seed = 0;
 };
+
+// `c` as a JSON object: {"observed": ..., "null_mean": ..., "null_sd": ..., "p": ..., "permutations": n, "seed": s}.
+std::string null_comparison_json(const NullComparison& c);
 
 // The default number of permutations (p floors at 1/201 ≈ 0.005).
 inline constexpr std::int64_t kDefaultPermutations = 200;

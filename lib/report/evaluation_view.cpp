@@ -71,6 +71,20 @@ std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const
   if (!mi.empty()) {
     out += "specialisation (normalised MI of the chosen set): " + mi + "\n";
   }
+  // Against the permutation nulls (docs/algorithm.md §4.3), where they were computed.
+  for (const auto& g : lr.groups) {
+    if (g.mi_null.permutations == 0) {
+      continue;
+    }
+    out += fmt::format(
+        "  {} MI {:.3f}: null {:.3f} +- {:.3f}{}, p = {:.3g}", g.kind, g.mi, g.mi_null.null_mean, g.mi_null.null_sd,
+        g.null_strata.empty() ? "" : " (labels shuffled within each " + g.null_strata + ")", g.mi_null.p_value);
+    if (!g.given.empty()) {
+      out += fmt::format("; given the {} {:.3f}: null {:.3f} +- {:.3f}, p = {:.3g}", g.given, g.given_mi.observed,
+                         g.given_mi.null_mean, g.given_mi.null_sd, g.given_mi.p_value);
+    }
+    out += fmt::format(" ({} permutations)\n", g.mi_null.permutations);
+  }
   out += fmt::format("routing entropy: per sample {:.3f} nats, of the mean routing {:.3f} nats\n", lr.sample_entropy,
                      lr.mean_entropy);
   for (const auto& g : lr.groups) {
@@ -123,6 +137,14 @@ std::string layer_json(const LayerRouting& lr, const EvaluationView& view) {
   for (const auto& g : lr.groups) {
     mi += fmt::format("{}: {}, {}: {}, ", core::json_string(g.kind + "_mi"), core::json_number(g.mi),
                       core::json_string(g.kind + "_mi_control"), core::json_number(g.mi_control));
+    if (g.mi_null.permutations > 0) {
+      mi += fmt::format("{}: {}, {}: {}, ", core::json_string(g.kind + "_mi_null"), null_comparison_json(g.mi_null),
+                        core::json_string(g.kind + "_null_strata"), core::json_string(g.null_strata));
+    }
+    if (!g.given.empty()) {
+      mi += fmt::format("{}: {}, ", core::json_string(g.kind + "_given_" + g.given + "_mi"),
+                        null_comparison_json(g.given_mi));
+    }
     auto names = group_names(view, g);
     for (std::size_t i = names.size(); i < g.group_expert.size(); ++i) {
       names.push_back(std::to_string(i));

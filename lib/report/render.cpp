@@ -256,15 +256,6 @@ std::string json_matrix(const Matrix& m) {
   return fmt::format("[{}]", fmt::join(rows, ", "));
 }
 
-// {"observed": ..., "null_mean": ..., "null_sd": ..., "p": ..., "permutations": n, "seed": s}
-std::string json_null_comparison(const NullComparison& c) {
-  return fmt::format(
-      "{{\"observed\": {}, \"null_mean\": {}, \"null_sd\": {}, \"p\": {}, \"permutations\": {}, "
-      "\"seed\": {}}}",
-      core::json_number(c.observed), core::json_number(c.null_mean), core::json_number(c.null_sd),
-      core::json_number(c.p_value), c.permutations, c.seed);
-}
-
 std::string json_group_figures(const GroupFigures& g, const std::vector<std::string>& by) {
   std::vector<std::string> keys, kinds, ids, seeds;
   for (std::size_t i = 0; i < by.size() && i < g.key_values.size(); ++i) {
@@ -294,7 +285,7 @@ std::string json_group_figures(const GroupFigures& g, const std::vector<std::str
       fmt::join(keys, ", "), fmt::join(ids, ", "), fmt::join(seeds, ", "), g.alignment.aligned ? "true" : "false",
       core::json_string(g.alignment_kind), fmt::join(expert_of, ", "),
       core::json_number(g.alignment.matched_correlation), core::json_number(g.alignment.random_correlation),
-      json_null_comparison(g.alignment_null), fmt::join(kinds, ", "));
+      null_comparison_json(g.alignment_null), fmt::join(kinds, ", "));
 }
 
 }  // namespace

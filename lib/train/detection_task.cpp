@@ -146,9 +146,11 @@ torch::Tensor positive_levels(const torch::Tensor& matched_a, std::int64_t objec
 
 DetectionRouting::DetectionRouting(std::vector<std::int64_t> positions, std::int64_t num_experts, std::int64_t levels,
                                    std::int64_t classes, double collapse_share)
-    : m_levels(positions, num_experts, RoutingLabels{{{kLevelGroup, levels}}, collapse_share}),
-      m_objects(positions, num_experts,
-                RoutingLabels{{{kSizeGroup, kSizeBuckets}, {kClassGroup, classes}}, collapse_share}) {}
+    : m_levels(positions, num_experts, RoutingLabels{{{kLevelGroup, levels}}, collapse_share, {kContextImage}}),
+      m_objects(
+          positions, num_experts,
+          RoutingLabels{
+              {{kSizeGroup, kSizeBuckets}, {kClassGroup, classes}}, collapse_share, {kLevelGroup, kContextImage}}) {}
 
 void DetectionRouting::add(const std::vector<const detect::HeadRouting*>& heads,
                            const std::vector<torch::Tensor>& labels_per_image,
@@ -168,9 +170,11 @@ void DetectionRouting::add(const std::vector<const detect::HeadRouting*>& heads,
     r.topk_idx_bk = torch::cat(head->topk_idx_bk, 0);
     rows.push_back(std::move(r));
   }
-  auto level_labels = torch::arange(levels, torch::TensorOptions().dtype(torch::kLong).device(device))
-                          .repeat_interleave(images)
-                          .view({-1, 1});
+  // Labels: the level, then the image (numbered over the epoch) the nulls keep fixed.
+  const auto long_opts = torch::TensorOptions().dtype(torch::kLong).device(device);
+  auto level_labels = torch::stack({torch::arange(levels, long_opts).repeat_interleave(images),
+                                    (torch::arange(images, long_opts) + m_images_seen).repeat(levels)},
+                                   1);
   m_levels.add(rows, level_labels);
 
   // (object, level) tokens: the (image, level) row of every level the object has positive anchors on.
@@ -188,10 +192,13 @@ void DetectionRouting::add(const std::vector<const detect::HeadRouting*>& heads,
           token_rows.push_back(l * images + b);
           token_labels.push_back(sa[g]);
           token_labels.push_back(la[g]);
+          token_labels.push_back(l);
+          token_labels.push_back(m_images_seen + b);
         }
       }
     }
   }
+  m_images_seen += images;
   if (token_rows.empty()) {
     return;
   }
@@ -203,7 +210,7 @@ void DetectionRouting::add(const std::vector<const detect::HeadRouting*>& heads,
     o.topk_idx_bk = r.topk_idx_bk.index_select(0, index);
     objects.push_back(std::move(o));
   }
-  m_objects.add(objects, torch::tensor(token_labels, torch::kLong).view({-1, 2}).to(device));
+  m_objects.add(objects, torch::tensor(token_labels, torch::kLong).view({-1, 4}).to(device));
   m_object_tokens += static_cast<std::int64_t>(token_rows.size());
 }
 

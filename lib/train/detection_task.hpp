@@ -77,6 +77,7 @@ class DetectionRouting {
   RoutingAccumulator m_levels;
   RoutingAccumulator m_objects;
   std::int64_t m_object_tokens = 0;
+  std::int64_t m_images_seen = 0;  // numbers the images of the epoch for the nulls' strata
 };
 
 // An evaluation of the validation split: the figures (as evaluate_test) and, on request, every detection.

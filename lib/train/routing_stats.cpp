@@ -6,6 +6,27 @@
 namespace moexp::train {
 namespace {
 
+// The permutation nulls of `group`'s MI (labels shuffled within each image when `images` is given, else globally)
+// and, with `levels`, its MI given the level against labels shuffled within levels (docs/algorithm.md §4.3).
+void add_nulls(GroupRouting& group, const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& symbols,
+               const std::vector<std::int64_t>& images, const std::vector<std::int64_t>& levels,
+               std::int64_t permutations) {
+  if (permutations <= 0 || labels.empty()) {
+    return;
+  }
+  const std::vector<std::int64_t> none(labels.size(), 0);
+  const auto pooled = [&](const TokenTable& t) { return normalized_conditional_mi({t.labels, t.symbols, none}); };
+  group.null_strata = images.empty() ? "" : kContextImage;
+  group.mi_null =
+      stratified_permutation_test({labels, symbols, images.empty() ? none : images}, pooled, permutations, kNullSeed);
+  if (!levels.empty() && group.kind != kLevelGroup) {
+    group.given = kLevelGroup;
+    group.given_mi = stratified_permutation_test(
+        {labels, symbols, levels}, [](const TokenTable& t) { return normalized_conditional_mi(t); }, permutations,
+        kNullSeed);
+  }
+}
+
 std::vector<double> to_vector(const torch::Tensor& t) {
   auto c = t.to(torch::kDouble).cpu().contiguous();
   return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
@@ -40,8 +61,9 @@ void RoutingAccumulator::add(const std::vector<moe::MoeOutput>& routing, const t
     return;
   }
   const auto kinds = static_cast<std::int64_t>(m_labels.kinds.size());
-  TORCH_CHECK(group_labels_bg.dim() == 2 && group_labels_bg.size(1) == kinds, "routing labels: expected [B, ", kinds,
-              "] group labels, got ", group_labels_bg.sizes());
+  const auto columns = kinds + static_cast<std::int64_t>(m_labels.context.size());
+  TORCH_CHECK(group_labels_bg.dim() == 2 && group_labels_bg.size(1) == columns, "routing labels: expected [B, ",
+              columns, "] group and context labels, got ", group_labels_bg.sizes());
   m_label_batches.push_back(group_labels_bg.to(torch::kLong));
   for (std::size_t l = 0; l < routing.size() && l < m_layers.size(); ++l) {
     const auto& r = routing[l];
@@ -81,8 +103,19 @@ void RoutingAccumulator::add(const std::vector<moe::MoeOutput>& routing, const t
 std::vector<LayerRouting> RoutingAccumulator::summarize() const {
   std::vector<LayerRouting> out;
   const auto kinds = m_labels.kinds.size();
-  const auto labels_ng = m_label_batches.empty() ? torch::zeros({0, static_cast<std::int64_t>(kinds)}, torch::kLong)
-                                                 : torch::cat(m_label_batches).cpu();
+  const auto columns = static_cast<std::int64_t>(kinds + m_labels.context.size());
+  const auto labels_ng =
+      m_label_batches.empty() ? torch::zeros({0, columns}, torch::kLong) : torch::cat(m_label_batches).cpu();
+  // The context columns by name (empty when the task has none).
+  auto context = [&](const char* name) {
+    const auto it = std::find(m_labels.context.begin(), m_labels.context.end(), name);
+    return it == m_labels.context.end()
+               ? std::vector<std::int64_t>{}
+               : to_int_vector(labels_ng.select(1, static_cast<std::int64_t>(kinds) + (it - m_labels.context.begin()))
+                                   .contiguous());
+  };
+  const auto images = context(kContextImage);
+  const auto levels = context(kLevelGroup);
   std::vector<std::vector<std::int64_t>> labels_of_kind;
   std::vector<torch::Tensor> count_of_kind;
   for (std::size_t g = 0; g < kinds; ++g) {
@@ -117,6 +150,7 @@ std::vector<LayerRouting> RoutingAccumulator::summarize() const {
       group.group_samples = to_int_vector(count_of_kind[g]);
       group.mi = normalized_mutual_information(labels_of_kind[g], symbols);
       group.mi_control = shuffled_mutual_information(labels_of_kind[g], symbols);
+      add_nulls(group, labels_of_kind[g], symbols, images, levels, m_labels.permutations);
       lr.groups.push_back(std::move(group));
     }
 

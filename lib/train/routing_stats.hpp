@@ -22,11 +22,19 @@ struct GroupKind {
   std::int64_t groups = 0;
 };
 
-// The group kinds of a task, in the order of the columns of RoutingAccumulator::add's labels.
+// The group kinds of a task, in the order of the columns of RoutingAccumulator::add's labels, then the context
+// columns: labels that are not summarised as groups but held fixed by the specialisation nulls (docs/algorithm.md
+// §4.3): kContextImage (tokens of one image: the unconditional null shuffles labels within the image) and
+// kLevelGroup (the conditional figure I(set; group | level) and its null, within the level).
 struct RoutingLabels {
   std::vector<GroupKind> kinds;
   double collapse_share = kCollapseShare;
+  std::vector<std::string> context{};
+  std::int64_t permutations = kDefaultPermutations;  // per null; 0: no nulls
 };
+
+// The context column that names each token's image.
+inline constexpr const char* kContextImage = "image";
 
 class RoutingAccumulator {
  public:
@@ -34,7 +42,7 @@ class RoutingAccumulator {
   RoutingAccumulator(std::vector<std::int64_t> positions, std::int64_t num_experts, RoutingLabels labels);
 
   // Add one batch's routing (one MoeOutput per layer, in position order). Row b of every layer's weights is token b,
-  // and `group_labels_bg[b][g]` is its group of kind g (int64 [B, G], G = the number of kinds).
+  // and `group_labels_bg[b][g]` is its group of kind g, then its context labels (int64 [B, G + C]).
   void add(const std::vector<moe::MoeOutput>& routing, const torch::Tensor& group_labels_bg);
 
   // Per-layer statistics of everything added so far.
