@@ -1,12 +1,10 @@
 #include "sweep/local/executor.hpp"
 #include "sweep/settle.hpp"
 
-#include "core/atomic_file.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/host.hpp"
 #include "core/text.hpp"
-#include "journal/run_journal.hpp"
 
 #include <fmt/format.h>
 
@@ -14,22 +12,8 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
-#include <thread>
 
 namespace moexp::sweep {
-
-SweepClock::time_point SteadyClock::now() {
-  return std::chrono::steady_clock::now();
-}
-
-void SteadyClock::sleep_for(std::chrono::milliseconds duration) {
-  std::this_thread::sleep_for(duration);
-}
-
-SweepClock& steady_clock() {
-  static SteadyClock clock;
-  return clock;
-}
 
 namespace {
 

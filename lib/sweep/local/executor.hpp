@@ -36,8 +36,8 @@ struct ExecutorOptions {
   double grace_s = 10;   // between SIGTERM and SIGKILL
   std::int64_t retries = 1;
   std::chrono::milliseconds poll{100};
-  // Children write journals in their run folders (`train --run-folder`) and never open the database; the executor
-  // ingests them as it polls (docs/sweeps.md, "Runs that write journals").
+  // Children write journals in their run folders (`train --run-folder`) and never open the database; drive()
+  // ingests them while they run and the executor once more as each ends (docs/sweeps.md, "Runs that write journals").
   bool journal = false;
   std::function<void()> on_tick;  // called on every scheduling round (e.g. to redraw a display)
   SweepClock* clock = nullptr;    // time for timeouts, grace periods and re-checks; null: the steady clock
