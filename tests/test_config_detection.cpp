@@ -161,6 +161,35 @@ TEST_CASE("config detection: mismatched network and dataset, missing files and m
             .find("low_quality_matches = false") != std::string::npos);
   CHECK(plain.find("shared_gate") == std::string::npos);
   CHECK(plain.find("grad_clip") == std::string::npos);
+  // The reference's head choices: refused where they mean nothing, in the hash only when not moexp's default.
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"moe.combine=probabilities"});
+        }).find("moe.combine: probabilities are mixed by a classification MoE head") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(test::tiny_experiment_toml(), "t.toml", {"moe.combine=probabilities"});
+        }).find("moe.combine: a detection option") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(test::tiny_experiment_toml(), "t.toml", {"moe.expert_init=pytorch"});
+        }).find("moe.expert_init: a detection option") != std::string::npos);
+  CHECK(test::message_of<ConfigError>([&] {
+          load_experiment_text(detection_toml(root), "det.toml", {"moe.noise_input=input", "moe.gate=gap_fc"});
+        }).find("moe.noise_input: \"input\" differs from \"gate\" only for moe.gate = \"relu_gap_fc\"") !=
+        std::string::npos);
+  const auto reference =
+      load_experiment_text(detection_toml(root), "det.toml",
+                           {"moe.head=cls_head", "moe.combine=probabilities", "moe.expert_init=pytorch",
+                            "moe.gate=relu_gap_fc", "moe.noise_input=input"})
+          .config;
+  CHECK(reference.moe.combine == config::Combine::probabilities);
+  for (const char* line : {"combine = \"probabilities\"", "expert_init = \"pytorch\"", "noise_input = \"input\""}) {
+    CAPTURE(line);
+    CHECK(canonical_toml(reference).find(line) != std::string::npos);
+  }
+  for (const char* key : {"combine", "expert_init", "noise_input"}) {
+    CAPTURE(key);
+    CHECK(plain.find(key) == std::string::npos);
+  }
+  CHECK(load_experiment_text(detection_toml(root), "det.toml").config.detection.detections_per_image == 300);
   // A run id is kept as given (run.cpp resolves it in the run's database); it joins the hash only when set.
   const auto from_run = load_experiment_text(detection_toml(root), "det.toml", {"model.init_from=3"}).config;
   CHECK(from_run.model.init_from == "3");

@@ -190,3 +190,16 @@ TEST_CASE("detect loader: tiny boxes are dropped and counted, crowd regions kept
           mismatch.next();
         }).find("decoded 160x160, but the annotations of image 1 say 161x160") != std::string::npos);
 }
+
+TEST_CASE("detection loader: the resize rule is torchvision's, its scale in float32") {
+  // torchvision's GeneralizedRCNNTransform computes min(800 / shorter, 1333 / longer) as a float32 tensor and
+  // interpolates to floor(side x scale): 480 x 640 becomes 799 x 1066 (a double scale would give 800).
+  CHECK(resized_size(480, 640, 800, 1333) == std::pair<std::int64_t, std::int64_t>{799, 1066});
+  CHECK(resized_size(640, 480, 800, 1333) == std::pair<std::int64_t, std::int64_t>{1066, 799});
+  CHECK(resized_size(333, 500, 800, 1333) == std::pair<std::int64_t, std::int64_t>{799, 1201});
+  CHECK(resized_size(427, 640, 800, 1333) == std::pair<std::int64_t, std::int64_t>{800, 1199});
+  CHECK(resized_size(612, 612, 800, 1333) == std::pair<std::int64_t, std::int64_t>{800, 800});
+  CHECK(resized_size(480, 640, 608, 1024) == std::pair<std::int64_t, std::int64_t>{607, 810});
+  CHECK(resized_size(200, 1000, 800, 1333) ==
+        std::pair<std::int64_t, std::int64_t>{266, 1332});  // capped by 1333 / 1000
+}

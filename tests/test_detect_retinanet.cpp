@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -208,4 +209,77 @@ TEST_CASE("retinanet: a shared gate routes both MoE heads' experts with one gate
   const auto buffers = hard->named_buffers();
   CHECK(buffers["cls_head.moe.constraint.steps"].item<double>() == 5.0);  // one forward x 5 levels, once
   CHECK_FALSE(buffers.contains("box_head.moe.constraint.steps"));
+}
+
+namespace {
+
+// The classification logits of `net` (eval mode) on `x` with every MoE layer routing as `routing` says.
+torch::Tensor cls_logits_routed(RetinaNet& net, const torch::Tensor& x, const moe::EvalRouting& routing) {
+  for (auto& layer : net->moe_layers()) {
+    layer->set_eval_routing(routing);
+  }
+  torch::NoGradGuard no_grad;
+  return net->forward(x).cls_logits_bak;
+}
+
+}  // namespace
+
+TEST_CASE("retinanet: the classification MoE head mixes the experts' logits, or their probabilities as the reference") {
+  auto o = small_options();
+  o.moe_cls_head = true;
+  o.moe.num_experts = 2;
+  o.moe.k = 2;
+  o.moe.constraint = Constraint::none;
+  const auto x = torch::randn({1, 3, 64, 64});
+  for (const auto combine : {config::Combine::logits, config::Combine::probabilities}) {
+    CAPTURE(static_cast<int>(combine));
+    o.combine = combine;
+    torch::manual_seed(5);
+    RetinaNet net(o);
+    {
+      // Experts far apart (probabilities about 0.01 and 0.35), where a mean of logits and a mean of probabilities
+      // differ clearly.
+      torch::NoGradGuard no_grad;
+      net->named_parameters()["cls_head.moe.experts.1.8.bias"].add_(4.0);
+    }
+    net->eval();
+    const auto e0 = cls_logits_routed(net, x, {.forced_expert = 0});
+    const auto e1 = cls_logits_routed(net, x, {.forced_expert = 1});
+    const auto mixed = cls_logits_routed(net, x, {.uniform = true});
+    CHECK(!torch::allclose(e0, e1));
+    if (combine == config::Combine::logits) {
+      CHECK(torch::allclose(mixed, (e0 + e1) / 2, 1e-4, 1e-5));
+    } else {
+      // sigmoid(mixed) is the mean of the experts' probabilities, not the sigmoid of their mean logit.
+      CHECK(torch::allclose(torch::sigmoid(mixed), (torch::sigmoid(e0) + torch::sigmoid(e1)) / 2, 1e-4, 1e-6));
+      CHECK(!torch::allclose(mixed, (e0 + e1) / 2, 1e-4, 1e-5));
+    }
+  }
+}
+
+TEST_CASE("retinanet: experts start like the dense head, or with PyTorch's default init as the reference") {
+  auto o = small_options();
+  o.moe_cls_head = true;
+  o.moe.num_experts = 2;
+  o.moe.k = 1;
+  torch::manual_seed(6);
+  RetinaNet head_init(o);
+  o.expert_init = config::ExpertInit::pytorch;
+  RetinaNet pytorch_init(o);
+  const auto prior_bias = -std::log(0.99 / 0.01);
+  const auto head_params = head_init->named_parameters();
+  const auto pytorch_params = pytorch_init->named_parameters();
+  const auto last_bias = "cls_head.moe.experts.1.8.bias";
+  REQUIRE(head_params.contains(last_bias));
+  CHECK(torch::allclose(head_params[last_bias], torch::full_like(head_params[last_bias], prior_bias)));
+  CHECK(head_params["cls_head.moe.experts.1.0.weight"].std().item<double>() == doctest::Approx(0.01).epsilon(0.1));
+  CHECK(head_params["cls_head.moe.experts.1.0.bias"].abs().max().item<double>() == 0.0);
+  // PyTorch's default: kaiming_uniform(a = sqrt 5) weights (std 1 / sqrt(3 fan_in)) and uniform biases; no prior.
+  const double fan_in = 32.0 * 9.0;
+  CHECK(pytorch_params["cls_head.moe.experts.1.0.weight"].std().item<double>() ==
+        doctest::Approx(1.0 / std::sqrt(3 * fan_in)).epsilon(0.1));
+  CHECK(pytorch_params[last_bias].abs().max().item<double>() < 1.0 / std::sqrt(fan_in) + 1e-6);
+  CHECK(pytorch_params[last_bias].abs().max().item<double>() > 0.0);
+  // The dense box head keeps its init either way.
+  CHECK(pytorch_params["box_head.tower.0.weight"].std().item<double>() == doctest::Approx(0.01).epsilon(0.1));
 }

@@ -203,6 +203,21 @@ TEST_CASE("MoE gate: relu_gap_fc is FC(GAP(ReLU(x))), the reference's effective 
   }
 }
 
+TEST_CASE("MoE gate: relu_gap_fc's noise comes from GAP(ReLU x), or from GAP(x) as the reference's code") {
+  torch::manual_seed(11);
+  const auto x_bchw = torch::randn({3, 6, 5, 5});
+  for (const bool from_input : {false, true}) {
+    CAPTURE(from_input);
+    moe::Gate gate(config::GateKind::relu_gap_fc, 6, 4, from_input);
+    const auto params = gate->named_parameters();
+    const auto noise_in_bc = (from_input ? x_bchw : torch::relu(x_bchw)).mean({2, 3});
+    const auto expected_std_be =
+        torch::softplus(torch::nn::functional::linear(noise_in_bc, params["noise.weight"]) + 0.01);
+    const auto out = gate->forward(x_bchw, /*noisy=*/true);
+    CHECK(torch::allclose(out.noise_std_be, expected_std_be, 1e-5, 1e-6));
+  }
+}
+
 TEST_CASE("MoE gate: the pooling's gradient equals mean's (the sum divided, so its gradient stays a view)") {
   torch::manual_seed(10);
   for (const auto kind : {config::GateKind::gap_fc, config::GateKind::relu_gap_fc, config::GateKind::conv_gap_fc}) {

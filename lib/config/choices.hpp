@@ -72,6 +72,30 @@ struct ChoiceNames<ExpertWidth> {
   static constexpr std::array<std::string_view, 2> names{"narrow", "full"};
 };
 
+// moe.combine (detection's classification head): mix the experts' logits, then the sigmoid (moexp's default), or mix
+// their sigmoid probabilities (the reference code).
+enum class Combine { logits, probabilities };
+template <>
+struct ChoiceNames<Combine> {
+  static constexpr std::array<std::string_view, 2> names{"logits", "probabilities"};
+};
+
+// moe.expert_init (detection heads): experts start like the dense head (N(0, 0.01), the prior's bias on the
+// classification head) or with PyTorch's default conv init (the reference code).
+enum class ExpertInit { head, pytorch };
+template <>
+struct ChoiceNames<ExpertInit> {
+  static constexpr std::array<std::string_view, 2> names{"head", "pytorch"};
+};
+
+// moe.noise_input: the gate noise's input, the gate's pooled features (GAP(ReLU x) for relu_gap_fc) or GAP(x) (the
+// reference code); the two differ only for the relu_gap_fc gate.
+enum class NoiseInput { gate, input };
+template <>
+struct ChoiceNames<NoiseInput> {
+  static constexpr std::array<std::string_view, 2> names{"gate", "input"};
+};
+
 enum class Dispatch { automatic, grouped, per_expert };  // moe.dispatch ("auto", ...)
 template <>
 struct ChoiceNames<Dispatch> {

@@ -178,6 +178,19 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
            fmt::format("the {} loss needs moe.noise = true (it is defined through the gate noise)", c.name));
     }
     cfg.constraint.threshold = effective_threshold(cfg.constraint);
+    if (cfg.moe.combine == Combine::probabilities && (!is_detection(cfg) || cfg.moe.head == MoeHead::box_head)) {
+      fail("moe.combine", is_detection(cfg) ? "probabilities are mixed by a classification MoE head (moe.head = "
+                                              "\"cls_head\" or \"both\"); the box head's outputs are not probabilities"
+                                            : "a detection option (what RetinaNet's classification MoE head mixes)");
+    }
+    if (cfg.moe.expert_init == ExpertInit::pytorch && !is_detection(cfg)) {
+      fail("moe.expert_init", "a detection option (how a RetinaNet MoE head's experts start)");
+    }
+    if (cfg.moe.noise_input == NoiseInput::input && cfg.moe.gate != GateKind::relu_gap_fc) {
+      fail("moe.noise_input", fmt::format("\"input\" differs from \"gate\" only for moe.gate = \"relu_gap_fc\" "
+                                          "(it is \"{}\": the gate already pools x itself)",
+                                          cfg.moe.gate));
+    }
     if (cfg.moe.shared_gate && (!is_detection(cfg) || cfg.moe.head != MoeHead::both)) {
       fail("moe.shared_gate", is_detection(cfg) ? fmt::format("one gate for both heads needs moe.head = \"both\" "
                                                               "(it is \"{}\")",

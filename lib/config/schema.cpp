@@ -135,6 +135,21 @@ std::vector<KeySpec> make_keys() {
                    choice_names<Variant>())));
   keys.push_back(bound<&E::moe, &MoeConfig::noise>(
       entry("moe.noise", T::boolean, "noisy top-k gating in training (soft and unconstrained gates)")));
+  keys.push_back(bound<&E::moe, &MoeConfig::noise_input>(with_choices(
+      entry(
+          "moe.noise_input", T::string,
+          "relu_gap_fc gate: the noise's std from the gate's GAP(ReLU x) (gate) or from GAP(x) (input, the reference)"),
+      choice_names<NoiseInput>())));
+  keys.push_back(
+      bound<&E::moe, &MoeConfig::combine>(with_choices(entry("moe.combine", T::string,
+                                                             "detection, classification MoE head: mix the experts' "
+                                                             "logits (logits) or their probabilities (the reference)"),
+                                                       choice_names<Combine>())));
+  keys.push_back(bound<&E::moe, &MoeConfig::expert_init>(
+      with_choices(entry("moe.expert_init", T::string,
+                         "detection: experts start like the dense head (head) or with PyTorch's default init (pytorch, "
+                         "the reference)"),
+                   choice_names<ExpertInit>())));
   keys.push_back(bound<&E::moe, &MoeConfig::dispatch>(with_choices(
       entry("moe.dispatch", T::string,
             "how experts run: auto (grouped where measured to pay), grouped (one computation), per_expert"),
@@ -378,6 +393,16 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
     }
     if (key == "moe.noise") {
       return !is_hard_constraint(cfg.constraint.kind);
+    }
+    // The reference's choices are left out at moexp's defaults: configs from before the keys keep their hash.
+    if (key == "moe.noise_input") {
+      return cfg.moe.noise_input != NoiseInput::gate;
+    }
+    if (key == "moe.combine") {
+      return detection && cfg.moe.combine != Combine::logits;
+    }
+    if (key == "moe.expert_init") {
+      return detection && cfg.moe.expert_init != ExpertInit::head;
     }
     if (key == "moe.dispatch") {
       return cfg.moe.dispatch !=

@@ -114,12 +114,19 @@ struct DetectionLoader::State {
     if (options.fixed_size > 0) {
       return {options.fixed_size, options.fixed_size};
     }
-    const double scale = std::min(static_cast<double>(options.min_size) / static_cast<double>(std::min(h, w)),
-                                  static_cast<double>(options.max_size) / static_cast<double>(std::max(h, w)));
-    return {static_cast<std::int64_t>(std::floor(static_cast<double>(h) * scale)),
-            static_cast<std::int64_t>(std::floor(static_cast<double>(w) * scale))};
+    return resized_size(h, w, options.min_size, options.max_size);
   }
 };
+
+std::pair<std::int64_t, std::int64_t> resized_size(std::int64_t h, std::int64_t w, std::int64_t min_size,
+                                                   std::int64_t max_size) {
+  const float scale = std::min(static_cast<float>(min_size) / static_cast<float>(std::min(h, w)),
+                               static_cast<float>(max_size) / static_cast<float>(std::max(h, w)));
+  const auto side = [&](std::int64_t n) {
+    return static_cast<std::int64_t>(std::floor(static_cast<double>(n) * static_cast<double>(scale)));
+  };
+  return {side(h), side(w)};
+}
 
 DetectionLoader::DetectionLoader(const coco::Dataset& dataset, std::filesystem::path images,
                                  DetectionLoaderOptions options)

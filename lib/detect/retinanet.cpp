@@ -29,8 +29,11 @@ std::int64_t scaled(std::int64_t channels, double width) {
   return std::max<std::int64_t>(8, static_cast<std::int64_t>(std::lround(static_cast<double>(channels) * width)));
 }
 
-// 4 x (conv3x3 + ReLU) + conv3x3, N(0, 0.01) weights, zero biases but the last (`last_bias`).
-torch::nn::Sequential subnet(std::int64_t channels, std::int64_t outputs, double last_bias) {
+// 4 x (conv3x3 + ReLU) + conv3x3, N(0, 0.01) weights, zero biases but the last (`last_bias`); with `pytorch_init`
+// PyTorch's default conv init instead (kaiming_uniform(a = sqrt 5) weights and uniform biases). `sigmoid` appends a
+// sigmoid (no parameters: the names of the weights stay).
+torch::nn::Sequential subnet(std::int64_t channels, std::int64_t outputs, double last_bias, bool pytorch_init = false,
+                             bool sigmoid = false) {
   torch::nn::Sequential seq;
   for (int i = 0; i < 4; ++i) {
     seq->push_back(conv(channels, channels, 3, 1, true));
@@ -38,6 +41,12 @@ torch::nn::Sequential subnet(std::int64_t channels, std::int64_t outputs, double
   }
   auto last = conv(channels, outputs, 3, 1, true);
   seq->push_back(last);
+  if (sigmoid) {
+    seq->push_back(torch::nn::Sigmoid());
+  }
+  if (pytorch_init) {
+    return seq;
+  }
   torch::NoGradGuard no_grad;
   for (auto& m : seq->modules(/*include_self=*/false)) {
     if (auto* c = m->as<torch::nn::Conv2d>()) {
@@ -64,15 +73,18 @@ std::set<std::string> batch_norm_paths(torch::nn::Module& root) {
 
 RetinaSubnetImpl::RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_per_anchor,
                                    std::int64_t anchors_per_cell, double last_bias, const moe::MoeLayerOptions* moe,
-                                   bool gateless)
+                                   bool gateless, config::ExpertInit expert_init, bool mix_probabilities)
     : m_outputs(outputs_per_anchor), m_anchors(anchors_per_cell) {
   const auto outputs = anchors_per_cell * outputs_per_anchor;
   if (moe != nullptr && moe->num_experts > 0) {
     auto options = *moe;
     options.in_channels = channels;
     options.has_gate = !gateless;
-    m_moe = register_module("moe",
-                            moe::MoeLayer(options, [&](std::int64_t) { return subnet(channels, outputs, last_bias); }));
+    m_mix_probabilities = mix_probabilities;
+    const bool pytorch_init = expert_init == config::ExpertInit::pytorch;
+    m_moe = register_module("moe", moe::MoeLayer(options, [&](std::int64_t) {
+                              return subnet(channels, outputs, last_bias, pytorch_init, mix_probabilities);
+                            }));
   } else {
     m_dense = register_module("tower", subnet(channels, outputs, last_bias));
   }
@@ -101,7 +113,11 @@ SubnetOutput RetinaSubnetImpl::forward(const std::vector<torch::Tensor>& levels_
     const auto& p = levels_bchw[l];
     out.steps.push_back(shared_steps != nullptr ? shared_steps->at(l) : m_moe->route_step(p));
     const auto& routing = out.steps.back().routing;
-    rows.push_back(to_anchor_rows(m_moe->dispatch_combine(p, routing)));
+    auto mixed_bchw = m_moe->dispatch_combine(p, routing);
+    if (m_mix_probabilities) {
+      mixed_bchw = torch::logit(mixed_bchw, 1e-4);  // log(p / (1 - p)) of p clamped to [1e-4, 1 - 1e-4]
+    }
+    rows.push_back(to_anchor_rows(mixed_bchw));
     out.routing.weights_be.push_back(routing.weights_be.detach());
     out.routing.topk_idx_bk.push_back(routing.topk_idx_bk);
   }
@@ -167,12 +183,14 @@ RetinaNetImpl::RetinaNetImpl(const RetinaNetOptions& options, std::int64_t in_ch
     m_p7 = register_module("p7", fpn_conv(c, c, 3, 2));
   }
   const double prior = options.prior_probability;
-  m_cls = register_module("cls_head",
-                          RetinaSubnet(c, options.num_classes, options.anchors_per_cell, -std::log((1 - prior) / prior),
-                                       options.moe_cls_head ? &options.moe : nullptr));
+  m_cls = register_module(
+      "cls_head", RetinaSubnet(c, options.num_classes, options.anchors_per_cell, -std::log((1 - prior) / prior),
+                               options.moe_cls_head ? &options.moe : nullptr, /*gateless=*/false, options.expert_init,
+                               options.combine == config::Combine::probabilities));
   m_box = register_module(
       "box_head", RetinaSubnet(c, 4, options.anchors_per_cell, 0.0, options.moe_box_head ? &options.moe : nullptr,
-                               /*gateless=*/options.shared_gate && options.moe_cls_head && options.moe_box_head));
+                               /*gateless=*/options.shared_gate && options.moe_cls_head && options.moe_box_head,
+                               options.expert_init));
   const bool bn_fixed = options.frozen_bn || options.freeze_backbone;
   const auto batch_norms = batch_norm_paths(*this);
   for (auto& item : named_parameters()) {

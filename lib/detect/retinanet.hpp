@@ -32,6 +32,8 @@ struct RetinaNetOptions {
   // With both MoE heads: one gate (the classification head's) routes both heads' experts, the reference's "single
   // shared gate" variant; the box head's MoE layer then has no gate of its own and adds no auxiliary loss.
   bool shared_gate = false;
+  config::ExpertInit expert_init = config::ExpertInit::head;  // MoE heads' experts: like the dense head, or PyTorch's
+  config::Combine combine = config::Combine::logits;          // what the classification MoE head mixes
   // The reference's protocol (heads trained on a frozen, trained backbone + FPN): frozen parts get no gradients;
   // frozen_bn keeps the backbone's batch norms in eval mode with fixed affine parameters (torchvision's
   // FrozenBatchNorm2d), as does a frozen backbone.
@@ -66,11 +68,15 @@ struct SubnetOutput {
 // convolutions initialised N(0, 0.01) with zero bias, the last bias set to `last_bias`. With `moe` (num_experts > 0)
 // it is an MoE layer whose experts are such subnets (each initialised so) and whose gate routes each (image, level);
 // its auxiliary loss covers the rows of every level of a forward, and a hard constraint updates per level. A subnet
-// built `gateless` follows another subnet's gate (forward's `shared_steps`).
+// built `gateless` follows another subnet's gate (forward's `shared_steps`). The reference code's choices: experts
+// with `expert_init` pytorch keep PyTorch's default conv init (no prior bias); with `mix_probabilities` each expert
+// ends in a sigmoid, the layer mixes probabilities, and the subnet returns their logit (probabilities clamped to
+// [1e-4, 1 - 1e-4], as the reference's loss clamps them), so the loss and the post-processing stay on logits.
 class RetinaSubnetImpl : public torch::nn::Module {
  public:
   RetinaSubnetImpl(std::int64_t channels, std::int64_t outputs_per_anchor, std::int64_t anchors_per_cell,
-                   double last_bias, const moe::MoeLayerOptions* moe = nullptr, bool gateless = false);
+                   double last_bias, const moe::MoeLayerOptions* moe = nullptr, bool gateless = false,
+                   config::ExpertInit expert_init = config::ExpertInit::head, bool mix_probabilities = false);
   // Every pyramid level [B, C, H, W] -> [B, sum of H * W * anchors_per_cell, outputs_per_anchor]. With
   // `shared_steps` (another MoE subnet's gate calls on the same levels) the experts follow that routing and the
   // auxiliary loss is zero (the gate's owner counts it).
@@ -85,6 +91,7 @@ class RetinaSubnetImpl : public torch::nn::Module {
   torch::nn::Sequential m_dense{nullptr};
   moe::MoeLayer m_moe{nullptr};
   std::int64_t m_outputs = 0, m_anchors = 0;
+  bool m_mix_probabilities = false;
 };
 TORCH_MODULE(RetinaSubnet);
 

@@ -47,6 +47,7 @@ moe::MoeLayerOptions moe_layer_options(const config::ExperimentConfig& cfg, std:
   o.k = cfg.moe.k;
   o.gate = cfg.moe.gate;
   o.noise = cfg.moe.noise;
+  o.noise_from_input = cfg.moe.noise_input == config::NoiseInput::input;
   o.constraint = cfg.constraint.kind;
   o.weight = cfg.constraint.weight;
   o.threshold = config::effective_threshold(cfg.constraint);

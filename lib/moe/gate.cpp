@@ -4,7 +4,8 @@
 
 namespace moexp::moe {
 
-GateImpl::GateImpl(config::GateKind kind, std::int64_t in_channels, std::int64_t num_experts) {
+GateImpl::GateImpl(config::GateKind kind, std::int64_t in_channels, std::int64_t num_experts, bool noise_from_input)
+    : m_noise_from_input(noise_from_input) {
   std::int64_t fc_in = in_channels;
   switch (kind) {
     case config::GateKind::gap_fc:
@@ -44,7 +45,8 @@ GateOutput GateImpl::forward(const torch::Tensor& x_bchw, bool noisy) {
   out.clean_logits_be = m_fc->forward(features_bf);
   out.logits_be = out.clean_logits_be;
   if (noisy) {
-    out.noise_std_be = torch::softplus(m_noise->forward(pooled_bc) + 0.01);
+    const auto noise_in_bc = m_noise_from_input && m_relu ? spatial_mean(x_bchw) : pooled_bc;
+    out.noise_std_be = torch::softplus(m_noise->forward(noise_in_bc) + 0.01);
     out.logits_be = out.clean_logits_be + torch::randn_like(out.clean_logits_be) * out.noise_std_be;
   }
   return out;

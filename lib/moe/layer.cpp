@@ -14,7 +14,8 @@ MoeLayerImpl::MoeLayerImpl(const MoeLayerOptions& options,
                            torch::nn::AnyModule shortcut)
     : m_options(options), m_shortcut(std::move(shortcut)) {
   if (options.has_gate) {
-    m_gate = register_module("gate", Gate(options.gate, options.in_channels, options.num_experts));
+    m_gate =
+        register_module("gate", Gate(options.gate, options.in_channels, options.num_experts, options.noise_from_input));
   }
   m_experts = register_module("experts", torch::nn::ModuleList());
   for (std::int64_t i = 0; i < options.num_experts; ++i) {

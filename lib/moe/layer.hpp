@@ -26,6 +26,7 @@ struct MoeLayerOptions {
   std::int64_t k = 2;
   config::GateKind gate = config::GateKind::gap_fc;
   bool noise = true;
+  bool noise_from_input = false;  // the gate noise from GAP(x) (moe.noise_input = "input")
   Constraint constraint = Constraint::none;
   double weight = 0.5;     // soft constraint weight
   double threshold = 0.5;  // hard constraint tau

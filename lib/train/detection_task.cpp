@@ -93,6 +93,8 @@ detect::RetinaNetOptions retinanet_options(const config::ExperimentConfig& cfg, 
     o.moe_cls_head = config::moe_in_cls_head(cfg.moe.head);
     o.moe_box_head = config::moe_in_box_head(cfg.moe.head);
     o.shared_gate = cfg.moe.shared_gate;
+    o.expert_init = cfg.moe.expert_init;
+    o.combine = cfg.moe.combine;
     o.moe = models::moe_layer_options(cfg, cfg.detection.fpn_channels);
   }
   return o;
