@@ -132,3 +132,78 @@ TEST_CASE("permutation p-value: (1 + at least as large) / (1 + n), ties counted"
   CHECK(permutation_p_value(0.1 + 0.2, {0.3}) == doctest::Approx(1.0));  // a tie up to rounding is a tie
   CHECK(permutation_p_value(1, {}) == 1.0);
 }
+
+namespace {
+
+// Detection-like units: `units` (image, level) units on 2 levels, each with 4 objects that share the unit's routing
+// symbol (one of 4 experts, drawn independently of everything) and, mostly, one size label (units hold objects of
+// similar size). Routing does not depend on size: any specialisation a test finds is a false positive.
+TokenTable clustered_independent_tokens(std::int64_t units, std::uint64_t seed) {
+  core::Random random(seed);
+  TokenTable t;
+  for (std::int64_t u = 0; u < units; ++u) {
+    const auto symbol = std::int64_t{1} << random.below(4);
+    const auto unit_size = static_cast<std::int64_t>(random.below(3));
+    for (int object = 0; object < 4; ++object) {
+      t.labels.push_back(random.uniform() < 0.9 ? unit_size : static_cast<std::int64_t>(random.below(3)));
+      t.symbols.push_back(symbol);
+      t.strata.push_back(u % 2);
+      t.clusters.push_back(u);
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("permutation test: with units, their symbols move within the stratum and their tokens' labels stay") {
+  TokenTable t{{0, 1, 2, 0, 1, 2}, {1, 1, 2, 4, 4, 8}, {0, 0, 0, 0, 1, 1}, {10, 10, 11, 12, 13, 14}};
+  std::vector<TokenTable> seen;
+  const auto record = [&](const TokenTable& x) {
+    seen.push_back(x);
+    return 0.0;
+  };
+  stratified_permutation_test(t, record, 40, 3);
+  REQUIRE(seen.size() == 41);  // 40 permutations, then the observed table
+  bool moved = false;
+  for (const auto& x : seen) {
+    CHECK(x.labels == t.labels);
+    CHECK(x.symbols[0] == x.symbols[1]);  // unit 10 keeps one symbol
+    auto stratum0 = std::vector<std::int64_t>{x.symbols[0], x.symbols[2], x.symbols[3]};
+    std::sort(stratum0.begin(), stratum0.end());
+    CHECK(stratum0 == std::vector<std::int64_t>{1, 2, 4});  // stratum 0's units' symbols, permuted among them
+    auto stratum1 = std::vector<std::int64_t>{x.symbols[4], x.symbols[5]};
+    std::sort(stratum1.begin(), stratum1.end());
+    CHECK(stratum1 == std::vector<std::int64_t>{4, 8});
+    moved = moved || x.symbols != t.symbols;
+  }
+  CHECK(moved);
+}
+
+TEST_CASE("permutation test: with units that share routing, only the units' null keeps its level") {
+  // Routing independent of size, sizes clustered within units: shuffling single labels treats 4 objects of a unit
+  // as 4 independent draws and finds 'specialisation' far too often; permuting the units' symbols does not.
+  const auto mi = [](const TokenTable& t) { return normalized_conditional_mi(t); };
+  int unit_rejections = 0;
+  int token_rejections = 0;
+  const int seeds = 200;
+  for (int seed = 0; seed < seeds; ++seed) {
+    auto tokens = clustered_independent_tokens(60, 500 + static_cast<std::uint64_t>(seed));
+    unit_rejections += stratified_permutation_test(tokens, mi, 99, static_cast<std::uint64_t>(seed)).p_value <= 0.05;
+    tokens.clusters.clear();
+    token_rejections += stratified_permutation_test(tokens, mi, 99, static_cast<std::uint64_t>(seed)).p_value <= 0.05;
+  }
+  CHECK(unit_rejections <= seeds * 0.09);
+  CHECK(token_rejections >= seeds * 0.7);  // measured: 179 of 200 (the units' null: 7)
+}
+
+TEST_CASE("permutation test: units whose tokens differ in symbol or stratum are refused") {
+  TokenTable split_unit{{0, 1}, {1, 2}, {0, 0}, {7, 7}};
+  CHECK_THROWS_AS(stratified_permutation_test(
+                      split_unit, [](const TokenTable&) { return 0.0; }, 5, 1),
+                  std::invalid_argument);
+  TokenTable short_units{{0, 1}, {1, 1}, {0, 0}, {7}};
+  CHECK_THROWS_AS(stratified_permutation_test(
+                      short_units, [](const TokenTable&) { return 0.0; }, 5, 1),
+                  std::invalid_argument);
+}

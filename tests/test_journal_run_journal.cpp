@@ -27,6 +27,10 @@ EpochRecord rich_epoch() {
   g.group_samples = {7, 9};
   g.mi = 0.123456789012345678;
   g.mi_control = -0.0;
+  g.null_design = kNullUnitsShuffled;
+  g.mi_null = {0.123456789012345678, 0.01, 0.002, 1.0 / 201, 200, 20261207};
+  g.given = kLevelGroup;
+  g.given_mi = {0.05, 0.04, 0.003, 0.3, 200, 20261207};
   e.test_routing[0].coactivation = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
   e.test_routing[0].collapsed = true;
   return e;
@@ -83,6 +87,13 @@ TEST_CASE("run_journal: every entry kind round-trips, doubles bit for bit") {
   CHECK(l.group(kSizeGroup)->group_samples == std::vector<std::int64_t>{7, 9});
   CHECK(same_bits(l.group(kSizeGroup)->mi, 0.123456789012345678));
   CHECK(same_bits(l.group(kSizeGroup)->mi_control, -0.0));
+  const auto& nulls = *l.group(kSizeGroup);
+  CHECK(nulls.null_design == kNullUnitsShuffled);
+  CHECK(same_bits(nulls.mi_null.p_value, 1.0 / 201));
+  CHECK(nulls.mi_null.permutations == 200);
+  CHECK(nulls.mi_null.seed == 20261207);
+  CHECK(nulls.given == kLevelGroup);
+  CHECK(same_bits(nulls.given_mi.null_sd, 0.003));
   CHECK(e.train_routing.size() == epoch.train_routing.size());
 
   const auto end = std::get<JournalEnd>(decode_entry(encode_entry(JournalEnd{RunStatus::diverged, "loss is NaN"})));
@@ -121,4 +132,31 @@ TEST_CASE("run_journal: the sink writes a start, each epoch and the end as synce
   CHECK(std::holds_alternative<JournalStart>(decode_entry(read.records[0])));
   CHECK(std::get<EpochRecord>(decode_entry(read.records[2])).epoch == 2);
   CHECK(std::get<JournalEnd>(decode_entry(read.records[3])).status == RunStatus::finished);
+}
+
+TEST_CASE("run_journal: an epoch written before the nulls existed (kind 2) still reads, without nulls") {
+  // The old layout is the new one without a group's design, null, given kind and its null (8 + 48 + 8 + 48 bytes
+  // after mi_control), under kind byte 2.
+  EpochRecord epoch = test::sample_epoch(2);
+  auto& g = epoch.test_routing[0].group_or_add(kSizeGroup);
+  g.group_expert = {{0.5, 0.5}};
+  g.group_samples = {3};
+  g.mi = 0.25;
+  g.mi_control = 0.0625;
+  auto payload = encode_entry(epoch);
+  const double marker = g.mi_control;
+  std::string marker_bytes(sizeof marker, '\0');
+  std::memcpy(marker_bytes.data(), &marker, sizeof marker);
+  const auto at = payload.rfind(marker_bytes);
+  REQUIRE(at != std::string::npos);
+  payload.erase(at + sizeof marker, 8 + 48 + 8 + 48);
+  payload[0] = 2;
+  const auto e = std::get<EpochRecord>(decode_entry(payload));
+  REQUIRE(e.test_routing.size() == 1);
+  const auto* size = e.test_routing[0].group(kSizeGroup);
+  REQUIRE(size != nullptr);
+  CHECK(size->mi == 0.25);
+  CHECK(size->mi_control == 0.0625);
+  CHECK(size->mi_null.permutations == 0);
+  CHECK(size->given.empty());
 }

@@ -69,6 +69,40 @@ TEST_CASE("store: a new group kind is stored and read back with no change to the
   }
 }
 
+TEST_CASE("store: a group's permutation nulls, and its null given the level, round-trip") {
+  ResultStore db(":memory:");
+  auto id = db.runs().create(sample_run());
+  auto rec = sample_epoch(1);
+  auto& l = rec.test_routing[0];
+  GroupRouting size{kSizeGroup, {{0.5, 0.5, 0.0, 0.0}}, {}, 0.36, 0.005};
+  size.null_design = kNullUnitsShuffled;
+  size.mi_null = {0.36, 0.01, 0.002, 1.0 / 201, 200, kNullSeed};
+  size.given = kLevelGroup;
+  size.given_mi = {0.04, 0.035, 0.004, 0.17, 200, kNullSeed};
+  l.groups.push_back(size);
+  l.groups.push_back({kClassGroup, {{0.25, 0.25, 0.25, 0.25}}, {}, 0.1, 0.0});  // no nulls computed
+  db.record_epoch(id, rec);
+  const auto back = stored_routing(db, id, "test");
+  REQUIRE(back.size() == 1);
+  const auto* s = back[0].group(kSizeGroup);
+  REQUIRE(s != nullptr);
+  CHECK(s->null_design == kNullUnitsShuffled);
+  CHECK(s->mi_null.observed == 0.36);
+  CHECK(s->mi_null.null_mean == 0.01);
+  CHECK(s->mi_null.null_sd == 0.002);
+  CHECK(s->mi_null.p_value == 1.0 / 201);
+  CHECK(s->mi_null.permutations == 200);
+  CHECK(s->mi_null.seed == kNullSeed);
+  CHECK(s->given == kLevelGroup);
+  CHECK(s->given_mi.observed == 0.04);
+  CHECK(s->given_mi.p_value == 0.17);
+  CHECK(back[0].group(kLevelGroup) == nullptr);  // the kind conditioned on is not a group of the snapshot
+  const auto* c = back[0].group(kClassGroup);
+  REQUIRE(c != nullptr);
+  CHECK(c->mi_null.permutations == 0);
+  CHECK(c->given.empty());
+}
+
 TEST_CASE("store: a CIFAR-100-sized snapshot (100 classes x 16 experts, several chunks) round-trips") {
   ResultStore db(":memory:");
   auto id = db.runs().create(sample_run());

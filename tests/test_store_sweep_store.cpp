@@ -73,7 +73,7 @@ TEST_CASE("store: migration 7 resumes runs that schema 6 failed for their sweep'
   }
   {
     Database raw(path);
-    raw.exec("DROP TABLE journal_ingest; PRAGMA user_version = 6");  // as the released moexp of schema 6 left it
+    raw.exec("DROP TABLE journal_ingest; DROP TABLE group_nulls; PRAGMA user_version = 6");  // as schema 6 left it
   }
   ResultStore db(path);
   CHECK(db.runs().find(orphaned)->status == RunStatus::interrupted);

@@ -117,7 +117,7 @@ TEST_CASE("routing statistics: size MI that the level explains has no specialisa
   REQUIRE(size != nullptr);
   CHECK(size->mi > 0.2);  // looks like size specialisation
   CHECK(size->mi_null.permutations == kDefaultPermutations);
-  CHECK(size->null_strata == "image");
+  CHECK(size->null_design == kNullUnitsShuffled);
   CHECK(size->given == kLevelGroup);
   CHECK(size->given_mi.observed == doctest::Approx(0.0));  // the expert is a function of the level
   CHECK(size->given_mi.p_value == 1.0);

@@ -13,6 +13,8 @@ struct MetricSpec {
   std::string title;  // column title, e.g. "final acc (%)"
   double scale = 1;   // display factor (100 for accuracies)
   int decimals = 3;
+  // A p-value: reports show the largest over seeds ("<= p": every seed's test passes at that level), not a mean.
+  bool largest_over_seeds = false;
 };
 
 // The display properties of metric `key`: from the catalog when listed, else titled by the key itself (accuracies,

@@ -29,15 +29,21 @@ struct GroupRouting {
   std::vector<std::int64_t> group_samples;        // routed tokens per group (not stored: the split's label counts)
   double mi = 0;                                  // I(chosen set; group) / H(chosen set), in [0, 1]
   double mi_control = 0;                          // the same with the group labels shuffled
-  // mi against its permutation null (docs/algorithm.md §4.3), labels shuffled within `null_strata` ("": globally,
-  // "image": within each image); permutations 0 when not computed. Computed, shown by `evaluate`, not stored yet.
+  // mi against its permutation null (docs/algorithm.md §4.3), permutations 0 when not computed; `null_design` says
+  // what was permuted (kNullLabelsShuffled, kNullUnitsShuffled).
   NullComparison mi_null{};
-  std::string null_strata{};
+  std::string null_design{};
   // The specialisation given another kind (`given` = "level" in detection): I(set; group | level) / H(set | level)
-  // against labels shuffled within levels; `given` empty when not computed.
+  // against the same permutations made within each level; `given` empty when not computed.
   std::string given{};
   NullComparison given_mi{};
 };
+
+// What a specialisation null permutes: the tokens' labels over all tokens (classification: a token is an image), or
+// the routing units' chosen sets (detection's objects: the units are (image, pyramid level) pairs, each keeping its
+// objects' labels).
+inline constexpr const char* kNullLabelsShuffled = "labels";
+inline constexpr const char* kNullUnitsShuffled = "units";
 
 // The seed of the specialisation nulls' permutations (recorded in each NullComparison).
 inline constexpr std::uint64_t kNullSeed = 20261207;

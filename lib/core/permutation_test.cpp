@@ -140,9 +140,69 @@ NullComparison compare_with_null(double observed, const std::vector<double>& nul
   return result;
 }
 
+namespace {
+
+// The clustered form of stratified_permutation_test: the units' symbols permuted within strata.
+NullComparison clustered_permutation_test(const TokenTable& tokens,
+                                          const std::function<double(const TokenTable&)>& statistic,
+                                          std::int64_t permutations, std::uint64_t seed) {
+  const std::size_t n = tokens.labels.size();
+  if (tokens.clusters.size() != n || tokens.symbols.size() != n || tokens.strata.size() != n) {
+    throw std::invalid_argument("permutation test: the token table's columns differ in length");
+  }
+  std::unordered_map<std::int64_t, std::size_t> unit_index;
+  std::vector<std::int64_t> unit_symbol;
+  std::vector<std::int64_t> unit_stratum;
+  std::vector<std::size_t> token_unit(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto [it, added] = unit_index.try_emplace(tokens.clusters[i], unit_symbol.size());
+    if (added) {
+      unit_symbol.push_back(tokens.symbols[i]);
+      unit_stratum.push_back(tokens.strata[i]);
+    } else if (unit_symbol[it->second] != tokens.symbols[i] || unit_stratum[it->second] != tokens.strata[i]) {
+      throw std::invalid_argument(fmt::format(
+          "permutation test: the tokens of unit {} differ in routing symbol or stratum", tokens.clusters[i]));
+    }
+    token_unit[i] = it->second;
+  }
+  std::vector<std::vector<std::size_t>> members;
+  {
+    std::unordered_map<std::int64_t, std::size_t> index;
+    for (std::size_t u = 0; u < unit_symbol.size(); ++u) {
+      const auto at = index.try_emplace(unit_stratum[u], members.size()).first->second;
+      if (at == members.size()) {
+        members.emplace_back();
+      }
+      members[at].push_back(u);
+    }
+  }
+  core::Random random(seed);
+  TokenTable shuffled = tokens;
+  std::vector<std::int64_t> permuted = unit_symbol;
+  std::vector<double> null;
+  null.reserve(static_cast<std::size_t>(std::max<std::int64_t>(0, permutations)));
+  for (std::int64_t p = 0; p < permutations; ++p) {
+    for (const auto& stratum : members) {  // Fisher-Yates over the stratum's units' symbols, as they stand
+      for (std::size_t k = stratum.size(); k > 1; --k) {
+        std::swap(permuted[stratum[k - 1]], permuted[stratum[random.below(k)]]);
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      shuffled.symbols[i] = permuted[token_unit[i]];
+    }
+    null.push_back(statistic(shuffled));
+  }
+  return compare_with_null(statistic(tokens), null, seed);
+}
+
+}  // namespace
+
 NullComparison stratified_permutation_test(const TokenTable& tokens,
                                            const std::function<double(const TokenTable&)>& statistic,
                                            std::int64_t permutations, std::uint64_t seed) {
+  if (!tokens.clusters.empty()) {
+    return clustered_permutation_test(tokens, statistic, permutations, seed);
+  }
   std::vector<std::vector<std::size_t>> members;
   {
     std::unordered_map<std::int64_t, std::size_t> index;

@@ -13,11 +13,14 @@ namespace moexp {
 
 // Routing tokens: token i has label `labels[i]` (its group: a size bucket, a class), routing symbol `symbols[i]`
 // (the bitmask of its chosen experts) and stratum `strata[i]` (what the null keeps fixed: the pyramid level, the
-// image; all 0 for none). The three have equal lengths.
+// image; all 0 for none). The three have equal lengths. `clusters`, when not empty (same length), names the routing
+// unit of each token: tokens of one unit (an image's pyramid level in detection) share one routing decision, so they
+// share a symbol and a stratum.
 struct TokenTable {
   std::vector<std::int64_t> labels;
   std::vector<std::int64_t> symbols;
   std::vector<std::int64_t> strata;
+  std::vector<std::int64_t> clusters{};
 };
 
 // I(symbol; label | stratum) = Σ_s p(s) I(symbol; label | stratum = s), in nats (plug-in estimate); equals the
@@ -53,7 +56,10 @@ NullComparison compare_with_null(double observed, const std::vector<double>& nul
 
 // `statistic` of `tokens`, against `permutations` copies whose labels are shuffled within each stratum (a
 // Fisher-Yates shuffle per stratum, from core/random's generator seeded with `seed`: the same seed gives the same
-// null on every platform).
+// null on every platform). With `clusters`, the copies instead permute the units' symbols among the units of each
+// stratum, every unit keeping its tokens' labels together: the null for tokens that share routing (shuffling single
+// labels would treat an image's objects as independent draws). Throws std::invalid_argument when the columns differ
+// in length or a unit's tokens differ in symbol or stratum.
 NullComparison stratified_permutation_test(const TokenTable& tokens,
                                            const std::function<double(const TokenTable&)>& statistic,
                                            std::int64_t permutations = kDefaultPermutations,

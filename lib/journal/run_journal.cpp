@@ -11,8 +11,12 @@
 namespace moexp::journal {
 namespace {
 
-// The kind byte that starts each payload. Append new kinds; never renumber.
-enum class Kind : std::uint8_t { start = 1, epoch = 2, end = 3 };
+// The kind byte that starts each payload. Append new kinds; never renumber. `epoch` is an epoch as moexp wrote it
+// before the specialisation nulls (still read); `epoch_with_nulls` adds each group's nulls.
+enum class Kind : std::uint8_t { start = 1, epoch = 2, end = 3, epoch_with_nulls = 4 };
+
+// The layout of a group's routing in an epoch record of kind `epoch` or `epoch_with_nulls`.
+enum class GroupLayout { plain, with_nulls };
 
 // Little-endian field writer (hand-written: a few fixed types; Debian's serialisation libraries need a schema
 // compiler or bring a format (JSON) that would not round-trip doubles bit-exactly without care).
@@ -99,6 +103,26 @@ class Reader {
   std::string_view m_in;
 };
 
+void write_null(Writer& w, const NullComparison& c) {
+  w.f64(c.observed);
+  w.f64(c.null_mean);
+  w.f64(c.null_sd);
+  w.f64(c.p_value);
+  w.i64(c.permutations);
+  w.i64(static_cast<std::int64_t>(c.seed));
+}
+
+NullComparison read_null(Reader& r) {
+  NullComparison c;
+  c.observed = r.f64();
+  c.null_mean = r.f64();
+  c.null_sd = r.f64();
+  c.p_value = r.f64();
+  c.permutations = r.i64();
+  c.seed = static_cast<std::uint64_t>(r.i64());
+  return c;
+}
+
 void write_routing(Writer& w, const std::vector<LayerRouting>& layers) {
   w.i64(static_cast<std::int64_t>(layers.size()));
   for (const auto& l : layers) {
@@ -120,6 +144,10 @@ void write_routing(Writer& w, const std::vector<LayerRouting>& layers) {
       w.vec(g.group_samples);
       w.f64(g.mi);
       w.f64(g.mi_control);
+      w.str(g.null_design);
+      write_null(w, g.mi_null);
+      w.str(g.given);
+      write_null(w, g.given_mi);
     }
     w.vec(l.coactivation);
     w.f64(l.sample_entropy);
@@ -129,7 +157,7 @@ void write_routing(Writer& w, const std::vector<LayerRouting>& layers) {
   }
 }
 
-std::vector<LayerRouting> read_routing(Reader& r) {
+std::vector<LayerRouting> read_routing(Reader& r, GroupLayout layout) {
   std::vector<LayerRouting> layers(r.count(1));
   for (auto& l : layers) {
     l.layer = static_cast<int>(r.i64());
@@ -150,6 +178,12 @@ std::vector<LayerRouting> read_routing(Reader& r) {
       g.group_samples = r.vec<std::int64_t>();
       g.mi = r.f64();
       g.mi_control = r.f64();
+      if (layout == GroupLayout::with_nulls) {
+        g.null_design = r.str();
+        g.mi_null = read_null(r);
+        g.given = r.str();
+        g.given_mi = read_null(r);
+      }
     }
     l.coactivation = r.vec<std::int64_t>();
     l.sample_entropy = r.f64();
@@ -179,7 +213,7 @@ std::string encode_entry(const JournalEntry& entry) {
       w.str(c.superclass_name);
     }
   } else if (const auto* e = std::get_if<EpochRecord>(&entry)) {
-    w.u8(static_cast<std::uint8_t>(Kind::epoch));
+    w.u8(static_cast<std::uint8_t>(Kind::epoch_with_nulls));
     w.i64(e->epoch);
     w.i64(static_cast<std::int64_t>(e->metrics.size()));
     for (const auto& m : e->metrics) {
@@ -220,7 +254,9 @@ JournalEntry decode_entry(std::string_view payload) {
       entry = std::move(s);
       break;
     }
-    case Kind::epoch: {
+    case Kind::epoch:
+    case Kind::epoch_with_nulls: {
+      const auto layout = static_cast<Kind>(kind) == Kind::epoch ? GroupLayout::plain : GroupLayout::with_nulls;
       EpochRecord e;
       e.epoch = static_cast<int>(r.i64());
       e.metrics.resize(r.count(24));
@@ -229,8 +265,8 @@ JournalEntry decode_entry(std::string_view payload) {
         m.name = r.str();
         m.value = r.f64();
       }
-      e.train_routing = read_routing(r);
-      e.test_routing = read_routing(r);
+      e.train_routing = read_routing(r, layout);
+      e.test_routing = read_routing(r, layout);
       entry = std::move(e);
       break;
     }

@@ -76,14 +76,15 @@ std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const
     if (g.mi_null.permutations == 0) {
       continue;
     }
-    out += fmt::format(
-        "  {} MI {:.3f}: null {:.3f} +- {:.3f}{}, p = {:.3g}", g.kind, g.mi, g.mi_null.null_mean, g.mi_null.null_sd,
-        g.null_strata.empty() ? "" : " (labels shuffled within each " + g.null_strata + ")", g.mi_null.p_value);
+    const bool units = g.null_design == kNullUnitsShuffled;
+    out += fmt::format("  {} MI {:.3f}: null {:.3f} +- {:.3f}, p = {:.3g}", g.kind, g.mi, g.mi_null.null_mean,
+                       g.mi_null.null_sd, g.mi_null.p_value);
     if (!g.given.empty()) {
       out += fmt::format("; given the {} {:.3f}: null {:.3f} +- {:.3f}, p = {:.3g}", g.given, g.given_mi.observed,
                          g.given_mi.null_mean, g.given_mi.null_sd, g.given_mi.p_value);
     }
-    out += fmt::format(" ({} permutations)\n", g.mi_null.permutations);
+    out += fmt::format(" ({} permutations of the {})\n", g.mi_null.permutations,
+                       units ? "(image, level) units' experts" : "labels");
   }
   out += fmt::format("routing entropy: per sample {:.3f} nats, of the mean routing {:.3f} nats\n", lr.sample_entropy,
                      lr.mean_entropy);
@@ -139,7 +140,7 @@ std::string layer_json(const LayerRouting& lr, const EvaluationView& view) {
                       core::json_string(g.kind + "_mi_control"), core::json_number(g.mi_control));
     if (g.mi_null.permutations > 0) {
       mi += fmt::format("{}: {}, {}: {}, ", core::json_string(g.kind + "_mi_null"), null_comparison_json(g.mi_null),
-                        core::json_string(g.kind + "_null_strata"), core::json_string(g.null_strata));
+                        core::json_string(g.kind + "_null_design"), core::json_string(g.null_design));
     }
     if (!g.given.empty()) {
       mi += fmt::format("{}: {}, ", core::json_string(g.kind + "_given_" + g.given + "_mi"),

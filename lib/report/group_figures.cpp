@@ -88,16 +88,31 @@ GroupFigures combine_seeds(const std::vector<SeedFigures>& all, bool align) {
     KindFigures f;
     f.kind = reference.groups[k].kind;
     std::vector<Matrix> matrices;
-    std::vector<double> mi, control;
+    std::vector<double> mi, control, null_mean, p, given_mi, given_null, given_p;
     for (std::size_t s = 0; s < seeds.size(); ++s) {
       const auto& group = seeds[s]->routing.groups[k];
       matrices.push_back(permute_columns(group.group_expert, g.alignment.expert_of[s]));
       mi.push_back(group.mi);
       control.push_back(group.mi_control);
+      if (group.mi_null.permutations > 0) {
+        null_mean.push_back(group.mi_null.null_mean);
+        p.push_back(group.mi_null.p_value);
+      }
+      if (!group.given.empty() && group.given_mi.permutations > 0) {
+        f.given = group.given;
+        given_mi.push_back(group.given_mi.observed);
+        given_null.push_back(group.given_mi.null_mean);
+        given_p.push_back(group.given_mi.p_value);
+      }
     }
     f.matrix = matrix_stat(matrices);
     f.mi = aggregate(mi);
     f.mi_control = aggregate(control);
+    f.mi_null = aggregate(null_mean);
+    f.mi_p = aggregate(p);
+    f.given_mi = aggregate(given_mi);
+    f.given_null = aggregate(given_null);
+    f.given_p = aggregate(given_p);
     g.kinds.push_back(std::move(f));
   }
   std::vector<Matrix> pairs, importance;

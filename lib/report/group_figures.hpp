@@ -25,6 +25,11 @@ struct KindFigures {
   std::string kind;     // "class", "superclass", "size", ...
   MatrixStat matrix;    // G x E: mean and std over seeds of the mean gate weight
   Stat mi, mi_control;  // over seeds
+  // Over the seeds that stored their permutation nulls (n 0 when none did): the null's mean and the p-values, and
+  // the same for the MI given `given` (the level; empty when not computed).
+  Stat mi_null{}, mi_p{};
+  std::string given{};
+  Stat given_mi{}, given_null{}, given_p{};
 };
 
 struct GroupFigures {

@@ -137,9 +137,17 @@ std::string group_figures_html(const std::vector<GroupFigures>& groups) {
       const auto names = k.kind == kClassGroup        ? g.class_names
                          : k.kind == kSuperclassGroup ? g.superclass_names
                                                       : fixed_group_names(k.kind, k.matrix.mean.size());
-      const std::string mi =
-          k.mi.n > 1 ? fmt::format("MI {:.3f} ± {:.3f}, control {:.3f}", k.mi.mean, k.mi.std, k.mi_control.mean)
-                     : fmt::format("MI {:.3f}, control {:.3f}", k.mi.mean, k.mi_control.mean);
+      std::string mi =
+          k.mi.n > 1 ? fmt::format("MI {:.3f} ± {:.3f}", k.mi.mean, k.mi.std) : fmt::format("MI {:.3f}", k.mi.mean);
+      if (k.mi_null.n > 0) {  // against the permutation null: its mean, and the largest p over the seeds
+        mi += fmt::format(", null {:.3f}, p ≤ {:.3g}", k.mi_null.mean, k.mi_p.max);
+        if (!k.given.empty()) {
+          mi += fmt::format("; given the {} {:.3f}, null {:.3f}, p ≤ {:.3g}", k.given, k.given_mi.mean,
+                            k.given_null.mean, k.given_p.max);
+        }
+      } else {
+        mi += fmt::format(", control {:.3f}", k.mi_control.mean);
+      }
       out += svg_heatmap(
           k.matrix.mean, names, experts,
           fmt::format("{} x expert, mean gate weight{} ({})", k.kind, g.seeds.size() > 1 ? " over seeds" : "", mi),
@@ -200,7 +208,7 @@ std::string render_html(const ReportTable& t, const std::string& title, const Re
     plots += metric_points(t, t.metrics.front().name, "");
   }
   for (const auto& [name, control] : std::vector<std::pair<std::string, std::string>>{
-           {"importance_cv", ""}, {"living_experts", ""}, {"superclass_mi", "superclass_mi_control"}}) {
+           {"importance_cv", ""}, {"living_experts", ""}, {"superclass_mi", "superclass_mi_null"}}) {
     if (t.metrics.empty() || t.metrics.front().name != name)
       plots += metric_points(t, name, control);
   }

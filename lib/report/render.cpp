@@ -23,6 +23,9 @@ std::string stat_text(const std::optional<Stat>& s, const MetricSpec& m, std::st
   if (s->n < 2) {
     return fmt::format("{:.{}f}", s->mean, m.decimals);
   }
+  if (m.largest_over_seeds) {
+    return fmt::format("<= {:.{}f}", s->max, m.decimals);
+  }
   return fmt::format("{:.{}f}{}{:.{}f}", s->mean, m.decimals, plus_minus, s->std, m.decimals);
 }
 
@@ -230,9 +233,13 @@ std::string render_json(const ReportTable& t) {
     }
     for (std::size_t i = 0; i < t.metrics.size(); ++i) {
       const auto& s = r.stats[i];
-      metrics.push_back(s ? fmt::format("{}: {{\"mean\": {}, \"std\": {}, \"ci95\": {}, \"n\": {}}}",
+      // A p-value column also gives its largest value over the seeds (what the other formats show).
+      const auto largest = t.metrics[i].largest_over_seeds && s
+                               ? fmt::format("\"max\": {}, ", core::json_number(s->max))
+                               : std::string();
+      metrics.push_back(s ? fmt::format("{}: {{\"mean\": {}, \"std\": {}, \"ci95\": {}, {}\"n\": {}}}",
                                         core::json_string(t.metrics[i].name), core::json_number(s->mean),
-                                        core::json_number(s->std), core::json_number(s->ci95), s->n)
+                                        core::json_number(s->std), core::json_number(s->ci95), largest, s->n)
                           : fmt::format("{}: null", core::json_string(t.metrics[i].name)));
     }
     rows.push_back(fmt::format(
@@ -262,9 +269,19 @@ std::string json_group_figures(const GroupFigures& g, const std::vector<std::str
     keys.push_back(fmt::format("{}: {}", core::json_string(by[i]), core::json_string(g.key_values[i])));
   }
   for (const auto& k : g.kinds) {
-    kinds.push_back(fmt::format("{{\"kind\": {}, \"mi\": {}, \"mi_control\": {}, \"mean\": {}, \"std\": {}}}",
+    std::string nulls;
+    if (k.mi_null.n > 0) {  // null means averaged over the seeds, p-values the largest
+      nulls = fmt::format(", \"mi_null\": {}, \"mi_p_max\": {}", core::json_number(k.mi_null.mean),
+                          core::json_number(k.mi_p.max));
+      if (!k.given.empty()) {
+        nulls += fmt::format(", \"given\": {}, \"given_mi\": {}, \"given_mi_null\": {}, \"given_p_max\": {}",
+                             core::json_string(k.given), core::json_number(k.given_mi.mean),
+                             core::json_number(k.given_null.mean), core::json_number(k.given_p.max));
+      }
+    }
+    kinds.push_back(fmt::format("{{\"kind\": {}, \"mi\": {}, \"mi_control\": {}{}, \"mean\": {}, \"std\": {}}}",
                                 core::json_string(k.kind), core::json_number(k.mi.mean),
-                                core::json_number(k.mi_control.mean), json_matrix(k.matrix.mean),
+                                core::json_number(k.mi_control.mean), nulls, json_matrix(k.matrix.mean),
                                 json_matrix(k.matrix.std)));
   }
   for (auto id : g.run_ids)

@@ -52,8 +52,10 @@ Stat aggregate(const std::vector<double>& values) {
     return s;
   }
   double sum = 0;
+  s.max = values.front();
   for (double v : values) {
     sum += v;
+    s.max = std::max(s.max, v);
   }
   s.mean = sum / static_cast<double>(s.n);
   if (s.n > 1) {

@@ -25,6 +25,7 @@ struct Stat {
   double mean = 0;
   double std = 0;   // sample standard deviation (0 for n = 1)
   double ci95 = 0;  // half-width of the 95% confidence interval of the mean (Student t)
+  double max = 0;   // the largest value
   std::int64_t n = 0;
 };
 

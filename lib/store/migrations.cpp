@@ -357,6 +357,26 @@ CREATE TABLE journal_ingest (
   ingested_at TEXT NOT NULL
 );
 )sql",
+    // 9: specialisation nulls (docs/algorithm.md §4.3). Per snapshot, layer and group kind: the MI against its
+    // permutation null (given_id 0) and, in detection, the MI given another kind (given_id: that kind's id, the
+    // level) against the same permutations made within it. `design` says what was permuted ('labels', 'units').
+    // Snapshots written before have no rows here; their single-shuffle layer_groups.mi_control stays.
+    R"sql(
+CREATE TABLE group_nulls (
+  snapshot_id  INTEGER NOT NULL REFERENCES routing_snapshots (id) ON DELETE CASCADE,
+  layer        INTEGER NOT NULL,
+  kind_id      INTEGER NOT NULL,  -- group_kinds.id
+  given_id     INTEGER NOT NULL,  -- 0: the kind's MI; else group_kinds.id of the kind it is conditioned on
+  design       TEXT NOT NULL,
+  observed     REAL NOT NULL,
+  null_mean    REAL NOT NULL,
+  null_sd      REAL NOT NULL,
+  p_value      REAL NOT NULL,
+  permutations INTEGER NOT NULL,
+  seed         INTEGER NOT NULL,
+  PRIMARY KEY (snapshot_id, layer, kind_id, given_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 int user_version(Database& db) {

@@ -54,7 +54,18 @@ void RoutingStore::write_snapshots(std::int64_t run_id, std::optional<std::int64
   RowInserter kinds(m_db, "INSERT INTO layer_groups (snapshot_id, layer, kind_id, mi, mi_control)", 5);
   RowInserter weights(m_db, "INSERT INTO group_expert (snapshot_id, layer, kind_id, grp, expert, mean_weight)", 6);
   RowInserter pair(m_db, "INSERT INTO coactivation (snapshot_id, layer, expert_a, expert_b, count)", 5);
+  RowInserter nulls(m_db, R"sql(
+    INSERT INTO group_nulls (snapshot_id, layer, kind_id, given_id, design, observed, null_mean, null_sd, p_value,
+                             permutations, seed))sql",
+                    11);
   std::map<std::string, std::int64_t, std::less<>> kind_ids;
+  auto kind_id = [&](const std::string& name) {
+    auto [it, added] = kind_ids.emplace(name, 0);
+    if (added) {
+      it->second = group_kind_id(name);
+    }
+    return it->second;
+  };
   for (const auto& [split, layers_ptr] : splits) {
     const auto& layers = *layers_ptr;
     if (layers.empty()) {
@@ -75,12 +86,18 @@ void RoutingStore::write_snapshots(std::int64_t run_id, std::optional<std::int64
                    lr.sample_share[static_cast<std::size_t>(e)]);
       }
       for (const auto& g : lr.groups) {
-        auto [it, added] = kind_ids.emplace(g.kind, 0);
-        if (added) {
-          it->second = group_kind_id(g.kind);
-        }
-        const std::int64_t kind = it->second;
+        const std::int64_t kind = kind_id(g.kind);
         kinds.add(sid, l, kind, g.mi, g.mi_control);
+        const auto add_null = [&](std::int64_t given, const NullComparison& c) {
+          nulls.add(sid, l, kind, given, g.null_design, c.observed, c.null_mean, c.null_sd, c.p_value, c.permutations,
+                    static_cast<std::int64_t>(c.seed));
+        };
+        if (g.mi_null.permutations > 0) {
+          add_null(0, g.mi_null);
+        }
+        if (!g.given.empty() && g.given_mi.permutations > 0) {
+          add_null(kind_id(g.given), g.given_mi);
+        }
         for (std::size_t r = 0; r < g.group_expert.size(); ++r) {
           for (std::size_t e = 0; e < g.group_expert[r].size(); ++e) {
             weights.add(sid, l, kind, static_cast<std::int64_t>(r), static_cast<std::int64_t>(e), g.group_expert[r][e]);
@@ -96,7 +113,7 @@ void RoutingStore::write_snapshots(std::int64_t run_id, std::optional<std::int64
       }
     }
   }
-  for (RowInserter* rows : {&layer, &expert, &kinds, &weights, &pair}) {
+  for (RowInserter* rows : {&layer, &expert, &kinds, &weights, &pair, &nulls}) {
     rows->flush();
   }
 }
@@ -176,6 +193,30 @@ std::vector<LayerRouting> RoutingStore::snapshot(std::int64_t snapshot_id) {
     auto& g = layer_of(layer).group_or_add(kind);
     g.mi = mi;
     g.mi_control = mi_control;
+  }
+  Statement nulls(m_db, R"sql(
+    SELECT n.layer, k.name, coalesce(gk.name, ''), n.design, n.observed, n.null_mean, n.null_sd, n.p_value,
+           n.permutations, n.seed
+    FROM group_nulls n JOIN group_kinds k ON k.id = n.kind_id LEFT JOIN group_kinds gk ON gk.id = n.given_id
+    WHERE n.snapshot_id = ? ORDER BY n.layer, n.kind_id, n.given_id)sql");
+  nulls.bind(1, snapshot_id);
+  while (nulls.step()) {
+    std::int64_t layer = 0;
+    std::string kind_name;
+    std::string given;
+    std::string design;
+    NullComparison c;
+    std::int64_t seed = 0;
+    nulls.read(layer, kind_name, given, design, c.observed, c.null_mean, c.null_sd, c.p_value, c.permutations, seed);
+    c.seed = static_cast<std::uint64_t>(seed);
+    auto& g = layer_of(layer).group_or_add(kind_name);
+    g.null_design = design;
+    if (given.empty()) {
+      g.mi_null = c;
+    } else {
+      g.given = given;
+      g.given_mi = c;
+    }
   }
   Statement weights(m_db, R"sql(
     SELECT g.layer, k.name, g.grp, g.mean_weight FROM group_expert g JOIN group_kinds k ON k.id = g.kind_id

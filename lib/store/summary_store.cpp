@@ -98,6 +98,34 @@ std::vector<RunSummary> ResultStore::run_summaries(const CompiledFilter& filter,
       r.metrics[kind + "_mi_control"] = control;
     }
   }
+  // The specialisation nulls of the same snapshot (docs/algorithm.md §4.3): "<kind>_mi_null" (the null's mean) and
+  // "<kind>_mi_p"; given the level, "<kind>_given_level_mi", "..._mi_null" and "..._p". Figures are averaged over
+  // the MoE layers, p-values are the largest (every layer must pass).
+  Statement nulls(*m_db, R"sql(
+    SELECT k.name, coalesce(gk.name, ''), avg(n.observed), avg(n.null_mean), max(n.p_value)
+    FROM group_nulls n JOIN routing_snapshots s ON s.id = n.snapshot_id JOIN group_kinds k ON k.id = n.kind_id
+         LEFT JOIN group_kinds gk ON gk.id = n.given_id
+    WHERE s.run_id = ? AND s.split = 'test' AND s.evaluation_id IS NULL AND s.epoch = ?
+    GROUP BY n.kind_id, n.given_id)sql");
+  for (auto& r : rows) {
+    nulls.reset();
+    nulls.bind_all(r.id, r.epochs_done);
+    while (nulls.step()) {
+      std::string kind;
+      std::string given;
+      double observed = 0, null_mean = 0, p = 0;
+      nulls.read(kind, given, observed, null_mean, p);
+      if (given.empty()) {
+        r.metrics[kind + "_mi_null"] = null_mean;
+        r.metrics[kind + "_mi_p"] = p;
+      } else {
+        const auto key = kind + "_given_" + given;
+        r.metrics[key + "_mi"] = observed;
+        r.metrics[key + "_mi_null"] = null_mean;
+        r.metrics[key + "_p"] = p;
+      }
+    }
+  }
   Statement params(*m_db, "SELECT key, value FROM run_params WHERE run_id = ?");
   for (auto& r : rows) {
     params.reset();

@@ -6,8 +6,11 @@
 namespace moexp::train {
 namespace {
 
-// The permutation nulls of `group`'s MI (labels shuffled within each image when `images` is given, else globally)
-// and, with `levels`, its MI given the level against labels shuffled within levels (docs/algorithm.md §4.3).
+// The permutation nulls of `group`'s MI and, with `levels`, of its MI given the level (docs/algorithm.md §4.3). With
+// both `images` and `levels` (detection's object tokens) the tokens come in routing units, an image's pyramid level,
+// whose objects share one routing decision: the nulls permute the units' chosen sets (among all units, and among the
+// units of each level), every unit keeping its objects. Otherwise each token is its own unit and the labels are
+// shuffled over all tokens.
 void add_nulls(GroupRouting& group, const std::vector<std::int64_t>& labels, const std::vector<std::int64_t>& symbols,
                const std::vector<std::int64_t>& images, const std::vector<std::int64_t>& levels,
                std::int64_t permutations) {
@@ -15,15 +18,23 @@ void add_nulls(GroupRouting& group, const std::vector<std::int64_t>& labels, con
     return;
   }
   const std::vector<std::int64_t> none(labels.size(), 0);
+  std::vector<std::int64_t> units;
+  if (!images.empty() && !levels.empty()) {
+    std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> unit_of;
+    units.reserve(labels.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      units.push_back(
+          unit_of.try_emplace({images[i], levels[i]}, static_cast<std::int64_t>(unit_of.size())).first->second);
+    }
+  }
   const auto pooled = [&](const TokenTable& t) { return normalized_conditional_mi({t.labels, t.symbols, none}); };
-  group.null_strata = images.empty() ? "" : kContextImage;
-  group.mi_null =
-      stratified_permutation_test({labels, symbols, images.empty() ? none : images}, pooled, permutations, kNullSeed);
+  group.null_design = units.empty() ? kNullLabelsShuffled : kNullUnitsShuffled;
+  group.mi_null = stratified_permutation_test({labels, symbols, none, units}, pooled, permutations, kNullSeed);
   if (!levels.empty() && group.kind != kLevelGroup) {
     group.given = kLevelGroup;
     group.given_mi = stratified_permutation_test(
-        {labels, symbols, levels}, [](const TokenTable& t) { return normalized_conditional_mi(t); }, permutations,
-        kNullSeed);
+        {labels, symbols, levels, units}, [](const TokenTable& t) { return normalized_conditional_mi(t); },
+        permutations, kNullSeed);
   }
 }
 

@@ -23,9 +23,9 @@ struct GroupKind {
 };
 
 // The group kinds of a task, in the order of the columns of RoutingAccumulator::add's labels, then the context
-// columns: labels that are not summarised as groups but held fixed by the specialisation nulls (docs/algorithm.md
-// §4.3): kContextImage (tokens of one image: the unconditional null shuffles labels within the image) and
-// kLevelGroup (the conditional figure I(set; group | level) and its null, within the level).
+// columns: labels that are not summarised as groups but shape the specialisation nulls (docs/algorithm.md §4.3):
+// kContextImage with kLevelGroup (tokens of one image and level share one routing decision: the nulls permute those
+// units) and kLevelGroup (the conditional figure I(set; group | level) and its null, within the level).
 struct RoutingLabels {
   std::vector<GroupKind> kinds;
   double collapse_share = kCollapseShare;
