@@ -113,6 +113,24 @@ TEST_CASE("report: golden outputs in every format") {
   CHECK(render(t, "html", "title <x>") == html);
 }
 
+TEST_CASE("report: a p-value column shows the largest p over the seeds, in every format") {
+  std::vector<store::RunSummary> runs{run("kl", 4, 0.8), run("kl", 4, 0.8), run("kl", 4, 0.8)};
+  const double p[] = {1.0 / 201, 0.02, 0.3};
+  for (int i = 0; i < 3; ++i) {
+    runs[static_cast<std::size_t>(i)].metrics["size_mi_p"] = p[i];
+    runs[static_cast<std::size_t>(i)].metrics["size_mi"] = 0.2 + 0.1 * i;
+  }
+  const auto t = summarize(runs, default_group_keys(runs), {"size_mi", "size_mi_p"});
+  REQUIRE(t.rows.size() == 1);
+  CHECK(render_text(t).find("0.300 ± 0.100") != std::string::npos);  // a figure: mean ± std
+  CHECK(render_text(t).find("<= 0.300") != std::string::npos);       // a p-value: every seed at most 0.3
+  CHECK(render_markdown(t).find("| <= 0.300 |") != std::string::npos);
+  CHECK(render_latex(t).find("$\\le$ 0.300") != std::string::npos);
+  CHECK(render_json(t).find("\"size_mi_p\": {\"mean\": ") != std::string::npos);
+  CHECK(render_json(t).find("\"max\": 0.3, \"n\": 3}") != std::string::npos);
+  CHECK(render_json(t).find("\"size_mi\": {\"mean\": 0.3") != std::string::npos);
+}
+
 TEST_CASE("report compare: the t-test p-value matches tables") {
   CHECK(t_test_p_value(0.0, 5) == doctest::Approx(1.0));
   CHECK(t_test_p_value(12.706, 1) == doctest::Approx(0.05).epsilon(0.001));

@@ -1,5 +1,6 @@
 // RoutingStore: routing snapshots with their group x expert rows.
 #include "store/result_store.hpp"
+#include "store/run_filter.hpp"
 #include "store_fixtures.hpp"
 #include "testutil.hpp"
 
@@ -101,6 +102,17 @@ TEST_CASE("store: a group's permutation nulls, and its null given the level, rou
   REQUIRE(c != nullptr);
   CHECK(c->mi_null.permutations == 0);
   CHECK(c->given.empty());
+  // A report reads them from the run's last test snapshot.
+  const auto summaries = db.run_summaries(compile_filter("", db.metrics().keys()), std::nullopt);
+  REQUIRE(summaries.size() == 1);
+  const auto& r = summaries[0];
+  CHECK(r.metric("size_mi") == 0.36);
+  CHECK(r.metric("size_mi_null") == 0.01);
+  CHECK(r.metric("size_mi_p") == 1.0 / 201);
+  CHECK(r.metric("size_given_level_mi") == 0.04);
+  CHECK(r.metric("size_given_level_mi_null") == 0.035);
+  CHECK(r.metric("size_given_level_p") == 0.17);
+  CHECK_FALSE(r.metric("class_mi_p").has_value());  // no null computed: no column value
 }
 
 TEST_CASE("store: a CIFAR-100-sized snapshot (100 classes x 16 experts, several chunks) round-trips") {

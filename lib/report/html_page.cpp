@@ -196,7 +196,8 @@ std::string render_html(const ReportTable& t, const std::string& title, const Re
     for (const auto& k : r.key_values)
       rows.append(fmt::format("<td>{}</td>", html_escape(k)));
     for (std::size_t i = 0; i < t.metrics.size(); ++i) {
-      rows.append(fmt::format("<td class=\"num\">{}</td>", html_escape(stat_text(r.stats[i], t.metrics[i]))));
+      rows.append(
+          fmt::format("<td class=\"num\">{}</td>", html_escape(stat_text(r.stats[i], t.metrics[i], " ± ", "≤ "))));
     }
     rows.append(fmt::format("<td class=\"num\">{}</td></tr>\n", html_escape(run_counts(r))));
   }
@@ -229,8 +230,8 @@ p.note {{ color: #555; font-size: 0.9em; max-width: 60em; }}
 </style></head>
 <body>
 <h1>{0}</h1>
-<p>Mean ± standard deviation over seeds (finished runs); n counts finished runs and shows failed, diverged and
-unfinished ones.</p>
+<p>Mean ± standard deviation over seeds (finished runs); a p-value column shows the largest p over the seeds (≤ p:
+every seed's permutation test is at most p). n counts finished runs and shows failed, diverged and unfinished ones.</p>
 <div class="table-wrap"><table>
 <thead><tr>{1}</tr></thead>
 <tbody>

@@ -16,7 +16,8 @@
 
 namespace moexp::report {
 
-std::string stat_text(const std::optional<Stat>& s, const MetricSpec& m, std::string_view plus_minus) {
+std::string stat_text(const std::optional<Stat>& s, const MetricSpec& m, std::string_view plus_minus,
+                      std::string_view at_most) {
   if (!s) {
     return "-";
   }
@@ -24,7 +25,7 @@ std::string stat_text(const std::optional<Stat>& s, const MetricSpec& m, std::st
     return fmt::format("{:.{}f}", s->mean, m.decimals);
   }
   if (m.largest_over_seeds) {
-    return fmt::format("<= {:.{}f}", s->max, m.decimals);
+    return fmt::format("{}{:.{}f}", at_most, s->max, m.decimals);
   }
   return fmt::format("{:.{}f}{}{:.{}f}", s->mean, m.decimals, plus_minus, s->std, m.decimals);
 }
@@ -334,7 +335,7 @@ std::string render_latex(const ReportTable& t) {
       cells.push_back(latex_escape(k));
     }
     for (std::size_t i = 0; i < t.metrics.size(); ++i) {
-      cells.push_back(stat_text(r.stats[i], t.metrics[i], " $\\pm$ "));
+      cells.push_back(stat_text(r.stats[i], t.metrics[i], " $\\pm$ ", "$\\le$ "));
     }
     cells.push_back(latex_escape(run_counts(r)));
     out.append(fmt::format("{} \\\\\n", fmt::join(cells, " & ")));

@@ -42,7 +42,8 @@ std::string experts_plot(const ReportTable& table);
 std::string run_counts(const GroupRow& row);
 
 // A cell of mean ± std over seeds at `m`'s decimals: the mean alone for one run, "-" for none.
-std::string stat_text(const std::optional<Stat>& s, const MetricSpec& m, std::string_view plus_minus = " ± ");
+std::string stat_text(const std::optional<Stat>& s, const MetricSpec& m, std::string_view plus_minus = " ± ",
+                      std::string_view at_most = "<= ");
 std::vector<std::string> table_header(const ReportTable& table);
 
 // The report formats, defined once: `report --format` accepts their names (and aliases), `--compare` the ones that

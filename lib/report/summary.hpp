@@ -29,7 +29,7 @@ struct Stat {
   std::int64_t n = 0;
 };
 
-// Mean, std and 95% CI of `values`.
+// Mean, std, 95% CI and largest of `values`.
 Stat aggregate(const std::vector<double>& values);
 
 struct GroupRow {
