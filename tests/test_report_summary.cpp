@@ -125,6 +125,8 @@ TEST_CASE("report: a p-value column shows the largest p over the seeds, in every
   CHECK(render_text(t).find("0.300 ± 0.100") != std::string::npos);  // a figure: mean ± std
   CHECK(render_text(t).find("<= 0.300") != std::string::npos);       // a p-value: every seed at most 0.3
   CHECK(render_markdown(t).find("| <= 0.300 |") != std::string::npos);
+  const auto given = summarize(runs, default_group_keys(runs), {"size_given_level_p"});
+  CHECK(render_markdown(given).find("| size\\|level p |") != std::string::npos);  // the title's '|' escaped
   CHECK(render_latex(t).find("$\\le$ 0.300") != std::string::npos);
   CHECK(render_json(t).find("\"size_mi_p\": {\"mean\": ") != std::string::npos);
   CHECK(render_json(t).find("\"max\": 0.3, \"n\": 3}") != std::string::npos);

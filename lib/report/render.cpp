@@ -176,7 +176,14 @@ std::string render_text(const ReportTable& t) {
 }
 
 std::string render_markdown(const ReportTable& t) {
-  const auto h = table_header(t);
+  auto h = table_header(t);
+  for (auto& title : h) {  // a '|' in a title ("size|level MI") would split its cell
+    std::string escaped;
+    for (char c : title) {
+      escaped += c == '|' ? std::string("\\|") : std::string(1, c);
+    }
+    title = std::move(escaped);
+  }
   std::string out = "| " + fmt::format("{}", fmt::join(h, " | ")) + " |\n|";
   for (std::size_t i = 0; i < h.size(); ++i) {
     out.append(i < t.by.size() ? "---|" : "---:|");
