@@ -42,6 +42,9 @@ Action setup_data(CLI::App& app) {
       ->add_option("--size-class-correlation", shapes->size_class_correlation,
                    "probability that an object's class is set by its size band (0: independent)")
       ->capture_default_str();
+  shapes_cmd->add_flag("--contiguous-areas", shapes->contiguous_areas,
+                       "size bands that meet at COCO's cut-offs (default: bands kept apart from them), so that one "
+                       "box size and shape spans size buckets");
   return [=] {
     if (shapes_cmd->parsed()) {
       shapes->out = *shapes_out;

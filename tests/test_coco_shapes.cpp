@@ -74,6 +74,33 @@ TEST_CASE("coco shapes: valid COCO output with every size bucket populated and a
   CHECK(summary.train.empty_images < 40);
 }
 
+TEST_CASE("coco shapes: contiguous areas fill the margins, so one shape at one box size spans size buckets") {
+  test::TempDir dir;
+  auto o = small_set(dir / "s");
+  o.train = 120;
+  o.contiguous_areas = true;
+  const auto summary = generate_shapes(o);
+  const auto train = load_dataset(dir / "s/annotations/instances_train.json");
+  int in_margins = 0;
+  // Squares (category 1) whose box side is within 20 % of 96 px: in one pyramid level, on both sides of 96².
+  std::array<int, 2> squares_near_cutoff{};
+  for (const auto& a : train.annotations) {
+    if (a.iscrowd) {
+      continue;
+    }
+    in_margins += (a.area >= 700 && a.area <= 1700) || (a.area >= 6100 && a.area <= 10900) ? 1 : 0;
+    if (a.category_id == 1 && a.bbox.w > 80 && a.bbox.w < 115) {
+      ++squares_near_cutoff[a.area <= 9216 ? 0 : 1];
+    }
+  }
+  CHECK(in_margins > 0);  // the default bands never draw these areas
+  CHECK(squares_near_cutoff[0] > 0);
+  CHECK(squares_near_cutoff[1] > 0);
+  for (int b : summary.train.by_bucket) {
+    CHECK(b > 0);
+  }
+}
+
 TEST_CASE("coco shapes: with correlation 1 the class is the size band's, the ground truth as detections scores 1") {
   test::TempDir dir;
   auto o = small_set(dir / "s");

@@ -31,12 +31,16 @@ constexpr double kEmptyImage = 0.08;  // probability of an image without objects
 constexpr double kCrowdImage = 0.05;  // probability of a crowd region in an image
 constexpr int kGap = 2;               // pixels kept free between objects
 
-// Drawn-area bands (pixels): small, medium, large. COCO's cut-offs are 1024 and 9216.
+// Drawn-area bands (pixels): small, medium, large. COCO's cut-offs are 1024 and 9216: the default bands keep a
+// margin from them, `contiguous` ones meet at them (an area is then drawn log-uniformly within its band).
 struct Band {
   double lo, hi;
 };
-std::array<Band, 3> bands(int size) {
+std::array<Band, 3> bands(int size, bool contiguous) {
   const double large_hi = std::min(20000.0, kFill[2] * (size - 4) * (size - 4));  // a triangle still fits
+  if (contiguous) {
+    return {{{160, 1024}, {1024, 9216}, {9216, large_hi}}};
+  }
   return {{{160, 640}, {1800, 6000}, {11000, large_hi}}};
 }
 
@@ -131,7 +135,8 @@ struct Annotated {
 };
 
 // One image: its pixels and annotations.
-std::vector<Annotated> draw_image(core::Random& rng, int size, double correlation, std::vector<std::uint8_t>& rgb) {
+std::vector<Annotated> draw_image(core::Random& rng, int size, double correlation, bool contiguous,
+                                  std::vector<std::uint8_t>& rgb) {
   rgb.assign(static_cast<std::size_t>(size) * static_cast<std::size_t>(size) * 3, 0);
   // Background: a base colour, a slanted stripe texture and pixel noise.
   const std::array<int, 3> base{static_cast<int>(rng.uniform(40, 215)), static_cast<int>(rng.uniform(40, 215)),
@@ -150,7 +155,7 @@ std::vector<Annotated> draw_image(core::Random& rng, int size, double correlatio
   }
   std::vector<Annotated> out;
   std::vector<Placed> placed;
-  const auto band_of = bands(size);
+  const auto band_of = bands(size, contiguous);
   const bool empty = rng.uniform() < kEmptyImage;
   std::vector<int> object_bands;
   if (!empty) {
@@ -163,7 +168,7 @@ std::vector<Annotated> draw_image(core::Random& rng, int size, double correlatio
   for (int band : object_bands) {
     const int category = rng.uniform() < correlation ? band : static_cast<int>(rng.below(4));
     const auto& b = band_of[static_cast<std::size_t>(band)];
-    const double area = rng.uniform(b.lo, b.hi);
+    const double area = contiguous ? std::exp(rng.uniform(std::log(b.lo), std::log(b.hi))) : rng.uniform(b.lo, b.hi);
     const double fill = kFill[static_cast<std::size_t>(category)];
     const int side = std::min(size - 2, static_cast<int>(std::lround(std::sqrt(area / fill))));
     if (const auto spot = place(rng, placed, size, side)) {
@@ -222,8 +227,8 @@ std::vector<Annotated> draw_image(core::Random& rng, int size, double correlatio
 std::string split_json(const ShapesOptions& o, const std::vector<std::vector<Annotated>>& images) {
   std::string out = fmt::format(
       "{{\"info\": {{\"description\": \"moexp shapes: synthetic detection data\", \"seed\": {}, "
-      "\"size\": {}, \"size_class_correlation\": {}}},\n\"images\": [",
-      o.seed, o.size, core::json_number(o.size_class_correlation));
+      "\"size\": {}, \"size_class_correlation\": {}, \"contiguous_areas\": {}}},\n\"images\": [",
+      o.seed, o.size, core::json_number(o.size_class_correlation), o.contiguous_areas ? "true" : "false");
   for (std::size_t i = 0; i < images.size(); ++i) {
     out += fmt::format("{}\n  {{\"id\": {}, \"file_name\": \"{:06d}.png\", \"width\": {}, \"height\": {}}}",
                        i ? "," : "", i + 1, i + 1, o.size, o.size);
@@ -260,7 +265,7 @@ ShapesSplitSummary write_split(const ShapesOptions& o, const fs::path& root, con
     // Each image from its own stream: (seed, split, index) -> the same image whatever the other counts.
     core::Random rng(o.seed * 0x9e3779b97f4a7c15ULL ^ (split_index << 56) ^ static_cast<std::uint64_t>(i));
     rng.next_u64();
-    auto annotated = draw_image(rng, o.size, o.size_class_correlation, rgb);
+    auto annotated = draw_image(rng, o.size, o.size_class_correlation, o.contiguous_areas, rgb);
     write_png(root / split / fmt::format("{:06d}.png", i + 1), rgb, o.size);
     ++summary.images;
     summary.empty_images += annotated.empty() ? 1 : 0;

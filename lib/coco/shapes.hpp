@@ -18,6 +18,10 @@ struct ShapesOptions {
   int size = 192;  // square images of size x size pixels (>= 160)
   std::uint64_t seed = 0;
   double size_class_correlation = 0;  // probability that an object's class is its size band's (0: independent)
+  // Areas drawn from bands that meet at COCO's cut-offs (160-1024, 1024-9216, 9216-) instead of bands kept apart
+  // from them: objects of one box size and one shape then fall in different size buckets, so that a size effect
+  // can be told from a pyramid level (assigned by box size) and a class (which sets the box's fill).
+  bool contiguous_areas = false;
 };
 
 // What one split holds.
