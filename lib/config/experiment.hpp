@@ -69,19 +69,18 @@ struct DataConfig {
 
 // Detection: RetinaNet's input size, pyramid, anchors, loss and post-processing (docs/detection.md).
 struct DetectionConfig {
-  std::int64_t min_size = 800;      // shorter image side after resizing (torchvision's rule) ...
-  std::int64_t max_size = 1333;     // ... unless the longer side would exceed this
-  std::int64_t fixed_size = 0;      // > 0: every image resized to fixed_size x fixed_size instead
-  double anchor_size = 32;          // base anchor size of P3, doubling per level (16 for small images)
-  std::int64_t top_level = 7;       // pyramid P3 .. P<top_level> (5..7)
-  bool p6_from_c5 = true;           // P6 from C5 (the paper, detectron2) or from P5 (torchvision v1)
-  std::int64_t fpn_channels = 256;  // channels of the pyramid and the subnets
-  BoxLoss box_loss = BoxLoss::l1;   // l1 (torchvision) | smooth_l1 (beta 1/9, the reference code)
-  bool low_quality_matches = true;  // torchvision's matcher; false: the reference code's (none)
-  double score_threshold = 0.05;    // post-processing: minimum class score
-  std::int64_t detections_per_image =
-      300;                   // post-processing: kept per image (torchvision's 300; COCO scores 100 per class)
-  std::int64_t workers = 2;  // image decoding threads (not part of the run's identity)
+  std::int64_t min_size = 800;              // shorter image side after resizing (torchvision's rule) ...
+  std::int64_t max_size = 1333;             // ... unless the longer side would exceed this
+  std::int64_t fixed_size = 0;              // > 0: every image resized to fixed_size x fixed_size instead
+  double anchor_size = 32;                  // base anchor size of P3, doubling per level (16 for small images)
+  std::int64_t top_level = 7;               // pyramid P3 .. P<top_level> (5..7)
+  bool p6_from_c5 = true;                   // P6 from C5 (the paper, detectron2) or from P5 (torchvision v1)
+  std::int64_t fpn_channels = 256;          // channels of the pyramid and the subnets
+  BoxLoss box_loss = BoxLoss::l1;           // l1 (torchvision) | smooth_l1 (beta 1/9, the reference code)
+  bool low_quality_matches = true;          // torchvision's matcher; false: the reference code's (none)
+  double score_threshold = 0.05;            // post-processing: minimum class score
+  std::int64_t detections_per_image = 300;  // post-processing: kept per image (torchvision)
+  std::int64_t workers = 2;                 // image decoding threads (not part of the run's identity)
 };
 
 struct TrainConfig {

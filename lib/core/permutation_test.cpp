@@ -25,6 +25,27 @@ std::vector<std::int32_t> dense_codes(const std::vector<std::int64_t>& values, s
   return out;
 }
 
+// The positions of `values` grouped by value, groups in order of first appearance.
+std::vector<std::vector<std::size_t>> positions_by_value(const std::vector<std::int64_t>& values) {
+  std::int32_t distinct = 0;
+  const auto code = dense_codes(values, distinct);
+  std::vector<std::vector<std::size_t>> groups(static_cast<std::size_t>(distinct));
+  for (std::size_t i = 0; i < code.size(); ++i) {
+    groups[static_cast<std::size_t>(code[i])].push_back(i);
+  }
+  return groups;
+}
+
+// A Fisher-Yates shuffle of `values` within each group of positions, as they stand.
+void shuffle_within(std::vector<std::int64_t>& values, const std::vector<std::vector<std::size_t>>& groups,
+                    core::Random& random) {
+  for (const auto& group : groups) {
+    for (std::size_t k = group.size(); k > 1; --k) {
+      std::swap(values[group[k - 1]], values[group[random.below(k)]]);
+    }
+  }
+}
+
 // The token table with dense codes and its tokens listed by stratum: what every evaluation and permutation reuses.
 struct CodedTokens {
   std::int32_t labels = 0, symbols = 0;
@@ -37,12 +58,7 @@ struct CodedTokens {
     }
     label = dense_codes(t.labels, labels);
     symbol = dense_codes(t.symbols, symbols);
-    std::int32_t strata = 0;
-    const auto stratum = dense_codes(t.strata, strata);
-    members.resize(static_cast<std::size_t>(strata));
-    for (std::size_t i = 0; i < stratum.size(); ++i) {
-      members[static_cast<std::size_t>(stratum[i])].push_back(i);
-    }
+    members = positions_by_value(t.strata);
   }
 };
 
@@ -165,28 +181,14 @@ NullComparison clustered_permutation_test(const TokenTable& tokens,
     }
     token_unit[i] = it->second;
   }
-  std::vector<std::vector<std::size_t>> members;
-  {
-    std::unordered_map<std::int64_t, std::size_t> index;
-    for (std::size_t u = 0; u < unit_symbol.size(); ++u) {
-      const auto at = index.try_emplace(unit_stratum[u], members.size()).first->second;
-      if (at == members.size()) {
-        members.emplace_back();
-      }
-      members[at].push_back(u);
-    }
-  }
+  const auto members = positions_by_value(unit_stratum);  // per stratum: its units
   core::Random random(seed);
   TokenTable shuffled = tokens;
   std::vector<std::int64_t> permuted = unit_symbol;
   std::vector<double> null;
   null.reserve(static_cast<std::size_t>(std::max<std::int64_t>(0, permutations)));
   for (std::int64_t p = 0; p < permutations; ++p) {
-    for (const auto& stratum : members) {  // Fisher-Yates over the stratum's units' symbols, as they stand
-      for (std::size_t k = stratum.size(); k > 1; --k) {
-        std::swap(permuted[stratum[k - 1]], permuted[stratum[random.below(k)]]);
-      }
-    }
+    shuffle_within(permuted, members, random);
     for (std::size_t i = 0; i < n; ++i) {
       shuffled.symbols[i] = permuted[token_unit[i]];
     }
@@ -203,27 +205,13 @@ NullComparison stratified_permutation_test(const TokenTable& tokens,
   if (!tokens.clusters.empty()) {
     return clustered_permutation_test(tokens, statistic, permutations, seed);
   }
-  std::vector<std::vector<std::size_t>> members;
-  {
-    std::unordered_map<std::int64_t, std::size_t> index;
-    for (std::size_t i = 0; i < tokens.strata.size(); ++i) {
-      const auto at = index.try_emplace(tokens.strata[i], members.size()).first->second;
-      if (at == members.size()) {
-        members.emplace_back();
-      }
-      members[at].push_back(i);
-    }
-  }
+  const auto members = positions_by_value(tokens.strata);
   core::Random random(seed);
   TokenTable shuffled = tokens;
   std::vector<double> null;
   null.reserve(static_cast<std::size_t>(std::max<std::int64_t>(0, permutations)));
   for (std::int64_t p = 0; p < permutations; ++p) {
-    for (const auto& stratum : members) {  // Fisher-Yates over the stratum's labels, as they stand
-      for (std::size_t k = stratum.size(); k > 1; --k) {
-        std::swap(shuffled.labels[stratum[k - 1]], shuffled.labels[stratum[random.below(k)]]);
-      }
-    }
+    shuffle_within(shuffled.labels, members, random);
     null.push_back(statistic(shuffled));
   }
   return compare_with_null(statistic(tokens), null, seed);

@@ -27,14 +27,13 @@ void add_nulls(GroupRouting& group, const std::vector<std::int64_t>& labels, con
           unit_of.try_emplace({images[i], levels[i]}, static_cast<std::int64_t>(unit_of.size())).first->second);
     }
   }
-  const auto pooled = [&](const TokenTable& t) { return normalized_conditional_mi({t.labels, t.symbols, none}); };
+  // One statistic for both: with a single stratum the conditional MI is the MI.
+  const auto mi = [](const TokenTable& t) { return normalized_conditional_mi(t); };
   group.null_design = units.empty() ? kNullLabelsShuffled : kNullUnitsShuffled;
-  group.mi_null = stratified_permutation_test({labels, symbols, none, units}, pooled, permutations, kNullSeed);
+  group.mi_null = stratified_permutation_test({labels, symbols, none, units}, mi, permutations, kNullSeed);
   if (!levels.empty() && group.kind != kLevelGroup) {
     group.given = kLevelGroup;
-    group.given_mi = stratified_permutation_test(
-        {labels, symbols, levels, units}, [](const TokenTable& t) { return normalized_conditional_mi(t); },
-        permutations, kNullSeed);
+    group.given_mi = stratified_permutation_test({labels, symbols, levels, units}, mi, permutations, kNullSeed);
   }
 }
 
