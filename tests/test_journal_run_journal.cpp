@@ -29,8 +29,8 @@ EpochRecord rich_epoch() {
   g.mi_control = -0.0;
   g.null_design = kNullUnitsShuffled;
   g.mi_null = {0.123456789012345678, 0.01, 0.002, 1.0 / 201, 200, 20261207};
-  g.given = kLevelGroup;
-  g.given_mi = {0.05, 0.04, 0.003, 0.3, 200, 20261207};
+  g.given = {{kLevelGroup, {0.05, 0.04, 0.003, 0.3, 200, 20261207}},
+             {"level_and_class", {0.02, 0.01, 0.004, 0.6, 200, 20261207}}};
   e.test_routing[0].coactivation = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
   e.test_routing[0].collapsed = true;
   return e;
@@ -92,8 +92,11 @@ TEST_CASE("run_journal: every entry kind round-trips, doubles bit for bit") {
   CHECK(same_bits(nulls.mi_null.p_value, 1.0 / 201));
   CHECK(nulls.mi_null.permutations == 200);
   CHECK(nulls.mi_null.seed == 20261207);
-  CHECK(nulls.given == kLevelGroup);
-  CHECK(same_bits(nulls.given_mi.null_sd, 0.003));
+  REQUIRE(nulls.given.size() == 2);
+  CHECK(nulls.given[0].given == kLevelGroup);
+  CHECK(same_bits(nulls.given[0].mi.null_sd, 0.003));
+  CHECK(nulls.given[1].given == "level_and_class");
+  CHECK(same_bits(nulls.given[1].mi.p_value, 0.6));
   CHECK(e.train_routing.size() == epoch.train_routing.size());
 
   const auto end = std::get<JournalEnd>(decode_entry(encode_entry(JournalEnd{RunStatus::diverged, "loss is NaN"})));
@@ -135,8 +138,8 @@ TEST_CASE("run_journal: the sink writes a start, each epoch and the end as synce
 }
 
 TEST_CASE("run_journal: an epoch written before the nulls existed (kind 2) still reads, without nulls") {
-  // The old layout is the new one without a group's design, null, given kind and its null (8 + 48 + 8 + 48 bytes
-  // after mi_control), under kind byte 2.
+  // The old layout is the new one without a group's design, null and count of conditional figures (8 + 48 + 8
+  // bytes after mi_control; none here), under kind byte 2.
   EpochRecord epoch = test::sample_epoch(2);
   auto& g = epoch.test_routing[0].group_or_add(kSizeGroup);
   g.group_expert = {{0.5, 0.5}};
@@ -149,7 +152,7 @@ TEST_CASE("run_journal: an epoch written before the nulls existed (kind 2) still
   std::memcpy(marker_bytes.data(), &marker, sizeof marker);
   const auto at = payload.rfind(marker_bytes);
   REQUIRE(at != std::string::npos);
-  payload.erase(at + sizeof marker, 8 + 48 + 8 + 48);
+  payload.erase(at + sizeof marker, 8 + 48 + 8);
   payload[0] = 2;
   const auto e = std::get<EpochRecord>(decode_entry(payload));
   REQUIRE(e.test_routing.size() == 1);
@@ -159,4 +162,31 @@ TEST_CASE("run_journal: an epoch written before the nulls existed (kind 2) still
   CHECK(size->mi_control == 0.0625);
   CHECK(size->mi_null.permutations == 0);
   CHECK(size->given.empty());
+}
+
+TEST_CASE("run_journal: an epoch with one figure given the level (kind 4) still reads") {
+  // Kind 4 wrote one given kind and its null where kind 5 writes their count and the list: with the level alone the
+  // old layout is the new one without the count's 8 bytes, under kind byte 4.
+  EpochRecord epoch = test::sample_epoch(2);
+  auto& g = epoch.test_routing[0].group_or_add(kSizeGroup);
+  g.group_expert = {{0.5, 0.5}};
+  g.group_samples = {3};
+  g.null_design = kNullUnitsShuffled;
+  g.mi_null = {0.3, 0.01, 0.002, 1.0 / 201, 200, 20261207};
+  g.given = {{kLevelGroup, {0.05, 0.04, 0.003, 0.3, 200, 20261207}}};
+  auto payload = encode_entry(epoch);
+  std::string count_and_name(8, '\0');
+  count_and_name[0] = 1;                                             // one conditional figure
+  count_and_name += std::string("\x05\0\0\0\0\0\0\0", 8) + "level";  // its name
+  const auto at = payload.find(count_and_name);
+  REQUIRE(at != std::string::npos);
+  payload.erase(at, 8);
+  payload[0] = 4;
+  const auto e = std::get<EpochRecord>(decode_entry(payload));
+  const auto* size = e.test_routing[0].group(kSizeGroup);
+  REQUIRE(size != nullptr);
+  CHECK(size->mi_null.p_value == 1.0 / 201);
+  REQUIRE(size->given.size() == 1);
+  CHECK(size->given[0].given == kLevelGroup);
+  CHECK(size->given[0].mi.p_value == 0.3);
 }

@@ -70,7 +70,7 @@ TEST_CASE("store: a new group kind is stored and read back with no change to the
   }
 }
 
-TEST_CASE("store: a group's permutation nulls, and its null given the level, round-trip") {
+TEST_CASE("store: a group's permutation nulls, and its nulls given the level and given level and class, round-trip") {
   ResultStore db(":memory:");
   auto id = db.runs().create(sample_run());
   auto rec = sample_epoch(1);
@@ -78,8 +78,8 @@ TEST_CASE("store: a group's permutation nulls, and its null given the level, rou
   GroupRouting size{kSizeGroup, {{0.5, 0.5, 0.0, 0.0}}, {}, 0.36, 0.005};
   size.null_design = kNullUnitsShuffled;
   size.mi_null = {0.36, 0.01, 0.002, 1.0 / 201, 200, kNullSeed};
-  size.given = kLevelGroup;
-  size.given_mi = {0.04, 0.035, 0.004, 0.17, 200, kNullSeed};
+  size.given = {{kLevelGroup, {0.04, 0.035, 0.004, 0.17, 200, kNullSeed}},
+                {"level_and_class", {0.02, 0.019, 0.003, 0.4, 200, kNullSeed}}};
   l.groups.push_back(size);
   l.groups.push_back({kClassGroup, {{0.25, 0.25, 0.25, 0.25}}, {}, 0.1, 0.0});  // no nulls computed
   db.record_epoch(id, rec);
@@ -94,9 +94,10 @@ TEST_CASE("store: a group's permutation nulls, and its null given the level, rou
   CHECK(s->mi_null.p_value == 1.0 / 201);
   CHECK(s->mi_null.permutations == 200);
   CHECK(s->mi_null.seed == kNullSeed);
-  CHECK(s->given == kLevelGroup);
-  CHECK(s->given_mi.observed == 0.04);
-  CHECK(s->given_mi.p_value == 0.17);
+  REQUIRE(s->given.size() == 2);
+  CHECK(s->given_figure(kLevelGroup)->mi.observed == 0.04);
+  CHECK(s->given_figure(kLevelGroup)->mi.p_value == 0.17);
+  CHECK(s->given_figure("level_and_class")->mi.null_sd == 0.003);
   CHECK(back[0].group(kLevelGroup) == nullptr);  // the kind conditioned on is not a group of the snapshot
   const auto* c = back[0].group(kClassGroup);
   REQUIRE(c != nullptr);
@@ -112,6 +113,8 @@ TEST_CASE("store: a group's permutation nulls, and its null given the level, rou
   CHECK(r.metric("size_given_level_mi") == 0.04);
   CHECK(r.metric("size_given_level_mi_null") == 0.035);
   CHECK(r.metric("size_given_level_p") == 0.17);
+  CHECK(r.metric("size_given_level_and_class_mi") == 0.02);
+  CHECK(r.metric("size_given_level_and_class_p") == 0.4);
   CHECK_FALSE(r.metric("class_mi_p").has_value());  // no null computed: no column value
 }
 

@@ -1,6 +1,7 @@
 #include "core/metrics.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +23,25 @@ std::vector<std::string> fixed_group_names(const std::string& kind, std::size_t 
     names = {"small", "medium", "large"};
   }
   return names;
+}
+
+std::string given_name(const std::vector<std::string>& kinds) {
+  return fmt::format("{}", fmt::join(kinds, kGivenJoin));
+}
+
+std::string given_words(const std::string& given) {
+  std::string out = given;
+  const std::string join = kGivenJoin;
+  for (auto at = out.find(join); at != std::string::npos; at = out.find(join, at + 5)) {
+    out.replace(at, join.size(), " and ");
+  }
+  return out;
+}
+
+const ConditionalMi* GroupRouting::given_figure(const std::string& given_kinds) const {
+  const auto it =
+      std::find_if(given.begin(), given.end(), [&](const ConditionalMi& c) { return c.given == given_kinds; });
+  return it == given.end() ? nullptr : &*it;
 }
 
 std::string metric_key(const std::string& split, const std::string& name) {

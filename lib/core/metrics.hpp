@@ -21,6 +21,23 @@ inline constexpr const char* kSizeGroup = "size";    // detection: COCO size buc
 // "medium", "large"); empty for other kinds (class names come from the run's classes; other kinds show numbers).
 std::vector<std::string> fixed_group_names(const std::string& kind, std::size_t groups);
 
+// A specialisation figure given other kinds: I(chosen set; group | given) / H(chosen set | given), against a null
+// that permutes within the given kinds' strata (docs/algorithm.md §4.3).
+struct ConditionalMi {
+  std::string given;  // the kinds held fixed: "level", or several joined by kGivenJoin ("level_and_class")
+  NullComparison mi{};
+};
+
+// What joins the names of several given kinds in ConditionalMi::given, and so in the metric names
+// ("size_given_level_and_class_mi").
+inline constexpr const char* kGivenJoin = "_and_";
+
+// `kinds` joined by kGivenJoin: the ConditionalMi::given name of a figure given all of them.
+std::string given_name(const std::vector<std::string>& kinds);
+
+// A ConditionalMi::given name in words: "level and class".
+std::string given_words(const std::string& given);
+
 // Routing of one MoE layer over the groups of one kind (docs/algorithm.md §4.2): which experts serve which group, and
 // how much the chosen set tells about the group. Groups are numbered 0..G-1 by the code that produces their labels.
 struct GroupRouting {
@@ -33,10 +50,12 @@ struct GroupRouting {
   // what was permuted (kNullLabelsShuffled, kNullUnitsShuffled).
   NullComparison mi_null{};
   std::string null_design{};
-  // The specialisation given another kind (`given` = "level" in detection): I(set; group | level) / H(set | level)
-  // against the same permutations made within each level; `given` empty when not computed.
-  std::string given{};
-  NullComparison given_mi{};
+  // The specialisation given other kinds (detection: the level; the level and the class), each against its null;
+  // empty when not computed.
+  std::vector<ConditionalMi> given{};
+
+  // The conditional figure given `given_kinds` (a ConditionalMi::given name), or nullptr.
+  const ConditionalMi* given_figure(const std::string& given_kinds) const;
 };
 
 // What a specialisation null permutes: the tokens' labels over all tokens (classification: a token is an image), or

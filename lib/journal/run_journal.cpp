@@ -12,11 +12,12 @@ namespace moexp::journal {
 namespace {
 
 // The kind byte that starts each payload. Append new kinds; never renumber. `epoch` is an epoch as moexp wrote it
-// before the specialisation nulls (still read); `epoch_with_nulls` adds each group's nulls.
-enum class Kind : std::uint8_t { start = 1, epoch = 2, end = 3, epoch_with_nulls = 4 };
+// before the specialisation nulls, `epoch_with_nulls` with at most one conditional figure per group (both still
+// read); `epoch_with_conditionals` carries a list of them.
+enum class Kind : std::uint8_t { start = 1, epoch = 2, end = 3, epoch_with_nulls = 4, epoch_with_conditionals = 5 };
 
-// The layout of a group's routing in an epoch record of kind `epoch` or `epoch_with_nulls`.
-enum class GroupLayout { plain, with_nulls };
+// The layout of a group's routing in an epoch record of kind `epoch`, `epoch_with_nulls` or `epoch_with_conditionals`.
+enum class GroupLayout { plain, with_nulls, with_conditionals };
 
 // Little-endian field writer (hand-written: a few fixed types; Debian's serialisation libraries need a schema
 // compiler or bring a format (JSON) that would not round-trip doubles bit-exactly without care).
@@ -146,8 +147,11 @@ void write_routing(Writer& w, const std::vector<LayerRouting>& layers) {
       w.f64(g.mi_control);
       w.str(g.null_design);
       write_null(w, g.mi_null);
-      w.str(g.given);
-      write_null(w, g.given_mi);
+      w.i64(static_cast<std::int64_t>(g.given.size()));
+      for (const auto& c : g.given) {
+        w.str(c.given);
+        write_null(w, c.mi);
+      }
     }
     w.vec(l.coactivation);
     w.f64(l.sample_entropy);
@@ -181,8 +185,20 @@ std::vector<LayerRouting> read_routing(Reader& r, GroupLayout layout) {
       if (layout == GroupLayout::with_nulls) {
         g.null_design = r.str();
         g.mi_null = read_null(r);
-        g.given = r.str();
-        g.given_mi = read_null(r);
+        ConditionalMi c;
+        c.given = r.str();
+        c.mi = read_null(r);
+        if (!c.given.empty()) {
+          g.given.push_back(std::move(c));
+        }
+      } else if (layout == GroupLayout::with_conditionals) {
+        g.null_design = r.str();
+        g.mi_null = read_null(r);
+        g.given.resize(r.count(56));
+        for (auto& c : g.given) {
+          c.given = r.str();
+          c.mi = read_null(r);
+        }
       }
     }
     l.coactivation = r.vec<std::int64_t>();
@@ -213,7 +229,7 @@ std::string encode_entry(const JournalEntry& entry) {
       w.str(c.superclass_name);
     }
   } else if (const auto* e = std::get_if<EpochRecord>(&entry)) {
-    w.u8(static_cast<std::uint8_t>(Kind::epoch_with_nulls));
+    w.u8(static_cast<std::uint8_t>(Kind::epoch_with_conditionals));
     w.i64(e->epoch);
     w.i64(static_cast<std::int64_t>(e->metrics.size()));
     for (const auto& m : e->metrics) {
@@ -255,8 +271,11 @@ JournalEntry decode_entry(std::string_view payload) {
       break;
     }
     case Kind::epoch:
-    case Kind::epoch_with_nulls: {
-      const auto layout = static_cast<Kind>(kind) == Kind::epoch ? GroupLayout::plain : GroupLayout::with_nulls;
+    case Kind::epoch_with_nulls:
+    case Kind::epoch_with_conditionals: {
+      const auto layout = static_cast<Kind>(kind) == Kind::epoch              ? GroupLayout::plain
+                          : static_cast<Kind>(kind) == Kind::epoch_with_nulls ? GroupLayout::with_nulls
+                                                                              : GroupLayout::with_conditionals;
       EpochRecord e;
       e.epoch = static_cast<int>(r.i64());
       e.metrics.resize(r.count(24));

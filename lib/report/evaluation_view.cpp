@@ -79,9 +79,9 @@ std::string layer_text(const LayerRouting& lr, const EvaluationView& view, const
     const bool units = g.null_design == kNullUnitsShuffled;
     out += fmt::format("  {} MI {:.3f}: null {:.3f} +- {:.3f}, p = {:.3g}", g.kind, g.mi, g.mi_null.null_mean,
                        g.mi_null.null_sd, g.mi_null.p_value);
-    if (!g.given.empty()) {
-      out += fmt::format("; given the {} {:.3f}: null {:.3f} +- {:.3f}, p = {:.3g}", g.given, g.given_mi.observed,
-                         g.given_mi.null_mean, g.given_mi.null_sd, g.given_mi.p_value);
+    for (const auto& c : g.given) {
+      out += fmt::format("; given the {} {:.3f}: null {:.3f} +- {:.3f}, p = {:.3g}", given_words(c.given),
+                         c.mi.observed, c.mi.null_mean, c.mi.null_sd, c.mi.p_value);
     }
     out += fmt::format(" ({} permutations of the {})\n", g.mi_null.permutations,
                        units ? "(image, level) units' experts" : "labels");
@@ -142,9 +142,9 @@ std::string layer_json(const LayerRouting& lr, const EvaluationView& view) {
       mi += fmt::format("{}: {}, {}: {}, ", core::json_string(g.kind + "_mi_null"), null_comparison_json(g.mi_null),
                         core::json_string(g.kind + "_null_design"), core::json_string(g.null_design));
     }
-    if (!g.given.empty()) {
-      mi += fmt::format("{}: {}, ", core::json_string(g.kind + "_given_" + g.given + "_mi"),
-                        null_comparison_json(g.given_mi));
+    for (const auto& c : g.given) {
+      mi +=
+          fmt::format("{}: {}, ", core::json_string(g.kind + "_given_" + c.given + "_mi"), null_comparison_json(c.mi));
     }
     auto names = group_names(view, g);
     for (std::size_t i = names.size(); i < g.group_expert.size(); ++i) {

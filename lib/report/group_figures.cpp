@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 
 namespace moexp::report {
@@ -88,7 +89,9 @@ GroupFigures combine_seeds(const std::vector<SeedFigures>& all, bool align) {
     KindFigures f;
     f.kind = reference.groups[k].kind;
     std::vector<Matrix> matrices;
-    std::vector<double> mi, control, null_mean, p, given_mi, given_null, given_p;
+    std::vector<double> mi, control, null_mean, p;
+    // Per conditional figure of the reference: the seeds' observed values, null means and p-values.
+    std::vector<std::array<std::vector<double>, 3>> given_values(reference.groups[k].given.size());
     for (std::size_t s = 0; s < seeds.size(); ++s) {
       const auto& group = seeds[s]->routing.groups[k];
       matrices.push_back(permute_columns(group.group_expert, g.alignment.expert_of[s]));
@@ -98,11 +101,13 @@ GroupFigures combine_seeds(const std::vector<SeedFigures>& all, bool align) {
         null_mean.push_back(group.mi_null.null_mean);
         p.push_back(group.mi_null.p_value);
       }
-      if (!group.given.empty() && group.given_mi.permutations > 0) {
-        f.given = group.given;
-        given_mi.push_back(group.given_mi.observed);
-        given_null.push_back(group.given_mi.null_mean);
-        given_p.push_back(group.given_mi.p_value);
+      for (std::size_t c = 0; c < given_values.size(); ++c) {
+        const auto* figure = group.given_figure(reference.groups[k].given[c].given);
+        if (figure != nullptr && figure->mi.permutations > 0) {
+          given_values[c][0].push_back(figure->mi.observed);
+          given_values[c][1].push_back(figure->mi.null_mean);
+          given_values[c][2].push_back(figure->mi.p_value);
+        }
       }
     }
     f.matrix = matrix_stat(matrices);
@@ -110,9 +115,12 @@ GroupFigures combine_seeds(const std::vector<SeedFigures>& all, bool align) {
     f.mi_control = aggregate(control);
     f.mi_null = aggregate(null_mean);
     f.mi_p = aggregate(p);
-    f.given_mi = aggregate(given_mi);
-    f.given_null = aggregate(given_null);
-    f.given_p = aggregate(given_p);
+    for (std::size_t c = 0; c < given_values.size(); ++c) {
+      if (!given_values[c][0].empty()) {
+        f.given.push_back({reference.groups[k].given[c].given, aggregate(given_values[c][0]),
+                           aggregate(given_values[c][1]), aggregate(given_values[c][2])});
+      }
+    }
     g.kinds.push_back(std::move(f));
   }
   std::vector<Matrix> pairs, importance;

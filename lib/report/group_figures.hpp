@@ -26,10 +26,13 @@ struct KindFigures {
   MatrixStat matrix;    // G x E: mean and std over seeds of the mean gate weight
   Stat mi, mi_control;  // over seeds
   // Over the seeds that stored their permutation nulls (n 0 when none did): the null's mean and the p-values, and
-  // the same for the MI given `given` (the level; empty when not computed).
+  // the same for each conditional figure (given the level, given the level and another kind; the reference's order).
   Stat mi_null{}, mi_p{};
-  std::string given{};
-  Stat given_mi{}, given_null{}, given_p{};
+  struct Given {
+    std::string given;  // a ConditionalMi::given name
+    Stat mi{}, null{}, p{};
+  };
+  std::vector<Given> given{};
 };
 
 struct GroupFigures {

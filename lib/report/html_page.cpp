@@ -141,9 +141,9 @@ std::string group_figures_html(const std::vector<GroupFigures>& groups) {
           k.mi.n > 1 ? fmt::format("MI {:.3f} ± {:.3f}", k.mi.mean, k.mi.std) : fmt::format("MI {:.3f}", k.mi.mean);
       if (k.mi_null.n > 0) {  // against the permutation null: its mean, and the largest p over the seeds
         mi += fmt::format(", null {:.3f}, p ≤ {:.3g}", k.mi_null.mean, k.mi_p.max);
-        if (!k.given.empty()) {
-          mi += fmt::format("; given the {} {:.3f}, null {:.3f}, p ≤ {:.3g}", k.given, k.given_mi.mean,
-                            k.given_null.mean, k.given_p.max);
+        for (const auto& c : k.given) {
+          mi += fmt::format("; given the {} {:.3f}, null {:.3f}, p ≤ {:.3g}", given_words(c.given), c.mi.mean,
+                            c.null.mean, c.p.max);
         }
       } else {
         mi += fmt::format(", control {:.3f}", k.mi_control.mean);

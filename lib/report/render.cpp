@@ -8,6 +8,7 @@
 #include "report/svg.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
@@ -281,11 +282,13 @@ std::string json_group_figures(const GroupFigures& g, const std::vector<std::str
     if (k.mi_null.n > 0) {  // null means averaged over the seeds, p-values the largest
       nulls = fmt::format(", \"mi_null\": {}, \"mi_p_max\": {}", core::json_number(k.mi_null.mean),
                           core::json_number(k.mi_p.max));
-      if (!k.given.empty()) {
-        nulls += fmt::format(", \"given\": {}, \"given_mi\": {}, \"given_mi_null\": {}, \"given_p_max\": {}",
-                             core::json_string(k.given), core::json_number(k.given_mi.mean),
-                             core::json_number(k.given_null.mean), core::json_number(k.given_p.max));
+      std::vector<std::string> given;
+      for (const auto& c : k.given) {
+        given.push_back(fmt::format("{{\"given\": {}, \"mi\": {}, \"mi_null\": {}, \"p_max\": {}}}",
+                                    core::json_string(c.given), core::json_number(c.mi.mean),
+                                    core::json_number(c.null.mean), core::json_number(c.p.max)));
       }
+      nulls += fmt::format(", \"given\": [{}]", fmt::join(given, ", "));
     }
     kinds.push_back(fmt::format("{{\"kind\": {}, \"mi\": {}, \"mi_control\": {}{}, \"mean\": {}, \"std\": {}}}",
                                 core::json_string(k.kind), core::json_number(k.mi.mean),

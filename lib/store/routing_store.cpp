@@ -95,8 +95,10 @@ void RoutingStore::write_snapshots(std::int64_t run_id, std::optional<std::int64
         if (g.mi_null.permutations > 0) {
           add_null(0, g.mi_null);
         }
-        if (!g.given.empty() && g.given_mi.permutations > 0) {
-          add_null(kind_id(g.given), g.given_mi);
+        for (const auto& c : g.given) {
+          if (c.mi.permutations > 0) {
+            add_null(kind_id(c.given), c.mi);
+          }
         }
         for (std::size_t r = 0; r < g.group_expert.size(); ++r) {
           for (std::size_t e = 0; e < g.group_expert[r].size(); ++e) {
@@ -214,8 +216,7 @@ std::vector<LayerRouting> RoutingStore::snapshot(std::int64_t snapshot_id) {
     if (given.empty()) {
       g.mi_null = c;
     } else {
-      g.given = given;
-      g.given_mi = c;
+      g.given.push_back({given, c});
     }
   }
   Statement weights(m_db, R"sql(
