@@ -65,7 +65,7 @@ std::string sweep_hashes() {
     auto spec = config::load_sweep_spec(file);
     std::vector<std::string> overrides{kDataPath, kNoWeights};
     const auto name = file.filename().string();
-    if (name == "shapes_detection.toml" || name == "coco_paper_grid.toml") {
+    if (name == "shapes_detection.toml" || name == "shapes_contiguous.toml" || name == "coco_paper_grid.toml") {
       overrides.push_back("model.init_from=1");
     }
     config::apply_sweep_overrides(spec, overrides);
