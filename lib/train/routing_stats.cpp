@@ -1,110 +1,13 @@
 #include "train/routing_stats.hpp"
 
+#include "core/group_nulls.hpp"
+
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <map>
-#include <string>
 
 namespace moexp::train {
 namespace {
-
-// The routing unit of every token: an id per distinct (image, level) pair; empty without images or levels.
-std::vector<std::int64_t> routing_units(const std::vector<std::int64_t>& images,
-                                        const std::vector<std::int64_t>& levels) {
-  std::vector<std::int64_t> units;
-  if (images.empty() || levels.empty()) {
-    return units;
-  }
-  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> unit_of;
-  units.reserve(images.size());
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    units.push_back(
-        unit_of.try_emplace({images[i], levels[i]}, static_cast<std::int64_t>(unit_of.size())).first->second);
-  }
-  return units;
-}
-
-// Strata of (level, other label) pairs: the strata of the figure given both.
-std::vector<std::int64_t> pair_strata(const std::vector<std::int64_t>& levels, const std::vector<std::int64_t>& other) {
-  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> id;
-  std::vector<std::int64_t> out(levels.size());
-  for (std::size_t i = 0; i < levels.size(); ++i) {
-    out[i] = id.try_emplace({levels[i], other[i]}, static_cast<std::int64_t>(id.size())).first->second;
-  }
-  return out;
-}
-
-// The strata a unit-permuting null keeps for the figure given the level and `other`: units of one level whose
-// tokens carry the same multiset of `other` labels (a unit's objects may differ in class, and the null must keep
-// what the routing may depend on under the hypothesis: the level and the classes present).
-std::vector<std::int64_t> composition_strata(const std::vector<std::int64_t>& units,
-                                             const std::vector<std::int64_t>& levels,
-                                             const std::vector<std::int64_t>& other) {
-  std::map<std::int64_t, std::vector<std::int64_t>> labels_of_unit;
-  std::map<std::int64_t, std::int64_t> level_of_unit;
-  for (std::size_t i = 0; i < units.size(); ++i) {
-    labels_of_unit[units[i]].push_back(other[i]);
-    level_of_unit[units[i]] = levels[i];
-  }
-  std::map<std::pair<std::int64_t, std::vector<std::int64_t>>, std::int64_t> id;
-  std::map<std::int64_t, std::int64_t> stratum_of_unit;
-  for (auto& [unit, labels] : labels_of_unit) {
-    std::sort(labels.begin(), labels.end());
-    stratum_of_unit[unit] =
-        id.try_emplace({level_of_unit[unit], labels}, static_cast<std::int64_t>(id.size())).first->second;
-  }
-  std::vector<std::int64_t> out(units.size());
-  for (std::size_t i = 0; i < units.size(); ++i) {
-    out[i] = stratum_of_unit[units[i]];
-  }
-  return out;
-}
-
-// The permutation nulls of group kind `g`'s MI and, with `levels`, of its MI given the level and given the level and
-// each other kind (docs/algorithm.md §4.3). With `units` (detection's object tokens: an image's pyramid level, whose
-// objects share one routing decision) the nulls permute the units' chosen sets, every unit keeping its objects:
-// among all units for the MI, among one level's units given the level, among one level's units with the same
-// multiset of the other kind's labels given both. Otherwise each token is its own unit and the labels are shuffled
-// within the strata.
-void add_nulls(GroupRouting& group, std::size_t g, const std::vector<std::vector<std::int64_t>>& labels_of_kind,
-               const std::vector<std::string>& kind_names, const std::vector<std::int64_t>& symbols,
-               const std::vector<std::int64_t>& units, const std::vector<std::int64_t>& levels,
-               std::int64_t permutations) {
-  const auto& labels = labels_of_kind[g];
-  if (permutations <= 0 || labels.empty()) {
-    return;
-  }
-  const std::vector<std::int64_t> none(labels.size(), 0);
-  // One statistic for all: with a single stratum the conditional MI is the MI.
-  const auto mi = [](const TokenTable& t) { return normalized_conditional_mi(t); };
-  group.null_design = units.empty() ? kNullLabelsShuffled : kNullUnitsShuffled;
-  group.mi_null = stratified_permutation_test({labels, symbols, none, units}, mi, permutations, kNullSeed);
-  if (levels.empty() || group.kind == kLevelGroup) {
-    return;
-  }
-  group.given.push_back(
-      {kLevelGroup, stratified_permutation_test({labels, symbols, levels, units}, mi, permutations, kNullSeed)});
-  for (std::size_t h = 0; h < labels_of_kind.size(); ++h) {
-    if (h == g || kind_names[h] == kLevelGroup) {
-      continue;
-    }
-    const auto& other = labels_of_kind[h];
-    // The figure's strata are (level, other label) per token; the null's are the same without units, the units'
-    // (level, composition) with them.
-    TokenTable scratch{labels, symbols, pair_strata(levels, other)};
-    const auto given_both = [&scratch](const TokenTable& t) {
-      scratch.symbols = t.symbols;
-      return normalized_conditional_mi(scratch);
-    };
-    const auto null_strata = units.empty() ? scratch.strata : composition_strata(units, levels, other);
-    group.given.push_back(
-        {given_name({kLevelGroup, kind_names[h]}),
-         stratified_permutation_test({labels, symbols, null_strata, units},
-                                     units.empty() ? std::function<double(const TokenTable&)>(mi) : given_both,
-                                     permutations, kNullSeed)});
-  }
-}
 
 std::vector<double> to_vector(const torch::Tensor& t) {
   auto c = t.to(torch::kDouble).cpu().contiguous();
@@ -193,14 +96,14 @@ std::vector<LayerRouting> RoutingAccumulator::summarize() const {
                : to_int_vector(labels_ng.select(1, static_cast<std::int64_t>(kinds) + (it - m_labels.context.begin()))
                                    .contiguous());
   };
-  const auto images = context(kContextImage);
-  const auto levels = context(kLevelGroup);
-  const auto units = routing_units(images, levels);
-  std::vector<std::string> kind_names;
+  // The token columns the specialisation nulls run over; each layer fills in its symbols.
+  RoutingTokens tokens;
+  tokens.images = context(kContextImage);
+  tokens.levels = context(kLevelGroup);
   for (const auto& k : m_labels.kinds) {
-    kind_names.push_back(k.kind);
+    tokens.kinds.push_back(k.kind);
   }
-  std::vector<std::vector<std::int64_t>> labels_of_kind;
+  auto& labels_of_kind = tokens.labels;
   std::vector<torch::Tensor> count_of_kind;
   for (std::size_t g = 0; g < kinds; ++g) {
     auto labels_n = labels_ng.select(1, static_cast<std::int64_t>(g)).contiguous();
@@ -226,7 +129,8 @@ std::vector<LayerRouting> RoutingAccumulator::summarize() const {
     summarize_routing(lr, m_labels.collapse_share);
     lr.sample_entropy = layer.entropy_sum.item<double>() / n;
 
-    const auto symbols = to_int_vector(torch::cat(layer.symbols));
+    tokens.symbols = to_int_vector(torch::cat(layer.symbols));
+    const auto& symbols = tokens.symbols;
     for (std::size_t g = 0; g < kinds; ++g) {
       GroupRouting group;
       group.kind = m_labels.kinds[g].kind;
@@ -234,7 +138,7 @@ std::vector<LayerRouting> RoutingAccumulator::summarize() const {
       group.group_samples = to_int_vector(count_of_kind[g]);
       group.mi = normalized_mutual_information(labels_of_kind[g], symbols);
       group.mi_control = shuffled_mutual_information(labels_of_kind[g], symbols);
-      add_nulls(group, g, labels_of_kind, kind_names, symbols, units, levels, m_labels.permutations);
+      add_specialisation_nulls(group, g, tokens, m_labels.permutations);
       lr.groups.push_back(std::move(group));
     }
 
