@@ -77,7 +77,7 @@ TEST_CASE("group nulls: routing by size within level and class survives the null
   CHECK(class_given_both->mi.p_value > 0.05);
 }
 
-TEST_CASE("group nulls: routing units are the distinct (image, level) pairs; none without images or levels") {
+TEST_CASE("group nulls: routing units are the distinct (image, level) pairs, none without images or levels") {
   CHECK(routing_units({4, 4, 5, 4}, {0, 1, 0, 0}) == std::vector<std::int64_t>{0, 1, 2, 0});
   CHECK(routing_units({}, {0, 1}).empty());
   CHECK(routing_units({1, 2}, {}).empty());
