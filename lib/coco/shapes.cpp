@@ -5,10 +5,10 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/png_encode.hpp"
 #include "core/random.hpp"
 
 #include <fmt/format.h>
-#include <png.h>
 
 #include <unistd.h>
 #include <algorithm>
@@ -85,31 +85,12 @@ bool inside(int category, double px, double py, int x, int y, int side) {
   }
 }
 
+// One image of the set (a plain write: the set goes to a staging folder that is renamed into place when complete and
+// removed on failure).
 void write_png(const fs::path& path, const std::vector<std::uint8_t>& rgb, int size) {
+  const auto bytes = core::encode_png(rgb, size, size, 3);
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "wb"), &std::fclose);
-  if (!file) {
-    throw Error(fmt::format("cannot write {}", path.string()));
-  }
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png ? png_create_info_struct(png) : nullptr;
-  if (!png || !info) {
-    png_destroy_write_struct(&png, &info);
-    throw Error("libpng: out of memory");
-  }
-  if (setjmp(png_jmpbuf(png))) {
-    png_destroy_write_struct(&png, &info);
-    throw Error(fmt::format("cannot write {}: libpng failed", path.string()));
-  }
-  png_init_io(png, file.get());
-  png_set_IHDR(png, info, static_cast<png_uint_32>(size), static_cast<png_uint_32>(size), 8, PNG_COLOR_TYPE_RGB,
-               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  png_write_info(png, info);
-  for (int row = 0; row < size; ++row) {
-    png_write_row(png, rgb.data() + static_cast<std::size_t>(row) * static_cast<std::size_t>(size) * 3);
-  }
-  png_write_end(png, nullptr);
-  png_destroy_write_struct(&png, &info);
-  if (std::fflush(file.get()) != 0) {
+  if (!file || std::fwrite(bytes.data(), 1, bytes.size(), file.get()) != bytes.size() || std::fflush(file.get()) != 0) {
     throw Error(fmt::format("cannot write {}", path.string()));
   }
 }
