@@ -1,5 +1,6 @@
 // moexp evaluate RUN_ID|CHECKPOINT [--db PATH] [--split test|train] [--k N|all] [--force-expert I|all] [--uniform]
-//                [--dump-routing FILE.csv] [--dump-detections FILE.json] [--json] [--device D]
+//                [--dump-routing FILE.csv] [--dump-detections FILE.json] [--gallery DIR [--gallery-size N]
+//                [--gallery-inline]] [--json] [--device D]
 #include "commands.hpp"
 
 #include "torch_plugin.hpp"
@@ -22,6 +23,14 @@ Action setup_evaluate(CLI::App& app) {
   app.add_option("--dump-detections", req->dump_detections,
                  "detection runs: write the trained setting's detections in COCO's results format")
       ->type_name("FILE.json");
+  app.add_option("--gallery", req->gallery,
+                 "classification runs: write each expert's top images beside a random control to DIR/index.html")
+      ->type_name("DIR");
+  app.add_option("--gallery-size", req->gallery_size, "top and control images per expert in the gallery")
+      ->capture_default_str()
+      ->check(CLI::Range(1LL, 1000LL));
+  app.add_flag("--gallery-inline", req->gallery_inline,
+               "one self-contained gallery file: thumbnails as data URIs instead of PNG files beside it");
   app.add_flag("--json", req->json, "print JSON instead of tables");
   app.add_option("--device", req->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app.footer("Clean logits, no masking, no noise. Every setting is stored as an evaluation row linked to the run.");

@@ -7,8 +7,10 @@
 #include "data/dataset.hpp"
 #include "train/checkpoint.hpp"
 #include "train/classification_task.hpp"
+#include "train/gallery_writer.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <sstream>
 
@@ -90,15 +92,24 @@ class ClassificationEvaluator : public TaskEvaluator {
 
   SettingResult evaluate(const moe::EvalRouting& routing, bool first) override {
     set_routing(m_model, routing);
-    const bool keep = first && !m_options.dump_routing.empty();
+    const bool keep = first && (!m_options.dump_routing.empty() || !m_options.gallery.empty());
     EvalResult r = train::evaluate(m_model, m_split, m_data, m_options.device,
                                    {.batch_size = m_cfg.train.eval_batch_size,
                                     .collapse_share = m_cfg.moe.collapse_share,
                                     .keep_samples = keep,
                                     .bf16 = m_exec.bf16,
                                     .channels_last = m_exec.channels_last});
-    if (keep) {
+    if (keep && !m_options.dump_routing.empty()) {
       dump_routing_csv(m_options.dump_routing, r, m_split, m_data);
+    }
+    if (keep && !m_options.gallery.empty()) {
+      m_gallery_page = write_gallery({.dir = m_options.gallery,
+                                      .per_expert = m_options.gallery_size,
+                                      .inline_images = m_options.gallery_inline,
+                                      .seed = static_cast<std::uint64_t>(m_cfg.train.seed),
+                                      .title = fmt::format("run {}: {}", m_options.run_id, m_cfg.name),
+                                      .split = m_options.split},
+                                     r, m_split, m_data);
     }
     const auto figures = r.figures();
     return {.samples = r.samples,
@@ -109,8 +120,14 @@ class ClassificationEvaluator : public TaskEvaluator {
   }
 
   std::string written_note() const override {
-    return m_options.dump_routing.empty() ? ""
-                                          : fmt::format("per-sample routing written to {}", m_options.dump_routing);
+    std::vector<std::string> notes;
+    if (!m_options.dump_routing.empty()) {
+      notes.push_back(fmt::format("per-sample routing written to {}", m_options.dump_routing));
+    }
+    if (!m_gallery_page.empty()) {
+      notes.push_back(fmt::format("gallery written to {}", m_gallery_page.string()));
+    }
+    return fmt::format("{}", fmt::join(notes, "; "));
   }
 
  private:
@@ -121,6 +138,7 @@ class ClassificationEvaluator : public TaskEvaluator {
   Execution m_exec;
   models::ResNet m_model{nullptr};
   std::int64_t m_epoch = 0;
+  fs::path m_gallery_page{};
 };
 
 class ClassificationSetup : public TaskSetup {
@@ -164,6 +182,9 @@ void check_classification_evaluation(const EvaluatorOptions& options) {
   if (!options.dump_detections.empty()) {
     throw InputError(fmt::format("evaluate: --dump-detections is for detection runs; run {} is a classification run",
                                  options.run_id));
+  }
+  if (!options.gallery.empty()) {
+    core::check_output_path(fs::path(options.gallery) / "index.html", "--gallery");
   }
 }
 

@@ -137,6 +137,9 @@ void check_detection_evaluation(const EvaluatorOptions& options) {
         fmt::format("evaluate: run {} is a detection run: it evaluates its validation split (--split test), not {}",
                     options.run_id, options.split));
   }
+  if (!options.gallery.empty()) {
+    throw InputError("evaluate: --gallery shows classification runs' experts; detection galleries are not built yet");
+  }
   if (!options.dump_routing.empty()) {
     throw InputError(
         "evaluate: --dump-routing writes per-image routing of classification runs; detection runs have "

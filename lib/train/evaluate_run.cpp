@@ -140,9 +140,9 @@ int run_evaluate(const EvaluateRequest& req) {
   Target t = resolve_target(req, db);
   const auto& cfg = t.cfg;
   const std::int64_t experts = cfg.moe.enabled ? cfg.moe.num_experts : 0;
-  if (!cfg.moe.enabled && (!req.k.empty() || !req.force_expert.empty() || req.uniform)) {
-    throw InputError(
-        fmt::format("evaluate: run {} is a dense model; --k, --force-expert and --uniform need MoE layers", t.run.id));
+  if (!cfg.moe.enabled && (!req.k.empty() || !req.force_expert.empty() || req.uniform || !req.gallery.empty())) {
+    throw InputError(fmt::format(
+        "evaluate: run {} is a dense model; --k, --force-expert, --uniform and --gallery need MoE layers", t.run.id));
   }
   const auto ks = parse_choice(req.k, "--k", 1, std::max<std::int64_t>(1, experts));
   const auto forced = parse_choice(req.force_expert, "--force-expert", 0, std::max<std::int64_t>(0, experts - 1));
@@ -155,6 +155,9 @@ int run_evaluate(const EvaluateRequest& req) {
                                  .split = req.split,
                                  .dump_routing = req.dump_routing,
                                  .dump_detections = req.dump_detections,
+                                 .gallery = req.gallery,
+                                 .gallery_size = req.gallery_size,
+                                 .gallery_inline = req.gallery_inline,
                                  .device = device};
   check_evaluator_options(cfg, options);  // refuse a task's missing option before its data loads
   const auto setup = load_task(cfg);

@@ -15,6 +15,9 @@ struct EvaluateRequest {
   bool uniform = false;         // dense uniform mixture
   std::string dump_routing;     // CSV path for per-sample routing of the trained setting ("" for none; classification)
   std::string dump_detections;  // detection: COCO results JSON of the trained setting's detections ("" for none)
+  std::string gallery;          // classification: folder for the trained setting's per-expert gallery ("" for none)
+  long long gallery_size = 32;  // top and control images per expert
+  bool gallery_inline = false;  // one self-contained index.html (thumbnails as data URIs)
   bool json = false;
   std::string device = "auto";
 };

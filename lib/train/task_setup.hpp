@@ -37,6 +37,9 @@ struct EvaluatorOptions {
   std::string split = "test";   // test | train
   std::string dump_routing;     // per-sample routing CSV of the first setting ("" for none)
   std::string dump_detections;  // COCO results JSON of the first setting's detections ("" for none)
+  std::string gallery;          // folder for the first setting's per-expert image gallery ("" for none)
+  std::int64_t gallery_size = 32;
+  bool gallery_inline = false;
   torch::Device device = torch::kCPU;
 };
 

@@ -1,4 +1,5 @@
 // moexp evaluate through the real binary on a tiny trained run.
+#include "coco/image_decode.hpp"
 #include "e2e/process.hpp"
 #include "store/result_store.hpp"
 #include "testutil.hpp"
@@ -6,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <numeric>
 
 using namespace moexp;
@@ -69,6 +71,41 @@ TEST_CASE("e2e evaluate: every setting is printed, stored and consistent with tr
   auto json = run({MOEXP_BIN, "evaluate", "1", "--db", db_path, "--json", "--device", "cpu"}, dir.path());
   CHECK(json.exit_code == 0);
   CHECK(json.out.find("{\"run_id\": 1,") == 0);
+}
+
+TEST_CASE("e2e evaluate: --gallery writes each expert's top and control thumbnails and a page naming them") {
+  TempDir dir;
+  auto exp = write_file(dir / "tiny.toml", tiny_experiment_toml());
+  const auto db_path = (dir / "results/moexp.db").string();
+  REQUIRE(run({MOEXP_BIN, "train", exp.string(), "--db", db_path, "--device", "cpu"}, dir.path()).exit_code == 0);
+  auto r = run({MOEXP_BIN, "evaluate", "1", "--db", db_path, "--gallery", (dir / "gallery").string(), "--gallery-size",
+                "4", "--device", "cpu"},
+               dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("gallery written to") != std::string::npos);
+  const auto page = read_file(dir / "gallery/index.html");
+  std::size_t thumbnails = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir / "gallery")) {
+    if (entry.path().extension() != ".png") {
+      continue;
+    }
+    ++thumbnails;
+    const auto image = coco::decode_image(entry.path());  // a real PNG at the dataset's size
+    CHECK(image.width == 12);
+    CHECK(image.height == 12);
+    CHECK(page.find("src=\"" + entry.path().filename().string() + "\"") != std::string::npos);
+  }
+  CHECK(thumbnails >= 4 * 4 + 1);  // 4 experts x 4 top images, plus the control's
+  CHECK(thumbnails <= 4 * 4 + 4);
+  CHECK(page.find("drawn at random") != std::string::npos);
+
+  auto inline_run = run({MOEXP_BIN, "evaluate", "1", "--db", db_path, "--gallery", (dir / "one").string(),
+                         "--gallery-inline", "--device", "cpu"},
+                        dir.path());
+  REQUIRE(inline_run.exit_code == 0);
+  CHECK(read_file(dir / "one/index.html").find("src=\"data:image/png;base64,") != std::string::npos);
+  CHECK(std::distance(std::filesystem::directory_iterator(dir / "one"), std::filesystem::directory_iterator{}) == 1);
 }
 
 TEST_CASE("e2e evaluate: a missing run, a corrupt checkpoint or a bad option exits 2 with one line") {
