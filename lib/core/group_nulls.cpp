@@ -9,32 +9,26 @@
 
 namespace moexp {
 
-std::vector<std::int64_t> routing_units(const std::vector<std::int64_t>& images,
-                                        const std::vector<std::int64_t>& levels) {
-  std::vector<std::int64_t> units;
-  if (images.empty() || levels.empty()) {
-    return units;
-  }
-  std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> unit_of;
-  units.reserve(images.size());
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    units.push_back(
-        unit_of.try_emplace({images[i], levels[i]}, static_cast<std::int64_t>(unit_of.size())).first->second);
-  }
-  return units;
-}
-
 namespace {
 
-// Strata of (level, other label) pairs: the strata of the figure given both.
-std::vector<std::int64_t> pair_strata(const std::vector<std::int64_t>& levels, const std::vector<std::int64_t>& other) {
+// An id per distinct (a[i], b[i]) pair, numbered in order of first appearance.
+std::vector<std::int64_t> pair_ids(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
   std::map<std::pair<std::int64_t, std::int64_t>, std::int64_t> id;
-  std::vector<std::int64_t> out(levels.size());
-  for (std::size_t i = 0; i < levels.size(); ++i) {
-    out[i] = id.try_emplace({levels[i], other[i]}, static_cast<std::int64_t>(id.size())).first->second;
+  std::vector<std::int64_t> out(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    out[i] = id.try_emplace({a[i], b[i]}, static_cast<std::int64_t>(id.size())).first->second;
   }
   return out;
 }
+
+}  // namespace
+
+std::vector<std::int64_t> routing_units(const std::vector<std::int64_t>& images,
+                                        const std::vector<std::int64_t>& levels) {
+  return images.empty() || levels.empty() ? std::vector<std::int64_t>{} : pair_ids(images, levels);
+}
+
+namespace {
 
 // The strata a unit-permuting null keeps for the figure given the level and `other`: units of one level whose
 // tokens carry the same multiset of `other` labels (a unit's objects may differ in class, and the null must keep
@@ -92,7 +86,7 @@ void add_specialisation_nulls(GroupRouting& group, std::size_t kind, const Routi
     const auto& other = labels_of_kind[h];
     // The figure's strata are (level, other label) per token; the null's are the same without units, the units'
     // (level, composition) with them.
-    TokenTable scratch{labels, symbols, pair_strata(levels, other)};
+    TokenTable scratch{labels, symbols, pair_ids(levels, other)};
     const auto given_both = [&scratch](const TokenTable& t) {
       scratch.symbols = t.symbols;
       return normalized_conditional_mi(scratch);

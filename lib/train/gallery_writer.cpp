@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
+#include <map>
 
 namespace moexp::train {
 namespace {
@@ -45,7 +45,8 @@ std::filesystem::path write_gallery(const GalleryOptions& options, const EvalRes
       "from the same split (seed {}), the same images for every expert, with that expert's weight for each.",
       options.per_expert, options.split, split_data.size(), options.per_expert, options.seed);
   page.class_names = data.class_names;
-  std::vector<std::pair<std::string, std::string>> files;  // (name, PNG bytes)
+  std::map<std::int64_t, std::string> png_of;       // per sample: its thumbnail, encoded once
+  std::map<std::string, const std::string*> files;  // file name -> PNG bytes (a control image is every expert's)
   for (std::size_t l = 0; l < result.per_sample.size(); ++l) {
     const auto w = result.per_sample[l].weights_ne.to(torch::kFloat).contiguous();
     const auto experts = w.size(1);
@@ -57,15 +58,18 @@ std::filesystem::path write_gallery(const GalleryOptions& options, const EvalRes
     layer.layer = static_cast<int>(l);
     layer.position = l < result.routing.size() ? result.routing[l].position : 0;
     const auto image = [&](std::int64_t i, std::int64_t e, const std::string& file) {
-      report::GalleryImage g{.sample = i,
-                             .png = thumbnail(split_data.images_nchw, i),
-                             .file = file,
-                             .label = label_of(i),
-                             .weight = weights[static_cast<std::size_t>(i * experts + e)]};
-      if (!options.inline_images) {
-        files.emplace_back(file, g.png);
+      auto [png, added] = png_of.try_emplace(i);
+      if (added) {
+        png->second = thumbnail(split_data.images_nchw, i);
       }
-      return g;
+      if (!options.inline_images) {
+        files.emplace(file, &png->second);
+      }
+      return report::GalleryImage{.sample = i,
+                                  .png = png->second,
+                                  .file = file,
+                                  .label = label_of(i),
+                                  .weight = weights[static_cast<std::size_t>(i * experts + e)]};
     };
     for (std::int64_t e = 0; e < experts; ++e) {
       report::GalleryExpert expert;
@@ -81,10 +85,8 @@ std::filesystem::path write_gallery(const GalleryOptions& options, const EvalRes
     }
     page.layers.push_back(std::move(layer));
   }
-  std::sort(files.begin(), files.end());
-  files.erase(std::unique(files.begin(), files.end()), files.end());
   for (const auto& [name, png] : files) {
-    core::write_file_atomic(options.dir / name, png);
+    core::write_file_atomic(options.dir / name, *png);
   }
   const auto index = options.dir / "index.html";
   core::write_file_atomic(index, report::gallery_html(page, options.inline_images));
