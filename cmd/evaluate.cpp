@@ -1,6 +1,6 @@
 // moexp evaluate RUN_ID|CHECKPOINT [--db PATH] [--split test|train] [--k N|all] [--force-expert I|all] [--uniform]
 //                [--dump-routing FILE.csv] [--dump-detections FILE.json] [--gallery DIR [--gallery-size N]
-//                [--gallery-inline]] [--json] [--device D]
+//                [--images ID,...] [--gallery-inline]] [--json] [--device D]
 #include "commands.hpp"
 
 #include "torch_plugin.hpp"
@@ -18,17 +18,25 @@ Action setup_evaluate(CLI::App& app) {
                  "also evaluate with every sample forced to expert I (or each: all)")
       ->type_name("I|all");
   app.add_flag("--uniform", req->uniform, "also evaluate the dense uniform mixture of all experts");
-  app.add_option("--dump-routing", req->dump_routing, "write per-sample routing of the trained setting as CSV")
+  app.add_option("--dump-routing", req->dump_routing,
+                 "write the trained setting's routing as CSV: per sample; detection: per (image, level), and per "
+                 "(object, level) in FILE.objects.csv")
       ->type_name("FILE.csv");
   app.add_option("--dump-detections", req->dump_detections,
                  "detection runs: write the trained setting's detections in COCO's results format")
       ->type_name("FILE.json");
-  app.add_option("--gallery", req->gallery,
-                 "classification runs: write each expert's top images beside a random control to DIR/index.html")
-      ->type_name("DIR");
-  app.add_option("--gallery-size", req->gallery_size, "top and control images per expert in the gallery")
-      ->capture_default_str()
-      ->check(CLI::Range(1LL, 1000LL));
+  auto* gallery = app.add_option("--gallery", req->gallery,
+                                 "write DIR/index.html: each expert's top images beside a random control "
+                                 "(classification), or images with boxes coloured by expert and each expert's object "
+                                 "sizes and levels (detection)")
+                      ->type_name("DIR");
+  app.add_option("--gallery-size", req->gallery_size,
+                 "top and control images per expert (classification, default 32), or images (detection, default 12)")
+      ->check(CLI::Range(1LL, 1000LL))
+      ->needs(gallery);
+  app.add_option("--images", req->gallery_images, "detection galleries: show these validation images")
+      ->type_name("ID,...")
+      ->needs(gallery);
   app.add_flag("--gallery-inline", req->gallery_inline,
                "one self-contained gallery file: thumbnails as data URIs instead of PNG files beside it");
   app.add_flag("--json", req->json, "print JSON instead of tables");

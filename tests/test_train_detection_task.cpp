@@ -106,6 +106,10 @@ TEST_CASE("detection task: positive levels are the levels holding an object's ma
   const auto pos = positive_levels(matched, 3, {3, 2});
   CHECK(pos.equal(torch::tensor({1, 1, 0, 1, 0, 0}, torch::kBool).view({3, 2})));
   CHECK(positive_levels(matched, 0, {3, 2}).size(0) == 0);
+  // The counts behind them: object 0 has one positive anchor on each level, object 1 one on the second.
+  const auto matched2 = torch::tensor(std::vector<std::int64_t>{0, 0, detect::kIgnored, 1, 0});
+  CHECK(
+      positive_anchor_counts(matched2, 3, {3, 2}).equal(torch::tensor({2, 1, 0, 1, 0, 0}, torch::kLong).view({3, 2})));
 }
 
 TEST_CASE("detection task: trains RetinaNet with an MoE head, records COCO figures and level / size / class routing") {

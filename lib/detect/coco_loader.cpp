@@ -27,6 +27,7 @@ struct Entry {
   std::vector<std::array<float, 4>> boxes;
   std::vector<std::int64_t> labels;
   std::vector<float> areas;
+  std::vector<std::int64_t> annotation_ids;
   std::vector<std::array<float, 4>> crowd;
 };
 
@@ -144,7 +145,7 @@ DetectionLoader::DetectionLoader(const coco::Dataset& dataset, std::filesystem::
   std::unordered_map<std::int64_t, std::size_t> entry_of;
   for (const auto& im : dataset.images) {
     entry_of.emplace(im.id, m->entries.size());
-    m->entries.push_back({im, {}, {}, {}, {}});
+    m->entries.push_back({im, {}, {}, {}, {}, {}});
   }
   for (const auto& a : dataset.annotations) {
     const auto e = entry_of.find(a.image_id);
@@ -163,6 +164,7 @@ DetectionLoader::DetectionLoader(const coco::Dataset& dataset, std::filesystem::
       entry.boxes.push_back(box);
       entry.labels.push_back(label->second);
       entry.areas.push_back(static_cast<float>(a.area));
+      entry.annotation_ids.push_back(a.id);
     }
   }
 }
@@ -284,6 +286,7 @@ std::optional<DetectionBatch> DetectionLoader::next() {
     t.crowd_boxes_c4 = boxes_of(e.crowd);
     t.labels_n = torch::tensor(e.labels, torch::kLong).view({-1});
     t.areas_n = torch::tensor(e.areas, torch::kFloat).view({-1});
+    t.annotation_ids_n = torch::tensor(e.annotation_ids, torch::kLong).view({-1});
     images.push_back((x_chw - mean_c11) / std_c11);
     max_h = std::max(max_h, nh);
     max_w = std::max(max_w, nw);

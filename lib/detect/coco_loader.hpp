@@ -24,8 +24,9 @@ struct DetectionTarget {
   torch::Tensor boxes_n4;  // (x1, y1, x2, y2) float of the non-crowd objects
   torch::Tensor labels_n;  // int64 class indices 0..K-1 (DetectionLoader::category_ids() maps them back)
   torch::Tensor areas_n;   // float: each object's `area` in the annotations (original pixels; COCO's size buckets)
-  torch::Tensor crowd_boxes_c4;  // crowd regions (ignored in training, kept for evaluation)
-  std::int64_t height = 0;       // the resized image before padding
+  torch::Tensor annotation_ids_n;  // int64: each object's annotation id
+  torch::Tensor crowd_boxes_c4;    // crowd regions (ignored in training, kept for evaluation)
+  std::int64_t height = 0;         // the resized image before padding
   std::int64_t width = 0;
   double scale_y = 1, scale_x = 1;  // resized / original
   bool flipped = false;

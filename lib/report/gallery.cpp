@@ -30,15 +30,22 @@ GalleryChoice choose_gallery(const std::vector<float>& weights_ne, std::int64_t 
         [&](std::int64_t a, std::int64_t b) { return weight(a) > weight(b) || (weight(a) == weight(b) && a < b); });
     choice.top.emplace_back(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n));
   }
-  // The first n draws of a Fisher-Yates shuffle: n distinct samples, uniformly.
+  choice.control = draw_without_replacement(samples, static_cast<std::int64_t>(n), seed);
+  return choice;
+}
+
+std::vector<std::int64_t> draw_without_replacement(std::int64_t population, std::int64_t n, std::uint64_t seed) {
+  // The first n draws of a Fisher-Yates shuffle: n distinct indices, uniformly.
+  std::vector<std::int64_t> order(static_cast<std::size_t>(std::max<std::int64_t>(0, population)));
   std::iota(order.begin(), order.end(), 0);
+  const auto draws = static_cast<std::size_t>(std::clamp<std::int64_t>(n, 0, population));
   core::Random random(seed);
-  for (std::size_t k = 0; k < n; ++k) {
+  for (std::size_t k = 0; k < draws; ++k) {
     const auto j = k + static_cast<std::size_t>(random.below(static_cast<std::uint64_t>(order.size() - k)));
     std::swap(order[k], order[j]);
-    choice.control.push_back(order[k]);
   }
-  return choice;
+  order.resize(draws);
+  return order;
 }
 
 std::vector<std::vector<std::int64_t>> top_class_histograms(const GalleryChoice& choice,

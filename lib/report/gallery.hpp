@@ -22,6 +22,10 @@ struct GalleryChoice {
 GalleryChoice choose_gallery(const std::vector<float>& weights_ne, std::int64_t experts, std::int64_t per_expert,
                              std::uint64_t seed);
 
+// `n` distinct indices of 0..population-1 (all when n >= population) drawn uniformly from core::Random(`seed`), in
+// draw order: the first n steps of a Fisher-Yates shuffle.
+std::vector<std::int64_t> draw_without_replacement(std::int64_t population, std::int64_t n, std::uint64_t seed);
+
 // Per expert: how many of its top samples have each of `classes` classes, from each sample's class `labels`.
 std::vector<std::vector<std::int64_t>> top_class_histograms(const GalleryChoice& choice,
                                                             const std::vector<std::int64_t>& labels,

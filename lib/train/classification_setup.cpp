@@ -104,7 +104,7 @@ class ClassificationEvaluator : public TaskEvaluator {
     }
     if (keep && !m_options.gallery.empty()) {
       m_gallery_page = write_gallery({.dir = m_options.gallery,
-                                      .per_expert = m_options.gallery_size,
+                                      .per_expert = m_options.gallery_size > 0 ? m_options.gallery_size : 32,
                                       .inline_images = m_options.gallery_inline,
                                       .seed = static_cast<std::uint64_t>(m_cfg.train.seed),
                                       .title = fmt::format("run {}: {}", m_options.run_id, m_cfg.name),
@@ -182,6 +182,12 @@ void check_classification_evaluation(const EvaluatorOptions& options) {
   if (!options.dump_detections.empty()) {
     throw InputError(fmt::format("evaluate: --dump-detections is for detection runs; run {} is a classification run",
                                  options.run_id));
+  }
+  if (!options.gallery_images.empty()) {
+    throw InputError(fmt::format(
+        "evaluate: --images picks the images of a detection gallery; run {} is a classification run (its gallery "
+        "shows each expert's top images)",
+        options.run_id));
   }
   if (!options.gallery.empty()) {
     core::check_output_path(fs::path(options.gallery) / "index.html", "--gallery");

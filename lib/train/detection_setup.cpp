@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "train/checkpoint.hpp"
+#include "train/detection_gallery_writer.hpp"
 #include "train/detection_task.hpp"
 #include "train/init_from.hpp"
 
@@ -33,7 +34,12 @@ void dump_detections_json(const fs::path& path, const std::vector<coco::Detectio
 class DetectionEvaluator : public TaskEvaluator {
  public:
   DetectionEvaluator(const config::ExperimentConfig& cfg, const DetectionData& data, const EvaluatorOptions& options)
-      : m_data(data), m_options(options) {
+      : m_cfg(cfg), m_data(data), m_options(options) {
+    for (auto id : options.gallery_images) {  // refused before the model loads
+      if (std::none_of(data.val.images.begin(), data.val.images.end(), [&](const auto& im) { return im.id == id; })) {
+        throw InputError(fmt::format("evaluate: --images: image {} is not in the evaluated split", id));
+      }
+    }
     torch::manual_seed(static_cast<std::uint64_t>(cfg.train.seed));
     const auto exec = resolve_execution(cfg.train.precision, cfg.train.memory_format, options.device);
     m_task = std::make_unique<DetectionTask>(cfg, data, options.device, exec);
@@ -53,9 +59,22 @@ class DetectionEvaluator : public TaskEvaluator {
       layer->set_eval_routing(routing);
     }
     const bool keep = first && !m_options.dump_detections.empty();
-    auto result = m_task->evaluate_validation(keep);
+    const bool keep_routing = first && (!m_options.dump_routing.empty() || !m_options.gallery.empty());
+    auto result = m_task->evaluate_validation(keep, keep_routing);
     if (keep) {
       dump_detections_json(m_options.dump_detections, result.detections);
+    }
+    if (keep_routing && !m_options.dump_routing.empty()) {
+      write_detection_routing_csvs(m_options.dump_routing, result.routing_record, m_data.class_names);
+    }
+    if (keep_routing && !m_options.gallery.empty()) {
+      m_gallery_page = write_detection_gallery({.dir = m_options.gallery,
+                                                .images = m_options.gallery_size > 0 ? m_options.gallery_size : 12,
+                                                .image_ids = m_options.gallery_images,
+                                                .inline_images = m_options.gallery_inline,
+                                                .seed = static_cast<std::uint64_t>(m_cfg.train.seed),
+                                                .title = fmt::format("run {}: {}", m_options.run_id, m_cfg.name)},
+                                               result.routing_record, m_data);
     }
     return {.samples = result.images,
             .metrics = {result.figures.metrics.begin(), result.figures.metrics.end()},
@@ -65,16 +84,27 @@ class DetectionEvaluator : public TaskEvaluator {
   }
 
   std::string written_note() const override {
-    return m_options.dump_detections.empty()
-               ? ""
-               : fmt::format("detections of the trained setting written to {}", m_options.dump_detections);
+    std::vector<std::string> notes;
+    if (!m_options.dump_detections.empty()) {
+      notes.push_back(fmt::format("detections of the trained setting written to {}", m_options.dump_detections));
+    }
+    if (!m_options.dump_routing.empty()) {
+      notes.push_back(fmt::format("routing written to {} (per image and level) and {} (per object and level)",
+                                  m_options.dump_routing, objects_csv_path(m_options.dump_routing).string()));
+    }
+    if (!m_gallery_page.empty()) {
+      notes.push_back(fmt::format("gallery written to {}", m_gallery_page.string()));
+    }
+    return fmt::format("{}", fmt::join(notes, "; "));
   }
 
  private:
+  const config::ExperimentConfig& m_cfg;
   const DetectionData& m_data;
   EvaluatorOptions m_options;
   std::unique_ptr<DetectionTask> m_task;
   std::int64_t m_epoch = 0;
+  fs::path m_gallery_page{};
 };
 
 class DetectionSetup : public TaskSetup {
@@ -138,12 +168,11 @@ void check_detection_evaluation(const EvaluatorOptions& options) {
                     options.run_id, options.split));
   }
   if (!options.gallery.empty()) {
-    throw InputError("evaluate: --gallery shows classification runs' experts; detection galleries are not built yet");
+    core::check_output_path(fs::path(options.gallery) / "index.html", "--gallery");
   }
   if (!options.dump_routing.empty()) {
-    throw InputError(
-        "evaluate: --dump-routing writes per-image routing of classification runs; detection runs have "
-        "--dump-detections");
+    core::check_output_path(options.dump_routing, "--dump-routing");
+    core::check_output_path(objects_csv_path(options.dump_routing), "--dump-routing");
   }
 }
 

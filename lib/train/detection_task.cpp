@@ -7,6 +7,7 @@
 #include "detect/retina_postprocess.hpp"
 #include "detect/retina_targets.hpp"
 #include "models/resnet.hpp"
+#include "train/detection_record.hpp"
 
 #include <fmt/format.h>
 
@@ -126,24 +127,29 @@ torch::Tensor size_buckets(const torch::Tensor& areas_n) {
   return (area >= 32.0 * 32).to(torch::kLong) + (area >= 96.0 * 96).to(torch::kLong);
 }
 
-torch::Tensor positive_levels(const torch::Tensor& matched_a, std::int64_t objects,
-                              const std::vector<std::int64_t>& anchors_per_level) {
+torch::Tensor positive_anchor_counts(const torch::Tensor& matched_a, std::int64_t objects,
+                                     const std::vector<std::int64_t>& anchors_per_level) {
   const auto levels = static_cast<std::int64_t>(anchors_per_level.size());
-  auto out_gl = torch::zeros({objects, levels}, torch::kBool);
+  auto counts_gl = torch::zeros({objects, levels}, torch::kLong);
   if (objects == 0) {
-    return out_gl;
+    return counts_gl;
   }
-  const auto matched = matched_a.to(torch::kCPU);
+  const auto matched = matched_a.to(torch::kCPU, torch::kLong);
   std::int64_t start = 0;
   for (std::int64_t l = 0; l < levels; ++l) {
     auto part = matched.narrow(0, start, anchors_per_level[static_cast<std::size_t>(l)]);
     auto foreground = part.masked_select(part >= 0);
     if (foreground.numel() > 0) {
-      out_gl.select(1, l).index_fill_(0, foreground, true);
+      counts_gl.select(1, l).copy_(torch::bincount(foreground, {}, objects));
     }
     start += anchors_per_level[static_cast<std::size_t>(l)];
   }
-  return out_gl;
+  return counts_gl;
+}
+
+torch::Tensor positive_levels(const torch::Tensor& matched_a, std::int64_t objects,
+                              const std::vector<std::int64_t>& anchors_per_level) {
+  return positive_anchor_counts(matched_a, objects, anchors_per_level) > 0;
 }
 
 DetectionRouting::DetectionRouting(std::vector<std::int64_t> positions, std::int64_t num_experts, std::int64_t levels,
@@ -398,10 +404,18 @@ SplitFigures DetectionTask::evaluate_test() {
   return evaluate_validation(false).figures;
 }
 
-DetectionEvaluation DetectionTask::evaluate_validation(bool keep_detections) {
+DetectionEvaluation DetectionTask::evaluate_validation(bool keep_detections, bool keep_routing) {
   torch::NoGradGuard no_grad;
   m_model->eval();
   auto routing = new_routing();
+  std::optional<DetectionRecorder> recorder;
+  if (keep_routing && routing) {
+    std::vector<std::string> heads;
+    for (auto position : moe_positions()) {
+      heads.push_back(moe_layer_label(TaskKind::detection, static_cast<int>(position)));
+    }
+    recorder.emplace(m_data.val, std::move(heads), m_cfg.moe.num_experts, m_cfg.detection.top_level - 2);
+  }
   detect::PostprocessOptions post;
   post.score_threshold = m_cfg.detection.score_threshold;
   post.max_detections = m_cfg.detection.detections_per_image;
@@ -426,18 +440,30 @@ DetectionEvaluation DetectionTask::evaluate_validation(bool keep_detections) {
       const auto boxes = d.boxes_d4.to(torch::kDouble).contiguous();
       const auto scores = d.scores_d.to(torch::kDouble).contiguous();
       const auto labels = d.labels_d.to(torch::kLong).contiguous();
+      const auto anchors = d.anchors_d.to(torch::kLong).contiguous();
       const auto ba = boxes.accessor<double, 2>();
       const auto sa = scores.accessor<double, 1>();
       const auto la = labels.accessor<std::int64_t, 1>();
+      const auto aa = anchors.accessor<std::int64_t, 1>();
       for (std::int64_t j = 0; j < boxes.size(0); ++j) {
         const double x1 = ba[j][0] / t.scale_x, y1 = ba[j][1] / t.scale_y;
         const double x2 = ba[j][2] / t.scale_x, y2 = ba[j][3] / t.scale_y;
         detections.push_back(
             {t.image_id, category_ids[static_cast<std::size_t>(la[j])], {x1, y1, x2 - x1, y2 - y1}, sa[j]});
+        if (recorder) {
+          recorder->add_detection({.image_id = t.image_id,
+                                   .label = la[j],
+                                   .level = anchor_level(aa[j], f.out.anchors_per_level),
+                                   .score = sa[j],
+                                   .box_xywh = {x1, y1, x2 - x1, y2 - y1}});
+        }
       }
     }
     if (routing) {
       add_routing(*routing, f.out, f.loss.matched_a, f.targets, batch->targets);
+    }
+    if (recorder) {
+      recorder->add_batch(f.out, f.loss.matched_a, batch->targets);
     }
   }
   m_model->train();
@@ -455,6 +481,9 @@ DetectionEvaluation DetectionTask::evaluate_validation(bool keep_detections) {
   }
   if (keep_detections) {
     out.detections = std::move(detections);
+  }
+  if (recorder) {
+    out.routing_record = recorder->record();
   }
   return out;
 }

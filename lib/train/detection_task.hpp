@@ -10,6 +10,7 @@
 #include "core/task_kinds.hpp"
 #include "detect/coco_loader.hpp"
 #include "detect/retinanet.hpp"
+#include "report/detection_gallery.hpp"
 #include "train/device.hpp"
 #include "train/init_from.hpp"
 #include "train/routing_stats.hpp"
@@ -56,6 +57,11 @@ InitReport init_retinanet(torch::nn::Module& model, const config::ExperimentConf
 // Size bucket (0 small, 1 medium, 2 large) of objects with COCO areas areas_n, as COCO evaluation buckets them.
 torch::Tensor size_buckets(const torch::Tensor& areas_n);
 
+// How many positive anchors each of `objects` objects has on each level: matched_a (match_anchors' result over the
+// image's anchors, level-major) split by anchors_per_level. int64 [objects, L].
+torch::Tensor positive_anchor_counts(const torch::Tensor& matched_a, std::int64_t objects,
+                                     const std::vector<std::int64_t>& anchors_per_level);
+
 // Which levels each of `objects` objects has positive anchors on: matched_a (match_anchors' result over the image's
 // anchors, level-major) split by anchors_per_level. bool [objects, L].
 torch::Tensor positive_levels(const torch::Tensor& matched_a, std::int64_t objects,
@@ -85,6 +91,7 @@ struct DetectionEvaluation {
   SplitFigures figures;
   std::vector<coco::Detection> detections;  // in original image pixels, COCO category ids
   std::int64_t images = 0;
+  report::DetectionRoutingRecord routing_record{};  // token by token, when kept (MoE heads only)
 };
 
 class DetectionTask : public Task {
@@ -104,8 +111,8 @@ class DetectionTask : public Task {
   SplitFigures evaluate_test() override;
 
   // Evaluate the validation split (eval mode, no gradients, the heads' evaluation routing as set); keeps the
-  // detections when `keep_detections`.
-  DetectionEvaluation evaluate_validation(bool keep_detections);
+  // detections when `keep_detections`, and the MoE heads' routing token by token when `keep_routing`.
+  DetectionEvaluation evaluate_validation(bool keep_detections, bool keep_routing = false);
   detect::RetinaNet& retinanet() { return m_model; }
 
   // The MoE heads' positions (kClsHeadPosition, kBoxHeadPosition), in forward order.

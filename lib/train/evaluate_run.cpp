@@ -90,6 +90,22 @@ std::vector<std::int64_t> parse_choice(const std::string& text, const std::strin
   return values;
 }
 
+// "ID,ID,..." of --images as image ids.
+std::vector<std::int64_t> parse_image_ids(const std::string& text) {
+  std::vector<std::int64_t> ids;
+  if (text.empty()) {
+    return ids;
+  }
+  for (const auto& part : core::split(text, ',')) {
+    if (!core::is_unsigned_integer(part)) {
+      throw InputError(
+          fmt::format("evaluate: --images {}: expected image ids separated by commas, got '{}'", text, part));
+    }
+    ids.push_back(std::stoll(part));
+  }
+  return ids;
+}
+
 // One routing setting of an evaluation: the trained routing first, then the requested diagnostics.
 struct Setting {
   std::string name;
@@ -140,9 +156,12 @@ int run_evaluate(const EvaluateRequest& req) {
   Target t = resolve_target(req, db);
   const auto& cfg = t.cfg;
   const std::int64_t experts = cfg.moe.enabled ? cfg.moe.num_experts : 0;
-  if (!cfg.moe.enabled && (!req.k.empty() || !req.force_expert.empty() || req.uniform || !req.gallery.empty())) {
-    throw InputError(fmt::format(
-        "evaluate: run {} is a dense model; --k, --force-expert, --uniform and --gallery need MoE layers", t.run.id));
+  if (!cfg.moe.enabled && (!req.k.empty() || !req.force_expert.empty() || req.uniform || !req.gallery.empty() ||
+                           !req.dump_routing.empty())) {
+    throw InputError(
+        fmt::format("evaluate: run {} is a dense model; --k, --force-expert, --uniform, --dump-routing and --gallery "
+                    "need MoE layers",
+                    t.run.id));
   }
   const auto ks = parse_choice(req.k, "--k", 1, std::max<std::int64_t>(1, experts));
   const auto forced = parse_choice(req.force_expert, "--force-expert", 0, std::max<std::int64_t>(0, experts - 1));
@@ -157,6 +176,7 @@ int run_evaluate(const EvaluateRequest& req) {
                                  .dump_detections = req.dump_detections,
                                  .gallery = req.gallery,
                                  .gallery_size = req.gallery_size,
+                                 .gallery_images = parse_image_ids(req.gallery_images),
                                  .gallery_inline = req.gallery_inline,
                                  .device = device};
   check_evaluator_options(cfg, options);  // refuse a task's missing option before its data loads

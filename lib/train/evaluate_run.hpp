@@ -13,10 +13,12 @@ struct EvaluateRequest {
   std::string k;                // "", "N" or "all": test-time k values besides the trained one
   std::string force_expert;     // "", "I" or "all": route every sample to expert I
   bool uniform = false;         // dense uniform mixture
-  std::string dump_routing;     // CSV path for per-sample routing of the trained setting ("" for none; classification)
+  std::string dump_routing;     // CSV path for the trained setting's routing ("" for none): per sample, or per image
+                                // and level with the objects' rows beside it (detection)
   std::string dump_detections;  // detection: COCO results JSON of the trained setting's detections ("" for none)
-  std::string gallery;          // classification: folder for the trained setting's per-expert gallery ("" for none)
-  long long gallery_size = 32;  // top and control images per expert
+  std::string gallery;          // folder for the trained setting's per-expert gallery ("" for none)
+  long long gallery_size = 0;  // top and control images per expert (classification, 0: 32) or images (detection, 0: 12)
+  std::string gallery_images;  // detection: "ID,ID,...": the images the gallery shows ("" for a seeded random draw)
   bool gallery_inline = false;  // one self-contained index.html (thumbnails as data URIs)
   bool json = false;
   std::string device = "auto";

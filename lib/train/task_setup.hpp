@@ -34,11 +34,12 @@ struct SettingResult {
 struct EvaluatorOptions {
   std::int64_t run_id = 0;
   std::filesystem::path checkpoint;
-  std::string split = "test";   // test | train
-  std::string dump_routing;     // per-sample routing CSV of the first setting ("" for none)
-  std::string dump_detections;  // COCO results JSON of the first setting's detections ("" for none)
-  std::string gallery;          // folder for the first setting's per-expert image gallery ("" for none)
-  std::int64_t gallery_size = 32;
+  std::string split = "test";                  // test | train
+  std::string dump_routing;                    // per-sample routing CSV of the first setting ("" for none)
+  std::string dump_detections;                 // COCO results JSON of the first setting's detections ("" for none)
+  std::string gallery;                         // folder for the first setting's per-expert image gallery ("" for none)
+  std::int64_t gallery_size = 0;               // 0: the task's default
+  std::vector<std::int64_t> gallery_images{};  // detection: the images to show (empty: a seeded random draw)
   bool gallery_inline = false;
   torch::Device device = torch::kCPU;
 };

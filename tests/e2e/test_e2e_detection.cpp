@@ -1,13 +1,20 @@
 // Detection through the real binary: `moexp data shapes`, then `moexp train` of the shipped RetinaNet experiment
 // (shrunk with --set), its rows in the database, the report's detection columns, and bad input as one line, exit 2.
+#include "coco/image_decode.hpp"
+#include "core/text.hpp"
 #include "e2e/process.hpp"
+#include "report/detection_gallery.hpp"
 #include "store/result_store.hpp"
 #include "testutil.hpp"
 
 #include <doctest/doctest.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <map>
 
 using namespace moexp;
 using namespace moexp::test;
@@ -47,6 +54,77 @@ fs::path make_shapes(const TempDir& dir, int train, int val) {
   CAPTURE(gen.err);
   REQUIRE(gen.exit_code == 0);
   return data;
+}
+
+// Run 1 of `db` (an MoE cls_head RetinaNet on 6 validation images): `evaluate --dump-routing --gallery` writes a row
+// per (image, level) and per (object, level), and every validation image with each object's box in the colour of the
+// expert its (image, level) token went to; a requested image that is not there is one line, exit 2.
+void check_routing_dump_and_gallery(const TempDir& dir, const fs::path& db) {
+  const auto csv = dir / "routing.csv";
+  const auto gallery = dir / "gallery";
+  auto r = run({MOEXP_BIN, "evaluate", "1", "--db", db.string(), "--dump-routing", csv.string(), "--gallery",
+                gallery.string(), "--gallery-size", "6"},
+               dir.path(), 120);
+  CAPTURE(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("routing written to " + csv.string() + " (per image and level) and " +
+                   (dir / "routing.objects.csv").string()) != std::string::npos);
+  CHECK(r.out.find("gallery written to " + (gallery / "index.html").string()) != std::string::npos);
+  const auto image_rows = core::split(read_file(csv), '\n');
+  CHECK(image_rows.front().rfind("image_id,level,pyramid_level,cls_head_weight_0,", 0) == 0);
+  CHECK(image_rows.size() == 1 + 6 * 4 + 1);  // header, 6 images x levels P3-P6, the empty piece after the last \n
+  // Per object: its box and, per level with positive anchors, the anchors and the top expert.
+  struct Object {
+    double x = 0, y = 0;
+    std::int64_t image = 0, best_anchors = 0, expert = -1;
+  };
+  std::map<std::int64_t, Object> objects;
+  const auto object_rows = core::split(read_file(dir / "routing.objects.csv"), '\n');
+  REQUIRE(object_rows.size() > 2);
+  for (std::size_t i = 1; i < object_rows.size(); ++i) {
+    if (object_rows[i].empty()) {
+      continue;
+    }
+    const auto f = core::split(object_rows[i], ',');
+    REQUIRE(f.size() == 13 + 4 + 1);  // 13 columns, 4 weights, the top expert
+    auto& o = objects[std::stoll(f[1])];
+    o.image = std::stoll(f[0]);
+    o.x = std::stod(f[4]);
+    o.y = std::stod(f[5]);
+    if (const auto anchors = std::stoll(f[12]); anchors > o.best_anchors) {  // rows come level by level
+      o.best_anchors = anchors;
+      o.expert = std::stoll(f.back());
+    }
+  }
+  std::int64_t checked = 0;
+  for (const auto& [id, o] : objects) {
+    const auto png = gallery / fmt::format("cls_head_image{}.png", o.image);
+    REQUIRE(fs::exists(png));
+    const auto image = coco::decode_image(png);
+    REQUIRE(image.width == 160);  // the shapes set's size: not reduced
+    // The box's top-left pixel has its expert's colour unless another object's box passes there.
+    const auto x = static_cast<int>(std::lround(o.x)), y = static_cast<int>(std::lround(o.y));
+    const bool crossed = std::any_of(objects.begin(), objects.end(), [&](const auto& other) {
+      return other.first != id && other.second.image == o.image && std::abs(other.second.x - o.x) < 3;
+    });
+    if (crossed) {
+      continue;
+    }
+    const auto* p = &image.rgb[static_cast<std::size_t>((y * image.width + x) * 3)];
+    const auto colour = report::expert_colour(o.expert);
+    CAPTURE(id);
+    CHECK(std::array<std::uint8_t, 3>{p[0], p[1], p[2]} == colour);
+    ++checked;
+  }
+  CHECK(checked > 0);
+  const auto page = read_file(gallery / "index.html");
+  CHECK(page.find("<h2>MoE cls_head</h2>") != std::string::npos);
+  CHECK(page.find("drawn at random (seed") != std::string::npos);
+  auto missing =
+      run({MOEXP_BIN, "evaluate", "1", "--db", db.string(), "--gallery", (dir / "g2").string(), "--images", "987654"},
+          dir.path(), 120);
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err == "moexp: error: evaluate: --images: image 987654 is not in the evaluated split\n");
 }
 
 }  // namespace
@@ -110,20 +188,15 @@ TEST_CASE("e2e detection: a generated shapes set trains RetinaNet with an MoE he
     return std::stod(text.substr(at + key.size()));
   };
   CHECK(number_after(scored.out, "\"AP\": ") == doctest::Approx(number_after(evaluate.out, "\"ap\": ")).epsilon(1e-12));
-  // Detection runs evaluate their validation split and dump detections, not per-image routing: refused before the
-  // data loads (with the training annotations broken, the refusal is still the option's, not the file's).
+  check_routing_dump_and_gallery(dir, db);
+  // Detection runs evaluate their validation split: another is refused before the data loads (with the training
+  // annotations broken, the refusal is still the option's, not the file's).
   write_file(data / "annotations/instances_train.json", "{");
   auto train_split = run({MOEXP_BIN, "evaluate", "1", "--db", db.string(), "--split", "train"}, dir.path(), 60);
   CAPTURE(train_split.err);
   CHECK(train_split.exit_code == 2);
   CHECK(train_split.err.find("evaluate: run 1 is a detection run: it evaluates its validation split") !=
         std::string::npos);
-  auto routing = run({MOEXP_BIN, "evaluate", "1", "--db", db.string(), "--dump-routing", (dir / "r.csv").string()},
-                     dir.path(), 60);
-  CHECK(routing.exit_code == 2);
-  CHECK(routing.err.find("evaluate: --dump-routing writes per-image routing of classification runs") !=
-        std::string::npos);
-  CHECK_FALSE(std::filesystem::exists(dir / "r.csv"));
 }
 
 TEST_CASE("e2e detection: MoE heads start from a dense run of the same database, its backbone and FPN frozen") {
