@@ -26,10 +26,12 @@ Action setup_evaluate(CLI::App& app) {
                  "detection runs: write the trained setting's detections in COCO's results format")
       ->type_name("FILE.json");
   auto* gallery = app.add_option("--gallery", req->gallery,
-                                 "write DIR/index.html: each expert's top images beside a random control "
-                                 "(classification), or images with boxes coloured by expert and each expert's object "
-                                 "sizes and levels (detection)")
-                      ->type_name("DIR");
+                                 "write DIR/index.html (without DIR: the run folder's gallery/, which report --format "
+                                 "html shows): each expert's top images beside a random control (classification), or "
+                                 "images with boxes coloured by expert and each expert's object sizes and levels "
+                                 "(detection)")
+                      ->type_name("[DIR]")
+                      ->expected(0, 1);
   app.add_option("--gallery-size", req->gallery_size,
                  "top and control images per expert (classification, default 32), or images (detection, default 12)")
       ->check(CLI::Range(1LL, 1000LL))
@@ -42,7 +44,10 @@ Action setup_evaluate(CLI::App& app) {
   app.add_flag("--json", req->json, "print JSON instead of tables");
   app.add_option("--device", req->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   app.footer("Clean logits, no masking, no noise. Every setting is stored as an evaluation row linked to the run.");
-  return [req] { return plugin_run_evaluate(*req); };
+  return [req, gallery] {
+    req->gallery_in_run_folder = gallery->count() > 0 && req->gallery.empty();
+    return plugin_run_evaluate(*req);
+  };
 }
 
 }  // namespace moexp::cli

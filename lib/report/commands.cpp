@@ -169,6 +169,7 @@ int run_report(const ReportRequest& req) {
       figures.groups = group_figures(db, runs, by, req.align);
       if (format->name == "html") {
         figures.curves = page_curves(runs, by, req.metrics, read_series(db, runs));
+        figures.galleries = load_group_galleries(req.db_path, figures.groups);
       }
     }
     text = render(table, req.format, title, figures);

@@ -227,6 +227,10 @@ td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: no
 .row {{ display: flex; flex-wrap: wrap; gap: 0 1.5em; align-items: flex-start; }}
 figure {{ margin: 0 0 1em 0; }} figcaption {{ font-size: 0.9em; color: #555; max-width: 560px; }}
 p.note {{ color: #555; font-size: 0.9em; max-width: 60em; }}
+table.gallery td {{ vertical-align: top; }}
+.thumbs {{ display: grid; grid-template-columns: repeat(4, 28px); gap: 2px; }}
+img.thumb {{ width: 28px; height: 28px; image-rendering: pixelated; }}
+.thumbs.control {{ opacity: 0.85; }}
 </style></head>
 <body>
 <h1>{0}</h1>
@@ -240,12 +244,13 @@ every seed's permutation test is at most p). n counts finished runs and shows fa
 <h2>Per scheme</h2>
 <div class="row">
 {3}</div>
-{4}{5}{6}
+{4}{5}{6}{7}
 </body></html>
 )",
       html_escape(title), head, rows, plots,
       versus.empty() ? "" : fmt::format("<h2>{} vs experts</h2>\n{}", html_escape(t.metrics[0].title), versus),
-      curves_html(figures.curves), group_figures_html(figures.groups));
+      curves_html(figures.curves), group_figures_html(figures.groups),
+      group_galleries_html(figures.groups, figures.galleries));
 }
 
 }  // namespace moexp::report

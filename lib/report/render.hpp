@@ -3,6 +3,7 @@
 
 #include "report/curves.hpp"
 #include "report/group_figures.hpp"
+#include "report/group_gallery.hpp"
 #include "report/summary.hpp"
 
 #include <optional>
@@ -23,6 +24,7 @@ std::string render_latex(const ReportTable& table);
 struct ReportFigures {
   std::vector<GroupFigures> groups;
   std::vector<CurveSet> curves;
+  std::vector<GroupGallery> galleries{};  // HTML only: the seeds' galleries of the groups that have any
 };
 
 // The table with, when `figures` has any, "routing": per group the seeds, the alignment (expert_of, matched and
@@ -31,7 +33,8 @@ std::string render_json(const ReportTable& table, const ReportFigures& figures);
 
 // A self-contained page (no network, no script): the table in a horizontally scrolling box, per-scheme points with
 // ±std for the first metric, importance CV, living experts and MI beside its control; the first metric against the
-// number of experts when there are several; `figures`' learning curves and routing figures. `title` heads it.
+// number of experts when there are several; `figures`' learning curves, routing figures and galleries. `title` heads
+// it.
 std::string render_html(const ReportTable& table, const std::string& title, const ReportFigures& figures = {});
 
 // The line plot of the first metric against moe.num_experts, one line per scheme with ±std bars and dense runs as

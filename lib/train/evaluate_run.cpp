@@ -154,10 +154,12 @@ int run_evaluate(const EvaluateRequest& req) {
   }
   store::ResultStore db(req.db_path);
   Target t = resolve_target(req, db);
+  const std::string gallery =
+      req.gallery_in_run_folder ? (t.checkpoint.parent_path() / "gallery").string() : req.gallery;
   const auto& cfg = t.cfg;
   const std::int64_t experts = cfg.moe.enabled ? cfg.moe.num_experts : 0;
-  if (!cfg.moe.enabled && (!req.k.empty() || !req.force_expert.empty() || req.uniform || !req.gallery.empty() ||
-                           !req.dump_routing.empty())) {
+  if (!cfg.moe.enabled &&
+      (!req.k.empty() || !req.force_expert.empty() || req.uniform || !gallery.empty() || !req.dump_routing.empty())) {
     throw InputError(
         fmt::format("evaluate: run {} is a dense model; --k, --force-expert, --uniform, --dump-routing and --gallery "
                     "need MoE layers",
@@ -174,7 +176,7 @@ int run_evaluate(const EvaluateRequest& req) {
                                  .split = req.split,
                                  .dump_routing = req.dump_routing,
                                  .dump_detections = req.dump_detections,
-                                 .gallery = req.gallery,
+                                 .gallery = gallery,
                                  .gallery_size = req.gallery_size,
                                  .gallery_images = parse_image_ids(req.gallery_images),
                                  .gallery_inline = req.gallery_inline,

@@ -17,6 +17,7 @@ struct EvaluateRequest {
                                 // and level with the objects' rows beside it (detection)
   std::string dump_detections;  // detection: COCO results JSON of the trained setting's detections ("" for none)
   std::string gallery;          // folder for the trained setting's per-expert gallery ("" for none)
+  bool gallery_in_run_folder = false;  // the gallery goes to the run folder's gallery/ (where `report` finds it)
   long long gallery_size = 0;  // top and control images per expert (classification, 0: 32) or images (detection, 0: 12)
   std::string gallery_images;  // detection: "ID,ID,...": the images the gallery shows ("" for a seeded random draw)
   bool gallery_inline = false;  // one self-contained index.html (thumbnails as data URIs)

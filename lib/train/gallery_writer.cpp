@@ -3,6 +3,7 @@
 #include "core/atomic_file.hpp"
 #include "core/png_encode.hpp"
 #include "report/gallery.hpp"
+#include "report/gallery_manifest.hpp"
 
 #include <fmt/format.h>
 
@@ -88,6 +89,7 @@ std::filesystem::path write_gallery(const GalleryOptions& options, const EvalRes
   for (const auto& [name, png] : files) {
     core::write_file_atomic(options.dir / name, *png);
   }
+  core::write_file_atomic(options.dir / report::kGalleryManifest, report::gallery_manifest_json(page));
   const auto index = options.dir / "index.html";
   core::write_file_atomic(index, report::gallery_html(page, options.inline_images));
   return index;

@@ -1,6 +1,7 @@
 // `moexp evaluate --gallery DIR` for classification runs: each MoE layer's per-expert gallery (report/gallery.hpp)
 // from the evaluation's per-sample gate weights and the split's images, written to DIR as index.html with PNG
-// thumbnails beside it, or as one self-contained index.html with the thumbnails as data URIs.
+// thumbnails beside it, or as one self-contained index.html with the thumbnails as data URIs; and gallery.json
+// (report/gallery_manifest.hpp), which `moexp report --format html` reads.
 #pragma once
 
 #include "data/dataset.hpp"

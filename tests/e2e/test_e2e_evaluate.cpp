@@ -105,7 +105,15 @@ TEST_CASE("e2e evaluate: --gallery writes each expert's top and control thumbnai
                         dir.path());
   REQUIRE(inline_run.exit_code == 0);
   CHECK(read_file(dir / "one/index.html").find("src=\"data:image/png;base64,") != std::string::npos);
-  CHECK(std::distance(std::filesystem::directory_iterator(dir / "one"), std::filesystem::directory_iterator{}) == 1);
+  // One page, and the manifest the HTML report reads.
+  CHECK(std::distance(std::filesystem::directory_iterator(dir / "one"), std::filesystem::directory_iterator{}) == 2);
+  CHECK(std::filesystem::exists(dir / "one/gallery.json"));
+  // Without DIR: the run folder's gallery/, where `report --format html` finds it.
+  auto in_run = run({MOEXP_BIN, "evaluate", "1", "--db", db_path, "--gallery", "--gallery-size", "2"}, dir.path());
+  REQUIRE(in_run.exit_code == 0);
+  CHECK(in_run.out.find("gallery written to " + (dir / "results/runs/1/gallery/index.html").string()) !=
+        std::string::npos);
+  CHECK(std::filesystem::exists(dir / "results/runs/1/gallery/gallery.json"));
 }
 
 TEST_CASE("e2e evaluate: a missing run, a corrupt checkpoint or a bad option exits 2 with one line") {

@@ -1,4 +1,5 @@
 // moexp report / runs through the real binary, and the HTML report rendered in a real headless browser.
+#include "coco/image_decode.hpp"
 #include "e2e/process.hpp"
 #include "report/render.hpp"
 #include "testutil.hpp"
@@ -123,4 +124,56 @@ TEST_CASE("e2e report: a tiny run of the claims study (sweeps/claims_fmnist.toml
                              std::filesystem::copy_options::overwrite_existing);
   std::filesystem::copy_file(page, std::filesystem::temp_directory_path() / "moexp-claims.html",
                              std::filesystem::copy_options::overwrite_existing);
+}
+
+TEST_CASE("e2e report: the seeds' galleries line up under aligned experts, and gallery pages render in Chromium") {
+  const auto browser = chromium();
+  if (browser.empty()) {
+    MESSAGE("skipped: Chromium is not installed (make deps installs the Debian package chromium)");
+    return;
+  }
+  TempDir dir;
+  auto exp = write_file(dir / "tiny.toml", tiny_experiment_toml());
+  const auto db = (dir / "results/moexp.db").string();
+  for (const char* seed : {"1", "2"}) {
+    auto t =
+        run({MOEXP_BIN, "train", exp.string(), "--db", db, "--set", std::string("train.seed=") + seed}, dir.path());
+    REQUIRE(t.exit_code == 0);
+  }
+  REQUIRE(run({MOEXP_BIN, "evaluate", "1", "--db", db, "--gallery"}, dir.path()).exit_code == 0);
+  REQUIRE(run({MOEXP_BIN, "evaluate", "2", "--db", db, "--gallery", "--gallery-size", "4"}, dir.path()).exit_code == 0);
+  const auto page = dir / "report.html";
+  auto report = run({MOEXP_BIN, "report", "--db", db, "--format", "html", "--out", page.string()}, dir.path());
+  INFO(report.err);
+  REQUIRE(report.exit_code == 0);
+  auto dom = chromium_run(browser, dir.path(), "1280,2400", "--dump-dom", page);
+  REQUIRE(dom.exit_code == 0);
+  CHECK(dom.out.find("<h2>What each expert sees, over seeds</h2>") != std::string::npos);
+  CHECK(dom.out.find("<th>e3</th><th>control</th>") != std::string::npos);
+  // Seed 1: 4 experts x 8 of its 32 top images and 8 control images; seed 2: 4 x 4 and 4.
+  std::size_t thumbs = 0;
+  for (auto at = dom.out.find("class=\"thumb\""); at != std::string::npos;
+       at = dom.out.find("class=\"thumb\"", at + 1)) {
+    ++thumbs;
+  }
+  CHECK(thumbs == 4 * 8 + 8 + 4 * 4 + 4);
+  // The gallery page itself on screen: its thumbnails are not white, so a rendered page has dark regions.
+  const auto gallery_page = dir / "results/runs/1/gallery/index.html";
+  const auto shot = dir / "gallery.png";
+  REQUIRE(chromium_run(browser, dir.path(), "1000,800", "--screenshot=" + shot.string(), gallery_page).exit_code == 0);
+  const auto image = coco::decode_image(shot);
+  std::size_t dark_below_title = 0;
+  for (int y = 150; y < image.height; ++y) {
+    for (int x = 0; x < image.width; ++x) {
+      const auto* p = &image.rgb[static_cast<std::size_t>((y * image.width + x) * 3)];
+      dark_below_title += (p[0] < 200 || p[1] < 200 || p[2] < 200) ? 1 : 0;
+    }
+  }
+  const auto area = static_cast<double>(image.width) * (image.height - 150);
+  CHECK(static_cast<double>(dark_below_title) / area > 0.05);
+  // A damaged manifest is a note in the report, which still renders.
+  write_file(dir / "results/runs/2/gallery/gallery.json", "{");
+  auto damaged = run({MOEXP_BIN, "report", "--db", db, "--format", "html", "--out", page.string()}, dir.path());
+  REQUIRE(damaged.exit_code == 0);
+  CHECK(read_file(page).find("gallery not shown: run 2: ") != std::string::npos);
 }
