@@ -59,7 +59,8 @@ TEST_CASE("gallery manifest: a missing, broken, foreign or layer-less manifest i
   const auto broken = test::write_file(dir / "broken.json", "{\"format\": \"moexp-gallery/1\", \"layers\": [");
   CHECK_THROWS_WITH_AS(read_gallery_manifest(broken), doctest::Contains(broken.string().c_str()), DataError);
   const auto foreign = test::write_file(dir / "foreign.json", "{\"format\": \"other\"}");
-  CHECK_THROWS_WITH_AS(read_gallery_manifest(foreign), doctest::Contains("not a moexp-gallery/1 manifest"), DataError);
+  CHECK_THROWS_WITH_AS(read_gallery_manifest(foreign),
+                       doctest::Contains("not a moexp-gallery/1 or moexp-detection-gallery/1 manifest"), DataError);
   const auto ok = test::write_file(dir / "ok.json", gallery_manifest_json(page_of("a", 2)));
   CHECK_THROWS_WITH_AS(read_gallery_manifest(ok, 1), doctest::Contains("no MoE layer 1"), DataError);
 }
@@ -98,4 +99,38 @@ TEST_CASE("group gallery: each seed's matched expert sits under its aligned colu
   CHECK(damaged[0].problems[0].rfind("run 6: ", 0) == 0);
   CHECK(group_galleries_html({g}, damaged).find("gallery not shown: run 6: ") != std::string::npos);
   CHECK(group_galleries_html({g}, {}).empty());
+}
+
+TEST_CASE("gallery manifest: a detection gallery's histograms round-trip, and the report lines them up by expert") {
+  test::TempDir dir;
+  DetectionGalleryPage page;
+  page.how_chosen = "12 images";
+  page.experts = 2;
+  page.levels = 2;
+  const auto counts = [](std::int64_t small, std::int64_t large) {
+    return ExpertObjects{.tokens = small + large,
+                         .sizes = {small, 0, large},
+                         .levels = {small, large},
+                         .log_sizes = std::vector<std::int64_t>(kLogSizeBins, 0)};
+  };
+  page.heads.push_back({.name = "box_head", .images = {}, .experts = {counts(7, 1), counts(0, 9)}});
+  const auto db = dir / "moexp.db";
+  test::write_file(run_gallery_folder(db, 3) / kGalleryManifest, detection_gallery_manifest_json(page));
+  const auto seed = read_gallery_manifest(run_gallery_folder(db, 3) / kGalleryManifest);
+  CHECK(seed.head == "box_head");
+  CHECK(seed.top_by_expert.empty());
+  REQUIRE(seed.objects_by_expert.size() == 2);
+  CHECK(seed.objects_by_expert[1].tokens == 9);
+  CHECK(seed.objects_by_expert[0].sizes == std::array<std::int64_t, 3>{7, 0, 1});
+  CHECK(seed.objects_by_expert[1].levels == std::vector<std::int64_t>{0, 9});
+  CHECK(seed.objects_by_expert[1].log_sizes.size() == static_cast<std::size_t>(kLogSizeBins));
+  CHECK_THROWS_WITH_AS(read_gallery_manifest(run_gallery_folder(db, 3) / kGalleryManifest, 1),
+                       doctest::Contains("no MoE head 1"), DataError);
+  GroupFigures g;
+  g.run_ids = {3};
+  g.seeds = {"0"};
+  g.alignment.expert_of = {{1, 0}};
+  const auto html = group_galleries_html({g}, load_group_galleries(db, {g}));
+  CHECK(html.find("box_head expert 1 — 9 (object, level) tokens") < html.find("box_head expert 0 — 8"));
+  CHECK(html.find("<th>control</th>") == std::string::npos);
 }

@@ -282,11 +282,13 @@ std::string bar_row(const std::string& label, std::int64_t count, std::int64_t l
       html_escape(label), count, width, colour_css(expert));
 }
 
-std::string expert_histograms(const ExpertObjects& counts, std::int64_t expert) {
+}  // namespace
+
+std::string expert_objects_html(const ExpertObjects& counts, std::int64_t expert, const std::string& heading) {
   std::string out = fmt::format(
-      "<div class=\"expert\"><h4><span class=\"swatch\" style=\"background:{}\"></span>expert {} — {} (object, level) "
+      "<div class=\"expert\"><h4><span class=\"swatch\" style=\"background:{}\"></span>{} — {} (object, level) "
       "tokens</h4><table>",
-      colour_css(expert), expert, counts.tokens);
+      colour_css(expert), html_escape(heading), counts.tokens);
   const auto largest = [](const auto& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); };
   out += "<tr><th colspan=\"3\">COCO size</th></tr>";
   for (std::size_t s = 0; s < counts.sizes.size(); ++s) {
@@ -310,8 +312,6 @@ std::string expert_histograms(const ExpertObjects& counts, std::int64_t expert) 
   }
   return out + "</table></div>";
 }
-
-}  // namespace
 
 std::string detection_gallery_html(const DetectionGalleryPage& page, bool inline_images) {
   std::string out = fmt::format(R"(<!DOCTYPE html>
@@ -346,7 +346,7 @@ figure img {{ display: block; margin: auto; max-width: 320px; }}
     }
     out += "</div>\n<h3>Objects routed to each expert (its top expert on the object's levels)</h3>\n<div>";
     for (std::size_t e = 0; e < head.experts.size(); ++e) {
-      out += expert_histograms(head.experts[e], static_cast<std::int64_t>(e));
+      out += expert_objects_html(head.experts[e], static_cast<std::int64_t>(e), fmt::format("expert {}", e));
     }
     out += "</div>\n";
   }

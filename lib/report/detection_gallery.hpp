@@ -109,6 +109,9 @@ void draw_box(RgbImage& image, const std::array<double, 4>& box_xywh, const std:
 // Minimum score of the detections a gallery draws.
 inline constexpr double kGalleryScoreThreshold = 0.3;
 
+// One expert's histograms as an HTML block (tables with CSS bars in expert `expert`'s colour) headed `heading`.
+std::string expert_objects_html(const ExpertObjects& counts, std::int64_t expert, const std::string& heading);
+
 // One head's view of one image: the image with its boxes drawn, and what the caption says.
 struct DetectionGalleryImage {
   std::int64_t image_id = 0;

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace moexp::report {
 
 std::filesystem::path run_gallery_folder(const std::filesystem::path& db_path, std::int64_t run_id) {
@@ -56,9 +58,11 @@ std::string group_galleries_html(const std::vector<GroupFigures>& groups, const 
   }
   std::string out = fmt::format(
       "<h2>What each expert sees, over seeds</h2>\n<p class=\"note\">Per seed that has a gallery (`moexp evaluate RUN "
-      "--gallery`): the first MoE layer's top {} images of each expert by gate weight (hover for the label and "
-      "weight), in the aligned order of the group's routing figures, so column e<i>j</i> is the same expert in every "
-      "seed; the last column holds that seed's control images, drawn at random from the split.</p>\n",
+      "--gallery`), in the aligned order of the group's routing figures, so column e<i>j</i> is the same expert in "
+      "every seed. Classification: the first MoE layer's top {} images of each expert by gate weight (hover for the "
+      "label and weight); the last column holds that seed's control images, drawn at random from the split. "
+      "Detection: the first MoE head's (object, level) tokens of the validation split that each expert is the top "
+      "expert for, by COCO size, pyramid level and side.</p>\n",
       per_cell);
   for (const auto& gallery : galleries) {
     const auto& g = groups.at(gallery.group);
@@ -67,8 +71,10 @@ std::string group_galleries_html(const std::vector<GroupFigures>& groups, const 
       out += fmt::format("<p class=\"note\">gallery not shown: {}</p>\n", html_escape(problem));
     }
     std::size_t experts = 0;
+    bool objects = false;
     for (const auto& seed : gallery.seeds) {
-      experts = std::max(experts, seed ? seed->top_by_expert.size() : 0);
+      experts = std::max({experts, seed ? seed->top_by_expert.size() : 0, seed ? seed->objects_by_expert.size() : 0});
+      objects = objects || (seed && !seed->objects_by_expert.empty());
     }
     if (experts == 0) {
       continue;
@@ -77,18 +83,31 @@ std::string group_galleries_html(const std::vector<GroupFigures>& groups, const 
     for (std::size_t j = 0; j < experts; ++j) {
       out += fmt::format("<th>e{}</th>", j);
     }
-    out += "<th>control</th></tr>\n";
+    out += objects ? "</tr>\n" : "<th>control</th></tr>\n";
     for (std::size_t s = 0; s < gallery.seeds.size(); ++s) {
       const auto& seed = gallery.seeds[s];
       out += fmt::format("<tr><td>{} (run {})</td>", html_escape(s < g.seeds.size() ? g.seeds[s] : "?"),
                          s < g.run_ids.size() ? g.run_ids[s] : 0);
       if (!seed) {
-        out += fmt::format("<td colspan=\"{}\" class=\"note\">no gallery</td></tr>\n", experts + 1);
+        out += fmt::format("<td colspan=\"{}\" class=\"note\">no gallery</td></tr>\n", experts + (objects ? 0 : 1));
+        continue;
+      }
+      const auto& order = s < g.alignment.expert_of.size() ? g.alignment.expert_of[s] : std::vector<std::size_t>{};
+      if (objects) {  // detection: each aligned expert's objects by size and level
+        for (std::size_t j = 0; j < experts; ++j) {
+          const auto e = j < order.size() ? order[j] : j;
+          out += "<td>";
+          if (e < seed->objects_by_expert.size()) {
+            out += expert_objects_html(seed->objects_by_expert[e], static_cast<std::int64_t>(j),
+                                       fmt::format("{} expert {}", seed->head, e));
+          }
+          out += "</td>";
+        }
+        out += "</tr>\n";
         continue;
       }
       for (std::size_t j = 0; j < experts; ++j) {
         // Aligned position j holds this seed's expert expert_of[s][j].
-        const auto& order = s < g.alignment.expert_of.size() ? g.alignment.expert_of[s] : std::vector<std::size_t>{};
         const auto e = j < order.size() ? order[j] : j;
         std::string cell;
         if (e < seed->top_by_expert.size()) {

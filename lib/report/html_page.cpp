@@ -231,6 +231,8 @@ table.gallery td {{ vertical-align: top; }}
 .thumbs {{ display: grid; grid-template-columns: repeat(4, 28px); gap: 2px; }}
 img.thumb {{ width: 28px; height: 28px; image-rendering: pixelated; }}
 .thumbs.control {{ opacity: 0.85; }}
+.expert {{ font-size: 11px; }} .expert h4 {{ margin: 2px 0; font-size: 11px; }} .expert td {{ padding: 0 4px; border: 0; }}
+.swatch {{ display: inline-block; width: 10px; height: 10px; margin-right: 4px; }} .bar {{ display: inline-block; height: 8px; }}
 </style></head>
 <body>
 <h1>{0}</h1>

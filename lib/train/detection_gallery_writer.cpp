@@ -4,6 +4,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/png_encode.hpp"
+#include "report/gallery_manifest.hpp"
 
 #include <fmt/format.h>
 
@@ -95,6 +96,7 @@ std::filesystem::path write_detection_gallery(const DetectionGalleryOptions& opt
   for (const auto& [name, png] : files) {
     core::write_file_atomic(options.dir / name, png);
   }
+  core::write_file_atomic(options.dir / report::kGalleryManifest, report::detection_gallery_manifest_json(page));
   const auto index = options.dir / "index.html";
   core::write_file_atomic(index, report::detection_gallery_html(page, options.inline_images));
   return index;

@@ -1,6 +1,7 @@
 // `moexp evaluate --gallery DIR` and `--dump-routing PATH` for detection runs, from the evaluation's token-by-token
 // routing record: the gallery (report/detection_gallery.hpp) of validation images with boxes coloured by expert and
-// each expert's object histograms, written to DIR as index.html with PNGs beside it or as one self-contained file; and
+// each expert's object histograms, written to DIR as index.html with PNGs beside it or as one self-contained file,
+// with gallery.json (report/gallery_manifest.hpp: the histograms, which `moexp report --format html` lines up); and
 // the routing CSVs, PATH (one row per image and level) and objects_csv_path(PATH) (one per object and level).
 #pragma once
 

@@ -120,6 +120,13 @@ void check_routing_dump_and_gallery(const TempDir& dir, const fs::path& db) {
   const auto page = read_file(gallery / "index.html");
   CHECK(page.find("<h2>MoE cls_head</h2>") != std::string::npos);
   CHECK(page.find("drawn at random (seed") != std::string::npos);
+  CHECK(fs::exists(gallery / "gallery.json"));
+  // In the run folder, the HTML report shows each expert's objects.
+  REQUIRE(run({MOEXP_BIN, "evaluate", "1", "--db", db.string(), "--gallery"}, dir.path(), 120).exit_code == 0);
+  auto report = run({MOEXP_BIN, "report", "--db", db.string(), "--format", "html"}, dir.path(), 60);
+  REQUIRE(report.exit_code == 0);
+  CHECK(report.out.find("<h2>What each expert sees, over seeds</h2>") != std::string::npos);
+  CHECK(report.out.find("cls_head expert 3 — ") != std::string::npos);
   auto missing =
       run({MOEXP_BIN, "evaluate", "1", "--db", db.string(), "--gallery", (dir / "g2").string(), "--images", "987654"},
           dir.path(), 120);
