@@ -132,6 +132,12 @@ struct ChoiceNames<MemoryFormat> {
   static constexpr std::array<std::string_view, 3> names{"auto", "contiguous", "channels_last"};
 };
 
+enum class OnDevice { automatic, on, off };  // data.on_device ("auto", ...)
+template <>
+struct ChoiceNames<OnDevice> {
+  static constexpr std::array<std::string_view, 3> names{"auto", "on", "off"};
+};
+
 // constraint.kind: the names of core/constraint_kinds.hpp's registry, in enum order.
 template <>
 struct ChoiceNames<Constraint> {

@@ -54,6 +54,7 @@ struct DataConfig {
   std::int64_t limit_train = 0;              // use only the first N training samples (0 = all)
   std::int64_t limit_test = 0;               // use only the first N test samples (0 = all)
   bool augment = true;                       // flip (not MNIST) + crop with padding 4 (+ colour jitter on CIFAR)
+  OnDevice on_device = OnDevice::automatic;  // classification: the images resident on the training device
   std::int64_t synthetic_classes = 10;
   std::int64_t synthetic_channels = 1;
   std::int64_t synthetic_image_size = 16;

@@ -180,6 +180,11 @@ std::vector<KeySpec> make_keys() {
       with_range(entry("data.limit_test", T::integer, "use the first N test samples (0 = all)"), 0)));
   keys.push_back(bound<&E::data, &DataConfig::augment>(
       entry("data.augment", T::boolean, "training augmentation: flip, crop with padding 4, colour jitter (CIFAR)")));
+  keys.push_back(bound<&E::data, &DataConfig::on_device>(not_identity(with_choices(
+      entry("data.on_device", T::string,
+            "classification: keep the images on the training device and gather / augment batches there (auto: on for "
+            "CUDA when they take at most 4 GiB); the batches are the same either way"),
+      choice_names<OnDevice>()))));
   keys.push_back(bound<&E::data, &DataConfig::synthetic_classes>(
       with_range(entry("data.synthetic_classes", T::integer, "synthetic: number of classes"), 2, 1000)));
   keys.push_back(bound<&E::data, &DataConfig::synthetic_channels>(

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <utility>
 
 namespace moexp::data {
 
@@ -25,7 +26,28 @@ struct Augmentation {
 // The training augmentation for `data` when `enabled` (none otherwise).
 Augmentation training_augmentation(const DataSplits& data, bool enabled);
 
-// Images `indices_b` of `ds` as a normalised float batch on `device`, augmented with `aug` drawn from `gen`.
+// One batch's augmentation numbers (undefined tensors for the parts `aug` leaves out).
+struct AugmentDraws {
+  torch::Tensor flip_b;      // bool: flip horizontally
+  torch::Tensor offsets_b2;  // int64: crop offsets (row, column) into the padded image, 0..2 crop_pad
+  torch::Tensor brightness_b, contrast_b, saturation_b;  // float in [0.7, 1.3]
+  AugmentDraws to(const torch::Device& device) const;
+  AugmentDraws narrow(std::int64_t start, std::int64_t length) const;  // samples start .. start + length - 1
+};
+
+// The numbers of a batch of `b` images, drawn from `gen` in a fixed order: flips, crop offsets, the three jitters.
+AugmentDraws draw_augmentation(std::int64_t b, const Augmentation& aug, at::Generator& gen);
+
+// uint8 images x_bchw as a normalised float batch on their device: scaled to [0, 1], flipped, cropped and jittered
+// with `draws` (on the same device), then (x - mean) / std with mean_1c11, std_1c11 on that device.
+torch::Tensor augment_batch(torch::Tensor x_bchw, const AugmentDraws& draws, const Augmentation& aug,
+                            const torch::Tensor& mean_1c11, const torch::Tensor& std_1c11);
+
+// The dataset's per-channel mean and std as float [1, C, 1, 1] on `device`.
+std::pair<torch::Tensor, torch::Tensor> normalisation(const DataSplits& data, const torch::Device& device);
+
+// Images `indices_b` of `ds` as a normalised float batch on `device`, augmented with `aug` drawn from `gen`: gathered
+// on the host, uploaded, augmented there.
 torch::Tensor make_batch(const Dataset& ds, const torch::Tensor& indices_b, const DataSplits& data,
                          const Augmentation& aug, at::Generator& gen, const torch::Device& device);
 

@@ -1,5 +1,6 @@
 #include "train/classification_task.hpp"
 
+#include "core/error.hpp"
 #include "data/batches.hpp"
 #include "train/device.hpp"
 #include "train/routing_stats.hpp"
@@ -111,9 +112,26 @@ ClassificationTask::ClassificationTask(const config::ExperimentConfig& cfg, cons
       m_augmentation(data::training_augmentation(data, cfg.data.augment)),
       m_groups(data, device, cfg.moe.collapse_share) {
   m_model->to(device);
+  if (resolve_on_device(cfg.data.on_device, device, data::DeviceSplit::bytes_of(data.train))) {
+    m_device_split.emplace(data.train, data, device);
+  }
 }
 
-void ClassificationTask::begin_epoch(std::int64_t /*epoch*/, const torch::Tensor& /*order_n*/) {
+bool resolve_on_device(config::OnDevice setting, const torch::Device& device, std::int64_t bytes) {
+  switch (setting) {
+    case config::OnDevice::on:
+      return true;
+    case config::OnDevice::off:
+      return false;
+    case config::OnDevice::automatic:
+      return device.is_cuda() && bytes <= kOnDeviceLimitBytes;
+  }
+  return false;
+}
+
+void ClassificationTask::begin_epoch(std::int64_t /*epoch*/, const torch::Tensor& order_n) {
+  m_order_n = order_n;
+  m_batch = 0;
   const std::int64_t num_experts = m_cfg.moe.enabled ? m_cfg.moe.num_experts : 0;
   m_routing.emplace(m_model->moe_positions(), num_experts, m_groups.labels());
   const auto counts = torch::TensorOptions().dtype(torch::kLong).device(m_device);
@@ -122,11 +140,24 @@ void ClassificationTask::begin_epoch(std::int64_t /*epoch*/, const torch::Tensor
 }
 
 BatchLoss ClassificationTask::train_batch(const torch::Tensor& idx_b, torch::Generator& augment) {
-  auto x = data::make_batch(m_data.train, idx_b, m_data, m_augmentation, augment, m_device);
+  torch::Tensor x, y;
+  if (m_device_split) {
+    // The epoch's batches are planned on its first: the trainer slices the same order by the same batch size, and
+    // the augmentation numbers come from `augment` in the order make_batch would draw them.
+    if (m_batch == 0) {
+      m_device_split->plan_epoch(m_order_n, m_cfg.train.batch_size, m_augmentation, augment);
+    }
+    std::tie(x, y) = m_device_split->batch(m_batch++);
+    if (x.size(0) != idx_b.size(0)) {
+      throw Error("classification task: the planned batch differs from the trainer's (a bug)");
+    }
+  } else {
+    x = data::make_batch(m_data.train, idx_b, m_data, m_augmentation, augment, m_device);
+    y = m_data.train.labels_n.index_select(0, idx_b).to(m_device);
+  }
   if (m_exec.channels_last) {
     x = x.contiguous(at::MemoryFormat::ChannelsLast);
   }
-  auto y = m_data.train.labels_n.index_select(0, idx_b).to(m_device);
   models::ModelOutput out;
   torch::Tensor ce;
   {

@@ -6,6 +6,7 @@
 #include "config/experiment.hpp"
 #include "data/batches.hpp"
 #include "data/dataset.hpp"
+#include "data/device_split.hpp"
 #include "models/resnet.hpp"
 #include "train/device.hpp"
 #include "train/routing_stats.hpp"
@@ -69,6 +70,11 @@ class ClassGroups {
   torch::Tensor m_superclass_of_c;  // class -> superclass on the device; undefined without superclasses
 };
 
+// Whether data.on_device `setting` puts a split of `bytes` on `device`: on, off, or auto (CUDA and at most
+// kOnDeviceLimitBytes).
+inline constexpr std::int64_t kOnDeviceLimitBytes = std::int64_t{4} << 30;
+bool resolve_on_device(config::OnDevice setting, const torch::Device& device, std::int64_t bytes);
+
 // Evaluate `model` (eval mode, no gradients, routing as set on its MoE layers) on `ds`.
 EvalResult evaluate(models::ResNet& model, const data::Dataset& ds, const data::DataSplits& data,
                     const torch::Device& device, const EvalOptions& options);
@@ -89,6 +95,9 @@ class ClassificationTask : public Task {
   SplitFigures end_epoch() override;
   SplitFigures evaluate_test() override;
 
+  // Whether the training images live on the device (data.on_device as resolved for this device).
+  bool data_on_device() const { return m_device_split.has_value(); }
+
  private:
   const config::ExperimentConfig& m_cfg;
   const data::DataSplits& m_data;
@@ -97,8 +106,11 @@ class ClassificationTask : public Task {
   models::ResNet m_model{nullptr};
   data::Augmentation m_augmentation;
   ClassGroups m_groups;
-  std::optional<RoutingAccumulator> m_routing;  // the current epoch's training routing
-  torch::Tensor m_correct, m_correct_top5;      // int64 scalars on the device
+  std::optional<data::DeviceSplit> m_device_split;  // data.on_device: the training split, resident
+  torch::Tensor m_order_n;                          // the epoch's order (host), planned on the first batch
+  std::int64_t m_batch = 0;                         // the epoch's next batch
+  std::optional<RoutingAccumulator> m_routing;      // the current epoch's training routing
+  torch::Tensor m_correct, m_correct_top5;          // int64 scalars on the device
 };
 
 }  // namespace moexp::train

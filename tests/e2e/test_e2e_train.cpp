@@ -256,3 +256,28 @@ TEST_CASE("e2e train: a journal-writing run killed mid-way resumes from its chec
     CHECK(eb[i].at("train_loss") == doctest::Approx(ea[i].at("train_loss")).epsilon(1e-6));
   }
 }
+
+TEST_CASE("e2e train: data.on_device on and off train the same run bit for bit, under the same config hash") {
+  TempDir dir;
+  auto exp = write_file(dir / "tiny.toml", tiny_experiment_toml());
+  std::vector<std::vector<EpochRecord>> epochs;
+  std::vector<std::string> hashes;
+  for (const char* setting : {"on", "off"}) {
+    const auto db_path = dir / setting / "moexp.db";
+    auto r = run(train_args(exp, db_path, {"--set", std::string("data.on_device=") + setting}), dir.path());
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    store::ResultStore db(db_path.string());
+    epochs.push_back(db.metrics().epochs(1));
+    hashes.push_back(db.runs().find(1)->config_hash);
+  }
+  CHECK(hashes[0] == hashes[1]);
+  REQUIRE(epochs[0].size() == 2);
+  REQUIRE(epochs[1].size() == 2);
+  for (std::size_t e = 0; e < 2; ++e) {
+    for (const char* key : {"train_loss", "train_acc", "test_loss", "test_acc"}) {
+      CAPTURE(key);
+      CHECK(epochs[0][e].at(key) == epochs[1][e].at(key));
+    }
+  }
+}
