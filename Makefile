@@ -98,13 +98,15 @@ bench: deps
 	$(call install_missing,$(BENCH_PACKAGES))
 	$(MAKE) build
 	cmake --build $(BUILD) --target moexp_bench_moe_stage moexp_bench_model_step moexp_bench_norm_relu moexp_bench_store moexp_bench_journal moexp_bench_report \
-	  moexp_bench_coco_eval moexp_bench_nms moexp_bench_detection_loader
+	  moexp_bench_coco_eval moexp_bench_nms moexp_bench_detection_loader moexp_bench_batches
 	@echo "== 1. training throughput: moexp vs PyTorch-Python =="; bench/train_throughput.sh $(BUILD)/moexp
 	@echo "== 2a. MoE stage cost vs the dense stage (channels-last, as moexp trains) =="; \
 	  MOEXP_CHANNELS_LAST=1 $(BUILD)/bench/moexp_bench_moe_stage 2 5
 	@echo "== 2b. ResNet-18 training step, MoE at stage 1 vs dense (channels-last) =="; \
 	  MOEXP_CHANNELS_LAST=1 $(BUILD)/bench/moexp_bench_model_step resnet18 1 4 2 2 5
 	@echo "== 2c. fused batch norm + ReLU vs LibTorch's =="; $(BUILD)/bench/moexp_bench_norm_relu 2 5
+	@echo "== 2d. training batches: host gather vs a resident split (data.on_device) =="; \
+	  $(BUILD)/bench/moexp_bench_batches 2 15
 	@echo "== 3a. store ingest: moexp vs Optuna =="; bench/store_ingest.sh $(BUILD)/bench/moexp_bench_store
 	@echo "== 3b. report and runs latency =="; $(BUILD)/bench/moexp_bench_report $(BUILD)/bench-report.db
 	@echo "== 3c. journal ingest vs direct store writes =="; $(BUILD)/bench/moexp_bench_journal $(BUILD)/bench-journal

@@ -112,10 +112,11 @@ timeout 240 $PY bench/train_reference.py --arch resnet18 --position 3 --experts 
   --batch-size $BATCH --device cuda --bf16 --channels-last >"$OUTDIR/gpu-check.reference.log" 2>&1; rc=$?
 log "PyTorch eager reference (exit $rc): $(grep 'steps:' "$OUTDIR/gpu-check.reference.log")"
 py_ips=$(grep 'steps:' "$OUTDIR/gpu-check.reference.log" | sed -E 's/.* ([0-9.]+) images\/s.*/\1/')
-# MFU: ResNet-18 at 32x32 is about 0.56 GFLOP per image forward (x3 for forward + backward); the MoE stage 3 with
-# 2 of 16 narrow experts about matches the dense stage. Peak: H200 bf16 dense 989 TFLOP/s (override with PEAK_TFLOPS).
+# MFU: ResNet-18 at 32x32 is about 0.56 G multiply-adds per image forward, 1.12 GFLOP (1 MAC = 2 FLOPs), x3 for
+# forward + backward; the MoE stage 3 with 2 of 16 narrow experts about matches the dense stage. Peak: H100 / H200
+# bf16 dense 989 TFLOP/s (override with PEAK_TFLOPS).
 peak=${PEAK_TFLOPS:-989}
-mfu() { [ -n "$1" ] && echo "scale=3; $1 * 0.56 * 3 / ($peak * 1000) * 100" | bc -l; }
+mfu() { [ -n "$1" ] && echo "scale=3; $1 * 0.56 * 2 * 3 / ($peak * 1000) * 100" | bc -l; }
 ratio=$([ -n "$moexp_ips" ] && [ -n "$py_ips" ] && echo "scale=2; $moexp_ips / $py_ips" | bc -l)
 log "ResNet-18-MoE(E=16,k=2,stage 3) bf16 channels-last, batch $BATCH, $STEPS steps: moexp ${moexp_ips:-?} img/s (MFU $(mfu "$moexp_ips") %), PyTorch eager ${py_ips:-?} img/s (MFU $(mfu "$py_ips") %), ratio ${ratio:-?}"
 

@@ -1,6 +1,7 @@
 #include "moe/grouped.hpp"
 
 #include "core/error.hpp"
+#include "moe/host_read.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -99,7 +100,7 @@ torch::Tensor GroupedContext::batch_norm(const std::vector<torch::nn::BatchNorm2
         continue;
       }
       p->num_batches_tracked += 1;
-      const double momentum = o.momentum() ? *o.momentum() : 1.0 / p->num_batches_tracked.item<double>();
+      const double momentum = o.momentum() ? *o.momentum() : 1.0 / read_double(p->num_batches_tracked);
       p->running_mean.mul_(1 - momentum).add_(mean_gc[e].detach().to(p->running_mean.dtype()), momentum);
       p->running_var.mul_(1 - momentum).add_(unbiased_gc[e].to(p->running_var.dtype()), momentum);
     }

@@ -1,6 +1,7 @@
 #include "moe/layer.hpp"
 
 #include "moe/grouped.hpp"
+#include "moe/host_read.hpp"
 #include "moe/routing.hpp"
 #include "moe/row_ops.hpp"
 
@@ -50,11 +51,14 @@ torch::Tensor MoeLayerImpl::dispatch_combine(const torch::Tensor& x_bchw, const 
   // Every (sample, chosen expert) pair becomes one row; rows sorted by expert (stable, so each expert sees its
   // samples in batch order) make each expert's sub-batch one contiguous slice of a single gather. The backward pass
   // then builds one batch-sized gradient for x instead of one per expert, and the sizes need one host read (one
-  // device sync on CUDA) instead of one per expert. Gather and combine are moe/row_ops.hpp's fused passes on the CPU.
-  // Measured in bench/moe_stage.cpp and bench/model_step.cpp.
+  // device sync on CUDA) instead of one per expert. The count is a scatter-add, not bincount: ATen's CUDA bincount
+  // reads the indices' min and max to the host first (two more syncs). Gather and combine are moe/row_ops.hpp's fused
+  // passes on the CPU. Measured in bench/moe_stage.cpp and bench/model_step.cpp.
   const auto plan = plan_rows(routing.topk_idx_bk);
   const auto weight_n = routing.topk_w_bk.reshape({-1}).index_select(0, plan.order_n);
-  const auto counts_e = torch::bincount(routing.topk_idx_bk.reshape({-1}), {}, m_options.num_experts).to(torch::kCPU);
+  const auto idx_n = routing.topk_idx_bk.reshape({-1});
+  const auto counts_e = read_to_host(
+      torch::zeros({m_options.num_experts}, idx_n.options()).scatter_add_(0, idx_n, torch::ones_like(idx_n)));
   const auto* count = counts_e.data_ptr<std::int64_t>();
   std::vector<std::int64_t> sizes(count, count + m_options.num_experts);
   std::vector<std::int64_t> rows_g;

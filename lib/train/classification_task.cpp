@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "data/batches.hpp"
+#include "moe/host_read.hpp"
 #include "train/device.hpp"
 #include "train/routing_stats.hpp"
 
@@ -173,8 +174,7 @@ BatchLoss ClassificationTask::train_batch(const torch::Tensor& idx_b, torch::Gen
 }
 
 std::string ClassificationTask::progress_text(std::int64_t seen) {
-  return fmt::format("acc {:.2f}%",
-                     100.0 * static_cast<double>(m_correct.item<std::int64_t>()) / static_cast<double>(seen));
+  return fmt::format("acc {:.2f}%", 100.0 * moe::read_double(m_correct) / static_cast<double>(seen));
 }
 
 SplitFigures ClassificationTask::end_epoch() {

@@ -3,6 +3,7 @@
 #include "config/canonical.hpp"
 #include "core/error.hpp"
 #include "data/batches.hpp"
+#include "moe/host_read.hpp"
 #include "train/checkpoint.hpp"
 #include "train/classification_task.hpp"
 #include "train/device.hpp"
@@ -187,8 +188,8 @@ FitResult Trainer::fit(MetricsSink& sink, const std::atomic<bool>& stop, const s
       aux_sum += batch.aux_loss.detach().to(torch::kDouble);
       if ((b + 1) % kSyncEvery == 0 || b + 1 == batches) {
         const auto seen = std::min(n, (b + 1) * t.batch_size);
-        const double mean_loss = loss_sum.item<double>() / static_cast<double>(seen);
-        const double aux = aux_sum.item<double>();
+        const double mean_loss = moe::read_double(loss_sum) / static_cast<double>(seen);
+        const double aux = moe::read_double(aux_sum);
         if (!std::isfinite(mean_loss) || !std::isfinite(aux)) {
           if (progress != nullptr) {
             progress->finish();
