@@ -155,3 +155,78 @@ TEST_CASE("grouped experts: packing puts each expert's rows in its channel group
   CHECK(packed[1].slice(0, 2, 4).abs().sum().item<float>() == 0.0f);  // expert 1 has one row: slot 1 is padding
   CHECK(torch::equal(ctx.unpack(packed), x));
 }
+
+TEST_CASE("capacity dispatch: with room for every row, training steps match per-expert execution, nothing dropped") {
+  torch::manual_seed(11);
+  auto per_expert = models::ResNet(config_with(4, 2, 1, config::Dispatch::per_expert), 1, 10);
+  auto cfg = config_with(4, 2, 1, config::Dispatch::per_expert);
+  cfg.moe.capacity_factor = 4;  // C = B k: room for any routing
+  torch::manual_seed(11);
+  auto capacity = models::ResNet(cfg, 1, 10);
+  torch::optim::SGD opt_a(per_expert->parameters(), 0.05), opt_b(capacity->parameters(), 0.05);
+  per_expert->train();
+  capacity->train();
+  for (int step = 0; step < 3; ++step) {
+    auto x = torch::randn({12, 1, 16, 16});
+    auto xa = x.clone().requires_grad_(true), xb = x.clone().requires_grad_(true);
+    torch::manual_seed(100 + step);
+    auto out_a = per_expert->forward(xa);
+    torch::manual_seed(100 + step);
+    auto out_b = capacity->forward(xb);
+    CHECK(close(out_a.logits_bn, out_b.logits_bn));
+    REQUIRE(out_b.routing.at(0).dropped_pairs.defined());
+    CHECK(out_b.routing.at(0).dropped_pairs.item<std::int64_t>() == 0);
+    CHECK_FALSE(out_a.routing.at(0).dropped_pairs.defined());
+    opt_a.zero_grad();
+    opt_b.zero_grad();
+    (out_a.logits_bn.pow(2).mean() + out_a.aux_loss).backward();
+    (out_b.logits_bn.pow(2).mean() + out_b.aux_loss).backward();
+    CHECK(close(xa.grad(), xb.grad()));
+    // An expert without rows has no gradient per expert and a zero one here.
+    for (auto& p : per_expert->named_parameters()) {
+      if (!p.value().grad().defined()) {
+        auto& other = capacity->named_parameters()[p.key()];
+        CHECK_MESSAGE(other.grad().abs().max().item<double>() == 0, p.key());
+        other.mutable_grad() = torch::Tensor();
+      }
+    }
+    check_same_state(per_expert, capacity);
+    opt_a.step();
+    opt_b.step();
+  }
+  // Evaluation runs every row, as per expert.
+  per_expert->eval();
+  capacity->eval();
+  auto x = torch::randn({6, 1, 16, 16});
+  const auto evaluated = capacity->forward(x);
+  CHECK(close(per_expert->forward(x).logits_bn, evaluated.logits_bn));
+  CHECK_FALSE(evaluated.routing.at(0).dropped_pairs.defined());
+}
+
+TEST_CASE("capacity dispatch: rows past an expert's capacity are dropped in batch order and counted") {
+  Pair nets(4, 1, 1);
+  auto cfg = config_with(4, 1, 1, config::Dispatch::per_expert);
+  cfg.moe.capacity_factor = 1;  // C = ceil(1 * 8 * 1 / 4) = 2
+  torch::manual_seed(11);
+  auto capacity = models::ResNet(cfg, 1, 10);
+  auto layer_a = nets.per_expert->moe_layers().at(0), layer_b = capacity->moe_layers().at(0);
+  nets.per_expert->train();
+  capacity->train();
+  // Expert 0 is chosen by rows 0, 1, 3, 4, 5, 6, 7: it keeps rows 0 and 1. Expert 2 keeps row 2. 1 and 3: no rows.
+  auto routing = routing_of({{0}, {0}, {2}, {0}, {0}, {0}, {0}, {0}}, 4);
+  auto x = torch::randn({8, 16, 8, 8});
+  const auto [y, dropped] = layer_b->capacity_dispatch_combine(x, routing);
+  CHECK(dropped.item<std::int64_t>() == 5);
+  CHECK(y.narrow(0, 3, 5).abs().max().item<float>() == 0);  // k = 1: a dropped row gets nothing
+  // The kept rows are what the per-expert path gives the first three rows alone (same rows per expert, same BN).
+  const auto kept = layer_a->dispatch_combine(x.narrow(0, 0, 3), routing_of({{0}, {0}, {2}}, 4));
+  CHECK(close(y.narrow(0, 0, 3), kept));
+  // Running statistics: experts 0 and 2 as per expert, experts 1 and 3 untouched.
+  auto ba = layer_a->named_buffers(), bb = layer_b->named_buffers();
+  for (const auto& buf : bb) {
+    CAPTURE(buf.key());
+    CHECK(close(buf.value().to(torch::kDouble), ba[buf.key()].to(torch::kDouble)));
+  }
+  // With the capacity at the stem a non-groupable expert would be refused; the ResNet's experts are groupable.
+  CHECK(layer_b->can_group());
+}

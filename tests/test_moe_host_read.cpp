@@ -1,7 +1,6 @@
 // moe/host_read: the door counts every read; a classification MoE training step reads the host exactly once per MoE
 // layer (the experts' row counts, which size each expert's sub-batch) and nothing else, with per-expert and grouped
-// dispatch and with the data resident on the device. These counts are the baseline the static (capacity / dropless)
-// dispatch modes must bring to zero.
+// dispatch and with the data resident on the device; with moe.capacity_factor (static shapes) it reads nothing.
 #include "config/load.hpp"
 #include "data/batches.hpp"
 #include "data/dataset.hpp"
@@ -51,4 +50,10 @@ TEST_CASE("host read: a classification MoE step reads the host once per MoE laye
   CHECK(reads_per_step({"data.on_device=\"on\""}) == std::vector<std::int64_t>(4, 1));
   CHECK(reads_per_step({"moe.position=[1, 2]"}) == std::vector<std::int64_t>(4, 2));
   CHECK(reads_per_step({"moe.enabled=false"}) == std::vector<std::int64_t>(4, 0));
+}
+
+TEST_CASE("host read: with moe.capacity_factor a classification MoE step reads nothing from the host") {
+  CHECK(reads_per_step({"moe.capacity_factor=1.25"}) == std::vector<std::int64_t>(4, 0));
+  CHECK(reads_per_step({"moe.capacity_factor=1.25", "data.on_device=\"on\"", "moe.position=[1, 2]"}) ==
+        std::vector<std::int64_t>(4, 0));
 }

@@ -39,6 +39,7 @@ struct MoeConfig {
   ExpertInit expert_init = ExpertInit::head;       // detection: how the experts of an MoE head start
   ExpertWidth expert_width = ExpertWidth::narrow;  // narrow (about half the stage's parameters) | full
   Dispatch dispatch = Dispatch::automatic;         // how the experts run (moe/layer.hpp)
+  double capacity_factor = 0;   // > 0: static training dispatch, each expert ceil(f B k / E) rows, the rest dropped
   double collapse_share = 0.9;  // statistics: a layer is collapsed when one expert's share exceeds this
 };
 

@@ -183,6 +183,9 @@ void resolve_and_validate(ExperimentConfig& cfg, const std::function<std::string
                                               "\"cls_head\" or \"both\"); the box head's outputs are not probabilities"
                                             : "a detection option (what RetinaNet's classification MoE head mixes)");
     }
+    if (cfg.moe.capacity_factor > 0 && is_detection(cfg)) {
+      fail("moe.capacity_factor", "a classification option for now (RetinaNet's MoE heads run every row)");
+    }
     if (cfg.moe.expert_init == ExpertInit::pytorch && !is_detection(cfg)) {
       fail("moe.expert_init", "a detection option (how a RetinaNet MoE head's experts start)");
     }

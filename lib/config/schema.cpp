@@ -154,6 +154,11 @@ std::vector<KeySpec> make_keys() {
       entry("moe.dispatch", T::string,
             "how experts run: auto (grouped where measured to pay), grouped (one computation), per_expert"),
       choice_names<Dispatch>())));
+  keys.push_back(bound<&E::moe, &MoeConfig::capacity_factor>(
+      with_range(entry("moe.capacity_factor", T::floating,
+                       "> 0: training dispatch with static shapes and no host read: each expert takes at most "
+                       "ceil(f B k / E) rows, later rows are dropped and counted (0 = off: every row runs)"),
+                 0.0, 64.0)));
   keys.push_back(bound<&E::moe, &MoeConfig::expert_width>(with_choices(
       entry("moe.expert_width", T::string, "narrow: about half the stage's parameters; full: a copy of the stage"),
       choice_names<ExpertWidth>())));
@@ -408,6 +413,9 @@ bool key_applies(const ExperimentConfig& cfg, const std::string& key) {
     }
     if (key == "moe.expert_init") {
       return detection && cfg.moe.expert_init != ExpertInit::head;
+    }
+    if (key == "moe.capacity_factor") {
+      return cfg.moe.capacity_factor > 0;  // left out when off: configs from before the key keep their hash
     }
     if (key == "moe.dispatch") {
       return cfg.moe.dispatch !=

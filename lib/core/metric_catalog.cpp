@@ -34,6 +34,7 @@ const std::vector<MetricSpec>& other_known_metrics() {
       {"class_given_level_and_size_p", "class|level,size p", 1, 3, true},
       {"superclass_mi_control", "MI control", 1, 3},
       {"train_acc", "train acc (%)", 100, 2},
+      {kDroppedShareMetric, "dropped pairs (%)", 100, 2},
       {"train_top5_acc", "train top-5 acc (%)", 100, 2},
       {"train_loss", "train loss", 1, 4},
       {"lr", "lr", 1, 6},

@@ -37,6 +37,9 @@ const std::vector<MetricSpec>& evaluation_figures();
 // The display properties of evaluation figure `name` (from evaluation_figures, else titled by the name).
 MetricSpec evaluation_figure_spec(const std::string& name);
 
+// The epoch metric of runs with moe.capacity_factor: dropped (sample, expert) pairs over all pairs of the epoch.
+inline constexpr const char* kDroppedShareMetric = "train_dropped_share";
+
 // The run-level metric every run has (not a named epoch metric): the run's total training time.
 inline constexpr const char* kWallSecondsMetric = "wall_seconds";
 

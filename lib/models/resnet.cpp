@@ -52,6 +52,7 @@ moe::MoeLayerOptions moe_layer_options(const config::ExperimentConfig& cfg, std:
   o.weight = cfg.constraint.weight;
   o.threshold = config::effective_threshold(cfg.constraint);
   o.dispatch = cfg.moe.dispatch;
+  o.capacity_factor = cfg.moe.capacity_factor;
   return o;
 }
 

@@ -23,7 +23,7 @@ const torch::ExpandingArray<2>* groupable_padding(const torch::nn::Conv2dImpl& c
 }  // namespace
 
 GroupedContext::GroupedContext(const std::vector<std::int64_t>& rows_g, const torch::Device& device)
-    : m_rows_g(rows_g) {
+    : m_rows_g(rows_g), m_groups(static_cast<std::int64_t>(rows_g.size())) {
   m_capacity = rows_g.empty() ? 0 : *std::max_element(rows_g.begin(), rows_g.end());
   const auto groups = static_cast<std::int64_t>(rows_g.size());
   std::vector<std::int64_t> slot_n;
@@ -40,20 +40,46 @@ GroupedContext::GroupedContext(const std::vector<std::int64_t>& rows_g, const to
   m_slot_n = on_device(torch::tensor(slot_n, torch::kLong));
   m_mask_cg = on_device(torch::tensor(mask_cg).view({m_capacity, groups}));
   m_count_g = on_device(torch::tensor(count_g));
+  m_kept_n = torch::ones({static_cast<std::int64_t>(slot_n.size())}, torch::TensorOptions(torch::kBool).device(device));
+}
+
+GroupedContext GroupedContext::with_capacity(const torch::Tensor& expert_n, std::int64_t groups,
+                                             std::int64_t capacity) {
+  GroupedContext ctx;
+  ctx.m_groups = groups;
+  ctx.m_capacity = capacity;
+  ctx.m_fixed = true;
+  const auto idx_n = expert_n.to(torch::kLong);
+  // Row n's place among its expert's rows: the running count of that expert's rows up to n, minus one.
+  const auto one_hot_ng = torch::one_hot(idx_n, groups);
+  const auto pos_n = (one_hot_ng.cumsum(0) - 1).gather(1, idx_n.unsqueeze(1)).squeeze(1);
+  ctx.m_kept_n = pos_n < capacity;
+  ctx.m_slot_n = torch::where(ctx.m_kept_n, pos_n * groups + idx_n, torch::full_like(idx_n, capacity * groups));
+  const auto kept = ctx.m_kept_n.to(torch::kFloat);
+  ctx.m_mask_cg = torch::zeros({capacity * groups + 1}, kept.options())
+                      .index_put_({ctx.m_slot_n}, kept)
+                      .narrow(0, 0, capacity * groups)
+                      .view({capacity, groups});
+  ctx.m_count_g = torch::zeros({groups}, kept.options()).index_add_(0, idx_n, kept);
+  return ctx;
 }
 
 torch::Tensor GroupedContext::pack(const torch::Tensor& x_nchw) const {
   const auto c = x_nchw.size(1), h = x_nchw.size(2), w = x_nchw.size(3);
+  const auto slots = m_capacity * groups();
   auto packed =
-      torch::zeros({m_capacity * groups(), c, h, w}, x_nchw.options().memory_format(at::MemoryFormat::Contiguous));
-  return packed.index_copy(0, m_slot_n, x_nchw.contiguous()).view({m_capacity, groups() * c, h, w});
+      torch::zeros({slots + (m_fixed ? 1 : 0), c, h, w}, x_nchw.options().memory_format(at::MemoryFormat::Contiguous));
+  packed = packed.index_copy(0, m_slot_n, x_nchw.contiguous());
+  return (m_fixed ? packed.narrow(0, 0, slots) : packed).view({m_capacity, groups() * c, h, w});
 }
 
 torch::Tensor GroupedContext::unpack(const torch::Tensor& y_packed) const {
   const auto c = y_packed.size(1) / groups();
-  return y_packed.contiguous()
-      .view({m_capacity * groups(), c, y_packed.size(2), y_packed.size(3)})
-      .index_select(0, m_slot_n);
+  auto rows = y_packed.contiguous().view({m_capacity * groups(), c, y_packed.size(2), y_packed.size(3)});
+  if (m_fixed) {  // the dropped rows' slot: zeros
+    rows = torch::cat({rows, torch::zeros({1, c, rows.size(2), rows.size(3)}, rows.options())}, 0);
+  }
+  return rows.index_select(0, m_slot_n);
 }
 
 torch::Tensor GroupedContext::conv(const std::vector<torch::nn::Conv2dImpl*>& peers,
@@ -88,7 +114,8 @@ torch::Tensor GroupedContext::batch_norm(const std::vector<torch::nn::BatchNorm2
   torch::Tensor mean_gc, var_gc;
   if (peers.front()->is_training()) {
     const auto m_cg11 = m_mask_cg.view({cap, g, 1, 1});
-    const auto n_g1 = (m_count_g * static_cast<double>(h * w)).view({g, 1});
+    // An expert without rows (with_capacity only) divides by 1: its statistics are 0 and stay out of its running ones.
+    const auto n_g1 = (m_count_g * static_cast<double>(h * w)).clamp_min(1).view({g, 1});
     mean_gc = (x_cgcs * m_cg11).sum(std::vector<std::int64_t>{0, 3}) / n_g1;
     const auto d = (x_cgcs - mean_gc.view({1, g, c, 1})) * m_cg11;
     var_gc = d.pow(2).sum(std::vector<std::int64_t>{0, 3}) / n_g1;
@@ -97,6 +124,16 @@ torch::Tensor GroupedContext::batch_norm(const std::vector<torch::nn::BatchNorm2
     for (std::int64_t e = 0; e < g; ++e) {
       auto* p = peers[static_cast<std::size_t>(e)];
       if (!o.track_running_stats()) {
+        continue;
+      }
+      if (m_fixed) {  // on the device: an expert without rows has momentum 0
+        const auto has_rows = m_count_g[e] > 0;
+        p->num_batches_tracked.add_(has_rows.to(p->num_batches_tracked.dtype()));
+        const auto momentum = (o.momentum() ? torch::full({}, *o.momentum(), p->running_mean.options())
+                                            : 1.0 / p->num_batches_tracked.to(p->running_mean.dtype()).clamp_min(1)) *
+                              has_rows.to(p->running_mean.dtype());
+        p->running_mean.mul_(1 - momentum).add_(mean_gc[e].detach().to(p->running_mean.dtype()) * momentum);
+        p->running_var.mul_(1 - momentum).add_(unbiased_gc[e].to(p->running_var.dtype()) * momentum);
         continue;
       }
       p->num_batches_tracked += 1;

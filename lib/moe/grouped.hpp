@@ -21,12 +21,20 @@ class GroupedContext {
   // `rows_g`: the number of rows of each participating expert, in the order of the sorted rows (each > 0).
   GroupedContext(const std::vector<std::int64_t>& rows_g, const torch::Device& device);
 
-  std::int64_t groups() const { return static_cast<std::int64_t>(m_rows_g.size()); }
-  std::int64_t capacity() const { return m_capacity; }
+  // A packing of fixed shape built on the device, with no host read (moe.capacity_factor): every one of `groups`
+  // experts takes part with `capacity` slots; row n (of expert expert_n[n], rows in batch order, not sorted) takes
+  // its expert's next slot, and a row past its expert's capacity is dropped (packed nowhere, unpacked as zeros). An
+  // expert without rows keeps its batch-norm running statistics.
+  static GroupedContext with_capacity(const torch::Tensor& expert_n, std::int64_t groups, std::int64_t capacity);
 
-  // [N, C, H, W] rows sorted by expert -> [cap, G*C, H, W], zero rows as padding.
+  std::int64_t groups() const { return m_groups; }
+  std::int64_t capacity() const { return m_capacity; }
+  // Rows that were packed (bool [N]; all of them unless built with_capacity).
+  const torch::Tensor& kept_n() const { return m_kept_n; }
+
+  // [N, C, H, W] rows (sorted by expert; with_capacity: in batch order) -> [cap, G*C, H, W], zero rows as padding.
   torch::Tensor pack(const torch::Tensor& x_nchw) const;
-  // [cap, G*C, H, W] -> [N, C, H, W] in the sorted order (padding rows dropped).
+  // [cap, G*C, H, W] -> [N, C, H, W] in pack's row order (padding rows left out; dropped rows as zeros).
   torch::Tensor unpack(const torch::Tensor& y_packed) const;
 
   // One grouped convolution: `peers[g]` is expert g's convolution (same options for all; no bias).
@@ -36,9 +44,14 @@ class GroupedContext {
   torch::Tensor batch_norm(const std::vector<torch::nn::BatchNorm2dImpl*>& peers, const torch::Tensor& x_packed) const;
 
  private:
+  GroupedContext() = default;
+
   std::vector<std::int64_t> m_rows_g;
+  std::int64_t m_groups = 0;
   std::int64_t m_capacity = 0;
-  torch::Tensor m_slot_n;   // where each sorted row sits in the [cap * G] packed rows (slot * G + g)
+  bool m_fixed = false;     // with_capacity: slot cap * G is the dropped rows' (discarded) slot
+  torch::Tensor m_kept_n;   // bool [N]
+  torch::Tensor m_slot_n;   // where each row sits in the [cap * G] packed rows (slot * G + g)
   torch::Tensor m_mask_cg;  // 1 for a real row, 0 for padding
   torch::Tensor m_count_g;  // real rows per expert (float)
 };

@@ -1,10 +1,12 @@
 #include "moe/layer.hpp"
 
+#include "core/error.hpp"
 #include "moe/grouped.hpp"
 #include "moe/host_read.hpp"
 #include "moe/routing.hpp"
 #include "moe/row_ops.hpp"
 
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 
@@ -26,6 +28,11 @@ MoeLayerImpl::MoeLayerImpl(const MoeLayerOptions& options,
     register_module("shortcut", m_shortcut.ptr());
   }
   m_can_group = options.num_experts > 0 && can_run_grouped(*m_experts[0]);
+  if (options.capacity_factor > 0 && !m_can_group) {
+    throw ConfigError(
+        "moe.capacity_factor: these experts cannot run grouped (only convolutions without bias, batch norm, ReLU and "
+        "residual blocks can); set it to 0");
+  }
   if (options.has_gate && constraint_info(options.constraint).hard) {
     m_hard = register_module("constraint",
                              HardConstraint(options.constraint, options.num_experts, options.k, options.threshold));
@@ -89,6 +96,28 @@ torch::Tensor MoeLayerImpl::dispatch_combine(const torch::Tensor& x_bchw, const 
   return combine_rows(outs, weight_n, plan);
 }
 
+std::pair<torch::Tensor, torch::Tensor> MoeLayerImpl::capacity_dispatch_combine(const torch::Tensor& x_bchw,
+                                                                                const Routing& routing) {
+  const auto b = x_bchw.size(0), k = routing.topk_idx_bk.size(1), experts = m_options.num_experts;
+  const auto capacity = static_cast<std::int64_t>(
+      std::ceil(m_options.capacity_factor * static_cast<double>(b * k) / static_cast<double>(experts)));
+  // Rows in batch order, n = b * k + j: sample b's j-th choice.
+  const auto ctx = GroupedContext::with_capacity(routing.topk_idx_bk.reshape({-1}), experts, capacity);
+  // (not repeat_interleave: on CUDA it reads the output size to the host)
+  const auto sample_n = torch::arange(b, torch::TensorOptions().dtype(torch::kLong).device(x_bchw.device()))
+                            .unsqueeze(1)
+                            .expand({b, k})
+                            .reshape({-1});
+  std::vector<torch::nn::SequentialImpl*> all;
+  for (std::int64_t e = 0; e < experts; ++e) {
+    all.push_back(m_experts[e]->as<torch::nn::Sequential>());
+  }
+  const auto y_n = ctx.unpack(run_grouped(all, ctx, ctx.pack(x_bchw.index_select(0, sample_n))));
+  const auto w_n = routing.topk_w_bk.reshape({-1}).to(y_n.scalar_type());
+  auto y_bchw = (y_n * w_n.view({-1, 1, 1, 1})).view({b, k, y_n.size(1), y_n.size(2), y_n.size(3)}).sum(1);
+  return {std::move(y_bchw), b * k - ctx.kept_n().sum()};
+}
+
 RouteStep MoeLayerImpl::route_step(const torch::Tensor& x_bchw) {
   if (!m_gate) {
     throw std::logic_error("route_step on an MoE layer built without a gate (it follows another layer's routing)");
@@ -138,7 +167,11 @@ MoeOutput MoeLayerImpl::forward(const torch::Tensor& x_bchw) {
   RouteStep step = route_step(x_bchw);
   MoeOutput out;
   out.aux_loss = aux_loss({step});
-  out.y_bchw = dispatch_combine(x_bchw, step.routing);
+  if (is_training() && m_options.capacity_factor > 0) {
+    std::tie(out.y_bchw, out.dropped_pairs) = capacity_dispatch_combine(x_bchw, step.routing);
+  } else {
+    out.y_bchw = dispatch_combine(x_bchw, step.routing);
+  }
   if (!m_shortcut.is_empty()) {
     out.y_bchw = out.y_bchw + m_shortcut.forward<torch::Tensor>(x_bchw);
   }

@@ -31,6 +31,11 @@ struct MoeLayerOptions {
   double weight = 0.5;     // soft constraint weight
   double threshold = 0.5;  // hard constraint tau
   Dispatch dispatch = Dispatch::automatic;
+  // > 0: in training, every expert takes exactly C = ceil(capacity_factor * B * k / E) row slots, filled in batch
+  // order; a (sample, expert) pair past its expert's C is dropped (its weight lost, the other's kept as it is) and
+  // counted in MoeOutput::dropped_pairs. Static shapes, no host read; the experts run grouped (they must be
+  // groupable). Evaluation runs every row (the dropless path).
+  double capacity_factor = 0;
   // false: the layer only runs experts on another layer's routing (dispatch_combine), e.g. a RetinaNet head that
   // shares the other head's gate; it then has no gate and no hard-constraint state, and route_step throws.
   bool has_gate = true;
@@ -49,6 +54,7 @@ struct MoeOutput {
   torch::Tensor weights_be;       // routing weights used (detached)
   torch::Tensor topk_idx_bk;      // chosen experts
   torch::Tensor clean_logits_be;  // gate's clean logits (detached)
+  torch::Tensor dropped_pairs;    // int64 scalar: (sample, expert) pairs dropped by the capacity (undefined: none)
 };
 
 // One call's gate output and routing (MoeLayerImpl::route_step), kept so that several calls can share one
@@ -85,6 +91,11 @@ class MoeLayerImpl : public torch::nn::Module {
   torch::Tensor dispatch_combine(const torch::Tensor& x_bchw, const Routing& routing);
   // Whether this layer's experts can run grouped (their modules are all of kinds moe/grouped.hpp knows).
   bool can_group() const { return m_can_group; }
+  // The capacity dispatch (options().capacity_factor > 0, training): every expert grouped over C = ceil(f B k / E)
+  // slots, rows in batch order, later rows dropped. Returns the mixed output and the dropped pairs (int64 scalar),
+  // with no host read.
+  std::pair<torch::Tensor, torch::Tensor> capacity_dispatch_combine(const torch::Tensor& x_bchw,
+                                                                    const Routing& routing);
 
  private:
   Routing route(const GateOutput& gate_out, std::int64_t batch);

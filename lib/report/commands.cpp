@@ -126,6 +126,12 @@ int run_report(const ReportRequest& req) {
     for (const auto& m : report_metrics(task.id)) {
       metrics.push_back(m.name);
     }
+    // Runs with a capacity (moe.capacity_factor) drop pairs, which must never go unseen: their share joins the
+    // defaults, before the time.
+    if (std::any_of(runs.begin(), runs.end(),
+                    [](const store::RunSummary& r) { return r.metrics.count(kDroppedShareMetric) > 0; })) {
+      metrics.insert(metrics.end() - (metrics.back() == kWallSecondsMetric ? 1 : 0), kDroppedShareMetric);
+    }
   }
   const auto by = req.by.empty() ? default_group_keys(runs) : req.by;
   std::string text;

@@ -138,6 +138,7 @@ void ClassificationTask::begin_epoch(std::int64_t /*epoch*/, const torch::Tensor
   const auto counts = torch::TensorOptions().dtype(torch::kLong).device(m_device);
   m_correct = torch::zeros({}, counts);
   m_correct_top5 = torch::zeros({}, counts);
+  m_dropped = torch::zeros({}, counts);
 }
 
 BatchLoss ClassificationTask::train_batch(const torch::Tensor& idx_b, torch::Generator& augment) {
@@ -170,6 +171,11 @@ BatchLoss ClassificationTask::train_batch(const torch::Tensor& idx_b, torch::Gen
   m_correct += (logits_bc.argmax(1) == y).sum();
   m_correct_top5 += top_k_hits(logits_bc, y, 5).sum();
   m_routing->add(out.routing, m_groups.labels_bg(y));
+  for (const auto& layer : out.routing) {
+    if (layer.dropped_pairs.defined()) {
+      m_dropped += layer.dropped_pairs;
+    }
+  }
   return {ce, out.aux_loss, idx_b.size(0)};
 }
 
@@ -182,6 +188,11 @@ SplitFigures ClassificationTask::end_epoch() {
   SplitFigures figures;
   figures.metrics = {{"acc", static_cast<double>(m_correct.item<std::int64_t>()) / n},
                      {"top5_acc", static_cast<double>(m_correct_top5.item<std::int64_t>()) / n}};
+  if (m_cfg.moe.enabled && m_cfg.moe.capacity_factor > 0) {
+    // Dropped (sample, expert) pairs over all the epoch's pairs, every MoE layer's together.
+    const auto pairs = n * static_cast<double>(m_cfg.moe.k * static_cast<std::int64_t>(m_model->moe_layers().size()));
+    figures.metrics.emplace_back("dropped_share", static_cast<double>(m_dropped.item<std::int64_t>()) / pairs);
+  }
   figures.routing = m_routing->summarize();
   m_routing.reset();
   return figures;

@@ -111,6 +111,7 @@ class ClassificationTask : public Task {
   std::int64_t m_batch = 0;                         // the epoch's next batch
   std::optional<RoutingAccumulator> m_routing;      // the current epoch's training routing
   torch::Tensor m_correct, m_correct_top5;          // int64 scalars on the device
+  torch::Tensor m_dropped;  // moe.capacity_factor: the epoch's dropped (sample, expert) pairs (int64, device)
 };
 
 }  // namespace moexp::train

@@ -40,7 +40,11 @@ class ConsoleSink : public MetricsSink {
     auto split = [&](const char* name) {
       std::string out = fmt::format("{} loss {:.4f}", name, r.find(metric_key(name, "loss")).value_or(NAN));
       if (auto acc = r.find(metric_key(name, "acc"))) {
-        return out + fmt::format(" acc {:6.2f}%", 100 * *acc);
+        out += fmt::format(" acc {:6.2f}%", 100 * *acc);
+        if (auto dropped = r.find(metric_key(name, "dropped_share"))) {  // moe.capacity_factor
+          out += fmt::format(" dropped {:.2f}%", 100 * *dropped);
+        }
+        return out;
       }
       for (const auto& m : r.metrics) {
         if (m.split == name && m.name != "loss") {

@@ -281,3 +281,30 @@ TEST_CASE("e2e train: data.on_device on and off train the same run bit for bit, 
     }
   }
 }
+
+TEST_CASE("e2e train: moe.capacity_factor drops pairs past each expert's capacity, and the count is never silent") {
+  TempDir dir;
+  auto exp = write_file(dir / "tiny.toml", tiny_experiment_toml());
+  const auto db_path = dir / "moexp.db";
+  auto r = run(train_args(exp, db_path, {"--set", "moe.capacity_factor=0.5"}), dir.path());
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find(" dropped ") != std::string::npos);  // the epoch line
+  {
+    store::ResultStore db(db_path.string());
+    const auto epochs = db.metrics().epochs(1);
+    REQUIRE(epochs.size() == 2);
+    // Half the slots the pairs need: at least half of them dropped.
+    CHECK(epochs.back().at("train_dropped_share") >= 0.5);
+    CHECK(epochs.back().at("train_dropped_share") <= 1.0);
+  }
+  auto report = run({MOEXP_BIN, "report", "--db", db_path.string()}, dir.path());
+  REQUIRE(report.exit_code == 0);
+  CHECK(report.out.find("dropped pairs (%)") != std::string::npos);
+  // A detection config refuses the key: one line, exit 2.
+  auto detection = run({MOEXP_BIN, "train", std::string(MOEXP_SOURCE_DIR) + "/experiments/shapes_retinanet_moe.toml",
+                        "--db", (dir / "d.db").string(), "--set", "moe.capacity_factor=1"},
+                       dir.path());
+  CHECK(detection.exit_code == 2);
+  CHECK(detection.err.find("moe.capacity_factor: a classification option for now") != std::string::npos);
+}
