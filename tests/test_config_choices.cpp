@@ -49,6 +49,7 @@ TEST_CASE("choices: every closed set's names parse to their enum and back") {
   check_round_trip<Schedule>();
   check_round_trip<Precision>();
   check_round_trip<MemoryFormat>();
+  check_round_trip<OnDevice>();
   check_round_trip<Constraint>();
   check_round_trip<Dataset>();
   // Names that are C++ keywords or too general for an enumerator keep their TOML spelling.
@@ -56,6 +57,7 @@ TEST_CASE("choices: every closed set's names parse to their enum and back") {
   CHECK(name_of(Dispatch::automatic) == "auto");
   CHECK(name_of(Precision::automatic) == "auto");
   CHECK(name_of(MemoryFormat::automatic) == "auto");
+  CHECK(name_of(OnDevice::automatic) == "auto");
 }
 
 TEST_CASE("choices: the schema offers exactly each set's names, and what a key holds reads back as that name") {
@@ -78,6 +80,7 @@ TEST_CASE("choices: the schema offers exactly each set's names, and what a key h
       {"train.memory_format", choice_names<MemoryFormat>()},
       {"constraint.kind", choice_names<Constraint>()},
       {"data.dataset", choice_names<Dataset>()},
+      {"data.on_device", choice_names<OnDevice>()},
   };
   std::size_t with_choices = 0;
   for (const auto& spec : experiment_keys()) {
